@@ -210,3 +210,58 @@ mod tests {
         assert!(read_local_settings(&path).is_err());
     }
 }
+
+/// Every setting key AzCops reads, gathered from the modules that read them.
+pub fn registered_settings() -> Vec<&'static str> {
+    let mut keys: Vec<&'static str> =
+        [crate::telemetry::SETTINGS, crate::state::SETTINGS, crate::dev::SETTINGS].concat();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// True when a setting's value must never be printed.
+pub fn is_secret_key(key: &str) -> bool {
+    let upper = key.to_ascii_uppercase();
+    ["SECRET", "PASSWORD", "TOKEN", "IDENTITY_HEADER", "CONNECTION_STRING", "ACCOUNTKEY", "_KEY"]
+        .iter()
+        .any(|marker| upper.contains(marker))
+}
+
+/// The value of `key` as `azcops config` prints it: secrets redacted, and the password of a URL
+/// (such as `DATABASE_URL`) replaced.
+pub fn display_value(key: &str, value: &str) -> String {
+    if is_secret_key(key) {
+        return "[redacted]".to_owned();
+    }
+    if let Ok(mut url) = url::Url::parse(value)
+        && url.password().is_some()
+        && url.set_password(Some("redacted")).is_ok()
+    {
+        return url.to_string();
+    }
+    if value.to_ascii_lowercase().contains("accountkey=")
+        || value.to_ascii_lowercase().contains("sharedaccesssignature=")
+    {
+        return "[redacted]".to_owned();
+    }
+    value.to_owned()
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+
+    #[test]
+    fn secrets_and_url_passwords_are_redacted() {
+        assert_eq!(display_value("AZURE_CLIENT_SECRET", "abc"), "[redacted]");
+        assert_eq!(display_value("IDENTITY_HEADER", "abc"), "[redacted]");
+        let shown = display_value("DATABASE_URL", "postgres://u:pw@h/db");
+        assert!(!shown.contains("pw@"), "{shown}");
+        assert_eq!(display_value("AZCOPS_LOG_FORMAT", "json"), "json");
+        assert_eq!(
+            display_value("AzureWebJobsStorage", "DefaultEndpointsProtocol=https;AccountKey=abc"),
+            "[redacted]"
+        );
+    }
+}

@@ -1,2 +1,142 @@
 //! Command-line entry point: parses arguments and hands over to the library.
-fn main() {}
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use azcops::config::{self, SettingsSource};
+use azcops::telemetry::{self, TelemetryConfig};
+
+/// AzCops — serverless, multi-tenant Azure FinOps control plane.
+#[derive(Parser)]
+#[command(name = "azcops", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve invocations as the Functions host's custom handler (default when
+    /// FUNCTIONS_CUSTOMHANDLER_PORT is set).
+    Serve(ServeArgs),
+    /// Run the function app locally: a host emulator with timers, queues, blob events and HTTP.
+    Dev(azcops::dev::DevArgs),
+    /// Print the resolved configuration (secrets redacted) and validate it.
+    Config(ConfigArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Port to listen on; defaults to FUNCTIONS_CUSTOMHANDLER_PORT.
+    #[arg(long)]
+    port: Option<u16>,
+}
+
+#[derive(clap::Args)]
+struct ConfigArgs {
+    /// The local settings file to read (local modes only).
+    #[arg(long, default_value = "local.settings.json")]
+    settings_file: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let command = match cli.command {
+        Some(c) => c,
+        None if std::env::var_os("FUNCTIONS_CUSTOMHANDLER_PORT").is_some() => {
+            Command::Serve(ServeArgs { port: None })
+        }
+        None => anyhow::bail!("no command given; run `azcops --help`"),
+    };
+    match command {
+        Command::Serve(args) => serve(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Dev(args) => {
+            let source = SettingsSource::from_env_and_local_file(&args.app_root.join("local.settings.json"))?;
+            init_telemetry(&source, true)?;
+            azcops::dev::run(args, source).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config(args) => print_config(&args),
+    }
+}
+
+fn init_telemetry(source: &SettingsSource, local: bool) -> anyhow::Result<()> {
+    let mut config = TelemetryConfig::from_source(source)?;
+    if local && source.get("AZCOPS_LOG_FORMAT").is_none() {
+        config.format = telemetry::LogFormat::Text;
+    }
+    telemetry::init(&config);
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let source = SettingsSource::from_env();
+    init_telemetry(&source, false)?;
+    let port = match args.port {
+        Some(p) => p,
+        None => source.parse_or::<u16>("FUNCTIONS_CUSTOMHANDLER_PORT", 0)?,
+    };
+    if port == 0 {
+        anyhow::bail!("setting FUNCTIONS_CUSTOMHANDLER_PORT is required (or pass --port)");
+    }
+    let app_root = source.get("FUNCTIONS_APP_ROOT_PATH").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let host = azcops::appdef::load_host_config(&app_root.join("host.json"))
+        .context("reading host.json from FUNCTIONS_APP_ROOT_PATH")?;
+    let diagnostics = azcops::state::DiagnosticOptions::from_source(&source)?;
+    let state = azcops::state::AppState::new(std::sync::Arc::new(azcops::state::NoDatabase), diagnostics);
+    let app = azcops::app::Application::bind(port, &host.route_prefix, state).await?;
+    tracing::info!(port = app.port(), route_prefix = %host.route_prefix, "custom handler listening");
+    app.run_until(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = terminate => {} }
+}
+
+fn print_config(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
+    let source = SettingsSource::from_env_and_local_file(&args.settings_file)?;
+    for key in config::registered_settings() {
+        let shown = source.get(key).map_or_else(|| "(unset)".to_owned(), |v| config::display_value(key, v));
+        println!("{key}={shown}");
+    }
+    let problems = azcops::validate_settings(&source);
+    for problem in &problems {
+        eprintln!("invalid: {problem}");
+    }
+    Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

@@ -1,0 +1,51 @@
+//! Request middleware: correlation id in and out, one log line per request.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::Instrument as _;
+
+use crate::telemetry::correlation_id_or_new;
+
+/// The correlation header accepted from callers and echoed back.
+pub const CORRELATION_HEADER: &str = "x-correlation-id";
+
+/// Takes a well-formed `X-Correlation-ID` or makes one, runs the request in a span carrying it,
+/// echoes it back, and logs method, route template, status and `duration_ms` — never headers,
+/// so bearer tokens cannot reach the log.
+pub async fn correlation_and_logging(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let correlation_id =
+        correlation_id_or_new(request.headers().get(CORRELATION_HEADER).and_then(|v| v.to_str().ok()));
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().clone();
+    let invocation_id = request
+        .headers()
+        .get(crate::invocation::INVOCATION_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let span = tracing::info_span!("request", correlation_id = %correlation_id, route = %route);
+    let mut response = next.run(request).instrument(span.clone()).await;
+    if let Ok(value) = HeaderValue::from_str(&correlation_id) {
+        response.headers_mut().insert(CORRELATION_HEADER, value);
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            method = %method,
+            route = %route,
+            status = response.status().as_u16(),
+            duration_ms = started.elapsed().as_millis() as u64,
+            correlation_id = %correlation_id,
+            invocation_id = %invocation_id,
+            "request completed"
+        );
+    });
+    response
+}

@@ -1,0 +1,139 @@
+//! `azcops dev`: a local emulator of the Azure Functions host for machines without Core Tools.
+//!
+//! It reads `host.json` and `functions/*/function.json` (the same files production uses), starts
+//! `azcops serve` as a child process exactly as the host does, and plays the host's side of the
+//! custom-handler protocol with the same envelope types and encoding rules the handler decodes:
+//! timers on their NCRONTAB schedules, storage queues with dequeue counts, visibility timeouts and
+//! `<queue>-poison`, blob-created events for new blobs under the local storage root, the
+//! `/admin/functions/{name}` manual-run call, and HTTP on port 7071 (raw forwarding for the `api`
+//! function, envelopes for other HTTP functions).
+//!
+//! Not emulated: Azurite-backed queues and blobs (queues and blob events are in memory and on the
+//! local filesystem), function-timeout process restarts, function keys (`authLevel` is not enforced,
+//! as under Core Tools), blob output bindings, and `runtime/webhooks` Event Grid endpoints.
+
+mod blobs;
+mod child;
+mod engine;
+mod http;
+mod invoker;
+mod queues;
+mod routes;
+mod timers;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::appdef::{AppDefError, AppDefinition};
+use crate::config::{ConfigError, SettingsSource};
+
+pub use engine::Engine;
+pub use queues::QueueService;
+pub use routes::match_route;
+
+/// Settings read by the emulator.
+pub const SETTINGS: &[&str] = &["AzureWebJobsStorage", "AZCOPS_DEV_STORAGE_ROOT", "FUNCTIONS_WORKER_RUNTIME"];
+
+/// Command-line options of `azcops dev`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DevArgs {
+    /// The function app root (holding host.json and functions/).
+    #[arg(long, default_value = ".")]
+    pub app_root: PathBuf,
+    /// Public HTTP port, as Core Tools' 7071.
+    #[arg(long, default_value_t = 7071)]
+    pub port: u16,
+    /// Fire this function once at start (repeatable), like the admin manual-run call.
+    #[arg(long = "run", value_name = "FUNCTION")]
+    pub run: Vec<String>,
+    /// Exit once every started invocation, queued message and blob event has been handled.
+    #[arg(long)]
+    pub until_idle: bool,
+    /// Do not fire timers on their schedules (manual runs still work).
+    #[arg(long)]
+    pub no_timers: bool,
+    /// The handler binary to start; defaults to this executable.
+    #[arg(long)]
+    pub handler: Option<PathBuf>,
+}
+
+/// Emulator settings.
+#[derive(Debug, Clone)]
+pub struct DevConfig {
+    /// Local blob storage root: each sub-directory is a container (`<root>/raw/...`).
+    pub storage_root: PathBuf,
+}
+
+impl DevConfig {
+    /// Reads `AZCOPS_DEV_STORAGE_ROOT` (default `data`) and checks `AzureWebJobsStorage`.
+    ///
+    /// # Errors
+    /// `AzureWebJobsStorage` names a storage the emulator cannot use.
+    pub fn from_source(source: &SettingsSource) -> Result<Self, ConfigError> {
+        if let Some(storage) = source.get("AzureWebJobsStorage")
+            && !storage.eq_ignore_ascii_case("memory")
+        {
+            return Err(ConfigError::invalid(
+                "AzureWebJobsStorage",
+                "the local emulator supports `memory` (in-memory queues, blob events from the local storage root)",
+            ));
+        }
+        Ok(Self { storage_root: source.get("AZCOPS_DEV_STORAGE_ROOT").unwrap_or("data").into() })
+    }
+}
+
+/// Why the emulator stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DevError {
+    /// The app definition is invalid.
+    #[error(transparent)]
+    AppDef(#[from] AppDefError),
+    /// A setting is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The handler process could not be started or never became ready.
+    #[error("handler: {0}")]
+    Handler(String),
+    /// A port or file could not be used.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// `--run` named a function the app does not have.
+    #[error("no function named `{0}` in the app")]
+    UnknownFunction(String),
+}
+
+/// Runs the emulator until Ctrl-C (or until idle with `--until-idle`).
+///
+/// # Errors
+/// The app definition or settings are invalid, or the handler cannot be started.
+pub async fn run(args: DevArgs, source: SettingsSource) -> Result<(), DevError> {
+    let app = AppDefinition::load(&args.app_root)?;
+    let config = DevConfig::from_source(&source)?;
+    for name in &args.run {
+        if app.function(name).is_none() {
+            return Err(DevError::UnknownFunction(name.clone()));
+        }
+    }
+    let handler = match &args.handler {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()?,
+    };
+    let child = child::Supervisor::start(&app, handler, &source).await?;
+    let engine = Arc::new(Engine::new(app, config, child));
+    let public = http::bind(engine.clone(), args.port).await?;
+    engine.print_banner(public.port);
+    engine.start_background(!args.no_timers);
+    for name in &args.run {
+        engine.run_manually(name, None).await;
+    }
+    let result = if args.until_idle {
+        engine.wait_until_idle().await;
+        Ok(())
+    } else {
+        let _ = tokio::signal::ctrl_c().await;
+        Ok(())
+    };
+    engine.shutdown().await;
+    public.stop();
+    result
+}

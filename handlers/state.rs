@@ -1,0 +1,92 @@
+//! Shared application state: cheap-to-clone handles every request and invocation uses.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::config::{ConfigError, SettingsSource};
+
+/// Settings of the invocation server itself.
+pub const SETTINGS: &[&str] = &[
+    "FUNCTIONS_CUSTOMHANDLER_PORT",
+    "FUNCTIONS_APP_ROOT_PATH",
+    "AZCOPS_DIAGNOSTIC_FUNCTIONS",
+    "AZCOPS_DIAGNOSTIC_FANOUT",
+    "AZCOPS_DIAGNOSTIC_FAIL_SEQUENCE",
+];
+
+/// Reports whether the curated database answers, for `/api/health`.
+pub trait DatabaseProbe: Send + Sync {
+    /// True when a trivial query succeeds within the probe's own timeout.
+    fn is_connected(&self) -> Pin<Box<dyn Future<Output = bool> + Send + '_>>;
+}
+
+/// A probe for builds or tests without a database: always disconnected.
+#[derive(Debug, Default)]
+pub struct NoDatabase;
+
+impl DatabaseProbe for NoDatabase {
+    fn is_connected(&self) -> Pin<Box<dyn Future<Output = bool> + Send + '_>> {
+        Box::pin(async { false })
+    }
+}
+
+/// Options of the diagnostic functions used to verify a deployment's trigger wiring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiagnosticOptions {
+    /// Whether the `diag_*` functions answer at all (off by default).
+    pub enabled: bool,
+    /// How many queue messages `diag_fanout` emits.
+    pub fanout: u32,
+    /// The sequence number of the fan-out message `diag_queue` fails on (every attempt).
+    pub fail_sequence: Option<u32>,
+}
+
+impl DiagnosticOptions {
+    /// Reads `AZCOPS_DIAGNOSTIC_FUNCTIONS` (default false), `AZCOPS_DIAGNOSTIC_FANOUT` (default 3)
+    /// and `AZCOPS_DIAGNOSTIC_FAIL_SEQUENCE` (unset: no message fails).
+    ///
+    /// # Errors
+    /// A value does not parse.
+    pub fn from_source(source: &SettingsSource) -> Result<Self, ConfigError> {
+        Ok(Self {
+            enabled: source.parse_or("AZCOPS_DIAGNOSTIC_FUNCTIONS", false)?,
+            fanout: source.parse_or("AZCOPS_DIAGNOSTIC_FANOUT", 3)?,
+            fail_sequence: match source.get("AZCOPS_DIAGNOSTIC_FAIL_SEQUENCE") {
+                None => None,
+                Some(_) => Some(source.parse_or("AZCOPS_DIAGNOSTIC_FAIL_SEQUENCE", 0)?),
+            },
+        })
+    }
+}
+
+/// Handles shared by the API router and the trigger handlers.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    database: Arc<dyn DatabaseProbe>,
+    diagnostics: DiagnosticOptions,
+}
+
+impl AppState {
+    /// Builds the state from its parts.
+    pub fn new(database: Arc<dyn DatabaseProbe>, diagnostics: DiagnosticOptions) -> Self {
+        Self { inner: Arc::new(Inner { database, diagnostics }) }
+    }
+
+    /// The database health probe.
+    pub fn database(&self) -> &dyn DatabaseProbe {
+        self.inner.database.as_ref()
+    }
+
+    /// Diagnostic function options.
+    pub fn diagnostics(&self) -> DiagnosticOptions {
+        self.inner.diagnostics
+    }
+}
+
+/// The binary's version, reported by `/api/health`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,101 @@
+//! Tracing set-up: JSON lines on stdout (or human-readable text locally), the invocation log
+//! capture layer, and the correlation-id rules shared by the API and the invocation server.
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::prelude::*;
+
+use crate::config::{ConfigError, SettingsSource};
+use crate::invocation::logs::CaptureLayer;
+
+/// Settings read by this module.
+pub const SETTINGS: &[&str] = &["AZCOPS_LOG_FORMAT", "RUST_LOG"];
+
+/// How log lines are written to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line (production: the Functions host forwards stdout).
+    Json,
+    /// Human-readable text (local development).
+    Text,
+}
+
+/// Logging configuration.
+#[derive(Debug, Clone)]
+pub struct TelemetryConfig {
+    /// Output format.
+    pub format: LogFormat,
+    /// `RUST_LOG`-style filter.
+    pub filter: String,
+}
+
+impl TelemetryConfig {
+    /// Reads `AZCOPS_LOG_FORMAT` (`json` default, or `text`) and `RUST_LOG` (default `info`).
+    ///
+    /// # Errors
+    /// `AZCOPS_LOG_FORMAT` is neither `json` nor `text`.
+    pub fn from_source(source: &SettingsSource) -> Result<Self, ConfigError> {
+        let format = match source.get("AZCOPS_LOG_FORMAT").map(str::to_ascii_lowercase).as_deref() {
+            None | Some("json") => LogFormat::Json,
+            Some("text") => LogFormat::Text,
+            Some(_) => return Err(ConfigError::invalid("AZCOPS_LOG_FORMAT", "expected json or text")),
+        };
+        let filter = source.get("RUST_LOG").unwrap_or("info").to_owned();
+        Ok(Self { format, filter })
+    }
+}
+
+/// Installs the global subscriber. Calling it twice is harmless (the second call is ignored).
+pub fn init(config: &TelemetryConfig) {
+    let filter = EnvFilter::try_new(&config.filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let capture = CaptureLayer.with_filter(tracing_subscriber::filter::LevelFilter::INFO);
+    let registry = tracing_subscriber::registry().with(capture);
+    let result = match config.format {
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .with_span_list(false)
+                    .with_filter(filter),
+            )
+            .try_init(),
+        LogFormat::Text => registry.with(tracing_subscriber::fmt::layer().with_filter(filter)).try_init(),
+    };
+    drop(result);
+}
+
+/// Accepts a caller's correlation id only when it is short and made of safe characters, so it
+/// can be echoed and logged without injection; otherwise a new one is generated.
+pub fn correlation_id_or_new(candidate: Option<&str>) -> String {
+    match candidate {
+        Some(id) if is_well_formed_correlation_id(id) => id.to_owned(),
+        _ => uuid::Uuid::new_v4().to_string(),
+    }
+}
+
+/// True for 1–128 characters of `[A-Za-z0-9._:-]`.
+pub fn is_well_formed_correlation_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn correlation_ids_are_validated() {
+        assert_eq!(correlation_id_or_new(Some("abc-123")), "abc-123");
+        let fresh = correlation_id_or_new(Some("bad id\n"));
+        assert_ne!(fresh, "bad id\n");
+        assert!(is_well_formed_correlation_id(&fresh));
+        assert!(!is_well_formed_correlation_id(&"x".repeat(129)));
+    }
+
+    #[test]
+    fn log_format_is_validated() {
+        let src = SettingsSource::from_pairs([("AZCOPS_LOG_FORMAT", "xml")]);
+        assert!(TelemetryConfig::from_source(&src).unwrap_err().to_string().contains("AZCOPS_LOG_FORMAT"));
+    }
+}
