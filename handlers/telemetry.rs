@@ -50,19 +50,24 @@ pub fn init(config: &TelemetryConfig) {
     let capture = CaptureLayer.with_filter(tracing_subscriber::filter::LevelFilter::INFO);
     let registry = tracing_subscriber::registry().with(capture);
     let result = match config.format {
-        LogFormat::Json => registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(false)
-                    .with_span_list(false)
-                    .with_filter(filter),
-            )
-            .try_init(),
+        LogFormat::Json => registry.with(json_layer(std::io::stdout).with_filter(filter)).try_init(),
         LogFormat::Text => registry.with(tracing_subscriber::fmt::layer().with_filter(filter)).try_init(),
     };
     drop(result);
+}
+
+/// The JSON-lines layer: one object per event with its fields at the top level.
+pub fn json_layer<S, W>(writer: W) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_writer(writer)
 }
 
 /// Accepts a caller's correlation id only when it is short and made of safe characters, so it

@@ -26,8 +26,16 @@ pub const BLOB_POISON_QUEUE: &str = "webjobs-blobtrigger-poison";
 
 type Seen = BTreeMap<String, (u64, Option<SystemTime>)>;
 
-/// Scans for new blobs until the engine stops.
-pub async fn watch(engine: Arc<Engine>) {
+/// Takes the snapshot of existing blobs (which raise no events), then returns the task that scans
+/// for new ones until the engine stops. The snapshot is taken before the caller announces the
+/// emulator as started, so a blob written after start-up always raises its event.
+pub fn watch(engine: Arc<Engine>) -> impl std::future::Future<Output = ()> {
+    let seen = scan(&engine.config.storage_root);
+    engine.blob_scans.fetch_add(1, Ordering::SeqCst);
+    watch_from(engine, seen)
+}
+
+async fn watch_from(engine: Arc<Engine>, mut seen: Seen) {
     let triggers: Vec<FunctionDef> = engine
         .app
         .functions
@@ -36,8 +44,6 @@ pub async fn watch(engine: Arc<Engine>) {
         .cloned()
         .collect();
     let root = engine.config.storage_root.clone();
-    let mut seen = scan(&root);
-    engine.blob_scans.fetch_add(1, Ordering::SeqCst);
     let mut tick = tokio::time::interval(SCAN_INTERVAL);
     while !engine.is_stopping() {
         tick.tick().await;

@@ -65,7 +65,11 @@ impl Engine {
 
     /// Prints the function list, as the host console does at start.
     pub fn print_banner(&self, public_port: u16) {
-        println!("AzCops local host: handler on 127.0.0.1:{}, functions:", self.child.port);
+        println!(
+            "AzCops local host listening on http://127.0.0.1:{public_port} (handler on 127.0.0.1:{})",
+            self.child.port
+        );
+        println!("Functions:");
         for f in &self.app.functions {
             let Some(trigger) = f.trigger() else { continue };
             match trigger.kind.as_str() {

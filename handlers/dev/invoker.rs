@@ -116,9 +116,12 @@ impl Invoker {
 
 /// The `sys` metadata the host adds to every invocation.
 fn sys_metadata(function: &str) -> Value {
+    let now = Utc::now();
+    // .NET prints seven fractional digits (100 ns ticks).
+    let utc_now = format!("{}.{:07}Z", now.format("%Y-%m-%dT%H:%M:%S"), now.timestamp_subsec_nanos() / 100);
     json!({
         "MethodName": function,
-        "UtcNow": Utc::now().format("%Y-%m-%dT%H:%M:%S%.7fZ").to_string(),
+        "UtcNow": utc_now,
         "RandGuid": uuid::Uuid::new_v4().to_string(),
     })
 }

@@ -27,7 +27,9 @@ use std::sync::Arc;
 use crate::appdef::{AppDefError, AppDefinition};
 use crate::config::{ConfigError, SettingsSource};
 
-pub use engine::Engine;
+pub use engine::{Engine, queue_envelope, queue_messages};
+pub use http::http_output_response;
+pub use queues::QueueMessage;
 pub use queues::QueueService;
 pub use routes::match_route;
 
@@ -121,8 +123,8 @@ pub async fn run(args: DevArgs, source: SettingsSource) -> Result<(), DevError> 
     let child = child::Supervisor::start(&app, handler, &source).await?;
     let engine = Arc::new(Engine::new(app, config, child));
     let public = http::bind(engine.clone(), args.port).await?;
-    engine.print_banner(public.port);
     engine.start_background(!args.no_timers);
+    engine.print_banner(public.port);
     for name in &args.run {
         engine.run_manually(name, None).await;
     }

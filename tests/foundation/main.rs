@@ -1,0 +1,9 @@
+//! Foundation tests: the host protocol against real payloads, the function set's layout, the
+//! invocation server, and the local host emulator with the real handler process.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod emulator;
+mod layout;
+mod protocol;
+mod server;
+mod support;

@@ -1,0 +1,182 @@
+//! The invocation server through its router: gating, failures, health, correlation, logging.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use azcops::state::{AppState, DiagnosticOptions, NoDatabase};
+use serde_json::Value;
+use tower::ServiceExt as _;
+
+const PORT: u16 = 7777;
+
+fn router(diagnostics: bool) -> axum::Router {
+    let options = DiagnosticOptions { enabled: diagnostics, fanout: 2, fail_sequence: None };
+    azcops::app::router(AppState::new(Arc::new(NoDatabase), options), "api", PORT)
+}
+
+fn invocation(function: &str, body: &str) -> Request<Body> {
+    Request::post(format!("/{function}"))
+        .header("host", format!("127.0.0.1:{PORT}"))
+        .header("x-azure-functions-invocationid", "11111111-2222-3333-4444-555555555555")
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+async fn json(response: axum::response::Response) -> Value {
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+const TIMER: &str = r#"{"Data":{"timer":{"Schedule":{"AdjustForDST":true},"ScheduleStatus":null,"IsPastDue":false}},"Metadata":{}}"#;
+
+#[tokio::test]
+async fn readiness_answers_on_root() {
+    let response = router(false).oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn unfinished_production_functions_fail_naming_what_is_missing() {
+    let response = router(false).oneshot(invocation("nightly_ingest", TIMER)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body = json(response).await;
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("ingestion pipeline"), "{message}");
+    assert!(
+        body["Logs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l.as_str().unwrap().contains("nightly_ingest failed"))
+    );
+}
+
+#[tokio::test]
+async fn malformed_envelopes_get_400_naming_the_problem() {
+    for (body, needle) in [
+        ("not json", "envelope"),
+        (r#"{"Data":{},"Metadata":{}}"#, "timer"),
+        (r#"{"Data":{"timer":5}}"#, "TimerInfo"),
+    ] {
+        let response = router(false).oneshot(invocation("retention", body)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        let text = json(response).await["error"]["message"].as_str().unwrap().to_owned();
+        assert!(text.contains(needle), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn diagnostic_functions_answer_only_when_enabled() {
+    use tracing_subscriber::prelude::*;
+    let subscriber = tracing_subscriber::registry().with(azcops::invocation::logs::CaptureLayer);
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let response = router(false).oneshot(invocation("diag_fanout", TIMER)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = router(true).oneshot(invocation("diag_fanout", TIMER)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = json(response).await;
+    assert_eq!(body["Outputs"]["messages"].as_array().unwrap().len(), 2);
+    assert!(body["Logs"][0].as_str().unwrap().contains("diag_fanout emitting messages"));
+    assert_eq!(body["ReturnValue"], Value::Null);
+}
+
+#[tokio::test]
+async fn invocation_routes_refuse_requests_not_from_the_host() {
+    let forwarded = Request::post("/retention")
+        .header("host", "myapp.azurewebsites.net")
+        .header("x-azure-functions-invocationid", "x")
+        .body(Body::from(TIMER))
+        .unwrap();
+    assert_eq!(router(false).oneshot(forwarded).await.unwrap().status(), StatusCode::NOT_FOUND);
+    let no_id = Request::post("/retention")
+        .header("host", format!("127.0.0.1:{PORT}"))
+        .body(Body::from(TIMER))
+        .unwrap();
+    assert_eq!(router(false).oneshot(no_id).await.unwrap().status(), StatusCode::NOT_FOUND);
+    let prefixed = Request::post("/api/retention")
+        .header("host", format!("127.0.0.1:{PORT}"))
+        .body(Body::from(TIMER))
+        .unwrap();
+    let response = router(false).oneshot(prefixed).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(json(response).await["error"]["code"], "not_found");
+}
+
+#[tokio::test]
+async fn health_reports_degraded_without_a_database_and_echoes_correlation_ids() {
+    let request =
+        Request::get("/api/health").header("x-correlation-id", "abc-123").body(Body::empty()).unwrap();
+    let response = router(false).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::MULTI_STATUS);
+    assert_eq!(response.headers()["x-correlation-id"], "abc-123");
+    let body = json(response).await;
+    assert_eq!(
+        body,
+        serde_json::json!({"status": "degraded", "version": env!("CARGO_PKG_VERSION"), "database": "disconnected"})
+    );
+    let bad = Request::get("/api/health")
+        .header("x-correlation-id", "bad id with spaces")
+        .body(Body::empty())
+        .unwrap();
+    let response = router(false).oneshot(bad).await.unwrap();
+    let echoed = response.headers()["x-correlation-id"].to_str().unwrap().to_owned();
+    assert_ne!(echoed, "bad id with spaces");
+    assert!(uuid::Uuid::parse_str(&echoed).is_ok());
+}
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn log_lines_carry_invocation_fields_and_never_a_token() {
+    use tracing_subscriber::prelude::*;
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber =
+        tracing_subscriber::registry().with(azcops::telemetry::json_layer(move || writer.clone()));
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let secret = "eyJhbGciOiJSUzI1NiJ9.secret-token-value.sig";
+    let request = Request::get("/api/health")
+        .header("authorization", format!("Bearer {secret}"))
+        .header("x-correlation-id", "corr-42")
+        .body(Body::empty())
+        .unwrap();
+    router(false).oneshot(request).await.unwrap();
+    let mut request = invocation("retention", TIMER);
+    request.headers_mut().insert("x-correlation-id", "corr-43".parse().unwrap());
+    router(false).oneshot(request).await.unwrap();
+    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(!text.contains("secret-token-value"), "a token reached the log:\n{text}");
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let request_line = lines.iter().find(|l| l["message"] == "request completed").unwrap();
+    assert_eq!(request_line["correlation_id"], "corr-42");
+    assert_eq!(request_line["route"], "/api/health");
+    assert!(request_line["duration_ms"].is_u64());
+    let invocation_line = lines.iter().find(|l| l["message"] == "invocation failed").unwrap();
+    for key in [
+        "invocation_id",
+        "function",
+        "correlation_id",
+        "operation_name",
+        "duration_ms",
+        "tenant_id",
+        "subscription_id",
+    ] {
+        assert!(!invocation_line[key].is_null(), "{key} missing in {invocation_line}");
+    }
+    assert_eq!(invocation_line["function"], "retention");
+    assert_eq!(invocation_line["correlation_id"], "corr-43");
+}
