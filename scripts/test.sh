@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The one test command: installs what the tests need on a fresh Debian 12 machine, starts the
+# services they use, and runs every suite. Safe to run twice.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Python tools (venv in target/venv)"
+if [ ! -x target/venv/bin/python ]; then
+  mkdir -p target
+  python3 -m venv target/venv
+fi
+target/venv/bin/pip install --quiet --disable-pip-version-check 'jsonschema>=4.20,<5' 'pytest>=8,<9'
+
+step "Formatting and lints"
+cargo fmt --all -- --check
+cargo clippy --all-targets --locked -- -D warnings
+
+step "Rust tests"
+cargo test --locked
+
+step "Schema tests"
+target/venv/bin/python -m pytest -q tests/schemas
+
+echo
+echo "All suites passed."
