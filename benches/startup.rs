@@ -37,7 +37,8 @@ fn median(values: &mut [f64]) -> f64 {
 }
 
 fn main() {
-    let runs: usize = std::env::var("AZCOPS_BENCH_STARTUP_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(25);
+    let runs: usize =
+        std::env::var("AZCOPS_BENCH_STARTUP_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(25);
     let binary = env!("CARGO_BIN_EXE_azcops");
     let app_root = env!("CARGO_MANIFEST_DIR");
     let mut starts = Vec::with_capacity(runs);
