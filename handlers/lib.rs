@@ -8,6 +8,7 @@ pub mod api;
 pub mod app;
 pub mod appdef;
 pub mod azure;
+pub mod azurite;
 pub mod config;
 pub mod dev;
 pub mod invocation;

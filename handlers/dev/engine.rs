@@ -19,6 +19,8 @@ use super::DevConfig;
 use super::child::Supervisor;
 use super::invoker::{Invoker, Outcome, envelope};
 use super::queues::{QueueMessage, QueueService, poison_queue_name};
+use super::storage::{AzuriteQueues, Queues};
+use super::StorageMode;
 
 /// How long a delivered message stays hidden while its invocation runs.
 const IN_FLIGHT_HOLD: Duration = Duration::from_secs(600);
@@ -29,8 +31,8 @@ pub struct Engine {
     pub app: AppDefinition,
     /// Emulator settings.
     pub config: DevConfig,
-    /// The in-memory queues.
-    pub queues: QueueService,
+    /// The queues (in memory or on Azurite).
+    pub queues: Queues,
     child: Supervisor,
     invoker: Invoker,
     in_flight: AtomicUsize,
@@ -44,10 +46,16 @@ impl Engine {
     /// Creates the engine around a started handler.
     pub fn new(app: AppDefinition, config: DevConfig, child: Supervisor) -> Self {
         let invoker = Invoker::new(child.port, app.host.function_timeout);
+        let queues = match &config.storage {
+            StorageMode::Memory => Queues::Memory(QueueService::default()),
+            StorageMode::Azurite(account) => {
+                Queues::Azurite(AzuriteQueues::new(account.clone(), app.host.queues.base64_messages))
+            }
+        };
         Self {
             app,
             config,
-            queues: QueueService::default(),
+            queues,
             child,
             invoker,
             in_flight: AtomicUsize::new(0),
@@ -87,8 +95,9 @@ impl Engine {
         }
     }
 
-    /// Starts queue listeners, timers (unless disabled) and the blob watcher.
-    pub fn start_background(self: &Arc<Self>, timers: bool) {
+    /// Starts queue listeners, timers (unless disabled) and the blob watcher (whose snapshot of
+    /// existing blobs is taken before this returns).
+    pub async fn start_background(self: &Arc<Self>, timers: bool) {
         for def in self.app.functions.iter().filter(|f| !f.disabled) {
             let Some(trigger) = def.trigger() else { continue };
             match trigger.kind.as_str() {
@@ -102,7 +111,7 @@ impl Engine {
                 _ => {}
             }
         }
-        tokio::spawn(super::blobs::watch(self.clone()));
+        tokio::spawn(super::blobs::watch(self.clone()).await);
     }
 
     /// Runs a non-HTTP function once, as `POST /admin/functions/{name}` does.
@@ -126,7 +135,7 @@ impl Engine {
             }
             "blobTrigger" => {
                 let path = input.unwrap_or_default();
-                match super::blobs::blob_envelope(self, &def, &path) {
+                match super::blobs::blob_envelope(self, &def, &path).await {
                     Some(request) => request,
                     None => {
                         eprintln!("[host] {name}: no blob at {path} matching the trigger path");
@@ -148,7 +157,7 @@ impl Engine {
         self.child.ready().await;
         let outcome = self.invoker.invoke(&def.name, request).await;
         if let Outcome::Succeeded(response) = &outcome {
-            self.apply_queue_outputs(def, response);
+            self.apply_queue_outputs(def, response).await;
         }
         self.activity_epoch.fetch_add(1, Ordering::SeqCst);
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -157,7 +166,7 @@ impl Engine {
     }
 
     /// Enqueues what a function returned on its queue output bindings (spec §6.3).
-    pub fn apply_queue_outputs(&self, def: &FunctionDef, response: &InvocationResponse) {
+    pub async fn apply_queue_outputs(&self, def: &FunctionDef, response: &InvocationResponse) {
         for binding in def.outputs().filter(|b| b.kind == "queue") {
             let value = if binding.name == "$return" {
                 Some(&response.return_value)
@@ -167,7 +176,7 @@ impl Engine {
             let Some(value) = value else { continue };
             let queue = binding.queue_name.clone().unwrap_or_default();
             for message in queue_messages(value, binding.data_type.as_deref() == Some("binary")) {
-                self.queues.enqueue(&queue, message);
+                self.queues.enqueue(&queue, message).await;
             }
         }
         for binding in def.outputs().filter(|b| b.kind == "blob") {
@@ -183,23 +192,31 @@ impl Engine {
     async fn listen(self: Arc<Self>, def: FunctionDef, queue: String) {
         let options = self.app.host.queues.clone();
         let slots = Arc::new(Semaphore::new(options.batch_size.max(1) as usize));
+        // As the extension does: poll again at once after a hit, back off exponentially when idle.
+        let mut idle_wait = Duration::from_millis(50);
+        let never = Notify::new();
         while !self.stopping.load(Ordering::SeqCst) {
-            let changed = self.queues.changed();
+            let changed = self.queues.memory().map_or_else(|| never.notified(), QueueService::changed);
             tokio::pin!(changed);
             changed.as_mut().enable();
             let free = slots.available_permits();
             let batch =
-                if free == 0 { Vec::new() } else { self.queues.receive(&queue, free, IN_FLIGHT_HOLD) };
+                if free == 0 { Vec::new() } else { self.queues.receive(&queue, free, IN_FLIGHT_HOLD).await };
             if batch.is_empty() {
-                let wake = self.queues.next_visible(&queue).map_or(options.max_polling_interval, |at| {
-                    at.saturating_duration_since(Instant::now()).min(options.max_polling_interval)
-                });
+                let wake = match self.queues.memory() {
+                    Some(memory) => memory.next_visible(&queue).map_or(options.max_polling_interval, |at| {
+                        at.saturating_duration_since(Instant::now()).min(options.max_polling_interval)
+                    }),
+                    None => idle_wait,
+                };
+                idle_wait = (idle_wait * 2).min(options.max_polling_interval);
                 tokio::select! {
                     () = &mut changed => {},
                     () = tokio::time::sleep(wake.max(Duration::from_millis(5))) => {},
                 }
                 continue;
             }
+            idle_wait = Duration::from_millis(50);
             for message in batch {
                 let Ok(permit) = slots.clone().acquire_owned().await else { return };
                 let engine = self.clone();
@@ -212,37 +229,32 @@ impl Engine {
         }
     }
 
+    /// Delivers one message: success deletes it; a failure releases it after
+    /// `visibilityTimeout`, or moves it to `<queue>-poison` once `maxDequeueCount` is reached.
     async fn deliver(&self, def: &FunctionDef, queue: &str, message: QueueMessage) {
         let options = &self.app.host.queues;
-        let poison = |engine: &Self| {
-            if let Some(poison) = poison_queue_name(queue) {
-                engine.queues.enqueue(&poison, message.body.clone());
-                println!(
-                    "[host] message {} moved to {poison} after {} attempts",
-                    message.id, message.dequeue_count
-                );
-            }
-            engine.queues.delete(queue, &message.id);
-        };
-        if message.dequeue_count > options.max_dequeue_count {
-            poison(self);
-            return;
-        }
         let Some(trigger) = def.trigger() else { return };
-        let request = queue_envelope(&trigger.name, trigger.data_type.as_deref(), &message);
-        if self.invoke(def, request).await.succeeded() {
-            self.queues.delete(queue, &message.id);
-        } else if message.dequeue_count >= options.max_dequeue_count {
-            poison(self);
+        // A message already past the limit (e.g. after crashes) is poisoned without invoking.
+        let exhausted = message.dequeue_count > options.max_dequeue_count;
+        let succeeded = !exhausted
+            && self.invoke(def, queue_envelope(&trigger.name, trigger.data_type.as_deref(), &message)).await.succeeded();
+        if succeeded {
+            self.queues.delete(queue, &message).await;
+        } else if exhausted || message.dequeue_count >= options.max_dequeue_count {
+            if let Some(poison) = poison_queue_name(queue) {
+                self.queues.enqueue(&poison, message.body.clone()).await;
+                println!("[host] message {} moved to {poison} after {} attempts", message.id, message.dequeue_count);
+            }
+            self.queues.delete(queue, &message).await;
         } else {
-            self.queues.release(queue, &message.id, options.visibility_timeout);
+            self.queues.release(queue, &message, options.visibility_timeout).await;
         }
         self.activity.notify_waiters();
     }
 
     /// True when nothing is running, no listened queue holds a message, and the blob watcher has
     /// finished a scan that began after the last invocation ended.
-    fn is_idle(&self, scans_at_last_activity: usize) -> bool {
+    async fn is_idle(&self, scans_at_last_activity: usize) -> bool {
         let listened: Vec<String> = self
             .app
             .functions
@@ -251,9 +263,17 @@ impl Engine {
                 f.trigger().filter(|t| t.kind == "queueTrigger").and_then(|t| t.queue_name.clone())
             })
             .collect();
-        self.in_flight.load(Ordering::SeqCst) == 0
-            && listened.iter().all(|q| self.queues.len(q) == 0)
-            && self.blob_scans.load(Ordering::SeqCst) >= scans_at_last_activity + 2
+        if self.in_flight.load(Ordering::SeqCst) != 0
+            || self.blob_scans.load(Ordering::SeqCst) < scans_at_last_activity + 2
+        {
+            return false;
+        }
+        for queue in &listened {
+            if self.queues.len(queue).await != 0 {
+                return false;
+            }
+        }
+        true
     }
 
     /// Waits until all work has drained.
@@ -266,7 +286,7 @@ impl Engine {
                 epoch = current;
                 scans_at_activity = self.blob_scans.load(Ordering::SeqCst);
             }
-            if self.is_idle(scans_at_activity) && self.activity_epoch.load(Ordering::SeqCst) == epoch {
+            if self.is_idle(scans_at_activity).await && self.activity_epoch.load(Ordering::SeqCst) == epoch {
                 return;
             }
             tokio::select! {

@@ -19,12 +19,14 @@ mod http;
 mod invoker;
 mod queues;
 mod routes;
+mod storage;
 mod timers;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::appdef::{AppDefError, AppDefinition};
+use crate::azurite::StorageAccount;
 use crate::config::{ConfigError, SettingsSource};
 
 pub use engine::{Engine, queue_envelope, queue_messages};
@@ -59,28 +61,38 @@ pub struct DevArgs {
     pub handler: Option<PathBuf>,
 }
 
+/// Where the emulator keeps queues and watches for new blobs.
+#[derive(Debug, Clone)]
+pub enum StorageMode {
+    /// In-memory queues; blob events from files under the local storage root.
+    Memory,
+    /// Queues and blob events on Azurite.
+    Azurite(StorageAccount),
+}
+
 /// Emulator settings.
 #[derive(Debug, Clone)]
 pub struct DevConfig {
     /// Local blob storage root: each sub-directory is a container (`<root>/raw/...`).
     pub storage_root: PathBuf,
+    /// Queue and blob storage.
+    pub storage: StorageMode,
 }
 
 impl DevConfig {
-    /// Reads `AZCOPS_DEV_STORAGE_ROOT` (default `data`) and checks `AzureWebJobsStorage`.
+    /// Reads `AZCOPS_DEV_STORAGE_ROOT` (default `data`) and `AzureWebJobsStorage`: unset or
+    /// `memory` for in-memory queues, `UseDevelopmentStorage=true` or an Azurite connection string
+    /// for Azurite.
     ///
     /// # Errors
-    /// `AzureWebJobsStorage` names a storage the emulator cannot use.
+    /// `AzureWebJobsStorage` is neither form.
     pub fn from_source(source: &SettingsSource) -> Result<Self, ConfigError> {
-        if let Some(storage) = source.get("AzureWebJobsStorage")
-            && !storage.eq_ignore_ascii_case("memory")
-        {
-            return Err(ConfigError::invalid(
-                "AzureWebJobsStorage",
-                "the local emulator supports `memory` (in-memory queues, blob events from the local storage root)",
-            ));
-        }
-        Ok(Self { storage_root: source.get("AZCOPS_DEV_STORAGE_ROOT").unwrap_or("data").into() })
+        let storage = match source.get("AzureWebJobsStorage") {
+            None => StorageMode::Memory,
+            Some(text) if text.eq_ignore_ascii_case("memory") => StorageMode::Memory,
+            Some(text) => StorageMode::Azurite(StorageAccount::from_connection_string("AzureWebJobsStorage", text)?),
+        };
+        Ok(Self { storage_root: source.get("AZCOPS_DEV_STORAGE_ROOT").unwrap_or("data").into(), storage })
     }
 }
 
@@ -123,7 +135,7 @@ pub async fn run(args: DevArgs, source: SettingsSource) -> Result<(), DevError> 
     let child = child::Supervisor::start(&app, handler, &source).await?;
     let engine = Arc::new(Engine::new(app, config, child));
     let public = http::bind(engine.clone(), args.port).await?;
-    engine.start_background(!args.no_timers);
+    engine.start_background(!args.no_timers).await;
     engine.print_banner(public.port);
     for name in &args.run {
         engine.run_manually(name, None).await;
