@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 use super::control::Api;
 use super::estate::{Estate, Kind, Plant, Resource, splitmix64};
 use super::prices::{self, HOURS_PER_MONTH, round_to};
-use super::server::{Shared, arm_error, arm_read, authorize, encode, paged_json, query_map, readable_subscription, with_reads};
+use super::server::{
+    Shared, arm_error, arm_read, authorize, encode, paged_json, query_map, readable_subscription, with_reads,
+};
 use super::usage;
 
 const RESIZE: &str = "e10b1381-5f0a-47ff-8c7b-37bd13d7c974";
@@ -66,7 +68,10 @@ fn render(estate: &Estate, rec: Rec) -> Value {
 fn vm_rec(r: &Resource, size: usize, target: Option<usize>) -> Rec {
     let current = prices::VM_SIZES[size];
     let (target_name, savings) = match target {
-        Some(t) => (prices::VM_SIZES[t].name, (current.meter.price - prices::VM_SIZES[t].meter.price) * HOURS_PER_MONTH),
+        Some(t) => (
+            prices::VM_SIZES[t].name,
+            (current.meter.price - prices::VM_SIZES[t].meter.price) * HOURS_PER_MONTH,
+        ),
         None => ("Shutdown", current.meter.price * HOURS_PER_MONTH),
     };
     Rec {
@@ -172,7 +177,11 @@ fn keep(rec: &Value, clauses: &[(String, String)]) -> bool {
             "resourceid" => p["resourceMetadata"]["resourceId"].as_str().unwrap_or("").to_owned(),
             "resourcegroup" => {
                 let id = p["resourceMetadata"]["resourceId"].as_str().unwrap_or("");
-                id.split('/').skip_while(|s| !s.eq_ignore_ascii_case("resourcegroups")).nth(1).unwrap_or("").to_owned()
+                id.split('/')
+                    .skip_while(|s| !s.eq_ignore_ascii_case("resourcegroups"))
+                    .nth(1)
+                    .unwrap_or("")
+                    .to_owned()
             }
             _ => return false,
         };
@@ -198,15 +207,15 @@ fn parse_filter(filter: &str) -> Option<Vec<(String, String)>> {
 pub async fn list(state: &Shared, headers: &HeaderMap, sub_id: &str, raw_query: Option<&str>) -> Response {
     let claims = match authorize(state, headers) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let sub = match readable_subscription(state, &claims, sub_id, "Microsoft.Advisor/recommendations/read") {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let reads = match arm_read(state, Api::Advisor, &claims, sub) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let params = query_map(raw_query);
     let filter = params.get("$filter").cloned().unwrap_or_default();
@@ -215,12 +224,19 @@ pub async fn list(state: &Shared, headers: &HeaderMap, sub_id: &str, raw_query: 
     } else {
         match parse_filter(&filter) {
             Some(c) => c,
-            None => return arm_error(StatusCode::BAD_REQUEST, "BadRequest", &format!("The $filter '{filter}' is not valid.")),
+            None => {
+                return arm_error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    &format!("The $filter '{filter}' is not valid."),
+                );
+            }
         }
     };
     let top = params.get("$top").and_then(|t| t.parse::<usize>().ok()).unwrap_or(state.pages.advisor).max(1);
     let skip = params.get("$skiptoken").and_then(|t| t.parse::<usize>().ok()).unwrap_or(0);
-    let all: Vec<Value> = recommendations(&state.estate, sub).into_iter().filter(|r| keep(r, &clauses)).collect();
+    let all: Vec<Value> =
+        recommendations(&state.estate, sub).into_iter().filter(|r| keep(r, &clauses)).collect();
     let value: Vec<Value> = all.iter().skip(skip).take(top).cloned().collect();
     let mut body = json!({ "value": value });
     if skip + top < all.len() {

@@ -42,7 +42,9 @@ pub enum TokenError {
     #[error("The access token expiry UTC time '{0}' is earlier than current UTC time.")]
     Expired(i64),
     /// Issued for another resource.
-    #[error("The access token has been obtained for wrong audience or resource '{0}'. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.azure.com/'.")]
+    #[error(
+        "The access token has been obtained for wrong audience or resource '{0}'. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.azure.com/'."
+    )]
     Audience(String),
 }
 
@@ -107,7 +109,9 @@ impl TokenAuthority {
     /// The token is malformed, forged, expired or for another audience.
     pub fn verify_arm(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
         let mut parts = token.split('.');
-        let (Some("sbx"), Some(body), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some("sbx"), Some(body), Some(sig), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(TokenError::Invalid);
         };
         let expected = URL_SAFE_NO_PAD.encode(mac(&self.key, body.as_bytes()));

@@ -57,12 +57,18 @@ pub fn parse_faults(text: &str) -> Result<FaultConfig, SandboxError> {
             "truncate" => f.truncate_page = Some(value.parse().map_err(|_| invalid("fault", part))?),
             "seed" => f.seed = value.parse().map_err(|_| invalid("fault", part))?,
             "statuses" => {
-                f.error_statuses = value.split(':').map(|s| s.parse().map_err(|_| invalid("fault", part))).collect::<Result<_, _>>()?;
+                f.error_statuses = value
+                    .split(':')
+                    .map(|s| s.parse().map_err(|_| invalid("fault", part)))
+                    .collect::<Result<_, _>>()?;
             }
             "apis" => {
                 f.apis = value
                     .split(':')
-                    .map(|a| serde_json::from_value::<Api>(serde_json::Value::from(a)).map_err(|_| invalid("fault api", a)))
+                    .map(|a| {
+                        serde_json::from_value::<Api>(serde_json::Value::from(a))
+                            .map_err(|_| invalid("fault api", a))
+                    })
                     .collect::<Result<_, _>>()?;
             }
             _ => return Err(invalid("fault", part)),
@@ -82,11 +88,15 @@ pub fn parse_latency(text: &str) -> Result<LatencyConfig, SandboxError> {
         ["fixed", ms] => Ok(LatencyConfig::Fixed { ms: ms.parse().map_err(|_| bad())? }),
         ["uniform", range] => {
             let (a, b) = range.split_once('-').ok_or_else(bad)?;
-            Ok(LatencyConfig::Uniform { min_ms: a.parse().map_err(|_| bad())?, max_ms: b.parse().map_err(|_| bad())? })
+            Ok(LatencyConfig::Uniform {
+                min_ms: a.parse().map_err(|_| bad())?,
+                max_ms: b.parse().map_err(|_| bad())?,
+            })
         }
-        ["lognormal", median, sigma] => {
-            Ok(LatencyConfig::LogNormal { median_ms: median.parse().map_err(|_| bad())?, sigma: sigma.parse().map_err(|_| bad())? })
-        }
+        ["lognormal", median, sigma] => Ok(LatencyConfig::LogNormal {
+            median_ms: median.parse().map_err(|_| bad())?,
+            sigma: sigma.parse().map_err(|_| bad())?,
+        }),
         ["none"] => Ok(LatencyConfig::None),
         _ => Err(bad()),
     }
@@ -152,7 +162,8 @@ mod tests {
 
     #[test]
     fn option_strings_parse() {
-        let f = parse_faults("errors=0.1,statuses=500:503,truncate=2,seed=9,apis=resource_graph:advisor").unwrap();
+        let f = parse_faults("errors=0.1,statuses=500:503,truncate=2,seed=9,apis=resource_graph:advisor")
+            .unwrap();
         assert_eq!(f.error_statuses, vec![500, 503]);
         assert_eq!(f.truncate_page, Some(2));
         assert_eq!(f.apis, vec![Api::ResourceGraph, Api::Advisor]);

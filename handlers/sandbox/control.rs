@@ -50,7 +50,14 @@ pub struct FaultConfig {
 
 impl Default for FaultConfig {
     fn default() -> Self {
-        Self { error_rate: 0.0, error_statuses: vec![500, 502, 503, 504], reset_rate: 0.0, truncate_page: None, apis: Vec::new(), seed: 1 }
+        Self {
+            error_rate: 0.0,
+            error_statuses: vec![500, 502, 503, 504],
+            reset_rate: 0.0,
+            truncate_page: None,
+            apis: Vec::new(),
+            seed: 1,
+        }
     }
 }
 
@@ -79,7 +86,13 @@ pub struct QuotaConfig {
 
 impl Default for QuotaConfig {
     fn default() -> Self {
-        Self { resource_graph: false, graph_limit: 15, graph_window_secs: 5, cost_management: false, arm_reads: false }
+        Self {
+            resource_graph: false,
+            graph_limit: 15,
+            graph_window_secs: 5,
+            cost_management: false,
+            arm_reads: false,
+        }
     }
 }
 
@@ -199,7 +212,14 @@ struct Window {
 }
 
 /// A fixed window: `limit` units per `len`, starting at the first use.
-fn window_take(w: &mut Window, now: Duration, len: Duration, limit: u32, cost: u32, commit: bool) -> Result<u32, Duration> {
+fn window_take(
+    w: &mut Window,
+    now: Duration,
+    len: Duration,
+    limit: u32,
+    cost: u32,
+    commit: bool,
+) -> Result<u32, Duration> {
     if now >= w.start + len {
         *w = Window { start: now, used: 0 };
     }
@@ -221,14 +241,20 @@ pub struct Quotas {
 }
 
 /// QPU windows: (name in headers, length, limit).
-pub const QPU_WINDOWS: [(&str, u64, u32); 3] = [("QueriesPer10Sec", 10, 12), ("QueriesPerMin", 60, 60), ("QueriesPerHour", 3600, 600)];
+pub const QPU_WINDOWS: [(&str, u64, u32); 3] =
+    [("QueriesPer10Sec", 10, 12), ("QueriesPerMin", 60, 60), ("QueriesPerHour", 3600, 600)];
 
 impl Quotas {
     /// Takes one Resource Graph request for `principal`: `Ok((remaining, resets_after))`.
     ///
     /// # Errors
     /// The window is exhausted.
-    pub fn graph(&mut self, principal: &str, now: Duration, cfg: &QuotaConfig) -> Result<(u32, Duration), Throttled> {
+    pub fn graph(
+        &mut self,
+        principal: &str,
+        now: Duration,
+        cfg: &QuotaConfig,
+    ) -> Result<(u32, Duration), Throttled> {
         let len = Duration::from_secs(cfg.graph_window_secs.max(1));
         let w = self.graph.entry(principal.to_owned()).or_insert(Window { start: now, used: 0 });
         match window_take(w, now, len, cfg.graph_limit, 1, true) {
@@ -254,7 +280,8 @@ impl Quotas {
         }
         let mut remaining = [0; 3];
         for (i, (w, (_, len, limit))) in windows.iter_mut().zip(QPU_WINDOWS).enumerate() {
-            remaining[i] = window_take(w, now, Duration::from_secs(len), limit, cost.min(limit), true).unwrap_or(0);
+            remaining[i] =
+                window_take(w, now, Duration::from_secs(len), limit, cost.min(limit), true).unwrap_or(0);
         }
         Ok(remaining)
     }
@@ -302,7 +329,16 @@ impl Control {
     /// Fresh control state.
     pub fn new(faults: FaultConfig, quotas_cfg: QuotaConfig, latency: LatencyConfig) -> Self {
         let rng = ChaCha8Rng::seed_from_u64(faults.seed);
-        Self { faults, quotas_cfg, latency, rng, pages: 0, truncated: false, stats: BTreeMap::new(), quotas: Quotas::default() }
+        Self {
+            faults,
+            quotas_cfg,
+            latency,
+            rng,
+            pages: 0,
+            truncated: false,
+            stats: BTreeMap::new(),
+            quotas: Quotas::default(),
+        }
     }
 
     /// Replaces the fault config and restarts its RNG and page counter.
@@ -357,6 +393,9 @@ mod tests {
         let a: Vec<_> = (0..5).scan(ChaCha8Rng::seed_from_u64(3), |r, _| Some(cfg.sample(r))).collect();
         let b: Vec<_> = (0..5).scan(ChaCha8Rng::seed_from_u64(3), |r, _| Some(cfg.sample(r))).collect();
         assert_eq!(a, b);
-        assert_eq!(LatencyConfig::Fixed { ms: 7 }.sample(&mut ChaCha8Rng::seed_from_u64(1)), Duration::from_millis(7));
+        assert_eq!(
+            LatencyConfig::Fixed { ms: 7 }.sample(&mut ChaCha8Rng::seed_from_u64(1)),
+            Duration::from_millis(7)
+        );
     }
 }

@@ -17,8 +17,18 @@ use super::server::{Shared, arm_error, authorize, encode, paged_json, query_map,
 use super::usage;
 
 const DIMENSIONS: &[&str] = &[
-    "ResourceGroupName", "ResourceGroup", "ServiceName", "MeterCategory", "ResourceId", "ResourceType",
-    "ResourceLocation", "SubscriptionId", "SubscriptionName", "ChargeType", "PricingModel", "Meter",
+    "ResourceGroupName",
+    "ResourceGroup",
+    "ServiceName",
+    "MeterCategory",
+    "ResourceId",
+    "ResourceType",
+    "ResourceLocation",
+    "SubscriptionId",
+    "SubscriptionName",
+    "ChargeType",
+    "PricingModel",
+    "Meter",
 ];
 const MEASURES: &[&str] = &["Cost", "PreTaxCost", "CostUSD", "PreTaxCostUSD"];
 
@@ -82,14 +92,21 @@ fn parse_day(v: Option<&Value>) -> Option<NaiveDate> {
 }
 
 /// The query handler.
-pub async fn query(state: &Shared, headers: &HeaderMap, sub_id: &str, rg: Option<String>, raw_query: Option<&str>, body: &[u8]) -> Response {
+pub async fn query(
+    state: &Shared,
+    headers: &HeaderMap,
+    sub_id: &str,
+    rg: Option<String>,
+    raw_query: Option<&str>,
+    body: &[u8],
+) -> Response {
     let claims = match authorize(state, headers) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let sub = match readable_subscription(state, &claims, sub_id, "Microsoft.CostManagement/query/action") {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let estate = &state.estate;
     let def: Value = match serde_json::from_slice(body) {
@@ -109,13 +126,16 @@ pub async fn query(state: &Shared, headers: &HeaderMap, sub_id: &str, rg: Option
     let (from, to) = match def.get("timeframe").and_then(Value::as_str).unwrap_or("") {
         "Custom" => {
             let period = def.get("timePeriod");
-            match (parse_day(period.and_then(|p| p.get("from"))), parse_day(period.and_then(|p| p.get("to")))) {
+            match (parse_day(period.and_then(|p| p.get("from"))), parse_day(period.and_then(|p| p.get("to"))))
+            {
                 (Some(f), Some(t)) if f <= t => (f, t),
                 _ => return bad("timePeriod with from <= to is required for a Custom timeframe"),
             }
         }
         "MonthToDate" | "BillingMonthToDate" => (yesterday.with_day(1).unwrap_or(yesterday), yesterday),
-        "WeekToDate" => (yesterday - Days::new(u64::from(yesterday.weekday().num_days_from_monday())), yesterday),
+        "WeekToDate" => {
+            (yesterday - Days::new(u64::from(yesterday.weekday().num_days_from_monday())), yesterday)
+        }
         "TheLastBillingMonth" => {
             let last = estate.as_of.with_day(1).and_then(|d| d.pred_opt()).unwrap_or(yesterday);
             (last.with_day(1).unwrap_or(last), last)
@@ -168,8 +188,12 @@ pub async fn query(state: &Shared, headers: &HeaderMap, sub_id: &str, rg: Option
                 Err(t) => {
                     c.stats.entry(Api::CostManagement).or_default().throttled += 1;
                     let secs = t.retry_after.as_secs_f64().ceil() as u64;
-                    let mut r = arm_error(StatusCode::TOO_MANY_REQUESTS, "429", "Too many requests. Please retry.");
-                    r.headers_mut().insert("x-ms-ratelimit-microsoft.costmanagement-qpu-retry-after", HeaderValue::from(secs));
+                    let mut r =
+                        arm_error(StatusCode::TOO_MANY_REQUESTS, "429", "Too many requests. Please retry.");
+                    r.headers_mut().insert(
+                        "x-ms-ratelimit-microsoft.costmanagement-qpu-retry-after",
+                        HeaderValue::from(secs),
+                    );
                     r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
                     return r;
                 }
@@ -253,10 +277,16 @@ pub async fn query(state: &Shared, headers: &HeaderMap, sub_id: &str, rg: Option
     columns.push(json!({ "name": "Currency", "type": "String" }));
 
     let params = query_map(raw_query);
-    let page = params.get("$top").and_then(|t| t.parse::<usize>().ok()).unwrap_or(state.pages.cost).clamp(1, 5000);
+    let page =
+        params.get("$top").and_then(|t| t.parse::<usize>().ok()).unwrap_or(state.pages.cost).clamp(1, 5000);
     let offset = match params.get("$skiptoken") {
         None => 0,
-        Some(t) => match STANDARD.decode(t).ok().and_then(|b| String::from_utf8(b).ok()).and_then(|s| s.strip_prefix("offset:").and_then(|n| n.parse().ok())) {
+        Some(t) => match STANDARD
+            .decode(t)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.strip_prefix("offset:").and_then(|n| n.parse().ok()))
+        {
             Some(n) => n,
             None => return bad("the $skiptoken is not valid"),
         },

@@ -82,7 +82,7 @@ fn matching<'a>(estate: &'a Estate, subs: &[usize], q: &Query) -> Vec<&'a Resour
 pub async fn query(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let claims = match authorize(&state, &headers) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let quota = {
         let now = state.clock.now();
@@ -104,7 +104,10 @@ pub async fn query(State(state): State<Shared>, headers: HeaderMap, body: Bytes)
                     if let Ok(v) = HeaderValue::from_str(&hms(t.retry_after)) {
                         h.insert("x-ms-user-quota-resets-after", v);
                     }
-                    h.insert(header::RETRY_AFTER, HeaderValue::from(t.retry_after.as_secs_f64().ceil() as u64));
+                    h.insert(
+                        header::RETRY_AFTER,
+                        HeaderValue::from(t.retry_after.as_secs_f64().ceil() as u64),
+                    );
                     return r;
                 }
             }
@@ -124,10 +127,20 @@ pub async fn query(State(state): State<Shared>, headers: HeaderMap, body: Bytes)
 fn run(state: &Shared, claims: &super::auth::Claims, body: &[u8]) -> Response {
     let request: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
-        Err(e) => return rg_error(StatusCode::BAD_REQUEST, "BadRequest", json!([{ "code": "InvalidRequestContent", "message": e.to_string() }])),
+        Err(e) => {
+            return rg_error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                json!([{ "code": "InvalidRequestContent", "message": e.to_string() }]),
+            );
+        }
     };
     let Some(text) = request.get("query").and_then(Value::as_str) else {
-        return rg_error(StatusCode::BAD_REQUEST, "BadRequest", json!([{ "code": "InvalidRequestContent", "message": "The 'query' property is required." }]));
+        return rg_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            json!([{ "code": "InvalidRequestContent", "message": "The 'query' property is required." }]),
+        );
     };
     if request.get("managementGroups").is_some_and(|m| m.as_array().is_some_and(|a| !a.is_empty())) {
         return invalid_query("management group scopes are not supported by the sandbox; pass subscriptions");
@@ -166,7 +179,8 @@ fn run(state: &Shared, claims: &super::auth::Claims, body: &[u8]) -> Response {
         row.insert("Count".into(), json!(rows.len()));
         (vec!["Count".into()], vec![row], 1, false)
     } else {
-        let columns = q.project.clone().unwrap_or_else(|| kql::ALL_COLUMNS.iter().map(|c| (*c).to_owned()).collect());
+        let columns =
+            q.project.clone().unwrap_or_else(|| kql::ALL_COLUMNS.iter().map(|c| (*c).to_owned()).collect());
         let page: Vec<Map<String, Value>> = rows
             .iter()
             .skip(skip)
@@ -192,12 +206,20 @@ fn run(state: &Shared, claims: &super::auth::Claims, body: &[u8]) -> Response {
         let types: Vec<Value> = columns
             .iter()
             .map(|c| {
-                let t = if c == "Count" { "integer" } else if kql::STRING_COLUMNS.contains(&c.as_str()) { "string" } else { "object" };
+                let t = if c == "Count" {
+                    "integer"
+                } else if kql::STRING_COLUMNS.contains(&c.as_str()) {
+                    "string"
+                } else {
+                    "object"
+                };
                 json!({ "name": c, "type": t })
             })
             .collect();
-        let table_rows: Vec<Value> =
-            data.iter().map(|r| Value::Array(columns.iter().map(|c| r.get(c).cloned().unwrap_or(Value::Null)).collect())).collect();
+        let table_rows: Vec<Value> = data
+            .iter()
+            .map(|r| Value::Array(columns.iter().map(|c| r.get(c).cloned().unwrap_or(Value::Null)).collect()))
+            .collect();
         json!({ "columns": types, "rows": table_rows })
     } else {
         Value::Array(data.into_iter().map(Value::Object).collect())

@@ -17,8 +17,22 @@ pub const STRING_COLUMNS: &[&str] =
     &["id", "name", "type", "kind", "location", "resourceGroup", "subscriptionId", "tenantId", "managedBy"];
 /// Every column of a row, in the order the sandbox returns them.
 pub const ALL_COLUMNS: &[&str] = &[
-    "id", "name", "type", "tenantId", "kind", "location", "resourceGroup", "subscriptionId", "managedBy", "sku", "plan",
-    "properties", "tags", "identity", "zones", "extendedLocation",
+    "id",
+    "name",
+    "type",
+    "tenantId",
+    "kind",
+    "location",
+    "resourceGroup",
+    "subscriptionId",
+    "managedBy",
+    "sku",
+    "plan",
+    "properties",
+    "tags",
+    "identity",
+    "zones",
+    "extendedLocation",
 ];
 
 /// A comparison operator.
@@ -114,7 +128,8 @@ fn literal(text: &str) -> Option<String> {
 fn condition(text: &str) -> Result<Condition, QueryError> {
     for (symbol, op) in [("==", Op::Eq), ("=~", Op::EqCi), ("!=", Op::Ne), ("!~", Op::NeCi)] {
         if let Some((left, right)) = text.split_once(symbol) {
-            let value = literal(right).ok_or_else(|| QueryError(format!("expected a string literal in '{text}'")))?;
+            let value =
+                literal(right).ok_or_else(|| QueryError(format!("expected a string literal in '{text}'")))?;
             return Ok(Condition { column: column(left.trim(), STRING_COLUMNS)?, op, value });
         }
     }
@@ -162,7 +177,12 @@ pub fn parse(text: &str) -> Result<Query, QueryError> {
                 q.limit = Some(n.parse().map_err(|_| QueryError(format!("bad row count '{n}'")))?);
             }
             ["count"] => q.count = true,
-            _ => return Err(QueryError(format!("operator '{}' is not supported by the sandbox", words.first().unwrap_or(&"")))),
+            _ => {
+                return Err(QueryError(format!(
+                    "operator '{}' is not supported by the sandbox",
+                    words.first().unwrap_or(&"")
+                )));
+            }
         }
     }
     Ok(q)
@@ -178,7 +198,10 @@ mod tests {
         let q = parse(text).unwrap();
         assert_eq!(q.project.as_ref().unwrap().len(), 15);
         assert_eq!(q.order, Some(("id".into(), true)));
-        let multi = parse("resources\n| where type =~ 'Microsoft.Compute/disks' and subscriptionId == 'a|b'\n|  count").unwrap();
+        let multi = parse(
+            "resources\n| where type =~ 'Microsoft.Compute/disks' and subscriptionId == 'a|b'\n|  count",
+        )
+        .unwrap();
         assert_eq!(multi.conditions.len(), 2);
         assert_eq!(multi.conditions[1].value, "a|b");
         assert!(multi.count);

@@ -40,6 +40,7 @@ pub mod cli;
 pub mod control;
 pub mod cost;
 pub mod estate;
+pub mod generate;
 pub mod graph;
 pub mod kql;
 pub mod monitor;
@@ -171,7 +172,10 @@ pub struct RunningSandbox {
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
-fn write_file(path: &std::path::Path, write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>) -> Result<(), SandboxError> {
+fn write_file(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> Result<(), SandboxError> {
     use std::io::Write;
     let err = |source| SandboxError::Write { path: path.display().to_string(), source };
     let file = std::fs::File::create(path).map_err(err)?;
@@ -195,16 +199,20 @@ impl Sandbox {
         .map_err(|e| SandboxError::Serve(e.to_string()))?;
         let mut truth_path = None;
         if let Some(dir) = &options.out_dir {
-            std::fs::create_dir_all(dir).map_err(|source| SandboxError::Write { path: dir.display().to_string(), source })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|source| SandboxError::Write { path: dir.display().to_string(), source })?;
             write_file(&dir.join("estate.json"), |out| render::write_estate_json(&estate, out))?;
             let path = dir.join("ground_truth.json");
-            write_file(&path, |out| serde_json::to_writer_pretty(&mut *out, &truth).map_err(std::io::Error::other))?;
+            write_file(&path, |out| {
+                serde_json::to_writer_pretty(&mut *out, &truth).map_err(std::io::Error::other)
+            })?;
             truth_path = Some(path);
         }
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
             .await
             .map_err(|source| SandboxError::Bind { port: options.port, source })?;
-        let port = listener.local_addr().map_err(|source| SandboxError::Bind { port: options.port, source })?.port();
+        let port =
+            listener.local_addr().map_err(|source| SandboxError::Bind { port: options.port, source })?.port();
         let state = Arc::new(server::AppState {
             estate: Arc::new(estate),
             base_url: format!("http://127.0.0.1:{port}"),
@@ -289,7 +297,12 @@ impl RunningSandbox {
     /// Signs an arbitrary token (tests: expired tokens, other audiences, other tenants).
     pub fn issue_token(&self, tenant_id: &str, audience: &str, expires_on: i64) -> String {
         let oid = self.state.auth.managed_identity_object_id(tenant_id);
-        self.state.auth.issue(&auth::Claims { tid: tenant_id.to_owned(), oid, aud: audience.to_owned(), exp: expires_on })
+        self.state.auth.issue(&auth::Claims {
+            tid: tenant_id.to_owned(),
+            oid,
+            aud: audience.to_owned(),
+            exp: expires_on,
+        })
     }
 
     /// The (client id, client secret) of a tenant's app registration.
@@ -307,7 +320,10 @@ impl RunningSandbox {
             let _ = tx.send(());
         }
         match self.task.take() {
-            Some(task) => task.await.map_err(|e| SandboxError::Serve(e.to_string()))?.map_err(|e| SandboxError::Serve(e.to_string())),
+            Some(task) => task
+                .await
+                .map_err(|e| SandboxError::Serve(e.to_string()))?
+                .map_err(|e| SandboxError::Serve(e.to_string())),
             None => Ok(()),
         }
     }

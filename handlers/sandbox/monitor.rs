@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::control::Api;
-use super::server::{Shared, arm_read, authorize, json_response, query_map, readable_subscription, with_reads};
+use super::server::{
+    Shared, arm_read, authorize, json_response, query_map, readable_subscription, with_reads,
+};
 use super::usage::{self, Metric};
 
 const RETENTION_DAYS: i64 = 93;
@@ -22,22 +24,32 @@ fn parse_time(text: &str) -> Option<DateTime<Utc>> {
 }
 
 /// The metrics handler.
-pub async fn metrics(state: &Shared, headers: &HeaderMap, sub_id: &str, resource_id: &str, raw_query: Option<&str>) -> Response {
+pub async fn metrics(
+    state: &Shared,
+    headers: &HeaderMap,
+    sub_id: &str,
+    resource_id: &str,
+    raw_query: Option<&str>,
+) -> Response {
     let claims = match authorize(state, headers) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let sub = match readable_subscription(state, &claims, sub_id, "Microsoft.Insights/metrics/read") {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let reads = match arm_read(state, Api::Metrics, &claims, sub) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let estate = &state.estate;
     let Some(resource) = estate.resource(resource_id) else {
-        return unwrapped(StatusCode::NOT_FOUND, "ResourceNotFound", &format!("The Resource '{resource_id}' was not found."));
+        return unwrapped(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            &format!("The Resource '{resource_id}' was not found."),
+        );
     };
     let params = query_map(raw_query);
     let names: Vec<&str> = params.get("metricnames").map(|m| m.split(',').collect()).unwrap_or_default();
@@ -60,25 +72,38 @@ pub async fn metrics(state: &Shared, headers: &HeaderMap, sub_id: &str, resource
     }
     let interval = params.get("interval").map_or("PT1H", String::as_str);
     if !interval.eq_ignore_ascii_case("PT1H") {
-        return unwrapped(StatusCode::BAD_REQUEST, "BadRequest", &format!("The sandbox serves interval PT1H only, not {interval}."));
+        return unwrapped(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            &format!("The sandbox serves interval PT1H only, not {interval}."),
+        );
     }
     let now = estate.as_of.and_hms_opt(0, 0, 0).map(|d| d.and_utc()).unwrap_or_default();
     let timespan = params.get("timespan").cloned().unwrap_or_default();
     let (start, end) = match timespan.split_once('/').map(|(a, b)| (parse_time(a), parse_time(b))) {
         Some((Some(a), Some(b))) if a < b => (a, b),
         _ if timespan.is_empty() => (now - chrono::Duration::hours(1), now),
-        _ => return unwrapped(StatusCode::BAD_REQUEST, "BadRequest", &format!("Invalid timespan '{timespan}'.")),
+        _ => {
+            return unwrapped(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                &format!("Invalid timespan '{timespan}'."),
+            );
+        }
     };
     if start < now - chrono::Duration::days(RETENTION_DAYS) {
         return unwrapped(
             StatusCode::BAD_REQUEST,
             "BadRequest",
-            &format!("Time range requested '{timespan}' is out of the Max metrics retention period: 93.00:00:00"),
+            &format!(
+                "Time range requested '{timespan}' is out of the Max metrics retention period: 93.00:00:00"
+            ),
         );
     }
-    let aggregations: Vec<String> = params
-        .get("aggregation")
-        .map_or_else(|| vec!["average".to_owned()], |a| a.split(',').map(|s| s.trim().to_ascii_lowercase()).collect());
+    let aggregations: Vec<String> = params.get("aggregation").map_or_else(
+        || vec!["average".to_owned()],
+        |a| a.split(',').map(|s| s.trim().to_ascii_lowercase()).collect(),
+    );
     let first = (start.timestamp() + 3599).div_euclid(3600);
     let last = end.timestamp().div_euclid(3600);
     let value: Vec<Value> = metrics

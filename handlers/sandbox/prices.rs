@@ -90,7 +90,14 @@ pub struct VmSize {
     pub meter: Meter,
 }
 
-const fn vm(name: &'static str, sku: &'static str, product: &'static str, vcpus: u32, memory_gb: u32, price: f64) -> VmSize {
+const fn vm(
+    name: &'static str,
+    sku: &'static str,
+    product: &'static str,
+    vcpus: u32,
+    memory_gb: u32,
+    price: f64,
+) -> VmSize {
     VmSize {
         name,
         vcpus,
@@ -147,7 +154,15 @@ pub struct DiskTier {
     pub meter: Meter,
 }
 
-const fn disk(sku: &'static str, tier: &'static str, size_gb: u32, product: &'static str, sku_name: &'static str, meter_name: &'static str, price: f64) -> DiskTier {
+const fn disk(
+    sku: &'static str,
+    tier: &'static str,
+    size_gb: u32,
+    product: &'static str,
+    sku_name: &'static str,
+    meter_name: &'static str,
+    price: f64,
+) -> DiskTier {
     let sku_tier = if sku.as_bytes()[0] == b'P' { "Premium" } else { "Standard" };
     DiskTier {
         sku,
@@ -190,7 +205,18 @@ pub const DISK_TIERS: &[DiskTier] = &[
     disk("Standard_LRS", "S30", 1024, STD_HDD, "S30 LRS", "S30 LRS Disk", 40.96),
 ];
 
-const fn simple(service: &'static str, family: &'static str, category: &'static str, product: &'static str, sku: &'static str, meter: &'static str, unit: &'static str, price: f64) -> Meter {
+// Table constructors: one positional argument per Retail field keeps each table row on one line.
+#[allow(clippy::too_many_arguments)]
+const fn simple(
+    service: &'static str,
+    family: &'static str,
+    category: &'static str,
+    product: &'static str,
+    sku: &'static str,
+    meter: &'static str,
+    unit: &'static str,
+    price: f64,
+) -> Meter {
     Meter {
         service_name: service,
         service_family: family,
@@ -207,17 +233,63 @@ const fn simple(service: &'static str, family: &'static str, category: &'static 
 }
 
 /// Incremental managed-disk snapshots, per GB-month.
-pub const SNAPSHOT: Meter = simple("Storage", "Storage", "Storage", STD_HDD, "Snapshots LRS", "LRS Snapshots", "1 GB/Month", 0.05);
+pub const SNAPSHOT: Meter =
+    simple("Storage", "Storage", "Storage", STD_HDD, "Snapshots LRS", "LRS Snapshots", "1 GB/Month", 0.05);
 /// Standard static public IPv4 address.
-pub const PUBLIC_IP: Meter = simple("Virtual Network", "Networking", "Virtual Network", "IP Addresses", "Standard", "Standard IPv4 Static Public IP", "1 Hour", 0.005);
+pub const PUBLIC_IP: Meter = simple(
+    "Virtual Network",
+    "Networking",
+    "Virtual Network",
+    "IP Addresses",
+    "Standard",
+    "Standard IPv4 Static Public IP",
+    "1 Hour",
+    0.005,
+);
 /// NAT gateway hours.
-pub const NAT_GATEWAY: Meter = simple("NAT Gateway", "Networking", "Virtual Network", "NAT Gateway", "Standard", "Standard Gateway", "1 Hour", 0.045);
+pub const NAT_GATEWAY: Meter = simple(
+    "NAT Gateway",
+    "Networking",
+    "Virtual Network",
+    "NAT Gateway",
+    "Standard",
+    "Standard Gateway",
+    "1 Hour",
+    0.045,
+);
 /// Private endpoint hours.
-pub const PRIVATE_ENDPOINT: Meter = simple("Virtual Network", "Networking", "Virtual Network", "Virtual Network Private Link", "Standard", "Standard Private Endpoint", "1 Hour", 0.01);
+pub const PRIVATE_ENDPOINT: Meter = simple(
+    "Virtual Network",
+    "Networking",
+    "Virtual Network",
+    "Virtual Network Private Link",
+    "Standard",
+    "Standard Private Endpoint",
+    "1 Hour",
+    0.01,
+);
 /// Hot LRS block blob storage, per GB-month.
-pub const BLOB_HOT: Meter = simple("Storage", "Storage", "Storage", "General Block Blob v2", "Hot LRS", "Hot LRS Data Stored", "1 GB/Month", 0.0184);
+pub const BLOB_HOT: Meter = simple(
+    "Storage",
+    "Storage",
+    "Storage",
+    "General Block Blob v2",
+    "Hot LRS",
+    "Hot LRS Data Stored",
+    "1 GB/Month",
+    0.0184,
+);
 /// A support plan billed monthly outside any resource.
-pub const SUPPORT: Meter = simple("Azure Support", "Azure Support", "Azure Support", "Azure Support", "Standard", "Standard Support", "1/Month", 100.0);
+pub const SUPPORT: Meter = simple(
+    "Azure Support",
+    "Azure Support",
+    "Azure Support",
+    "Azure Support",
+    "Standard",
+    "Standard Support",
+    "1/Month",
+    100.0,
+);
 
 /// An App Service plan SKU.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -232,8 +304,19 @@ pub struct PlanSku {
     pub meter: Meter,
 }
 
-const fn plan(name: &'static str, tier: &'static str, family: &'static str, product: &'static str, sku: &'static str, meter: &'static str, price: f64, sp: bool) -> PlanSku {
-    let mut m = simple("Azure App Service", "Compute", "Azure App Service", product, sku, meter, "1 Hour", price);
+#[allow(clippy::too_many_arguments)]
+const fn plan(
+    name: &'static str,
+    tier: &'static str,
+    family: &'static str,
+    product: &'static str,
+    sku: &'static str,
+    meter: &'static str,
+    price: f64,
+    sp: bool,
+) -> PlanSku {
+    let mut m =
+        simple("Azure App Service", "Compute", "Azure App Service", product, sku, meter, "1 Hour", price);
     m.savings_plan = sp;
     PlanSku { name, tier, family, meter: m }
 }
@@ -271,8 +354,20 @@ pub struct SqlObjective {
     pub meter: Meter,
 }
 
-const fn sql(name: &'static str, tier: &'static str, dtu: u32, product: &'static str, meter: &'static str, per_day: f64) -> SqlObjective {
-    SqlObjective { name, tier, dtu, meter: simple("SQL Database", "Databases", "SQL Database", product, name, meter, "1/Day", per_day) }
+const fn sql(
+    name: &'static str,
+    tier: &'static str,
+    dtu: u32,
+    product: &'static str,
+    meter: &'static str,
+    per_day: f64,
+) -> SqlObjective {
+    SqlObjective {
+        name,
+        tier,
+        dtu,
+        meter: simple("SQL Database", "Databases", "SQL Database", product, name, meter, "1/Day", per_day),
+    }
 }
 
 /// DTU service objectives in ascending order.

@@ -32,7 +32,9 @@ fn last_segment(id: &str) -> &str {
 
 fn disk_sku(estate: &Estate, id: &str) -> (&'static str, u32) {
     match estate.resource(id).map(|r| &r.kind) {
-        Some(Kind::Disk { tier, .. }) => prices::DISK_TIERS.get(*tier).map_or(("Premium_LRS", 128), |t| (t.sku, t.size_gb)),
+        Some(Kind::Disk { tier, .. }) => {
+            prices::DISK_TIERS.get(*tier).map_or(("Premium_LRS", 128), |t| (t.sku, t.size_gb))
+        }
         _ => ("Premium_LRS", 128),
     }
 }
@@ -107,7 +109,10 @@ fn details(estate: &Estate, r: &Resource) -> (&'static str, Value, Value, String
                 props["osType"] = json!("Linux");
             }
             if owner.is_none() {
-                let detached = estate.as_of.checked_sub_days(Days::new(u64::from(r.age_days.min(45)))).unwrap_or(created);
+                let detached = estate
+                    .as_of
+                    .checked_sub_days(Days::new(u64::from(r.age_days.min(45))))
+                    .unwrap_or(created);
                 props["LastOwnershipUpdateTime"] = json!(arm_time(detached, r.key ^ 7));
             }
             ("", json!({ "name": t.sku, "tier": t.sku_tier }), props, owner.clone().unwrap_or_default())
@@ -262,8 +267,10 @@ pub fn write_estate_json(estate: &Estate, out: &mut impl Write) -> std::io::Resu
     let subs: Vec<Value> = estate
         .subscriptions
         .iter()
-        .map(|s| json!({ "subscription_id": s.id, "tenant_id": estate.tenants[s.tenant].id, "display_name": s.name,
-            "delegated": s.delegated, "region": s.region }))
+        .map(|s| {
+            json!({ "subscription_id": s.id, "tenant_id": estate.tenants[s.tenant].id, "display_name": s.name,
+            "delegated": s.delegated, "region": s.region })
+        })
         .collect();
     write!(
         out,

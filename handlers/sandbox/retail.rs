@@ -12,8 +12,20 @@ use super::prices::{self, Meter, REGIONS, round_to};
 use super::server::{Shared, arm_error, encode, paged_json, query_map};
 
 const FILTER_FIELDS: &[&str] = &[
-    "serviceName", "armRegionName", "armSkuName", "skuName", "productName", "meterName", "priceType", "reservationTerm",
-    "location", "serviceFamily", "meterId", "skuId", "productId", "serviceId",
+    "serviceName",
+    "armRegionName",
+    "armSkuName",
+    "skuName",
+    "productName",
+    "meterName",
+    "priceType",
+    "reservationTerm",
+    "location",
+    "serviceFamily",
+    "meterId",
+    "skuId",
+    "productId",
+    "serviceId",
 ];
 
 fn hash_of(text: &str) -> u64 {
@@ -119,14 +131,25 @@ pub async fn prices(State(state): State<Shared>, RawQuery(q): RawQuery) -> Respo
     let params = query_map(q.as_deref());
     let filter = params.get("$filter").cloned().unwrap_or_default();
     let Some(clauses) = parse_filter(&filter) else {
-        return arm_error(StatusCode::BAD_REQUEST, "BadRequest", &format!("Invalid OData filter '{filter}'."));
+        return arm_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            &format!("Invalid OData filter '{filter}'."),
+        );
     };
-    let currency = params.get("currencycode").map_or("USD".to_owned(), |c| c.trim_matches('\'').to_uppercase());
+    let currency =
+        params.get("currencycode").map_or("USD".to_owned(), |c| c.trim_matches('\'').to_uppercase());
     let rate = match currency.as_str() {
         "USD" => 1.0,
         "EUR" => 0.92,
         "GBP" => 0.79,
-        _ => return arm_error(StatusCode::BAD_REQUEST, "BadRequest", &format!("Invalid currency code '{currency}'.")),
+        _ => {
+            return arm_error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                &format!("Invalid currency code '{currency}'."),
+            );
+        }
     };
     let skip = params.get("$skip").and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
     let page = state.pages.retail.max(1);

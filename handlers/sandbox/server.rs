@@ -50,6 +50,9 @@ impl AppState {
 #[derive(Debug, Clone, Copy)]
 pub struct Paged;
 
+/// An early error response from a shared check (boxed: responses are large).
+pub type Rejection = Box<Response>;
+
 /// A JSON response with a status.
 pub fn json_response(status: StatusCode, body: &Value) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body.to_string()).into_response()
@@ -69,7 +72,9 @@ pub fn arm_error(status: StatusCode, code: &str, message: &str) -> Response {
 
 /// Case-insensitive query parameters (keys lower-cased, values decoded).
 pub fn query_map(query: Option<&str>) -> HashMap<String, String> {
-    url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).map(|(k, v)| (k.to_lowercase(), v.into_owned())).collect()
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.to_lowercase(), v.into_owned()))
+        .collect()
 }
 
 /// URL-encodes a query value.
@@ -81,14 +86,14 @@ pub fn encode(value: &str) -> String {
 ///
 /// # Errors
 /// Missing, invalid, expired or wrong-audience token.
-pub fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Claims, Response> {
+pub fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Claims, Rejection> {
     let raw = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let now = chrono::Utc::now().timestamp();
     auth::bearer(raw).and_then(|t| state.auth.verify_arm(t, now)).map_err(|e| {
         let mut r = arm_error(StatusCode::UNAUTHORIZED, e.code(), &e.to_string());
         let challenge = "Bearer authorization_uri=\"https://login.microsoftonline.com/common\", error=\"invalid_token\", error_description=\"The authentication failed because of missing 'Authorization' header.\"";
         r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
-        r
+        Box::new(r)
     })
 }
 
@@ -112,20 +117,25 @@ pub fn can_read(estate: &Estate, claims: &Claims, sub: usize) -> bool {
 ///
 /// # Errors
 /// Unknown subscription (404 `SubscriptionNotFound`) or no access (403 `AuthorizationFailed`).
-pub fn readable_subscription(state: &AppState, claims: &Claims, sub_id: &str, action: &str) -> Result<usize, Response> {
+pub fn readable_subscription(
+    state: &AppState,
+    claims: &Claims,
+    sub_id: &str,
+    action: &str,
+) -> Result<usize, Rejection> {
     let Some(sub) = state.estate.subscription(sub_id) else {
-        return Err(arm_error(
+        return Err(Box::new(arm_error(
             StatusCode::NOT_FOUND,
             "SubscriptionNotFound",
             &format!("The subscription '{sub_id}' could not be found."),
-        ));
+        )));
     };
     if !can_read(&state.estate, claims, sub) {
         let message = format!(
             "The client '{0}' with object id '{0}' does not have authorization to perform action '{action}' over scope '/subscriptions/{sub_id}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
             claims.oid
         );
-        return Err(arm_error(StatusCode::FORBIDDEN, "AuthorizationFailed", &message));
+        return Err(Box::new(arm_error(StatusCode::FORBIDDEN, "AuthorizationFailed", &message)));
     }
     Ok(sub)
 }
@@ -134,7 +144,7 @@ pub fn readable_subscription(state: &AppState, claims: &Claims, sub_id: &str, ac
 ///
 /// # Errors
 /// The bucket is empty: ARM's 429 `TooManyRequests` with `Retry-After`.
-pub fn arm_read(state: &AppState, api: Api, claims: &Claims, sub: usize) -> Result<Option<u32>, Response> {
+pub fn arm_read(state: &AppState, api: Api, claims: &Claims, sub: usize) -> Result<Option<u32>, Rejection> {
     let now = state.clock.now();
     let mut control = state.control();
     if !control.quotas_cfg.arm_reads {
@@ -153,7 +163,7 @@ pub fn arm_read(state: &AppState, api: Api, claims: &Claims, sub: usize) -> Resu
             );
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
             r.headers_mut().insert("x-ms-ratelimit-remaining-subscription-reads", HeaderValue::from(0));
-            Err(r)
+            Err(Box::new(r))
         }
     }
 }
@@ -189,10 +199,16 @@ fn classify(method: &Method, path: &str) -> Option<Api> {
 
 fn fault_status(status: u16) -> Response {
     let (code, message) = match status {
-        502 => ("BadGateway", "The gateway did not receive a response from 'Microsoft.Resources' within the specified time period."),
+        502 => (
+            "BadGateway",
+            "The gateway did not receive a response from 'Microsoft.Resources' within the specified time period.",
+        ),
         503 => ("ServiceUnavailable", "The server is currently unable to handle the request. Please retry."),
         504 => ("GatewayTimeout", "The gateway did not receive a response within the specified time period."),
-        _ => ("InternalServerError", "Encountered internal server error. Diagnostic information: timestamp '', subscription id '', tracking id '', request correlation id ''."),
+        _ => (
+            "InternalServerError",
+            "Encountered internal server error. Diagnostic information: timestamp '', subscription id '', tracking id '', request correlation id ''.",
+        ),
     };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut r = arm_error(status, code, message);
@@ -215,7 +231,8 @@ async fn edge(State(state): State<Shared>, request: Request, next: Next) -> Resp
         let mut status = None;
         let mut reset = false;
         if applies && c.faults.error_rate > 0.0 && c.rng.random::<f64>() < c.faults.error_rate {
-            let statuses = if c.faults.error_statuses.is_empty() { vec![500] } else { c.faults.error_statuses.clone() };
+            let statuses =
+                if c.faults.error_statuses.is_empty() { vec![500] } else { c.faults.error_statuses.clone() };
             let pick = statuses[c.rng.random_range(0..statuses.len())];
             c.count_fault(api, &format!("status_{pick}"));
             status = Some(pick);
@@ -253,7 +270,8 @@ async fn edge(State(state): State<Shared>, request: Request, next: Next) -> Resp
     if reset {
         response = abort_body(response);
     }
-    *state.control().stats.entry(api).or_default().statuses.entry(response.status().as_u16()).or_insert(0) += 1;
+    *state.control().stats.entry(api).or_default().statuses.entry(response.status().as_u16()).or_insert(0) +=
+        1;
     add_request_ids(response.headers_mut());
     response
 }
@@ -292,7 +310,10 @@ fn add_request_ids(headers: &mut HeaderMap) {
 
 async fn stats(State(state): State<Shared>) -> Response {
     let c = state.control();
-    json_response(StatusCode::OK, &json!({ "apis": c.stats, "faults": c.faults, "quotas": c.quotas_cfg, "latency": c.latency }))
+    json_response(
+        StatusCode::OK,
+        &json!({ "apis": c.stats, "faults": c.faults, "quotas": c.quotas_cfg, "latency": c.latency }),
+    )
 }
 
 async fn set_faults(State(state): State<Shared>, body: Bytes) -> Response {
@@ -331,7 +352,13 @@ pub fn router(state: Shared) -> Router {
 }
 
 /// Routes everything under `/subscriptions/{id}/…` by its (case-insensitive) provider path.
-async fn dispatch(State(state): State<Shared>, method: Method, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn dispatch(
+    State(state): State<Shared>,
+    method: Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = uri.path().trim_end_matches('/');
     let lower = path.to_ascii_lowercase();
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
@@ -343,11 +370,11 @@ async fn dispatch(State(state): State<Shared>, method: Method, uri: axum::http::
     if segments.len() == 2 && method == Method::GET {
         return arm::get_subscription(&state, &headers, sub_id).await;
     }
-    if let Some(resource) = lower.strip_suffix("/providers/microsoft.insights/metrics") {
-        if method == Method::GET {
-            let resource_id = &path[..resource.len()];
-            return monitor::metrics(&state, &headers, sub_id, resource_id, query).await;
-        }
+    if let Some(resource) = lower.strip_suffix("/providers/microsoft.insights/metrics")
+        && method == Method::GET
+    {
+        let resource_id = &path[..resource.len()];
+        return monitor::metrics(&state, &headers, sub_id, resource_id, query).await;
     }
     if method == Method::POST && lower.ends_with("/providers/microsoft.costmanagement/query") {
         let rest: Vec<&str> = segments[2..segments.len() - 3].to_vec();
@@ -358,7 +385,10 @@ async fn dispatch(State(state): State<Shared>, method: Method, uri: axum::http::
         };
         return cost::query(&state, &headers, sub_id, rg, query, &body).await;
     }
-    if method == Method::GET && segments.len() == 5 && lower.ends_with("/providers/microsoft.advisor/recommendations") {
+    if method == Method::GET
+        && segments.len() == 5
+        && lower.ends_with("/providers/microsoft.advisor/recommendations")
+    {
         return advisor::list(&state, &headers, sub_id, query).await;
     }
     not_found(method, uri).await

@@ -34,7 +34,9 @@ pub fn charge(r: &Resource) -> Option<(Meter, f64)> {
         Kind::NatGateway { .. } => Some((prices::NAT_GATEWAY, 1.0)),
         Kind::PrivateEndpoint { .. } => Some((prices::PRIVATE_ENDPOINT, 1.0)),
         Kind::Snapshot { size_gb, .. } => Some((prices::SNAPSHOT, f64::from(*size_gb))),
-        Kind::Plan { sku, workers, .. } => prices::PLAN_SKUS.get(*sku).map(|p| (p.meter, f64::from(*workers))),
+        Kind::Plan { sku, workers, .. } => {
+            prices::PLAN_SKUS.get(*sku).map(|p| (p.meter, f64::from(*workers)))
+        }
         Kind::SqlDb { objective, .. } => prices::SQL_OBJECTIVES.get(*objective).map(|s| (s.meter, 1.0)),
         Kind::Storage { size_gb } => Some((prices::BLOB_HOT, f64::from(*size_gb))),
     }
@@ -130,7 +132,11 @@ pub fn subscription_charges(estate: &Estate, sub: usize, day: NaiveDate) -> Vec<
         out.push(SubscriptionCharge { meter: prices::VM_SIZES[0].meter, actual: reserved, amortized: 0.0 });
     }
     if estate.subscriptions.get(sub).is_some_and(|s| s.support_plan) {
-        out.push(SubscriptionCharge { meter: prices::SUPPORT, actual: prices::SUPPORT.price, amortized: prices::SUPPORT.price });
+        out.push(SubscriptionCharge {
+            meter: prices::SUPPORT,
+            actual: prices::SUPPORT.price,
+            amortized: prices::SUPPORT.price,
+        });
     }
     out
 }
@@ -167,11 +173,36 @@ impl Metric {
     /// The metric's canonical name, localized name, unit and description.
     pub fn describe(self) -> (&'static str, &'static str, &'static str, &'static str) {
         match self {
-            Self::VmCpu => ("Percentage CPU", "Percentage CPU", "Percent", "The percentage of allocated compute units that are currently in use by the Virtual Machine(s)"),
-            Self::VmMemory => ("Available Memory Bytes", "Available Memory Bytes", "Bytes", "Amount of physical memory, in bytes, immediately available for allocation to a process or for system use in the Virtual Machine"),
-            Self::PlanCpu => ("CpuPercentage", "CPU Percentage", "Percent", "The average CPU used across all instances of the plan."),
-            Self::PlanMemory => ("MemoryPercentage", "Memory Percentage", "Percent", "The average memory used across all instances of the plan."),
-            Self::Dtu => ("dtu_consumption_percent", "DTU percentage", "Percent", "DTU Percentage. Applies to DTU-based databases."),
+            Self::VmCpu => (
+                "Percentage CPU",
+                "Percentage CPU",
+                "Percent",
+                "The percentage of allocated compute units that are currently in use by the Virtual Machine(s)",
+            ),
+            Self::VmMemory => (
+                "Available Memory Bytes",
+                "Available Memory Bytes",
+                "Bytes",
+                "Amount of physical memory, in bytes, immediately available for allocation to a process or for system use in the Virtual Machine",
+            ),
+            Self::PlanCpu => (
+                "CpuPercentage",
+                "CPU Percentage",
+                "Percent",
+                "The average CPU used across all instances of the plan.",
+            ),
+            Self::PlanMemory => (
+                "MemoryPercentage",
+                "Memory Percentage",
+                "Percent",
+                "The average memory used across all instances of the plan.",
+            ),
+            Self::Dtu => (
+                "dtu_consumption_percent",
+                "DTU percentage",
+                "Percent",
+                "DTU Percentage. Applies to DTU-based databases.",
+            ),
         }
     }
 }
@@ -219,7 +250,9 @@ pub fn metric_point(estate: &Estate, r: &Resource, metric: Metric, hour: i64) ->
         (avg, min, max)
     };
     Some(match metric {
-        Metric::VmCpu | Metric::PlanCpu | Metric::Dtu => spread(percent(util.mean, util.amp, util.noise), 100.0),
+        Metric::VmCpu | Metric::PlanCpu | Metric::Dtu => {
+            spread(percent(util.mean, util.amp, util.noise), 100.0)
+        }
         Metric::PlanMemory => spread(percent(util.mem_used * 100.0, 2.0, 3.0), 100.0),
         Metric::VmMemory => {
             let Kind::Vm { size, .. } = &r.kind else { return None };
@@ -245,10 +278,13 @@ mod tests {
     #[test]
     fn underutilised_vms_have_low_p95_cpu_and_full_coverage() {
         let e = estate();
-        let vm = e.resources.iter().find(|r| r.plant == Plant::Finding("rightsizing.underutilised_vm")).unwrap();
+        let vm =
+            e.resources.iter().find(|r| r.plant == Plant::Finding("rightsizing.underutilised_vm")).unwrap();
         let now = e.as_of.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp() / 3600;
-        let mut cpu: Vec<f64> =
-            (now - 14 * 24..now).filter_map(|h| metric_point(&e, vm, Metric::VmCpu, h)).map(|p| p.0).collect();
+        let mut cpu: Vec<f64> = (now - 14 * 24..now)
+            .filter_map(|h| metric_point(&e, vm, Metric::VmCpu, h))
+            .map(|p| p.0)
+            .collect();
         assert!(cpu.len() as f64 >= 0.9 * 14.0 * 24.0, "{}", cpu.len());
         cpu.sort_by(f64::total_cmp);
         let p95 = cpu[(cpu.len() as f64 * 0.95) as usize - 1];
@@ -258,7 +294,8 @@ mod tests {
     #[test]
     fn steady_costs_match_the_price_sheet() {
         let e = estate();
-        let vm = e.resources.iter().find(|r| r.plant == Plant::Finding("rate.reserved_instance_gap")).unwrap();
+        let vm =
+            e.resources.iter().find(|r| r.plant == Plant::Finding("rate.reserved_instance_gap")).unwrap();
         let day = e.as_of.pred_opt().unwrap();
         let (actual, amortized) = day_cost(&e, vm, day).unwrap();
         assert_eq!(actual, amortized);
