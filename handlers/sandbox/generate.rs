@@ -295,13 +295,13 @@ impl<'a> SubBuilder<'a> {
         let id = self.id(&rg, "Microsoft.Web/serverfarms", &name);
         let high = self.util(55.0, 15.0, 8.0, 0.65, 0.02);
         let low = self.util(10.0, 3.0, 2.0, 0.3, 0.02);
-        let (sku, workers, sites, util, plant) = match n % 4 {
+        let (sku, workers, sites, util, plant) = match n % 6 {
             1 => {
                 let sku = [2, 4, 5][self.rng.random_range(0..3)];
                 let workers = self.rng.random_range(1..=3);
                 (sku, workers, 2, low, Plant::Finding("rightsizing.app_service_plan"))
             }
-            2 => {
+            3 => {
                 let sku = self.rng.random_range(0..prices::PLAN_SKUS.len());
                 (
                     sku,
@@ -311,7 +311,7 @@ impl<'a> SubBuilder<'a> {
                     Plant::Finding("rightsizing.app_service_plan"),
                 )
             }
-            3 => (self.rng.random_range(3..6), 2, 4, high, Plant::Finding("rate.savings_plan")),
+            5 => (self.rng.random_range(3..6), 2, 4, high, Plant::Finding("rate.savings_plan")),
             _ => (self.rng.random_range(0..3), 2, 3, high, Plant::None),
         };
         let age = self.old_age();

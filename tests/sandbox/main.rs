@@ -7,6 +7,7 @@ mod behaviour;
 mod determinism;
 mod faults;
 mod fidelity;
+mod identity;
 mod paging;
 mod quotas;
 mod shape;
