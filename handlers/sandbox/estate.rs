@@ -120,6 +120,8 @@ pub enum Kind {
         vm: Option<String>,
         /// Private endpoint id when the NIC belongs to one.
         private_endpoint: Option<String>,
+        /// Public IP bound to its ip configuration.
+        public_ip: Option<String>,
     },
     /// A Standard static public IP.
     PublicIp {

@@ -103,7 +103,7 @@ impl<'a> SubBuilder<'a> {
             let n = self.counters[unit as usize];
             self.counters[unit as usize] += 1;
             let needed = match unit {
-                Unit::Vm => 4,
+                Unit::Vm => 5,
                 Unit::Sql | Unit::NicCase | Unit::NatGateway => 2,
                 _ => 1,
             };
@@ -241,8 +241,24 @@ impl<'a> SubBuilder<'a> {
         let age = self.old_age();
         let vm_kind = Kind::Vm { size, power, schedule, reserved, nic: nic_id.clone(), disks, util };
         self.push(vm_id.clone(), name.clone(), rg.clone(), vm_kind, plant, age);
-        let nic = Kind::Nic { vm: Some(vm_id.clone()), private_endpoint: None };
-        self.push(nic_id, format!("{name}-nic"), rg.clone(), nic, Plant::None, age);
+        let public_ip =
+            (n % 4 == 0).then(|| self.id(&rg, "Microsoft.Network/publicIPAddresses", &format!("{name}-pip")));
+        let nic = Kind::Nic { vm: Some(vm_id.clone()), private_endpoint: None, public_ip: public_ip.clone() };
+        self.push(nic_id.clone(), format!("{name}-nic"), rg.clone(), nic, Plant::None, age);
+        if let Some(ip_id) = public_ip {
+            let ip = Kind::PublicIp {
+                ip_configuration: Some(format!("{nic_id}/ipConfigurations/ipconfig1")),
+                nat_gateway: None,
+            };
+            self.push(
+                ip_id,
+                format!("{name}-pip"),
+                rg.clone(),
+                ip,
+                Plant::NearMiss("public IP bound to a NIC"),
+                age,
+            );
+        }
         let dealloc = power == PowerState::Deallocated;
         let os_tier = [2, 1, 7, 10][self.rng.random_range(0..4)];
         let os_disk =
@@ -343,14 +359,14 @@ impl<'a> SubBuilder<'a> {
         let nic_id = self.id(&rg, "Microsoft.Network/networkInterfaces", &name);
         let age = self.old_age();
         if n.is_multiple_of(2) {
-            let nic = Kind::Nic { vm: None, private_endpoint: None };
+            let nic = Kind::Nic { vm: None, private_endpoint: None, public_ip: None };
             self.push(nic_id, name, rg, nic, Plant::Finding("waste.orphaned_nic"), age);
             self.storage();
         } else {
             let pe_name = format!("pe-{name}");
             let pe_id = self.id(&rg, "Microsoft.Network/privateEndpoints", &pe_name);
             let target = self.id(&rg, "Microsoft.Storage/storageAccounts", "stshared");
-            let nic = Kind::Nic { vm: None, private_endpoint: Some(pe_id.clone()) };
+            let nic = Kind::Nic { vm: None, private_endpoint: Some(pe_id.clone()), public_ip: None };
             self.push(
                 nic_id.clone(),
                 name,

@@ -111,6 +111,31 @@ fn split_outside_quotes(text: &str, sep: char) -> Vec<String> {
     parts
 }
 
+/// Collapses whitespace runs outside quotes into single spaces.
+fn normalize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quote: Option<char> = None;
+    let mut space = false;
+    for c in text.trim().chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c.is_whitespace() => {
+                space = true;
+                continue;
+            }
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None => {}
+        }
+        if space {
+            out.push(' ');
+            space = false;
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn column(name: &str, allowed: &[&str]) -> Result<String, QueryError> {
     if allowed.contains(&name) {
         Ok(name.to_owned())
@@ -148,7 +173,8 @@ pub fn parse(text: &str) -> Result<Query, QueryError> {
     }
     let mut q = Query::default();
     for stage in stages.iter().skip(1) {
-        let stage = stage.trim();
+        let stage = normalize(stage);
+        let stage = stage.as_str();
         let words: Vec<&str> = stage.split_whitespace().collect();
         if q.count {
             return Err(QueryError("count must be the last operator".into()));
@@ -199,11 +225,11 @@ mod tests {
         assert_eq!(q.project.as_ref().unwrap().len(), 15);
         assert_eq!(q.order, Some(("id".into(), true)));
         let multi = parse(
-            "resources\n| where type =~ 'Microsoft.Compute/disks' and subscriptionId == 'a|b'\n|  count",
+            "resources\n| where  type =~ 'Microsoft.Compute/disks'\n\tand subscriptionId == 'a|b  c'\n|  count",
         )
         .unwrap();
         assert_eq!(multi.conditions.len(), 2);
-        assert_eq!(multi.conditions[1].value, "a|b");
+        assert_eq!(multi.conditions[1].value, "a|b  c");
         assert!(multi.count);
     }
 

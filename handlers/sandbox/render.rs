@@ -117,12 +117,15 @@ fn details(estate: &Estate, r: &Resource) -> (&'static str, Value, Value, String
             }
             ("", json!({ "name": t.sku, "tier": t.sku_tier }), props, owner.clone().unwrap_or_default())
         }
-        Kind::Nic { vm, private_endpoint } => {
+        Kind::Nic { vm, private_endpoint, public_ip } => {
             let octet = r.sub % 250;
-            let ipconfig = json!({ "id": format!("{}/ipConfigurations/ipconfig1", r.id), "name": "ipconfig1",
+            let mut ipconfig = json!({ "id": format!("{}/ipConfigurations/ipconfig1", r.id), "name": "ipconfig1",
                 "properties": { "privateIPAddress": format!("10.{octet}.0.{}", 4 + r.key % 250),
                     "privateIPAllocationMethod": "Dynamic", "primary": true,
                     "subnet": { "id": format!("/subscriptions/{}/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-hub/subnets/default", estate.subscriptions[r.sub].id) } } });
+            if let Some(ip) = public_ip {
+                ipconfig["properties"]["publicIPAddress"] = id_ref(ip);
+            }
             let mut props = json!({ "provisioningState": ok, "ipConfigurations": [ipconfig], "nicType": "Standard",
                 "macAddress": format!("00-0D-3A-{:02X}-{:02X}-{:02X}", r.key & 0xff, (r.key >> 8) & 0xff, (r.key >> 16) & 0xff),
                 "enableAcceleratedNetworking": true, "hostedWorkloads": [] });
