@@ -241,8 +241,9 @@ impl<'a> SubBuilder<'a> {
         let age = self.old_age();
         let vm_kind = Kind::Vm { size, power, schedule, reserved, nic: nic_id.clone(), disks, util };
         self.push(vm_id.clone(), name.clone(), rg.clone(), vm_kind, plant, age);
-        let public_ip =
-            (n % 4 == 0).then(|| self.id(&rg, "Microsoft.Network/publicIPAddresses", &format!("{name}-pip")));
+        let public_ip = n
+            .is_multiple_of(4)
+            .then(|| self.id(&rg, "Microsoft.Network/publicIPAddresses", &format!("{name}-pip")));
         let nic = Kind::Nic { vm: Some(vm_id.clone()), private_endpoint: None, public_ip: public_ip.clone() };
         self.push(nic_id.clone(), format!("{name}-nic"), rg.clone(), nic, Plant::None, age);
         if let Some(ip_id) = public_ip {
