@@ -11,8 +11,7 @@ use serde_json::{Value, json};
 use super::auth::{ARM_AUDIENCE, Claims};
 use super::render;
 use super::server::{
-    Shared, arm_error, authorize, can_read, encode, json_response, paged_json, query_map,
-    readable_subscription, tenant_index,
+    Shared, authorize, can_read, json_response, paged_json, query_map, readable_subscription, tenant_index,
 };
 
 const TOKEN_LIFETIME_SECS: i64 = 3600;
@@ -200,14 +199,4 @@ pub async fn entra_token(
         StatusCode::OK,
         &json!({ "token_type": "Bearer", "expires_in": TOKEN_LIFETIME_SECS - 1, "ext_expires_in": TOKEN_LIFETIME_SECS - 1, "access_token": token }),
     )
-}
-
-/// A 400 with ARM's envelope for a bad request parameter.
-pub fn bad_request(code: &str, message: &str) -> Response {
-    arm_error(StatusCode::BAD_REQUEST, code, message)
-}
-
-/// URL-encodes for links (re-exported for the paged APIs).
-pub fn link_encode(value: &str) -> String {
-    encode(value)
 }

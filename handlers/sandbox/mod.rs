@@ -29,6 +29,14 @@
 //! - Monitor: `PT1H` interval only; 93-day retention.
 //! - Retail: `eq` clauses joined by `and`; USD (EUR/GBP at fixed indicative rates).
 //!
+//! # Quotas, faults, latency, stats
+//! All off by default ([`QuotaConfig`], [`FaultConfig`], [`LatencyConfig`]). Quota windows run
+//! on tokio time, or on a manual clock ([`SandboxOptions::manual_clock`],
+//! [`RunningSandbox::advance_clock`]). Faults and latency draw from one RNG seeded by
+//! `FaultConfig::seed`, so a sequential run is repeatable. `GET /_sandbox/stats` returns the
+//! per-API counters (requests, statuses, throttled, injected faults, latency);
+//! `PUT /_sandbox/faults` replaces the fault config with a JSON [`FaultConfig`].
+//!
 //! # Files
 //! With `out_dir`, `estate.json` and `ground_truth.json` are written side by side
 //! ([`render::write_estate_json`], [`truth`]).

@@ -20,6 +20,11 @@ async fn unsupported_kql_gets_resource_graphs_error_shape() {
     let counted: Value = support::graph(&sb, &token, &disks).await.json().await.unwrap();
     let expected = sb.estate().resources_of(0).iter().filter(|r| matches!(r.kind, Kind::Disk { .. })).count();
     assert_eq!(counted["data"][0]["Count"], expected);
+    let table = json!({ "query": "Resources | project id, name, tags | limit 2", "options": { "resultFormat": "table" } });
+    let body: Value = support::graph(&sb, &token, &table).await.json().await.unwrap();
+    assert_eq!(body["data"]["columns"][2], json!({ "name": "tags", "type": "object" }));
+    assert_eq!(body["data"]["rows"].as_array().unwrap().len(), 2);
+    assert_eq!(body["totalRecords"], 2);
 }
 
 #[tokio::test]
