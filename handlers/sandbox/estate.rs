@@ -88,7 +88,7 @@ pub enum Kind {
     Vnet,
     /// A virtual machine.
     Vm {
-        /// Index into [`prices::VM_SIZES`].
+        /// Index into [`super::prices::VM_SIZES`].
         size: usize,
         /// Power state.
         power: PowerState,
@@ -105,7 +105,7 @@ pub enum Kind {
     },
     /// A managed disk.
     Disk {
-        /// Index into [`prices::DISK_TIERS`].
+        /// Index into [`super::prices::DISK_TIERS`].
         tier: usize,
         /// Owning VM id.
         owner: Option<String>,
@@ -151,7 +151,7 @@ pub enum Kind {
     },
     /// An App Service plan.
     Plan {
-        /// Index into [`prices::PLAN_SKUS`].
+        /// Index into [`super::prices::PLAN_SKUS`].
         sku: usize,
         /// Worker count.
         workers: u32,
@@ -164,7 +164,7 @@ pub enum Kind {
     SqlServer,
     /// A DTU single database.
     SqlDb {
-        /// Index into [`prices::SQL_OBJECTIVES`].
+        /// Index into [`super::prices::SQL_OBJECTIVES`].
         objective: usize,
         /// Metrics profile (`dtu_consumption_percent`).
         util: Util,
