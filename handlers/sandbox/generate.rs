@@ -1,6 +1,24 @@
 //! Fills one subscription of an estate by walking a fixed cycle of units (a VM with its NIC
 //! and disks, a storage account, an unattached disk, …), so the share of each planted finding
 //! and near miss is known exactly; sizes and ages come from the subscription's own RNG.
+//!
+//! Proportions (each unit kind cycles through its variants; counters start at the
+//! subscription's index):
+//! - unit cycle of 16: 6 VMs, 2 snapshots, 2 App Service plans, 1 each of storage account,
+//!   unattached disk (finding), SQL server + database, NIC case, orphaned public IP (finding),
+//!   NAT gateway + its public IP (near miss); a virtual network opens every subscription and
+//!   storage accounts fill the remainder;
+//! - VMs, cycle of 10: weekday-scheduled ×2, steady uncovered (`rate.reserved_instance_gap`)
+//!   ×2, underutilised (`rightsizing.underutilised_vm`), reservation-covered (near miss),
+//!   deallocated, low CPU with < 80 % metric coverage (near miss, covered), stopped, low CPU
+//!   with memory pressure (near miss, covered); every VM has a NIC and an attached OS disk
+//!   (near miss), every third a data disk, every fourth a public IP on its NIC (near miss);
+//! - snapshots alternate stale (120–399 days, finding) and young (5–79 days, near miss);
+//! - NIC cases alternate orphaned (finding) and on a private endpoint (near miss);
+//! - plans, cycle of 6: busy ×3, underutilised and empty (`rightsizing.app_service_plan`),
+//!   steady Premium v3 (`rate.savings_plan`);
+//! - SQL databases, cycle of 3: busy ×2, over-provisioned S2/S3 (`rightsizing.sql_dtu`);
+//! - every resource: `cost-center` tag absent with probability 6 %, empty 3 %.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
