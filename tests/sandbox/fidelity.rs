@@ -220,6 +220,45 @@ async fn advisor_matches_the_list_example() {
     assert!(ours.value.iter().all(|r| r.properties.category == "Cost"));
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct MetricPoint {
+    time_stamp: String,
+    average: Option<f64>,
+    maximum: Option<f64>,
+    minimum: Option<f64>,
+}
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct TimeSeries {
+    data: Vec<MetricPoint>,
+}
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct LocalizedName {
+    value: String,
+    localized_value: String,
+}
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct Metric {
+    id: String,
+    name: LocalizedName,
+    unit: String,
+    timeseries: Vec<TimeSeries>,
+    error_code: Option<String>,
+}
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct MetricsResponse {
+    timespan: String,
+    interval: String,
+    value: Vec<Metric>,
+}
+
 #[tokio::test]
 async fn metrics_match_the_monitor_example() {
     let sb = start("demo", |_| {}).await;
@@ -237,9 +276,32 @@ async fn metrics_match_the_monitor_example() {
     let body: Value = support::get(&sb, &token, &path).await.json().await.unwrap();
     let example = example_body("monitor-2023-10-01-GetMetric.json");
     assert_shape("metrics", &body, &example, &Rules::default());
+    let ours: MetricsResponse = serde_json::from_value(body.clone()).unwrap();
+    let theirs: MetricsResponse = serde_json::from_value(example).unwrap();
+    assert_eq!((ours.interval.as_str(), theirs.interval.as_str()), ("PT1H", "PT1H"));
+    assert_eq!(ours.value[0].name.value, "Percentage CPU");
+    assert!(ours.value[0].timeseries[0].data.iter().all(|p| p.average.is_none() || p.maximum >= p.average));
     let cpu = &body["value"][0]["timeseries"][0]["data"];
     assert_eq!(cpu.as_array().unwrap().len(), 14 * 24);
     assert_eq!(body["value"][1]["unit"], "Bytes");
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct RetailItem {
+    currency_code: String,
+    retail_price: f64,
+    unit_price: f64,
+    arm_region_name: String,
+    arm_sku_name: String,
+    product_name: String,
+    sku_name: String,
+    meter_name: String,
+    unit_of_measure: String,
+    #[serde(rename = "type")]
+    kind: String,
+    reservation_term: Option<String>,
 }
 
 #[tokio::test]
@@ -262,7 +324,33 @@ async fn retail_items_match_the_docs_examples() {
     for item in items {
         let example = if item["type"] == "Reservation" { &reservation } else { &consumption };
         assert_shape("retail item", item, example, &Rules { extra: &["savingsPlan"], ..Rules::default() });
+        let ours: RetailItem = serde_json::from_value(item.clone()).unwrap();
+        let theirs: RetailItem = serde_json::from_value(example.clone()).unwrap();
+        assert_eq!(ours.reservation_term.is_some(), theirs.reservation_term.is_some());
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct ManagedIdentityToken {
+    access_token: String,
+    expires_on: String,
+    resource: String,
+    token_type: String,
+}
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct EntraToken {
+    token_type: String,
+    expires_in: i64,
+    access_token: String,
+}
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct EntraError {
+    error: String,
+    error_description: String,
+    error_codes: Vec<i64>,
 }
 
 #[tokio::test]
@@ -287,7 +375,10 @@ async fn token_endpoints_match_the_docs_examples() {
         &fixture("token-appservice-2019-08-01-docs-sample-response.json"),
         &Rules::default(),
     );
-    assert!(msi["expires_on"].as_str().unwrap().parse::<i64>().is_ok());
+    let ours: ManagedIdentityToken = serde_json::from_value(msi).unwrap();
+    let _theirs: ManagedIdentityToken =
+        serde_json::from_value(fixture("token-appservice-2019-08-01-docs-sample-response.json")).unwrap();
+    assert!(ours.expires_on.parse::<i64>().is_ok());
     let (client_id, secret) = sb.app_credential(1).unwrap();
     let tenant = &sb.estate().tenants[1].id;
     let url = format!("{}/{tenant}/oauth2/v2.0/token", sb.base_url());
@@ -310,7 +401,10 @@ async fn token_endpoints_match_the_docs_examples() {
         &fixture("token-entra-v2-docs-client-credentials-success.json"),
         &Rules { extra: &["ext_expires_in"], ..Rules::default() },
     );
-    assert!(ok["expires_in"].is_number());
+    let ours: EntraToken = serde_json::from_value(ok).unwrap();
+    let _theirs: EntraToken =
+        serde_json::from_value(fixture("token-entra-v2-docs-client-credentials-success.json")).unwrap();
+    assert_eq!(ours.token_type, "Bearer");
     let response = send(form("wrong")).await.unwrap();
     assert_eq!(response.status(), 401);
     let err: Value = response.json().await.unwrap();
@@ -320,7 +414,10 @@ async fn token_endpoints_match_the_docs_examples() {
         &fixture("token-entra-v2-docs-client-credentials-error.json"),
         &Rules::default(),
     );
-    assert_eq!(err["error"], "invalid_client");
+    let ours: EntraError = serde_json::from_value(err).unwrap();
+    let _theirs: EntraError =
+        serde_json::from_value(fixture("token-entra-v2-docs-client-credentials-error.json")).unwrap();
+    assert_eq!((ours.error.as_str(), ours.error_codes.as_slice()), ("invalid_client", &[7_000_215][..]));
 }
 
 fn urlencode(s: &str) -> String {
