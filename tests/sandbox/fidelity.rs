@@ -1,40 +1,15 @@
 //! Fidelity: each API's sandbox response has the shape of the real example in
 //! `../shared/fixtures/azure/`, and both deserialize into the same typed response.
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::shape::{Rules, compare};
 use crate::support::{self, client, example_body, fixture, start};
+use crate::wire::*;
 
 fn assert_shape(what: &str, actual: &Value, expected: &Value, rules: &Rules<'_>) {
     let errors = compare(actual, expected, rules);
     assert!(errors.is_empty(), "{what}: {errors:#?}\nsandbox: {actual:#}");
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-struct Subscription {
-    subscription_id: String,
-    tenant_id: String,
-    display_name: String,
-    state: String,
-    #[serde(default)]
-    managed_by_tenants: Vec<ManagedBy>,
-}
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-struct ManagedBy {
-    tenant_id: String,
-}
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-struct SubscriptionList {
-    value: Vec<Subscription>,
-    next_link: Option<String>,
 }
 
 #[tokio::test]
@@ -49,18 +24,6 @@ async fn subscriptions_match_the_arm_example() {
     let theirs: SubscriptionList = serde_json::from_value(example).unwrap();
     assert_eq!(theirs.value.len(), 2);
     assert!(ours.value.iter().any(|s| !s.managed_by_tenants.is_empty()));
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-struct GraphResponse {
-    total_records: i64,
-    count: i64,
-    result_truncated: String,
-    #[serde(rename = "$skipToken")]
-    skip_token: Option<String>,
-    data: Vec<Value>,
 }
 
 #[tokio::test]
@@ -102,29 +65,6 @@ async fn resource_graph_matches_the_first_page_example() {
         ..Rules::default()
     };
     assert_shape("inventory", &body, &basic, &rules);
-}
-
-#[derive(Debug, Deserialize)]
-#[allow(dead_code)]
-struct CostColumn {
-    name: String,
-    #[serde(rename = "type")]
-    kind: String,
-}
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-struct CostProperties {
-    next_link: Option<String>,
-    columns: Vec<CostColumn>,
-    rows: Vec<Vec<Value>>,
-}
-#[derive(Debug, Deserialize)]
-#[allow(dead_code)]
-struct CostResponse {
-    id: String,
-    name: String,
-    properties: CostProperties,
 }
 
 fn check_cells(response: &CostResponse) {
@@ -173,32 +113,6 @@ async fn cost_management_matches_the_query_examples() {
     assert!(body.properties.rows.iter().all(|r| (20261101..=20261103).contains(&r[3].as_u64().unwrap())));
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-struct AdvisorProperties {
-    category: String,
-    impact: String,
-    impacted_field: String,
-    impacted_value: String,
-    #[serde(default)]
-    extended_properties: std::collections::BTreeMap<String, String>,
-}
-#[derive(Debug, Deserialize)]
-#[allow(dead_code)]
-struct Recommendation {
-    id: String,
-    name: String,
-    properties: AdvisorProperties,
-}
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-struct AdvisorList {
-    value: Vec<Recommendation>,
-    next_link: Option<String>,
-}
-
 #[tokio::test]
 async fn advisor_matches_the_list_example() {
     let sb = start("demo", |o| o.pages.advisor = 2).await;
@@ -218,45 +132,6 @@ async fn advisor_matches_the_list_example() {
     let _theirs: AdvisorList = serde_json::from_value(example).unwrap();
     assert!(ours.next_link.is_some());
     assert!(ours.value.iter().all(|r| r.properties.category == "Cost"));
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-struct MetricPoint {
-    time_stamp: String,
-    average: Option<f64>,
-    maximum: Option<f64>,
-    minimum: Option<f64>,
-}
-#[derive(Debug, Deserialize)]
-#[allow(dead_code)]
-struct TimeSeries {
-    data: Vec<MetricPoint>,
-}
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-struct LocalizedName {
-    value: String,
-    localized_value: String,
-}
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-struct Metric {
-    id: String,
-    name: LocalizedName,
-    unit: String,
-    timeseries: Vec<TimeSeries>,
-    error_code: Option<String>,
-}
-#[derive(Debug, Deserialize)]
-#[allow(dead_code)]
-struct MetricsResponse {
-    timespan: String,
-    interval: String,
-    value: Vec<Metric>,
 }
 
 #[tokio::test]
@@ -286,24 +161,6 @@ async fn metrics_match_the_monitor_example() {
     assert_eq!(body["value"][1]["unit"], "Bytes");
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-struct RetailItem {
-    currency_code: String,
-    retail_price: f64,
-    unit_price: f64,
-    arm_region_name: String,
-    arm_sku_name: String,
-    product_name: String,
-    sku_name: String,
-    meter_name: String,
-    unit_of_measure: String,
-    #[serde(rename = "type")]
-    kind: String,
-    reservation_term: Option<String>,
-}
-
 #[tokio::test]
 async fn retail_items_match_the_docs_examples() {
     let sb = start("tenants=1,subscriptions=1,resources=5,days=3", |_| {}).await;
@@ -328,29 +185,6 @@ async fn retail_items_match_the_docs_examples() {
         let theirs: RetailItem = serde_json::from_value(example.clone()).unwrap();
         assert_eq!(ours.reservation_term.is_some(), theirs.reservation_term.is_some());
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[allow(dead_code)]
-struct ManagedIdentityToken {
-    access_token: String,
-    expires_on: String,
-    resource: String,
-    token_type: String,
-}
-#[derive(Debug, Deserialize)]
-#[allow(dead_code)]
-struct EntraToken {
-    token_type: String,
-    expires_in: i64,
-    access_token: String,
-}
-#[derive(Debug, Deserialize)]
-#[allow(dead_code)]
-struct EntraError {
-    error: String,
-    error_description: String,
-    error_codes: Vec<i64>,
 }
 
 #[tokio::test]

@@ -12,3 +12,4 @@ mod paging;
 mod quotas;
 mod shape;
 mod support;
+mod wire;
