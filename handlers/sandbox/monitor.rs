@@ -105,7 +105,8 @@ pub async fn metrics(
         |a| a.split(',').map(|s| s.trim().to_ascii_lowercase()).collect(),
     );
     let first = (start.timestamp() + 3599).div_euclid(3600);
-    let last = end.timestamp().div_euclid(3600);
+    // Bounded by the retention window so a far-future end cannot blow up the response.
+    let last = end.timestamp().div_euclid(3600).min(first + (RETENTION_DAYS + 1) * 24);
     let value: Vec<Value> = metrics
         .iter()
         .map(|metric| {
