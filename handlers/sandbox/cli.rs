@@ -1,0 +1,174 @@
+//! `azcops sandbox`: starts the sandbox, prints the client settings as `export` lines, then the
+//! estate summary, and serves until Ctrl-C.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+
+use super::control::{Api, FaultConfig, LatencyConfig, QuotaConfig};
+use super::spec::EstateSpec;
+use super::{Sandbox, SandboxError, SandboxOptions, truth};
+
+/// Arguments of `azcops sandbox`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SandboxArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Estate SPEC: `demo`, `large`, `bench`, or `tenants=3,subscriptions=4,resources=60,days=60`.
+    #[arg(long, default_value = "demo")]
+    pub estate: String,
+    /// Estate seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The estate's "today" (YYYY-MM-DD); defaults to today's UTC date.
+    #[arg(long)]
+    pub as_of: Option<NaiveDate>,
+    /// Directory for `estate.json` and `ground_truth.json`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Faults, e.g. `errors=0.05,statuses=500:503,resets=0.01,truncate=3,seed=7,apis=resource_graph:advisor`.
+    #[arg(long)]
+    pub faults: Option<String>,
+    /// Quotas: `on` (real limits) or `off`.
+    #[arg(long, default_value = "off")]
+    pub quotas: String,
+    /// Latency: `fixed:MS`, `uniform:MIN-MAX` or `lognormal:MEDIAN:SIGMA`.
+    #[arg(long)]
+    pub latency: Option<String>,
+}
+
+fn invalid(what: &str, text: &str) -> SandboxError {
+    SandboxError::InvalidOption(format!("{what} {text:?}"))
+}
+
+/// Parses `--faults`.
+///
+/// # Errors
+/// Unknown key or bad value.
+pub fn parse_faults(text: &str) -> Result<FaultConfig, SandboxError> {
+    let mut f = FaultConfig::default();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (key, value) = part.split_once('=').ok_or_else(|| invalid("fault", part))?;
+        let num = |v: &str| v.parse::<f64>().map_err(|_| invalid("fault", part));
+        match key {
+            "errors" => f.error_rate = num(value)?,
+            "resets" => f.reset_rate = num(value)?,
+            "truncate" => f.truncate_page = Some(value.parse().map_err(|_| invalid("fault", part))?),
+            "seed" => f.seed = value.parse().map_err(|_| invalid("fault", part))?,
+            "statuses" => {
+                f.error_statuses = value
+                    .split(':')
+                    .map(|s| s.parse().map_err(|_| invalid("fault", part)))
+                    .collect::<Result<_, _>>()?;
+            }
+            "apis" => {
+                f.apis = value
+                    .split(':')
+                    .map(|a| {
+                        serde_json::from_value::<Api>(serde_json::Value::from(a))
+                            .map_err(|_| invalid("fault api", a))
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            _ => return Err(invalid("fault", part)),
+        }
+    }
+    Ok(f)
+}
+
+/// Parses `--latency`.
+///
+/// # Errors
+/// Unknown form or bad number.
+pub fn parse_latency(text: &str) -> Result<LatencyConfig, SandboxError> {
+    let bad = || invalid("latency", text);
+    let parts: Vec<&str> = text.split(':').collect();
+    match parts.as_slice() {
+        ["fixed", ms] => Ok(LatencyConfig::Fixed { ms: ms.parse().map_err(|_| bad())? }),
+        ["uniform", range] => {
+            let (a, b) = range.split_once('-').ok_or_else(bad)?;
+            Ok(LatencyConfig::Uniform {
+                min_ms: a.parse().map_err(|_| bad())?,
+                max_ms: b.parse().map_err(|_| bad())?,
+            })
+        }
+        ["lognormal", median, sigma] => Ok(LatencyConfig::LogNormal {
+            median_ms: median.parse().map_err(|_| bad())?,
+            sigma: sigma.parse().map_err(|_| bad())?,
+        }),
+        ["none"] => Ok(LatencyConfig::None),
+        _ => Err(bad()),
+    }
+}
+
+/// Builds sandbox options from the arguments (`today` fills a missing `--as-of`).
+///
+/// # Errors
+/// A SPEC or option does not parse.
+pub fn options(args: &SandboxArgs, today: NaiveDate) -> Result<SandboxOptions, SandboxError> {
+    let spec: EstateSpec = args.estate.parse()?;
+    let mut options = SandboxOptions::new(spec, args.seed, args.as_of.unwrap_or(today));
+    options.port = args.port;
+    options.out_dir = args.out.clone();
+    options.quotas = match args.quotas.as_str() {
+        "on" => QuotaConfig::all_on(),
+        "off" => QuotaConfig::default(),
+        other => return Err(invalid("quotas", other)),
+    };
+    if let Some(f) = &args.faults {
+        options.faults = parse_faults(f)?;
+    }
+    if let Some(l) = &args.latency {
+        options.latency = parse_latency(l)?;
+    }
+    Ok(options)
+}
+
+/// Runs `azcops sandbox` until Ctrl-C.
+///
+/// # Errors
+/// Bad arguments, files that cannot be written, or a port that cannot be bound.
+pub async fn run(args: SandboxArgs) -> Result<(), SandboxError> {
+    let options = options(&args, chrono::Utc::now().date_naive())?;
+    let sandbox = Sandbox::start(options).await?;
+    for (name, value) in sandbox.exports() {
+        println!("export {name}={value}");
+    }
+    let estate = sandbox.estate();
+    let summary = truth::summarize(estate, sandbox.ground_truth());
+    println!("# estate: seed {} as of {} ({})", estate.seed, estate.as_of, estate.spec);
+    println!("# tenants: {}", summary.tenants);
+    println!("# subscriptions: {}", summary.subscriptions);
+    println!("# resources: {}", summary.resources);
+    println!("# cost rows: {}", summary.cost_rows);
+    println!("# planted findings: {}", summary.planted_findings);
+    for (kind, n) in &summary.findings_by_kind {
+        println!("#   {kind}: {n}");
+    }
+    println!("# total true monthly waste: {:.2} USD", summary.total_true_monthly_waste);
+    match sandbox.ground_truth_path() {
+        Some(p) => println!("# ground truth: {}", p.display()),
+        None => println!("# ground truth: not written (pass --out DIR)"),
+    }
+    println!("# serving on {} until Ctrl-C", sandbox.base_url());
+    tokio::signal::ctrl_c().await.map_err(|e| SandboxError::Serve(e.to_string()))?;
+    sandbox.shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn option_strings_parse() {
+        let f = parse_faults("errors=0.1,statuses=500:503,truncate=2,seed=9,apis=resource_graph:advisor")
+            .unwrap();
+        assert_eq!(f.error_statuses, vec![500, 503]);
+        assert_eq!(f.truncate_page, Some(2));
+        assert_eq!(f.apis, vec![Api::ResourceGraph, Api::Advisor]);
+        assert!(parse_faults("boom=1").is_err());
+        assert_eq!(parse_latency("uniform:5-10").unwrap(), LatencyConfig::Uniform { min_ms: 5, max_ms: 10 });
+        assert!(parse_latency("gauss:1").is_err());
+    }
+}

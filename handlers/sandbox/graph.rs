@@ -1,0 +1,228 @@
+//! Resource Graph: `POST /providers/Microsoft.ResourceGraph/resources` over the estate, with
+//! subscription scoping, `$top`/`$skip`/`$skipToken` paging, both result formats, and the
+//! per-principal quota.
+
+use std::borrow::Cow;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Map, Value, json};
+
+use super::control::Api;
+use super::estate::{Estate, Resource};
+use super::kql::{self, Query};
+use super::render;
+use super::server::{Shared, authorize, can_read, json_response, paged_json};
+use super::usage;
+
+fn rg_error(status: StatusCode, code: &str, details: Value) -> Response {
+    let message = format!(
+        "Please provide below info when asking for support: timestamp = {}, correlationId = {}.",
+        chrono::Utc::now().to_rfc3339(),
+        uuid::Uuid::new_v4()
+    );
+    json_response(status, &json!({ "error": { "code": code, "message": message, "details": details } }))
+}
+
+fn invalid_query(reason: &str) -> Response {
+    rg_error(
+        StatusCode::BAD_REQUEST,
+        "BadRequest",
+        json!([
+            { "code": "InvalidQuery", "message": "Query is invalid. Please refer to the documentation for the Azure Resource Graph service and fix the error before retrying." },
+            { "code": "UnsupportedQuery", "message": reason },
+        ]),
+    )
+}
+
+fn hms(d: std::time::Duration) -> String {
+    let s = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+fn cheap_value<'a>(estate: &'a Estate, r: &'a Resource, column: &str) -> Cow<'a, str> {
+    match column {
+        "id" => Cow::Borrowed(&r.id),
+        "name" => Cow::Borrowed(&r.name),
+        "type" => Cow::Owned(usage::arm_type(&r.kind).to_lowercase()),
+        "location" => Cow::Borrowed(r.location),
+        "resourceGroup" => Cow::Borrowed(&r.rg),
+        "subscriptionId" => Cow::Borrowed(&estate.subscriptions[r.sub].id),
+        "tenantId" => Cow::Borrowed(&estate.tenant_of(r.sub).id),
+        other => {
+            let row = render::resource_row(estate, r);
+            Cow::Owned(row.get(other).and_then(Value::as_str).unwrap_or("").to_owned())
+        }
+    }
+}
+
+fn matching<'a>(estate: &'a Estate, subs: &[usize], q: &Query) -> Vec<&'a Resource> {
+    let mut rows: Vec<&Resource> = subs
+        .iter()
+        .flat_map(|s| estate.resources_of(*s))
+        .filter(|r| q.conditions.iter().all(|c| c.op.test(&cheap_value(estate, r, &c.column), &c.value)))
+        .collect();
+    if let Some((col, asc)) = &q.order {
+        rows.sort_by(|a, b| {
+            let ord = cheap_value(estate, a, col).cmp(&cheap_value(estate, b, col));
+            if *asc { ord } else { ord.reverse() }
+        });
+    }
+    if let Some(limit) = q.limit {
+        rows.truncate(limit);
+    }
+    rows
+}
+
+/// The Resource Graph query handler.
+pub async fn query(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let claims = match authorize(&state, &headers) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let quota = {
+        let now = state.clock.now();
+        let mut c = state.control();
+        let cfg = c.quotas_cfg.clone();
+        if cfg.resource_graph {
+            match c.quotas.graph(&claims.oid, now, &cfg) {
+                Ok(q) => q,
+                Err(t) => {
+                    c.stats.entry(Api::ResourceGraph).or_default().throttled += 1;
+                    drop(c);
+                    let mut r = rg_error(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "RateLimiting",
+                        json!([{ "code": "RateLimiting", "message": "Client application has been throttled and should not attempt to repeat the request until an amount of time has elapsed. Please see https://aka.ms/resourcegraph-throttling for help." }]),
+                    );
+                    let h = r.headers_mut();
+                    h.insert("x-ms-user-quota-remaining", HeaderValue::from(0));
+                    if let Ok(v) = HeaderValue::from_str(&hms(t.retry_after)) {
+                        h.insert("x-ms-user-quota-resets-after", v);
+                    }
+                    h.insert(
+                        header::RETRY_AFTER,
+                        HeaderValue::from(t.retry_after.as_secs_f64().ceil() as u64),
+                    );
+                    return r;
+                }
+            }
+        } else {
+            (cfg.graph_limit, std::time::Duration::from_secs(cfg.graph_window_secs))
+        }
+    };
+    let mut response = run(&state, &claims, &body);
+    let h = response.headers_mut();
+    h.insert("x-ms-user-quota-remaining", HeaderValue::from(quota.0));
+    if let Ok(v) = HeaderValue::from_str(&hms(quota.1)) {
+        h.insert("x-ms-user-quota-resets-after", v);
+    }
+    response
+}
+
+fn run(state: &Shared, claims: &super::auth::Claims, body: &[u8]) -> Response {
+    let request: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => {
+            return rg_error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                json!([{ "code": "InvalidRequestContent", "message": e.to_string() }]),
+            );
+        }
+    };
+    let Some(text) = request.get("query").and_then(Value::as_str) else {
+        return rg_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            json!([{ "code": "InvalidRequestContent", "message": "The 'query' property is required." }]),
+        );
+    };
+    if request.get("managementGroups").is_some_and(|m| m.as_array().is_some_and(|a| !a.is_empty())) {
+        return invalid_query("management group scopes are not supported by the sandbox; pass subscriptions");
+    }
+    let q = match kql::parse(text) {
+        Ok(q) => q,
+        Err(e) => return invalid_query(&e.0),
+    };
+    let estate = &state.estate;
+    // Like the real service, subscriptions the caller cannot read are silently left out.
+    let subs: Vec<usize> = match request.get("subscriptions").and_then(Value::as_array) {
+        Some(list) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .filter_map(|s| estate.subscription(s))
+            .filter(|s| can_read(estate, claims, *s))
+            .collect(),
+        None => (0..estate.subscriptions.len()).filter(|s| can_read(estate, claims, *s)).collect(),
+    };
+    let options = request.get("options").cloned().unwrap_or(Value::Null);
+    let top = options.get("$top").and_then(Value::as_u64).unwrap_or(100).clamp(1, 1000) as usize;
+    let token_offset = options
+        .get("$skipToken")
+        .and_then(Value::as_str)
+        .and_then(|t| STANDARD.decode(t).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.strip_prefix("offset:").and_then(|n| n.parse::<usize>().ok()));
+    if options.get("$skipToken").is_some() && token_offset.is_none() {
+        return invalid_query("the $skipToken is not valid for this query");
+    }
+    let skip = options.get("$skip").and_then(Value::as_u64).map_or(token_offset.unwrap_or(0), |s| s as usize);
+    let format_table = options.get("resultFormat").and_then(Value::as_str) == Some("table");
+    let rows = matching(estate, &subs, &q);
+    let (columns, data, total, more): (Vec<String>, Vec<Map<String, Value>>, usize, bool) = if q.count {
+        let mut row = Map::new();
+        row.insert("Count".into(), json!(rows.len()));
+        (vec!["Count".into()], vec![row], 1, false)
+    } else {
+        let columns =
+            q.project.clone().unwrap_or_else(|| kql::ALL_COLUMNS.iter().map(|c| (*c).to_owned()).collect());
+        let page: Vec<Map<String, Value>> = rows
+            .iter()
+            .skip(skip)
+            .take(top)
+            .map(|r| {
+                let full = render::resource_row(estate, r);
+                columns.iter().map(|c| (c.clone(), full.get(c).cloned().unwrap_or(Value::Null))).collect()
+            })
+            .collect();
+        (columns, page, rows.len(), skip + top < rows.len())
+    };
+    let pageable = columns.iter().any(|c| c == "id");
+    let mut body = json!({
+        "totalRecords": total,
+        "count": data.len(),
+        "resultTruncated": if more && !pageable { "true" } else { "false" },
+        "facets": [],
+    });
+    if more && pageable {
+        body["$skipToken"] = json!(STANDARD.encode(format!("offset:{}", skip + top)));
+    }
+    body["data"] = if format_table {
+        let types: Vec<Value> = columns
+            .iter()
+            .map(|c| {
+                let t = if c == "Count" {
+                    "integer"
+                } else if kql::STRING_COLUMNS.contains(&c.as_str()) {
+                    "string"
+                } else {
+                    "object"
+                };
+                json!({ "name": c, "type": t })
+            })
+            .collect();
+        let table_rows: Vec<Value> = data
+            .iter()
+            .map(|r| Value::Array(columns.iter().map(|c| r.get(c).cloned().unwrap_or(Value::Null)).collect()))
+            .collect();
+        json!({ "columns": types, "rows": table_rows })
+    } else {
+        Value::Array(data.into_iter().map(Value::Object).collect())
+    };
+    paged_json(&body)
+}
