@@ -201,8 +201,9 @@ mod tests {
         // 12 immediately, then the 10-second bucket (1.2/s) gates the next 48 …
         assert_eq!(q.lower_bound(12.0), Duration::ZERO);
         assert_eq!(q.lower_bound(24.0), Duration::from_secs(10));
-        // … and past 600 the hourly bucket dominates.
-        assert_eq!(q.lower_bound(606.0), Duration::from_secs(36));
+        // … then the minute bucket (1/s), and past ~708 requests the hourly one (1/6 s).
+        assert_eq!(q.lower_bound(606.0), Duration::from_secs(546));
+        assert_eq!(q.lower_bound(1000.0), Duration::from_secs(2400));
         assert_eq!(Quota::documented(Api::RetailPrices).sustained_rate(), None);
     }
 
