@@ -7,6 +7,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use azcops::azure::cli::{self, CollectArgs, Connector};
 use azcops::azure::connectors::subscriptions;
 use azcops::azure::{ArmClient, AzureConfig, CallContext};
 use azcops::config::SettingsSource;
@@ -43,6 +44,12 @@ async fn managed_identity_from_environment() {
         if seen.header("authorization").as_deref() != Some("Bearer mi-access-token") {
             return Reply::json(401, json!({"error": {"code": "InvalidAuthenticationToken", "message": "bad token"}}));
         }
+        if seen.path == "/providers/Microsoft.ResourceGraph/resources" {
+            return Reply::json(200, json!({"totalRecords": 1, "count": 1, "resultTruncated": "false", "data": [{
+                "id": "/subscriptions/44444444-4444-4444-4444-444444444444/resourceGroups/RG/providers/Microsoft.Compute/disks/D1",
+                "name": "D1", "type": "microsoft.compute/disks", "location": "eastus", "resourceGroup": "RG",
+                "subscriptionId": "44444444-4444-4444-4444-444444444444", "tags": null, "properties": {"diskState": "Unattached"}}]}));
+        }
         Reply::json(200, json!({"value": [{"id": "/subscriptions/44444444-4444-4444-4444-444444444444",
             "subscriptionId": "44444444-4444-4444-4444-444444444444", "tenantId": "t0", "displayName": "MI sub", "state": "Enabled"}]}))
     })
@@ -70,8 +77,19 @@ async fn managed_identity_from_environment() {
     assert!(!stdout.contains("mi-access-token"), "the token is never printed");
     let seen = fake.requests();
     let token_calls = seen.iter().filter(|s| s.path == "/msi/token").count();
-    assert_eq!(token_calls, 1, "one token fetch, then cached");
+    assert_eq!(token_calls, 2, "one token per client (the library client and the CLI run), then cached");
     assert_eq!(seen.iter().filter(|s| s.path == "/subscriptions").count(), 2);
+    // `azcops collect resource-graph` printed the mapped row as one JSON line.
+    let row: serde_json::Value = stdout
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .expect("a JSON row on stdout");
+    assert_eq!(row["resource_id"], "/subscriptions/44444444-4444-4444-4444-444444444444/resourcegroups/rg/providers/microsoft.compute/disks/d1");
+    assert_eq!(row["type"], "microsoft.compute/disks");
+    assert_eq!(row["resource_group"], "rg");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("1 rows for subscription 44444444-4444-4444-4444-444444444444"), "{stderr}");
 }
 
 /// Runs only inside the child started above; a no-op in a normal test run.
@@ -89,4 +107,12 @@ async fn child_uses_managed_identity_from_env() {
     assert_eq!(first, second);
     let ids: Vec<_> = first.iter().map(|s| s.subscription_id.clone()).collect();
     println!("CHILD_OK subscriptions={}", ids.join(","));
+    let args = CollectArgs {
+        connector: Connector::ResourceGraph,
+        tenant: "t0".into(),
+        subscription: ids[0].clone(),
+        from: None,
+        to: None,
+    };
+    cli::run(args, &settings).await.unwrap();
 }

@@ -2,6 +2,7 @@
 //! fake ARM server (the sandbox is built separately; these tests need nothing running).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod collect;
 mod fake;
 mod fixtures;
 mod identity;
