@@ -24,10 +24,22 @@ fn env_usize(key: &str, default: usize) -> usize {
 
 fn resource_graph_page(n: usize) -> Vec<u8> {
     let kinds = [
-        ("Microsoft.Compute/disks", json!({"diskState": "Unattached", "diskSizeGB": 128, "timeCreated": "2026-01-02T03:04:05Z"})),
-        ("Microsoft.Compute/virtualMachines", json!({"hardwareProfile": {"vmSize": "Standard_D4s_v5"}, "extended": {"instanceView": {"powerState": {"code": "PowerState/running"}}}})),
-        ("Microsoft.Network/publicIPAddresses", json!({"ipConfiguration": null, "publicIPAllocationMethod": "Static"})),
-        ("Microsoft.Network/networkInterfaces", json!({"virtualMachine": {"id": "/subscriptions/S/resourceGroups/RG/providers/Microsoft.Compute/virtualMachines/vm"}})),
+        (
+            "Microsoft.Compute/disks",
+            json!({"diskState": "Unattached", "diskSizeGB": 128, "timeCreated": "2026-01-02T03:04:05Z"}),
+        ),
+        (
+            "Microsoft.Compute/virtualMachines",
+            json!({"hardwareProfile": {"vmSize": "Standard_D4s_v5"}, "extended": {"instanceView": {"powerState": {"code": "PowerState/running"}}}}),
+        ),
+        (
+            "Microsoft.Network/publicIPAddresses",
+            json!({"ipConfiguration": null, "publicIPAllocationMethod": "Static"}),
+        ),
+        (
+            "Microsoft.Network/networkInterfaces",
+            json!({"virtualMachine": {"id": "/subscriptions/S/resourceGroups/RG/providers/Microsoft.Compute/virtualMachines/vm"}}),
+        ),
         ("Microsoft.Storage/storageAccounts", json!({"accessTier": "Hot"})),
     ];
     let data: Vec<_> = (0..n)
@@ -42,7 +54,8 @@ fn resource_graph_page(n: usize) -> Vec<u8> {
             })
         })
         .collect();
-    serde_json::to_vec(&json!({"totalRecords": n, "count": n, "resultTruncated": "false", "data": data})).unwrap()
+    serde_json::to_vec(&json!({"totalRecords": n, "count": n, "resultTruncated": "false", "data": data}))
+        .unwrap()
 }
 
 fn bench_resource_graph() {
@@ -73,13 +86,24 @@ fn bench_costs() {
     let a: Vec<_> = (0..n)
         .map(|i| {
             let day = 20261101 + (i % days) as u64;
-            json!([(i % 97) as f64 * 0.37, format!("/subscriptions/s/resourceGroups/rg{}/providers/p/t/r{}", i % 50, i / days), meters[(i / days) % meters.len()], day, "USD"])
+            json!([
+                (i % 97) as f64 * 0.37,
+                format!("/subscriptions/s/resourceGroups/rg{}/providers/p/t/r{}", i % 50, i / days),
+                meters[(i / days) % meters.len()],
+                day,
+                "USD"
+            ])
         })
         .collect();
-    let b: Vec<_> = (0..days).flat_map(|d| meters.iter().map(move |m| json!([1.0, m, m, 20261101 + d as u64, "USD"]))).collect();
-    let (page_a, page_b) = (cost_page(a, ["ResourceId", "MeterCategory"]), cost_page(b, ["MeterCategory", "ServiceName"]));
+    let b: Vec<_> = (0..days)
+        .flat_map(|d| meters.iter().map(move |m| json!([1.0, m, m, 20261101 + d as u64, "USD"])))
+        .collect();
+    let (page_a, page_b) =
+        (cost_page(a, ["ResourceId", "MeterCategory"]), cost_page(b, ["MeterCategory", "ServiceName"]));
     let start = Instant::now();
-    let parse = |bytes: &[u8]| decode::<QueryResult>(Api::CostManagement, bytes).unwrap().properties.unwrap().cells().unwrap();
+    let parse = |bytes: &[u8]| {
+        decode::<QueryResult>(Api::CostManagement, bytes).unwrap().properties.unwrap().cells().unwrap()
+    };
     let (cells_a, cells_b) = (parse(&page_a), parse(&page_b));
     let mut report = CostReport::default();
     let actual = cost_management::assemble(&cells_a, &cells_b, &[], &mut report);
@@ -94,7 +118,9 @@ fn bench_costs() {
 async fn bench_collection() {
     let settings = SettingsSource::from_env();
     if settings.get("AZCOPS_ARM_ENDPOINT").is_none() || settings.get("IDENTITY_ENDPOINT").is_none() {
-        println!("azure.collect_skipped: 1 (set AZCOPS_ARM_ENDPOINT and IDENTITY_ENDPOINT to run against the sandbox)");
+        println!(
+            "azure.collect_skipped: 1 (set AZCOPS_ARM_ENDPOINT and IDENTITY_ENDPOINT to run against the sandbox)"
+        );
         return;
     }
     let client = ArmClient::from_config(AzureConfig::from_source(&settings).unwrap()).unwrap();
@@ -104,11 +130,16 @@ async fn bench_collection() {
     let subs: Vec<_> = subs.into_iter().take(wanted).collect();
     let day = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
     let start = Instant::now();
-    let results = futures::future::join_all(subs.iter().map(|s| {
-        let client = client.clone();
-        async move { collect::collect_subscription(&client, &s.context(), &s.subscription_id, day, day).await }
-    }))
-    .await;
+    let results =
+        futures::future::join_all(
+            subs.iter().map(|s| {
+                let client = client.clone();
+                async move {
+                    collect::collect_subscription(&client, &s.context(), &s.subscription_id, day, day).await
+                }
+            }),
+        )
+        .await;
     let wall = start.elapsed().as_secs_f64();
     let failed = results.iter().filter(|r| r.is_err()).count();
     let counters = client.counters();
@@ -122,8 +153,14 @@ async fn bench_collection() {
         .fold(0.0, f64::max);
     println!("azure.collect_subscriptions: {} subscriptions", subs.len());
     println!("azure.collect_failed: {failed} subscriptions");
-    println!("azure.collect_requests: {} requests", Api::ALL.iter().map(|a| counters.requests(*a)).sum::<u64>());
-    println!("azure.collect_throttled: {} responses", Api::ALL.iter().map(|a| counters.throttles(*a)).sum::<u64>());
+    println!(
+        "azure.collect_requests: {} requests",
+        Api::ALL.iter().map(|a| counters.requests(*a)).sum::<u64>()
+    );
+    println!(
+        "azure.collect_throttled: {} responses",
+        Api::ALL.iter().map(|a| counters.throttles(*a)).sum::<u64>()
+    );
     println!("azure.collect_wall_s: {wall:.2} s");
     println!("azure.collect_quota_lower_bound_s: {bound:.2} s");
 }

@@ -100,8 +100,14 @@ pub async fn run(args: CollectArgs, settings: &SettingsSource) -> Result<(), Azu
             let yesterday = Utc::now().date_naive() - ChronoDuration::days(1);
             let to = args.to.unwrap_or(yesterday);
             let from = args.from.unwrap_or(to);
-            let (rows, report) =
-                cost_management::collect_range(&client, &ctx, &CostScope::Subscription(sub.clone()), from, to).await?;
+            let (rows, report) = cost_management::collect_range(
+                &client,
+                &ctx,
+                &CostScope::Subscription(sub.clone()),
+                from,
+                to,
+            )
+            .await?;
             print_rows(&rows)?;
             (rows.len(), format!(", {} queries, {} apportioned", report.queries, report.apportioned))
         }
@@ -119,7 +125,8 @@ pub async fn run(args: CollectArgs, settings: &SettingsSource) -> Result<(), Azu
                 .collect();
             let window = metrics_window(&args);
             let outcome =
-                monitor::fetch_vm_metrics(&client, &ctx, &vms, window, client.config().metrics_concurrency).await;
+                monitor::fetch_vm_metrics(&client, &ctx, &vms, window, client.config().metrics_concurrency)
+                    .await;
             print_rows(&outcome.rows)?;
             for (id, e) in &outcome.errors {
                 eprintln!("metrics failed for {id}: {e}");

@@ -173,7 +173,13 @@ impl ArmClient {
             .build()
             .map_err(|e| AzureError::Transport(e.to_string()))?;
         let governor = Arc::new(Governor::new(config.governor_enabled));
-        Ok(Self { http, config: Arc::new(config), tokens, governor, counters: Arc::new(ApiCounters::default()) })
+        Ok(Self {
+            http,
+            config: Arc::new(config),
+            tokens,
+            governor,
+            counters: Arc::new(ApiCounters::default()),
+        })
     }
 
     /// A client using the configured azure_identity credential.
@@ -289,7 +295,9 @@ impl ArmClient {
                             attempts: attempt,
                             last: format!("HTTP {status}: {}", error_summary(&body)),
                         },
-                        (o, None) => AzureError::RetriesExhausted { api, attempts: attempt, last: format!("{o:?}") },
+                        (o, None) => {
+                            AzureError::RetriesExhausted { api, attempts: attempt, last: format!("{o:?}") }
+                        }
                     });
                 }
                 Decision::Return => {
@@ -302,7 +310,11 @@ impl ArmClient {
         }
     }
 
-    async fn prepare(&self, ctx: &CallContext, req: &ApiRequest) -> Result<reqwest::RequestBuilder, AzureError> {
+    async fn prepare(
+        &self,
+        ctx: &CallContext,
+        req: &ApiRequest,
+    ) -> Result<reqwest::RequestBuilder, AzureError> {
         let mut builder = self.http.request(req.method.clone(), req.url.clone());
         if req.api != Api::RetailPrices {
             let token = self.tokens.token(ctx.token_tenant.as_deref(), &self.config.arm_scope()).await?;
@@ -324,14 +336,19 @@ impl ArmClient {
     ///
     /// # Errors
     /// As [`ArmClient::send`], plus `Truncated`/`Decode` from [`decode`].
-    pub async fn send_json<T: DeserializeOwned>(&self, ctx: &CallContext, req: &ApiRequest) -> Result<T, AzureError> {
+    pub async fn send_json<T: DeserializeOwned>(
+        &self,
+        ctx: &CallContext,
+        req: &ApiRequest,
+    ) -> Result<T, AzureError> {
         let resp = self.send(ctx, req).await?;
         decode(req.api, &resp.body)
     }
 }
 
 fn build_url(base: &str, path: &str, query: &[(&str, &str)]) -> Result<Url, AzureError> {
-    let mut url = Url::parse(&format!("{base}{path}")).map_err(|e| AzureError::InvalidRequest(e.to_string()))?;
+    let mut url =
+        Url::parse(&format!("{base}{path}")).map_err(|e| AzureError::InvalidRequest(e.to_string()))?;
     if !query.is_empty() {
         url.query_pairs_mut().extend_pairs(query);
     }
@@ -370,7 +387,9 @@ pub fn error_envelope(body: &[u8]) -> (String, String) {
     let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     let inner = parsed.as_ref().map(|v| v.get("error").unwrap_or(v));
     let field = |name: &str| {
-        inner.and_then(|v| v.get(name)).and_then(|c| c.as_str().map(str::to_owned).or_else(|| Some(c.to_string())))
+        inner
+            .and_then(|v| v.get(name))
+            .and_then(|c| c.as_str().map(str::to_owned).or_else(|| Some(c.to_string())))
     };
     match (field("code"), field("message")) {
         (None, None) => (String::new(), String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()),
@@ -383,7 +402,12 @@ fn error_summary(body: &[u8]) -> String {
     if code.is_empty() { message } else { format!("{code}: {message}") }
 }
 
-fn classify(ctx: &CallContext, status: u16, headers: HeaderMap, body: Bytes) -> Result<RawResponse, AzureError> {
+fn classify(
+    ctx: &CallContext,
+    status: u16,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<RawResponse, AzureError> {
     match status {
         200..=299 => Ok(RawResponse { status, headers, body }),
         401 => Err(AzureError::Auth(error_summary(&body))),
@@ -402,7 +426,10 @@ mod tests {
     #[test]
     fn logged_paths_keep_only_allow_listed_params() {
         let url = Url::parse("https://x/subscriptions/s/providers/Microsoft.Advisor/recommendations?api-version=2023-01-01&$skiptoken=SECRET&sig=abc").unwrap();
-        assert_eq!(loggable_path(&url), "/subscriptions/s/providers/Microsoft.Advisor/recommendations?api-version=2023-01-01");
+        assert_eq!(
+            loggable_path(&url),
+            "/subscriptions/s/providers/Microsoft.Advisor/recommendations?api-version=2023-01-01"
+        );
     }
 
     #[test]
@@ -422,7 +449,10 @@ mod tests {
             #[allow(dead_code)]
             a: Vec<u32>,
         }
-        assert!(matches!(decode::<T>(Api::Advisor, br#"{"a":[1,2"#), Err(AzureError::Truncated { api: Api::Advisor })));
+        assert!(matches!(
+            decode::<T>(Api::Advisor, br#"{"a":[1,2"#),
+            Err(AzureError::Truncated { api: Api::Advisor })
+        ));
         match decode::<T>(Api::Advisor, br#"{"a":[1,"x"]}"#) {
             Err(AzureError::Decode { path, .. }) => assert_eq!(path, "a[1]"),
             other => panic!("{other:?}"),

@@ -60,7 +60,8 @@ pub async fn collect_subscription(
         .map(|r| r.resource_id.clone())
         .collect();
     let window = MetricWindow::last_days(monitor::VM_WINDOW_DAYS, Utc::now());
-    let metrics = monitor::fetch_vm_metrics(client, ctx, &vms, window, client.config().metrics_concurrency).await;
+    let metrics =
+        monitor::fetch_vm_metrics(client, ctx, &vms, window, client.config().metrics_concurrency).await;
     Ok(SubscriptionCollection {
         resources,
         costs,

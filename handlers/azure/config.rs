@@ -112,7 +112,10 @@ impl AzureConfig {
         Ok(Self {
             arm_endpoint: url("AZCOPS_ARM_ENDPOINT", "https://management.azure.com")?,
             retail_prices_endpoint: url("AZCOPS_RETAIL_PRICES_ENDPOINT", "https://prices.azure.com")?,
-            arm_audience: source.get("AZCOPS_ARM_AUDIENCE").unwrap_or("https://management.azure.com/").to_owned(),
+            arm_audience: source
+                .get("AZCOPS_ARM_AUDIENCE")
+                .unwrap_or("https://management.azure.com/")
+                .to_owned(),
             authority_host: url("AZCOPS_AUTHORITY_HOST", "https://login.microsoftonline.com")?,
             credential: source.parse_or("AZCOPS_AZURE_CREDENTIAL", CredentialKind::Auto)?,
             client_id: source.get("AZURE_CLIENT_ID").map(str::to_owned),
@@ -172,7 +175,10 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted() {
-        let s = SettingsSource::from_pairs([("AZURE_CLIENT_SECRET", "s3cr3t"), ("AZCOPS_ARM_ENDPOINT", "http://127.0.0.1:1/")]);
+        let s = SettingsSource::from_pairs([
+            ("AZURE_CLIENT_SECRET", "s3cr3t"),
+            ("AZCOPS_ARM_ENDPOINT", "http://127.0.0.1:1/"),
+        ]);
         let c = AzureConfig::from_source(&s).unwrap();
         assert!(!format!("{c:?}").contains("s3cr3t"));
         assert_eq!(c.arm_endpoint, "http://127.0.0.1:1");

@@ -95,7 +95,9 @@ impl IdentityTokenSource {
             }
             CredentialKind::WorkloadIdentity => {
                 let options = WorkloadIdentityCredentialOptions {
-                    credential_options: ClientAssertionCredentialOptions { client_options: client_options.clone() },
+                    credential_options: ClientAssertionCredentialOptions {
+                        client_options: client_options.clone(),
+                    },
                     client_id: config.client_id.clone(),
                     tenant_id: config.tenant_id.clone(),
                     token_file_path: config.federated_token_file.clone().map(Into::into),
@@ -269,7 +271,9 @@ mod tests {
         config.credential = CredentialKind::ClientSecret;
         config.client_id = Some("app".into());
         config.client_secret = Some(Secret::new("x"));
-        assert!(matches!(IdentityTokenSource::from_config(&config), Err(AzureError::Auth(m)) if m.contains("AZURE_TENANT_ID")));
+        assert!(
+            matches!(IdentityTokenSource::from_config(&config), Err(AzureError::Auth(m)) if m.contains("AZURE_TENANT_ID"))
+        );
         config.tenant_id = Some("00000000-0000-0000-0000-000000000001".into());
         assert!(IdentityTokenSource::from_config(&config).is_ok());
         config.authority_host = "http://127.0.0.1:1".into();

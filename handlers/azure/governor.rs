@@ -89,11 +89,8 @@ impl Quota {
 
     /// The least time `requests` unit-cost requests need under this quota, starting full.
     pub fn lower_bound(&self, requests: f64) -> Duration {
-        let secs = self
-            .buckets
-            .iter()
-            .map(|&(cap, rate)| ((requests - cap).max(0.0)) / rate)
-            .fold(0.0, f64::max);
+        let secs =
+            self.buckets.iter().map(|&(cap, rate)| ((requests - cap).max(0.0)) / rate).fold(0.0, f64::max);
         Duration::from_secs_f64(secs)
     }
 }
@@ -125,7 +122,11 @@ impl Governor {
             Err(poisoned) => poisoned.into_inner(),
         };
         let entry = state.entry((api, key.to_owned())).or_insert_with(|| KeyState {
-            buckets: Quota::documented(api).buckets.iter().map(|&(c, r)| TokenBucket::new(c, r, now)).collect(),
+            buckets: Quota::documented(api)
+                .buckets
+                .iter()
+                .map(|&(c, r)| TokenBucket::new(c, r, now))
+                .collect(),
             not_before: None,
         });
         if let Some(at) = entry.not_before {
@@ -168,7 +169,11 @@ impl Governor {
             Err(poisoned) => poisoned.into_inner(),
         };
         let entry = state.entry((api, key.to_owned())).or_insert_with(|| KeyState {
-            buckets: Quota::documented(api).buckets.iter().map(|&(c, r)| TokenBucket::new(c, r, now)).collect(),
+            buckets: Quota::documented(api)
+                .buckets
+                .iter()
+                .map(|&(c, r)| TokenBucket::new(c, r, now))
+                .collect(),
             not_before: None,
         });
         let until = now + duration;

@@ -220,11 +220,26 @@ mod tests {
     #[test]
     fn throttles_wait_exactly_the_hint_and_5xx_the_larger() {
         let three = Some(Duration::from_secs(3));
-        assert_eq!(decide(Outcome::Status(429), 1, 5, three, 1.0), Decision::RetryAfter(Duration::from_secs(3)));
-        assert_eq!(decide(Outcome::Status(429), 4, 5, three, 1.0), Decision::RetryAfter(Duration::from_secs(3)));
-        assert_eq!(decide(Outcome::Status(503), 4, 5, three, 1.0), Decision::RetryAfter(Duration::from_secs(8)));
-        assert_eq!(decide(Outcome::Status(503), 1, 5, three, 1.0), Decision::RetryAfter(Duration::from_secs(3)));
-        assert_eq!(decide(Outcome::Status(429), 1, 5, None, 0.5), Decision::RetryAfter(Duration::from_millis(500)));
+        assert_eq!(
+            decide(Outcome::Status(429), 1, 5, three, 1.0),
+            Decision::RetryAfter(Duration::from_secs(3))
+        );
+        assert_eq!(
+            decide(Outcome::Status(429), 4, 5, three, 1.0),
+            Decision::RetryAfter(Duration::from_secs(3))
+        );
+        assert_eq!(
+            decide(Outcome::Status(503), 4, 5, three, 1.0),
+            Decision::RetryAfter(Duration::from_secs(8))
+        );
+        assert_eq!(
+            decide(Outcome::Status(503), 1, 5, three, 1.0),
+            Decision::RetryAfter(Duration::from_secs(3))
+        );
+        assert_eq!(
+            decide(Outcome::Status(429), 1, 5, None, 0.5),
+            Decision::RetryAfter(Duration::from_millis(500))
+        );
     }
 
     #[test]

@@ -21,7 +21,9 @@ fn metrics_body(cpu: f64) -> serde_json::Value {
             json!({"timeStamp": format!("2026-11-24T{h:02}:00:00Z"), "average": cpu, "maximum": cpu * 2.0, "minimum": cpu / 2.0})
         })
         .collect();
-    let mem: Vec<_> = (0..10).map(|h| json!({"timeStamp": format!("2026-11-24T{h:02}:00:00Z"), "average": 2e9, "minimum": 1e9})).collect();
+    let mem: Vec<_> = (0..10)
+        .map(|h| json!({"timeStamp": format!("2026-11-24T{h:02}:00:00Z"), "average": 2e9, "minimum": 1e9}))
+        .collect();
     json!({"interval": "PT1H", "value": [
         {"name": {"value": "Percentage CPU"}, "unit": "Percent", "errorCode": "Success", "timeseries": [{"data": points}]},
         {"name": {"value": "Available Memory Bytes"}, "unit": "Bytes", "errorCode": "Success", "timeseries": [{"data": mem}]}

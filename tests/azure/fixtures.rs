@@ -1,6 +1,7 @@
 //! Every fixture for these APIs in `../shared/fixtures/azure/` decodes through the connector's
 //! response types and mapper.
 
+use azcops::azure::Api;
 use azcops::azure::client::{decode, error_envelope};
 use azcops::azure::connectors::advisor::{self, Recommendation, RecommendationList};
 use azcops::azure::connectors::cost_management::QueryResult;
@@ -9,7 +10,6 @@ use azcops::azure::connectors::monitor::{self, MetricWire, MetricsResponse};
 use azcops::azure::connectors::resource_graph::{self, QueryResponse};
 use azcops::azure::connectors::retail_prices::RetailPrice;
 use azcops::azure::connectors::subscriptions::{self, SubscriptionListResponse, SubscriptionWire};
-use azcops::azure::Api;
 use chrono::NaiveDate;
 use serde_json::Value;
 
@@ -53,7 +53,8 @@ fn resource_graph_fixtures() {
             let _ = facts::extract(r);
         }
     }
-    let first: QueryResponse = decode(Api::ResourceGraph, &body("resourcegraph-2024-04-01-ResourcesFirstPageQuery.json")).unwrap();
+    let first: QueryResponse =
+        decode(Api::ResourceGraph, &body("resourcegraph-2024-04-01-ResourcesFirstPageQuery.json")).unwrap();
     let rows: Vec<_> = first.rows().iter().filter_map(resource_graph::map_resource).collect();
     assert_eq!(rows[0].resource_group, "rg1");
     assert_eq!(rows[0].subscription_id, "cfbbd179-59d2-4052-aa06-9270a38aa9d6");
@@ -80,18 +81,22 @@ fn cost_management_query_fixtures() {
             assert!(c.cost.is_finite());
         }
     }
-    let q: QueryResult = decode(Api::CostManagement, &body("costmanagement-2025-03-01-SubscriptionQuery.json")).unwrap();
+    let q: QueryResult =
+        decode(Api::CostManagement, &body("costmanagement-2025-03-01-SubscriptionQuery.json")).unwrap();
     let cells = q.properties.unwrap().cells().unwrap();
     assert!((cells[1].cost - 218.68795741935486).abs() < 1e-9, "{}", cells[1].cost);
     assert_eq!(cells[1].date, NaiveDate::from_ymd_opt(2018, 3, 31));
     assert_eq!(cells[1].dims["ResourceGroup"], "Ict_StratAndPlan_GoldSprova_Prod");
-    let mca: QueryResult = decode(Api::CostManagement, &body("costmanagement-2025-03-01-MCABillingAccountQueryGrouping.json")).unwrap();
+    let mca: QueryResult =
+        decode(Api::CostManagement, &body("costmanagement-2025-03-01-MCABillingAccountQueryGrouping.json"))
+            .unwrap();
     assert!(mca.properties.unwrap().next_link.unwrap().contains("$skiptoken="));
 }
 
 #[test]
 fn advisor_fixtures() {
-    let list: RecommendationList = decode(Api::Advisor, &body("advisor-2023-01-01-ListRecommendations.json")).unwrap();
+    let list: RecommendationList =
+        decode(Api::Advisor, &body("advisor-2023-01-01-ListRecommendations.json")).unwrap();
     assert!(list.next_link.is_some());
     assert!(!list.value.is_empty());
     for rec in &list.value {
@@ -100,7 +105,8 @@ fn advisor_fixtures() {
         assert!(!row.resource_id.is_empty());
         assert_eq!(row.subscription_id, "subscriptionid");
     }
-    let one: Recommendation = decode(Api::Advisor, &body("advisor-2023-01-01-GetRecommendationDetail.json")).unwrap();
+    let one: Recommendation =
+        decode(Api::Advisor, &body("advisor-2023-01-01-GetRecommendationDetail.json")).unwrap();
     assert!(advisor::map_recommendation("s", &one).is_some());
 }
 
@@ -129,12 +135,14 @@ fn monitor_fixtures() {
 
 #[test]
 fn subscription_fixtures() {
-    let list: SubscriptionListResponse = decode(Api::Subscriptions, &body("arm-subscriptions-2022-12-01-GetSubscriptions.json")).unwrap();
+    let list: SubscriptionListResponse =
+        decode(Api::Subscriptions, &body("arm-subscriptions-2022-12-01-GetSubscriptions.json")).unwrap();
     let subs: Vec<_> = list.value.iter().filter_map(subscriptions::map_subscription).collect();
     assert_eq!(subs.len(), 2);
     assert!(subs[0].is_delegated_to("8f70baf1-1f6e-46a2-a1ff-238dac1ebfb7"));
     assert_eq!(subs[1].managed_by_tenants.len(), 2);
-    let one: SubscriptionWire = decode(Api::Subscriptions, &body("arm-subscriptions-2022-12-01-GetSubscription.json")).unwrap();
+    let one: SubscriptionWire =
+        decode(Api::Subscriptions, &body("arm-subscriptions-2022-12-01-GetSubscription.json")).unwrap();
     assert!(subscriptions::map_subscription(&one).is_some());
 }
 
@@ -148,7 +156,8 @@ fn retail_price_fixtures() {
         let item: RetailPrice = serde_json::from_value(fixture(name)).unwrap();
         assert!(item.hourly().is_some(), "{name}");
     }
-    let r: RetailPrice = serde_json::from_value(fixture("retailprices-docs-2021-09-27-sample-item-reservation.json")).unwrap();
+    let r: RetailPrice =
+        serde_json::from_value(fixture("retailprices-docs-2021-09-27-sample-item-reservation.json")).unwrap();
     assert_eq!(r.price_type.as_deref(), Some("Reservation"));
     assert!(r.hourly().unwrap() < r.retail_price.unwrap());
 }

@@ -19,7 +19,10 @@ const CHILD_FLAG: &str = "AZCOPS_TEST_MI_CHILD";
 const IDENTITY_SECRET: &str = "identity-header-secret";
 
 fn fixture_token_response() -> serde_json::Value {
-    let path = format!("{}/fixtures/azure/token-appservice-2019-08-01-docs-sample-response.json", crate::fixtures::shared_dir());
+    let path = format!(
+        "{}/fixtures/azure/token-appservice-2019-08-01-docs-sample-response.json",
+        crate::fixtures::shared_dir()
+    );
     let mut body: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let expires = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 3600;
     body["expires_on"] = json!(expires.to_string());
@@ -56,7 +59,12 @@ async fn managed_identity_from_environment() {
     .await;
     let exe = std::env::current_exe().unwrap();
     let output = tokio::process::Command::new(exe)
-        .args(["identity::child_uses_managed_identity_from_env", "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            "identity::child_uses_managed_identity_from_env",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_FLAG, "1")
         .env("IDENTITY_ENDPOINT", format!("{}/msi/token", fake.base))
         .env("IDENTITY_HEADER", IDENTITY_SECRET)
@@ -85,7 +93,10 @@ async fn managed_identity_from_environment() {
         .find(|l| l.starts_with('{'))
         .map(|l| serde_json::from_str(l).unwrap())
         .expect("a JSON row on stdout");
-    assert_eq!(row["resource_id"], "/subscriptions/44444444-4444-4444-4444-444444444444/resourcegroups/rg/providers/microsoft.compute/disks/d1");
+    assert_eq!(
+        row["resource_id"],
+        "/subscriptions/44444444-4444-4444-4444-444444444444/resourcegroups/rg/providers/microsoft.compute/disks/d1"
+    );
     assert_eq!(row["type"], "microsoft.compute/disks");
     assert_eq!(row["resource_group"], "rg");
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -45,6 +45,8 @@ async fn delegated_subscription_is_read_with_the_managing_token() {
     let last = fake.requests().pop().unwrap();
     assert!(last.path.starts_with(&format!("/subscriptions/{DELEGATED_SUB}/providers/Microsoft.Advisor")));
 
-    let err = advisor::fetch_recommendations(&client, &CallContext::new(CUSTOMER, OTHER_SUB), OTHER_SUB).await.unwrap_err();
+    let err = advisor::fetch_recommendations(&client, &CallContext::new(CUSTOMER, OTHER_SUB), OTHER_SUB)
+        .await
+        .unwrap_err();
     assert!(matches!(&err, AzureError::Forbidden { subscription } if subscription == OTHER_SUB), "{err:?}");
 }

@@ -31,7 +31,8 @@ async fn resource_graph_follows_skip_token_in_the_body() {
         }
     })
     .await;
-    let rows = resource_graph::fetch_inventory(&fake.client(), &CallContext::new("t", SUB), SUB).await.unwrap();
+    let rows =
+        resource_graph::fetch_inventory(&fake.client(), &CallContext::new("t", SUB), SUB).await.unwrap();
     assert_eq!(rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
     assert_eq!(rows[2].resource_type, "microsoft.compute/virtualmachines");
     assert_eq!(rows[0].resource_group, "rg-web");
@@ -49,11 +50,15 @@ async fn resource_graph_follows_skip_token_in_the_body() {
 #[tokio::test]
 async fn resource_graph_repeated_token_is_a_paging_loop() {
     let fake = Fake::start(|_, _| {
-        Reply::json(200, json!({"totalRecords": 9, "count": 1, "resultTruncated": "false", "$skipToken": "same",
-            "data": [resource("a", "Microsoft.Compute/disks")]}))
+        Reply::json(
+            200,
+            json!({"totalRecords": 9, "count": 1, "resultTruncated": "false", "$skipToken": "same",
+            "data": [resource("a", "Microsoft.Compute/disks")]}),
+        )
     })
     .await;
-    let err = resource_graph::fetch_inventory(&fake.client(), &CallContext::new("t", SUB), SUB).await.unwrap_err();
+    let err =
+        resource_graph::fetch_inventory(&fake.client(), &CallContext::new("t", SUB), SUB).await.unwrap_err();
     assert!(matches!(err, AzureError::PagingLoop { api: Api::ResourceGraph }), "{err:?}");
     assert_eq!(fake.requests().len(), 2, "stops at the first repeat");
 }
@@ -81,32 +86,57 @@ fn cost_page(columns: &[&str], rows: serde_json::Value, next: Option<String>) ->
     cols.extend(columns.iter().map(|c| json!({"name": c, "type": "String"})));
     cols.push(json!({"name": "UsageDate", "type": "Number"}));
     cols.push(json!({"name": "Currency", "type": "String"}));
-    Reply::json(200, json!({"id": "x", "name": "x", "type": "microsoft.costmanagement/Query",
-        "properties": {"nextLink": next, "columns": cols, "rows": rows}}))
+    Reply::json(
+        200,
+        json!({"id": "x", "name": "x", "type": "microsoft.costmanagement/Query",
+        "properties": {"nextLink": next, "columns": cols, "rows": rows}}),
+    )
 }
 
 #[tokio::test]
 async fn cost_management_posts_the_same_body_to_next_link_and_merges_types() {
-    let vm = format!("/subscriptions/{SUB}/resourceGroups/RG-A/providers/Microsoft.Compute/virtualMachines/vm1");
+    let vm =
+        format!("/subscriptions/{SUB}/resourceGroups/RG-A/providers/Microsoft.Compute/virtualMachines/vm1");
     let disk = format!("/subscriptions/{SUB}/resourceGroups/RG-B/providers/Microsoft.Compute/disks/d1");
     let base = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let base_in = base.clone();
     let (vm_c, disk_c) = (vm.clone(), disk.clone());
     let fake = Fake::start(move |seen, _| {
         let amortized = seen.body["type"] == "AmortizedCost";
-        let groups: Vec<String> = seen.body["dataset"]["grouping"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap().to_owned()).collect();
+        let groups: Vec<String> = seen.body["dataset"]["grouping"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["name"].as_str().unwrap().to_owned())
+            .collect();
         let second_page = seen.query.contains("skiptoken");
         match (groups[0].as_str(), groups[1].as_str()) {
             ("ResourceId", "MeterCategory") if !second_page => {
-                let next = format!("{}{}?api-version=2025-03-01&$skiptoken=AQAA", base_in.lock().unwrap(), seen.path);
+                let next = format!(
+                    "{}{}?api-version=2025-03-01&$skiptoken=AQAA",
+                    base_in.lock().unwrap(),
+                    seen.path
+                );
                 let vm_cost = if amortized { 7.0 } else { 0.0 };
-                cost_page(&["ResourceId", "MeterCategory"], json!([[vm_cost, vm_c, "Virtual Machines", 20261124, "USD"]]), Some(next))
+                cost_page(
+                    &["ResourceId", "MeterCategory"],
+                    json!([[vm_cost, vm_c, "Virtual Machines", 20261124, "USD"]]),
+                    Some(next),
+                )
             }
-            ("ResourceId", "MeterCategory") => {
-                cost_page(&["ResourceId", "MeterCategory"], json!([[2.5, disk_c, "Storage", 20261124, "USD"]]), None)
-            }
-            ("MeterCategory", "ServiceName") => cost_page(&["MeterCategory", "ServiceName"], json!([
-                [1.0, "Virtual Machines", "Virtual Machines", 20261124, "USD"], [2.5, "Storage", "Storage", 20261124, "USD"]]), None),
+            ("ResourceId", "MeterCategory") => cost_page(
+                &["ResourceId", "MeterCategory"],
+                json!([[2.5, disk_c, "Storage", 20261124, "USD"]]),
+                None,
+            ),
+            ("MeterCategory", "ServiceName") => cost_page(
+                &["MeterCategory", "ServiceName"],
+                json!([
+                    [1.0, "Virtual Machines", "Virtual Machines", 20261124, "USD"],
+                    [2.5, "Storage", "Storage", 20261124, "USD"]
+                ]),
+                None,
+            ),
             _ => Reply::json(400, json!({"error": {"code": "BadRequest", "message": "unexpected grouping"}})),
         }
     })
@@ -114,7 +144,10 @@ async fn cost_management_posts_the_same_body_to_next_link_and_merges_types() {
     *base.lock().unwrap() = fake.base.clone();
     let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
     let ctx = CallContext::new("t", SUB);
-    let (rows, report) = cost_management::collect_range(&fake.client(), &ctx, &CostScope::Subscription(SUB.into()), day, day).await.unwrap();
+    let (rows, report) =
+        cost_management::collect_range(&fake.client(), &ctx, &CostScope::Subscription(SUB.into()), day, day)
+            .await
+            .unwrap();
     assert_eq!(report.apportioned, 0);
     assert_eq!(report.queries, 4, "no resource-less charges → no third query");
     assert_eq!(rows.len(), 2);
@@ -159,12 +192,20 @@ async fn advisor_follows_next_link_verbatim() {
     })
     .await;
     *base.lock().unwrap() = fake.base.clone();
-    let rows = advisor::fetch_recommendations(&fake.client(), &CallContext::new("t", SUB), SUB).await.unwrap();
+    let rows =
+        advisor::fetch_recommendations(&fake.client(), &CallContext::new("t", SUB), SUB).await.unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!((rows[0].monthly_savings, rows[0].confidence), (12.5, 0.9));
-    assert_eq!(rows[1].resource_id, format!("/subscriptions/{SUB}/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm2"));
+    assert_eq!(
+        rows[1].resource_id,
+        format!("/subscriptions/{SUB}/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm2")
+    );
     let seen = fake.requests();
-    assert_eq!(query_param(&seen[1], "api-version").as_deref(), Some("2025-01-01"), "nextLink followed as-is");
+    assert_eq!(
+        query_param(&seen[1], "api-version").as_deref(),
+        Some("2025-01-01"),
+        "nextLink followed as-is"
+    );
 }
 
 #[tokio::test]

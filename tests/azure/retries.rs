@@ -38,7 +38,10 @@ async fn throttle_waits_for_retry_after() {
     resource_graph::fetch_inventory(&client, &CallContext::new("t", SUB), SUB).await.unwrap();
     let waited = started.elapsed();
     assert!(waited >= Duration::from_secs(3), "waited {waited:?}");
-    assert!(waited < Duration::from_secs(4), "waits exactly what the server said, not backoff on top: {waited:?}");
+    assert!(
+        waited < Duration::from_secs(4),
+        "waits exactly what the server said, not backoff on top: {waited:?}"
+    );
     let seen = fake.requests();
     assert!(seen[1].at - seen[0].at >= Duration::from_secs(3));
     assert_eq!(client.counters().throttles(Api::ResourceGraph), 1);
@@ -64,7 +67,15 @@ async fn cost_management_qpu_headers_win_over_a_shorter_retry_after() {
     let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
     let body = cost_management::query_body(CostType::ActualCost, day, day, &["ResourceId", "MeterCategory"]);
     let started = Instant::now();
-    let cells = cost_management::query_all(&client, &CallContext::new("t", SUB), &CostScope::Subscription(SUB.into()), &body, 1).await.unwrap();
+    let cells = cost_management::query_all(
+        &client,
+        &CallContext::new("t", SUB),
+        &CostScope::Subscription(SUB.into()),
+        &body,
+        1,
+    )
+    .await
+    .unwrap();
     let waited = started.elapsed();
     assert_eq!(cells[0].cost, 3.5);
     assert!(waited >= Duration::from_secs(7) && waited < Duration::from_secs(8), "waited {waited:?}");
@@ -89,12 +100,16 @@ async fn server_errors_then_success() {
 
 #[tokio::test(start_paused = true)]
 async fn five_failures_are_a_typed_error() {
-    let fake = Fake::start(|_, _| Reply::json(502, json!({"error": {"code": "BadGateway", "message": "upstream"}}))).await;
+    let fake =
+        Fake::start(|_, _| Reply::json(502, json!({"error": {"code": "BadGateway", "message": "upstream"}})))
+            .await;
     let client = fake.client();
     let started = Instant::now();
     let err = advisor::fetch_recommendations(&client, &CallContext::new("t", SUB), SUB).await.unwrap_err();
     match &err {
-        AzureError::RetriesExhausted { api: Api::Advisor, attempts: 5, last } => assert!(last.contains("502"), "{last}"),
+        AzureError::RetriesExhausted { api: Api::Advisor, attempts: 5, last } => {
+            assert!(last.contains("502"), "{last}")
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(fake.requests().len(), 5);
@@ -109,11 +124,16 @@ async fn forbidden_subscription_is_named() {
         Reply::json(403, json!({"error": {"code": "AuthorizationFailed", "message": "The client does not have authorization"}}))
     })
     .await;
-    let err = advisor::fetch_recommendations(&fake.client(), &CallContext::new("t", SUB), SUB).await.unwrap_err();
+    let err =
+        advisor::fetch_recommendations(&fake.client(), &CallContext::new("t", SUB), SUB).await.unwrap_err();
     assert!(matches!(&err, AzureError::Forbidden { subscription } if subscription == SUB), "{err:?}");
     assert_eq!(fake.requests().len(), 1, "403 is not retried");
-    let fake = Fake::start(|_, _| Reply::json(401, json!({"error": {"code": "InvalidAuthenticationToken", "message": "expired"}}))).await;
-    let err = advisor::fetch_recommendations(&fake.client(), &CallContext::new("t", SUB), SUB).await.unwrap_err();
+    let fake = Fake::start(|_, _| {
+        Reply::json(401, json!({"error": {"code": "InvalidAuthenticationToken", "message": "expired"}}))
+    })
+    .await;
+    let err =
+        advisor::fetch_recommendations(&fake.client(), &CallContext::new("t", SUB), SUB).await.unwrap_err();
     assert!(matches!(&err, AzureError::Auth(m) if m.contains("InvalidAuthenticationToken")), "{err:?}");
 }
 
@@ -127,7 +147,10 @@ struct ShortLived {
 impl TokenSource for ShortLived {
     async fn token(&self, _tenant: Option<&str>, _scope: &str) -> Result<BearerToken, AzureError> {
         let n = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
-        Ok(BearerToken { token: Secret::new(format!("tok-{n}")), expires_at: SystemTime::now() + self.lifetime })
+        Ok(BearerToken {
+            token: Secret::new(format!("tok-{n}")),
+            expires_at: SystemTime::now() + self.lifetime,
+        })
     }
 }
 

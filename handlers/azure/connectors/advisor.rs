@@ -110,7 +110,9 @@ pub fn confidence(impact: &str) -> f64 {
 /// The impacted resource: `resourceMetadata.resourceId`, else the recommendation id up to
 /// `/providers/Microsoft.Advisor/`.
 fn impacted_resource(rec: &Recommendation, props: &RecommendationProperties) -> String {
-    if let Some(id) = props.resource_metadata.as_ref().and_then(|m| m.resource_id.clone()).filter(|s| !s.is_empty()) {
+    if let Some(id) =
+        props.resource_metadata.as_ref().and_then(|m| m.resource_id.clone()).filter(|s| !s.is_empty())
+    {
         return id.to_ascii_lowercase();
     }
     let id = rec.id.clone().unwrap_or_default().to_ascii_lowercase();
@@ -177,12 +179,17 @@ pub async fn fetch_recommendations(
                 .iter()
                 .filter(|r| {
                     // The filter is server-side; re-check in case a service ignores it.
-                    r.properties.as_ref().and_then(|p| p.category.as_deref()).is_none_or(|c| c.eq_ignore_ascii_case("cost"))
+                    r.properties
+                        .as_ref()
+                        .and_then(|p| p.category.as_deref())
+                        .is_none_or(|c| c.eq_ignore_ascii_case("cost"))
                 })
                 .filter_map(|r| map_recommendation(subscription_id, r)),
         );
         match guard.next(page.next_link.as_deref())? {
-            Some(next) => url = url::Url::parse(&next).map_err(|e| AzureError::InvalidRequest(e.to_string()))?,
+            Some(next) => {
+                url = url::Url::parse(&next).map_err(|e| AzureError::InvalidRequest(e.to_string()))?
+            }
             None => return Ok(out),
         }
     }
@@ -207,13 +214,24 @@ mod tests {
 
     #[test]
     fn savings_sources_in_order() {
-        let r = map_recommendation("S", &rec("Low", json!({"savingsAmount": "42.5", "annualSavingsAmount": "9999", "savingsCurrency": "EUR"}))).unwrap();
+        let r = map_recommendation(
+            "S",
+            &rec(
+                "Low",
+                json!({"savingsAmount": "42.5", "annualSavingsAmount": "9999", "savingsCurrency": "EUR"}),
+            ),
+        )
+        .unwrap();
         assert_eq!((r.monthly_savings, r.savings_estimated, r.currency.as_str()), (42.5, false, "EUR"));
         let r = map_recommendation("S", &rec("Low", json!({"annualSavingsAmount": "1200"}))).unwrap();
         assert_eq!((r.monthly_savings, r.savings_estimated), (100.0, false));
         for (impact, savings, conf) in [("High", 500.0, 0.9), ("Medium", 100.0, 0.7), ("Low", 20.0, 0.5)] {
             let r = map_recommendation("S", &rec(impact, json!({}))).unwrap();
-            assert_eq!((r.monthly_savings, r.savings_estimated, r.confidence), (savings, true, conf), "{impact}");
+            assert_eq!(
+                (r.monthly_savings, r.savings_estimated, r.confidence),
+                (savings, true, conf),
+                "{impact}"
+            );
         }
         let r = map_recommendation("S", &rec("High", json!({"savingsAmount": "n/a"}))).unwrap();
         assert!(r.savings_estimated, "unparseable savings are unknown, not zero");
@@ -222,7 +240,10 @@ mod tests {
     #[test]
     fn impacted_resource_is_derived_from_the_id() {
         let r = map_recommendation("S", &rec("High", Value::Null)).unwrap();
-        assert_eq!(r.resource_id, "/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm1");
+        assert_eq!(
+            r.resource_id,
+            "/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm1"
+        );
         assert_eq!(r.subscription_id, "s");
         assert!(r.last_updated.is_some());
         assert_eq!(r.extended_properties, json!({}));

@@ -70,7 +70,8 @@ impl CostType {
 
 /// Builds a daily Custom-timeframe query body grouped by (at most two) dimensions.
 pub fn query_body(cost_type: CostType, from: NaiveDate, to: NaiveDate, grouping: &[&str]) -> Value {
-    let groups: Vec<Value> = grouping.iter().take(2).map(|g| json!({"type": "Dimension", "name": g})).collect();
+    let groups: Vec<Value> =
+        grouping.iter().take(2).map(|g| json!({"type": "Dimension", "name": g})).collect();
     json!({
         "type": cost_type.as_str(),
         "timeframe": "Custom",
@@ -152,14 +153,25 @@ impl QueryProperties {
     /// # Errors
     /// `Decode` when there is no cost column or a cost cell is not a number.
     pub fn cells(&self) -> Result<Vec<CostCell>, AzureError> {
-        let find = |names: &[&str]| self.columns.iter().position(|c| names.iter().any(|n| c.name.eq_ignore_ascii_case(n)));
+        let find = |names: &[&str]| {
+            self.columns.iter().position(|c| names.iter().any(|n| c.name.eq_ignore_ascii_case(n)))
+        };
         let cost_ix = find(COST_COLUMNS)
-            .or_else(|| self.columns.iter().position(|c| c.column_type.as_deref() == Some("Number") && find(DATE_COLUMNS) != Some(0)))
-            .ok_or_else(|| AzureError::Decode { api: Api::CostManagement, path: "properties.columns".into(), message: "no cost column".into() })?;
+            .or_else(|| {
+                self.columns
+                    .iter()
+                    .position(|c| c.column_type.as_deref() == Some("Number") && find(DATE_COLUMNS) != Some(0))
+            })
+            .ok_or_else(|| AzureError::Decode {
+                api: Api::CostManagement,
+                path: "properties.columns".into(),
+                message: "no cost column".into(),
+            })?;
         let date_ix = find(DATE_COLUMNS);
         let currency_ix = find(&["Currency"]);
-        let dim_ix: Vec<usize> =
-            (0..self.columns.len()).filter(|&i| i != cost_ix && Some(i) != date_ix && Some(i) != currency_ix).collect();
+        let dim_ix: Vec<usize> = (0..self.columns.len())
+            .filter(|&i| i != cost_ix && Some(i) != date_ix && Some(i) != currency_ix)
+            .collect();
         self.rows
             .iter()
             .enumerate()
@@ -219,7 +231,9 @@ pub async fn query_all(
         let Some(props) = page.properties else { return Ok(out) };
         out.extend(props.cells()?);
         match guard.next(props.next_link.as_deref())? {
-            Some(next) => url = url::Url::parse(&next).map_err(|e| AzureError::InvalidRequest(e.to_string()))?,
+            Some(next) => {
+                url = url::Url::parse(&next).map_err(|e| AzureError::InvalidRequest(e.to_string()))?
+            }
             None => return Ok(out),
         }
     }
@@ -252,11 +266,19 @@ fn apportion(cost: f64, shares: &[(String, f64)]) -> Vec<(String, f64)> {
 }
 
 /// Assembles curated (key → cost) from the A, B, C cells of one cost type (see module docs).
-pub fn assemble(a: &[CostCell], b: &[CostCell], c: &[CostCell], report: &mut CostReport) -> HashMap<Key, f64> {
+pub fn assemble(
+    a: &[CostCell],
+    b: &[CostCell],
+    c: &[CostCell],
+    report: &mut CostReport,
+) -> HashMap<Key, f64> {
     let mut services: HashMap<(Option<NaiveDate>, String), Shares> = HashMap::new();
     for cell in b {
         let meter = dim(cell, &["MeterCategory"]).to_owned();
-        services.entry((cell.date, meter)).or_default().push((dim(cell, &["ServiceName"]).to_owned(), cell.cost));
+        services
+            .entry((cell.date, meter))
+            .or_default()
+            .push((dim(cell, &["ServiceName"]).to_owned(), cell.cost));
     }
     let mut groups: HashMap<Option<NaiveDate>, Shares> = HashMap::new();
     for cell in c.iter().filter(|x| dim(x, &["ResourceId"]).is_empty()) {
@@ -277,7 +299,8 @@ pub fn assemble(a: &[CostCell], b: &[CostCell], c: &[CostCell], report: &mut Cos
                 apportion(cell.cost, &svc_shares)
             }
         };
-        let rg_shares = if rid.is_empty() { groups.get(&cell.date).cloned().unwrap_or_default() } else { Vec::new() };
+        let rg_shares =
+            if rid.is_empty() { groups.get(&cell.date).cloned().unwrap_or_default() } else { Vec::new() };
         for (service, cost) in by_service {
             let by_group = match rg_shares.len() {
                 0 => vec![(resource_group_of(&rid), cost)],
@@ -297,7 +320,11 @@ pub fn assemble(a: &[CostCell], b: &[CostCell], c: &[CostCell], report: &mut Cos
 }
 
 /// Merges actual and amortized maps into curated rows, sorted by key.
-pub fn merge(subscription_id: &str, actual: HashMap<Key, f64>, amortized: HashMap<Key, f64>) -> Vec<CostDailyRow> {
+pub fn merge(
+    subscription_id: &str,
+    actual: HashMap<Key, f64>,
+    amortized: HashMap<Key, f64>,
+) -> Vec<CostDailyRow> {
     let mut merged: BTreeMap<Key, (f64, f64)> = BTreeMap::new();
     for (k, v) in actual {
         merged.entry(k).or_default().0 += v;
@@ -307,17 +334,22 @@ pub fn merge(subscription_id: &str, actual: HashMap<Key, f64>, amortized: HashMa
     }
     merged
         .into_iter()
-        .map(|((date, resource_group, service_name, meter_category, resource_id, currency), (cost, amortized_cost))| CostDailyRow {
-            subscription_id: subscription_id.to_ascii_lowercase(),
-            date,
-            resource_group,
-            service_name,
-            meter_category,
-            resource_id,
-            cost,
-            amortized_cost,
-            currency,
-        })
+        .map(
+            |(
+                (date, resource_group, service_name, meter_category, resource_id, currency),
+                (cost, amortized_cost),
+            )| CostDailyRow {
+                subscription_id: subscription_id.to_ascii_lowercase(),
+                date,
+                resource_group,
+                service_name,
+                meter_category,
+                resource_id,
+                cost,
+                amortized_cost,
+                currency,
+            },
+        )
         .collect()
 }
 

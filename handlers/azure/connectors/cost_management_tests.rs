@@ -80,7 +80,11 @@ fn exact_join_when_meter_category_names_one_service() {
         cell("2026-11-24", &[("ResourceId", ""), ("MeterCategory", "Support")], 100.0),
     ];
     let b = vec![
-        cell("2026-11-24", &[("MeterCategory", "Virtual Machines"), ("ServiceName", "Virtual Machines")], 10.0),
+        cell(
+            "2026-11-24",
+            &[("MeterCategory", "Virtual Machines"), ("ServiceName", "Virtual Machines")],
+            10.0,
+        ),
         cell("2026-11-24", &[("MeterCategory", "Bandwidth"), ("ServiceName", "Bandwidth")], 0.5),
         cell("2026-11-24", &[("MeterCategory", "Support"), ("ServiceName", "Azure Support")], 100.0),
     ];
@@ -103,7 +107,14 @@ fn exact_join_when_meter_category_names_one_service() {
 fn ambiguous_days_are_apportioned_and_still_sum_exactly() {
     let a = vec![
         cell("2026-11-24", &[("ResourceId", ""), ("MeterCategory", "Marketplace")], 30.0),
-        cell("2026-11-24", &[("ResourceId", "/subscriptions/s/resourcegroups/r/providers/p/t/x"), ("MeterCategory", "Marketplace")], 10.0),
+        cell(
+            "2026-11-24",
+            &[
+                ("ResourceId", "/subscriptions/s/resourcegroups/r/providers/p/t/x"),
+                ("MeterCategory", "Marketplace"),
+            ],
+            10.0,
+        ),
     ];
     let b = vec![
         cell("2026-11-24", &[("MeterCategory", "Marketplace"), ("ServiceName", "Vendor A")], 30.0),
@@ -124,8 +135,13 @@ fn ambiguous_days_are_apportioned_and_still_sum_exactly() {
 #[test]
 fn actual_and_amortized_merge_on_the_full_key() {
     let vm = "/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm1";
-    let b = vec![cell("2026-11-24", &[("MeterCategory", "Virtual Machines"), ("ServiceName", "Virtual Machines")], 0.0)];
-    let actual_a = vec![cell("2026-11-24", &[("ResourceId", vm), ("MeterCategory", "Virtual Machines")], 0.0)];
+    let b = vec![cell(
+        "2026-11-24",
+        &[("MeterCategory", "Virtual Machines"), ("ServiceName", "Virtual Machines")],
+        0.0,
+    )];
+    let actual_a =
+        vec![cell("2026-11-24", &[("ResourceId", vm), ("MeterCategory", "Virtual Machines")], 0.0)];
     let amort_a = vec![cell("2026-11-24", &[("ResourceId", vm), ("MeterCategory", "Virtual Machines")], 4.2)];
     let mut r = CostReport::default();
     let rows = merge("s", assemble(&actual_a, &b, &[], &mut r), assemble(&amort_a, &b, &[], &mut r));

@@ -149,7 +149,9 @@ fn time(v: &Value, path: &[&str]) -> Option<DateTime<Utc>> {
 }
 
 fn power_state(p: &Value) -> Option<String> {
-    let strip = |code: String| code.strip_prefix("PowerState/").map(str::to_owned).unwrap_or(code).to_ascii_lowercase();
+    let strip = |code: String| {
+        code.strip_prefix("PowerState/").map(str::to_owned).unwrap_or(code).to_ascii_lowercase()
+    };
     if let Some(code) = s(p, &["extended", "instanceView", "powerState", "code"]) {
         return Some(strip(code));
     }
@@ -245,49 +247,107 @@ mod tests {
 
     #[test]
     fn nulls_and_missing_fields_are_none() {
-        for kind in ["microsoft.compute/disks", "microsoft.network/networkinterfaces", "microsoft.network/publicipaddresses",
-            "microsoft.compute/snapshots", "microsoft.compute/virtualmachines", "microsoft.web/serverfarms", "microsoft.sql/servers/databases"] {
-            for props in [Value::Null, json!({}), json!({"diskState": null, "virtualMachine": null, "hardwareProfile": {"vmSize": null}})] {
+        for kind in [
+            "microsoft.compute/disks",
+            "microsoft.network/networkinterfaces",
+            "microsoft.network/publicipaddresses",
+            "microsoft.compute/snapshots",
+            "microsoft.compute/virtualmachines",
+            "microsoft.web/serverfarms",
+            "microsoft.sql/servers/databases",
+        ] {
+            for props in [
+                Value::Null,
+                json!({}),
+                json!({"diskState": null, "virtualMachine": null, "hardwareProfile": {"vmSize": null}}),
+            ] {
                 let f = extract(&row(kind, Value::Null, props));
                 assert_ne!(f, ResourceFacts::Other, "{kind}");
             }
         }
-        let ResourceFacts::PublicIp(ip) = extract(&row("microsoft.network/publicipaddresses", Value::Null, json!({"ipConfiguration": null}))) else { panic!() };
+        let ResourceFacts::PublicIp(ip) = extract(&row(
+            "microsoft.network/publicipaddresses",
+            Value::Null,
+            json!({"ipConfiguration": null}),
+        )) else {
+            panic!()
+        };
         assert!(ip.is_unattached());
-        assert_eq!(extract(&row("microsoft.storage/storageaccounts", Value::Null, Value::Null)), ResourceFacts::Other);
+        assert_eq!(
+            extract(&row("microsoft.storage/storageaccounts", Value::Null, Value::Null)),
+            ResourceFacts::Other
+        );
     }
 
     #[test]
     fn attachments_are_lower_cased_ids() {
-        let ResourceFacts::NetworkInterface(n) = extract(&row("microsoft.network/networkinterfaces", Value::Null,
-            json!({"privateEndpoint": {"id": "/S/PE1"}}))) else { panic!() };
+        let ResourceFacts::NetworkInterface(n) = extract(&row(
+            "microsoft.network/networkinterfaces",
+            Value::Null,
+            json!({"privateEndpoint": {"id": "/S/PE1"}}),
+        )) else {
+            panic!()
+        };
         assert_eq!((n.virtual_machine, n.private_endpoint.as_deref()), (None, Some("/s/pe1")));
-        let ResourceFacts::PublicIp(ip) = extract(&row("microsoft.network/publicipaddresses", json!({"name": "Standard"}),
-            json!({"natGateway": {"id": "/NG"}, "publicIPAllocationMethod": "Static"}))) else { panic!() };
+        let ResourceFacts::PublicIp(ip) = extract(&row(
+            "microsoft.network/publicipaddresses",
+            json!({"name": "Standard"}),
+            json!({"natGateway": {"id": "/NG"}, "publicIPAllocationMethod": "Static"}),
+        )) else {
+            panic!()
+        };
         assert!(!ip.is_unattached());
         assert_eq!(ip.nat_gateway.as_deref(), Some("/ng"));
     }
 
     #[test]
     fn vm_power_state_from_either_shape() {
-        let ResourceFacts::VirtualMachine(v) = extract(&row("microsoft.compute/virtualmachines", Value::Null,
-            json!({"hardwareProfile": {"vmSize": "Standard_D4s_v5"}, "extended": {"instanceView": {"powerState": {"code": "PowerState/deallocated"}}}}))) else { panic!() };
-        assert_eq!((v.vm_size.as_deref(), v.power_state.as_deref()), (Some("Standard_D4s_v5"), Some("deallocated")));
-        let ResourceFacts::VirtualMachine(v) = extract(&row("microsoft.compute/virtualmachines", Value::Null,
-            json!({"instanceView": {"statuses": [{"code": "ProvisioningState/succeeded"}, {"code": "PowerState/running"}]}}))) else { panic!() };
+        let ResourceFacts::VirtualMachine(v) = extract(&row(
+            "microsoft.compute/virtualmachines",
+            Value::Null,
+            json!({"hardwareProfile": {"vmSize": "Standard_D4s_v5"}, "extended": {"instanceView": {"powerState": {"code": "PowerState/deallocated"}}}}),
+        )) else {
+            panic!()
+        };
+        assert_eq!(
+            (v.vm_size.as_deref(), v.power_state.as_deref()),
+            (Some("Standard_D4s_v5"), Some("deallocated"))
+        );
+        let ResourceFacts::VirtualMachine(v) = extract(&row(
+            "microsoft.compute/virtualmachines",
+            Value::Null,
+            json!({"instanceView": {"statuses": [{"code": "ProvisioningState/succeeded"}, {"code": "PowerState/running"}]}}),
+        )) else {
+            panic!()
+        };
         assert_eq!(v.power_state.as_deref(), Some("running"));
     }
 
     #[test]
     fn plans_and_databases() {
-        let ResourceFacts::AppServicePlan(p) = extract(&row("microsoft.web/serverfarms", json!({"name": "P1v3", "tier": "PremiumV3", "capacity": 3}),
-            json!({"numberOfSites": 0}))) else { panic!() };
+        let ResourceFacts::AppServicePlan(p) = extract(&row(
+            "microsoft.web/serverfarms",
+            json!({"name": "P1v3", "tier": "PremiumV3", "capacity": 3}),
+            json!({"numberOfSites": 0}),
+        )) else {
+            panic!()
+        };
         assert_eq!((p.workers, p.sites, p.tier.as_deref()), (Some(3), Some(0), Some("PremiumV3")));
-        let ResourceFacts::SqlDatabase(d) = extract(&row("microsoft.sql/servers/databases", json!({"name": "S3", "tier": "Standard", "capacity": 100}),
-            json!({}))) else { panic!() };
+        let ResourceFacts::SqlDatabase(d) = extract(&row(
+            "microsoft.sql/servers/databases",
+            json!({"name": "S3", "tier": "Standard", "capacity": 100}),
+            json!({}),
+        )) else {
+            panic!()
+        };
         assert_eq!((d.capacity, d.sku_name.as_deref()), (Some(100.0), Some("S3")));
-        let ResourceFacts::Snapshot(s) = extract(&row("microsoft.compute/snapshots", Value::Null,
-            json!({"timeCreated": "2025-05-01T00:00:00Z", "diskSizeGB": "64", "creationData": {"sourceResourceId": "/D"}}))) else { panic!() };
+        let ResourceFacts::Snapshot(s) = extract(&row(
+            "microsoft.compute/snapshots",
+            Value::Null,
+            json!({"timeCreated": "2025-05-01T00:00:00Z", "diskSizeGB": "64", "creationData": {"sourceResourceId": "/D"}}),
+        )) else {
+            panic!()
+        };
         assert_eq!((s.size_gb, s.source_resource_id.as_deref()), (Some(64.0), Some("/d")));
         assert!(s.time_created.is_some());
     }

@@ -150,7 +150,11 @@ pub fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
 pub fn stats_of(metric: &MetricWire) -> MetricStats {
     let name = metric.name.as_ref().and_then(|n| n.value.clone()).unwrap_or_default();
     if let Some(code) = metric.error_code.as_deref().filter(|c| !c.eq_ignore_ascii_case("success")) {
-        return MetricStats { name, error: Some(format!("{code}: {}", metric.error_message.clone().unwrap_or_default())), ..Default::default() };
+        return MetricStats {
+            name,
+            error: Some(format!("{code}: {}", metric.error_message.clone().unwrap_or_default())),
+            ..Default::default()
+        };
     }
     let points: Vec<&DataPoint> = metric.timeseries.iter().flat_map(|t| &t.data).collect();
     let mut avgs: Vec<f64> = points.iter().filter_map(|p| p.average).filter(|v| v.is_finite()).collect();
@@ -206,7 +210,12 @@ pub async fn fetch_metric_stats(
 }
 
 /// Builds a VM row from its CPU and memory statistics.
-pub fn vm_row(resource_id: &str, window: MetricWindow, cpu: &MetricStats, memory: &MetricStats) -> VmMetricsRow {
+pub fn vm_row(
+    resource_id: &str,
+    window: MetricWindow,
+    cpu: &MetricStats,
+    memory: &MetricStats,
+) -> VmMetricsRow {
     VmMetricsRow {
         subscription_id: subscription_of(resource_id),
         resource_id: resource_id.to_ascii_lowercase(),
@@ -241,14 +250,15 @@ pub async fn fetch_vm_metrics(
     window: MetricWindow,
     concurrency: usize,
 ) -> VmMetricsOutcome {
-    let results: Vec<(String, Result<Vec<MetricStats>, AzureError>)> = futures::stream::iter(vm_ids.iter().cloned())
-        .map(|id| async move {
-            let r = fetch_metric_stats(client, ctx, &id, &[VM_CPU, VM_MEMORY], window).await;
-            (id, r)
-        })
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
+    let results: Vec<(String, Result<Vec<MetricStats>, AzureError>)> =
+        futures::stream::iter(vm_ids.iter().cloned())
+            .map(|id| async move {
+                let r = fetch_metric_stats(client, ctx, &id, &[VM_CPU, VM_MEMORY], window).await;
+                (id, r)
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
     let mut out = VmMetricsOutcome::default();
     for (id, r) in results {
         match r {
@@ -315,7 +325,12 @@ mod tests {
         assert_eq!(w.timespan(), "2026-11-11T14:00:00Z/2026-11-25T14:00:00Z");
         let cpu = MetricStats { avg: Some(3.0), datapoints: 300, ..Default::default() };
         let mem = MetricStats { p05: Some(1e9), min: Some(5e8), ..Default::default() };
-        let r = vm_row("/subscriptions/S/resourceGroups/R/providers/Microsoft.Compute/virtualMachines/V", w, &cpu, &mem);
+        let r = vm_row(
+            "/subscriptions/S/resourceGroups/R/providers/Microsoft.Compute/virtualMachines/V",
+            w,
+            &cpu,
+            &mem,
+        );
         assert_eq!((r.subscription_id.as_str(), r.datapoints, r.expected_datapoints), ("s", 300, 336));
         assert_eq!((r.memory_available_p95_bytes, r.memory_available_min_bytes), (Some(1e9), Some(5e8)));
         assert_eq!(encode("Percentage CPU"), "Percentage%20CPU");

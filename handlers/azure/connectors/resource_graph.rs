@@ -72,7 +72,11 @@ impl QueryResponse {
                 let columns: Vec<String> = table
                     .get("columns")
                     .and_then(Value::as_array)
-                    .map(|cs| cs.iter().map(|c| c.get("name").and_then(Value::as_str).unwrap_or("").to_owned()).collect())
+                    .map(|cs| {
+                        cs.iter()
+                            .map(|c| c.get("name").and_then(Value::as_str).unwrap_or("").to_owned())
+                            .collect()
+                    })
                     .unwrap_or_default();
                 table
                     .get("rows")
@@ -113,7 +117,14 @@ pub fn parse_tags(v: Option<&Value>) -> BTreeMap<String, String> {
         _ => return BTreeMap::new(),
     };
     obj.iter()
-        .map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| if v.is_null() { String::new() } else { v.to_string() })))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| if v.is_null() { String::new() } else { v.to_string() }),
+            )
+        })
         .collect()
 }
 
@@ -150,8 +161,10 @@ pub async fn query_all(
     scope: &GraphScope,
     query: &str,
 ) -> Result<Vec<serde_json::Map<String, Value>>, AzureError> {
-    let url = client
-        .arm_url("/providers/Microsoft.ResourceGraph/resources", &[("api-version", RESOURCE_GRAPH_API_VERSION)])?;
+    let url = client.arm_url(
+        "/providers/Microsoft.ResourceGraph/resources",
+        &[("api-version", RESOURCE_GRAPH_API_VERSION)],
+    )?;
     let mut guard = PageGuard::new(Api::ResourceGraph, client.config().page_cap);
     let mut token: Option<String> = None;
     let mut out = Vec::new();
@@ -210,8 +223,14 @@ mod tests {
             "tags": "{\"env\":\"prod\",\"n\":3}", "properties": {"diskState": "Unattached"}, "managedBy": ""
         });
         let r = map_resource(row.as_object().unwrap()).unwrap();
-        assert_eq!(r.resource_id, "/subscriptions/s1/resourcegroups/rg1/providers/microsoft.compute/disks/d1");
-        assert_eq!((r.resource_type.as_str(), r.location.as_str(), r.resource_group.as_str()), ("microsoft.compute/disks", "eastus", "rg1"));
+        assert_eq!(
+            r.resource_id,
+            "/subscriptions/s1/resourcegroups/rg1/providers/microsoft.compute/disks/d1"
+        );
+        assert_eq!(
+            (r.resource_type.as_str(), r.location.as_str(), r.resource_group.as_str()),
+            ("microsoft.compute/disks", "eastus", "rg1")
+        );
         assert_eq!(r.name, "D1");
         assert_eq!(r.tags.get("env").map(String::as_str), Some("prod"));
         assert_eq!(r.tags.get("n").map(String::as_str), Some("3"));

@@ -128,7 +128,8 @@ impl RetailPrice {
     /// The hourly price: reservation totals divided by the term's hours.
     pub fn hourly(&self) -> Option<f64> {
         let price = self.retail_price.or(self.unit_price)?;
-        let is_reservation = self.price_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("reservation"));
+        let is_reservation =
+            self.price_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("reservation"));
         if !is_reservation {
             return Some(price);
         }
@@ -175,7 +176,11 @@ impl RetailPriceCache {
 ///
 /// # Errors
 /// Any [`AzureError`].
-pub async fn fetch_prices(client: &ArmClient, ctx: &CallContext, query: &PriceQuery) -> Result<Vec<RetailPrice>, AzureError> {
+pub async fn fetch_prices(
+    client: &ArmClient,
+    ctx: &CallContext,
+    query: &PriceQuery,
+) -> Result<Vec<RetailPrice>, AzureError> {
     let filter = query.filter();
     let mut params = vec![("api-version", RETAIL_PRICES_API_VERSION)];
     let currency = query.currency.as_deref().map(|c| format!("'{}'", c.trim()));
@@ -193,7 +198,9 @@ pub async fn fetch_prices(client: &ArmClient, ctx: &CallContext, query: &PriceQu
         guard.page_received()?;
         out.extend(page.items);
         match guard.next(page.next_page_link.as_deref())? {
-            Some(next) => url = url::Url::parse(&next).map_err(|e| AzureError::InvalidRequest(e.to_string()))?,
+            Some(next) => {
+                url = url::Url::parse(&next).map_err(|e| AzureError::InvalidRequest(e.to_string()))?
+            }
             None => return Ok(out),
         }
     }

@@ -100,16 +100,22 @@ pub fn map_subscription(w: &SubscriptionWire) -> Option<SubscriptionInfo> {
 ///
 /// # Errors
 /// Any [`AzureError`] of the calls; `PagingLoop` when `nextLink` repeats.
-pub async fn list_subscriptions(client: &ArmClient, ctx: &CallContext) -> Result<Vec<SubscriptionInfo>, AzureError> {
+pub async fn list_subscriptions(
+    client: &ArmClient,
+    ctx: &CallContext,
+) -> Result<Vec<SubscriptionInfo>, AzureError> {
     let mut url = client.arm_url("/subscriptions", &[("api-version", SUBSCRIPTIONS_API_VERSION)])?;
     let mut guard = PageGuard::new(Api::Subscriptions, client.config().page_cap);
     let mut out = Vec::new();
     loop {
-        let page: SubscriptionListResponse = client.send_json(ctx, &ApiRequest::get(Api::Subscriptions, url)).await?;
+        let page: SubscriptionListResponse =
+            client.send_json(ctx, &ApiRequest::get(Api::Subscriptions, url)).await?;
         guard.page_received()?;
         out.extend(page.value.iter().filter_map(map_subscription));
         match guard.next(page.next_link.as_deref())? {
-            Some(next) => url = url::Url::parse(&next).map_err(|e| AzureError::InvalidRequest(e.to_string()))?,
+            Some(next) => {
+                url = url::Url::parse(&next).map_err(|e| AzureError::InvalidRequest(e.to_string()))?
+            }
             None => return Ok(out),
         }
     }
@@ -130,7 +136,8 @@ mod tests {
         assert_eq!(s.subscription_id, "aaaa");
         assert!(s.is_delegated_to("home"));
         assert!(!s.is_delegated_to("cust"), "the owner's own view is not a delegation");
-        let own: SubscriptionWire = serde_json::from_value(serde_json::json!({"id": "/subscriptions/BBBB"})).unwrap();
+        let own: SubscriptionWire =
+            serde_json::from_value(serde_json::json!({"id": "/subscriptions/BBBB"})).unwrap();
         let own = map_subscription(&own).unwrap();
         assert_eq!(own.subscription_id, "bbbb");
         assert!(own.managed_by_tenants.is_empty());
