@@ -22,7 +22,7 @@ use azure_identity::{
     WorkloadIdentityCredentialOptions,
 };
 
-use crate::azure::{AzureConfig, AzureError, CredentialKind};
+use crate::azure::{AzureConfig, AzureError, CredentialKind, loopback};
 use crate::config::Secret;
 
 /// Tokens are renewed this long before they expire.
@@ -74,10 +74,14 @@ impl IdentityTokenSource {
     /// The chosen credential lacks its settings (e.g. `client_secret` without `AZURE_TENANT_ID`),
     /// or azure_identity rejects the configuration (e.g. a non-https authority host).
     pub fn from_config(config: &AzureConfig) -> Result<Self, AzureError> {
+        let authority = loopback::prepare(&config.authority_host)?;
         let mut custom = CustomConfiguration::default();
-        custom.authority_host = config.authority_host.clone();
-        let client_options =
-            ClientOptions { cloud: Some(Arc::new(CloudConfiguration::Custom(custom))), ..Default::default() };
+        custom.authority_host = authority.authority_host;
+        let client_options = ClientOptions {
+            cloud: Some(Arc::new(CloudConfiguration::Custom(custom))),
+            transport: authority.transport,
+            ..Default::default()
+        };
         let kind = match config.credential {
             CredentialKind::Auto if config.client_secret.is_some() => CredentialKind::ClientSecret,
             CredentialKind::Auto if config.federated_token_file.is_some() => CredentialKind::WorkloadIdentity,
@@ -276,7 +280,12 @@ mod tests {
         );
         config.tenant_id = Some("00000000-0000-0000-0000-000000000001".into());
         assert!(IdentityTokenSource::from_config(&config).is_ok());
+        config.authority_host = "http://login.example.com".into();
+        assert!(IdentityTokenSource::from_config(&config).is_err(), "remote authorities must be https");
         config.authority_host = "http://127.0.0.1:1".into();
-        assert!(IdentityTokenSource::from_config(&config).is_err(), "azure_identity requires https");
+        assert!(
+            IdentityTokenSource::from_config(&config).is_ok(),
+            "a loopback authority (the sandbox) is allowed"
+        );
     }
 }

@@ -19,6 +19,7 @@ pub mod connectors;
 pub mod credential;
 pub mod error;
 pub mod governor;
+pub mod loopback;
 pub mod paging;
 pub mod retry;
 

@@ -20,6 +20,7 @@ pub struct Seen {
     pub query: String,
     pub headers: HeaderMap,
     pub body: serde_json::Value,
+    pub raw: String,
     pub at: tokio::time::Instant,
 }
 
@@ -102,6 +103,7 @@ async fn handle(
         query: uri.query().unwrap_or_default().to_owned(),
         headers,
         body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        raw: String::from_utf8_lossy(&body).into_owned(),
         at: tokio::time::Instant::now(),
     };
     let index = {

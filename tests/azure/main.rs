@@ -9,3 +9,4 @@ mod identity;
 mod lighthouse;
 mod paging;
 mod retries;
+mod tenants;
