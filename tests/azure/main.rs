@@ -7,6 +7,7 @@ mod fake;
 mod fixtures;
 mod identity;
 mod lighthouse;
+mod logging;
 mod paging;
 mod retries;
 mod tenants;
