@@ -6,9 +6,7 @@
 //! with method, path (query parameters allow-listed), status, `duration_ms`, `attempt` and the
 //! call's tenant, subscription and correlation id. Throttles and retries are counted per API.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -16,6 +14,7 @@ use http::HeaderMap;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use crate::azure::counters::ApiCounters;
 use crate::azure::credential::{self, TokenSource};
 use crate::azure::governor::Governor;
 use crate::azure::retry::{self, Decision, Outcome};
@@ -56,53 +55,6 @@ impl CallContext {
             Api::CostManagement => self.tenant_id.clone(),
             _ => self.token_tenant.clone().unwrap_or_default(),
         }
-    }
-}
-
-/// Per-API counters, readable by callers while requests run.
-#[derive(Debug, Default)]
-pub struct ApiCounters {
-    requests: [AtomicU64; 6],
-    throttle_429: [AtomicU64; 6],
-    retries: [AtomicU64; 6],
-    failures: [AtomicU64; 6],
-}
-
-impl ApiCounters {
-    fn bump(counter: &[AtomicU64; 6], api: Api) -> u64 {
-        counter[api.index()].fetch_add(1, Ordering::Relaxed) + 1
-    }
-
-    /// HTTP attempts sent to `api`.
-    pub fn requests(&self, api: Api) -> u64 {
-        self.requests[api.index()].load(Ordering::Relaxed)
-    }
-
-    /// 429 responses from `api`.
-    pub fn throttles(&self, api: Api) -> u64 {
-        self.throttle_429[api.index()].load(Ordering::Relaxed)
-    }
-
-    /// Attempts that were retried.
-    pub fn retries(&self, api: Api) -> u64 {
-        self.retries[api.index()].load(Ordering::Relaxed)
-    }
-
-    /// Calls that ended in an error.
-    pub fn failures(&self, api: Api) -> u64 {
-        self.failures[api.index()].load(Ordering::Relaxed)
-    }
-
-    /// Every counter as `"{api}.{name}" → value` (e.g. `cost_management.throttle_429`).
-    pub fn snapshot(&self) -> BTreeMap<String, u64> {
-        let mut out = BTreeMap::new();
-        for api in Api::ALL {
-            out.insert(format!("{api}.requests"), self.requests(api));
-            out.insert(format!("{api}.throttle_429"), self.throttles(api));
-            out.insert(format!("{api}.retries"), self.retries(api));
-            out.insert(format!("{api}.failures"), self.failures(api));
-        }
-        out
     }
 }
 

@@ -16,6 +16,7 @@ pub mod client;
 pub mod collect;
 pub mod config;
 pub mod connectors;
+pub mod counters;
 pub mod credential;
 pub mod error;
 pub mod governor;
@@ -23,8 +24,9 @@ pub mod loopback;
 pub mod paging;
 pub mod retry;
 
-pub use client::{ApiCounters, ArmClient, CallContext};
+pub use client::{ArmClient, CallContext};
 pub use config::{AzureConfig, CredentialKind, SETTINGS};
+pub use counters::ApiCounters;
 pub use error::AzureError;
 
 /// The Azure APIs AzCops calls; each has its own quota, counters and error conventions.

@@ -41,7 +41,9 @@ async fn requests_are_logged_without_secrets() {
     let ctx = CallContext::new("tenant-a", "88888888-8888-8888-8888-888888888888");
     {
         let _guard = tracing::subscriber::set_default(subscriber);
-        advisor::fetch_recommendations(&fake.client(), &ctx, "88888888-8888-8888-8888-888888888888").await.unwrap();
+        advisor::fetch_recommendations(&fake.client(), &ctx, "88888888-8888-8888-8888-888888888888")
+            .await
+            .unwrap();
     }
     let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
     assert!(!text.contains("SECRET-SKIP"), "continuation tokens are not logged");
@@ -54,7 +56,10 @@ async fn requests_are_logged_without_secrets() {
     assert_eq!(lines.len(), 2);
     let f = &lines[1]["fields"];
     assert_eq!(f["method"], "GET");
-    assert_eq!(f["path"], "/subscriptions/88888888-8888-8888-8888-888888888888/providers/Microsoft.Advisor/recommendations?api-version=2023-01-01");
+    assert_eq!(
+        f["path"],
+        "/subscriptions/88888888-8888-8888-8888-888888888888/providers/Microsoft.Advisor/recommendations?api-version=2023-01-01"
+    );
     assert_eq!(f["status"], 200);
     assert_eq!(f["attempt"], 1);
     assert_eq!(f["tenant_id"], "tenant-a");

@@ -3,6 +3,7 @@
 
 pub mod advisor;
 pub mod cost_management;
+pub mod cost_merge;
 pub mod facts;
 pub mod monitor;
 pub mod resource_graph;
