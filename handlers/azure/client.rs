@@ -302,9 +302,20 @@ fn build_url(base: &str, path: &str, query: &[(&str, &str)]) -> Result<Url, Azur
     let mut url =
         Url::parse(&format!("{base}{path}")).map_err(|e| AzureError::InvalidRequest(e.to_string()))?;
     if !query.is_empty() {
-        url.query_pairs_mut().extend_pairs(query);
+        let pairs: Vec<String> =
+            query.iter().map(|(k, v)| format!("{}={}", encode_query_part(k), encode_query_part(v))).collect();
+        url.set_query(Some(&pairs.join("&")));
     }
     Ok(url)
+}
+
+/// Percent-encodes a query key or value the way Azure's own clients do: spaces as `%20`
+/// (not `+`), and `$` kept literal so OData parameters read `$filter`, `$top`.
+pub fn encode_query_part(part: &str) -> String {
+    url::form_urlencoded::byte_serialize(part.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+        .replace("%24", "$")
 }
 
 /// The URL path plus only the allow-listed query parameters.
@@ -374,6 +385,15 @@ fn classify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_strings_use_percent_twenty_and_literal_dollar() {
+        let url =
+            build_url("https://x", "/a", &[("api-version", "2023-01-01"), ("$filter", "Category eq 'Cost'")])
+                .unwrap();
+        assert_eq!(url.query(), Some("api-version=2023-01-01&$filter=Category%20eq%20%27Cost%27"));
+        assert_eq!(encode_query_part("a+b&c=d"), "a%2Bb%26c%3Dd");
+    }
 
     #[test]
     fn logged_paths_keep_only_allow_listed_params() {

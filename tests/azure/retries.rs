@@ -172,3 +172,34 @@ async fn tokens_are_refreshed_before_expiry_and_reused_otherwise() {
     assert_eq!(auth, ["Bearer tok-1", "Bearer tok-2", "Bearer tok-1", "Bearer tok-1"]);
     assert_eq!((short.issued.load(Ordering::SeqCst), long.issued.load(Ordering::SeqCst)), (2, 1));
 }
+
+#[tokio::test(start_paused = true)]
+async fn resource_graph_spent_quota_pauses_the_next_page() {
+    let fake = Fake::start(|seen, _| {
+        if seen.body["options"]["$skipToken"].is_null() {
+            Reply::json(200, json!({"totalRecords": 2, "count": 0, "resultTruncated": "false", "$skipToken": "p2", "data": []}))
+                .header("x-ms-user-quota-remaining", "0")
+                .header("x-ms-user-quota-resets-after", "00:00:04")
+        } else {
+            empty_graph().header("x-ms-user-quota-remaining", "14").header("x-ms-user-quota-resets-after", "00:00:05")
+        }
+    })
+    .await;
+    let client = fake.client();
+    resource_graph::fetch_inventory(&client, &CallContext::new("t", SUB), SUB).await.unwrap();
+    let seen = fake.requests();
+    assert_eq!(seen.len(), 2);
+    assert!(seen[1].at - seen[0].at >= Duration::from_secs(4), "waited for the window to reset");
+    assert_eq!(client.counters().throttles(Api::ResourceGraph), 0, "paced before Azure had to throttle");
+}
+
+#[tokio::test]
+async fn truncated_result_without_token_is_an_error() {
+    let fake = Fake::start(|_, _| {
+        Reply::json(200, json!({"totalRecords": 5000, "count": 1000, "resultTruncated": "true", "data": []}))
+    })
+    .await;
+    let err =
+        resource_graph::fetch_inventory(&fake.client(), &CallContext::new("t", SUB), SUB).await.unwrap_err();
+    assert!(matches!(err, AzureError::Truncated { api: Api::ResourceGraph }), "{err:?}");
+}

@@ -63,3 +63,43 @@ async fn customer_tenant_tokens_come_from_the_customer_authority() {
         token_request.raw
     );
 }
+
+#[tokio::test]
+async fn workload_identity_exchanges_the_federated_token_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "federated.jwt.value").unwrap();
+    let fake = Fake::start(|seen, _| {
+        if seen.path.ends_with("/oauth2/v2.0/token") {
+            let form: std::collections::HashMap<String, String> =
+                url::form_urlencoded::parse(seen.raw.as_bytes()).into_owned().collect();
+            let ok = form.get("client_assertion").map(String::as_str) == Some("federated.jwt.value")
+                && form.get("client_assertion_type").map(String::as_str)
+                    == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+                && form.get("client_id").map(String::as_str) == Some("wi-client");
+            return if ok {
+                Reply::json(200, json!({"token_type": "Bearer", "expires_in": 3599, "access_token": "wi-token"}))
+            } else {
+                Reply::json(400, json!({"error": "invalid_client", "error_description": "bad assertion", "error_codes": [700211]}))
+            };
+        }
+        if seen.header("authorization").as_deref() != Some("Bearer wi-token") {
+            return Reply::json(401, json!({"error": {"code": "InvalidAuthenticationToken", "message": "bad"}}));
+        }
+        Reply::json(200, json!({"value": []}))
+    })
+    .await;
+    let settings = SettingsSource::from_pairs([
+        ("AZCOPS_ARM_ENDPOINT", fake.base.as_str()),
+        ("AZCOPS_AUTHORITY_HOST", fake.base.as_str()),
+        ("AZURE_TENANT_ID", HOME),
+        ("AZURE_CLIENT_ID", "wi-client"),
+        ("AZURE_FEDERATED_TOKEN_FILE", token_file.to_str().unwrap()),
+    ]);
+    // `auto` picks workload identity because a federated token file is configured.
+    let client = ArmClient::from_config(AzureConfig::from_source(&settings).unwrap()).unwrap();
+    advisor::fetch_recommendations(&client, &CallContext::new(HOME, SUB), SUB).await.unwrap();
+    let token_paths: Vec<String> =
+        fake.requests().iter().filter(|s| s.path.ends_with("/token")).map(|s| s.path.clone()).collect();
+    assert_eq!(token_paths, [format!("/{HOME}/oauth2/v2.0/token")]);
+}

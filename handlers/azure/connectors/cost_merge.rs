@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::NaiveDate;
 
 use crate::azure::connectors::cost_management::CostCell;
-use crate::azure::connectors::resource_group_of;
+use crate::azure::connectors::{resource_group_of, subscription_of};
 use crate::model::CostDailyRow;
 
 /// What the merge had to approximate.
@@ -111,7 +111,12 @@ pub fn merge(
                 (date, resource_group, service_name, meter_category, resource_id, currency),
                 (cost, amortized_cost),
             )| CostDailyRow {
-                subscription_id: subscription_id.to_ascii_lowercase(),
+                // Management-group scope has no single subscription: take it from the resource.
+                subscription_id: if subscription_id.is_empty() {
+                    subscription_of(&resource_id)
+                } else {
+                    subscription_id.to_ascii_lowercase()
+                },
                 date,
                 resource_group,
                 service_name,

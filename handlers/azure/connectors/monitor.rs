@@ -173,9 +173,7 @@ pub fn stats_of(metric: &MetricWire) -> MetricStats {
     }
 }
 
-fn encode(v: &str) -> String {
-    url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>().replace('+', "%20")
-}
+use crate::azure::client::encode_query_part as encode;
 
 /// Fetches hourly `metrics` of `resource_id` over `window` and returns their statistics in
 /// the order asked (a metric absent from the response gets empty statistics).

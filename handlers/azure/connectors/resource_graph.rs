@@ -64,6 +64,15 @@ pub struct QueryResponse {
 }
 
 impl QueryResponse {
+    /// `resultTruncated` as a boolean (`"true"` or `true`).
+    pub fn is_truncated(&self) -> bool {
+        match &self.result_truncated {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+            _ => false,
+        }
+    }
+
     /// The rows as JSON objects, whichever result format the service used.
     pub fn rows(&self) -> Vec<serde_json::Map<String, Value>> {
         match &self.data {
@@ -173,8 +182,13 @@ pub async fn query_all(
         let page: QueryResponse =
             client.send_json(ctx, &ApiRequest::post(Api::ResourceGraph, url.clone(), body)).await?;
         guard.page_received()?;
-        out.extend(page.rows());
         token = guard.next(page.skip_token.as_deref())?;
+        // Truncated without a continuation means the service dropped rows it will not page
+        // (e.g. a query without `id`): fail rather than return a partial inventory.
+        if token.is_none() && page.is_truncated() {
+            return Err(AzureError::Truncated { api: Api::ResourceGraph });
+        }
+        out.extend(page.rows());
         if token.is_none() {
             return Ok(out);
         }

@@ -38,7 +38,63 @@ pub struct PriceQuery {
     pub currency: Option<String>,
 }
 
+fn some(v: &str) -> Option<String> {
+    Some(v.to_owned())
+}
+
 impl PriceQuery {
+    /// Pay-as-you-go prices of a VM size in a region (all OS / spot variants; see
+    /// [`pick_on_demand`]).
+    pub fn vm(region: &str, arm_sku: &str) -> Self {
+        Self {
+            service_name: some("Virtual Machines"),
+            arm_region_name: some(region),
+            arm_sku_name: some(arm_sku),
+            price_type: some("Consumption"),
+            ..Default::default()
+        }
+    }
+
+    /// Reservation prices of a VM size for a term (`1 Year`, `3 Years`).
+    pub fn vm_reservation(region: &str, arm_sku: &str, term: &str) -> Self {
+        Self { price_type: some("Reservation"), reservation_term: some(term), ..Self::vm(region, arm_sku) }
+    }
+
+    /// Managed disk price per month: `productName` (e.g. `Premium SSD Managed Disks`) and
+    /// `skuName` (e.g. `P10 LRS`); disks have no `armSkuName`.
+    pub fn managed_disk(region: &str, product_name: &str, sku_name: &str) -> Self {
+        Self {
+            service_name: some("Storage"),
+            arm_region_name: some(region),
+            product_name: some(product_name),
+            sku_name: some(sku_name),
+            price_type: some("Consumption"),
+            ..Default::default()
+        }
+    }
+
+    /// App Service plan instance price by `skuName` (e.g. `P1 v3`).
+    pub fn app_service_plan(region: &str, sku_name: &str) -> Self {
+        Self {
+            service_name: some("Azure App Service"),
+            arm_region_name: some(region),
+            sku_name: some(sku_name),
+            price_type: some("Consumption"),
+            ..Default::default()
+        }
+    }
+
+    /// SQL Database price by `skuName` (e.g. `S3`) and optional `productName`.
+    pub fn sql_database(region: &str, sku_name: &str) -> Self {
+        Self {
+            service_name: some("SQL Database"),
+            arm_region_name: some(region),
+            sku_name: some(sku_name),
+            price_type: some("Consumption"),
+            ..Default::default()
+        }
+    }
+
     /// The OData `$filter` (clauses joined by `and`).
     pub fn filter(&self) -> String {
         let fields = [
@@ -141,6 +197,21 @@ impl RetailPrice {
     }
 }
 
+/// The Linux, non-spot, primary-region pay-as-you-go item among `items`, when there is
+/// exactly one candidate price (ambiguous results are rejected rather than guessed).
+pub fn pick_on_demand(items: &[RetailPrice]) -> Option<&RetailPrice> {
+    let contains = |v: &Option<String>, needle: &str| v.as_deref().is_some_and(|t| t.contains(needle));
+    let candidates: Vec<&RetailPrice> = items
+        .iter()
+        .filter(|i| i.price_type.as_deref().map(str::trim) == Some("Consumption"))
+        .filter(|i| !contains(&i.product_name, "Windows") && !contains(&i.product_name, "Cloud Services"))
+        .filter(|i| !contains(&i.meter_name, "Spot") && !contains(&i.meter_name, "Low Priority"))
+        .filter(|i| i.is_primary_meter_region != Some(false))
+        .collect();
+    let first = candidates.first()?;
+    candidates.iter().all(|c| c.retail_price == first.retail_price).then_some(*first)
+}
+
 /// A per-run cache in front of the Retail Prices API.
 #[derive(Debug, Clone, Default)]
 pub struct RetailPriceCache {
@@ -226,6 +297,46 @@ mod tests {
             "serviceName eq 'Virtual Machines' and armRegionName eq 'eastus' and armSkuName eq 'Standard_D4s_v5' and meterName eq 'O''Brien' and priceType eq 'Reservation' and reservationTerm eq '1 Year'"
         );
         assert_eq!(PriceQuery::default().filter(), "");
+    }
+
+    #[test]
+    fn helpers_build_the_documented_filters() {
+        assert_eq!(
+            PriceQuery::vm_reservation("eastus", "Standard_D4s_v5", "3 Years").filter(),
+            "serviceName eq 'Virtual Machines' and armRegionName eq 'eastus' and armSkuName eq 'Standard_D4s_v5' and priceType eq 'Reservation' and reservationTerm eq '3 Years'"
+        );
+        assert_eq!(
+            PriceQuery::managed_disk("westeurope", "Premium SSD Managed Disks", "P10 LRS").filter(),
+            "serviceName eq 'Storage' and armRegionName eq 'westeurope' and skuName eq 'P10 LRS' and productName eq 'Premium SSD Managed Disks' and priceType eq 'Consumption'"
+        );
+    }
+
+    #[test]
+    fn on_demand_pick_skips_windows_and_spot_and_rejects_ambiguity() {
+        let item = |product: &str, meter: &str, price: f64| RetailPrice {
+            currency_code: None,
+            retail_price: Some(price),
+            unit_price: Some(price),
+            arm_region_name: None,
+            meter_name: Some(meter.into()),
+            product_name: Some(product.into()),
+            sku_name: None,
+            arm_sku_name: None,
+            service_name: None,
+            unit_of_measure: None,
+            price_type: Some("Consumption".into()),
+            reservation_term: None,
+            is_primary_meter_region: Some(true),
+            savings_plan: vec![],
+        };
+        let items = vec![
+            item("Virtual Machines Dsv5 Series Windows", "D4s v5", 0.4),
+            item("Virtual Machines Dsv5 Series", "D4s v5 Spot", 0.05),
+            item("Virtual Machines Dsv5 Series", "D4s v5", 0.192),
+        ];
+        assert_eq!(pick_on_demand(&items).and_then(|i| i.retail_price), Some(0.192));
+        let ambiguous = vec![item("A", "m", 1.0), item("B", "m", 2.0)];
+        assert!(pick_on_demand(&ambiguous).is_none());
     }
 
     #[test]
