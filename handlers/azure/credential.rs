@@ -51,6 +51,10 @@ pub trait TokenSource: Send + Sync {
 /// a multi-tenant app registration used for customer tenants.
 pub struct IdentityTokenSource {
     home: Arc<dyn TokenCredential>,
+    /// For a managed identity, the ARM scope is rewritten so the `resource` it sends is the
+    /// configured audience verbatim (`https://management.azure.com/`, trailing slash
+    /// included, as the App Service protocol documents); Entra flows keep the canonical scope.
+    mi_scope_rewrite: Option<(String, String)>,
     home_tenant: Option<String>,
     multi_tenant_app: Option<(String, Secret)>,
     client_options: ClientOptions,
@@ -115,12 +119,15 @@ impl IdentityTokenSource {
                 client_secret_credential(tenant, client_id, secret, &client_options)?
             }
         };
+        let mi_scope_rewrite = matches!(kind, CredentialKind::ManagedIdentity | CredentialKind::Auto)
+            .then(|| (config.arm_scope(), format!("{}/.default", config.arm_audience)));
         let multi_tenant_app = match (&config.client_id, &config.client_secret) {
             (Some(id), Some(secret)) => Some((id.clone(), secret.clone())),
             _ => None,
         };
         Ok(Self {
             home,
+            mi_scope_rewrite,
             home_tenant: config.tenant_id.clone(),
             multi_tenant_app,
             client_options,
@@ -168,6 +175,10 @@ fn client_secret_credential(
 impl TokenSource for IdentityTokenSource {
     async fn token(&self, tenant: Option<&str>, scope: &str) -> Result<BearerToken, AzureError> {
         let credential = self.credential_for(tenant).await?;
+        let scope = match &self.mi_scope_rewrite {
+            Some((arm, mi)) if Arc::ptr_eq(&credential, &self.home) && scope == arm => mi.as_str(),
+            _ => scope,
+        };
         let token = credential.get_token(&[scope], None).await.map_err(auth_error)?;
         let secs = token.expires_on.unix_timestamp().max(0).unsigned_abs();
         Ok(BearerToken {

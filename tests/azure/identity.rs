@@ -37,7 +37,7 @@ async fn managed_identity_from_environment() {
         if seen.path == "/msi/token" {
             let ok = seen.header("x-identity-header").as_deref() == Some(IDENTITY_SECRET)
                 && query_param(seen, "api-version").as_deref() == Some("2019-08-01")
-                && query_param(seen, "resource").as_deref() == Some("https://management.azure.com");
+                && query_param(seen, "resource").as_deref() == Some("https://management.azure.com/");
             return if ok {
                 Reply::json(200, fixture_token_response())
             } else {

@@ -203,3 +203,40 @@ async fn truncated_result_without_token_is_an_error() {
         resource_graph::fetch_inventory(&fake.client(), &CallContext::new("t", SUB), SUB).await.unwrap_err();
     assert!(matches!(err, AzureError::Truncated { api: Api::ResourceGraph }), "{err:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn connection_refused_is_retried_then_typed() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let mut config = azcops::azure::AzureConfig::for_base_url(&base).unwrap();
+    config.timeout = Duration::from_secs(3600);
+    let client =
+        azcops::azure::ArmClient::new(config, Arc::new(crate::fake::FixedToken("t".into()))).unwrap();
+    let err = advisor::fetch_recommendations(&client, &CallContext::new("t", SUB), SUB).await.unwrap_err();
+    assert!(
+        matches!(&err, AzureError::RetriesExhausted { attempts: 5, last, .. } if last == "Connect"),
+        "{err:?}"
+    );
+    assert_eq!(client.counters().requests(Api::Advisor), 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn timeouts_are_retried_then_typed() {
+    let app = axum::Router::new().fallback(|| async {
+        tokio::time::sleep(Duration::from_secs(86_400)).await;
+        "late"
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut config = azcops::azure::AzureConfig::for_base_url(&base).unwrap();
+    config.timeout = Duration::from_secs(2);
+    let client =
+        azcops::azure::ArmClient::new(config, Arc::new(crate::fake::FixedToken("t".into()))).unwrap();
+    let err = advisor::fetch_recommendations(&client, &CallContext::new("t", SUB), SUB).await.unwrap_err();
+    assert!(
+        matches!(&err, AzureError::RetriesExhausted { attempts: 5, last, .. } if last == "Timeout"),
+        "{err:?}"
+    );
+}
