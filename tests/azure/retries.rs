@@ -240,3 +240,26 @@ async fn timeouts_are_retried_then_typed() {
         "{err:?}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn governor_paces_a_resource_graph_fan_out_before_azure_throttles() {
+    let fake = Fake::start(|_, _| empty_graph()).await;
+    let client = fake.client();
+    let started = Instant::now();
+    let subs: Vec<String> = (0..21).map(|i| format!("00000000-0000-0000-0000-{i:012}")).collect();
+    let calls = subs.iter().map(|s| {
+        let client = client.clone();
+        async move { resource_graph::fetch_inventory(&client, &CallContext::new("t", s.as_str()), s).await }
+    });
+    for r in futures::future::join_all(calls).await {
+        r.unwrap();
+    }
+    // 15 queries in the first 5-second window, the other 6 in the next.
+    let elapsed = started.elapsed();
+    assert_eq!(elapsed, Duration::from_secs(5));
+    let seen = fake.requests();
+    for s in &seen {
+        let in_window = seen.iter().filter(|o| o.at >= s.at && o.at - s.at < Duration::from_secs(5)).count();
+        assert!(in_window <= 15, "never more than 15 queries in 5 s ({in_window})");
+    }
+}

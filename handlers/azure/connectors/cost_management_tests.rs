@@ -148,3 +148,24 @@ fn actual_and_amortized_merge_on_the_full_key() {
     assert_eq!(rows.len(), 1);
     assert_eq!((rows[0].cost, rows[0].amortized_cost), (0.0, 4.2));
 }
+
+#[test]
+fn management_group_scope_takes_subscriptions_from_resources() {
+    assert_eq!(
+        CostScope::ManagementGroup("mg-root".into()).path(),
+        "/providers/Microsoft.Management/managementGroups/mg-root"
+    );
+    assert_eq!(CostScope::Subscription("s1".into()).path(), "/subscriptions/s1");
+    let a = vec![cell(
+        "2026-11-24",
+        &[
+            ("ResourceId", "/subscriptions/SUB-B/resourceGroups/r/providers/p/t/x"),
+            ("MeterCategory", "Storage"),
+        ],
+        1.0,
+    )];
+    let mut r = CostReport::default();
+    let rows = merge("", assemble(&a, &[], &[], &mut r), HashMap::new());
+    assert_eq!(rows[0].subscription_id, "sub-b");
+    assert_eq!(rows[0].service_name, "Storage", "without B the meter category stands in for the service");
+}
