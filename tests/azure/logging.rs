@@ -1,7 +1,7 @@
 //! Every request is logged with structured fields; tokens and continuation tokens never are.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use azcops::azure::CallContext;
 use azcops::azure::connectors::advisor;
@@ -22,8 +22,24 @@ impl Write for Buffer {
     }
 }
 
+/// One process-wide subscriber: scoped subscribers race with other test threads over tracing's
+/// callsite interest cache, so lines are captured globally and picked out by correlation id.
+fn captured() -> Buffer {
+    static BUFFER: OnceLock<Buffer> = OnceLock::new();
+    BUFFER
+        .get_or_init(|| {
+            let buffer = Buffer::default();
+            let writer = buffer.clone();
+            let subscriber = tracing_subscriber::fmt().json().with_writer(move || writer.clone()).finish();
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+            buffer
+        })
+        .clone()
+}
+
 #[tokio::test]
 async fn requests_are_logged_without_secrets() {
+    let buffer = captured();
     let base = Arc::new(Mutex::new(String::new()));
     let base_in = base.clone();
     let fake = Fake::start(move |seen, i| match i {
@@ -35,23 +51,20 @@ async fn requests_are_logged_without_secrets() {
     })
     .await;
     *base.lock().unwrap() = fake.base.clone();
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt().json().with_writer(move || writer.clone()).finish();
     let ctx = CallContext::new("tenant-a", "88888888-8888-8888-8888-888888888888");
-    {
-        let _guard = tracing::subscriber::set_default(subscriber);
-        advisor::fetch_recommendations(&fake.client(), &ctx, "88888888-8888-8888-8888-888888888888")
-            .await
-            .unwrap();
-    }
+    advisor::fetch_recommendations(&fake.client(), &ctx, "88888888-8888-8888-8888-888888888888")
+        .await
+        .unwrap();
     let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
     assert!(!text.contains("SECRET-SKIP"), "continuation tokens are not logged");
     assert!(!text.contains("test-token"), "bearer tokens are not logged");
     let lines: Vec<serde_json::Value> = text
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|v| v["fields"]["message"] == "azure request")
+        .filter(|v| {
+            v["fields"]["message"] == "azure request"
+                && v["fields"]["correlation_id"] == ctx.correlation_id.as_str()
+        })
         .collect();
     assert_eq!(lines.len(), 2);
     let f = &lines[1]["fields"];
