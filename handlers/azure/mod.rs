@@ -5,8 +5,9 @@
 //! - [`retry`] and [`paging`] are pure decision code (what to do with a response, how long to
 //!   wait, whether a continuation token is new), tested without I/O;
 //! - [`governor`] paces requests per API and principal so a fan-out slows itself down before
-//!   Azure throttles it;
-//! - [`credential`] hides azure_identity behind [`credential::TokenSource`] and caches tokens;
+//!   Azure throttles it; [`counters`] count requests, throttles, retries and failures per API;
+//! - [`credential`] hides azure_identity behind [`credential::TokenSource`] and caches tokens
+//!   ([`loopback`] lets its Entra flows reach a local http authority such as the sandbox);
 //! - [`client::ArmClient`] is the one request pipeline (governor → token → send → log → retry);
 //! - [`connectors`] build requests, decode typed responses and map them to [`crate::model`] rows;
 //! - [`collect`] runs every connector for one subscription; [`cli`] is `azcops collect`.
