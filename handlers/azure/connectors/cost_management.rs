@@ -160,9 +160,10 @@ impl QueryProperties {
         };
         let cost_ix = find(COST_COLUMNS)
             .or_else(|| {
-                self.columns
-                    .iter()
-                    .position(|c| c.column_type.as_deref() == Some("Number") && find(DATE_COLUMNS) != Some(0))
+                self.columns.iter().position(|c| {
+                    c.column_type.as_deref() == Some("Number")
+                        && !DATE_COLUMNS.iter().any(|d| c.name.eq_ignore_ascii_case(d))
+                })
             })
             .ok_or_else(|| AzureError::Decode {
                 api: Api::CostManagement,

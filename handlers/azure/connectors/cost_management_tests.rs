@@ -169,3 +169,17 @@ fn management_group_scope_takes_subscriptions_from_resources() {
     assert_eq!(rows[0].subscription_id, "sub-b");
     assert_eq!(rows[0].service_name, "Storage", "without B the meter category stands in for the service");
 }
+
+#[test]
+fn an_unnamed_measure_is_the_first_non_date_number() {
+    let props: QueryProperties = serde_json::from_value(json!({
+        "columns": [{"name": "UsageDate", "type": "Number"}, {"name": "CostUSD2", "type": "Number"}, {"name": "Currency", "type": "String"}],
+        "rows": [[20261124, 9.5, "USD"]]
+    }))
+    .unwrap();
+    let cells = props.cells().unwrap();
+    assert_eq!((cells[0].cost, cells[0].date), (9.5, NaiveDate::from_ymd_opt(2026, 11, 24)));
+    let none: QueryProperties =
+        serde_json::from_value(json!({"columns": [{"name": "X", "type": "String"}], "rows": []})).unwrap();
+    assert!(matches!(none.cells(), Err(AzureError::Decode { .. })));
+}
