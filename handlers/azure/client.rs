@@ -1,0 +1,434 @@
+//! The request pipeline every Azure call goes through:
+//! governor → token → send → log → classify → retry (→ decode).
+//!
+//! Retry wraps each attempt (a fresh token and a fresh governor permit per attempt); the
+//! decision and delay are [`crate::azure::retry`]'s pure functions. Every attempt is logged
+//! with method, path (query parameters allow-listed), status, `duration_ms`, `attempt` and the
+//! call's tenant, subscription and correlation id. Throttles and retries are counted per API.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::HeaderMap;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::azure::counters::ApiCounters;
+use crate::azure::credential::{self, TokenSource};
+use crate::azure::governor::Governor;
+use crate::azure::retry::{self, Decision, Outcome};
+use crate::azure::{Api, AzureConfig, AzureError};
+
+/// Query parameters safe to log; everything else (continuation tokens, signatures) is dropped.
+const LOGGED_QUERY_PARAMS: &[&str] =
+    &["api-version", "$top", "$filter", "metricnames", "timespan", "interval", "aggregation", "currencyCode"];
+
+/// Who a call is made for: logged on every request and used to pick the token and quota key.
+#[derive(Debug, Clone, Default)]
+pub struct CallContext {
+    /// The Azure tenant that owns the subscription (logged).
+    pub tenant_id: String,
+    /// The subscription read (logged; named in `Forbidden`).
+    pub subscription_id: String,
+    /// Sent as `x-ms-correlation-request-id` and logged.
+    pub correlation_id: String,
+    /// Request the token from this tenant (per-customer-tenant app credential); `None` uses
+    /// the identity's home tenant, which is also what Lighthouse delegations need.
+    pub token_tenant: Option<String>,
+}
+
+impl CallContext {
+    /// A context for one subscription with a fresh correlation id.
+    pub fn new(tenant_id: impl Into<String>, subscription_id: impl Into<String>) -> Self {
+        Self {
+            tenant_id: tenant_id.into(),
+            subscription_id: subscription_id.into().to_ascii_lowercase(),
+            correlation_id: uuid::Uuid::new_v4().to_string(),
+            token_tenant: None,
+        }
+    }
+
+    fn quota_key(&self, api: Api) -> String {
+        match api {
+            // Cost Management quotas are per tenant; the others per principal, i.e. per token.
+            Api::CostManagement => self.tenant_id.clone(),
+            _ => self.token_tenant.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// One request to send.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    /// Which API (quota, counters, error naming).
+    pub api: Api,
+    /// HTTP method.
+    pub method: http::Method,
+    /// Absolute URL.
+    pub url: Url,
+    /// JSON body, re-sent unchanged on every attempt.
+    pub body: Option<serde_json::Value>,
+    /// Governor tokens this request costs (Cost Management: months in the range).
+    pub cost: f64,
+}
+
+impl ApiRequest {
+    /// A GET of `url`.
+    pub fn get(api: Api, url: Url) -> Self {
+        Self { api, method: http::Method::GET, url, body: None, cost: 1.0 }
+    }
+
+    /// A POST of `body` to `url`.
+    pub fn post(api: Api, url: Url, body: serde_json::Value) -> Self {
+        Self { api, method: http::Method::POST, url, body: Some(body), cost: 1.0 }
+    }
+}
+
+/// A successful (2xx) response.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// Status code.
+    pub status: u16,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// Body bytes.
+    pub body: Bytes,
+}
+
+/// The Azure client: one HTTP pool, one token source, one governor, shared counters.
+#[derive(Clone)]
+pub struct ArmClient {
+    http: reqwest::Client,
+    config: Arc<AzureConfig>,
+    tokens: Arc<dyn TokenSource>,
+    governor: Arc<Governor>,
+    counters: Arc<ApiCounters>,
+}
+
+impl std::fmt::Debug for ArmClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArmClient").field("arm_endpoint", &self.config.arm_endpoint).finish_non_exhaustive()
+    }
+}
+
+impl ArmClient {
+    /// A client with an explicit token source (tests inject one).
+    ///
+    /// # Errors
+    /// The HTTP client cannot be built (TLS initialisation).
+    pub fn new(config: AzureConfig, tokens: Arc<dyn TokenSource>) -> Result<Self, AzureError> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(Duration::from_secs(10).min(config.timeout))
+            .user_agent(concat!("azcops/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| AzureError::Transport(e.to_string()))?;
+        let governor = Arc::new(Governor::new(config.governor_enabled));
+        Ok(Self {
+            http,
+            config: Arc::new(config),
+            tokens,
+            governor,
+            counters: Arc::new(ApiCounters::default()),
+        })
+    }
+
+    /// A client using the configured azure_identity credential.
+    ///
+    /// # Errors
+    /// As [`credential::from_config`] and [`ArmClient::new`].
+    pub fn from_config(config: AzureConfig) -> Result<Self, AzureError> {
+        let tokens = credential::from_config(&config)?;
+        Self::new(config, tokens)
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &AzureConfig {
+        &self.config
+    }
+
+    /// The live counters.
+    pub fn counters(&self) -> &ApiCounters {
+        &self.counters
+    }
+
+    /// `{arm_endpoint}{path}` with `query` pairs appended.
+    ///
+    /// # Errors
+    /// The result is not a valid URL.
+    pub fn arm_url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, AzureError> {
+        build_url(&self.config.arm_endpoint, path, query)
+    }
+
+    /// `{retail_prices_endpoint}{path}` with `query` pairs appended.
+    ///
+    /// # Errors
+    /// The result is not a valid URL.
+    pub fn retail_url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, AzureError> {
+        build_url(&self.config.retail_prices_endpoint, path, query)
+    }
+
+    /// Sends `req` with retries; returns the 2xx response.
+    ///
+    /// # Errors
+    /// 401 → `Auth`, 403 → `Forbidden`, other non-2xx → `Http`; persistent 429 → `Throttled`;
+    /// persistent 5xx/transport failures → `RetriesExhausted`.
+    pub async fn send(&self, ctx: &CallContext, req: &ApiRequest) -> Result<RawResponse, AzureError> {
+        let result = self.send_inner(ctx, req).await;
+        if result.is_err() {
+            ApiCounters::bump(&self.counters.failures, req.api);
+        }
+        result
+    }
+
+    async fn send_inner(&self, ctx: &CallContext, req: &ApiRequest) -> Result<RawResponse, AzureError> {
+        let api = req.api;
+        let quota_key = ctx.quota_key(api);
+        let logged_path = loggable_path(&req.url);
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            self.governor.acquire(api, &quota_key, req.cost).await;
+            let builder = self.prepare(ctx, req).await?;
+            let started = tokio::time::Instant::now();
+            let sent = builder.send().await;
+            let (outcome, response) = match sent {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let headers = resp.headers().clone();
+                    match resp.bytes().await {
+                        Ok(body) => (Outcome::Status(status), Some((status, headers, body))),
+                        Err(e) if e.is_timeout() => (Outcome::Timeout, None),
+                        Err(_) => (Outcome::Connect, None),
+                    }
+                }
+                Err(e) if e.is_timeout() => (Outcome::Timeout, None),
+                Err(_) => (Outcome::Connect, None),
+            };
+            let duration_ms = started.elapsed().as_millis() as u64;
+            ApiCounters::bump(&self.counters.requests, api);
+            let status = response.as_ref().map(|r| r.0).unwrap_or(0);
+            tracing::info!(
+                api = api.as_str(),
+                method = %req.method,
+                path = %logged_path,
+                status,
+                outcome = ?outcome,
+                duration_ms,
+                attempt,
+                tenant_id = %ctx.tenant_id,
+                subscription_id = %ctx.subscription_id,
+                correlation_id = %ctx.correlation_id,
+                "azure request"
+            );
+            let hint = response.as_ref().and_then(|(s, h, _)| retry::server_wait(h, *s, SystemTime::now()));
+            if let Some((s, h, _)) = &response {
+                if *s == 429 {
+                    let n = ApiCounters::bump(&self.counters.throttle_429, api);
+                    tracing::warn!(counter = %format!("{api}.throttle_429"), value = n, retry_after_ms = hint.map(|d| d.as_millis() as u64), correlation_id = %ctx.correlation_id, "azure throttled");
+                }
+                if let Some((remaining, resets)) = retry::resource_graph_quota(h)
+                    && remaining <= 0
+                {
+                    self.governor.hold(api, &quota_key, resets);
+                }
+            }
+            match retry::decide(outcome, attempt, self.config.max_attempts, hint, rand::random::<f64>()) {
+                Decision::RetryAfter(wait) => {
+                    ApiCounters::bump(&self.counters.retries, api);
+                    tokio::time::sleep(wait).await;
+                }
+                Decision::GiveUp => {
+                    return Err(match (outcome, response) {
+                        (Outcome::Status(429), _) => AzureError::Throttled { api, retry_after: hint },
+                        (_, Some((status, _, body))) => AzureError::RetriesExhausted {
+                            api,
+                            attempts: attempt,
+                            last: format!("HTTP {status}: {}", error_summary(&body)),
+                        },
+                        (o, None) => {
+                            AzureError::RetriesExhausted { api, attempts: attempt, last: format!("{o:?}") }
+                        }
+                    });
+                }
+                Decision::Return => {
+                    let Some((status, headers, body)) = response else {
+                        return Err(AzureError::Transport(format!("{outcome:?}")));
+                    };
+                    return classify(ctx, status, headers, body);
+                }
+            }
+        }
+    }
+
+    async fn prepare(
+        &self,
+        ctx: &CallContext,
+        req: &ApiRequest,
+    ) -> Result<reqwest::RequestBuilder, AzureError> {
+        let mut builder = self.http.request(req.method.clone(), req.url.clone());
+        if req.api != Api::RetailPrices {
+            let token = self.tokens.token(ctx.token_tenant.as_deref(), &self.config.arm_scope()).await?;
+            builder = builder.bearer_auth(token.token.expose());
+            if !ctx.correlation_id.is_empty() {
+                builder = builder.header("x-ms-correlation-request-id", &ctx.correlation_id);
+            }
+        }
+        if req.api == Api::CostManagement {
+            builder = builder.header("ClientType", &self.config.client_type);
+        }
+        if let Some(body) = &req.body {
+            builder = builder.json(body);
+        }
+        Ok(builder)
+    }
+
+    /// Sends `req` and decodes the 2xx body as `T`.
+    ///
+    /// # Errors
+    /// As [`ArmClient::send`], plus `Truncated`/`Decode` from [`decode`].
+    pub async fn send_json<T: DeserializeOwned>(
+        &self,
+        ctx: &CallContext,
+        req: &ApiRequest,
+    ) -> Result<T, AzureError> {
+        let resp = self.send(ctx, req).await?;
+        decode(req.api, &resp.body)
+    }
+}
+
+fn build_url(base: &str, path: &str, query: &[(&str, &str)]) -> Result<Url, AzureError> {
+    let mut url =
+        Url::parse(&format!("{base}{path}")).map_err(|e| AzureError::InvalidRequest(e.to_string()))?;
+    if !query.is_empty() {
+        let pairs: Vec<String> =
+            query.iter().map(|(k, v)| format!("{}={}", encode_query_part(k), encode_query_part(v))).collect();
+        url.set_query(Some(&pairs.join("&")));
+    }
+    Ok(url)
+}
+
+/// Percent-encodes a query key or value the way Azure's own clients do: spaces as `%20`
+/// (not `+`), and `$` kept literal so OData parameters read `$filter`, `$top`.
+pub fn encode_query_part(part: &str) -> String {
+    url::form_urlencoded::byte_serialize(part.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+        .replace("%24", "$")
+}
+
+/// The URL path plus only the allow-listed query parameters.
+pub fn loggable_path(url: &Url) -> String {
+    let kept: Vec<String> = url
+        .query_pairs()
+        .filter(|(k, _)| LOGGED_QUERY_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(k)))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if kept.is_empty() { url.path().to_owned() } else { format!("{}?{}", url.path(), kept.join("&")) }
+}
+
+/// Decodes a JSON body, naming the failing path; a body cut short is `Truncated`.
+///
+/// # Errors
+/// `Truncated` when the JSON ends early, `Decode` otherwise.
+pub fn decode<T: DeserializeOwned>(api: Api, body: &[u8]) -> Result<T, AzureError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        if e.inner().is_eof() {
+            AzureError::Truncated { api }
+        } else {
+            AzureError::Decode { api, path: e.path().to_string(), message: e.inner().to_string() }
+        }
+    })?;
+    de.end().map_err(|e| AzureError::Decode { api, path: ".".into(), message: e.to_string() })?;
+    Ok(value)
+}
+
+/// `(code, message)` of an ARM error body, wrapped (`{"error":{...}}`) or not (metrics API).
+pub fn error_envelope(body: &[u8]) -> (String, String) {
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let inner = parsed.as_ref().map(|v| v.get("error").unwrap_or(v));
+    let field = |name: &str| {
+        inner
+            .and_then(|v| v.get(name))
+            .and_then(|c| c.as_str().map(str::to_owned).or_else(|| Some(c.to_string())))
+    };
+    match (field("code"), field("message")) {
+        (None, None) => (String::new(), String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()),
+        (code, message) => (code.unwrap_or_default(), message.unwrap_or_default()),
+    }
+}
+
+fn error_summary(body: &[u8]) -> String {
+    let (code, message) = error_envelope(body);
+    if code.is_empty() { message } else { format!("{code}: {message}") }
+}
+
+fn classify(
+    ctx: &CallContext,
+    status: u16,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<RawResponse, AzureError> {
+    match status {
+        200..=299 => Ok(RawResponse { status, headers, body }),
+        401 => Err(AzureError::Auth(error_summary(&body))),
+        403 => Err(AzureError::Forbidden { subscription: ctx.subscription_id.clone() }),
+        _ => {
+            let (code, message) = error_envelope(&body);
+            Err(AzureError::Http { status, code, message })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_strings_use_percent_twenty_and_literal_dollar() {
+        let url =
+            build_url("https://x", "/a", &[("api-version", "2023-01-01"), ("$filter", "Category eq 'Cost'")])
+                .unwrap();
+        assert_eq!(url.query(), Some("api-version=2023-01-01&$filter=Category%20eq%20%27Cost%27"));
+        assert_eq!(encode_query_part("a+b&c=d"), "a%2Bb%26c%3Dd");
+    }
+
+    #[test]
+    fn logged_paths_keep_only_allow_listed_params() {
+        let url = Url::parse("https://x/subscriptions/s/providers/Microsoft.Advisor/recommendations?api-version=2023-01-01&$skiptoken=SECRET&sig=abc").unwrap();
+        assert_eq!(
+            loggable_path(&url),
+            "/subscriptions/s/providers/Microsoft.Advisor/recommendations?api-version=2023-01-01"
+        );
+    }
+
+    #[test]
+    fn error_envelopes_wrapped_and_bare() {
+        let (c, m) = error_envelope(br#"{"error":{"code":"AuthorizationFailed","message":"no"}}"#);
+        assert_eq!((c.as_str(), m.as_str()), ("AuthorizationFailed", "no"));
+        let (c, _) = error_envelope(br#"{"code":"BadRequest","message":"bad"}"#);
+        assert_eq!(c, "BadRequest");
+        let (c, m) = error_envelope(b"<html>oops</html>");
+        assert_eq!((c.as_str(), m.as_str()), ("", "<html>oops</html>"));
+    }
+
+    #[test]
+    fn decode_distinguishes_truncation_from_shape_errors() {
+        #[derive(serde::Deserialize, Debug)]
+        struct T {
+            #[allow(dead_code)]
+            a: Vec<u32>,
+        }
+        assert!(matches!(
+            decode::<T>(Api::Advisor, br#"{"a":[1,2"#),
+            Err(AzureError::Truncated { api: Api::Advisor })
+        ));
+        match decode::<T>(Api::Advisor, br#"{"a":[1,"x"]}"#) {
+            Err(AzureError::Decode { path, .. }) => assert_eq!(path, "a[1]"),
+            other => panic!("{other:?}"),
+        }
+        assert!(decode::<T>(Api::Advisor, br#"{"a":[1]}"#).is_ok());
+    }
+}

@@ -1,0 +1,344 @@
+//! Cost Management Query: daily ActualCost and AmortizedCost per (date, resource group,
+//! service, meter category, resource).
+//!
+//! The API allows at most two groupings per query, but the curated key has four dimensions.
+//! The rows are assembled from three queries per cost type, all daily over the same window:
+//!
+//! - **A** `ResourceId` × `MeterCategory` — every charge once, resource-level;
+//! - **B** `MeterCategory` × `ServiceName` — names the service of each meter category;
+//! - **C** `ResourceId` × `ResourceGroupName` — only sent when A has resource-less charges
+//!   (empty `ResourceId`, e.g. support plans, marketplace), to place them in a group.
+//!
+//! A resource's group is parsed from its id. Each A cell takes its service from B for the same
+//! day and meter category; resource-less cells take their group from C. When B (or C) shows
+//! one value — Azure's meter categories each belong to one service, so this is the normal
+//! case — the row is exact. Otherwise the cell is split in proportion to B's (C's) costs and
+//! counted in [`CostReport::apportioned`]; either way every A cell's cost lands in the output
+//! exactly once, so the rows of a day sum to the subscription's total.
+//!
+//! ActualCost and AmortizedCost run concurrently and are merged on the full key. Windows are
+//! chunked by calendar month (≤ 1 year per request; one QPU per month); pages follow
+//! `properties.nextLink` with a POST of the same body.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Datelike, Duration as ChronoDuration, NaiveDate};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::azure::client::{ApiRequest, decode};
+use crate::azure::connectors::COST_MANAGEMENT_API_VERSION;
+use crate::azure::paging::PageGuard;
+use crate::azure::{Api, ArmClient, AzureError, CallContext};
+use crate::model::CostDailyRow;
+
+pub use crate::azure::connectors::cost_merge::{CostReport, Key, assemble, dim, merge};
+
+/// Where a cost query runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CostScope {
+    /// One subscription.
+    Subscription(String),
+    /// A management group (internal model).
+    ManagementGroup(String),
+}
+
+impl CostScope {
+    fn path(&self) -> String {
+        match self {
+            CostScope::Subscription(s) => format!("/subscriptions/{s}"),
+            CostScope::ManagementGroup(m) => format!("/providers/Microsoft.Management/managementGroups/{m}"),
+        }
+    }
+}
+
+/// Which cost view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CostType {
+    /// Charges as billed.
+    ActualCost,
+    /// Commitment purchases spread over the usage they cover.
+    AmortizedCost,
+}
+
+impl CostType {
+    fn as_str(self) -> &'static str {
+        match self {
+            CostType::ActualCost => "ActualCost",
+            CostType::AmortizedCost => "AmortizedCost",
+        }
+    }
+}
+
+/// Builds a daily Custom-timeframe query body grouped by (at most two) dimensions.
+pub fn query_body(cost_type: CostType, from: NaiveDate, to: NaiveDate, grouping: &[&str]) -> Value {
+    let groups: Vec<Value> =
+        grouping.iter().take(2).map(|g| json!({"type": "Dimension", "name": g})).collect();
+    json!({
+        "type": cost_type.as_str(),
+        "timeframe": "Custom",
+        "timePeriod": {"from": format!("{from}T00:00:00Z"), "to": format!("{to}T23:59:59Z")},
+        "dataset": {
+            "granularity": "Daily",
+            "aggregation": {"totalCost": {"name": "Cost", "function": "Sum"}},
+            "grouping": groups,
+        }
+    })
+}
+
+/// Wire: the query result.
+#[derive(Debug, Clone, Deserialize)]
+pub struct QueryResult {
+    /// Columns, rows and paging.
+    pub properties: Option<QueryProperties>,
+}
+
+/// Wire: `properties` of a query result.
+#[derive(Debug, Clone, Deserialize)]
+pub struct QueryProperties {
+    /// Absolute URL of the next page (POST the same body to it).
+    #[serde(rename = "nextLink")]
+    pub next_link: Option<String>,
+    /// Column names and types, in row order.
+    #[serde(default)]
+    pub columns: Vec<QueryColumn>,
+    /// Rows of cells.
+    #[serde(default)]
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// Wire: one column.
+#[derive(Debug, Clone, Deserialize)]
+pub struct QueryColumn {
+    /// Column name (`Cost`, `ResourceId`, `UsageDate`, `Currency`…).
+    pub name: String,
+    /// `Number`, `String`, `Datetime`.
+    #[serde(rename = "type")]
+    pub column_type: Option<String>,
+}
+
+/// One parsed result row: date, grouping values by dimension name, cost, currency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CostCell {
+    /// Usage date (absent when granularity is `None`).
+    pub date: Option<NaiveDate>,
+    /// Grouping column values by column name.
+    pub dims: BTreeMap<String, String>,
+    /// The aggregated cost.
+    pub cost: f64,
+    /// Billing currency.
+    pub currency: String,
+}
+
+const COST_COLUMNS: &[&str] = &["Cost", "PreTaxCost", "CostUSD", "PreTaxCostUSD"];
+const DATE_COLUMNS: &[&str] = &["UsageDate", "BillingMonth"];
+
+/// Parses `UsageDate` as a `YYYYMMDD` number or a date / date-time string.
+pub fn parse_usage_date(v: &Value) -> Option<NaiveDate> {
+    let digits = match v {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64))?.to_string(),
+        Value::String(s) => {
+            let s = s.trim();
+            if let Ok(d) = NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d") {
+                return Some(d);
+            }
+            s.to_owned()
+        }
+        _ => return None,
+    };
+    NaiveDate::parse_from_str(&digits, "%Y%m%d").ok()
+}
+
+impl QueryProperties {
+    /// The rows as cells, reading columns by name.
+    ///
+    /// # Errors
+    /// `Decode` when there is no cost column or a cost cell is not a number.
+    pub fn cells(&self) -> Result<Vec<CostCell>, AzureError> {
+        let find = |names: &[&str]| {
+            self.columns.iter().position(|c| names.iter().any(|n| c.name.eq_ignore_ascii_case(n)))
+        };
+        let cost_ix = find(COST_COLUMNS)
+            .or_else(|| {
+                self.columns.iter().position(|c| {
+                    c.column_type.as_deref() == Some("Number")
+                        && !DATE_COLUMNS.iter().any(|d| c.name.eq_ignore_ascii_case(d))
+                })
+            })
+            .ok_or_else(|| AzureError::Decode {
+                api: Api::CostManagement,
+                path: "properties.columns".into(),
+                message: "no cost column".into(),
+            })?;
+        let date_ix = find(DATE_COLUMNS);
+        let currency_ix = find(&["Currency"]);
+        let dim_ix: Vec<usize> = (0..self.columns.len())
+            .filter(|&i| i != cost_ix && Some(i) != date_ix && Some(i) != currency_ix)
+            .collect();
+        self.rows
+            .iter()
+            .enumerate()
+            .map(|(r, row)| {
+                let cost = match row.get(cost_ix) {
+                    Some(Value::Number(n)) => n.as_f64().unwrap_or(0.0),
+                    Some(Value::String(s)) => s.trim().parse().unwrap_or(0.0),
+                    Some(Value::Null) | None => 0.0,
+                    Some(_) => {
+                        return Err(AzureError::Decode {
+                            api: Api::CostManagement,
+                            path: format!("properties.rows[{r}][{cost_ix}]"),
+                            message: "cost is not a number".into(),
+                        });
+                    }
+                };
+                let text = |i: usize| match row.get(i) {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(Value::Null) | None => String::new(),
+                    Some(v) => v.to_string(),
+                };
+                Ok(CostCell {
+                    date: date_ix.and_then(|i| row.get(i)).and_then(parse_usage_date),
+                    dims: dim_ix.iter().map(|&i| (self.columns[i].name.clone(), text(i))).collect(),
+                    cost,
+                    currency: currency_ix.map(text).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Runs one query to its last page (POST `nextLink` with the same body).
+///
+/// # Errors
+/// Any [`AzureError`]; a page failing fails the query (no partial result).
+pub async fn query_all(
+    client: &ArmClient,
+    ctx: &CallContext,
+    scope: &CostScope,
+    body: &Value,
+    months: u32,
+) -> Result<Vec<CostCell>, AzureError> {
+    let path = format!("{}/providers/Microsoft.CostManagement/query", scope.path());
+    let mut url = client.arm_url(&path, &[("api-version", COST_MANAGEMENT_API_VERSION)])?;
+    let mut guard = PageGuard::new(Api::CostManagement, client.config().page_cap);
+    let mut out = Vec::new();
+    loop {
+        let mut req = ApiRequest::post(Api::CostManagement, url.clone(), body.clone());
+        req.cost = f64::from(months.max(1));
+        let resp = client.send(ctx, &req).await?;
+        guard.page_received()?;
+        if resp.status == 204 || resp.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(out);
+        }
+        let page: QueryResult = decode(Api::CostManagement, &resp.body)?;
+        let Some(props) = page.properties else { return Ok(out) };
+        out.extend(props.cells()?);
+        match guard.next(props.next_link.as_deref())? {
+            Some(next) => {
+                url = url::Url::parse(&next).map_err(|e| AzureError::InvalidRequest(e.to_string()))?
+            }
+            None => return Ok(out),
+        }
+    }
+}
+
+async fn fetch_type(
+    client: &ArmClient,
+    ctx: &CallContext,
+    scope: &CostScope,
+    cost_type: CostType,
+    from: NaiveDate,
+    to: NaiveDate,
+    report: &mut CostReport,
+) -> Result<HashMap<Key, f64>, AzureError> {
+    let months = months_spanned(from, to);
+    let body_a = query_body(cost_type, from, to, &["ResourceId", "MeterCategory"]);
+    let body_b = query_body(cost_type, from, to, &["MeterCategory", "ServiceName"]);
+    let (a, b) = tokio::try_join!(
+        query_all(client, ctx, scope, &body_a, months),
+        query_all(client, ctx, scope, &body_b, months)
+    )?;
+    report.queries += 2;
+    let c = if a.iter().any(|x| dim(x, &["ResourceId"]).is_empty()) {
+        report.queries += 1;
+        let body_c = query_body(cost_type, from, to, &["ResourceId", "ResourceGroupName"]);
+        query_all(client, ctx, scope, &body_c, months).await?
+    } else {
+        Vec::new()
+    };
+    Ok(assemble(&a, &b, &c, report))
+}
+
+fn months_spanned(from: NaiveDate, to: NaiveDate) -> u32 {
+    let m = (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32 + 1;
+    m.max(1) as u32
+}
+
+/// Splits `[from, to]` (inclusive) into calendar-month chunks.
+pub fn month_chunks(from: NaiveDate, to: NaiveDate) -> Vec<(NaiveDate, NaiveDate)> {
+    let mut out = Vec::new();
+    let mut start = from;
+    while start <= to {
+        let next_month = if start.month() == 12 {
+            NaiveDate::from_ymd_opt(start.year() + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(start.year(), start.month() + 1, 1)
+        };
+        let Some(next_month) = next_month else { break };
+        let end = (next_month - ChronoDuration::days(1)).min(to);
+        out.push((start, end));
+        start = next_month;
+    }
+    out
+}
+
+/// Daily cost rows for `[from, to]` (inclusive), chunked by calendar month.
+///
+/// # Errors
+/// Any [`AzureError`]; `InvalidRequest` when `from > to`.
+pub async fn collect_range(
+    client: &ArmClient,
+    ctx: &CallContext,
+    scope: &CostScope,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(Vec<CostDailyRow>, CostReport), AzureError> {
+    if from > to {
+        return Err(AzureError::InvalidRequest(format!("cost window {from}..{to} is empty")));
+    }
+    let subscription = match scope {
+        CostScope::Subscription(s) => s.clone(),
+        CostScope::ManagementGroup(_) => String::new(),
+    };
+    let mut report = CostReport::default();
+    let mut rows = Vec::new();
+    for (start, end) in month_chunks(from, to) {
+        let mut ra = CostReport::default();
+        let mut rb = CostReport::default();
+        let (actual, amortized) = tokio::try_join!(
+            fetch_type(client, ctx, scope, CostType::ActualCost, start, end, &mut ra),
+            fetch_type(client, ctx, scope, CostType::AmortizedCost, start, end, &mut rb)
+        )?;
+        report.apportioned += ra.apportioned + rb.apportioned;
+        report.queries += ra.queries + rb.queries;
+        rows.extend(merge(&subscription, actual, amortized));
+    }
+    Ok((rows, report))
+}
+
+/// Yesterday's (UTC) cost rows of `scope`.
+///
+/// # Errors
+/// As [`collect_range`].
+pub async fn collect(
+    client: &ArmClient,
+    ctx: &CallContext,
+    scope: &CostScope,
+) -> Result<(Vec<CostDailyRow>, CostReport), AzureError> {
+    let yesterday = chrono::Utc::now().date_naive() - ChronoDuration::days(1);
+    collect_range(client, ctx, scope, yesterday, yesterday).await
+}
+
+#[cfg(test)]
+#[path = "cost_management_tests.rs"]
+mod tests;

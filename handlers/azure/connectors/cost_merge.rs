@@ -1,0 +1,131 @@
+//! The join of the Cost Management groupings into curated rows (see
+//! [`crate::azure::connectors::cost_management`] for why three queries and how they combine).
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+
+use crate::azure::connectors::cost_management::CostCell;
+use crate::azure::connectors::{resource_group_of, subscription_of};
+use crate::model::CostDailyRow;
+
+/// What the merge had to approximate.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CostReport {
+    /// Cells split in proportion because B or C was ambiguous for their day.
+    pub apportioned: usize,
+    /// Requests (queries × pages are counted by the client; this counts queries).
+    pub queries: usize,
+}
+
+/// The curated key: (date, resource group, service, meter category, resource id, currency).
+pub type Key = (NaiveDate, String, String, String, String, String);
+type Shares = Vec<(String, f64)>;
+
+/// The value of the first of `names` present in the cell's dimensions (empty if none).
+pub fn dim<'a>(c: &'a CostCell, names: &[&str]) -> &'a str {
+    names.iter().find_map(|n| c.dims.get(*n)).map(String::as_str).unwrap_or("")
+}
+
+/// Splits `cost` over `shares` in proportion (evenly when they sum to zero).
+fn apportion(cost: f64, shares: &[(String, f64)]) -> Vec<(String, f64)> {
+    let total: f64 = shares.iter().map(|(_, c)| c).sum();
+    if total.abs() < f64::EPSILON {
+        let n = shares.len() as f64;
+        return shares.iter().map(|(k, _)| (k.clone(), cost / n)).collect();
+    }
+    shares.iter().map(|(k, c)| (k.clone(), cost * c / total)).collect()
+}
+
+/// Assembles curated (key → cost) from the A, B, C cells of one cost type (see module docs).
+pub fn assemble(
+    a: &[CostCell],
+    b: &[CostCell],
+    c: &[CostCell],
+    report: &mut CostReport,
+) -> HashMap<Key, f64> {
+    let mut services: HashMap<(Option<NaiveDate>, String), Shares> = HashMap::new();
+    for cell in b {
+        let meter = dim(cell, &["MeterCategory"]).to_owned();
+        services
+            .entry((cell.date, meter))
+            .or_default()
+            .push((dim(cell, &["ServiceName"]).to_owned(), cell.cost));
+    }
+    let mut groups: HashMap<Option<NaiveDate>, Shares> = HashMap::new();
+    for cell in c.iter().filter(|x| dim(x, &["ResourceId"]).is_empty()) {
+        let rg = dim(cell, &["ResourceGroupName", "ResourceGroup"]).to_ascii_lowercase();
+        groups.entry(cell.date).or_default().push((rg, cell.cost));
+    }
+    let mut out: HashMap<Key, f64> = HashMap::new();
+    for cell in a {
+        let Some(date) = cell.date else { continue };
+        let rid = dim(cell, &["ResourceId"]).to_ascii_lowercase();
+        let meter = dim(cell, &["MeterCategory"]).to_owned();
+        let svc_shares = services.get(&(cell.date, meter.clone())).cloned().unwrap_or_default();
+        let by_service = match svc_shares.len() {
+            0 => vec![(meter.clone(), cell.cost)],
+            1 => vec![(svc_shares[0].0.clone(), cell.cost)],
+            _ => {
+                report.apportioned += 1;
+                apportion(cell.cost, &svc_shares)
+            }
+        };
+        let rg_shares =
+            if rid.is_empty() { groups.get(&cell.date).cloned().unwrap_or_default() } else { Vec::new() };
+        for (service, cost) in by_service {
+            let by_group = match rg_shares.len() {
+                0 => vec![(resource_group_of(&rid), cost)],
+                1 => vec![(rg_shares[0].0.clone(), cost)],
+                _ => {
+                    report.apportioned += 1;
+                    apportion(cost, &rg_shares)
+                }
+            };
+            for (rg, cost) in by_group {
+                let key = (date, rg, service.clone(), meter.clone(), rid.clone(), cell.currency.clone());
+                *out.entry(key).or_default() += cost;
+            }
+        }
+    }
+    out
+}
+
+/// Merges actual and amortized maps into curated rows, sorted by key.
+pub fn merge(
+    subscription_id: &str,
+    actual: HashMap<Key, f64>,
+    amortized: HashMap<Key, f64>,
+) -> Vec<CostDailyRow> {
+    let mut merged: BTreeMap<Key, (f64, f64)> = BTreeMap::new();
+    for (k, v) in actual {
+        merged.entry(k).or_default().0 += v;
+    }
+    for (k, v) in amortized {
+        merged.entry(k).or_default().1 += v;
+    }
+    merged
+        .into_iter()
+        .map(
+            |(
+                (date, resource_group, service_name, meter_category, resource_id, currency),
+                (cost, amortized_cost),
+            )| CostDailyRow {
+                // Management-group scope has no single subscription: take it from the resource.
+                subscription_id: if subscription_id.is_empty() {
+                    subscription_of(&resource_id)
+                } else {
+                    subscription_id.to_ascii_lowercase()
+                },
+                date,
+                resource_group,
+                service_name,
+                meter_category,
+                resource_id,
+                cost,
+                amortized_cost,
+                currency,
+            },
+        )
+        .collect()
+}
