@@ -46,7 +46,9 @@ impl StorageAccount {
         let pairs: Vec<(String, String)> = text
             .split(';')
             .filter(|p| !p.trim().is_empty())
-            .filter_map(|p| p.split_once('=').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned())))
+            .filter_map(|p| {
+                p.split_once('=').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            })
             .collect();
         let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
         let endpoint = |key: &str, default: &str| -> Result<Url, ConfigError> {
@@ -109,7 +111,11 @@ impl StorageAccount {
     /// # Errors
     /// `path` does not make a valid URL.
     pub fn signed_url(&self, endpoint: &Url, path: &str) -> Result<Url, url::ParseError> {
-        let mut url = Url::parse(&format!("{}/{}", endpoint.as_str().trim_end_matches('/'), path.trim_start_matches('/')))?;
+        let mut url = Url::parse(&format!(
+            "{}/{}",
+            endpoint.as_str().trim_end_matches('/'),
+            path.trim_start_matches('/')
+        ))?;
         url.set_query(Some(&self.account_sas(Utc::now() + chrono::Duration::days(2))));
         Ok(url)
     }

@@ -211,10 +211,20 @@ mod tests {
     }
 }
 
+/// The managed-identity endpoint settings the Functions platform sets and azure_identity reads
+/// itself (the sandbox prints them for local runs).
+pub const PLATFORM_IDENTITY_SETTINGS: &[&str] = &["IDENTITY_ENDPOINT", "IDENTITY_HEADER"];
+
 /// Every setting key AzCops reads, gathered from the modules that read them.
 pub fn registered_settings() -> Vec<&'static str> {
-    let mut keys: Vec<&'static str> =
-        [crate::telemetry::SETTINGS, crate::state::SETTINGS, crate::dev::SETTINGS].concat();
+    let mut keys: Vec<&'static str> = [
+        crate::telemetry::SETTINGS,
+        crate::state::SETTINGS,
+        crate::dev::SETTINGS,
+        crate::azure::SETTINGS,
+        PLATFORM_IDENTITY_SETTINGS,
+    ]
+    .concat();
     keys.sort_unstable();
     keys.dedup();
     keys

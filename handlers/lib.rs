@@ -31,5 +31,8 @@ pub fn validate_settings(source: &config::SettingsSource) -> Vec<config::ConfigE
     if let Err(e) = dev::DevConfig::from_source(source) {
         problems.push(e);
     }
+    if let Err(e) = azure::AzureConfig::from_source(source) {
+        problems.push(e);
+    }
     problems
 }

@@ -26,6 +26,11 @@ enum Command {
     Dev(azcops::dev::DevArgs),
     /// Print the resolved configuration (secrets redacted) and validate it.
     Config(ConfigArgs),
+    /// Serve a simulated Azure (ARM, Resource Graph, Cost Management, Advisor, Monitor, Retail
+    /// Prices, token endpoints) over a generated estate with ground truth.
+    Sandbox(azcops::sandbox::cli::SandboxArgs),
+    /// Run one Azure connector for one subscription and print the mapped rows as JSON lines.
+    Collect(azcops::azure::cli::CollectArgs),
 }
 
 #[derive(clap::Args)]
@@ -77,6 +82,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Config(args) => print_config(&args),
+        Command::Sandbox(args) => {
+            init_telemetry(&SettingsSource::from_env(), true)?;
+            azcops::sandbox::cli::run(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Collect(args) => {
+            let source =
+                SettingsSource::from_env_and_local_file(std::path::Path::new("local.settings.json"))?;
+            init_telemetry(&source, true)?;
+            azcops::azure::cli::run(args, &source).await?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -85,7 +102,8 @@ fn init_telemetry(source: &SettingsSource, local: bool) -> anyhow::Result<()> {
     if local && source.get("AZCOPS_LOG_FORMAT").is_none() {
         config.format = telemetry::LogFormat::Text;
     }
-    telemetry::init(&config);
+    let target = if local { telemetry::LogTarget::Stderr } else { telemetry::LogTarget::Stdout };
+    telemetry::init(&config, target);
     Ok(())
 }
 

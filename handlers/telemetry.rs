@@ -44,14 +44,29 @@ impl TelemetryConfig {
     }
 }
 
+/// Where log lines go: stdout under the Functions host (which forwards it), stderr for command-line
+/// tools whose stdout carries their output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogTarget {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
 /// Installs the global subscriber. Calling it twice is harmless (the second call is ignored).
-pub fn init(config: &TelemetryConfig) {
+pub fn init(config: &TelemetryConfig, target: LogTarget) {
     let filter = EnvFilter::try_new(&config.filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let capture = CaptureLayer.with_filter(tracing_subscriber::filter::LevelFilter::INFO);
     let registry = tracing_subscriber::registry().with(capture);
     let result = match config.format {
-        LogFormat::Json => registry.with(json_layer(std::io::stdout).with_filter(filter)).try_init(),
-        LogFormat::Text => registry.with(tracing_subscriber::fmt::layer().with_filter(filter)).try_init(),
+        LogFormat::Json => match target {
+            LogTarget::Stdout => registry.with(json_layer(std::io::stdout).with_filter(filter)).try_init(),
+            LogTarget::Stderr => registry.with(json_layer(std::io::stderr).with_filter(filter)).try_init(),
+        },
+        LogFormat::Text => registry
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter))
+            .try_init(),
     };
     drop(result);
 }

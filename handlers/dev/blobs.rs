@@ -36,7 +36,7 @@ type Seen = BTreeMap<String, String>;
 /// Where blobs live.
 enum Source {
     Local(PathBuf),
-    Azurite { account: StorageAccount, containers: BTreeSet<String> },
+    Azurite { account: Box<StorageAccount>, containers: BTreeSet<String> },
 }
 
 impl Source {
@@ -44,7 +44,7 @@ impl Source {
         match &engine.config.storage {
             StorageMode::Memory => Self::Local(engine.config.storage_root.clone()),
             StorageMode::Azurite(account) => Self::Azurite {
-                account: account.clone(),
+                account: Box::new(account.clone()),
                 containers: blob_triggers(engine)
                     .iter()
                     .filter_map(|f| f.trigger()?.path.as_deref()?.split('/').next().map(str::to_owned))
@@ -64,7 +64,8 @@ impl Source {
                     // A container that does not exist yet simply has no blobs.
                     while let Ok(Some(item)) = pager.try_next().await {
                         let Some(name) = item.name.clone() else { continue };
-                        let etag = item.properties.as_ref().and_then(|p| p.etag.as_ref()).map(ToString::to_string);
+                        let etag =
+                            item.properties.as_ref().and_then(|p| p.etag.as_ref()).map(ToString::to_string);
                         seen.insert(format!("{container}/{name}"), etag.unwrap_or_default());
                     }
                 }
@@ -167,7 +168,9 @@ async fn envelope_for(source: &Source, def: &FunctionDef, path: &str) -> Option<
     let (content, modified) = source.read(path).await?;
     let uri = match source {
         Source::Local(_) => format!("http://127.0.0.1:10000/devstoreaccount1/{path}"),
-        Source::Azurite { account, .. } => format!("{}/{path}", account.blob_endpoint.as_str().trim_end_matches('/')),
+        Source::Azurite { account, .. } => {
+            format!("{}/{path}", account.blob_endpoint.as_str().trim_end_matches('/'))
+        }
     };
     build_envelope(def, path, &uri, &content, modified)
 }
@@ -216,7 +219,11 @@ fn scan_local(root: &Path) -> Seen {
             } else if !entry.file_name().to_string_lossy().starts_with('.')
                 && let Ok(relative) = path.strip_prefix(root)
             {
-                let key = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+                let key = relative
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
                 seen.insert(key, format!("{}:{:?}", meta.len(), meta.modified().ok()));
             }
         }

@@ -16,11 +16,11 @@ use crate::invocation::encoding::{
 use crate::invocation::{InvocationRequest, InvocationResponse};
 
 use super::DevConfig;
+use super::StorageMode;
 use super::child::Supervisor;
 use super::invoker::{Invoker, Outcome, envelope};
 use super::queues::{QueueMessage, QueueService, poison_queue_name};
 use super::storage::{AzuriteQueues, Queues};
-use super::StorageMode;
 
 /// How long a delivered message stays hidden while its invocation runs.
 const IN_FLIGHT_HOLD: Duration = Duration::from_secs(600);
@@ -237,13 +237,19 @@ impl Engine {
         // A message already past the limit (e.g. after crashes) is poisoned without invoking.
         let exhausted = message.dequeue_count > options.max_dequeue_count;
         let succeeded = !exhausted
-            && self.invoke(def, queue_envelope(&trigger.name, trigger.data_type.as_deref(), &message)).await.succeeded();
+            && self
+                .invoke(def, queue_envelope(&trigger.name, trigger.data_type.as_deref(), &message))
+                .await
+                .succeeded();
         if succeeded {
             self.queues.delete(queue, &message).await;
         } else if exhausted || message.dequeue_count >= options.max_dequeue_count {
             if let Some(poison) = poison_queue_name(queue) {
                 self.queues.enqueue(&poison, message.body.clone()).await;
-                println!("[host] message {} moved to {poison} after {} attempts", message.id, message.dequeue_count);
+                println!(
+                    "[host] message {} moved to {poison} after {} attempts",
+                    message.id, message.dequeue_count
+                );
             }
             self.queues.delete(queue, &message).await;
         } else {

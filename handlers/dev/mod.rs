@@ -90,7 +90,9 @@ impl DevConfig {
         let storage = match source.get("AzureWebJobsStorage") {
             None => StorageMode::Memory,
             Some(text) if text.eq_ignore_ascii_case("memory") => StorageMode::Memory,
-            Some(text) => StorageMode::Azurite(StorageAccount::from_connection_string("AzureWebJobsStorage", text)?),
+            Some(text) => {
+                StorageMode::Azurite(StorageAccount::from_connection_string("AzureWebJobsStorage", text)?)
+            }
         };
         Ok(Self { storage_root: source.get("AZCOPS_DEV_STORAGE_ROOT").unwrap_or("data").into(), storage })
     }

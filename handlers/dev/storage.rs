@@ -87,7 +87,9 @@ impl AzuriteQueues {
     }
 
     async fn client(&self, queue: &str) -> Option<Arc<QueueClient>> {
-        if let Some(client) = self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(queue) {
+        if let Some(client) =
+            self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(queue)
+        {
             return Some(client.clone());
         }
         let url = self.account.signed_url(&self.account.queue_endpoint, queue).ok()?;
@@ -97,13 +99,20 @@ impl AzuriteQueues {
             eprintln!("[host] cannot create queue {queue} on Azurite: {e}");
             return None;
         }
-        self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(queue.to_owned(), client.clone());
+        self.clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(queue.to_owned(), client.clone());
         Some(client)
     }
 
     async fn enqueue(&self, queue: &str, body: &[u8]) {
         let Some(client) = self.client(queue).await else { return };
-        let text = if self.base64_messages { BASE64.encode(body) } else { String::from_utf8_lossy(body).into_owned() };
+        let text = if self.base64_messages {
+            BASE64.encode(body)
+        } else {
+            String::from_utf8_lossy(body).into_owned()
+        };
         let mut message = WireMessage::default();
         message.message_text = Some(text);
         let sent = match message.try_into() {
@@ -132,14 +141,18 @@ impl AzuriteQueues {
         };
         let mut messages = Vec::new();
         for item in received {
-            let (Some(id), Some(pop_receipt)) = (item.message_id.clone(), item.pop_receipt.clone()) else { continue };
+            let (Some(id), Some(pop_receipt)) = (item.message_id.clone(), item.pop_receipt.clone()) else {
+                continue;
+            };
             let text = item.message_text.clone().unwrap_or_default();
             let body = if self.base64_messages {
                 match BASE64.decode(text.as_bytes()) {
                     Ok(bytes) => bytes,
                     Err(_) => {
                         // The host moves a message it cannot decode to the poison queue at once.
-                        eprintln!("[host] message {id} in {queue} is not base64; moved to poison without invoking");
+                        eprintln!(
+                            "[host] message {id} in {queue} is not base64; moved to poison without invoking"
+                        );
                         if let Some(poison) = super::queues::poison_queue_name(queue) {
                             self.enqueue(&poison, text.as_bytes()).await;
                         }
@@ -173,7 +186,8 @@ impl AzuriteQueues {
 
     async fn release(&self, queue: &str, message: &QueueMessage, delay: Duration) {
         if let Some(client) = self.client(queue).await
-            && let Err(e) = client.update_message(&message.id, &message.pop_receipt, delay.as_secs() as i32, None).await
+            && let Err(e) =
+                client.update_message(&message.id, &message.pop_receipt, delay.as_secs() as i32, None).await
         {
             eprintln!("[host] cannot release message {} in {queue}: {e}", message.id);
         }
@@ -184,7 +198,9 @@ impl AzuriteQueues {
         match client.get_properties(None).await {
             Ok(response) => response
                 .headers()
-                .get_optional_str(&azure_core::http::headers::HeaderName::from_static("x-ms-approximate-messages-count"))
+                .get_optional_str(&azure_core::http::headers::HeaderName::from_static(
+                    "x-ms-approximate-messages-count",
+                ))
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0),
             Err(_) => 0,
