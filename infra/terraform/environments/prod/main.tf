@@ -1,0 +1,21 @@
+module "azcops" {
+  source = "../../modules/azcops"
+
+  environment                      = "prod"
+  location                         = var.location
+  network                          = var.network
+  function_app                     = var.function_app
+  postgres                         = var.postgres
+  postgres_additional_entra_admins = var.postgres_additional_entra_admins
+  storage_replication_type         = var.storage_replication_type
+  raw_immutability_locked          = var.raw_immutability_locked
+  key_vault_purge_protection       = var.key_vault_purge_protection
+  log_retention_days               = var.log_retention_days
+  log_daily_quota_gb               = var.log_daily_quota_gb
+  monitored_scopes                 = var.monitored_scopes
+  auth_audience                    = var.auth_audience
+  cors_origins                     = var.cors_origins
+  rust_log                         = var.rust_log
+  eventgrid_subscription_enabled   = var.eventgrid_subscription_enabled
+  tags                             = var.tags
+}
