@@ -16,14 +16,19 @@ mkdir -p "$TOOLS/bin"
 log() { echo "check-infra: $*" >&2; }
 
 apt_install() {
-  if ! command -v apt-get >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    # Hosted CI runners are not root but have passwordless sudo.
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; fi
+  fi
+  if ! command -v apt-get >/dev/null 2>&1 || { [ "$(id -u)" != 0 ] && [ -z "$sudo" ]; }; then
     log "cannot install $* (needs apt-get as root)"
     return 1
   fi
   if [ ! -f "$TOOLS/.apt-updated" ]; then
-    apt-get update -qq >/dev/null && touch "$TOOLS/.apt-updated"
+    $sudo apt-get update -qq >/dev/null && touch "$TOOLS/.apt-updated"
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
 # A venv per tool: checkov pins bc-python-hcl2, which installs the same `hcl2` module as python-hcl2.
