@@ -3,7 +3,7 @@ terraform {
   required_providers {
     azurerm = {
       source  = "hashicorp/azurerm"
-      version = ">= 4.49.0, < 5.0.0"
+      version = ">= 4.78.0, < 5.0.0"
     }
     azapi = {
       source  = "Azure/azapi"

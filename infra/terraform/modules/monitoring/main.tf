@@ -16,6 +16,6 @@ resource "azurerm_application_insights" "this" {
   application_type    = "other"
   # Ingestion requires an Entra token (APPLICATIONINSIGHTS_AUTHENTICATION_STRING), so the
   # connection string alone cannot be used to write telemetry into this resource.
-  local_authentication_disabled = true
-  tags                          = var.tags
+  local_authentication_enabled = false
+  tags                         = var.tags
 }

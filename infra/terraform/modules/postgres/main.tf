@@ -74,10 +74,9 @@ resource "azurerm_postgresql_flexible_server_active_directory_administrator" "ad
 
 resource "azurerm_postgresql_flexible_server_configuration" "this" {
   for_each = {
-    "log_connections"            = "on"
-    "log_disconnections"         = "on"
-    "log_checkpoints"            = "on"
-    "connection_throttle.enable" = "on"
+    log_connections    = "on"
+    log_disconnections = "on"
+    log_checkpoints    = "on"
   }
   name      = each.key
   server_id = azurerm_postgresql_flexible_server.this.id
@@ -109,9 +108,6 @@ resource "azurerm_monitor_diagnostic_setting" "postgres" {
   target_resource_id         = azurerm_postgresql_flexible_server.this.id
   log_analytics_workspace_id = var.log_analytics_workspace_id
 
-  enabled_log {
-    category_group = "audit"
-  }
   enabled_log {
     category = "PostgreSQLLogs"
   }
