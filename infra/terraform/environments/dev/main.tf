@@ -17,5 +17,7 @@ module "azcops" {
   cors_origins                     = var.cors_origins
   rust_log                         = var.rust_log
   eventgrid_subscription_enabled   = var.eventgrid_subscription_enabled
+  alert_email_receivers            = var.alert_email_receivers
+  egress_nat_gateway               = var.egress_nat_gateway
   tags                             = var.tags
 }

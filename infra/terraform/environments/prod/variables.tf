@@ -110,6 +110,18 @@ variable "eventgrid_subscription_enabled" {
   default     = false
 }
 
+variable "alert_email_receivers" {
+  description = "Who is told about operational alerts: name => email address."
+  type        = map(string)
+  default     = {}
+}
+
+variable "egress_nat_gateway" {
+  description = "Fixed egress IP for the app through a NAT gateway."
+  type        = bool
+  default     = false
+}
+
 variable "tags" {
   description = "Extra tags."
   type        = map(string)

@@ -36,17 +36,19 @@ module "network" {
   function_subnet_prefix         = var.network.function_subnet_prefix
   private_endpoint_subnet_prefix = var.network.private_endpoint_subnet_prefix
   postgres_subnet_prefix         = var.network.postgres_subnet_prefix
+  egress_nat_gateway             = var.egress_nat_gateway
   tags                           = local.tags
 }
 
 module "monitoring" {
-  source              = "../monitoring"
-  name_prefix         = local.name_prefix
-  location            = var.location
-  resource_group_name = azurerm_resource_group.this.name
-  log_retention_days  = var.log_retention_days
-  daily_quota_gb      = var.log_daily_quota_gb
-  tags                = local.tags
+  source                = "../monitoring"
+  name_prefix           = local.name_prefix
+  location              = var.location
+  resource_group_name   = azurerm_resource_group.this.name
+  log_retention_days    = var.log_retention_days
+  daily_quota_gb        = var.log_daily_quota_gb
+  alert_email_receivers = var.alert_email_receivers
+  tags                  = local.tags
 }
 
 module "identity" {
@@ -151,16 +153,15 @@ module "function_app" {
 }
 
 module "eventgrid" {
-  source                    = "../eventgrid"
-  name_prefix               = local.name_prefix
-  location                  = var.location
-  resource_group_name       = azurerm_resource_group.this.name
-  storage_account_id        = module.storage.id
-  raw_container_name        = module.storage.raw_container_name
-  deadletter_container_name = module.storage.deadletter_container_name
-  deadletter_container_id   = module.storage.deadletter_container_id
-  function_app_name         = module.function_app.name
-  function_app_hostname     = module.function_app.default_hostname
-  subscription_enabled      = var.eventgrid_subscription_enabled
-  tags                      = local.tags
+  source                = "../eventgrid"
+  name_prefix           = local.name_prefix
+  location              = var.location
+  resource_group_name   = azurerm_resource_group.this.name
+  storage_account_id    = module.storage.id
+  raw_container_name    = module.storage.raw_container_name
+  function_app_name     = module.function_app.name
+  function_app_hostname = module.function_app.default_hostname
+  subscription_enabled  = var.eventgrid_subscription_enabled
+  action_group_id       = module.monitoring.action_group_id
+  tags                  = local.tags
 }

@@ -152,6 +152,18 @@ variable "eventgrid_subscription_enabled" {
   default     = false
 }
 
+variable "alert_email_receivers" {
+  description = "Who is told about operational alerts: name => email address."
+  type        = map(string)
+  default     = {}
+}
+
+variable "egress_nat_gateway" {
+  description = "Give the app's outbound traffic a NAT gateway (fixed public IP, explicit outbound) instead of the subnet's default outbound access."
+  type        = bool
+  default     = false
+}
+
 variable "tags" {
   description = "Tags applied to every resource."
   type        = map(string)

@@ -15,18 +15,6 @@ resource "azurerm_eventgrid_system_topic" "storage" {
   source_resource_id  = var.storage_account_id
   topic_type          = "Microsoft.Storage.StorageAccounts"
   tags                = var.tags
-
-  identity {
-    type = "SystemAssigned"
-  }
-}
-
-resource "azurerm_role_assignment" "deadletter_writer" {
-  scope                = var.deadletter_container_id
-  role_definition_name = "Storage Blob Data Contributor"
-  principal_id         = azurerm_eventgrid_system_topic.storage.identity[0].principal_id
-  principal_type       = "ServicePrincipal"
-  description          = "Event Grid dead-lettering of undeliverable manifest events"
 }
 
 data "azurerm_function_app_host_keys" "app" {
@@ -69,19 +57,35 @@ resource "azurerm_eventgrid_system_topic_event_subscription" "manifests" {
     preferred_batch_size_in_kilobytes = 64
   }
 
+  # No dead-letter destination: Event Grid dead-letters only into storage reachable from public
+  # networks (trusted-service exception), and this account has public network access disabled.
+  # An event still undelivered after 24 h is dropped (DroppedEventCount metric, alerted below);
+  # the manifest itself stays in raw, and the next run writes a new one.
   retry_policy {
     max_delivery_attempts = 30
     event_time_to_live    = 1440
   }
+}
 
-  dead_letter_identity {
-    type = "SystemAssigned"
+resource "azurerm_monitor_metric_alert" "dropped_events" {
+  name                = "alert-${var.name_prefix}-manifest-events-dropped"
+  resource_group_name = var.resource_group_name
+  scopes              = [azurerm_eventgrid_system_topic.storage.id]
+  description         = "Manifest BlobCreated events were dropped after 24 h of failed deliveries to evaluate_rules: those subscriptions were not evaluated."
+  severity            = 2
+  frequency           = "PT15M"
+  window_size         = "PT1H"
+  tags                = var.tags
+
+  criteria {
+    metric_namespace = "Microsoft.EventGrid/systemTopics"
+    metric_name      = "DroppedEventCount"
+    aggregation      = "Total"
+    operator         = "GreaterThan"
+    threshold        = 0
   }
 
-  storage_blob_dead_letter_destination {
-    storage_account_id          = var.storage_account_id
-    storage_blob_container_name = var.deadletter_container_name
+  action {
+    action_group_id = var.action_group_id
   }
-
-  depends_on = [azurerm_role_assignment.deadletter_writer]
 }

@@ -23,16 +23,6 @@ variable "raw_container_name" {
   type        = string
 }
 
-variable "deadletter_container_name" {
-  description = "Container receiving events that exhausted their delivery retries."
-  type        = string
-}
-
-variable "deadletter_container_id" {
-  description = "Resource Manager ID of that container (scope of the topic's write role)."
-  type        = string
-}
-
 variable "function_app_name" {
   description = "Function App hosting evaluate_rules."
   type        = string
@@ -47,6 +37,11 @@ variable "subscription_enabled" {
   description = "Create the BlobCreated subscription. The blobs_extension system key it needs exists only once the app has started with the package deployed, so the first apply runs with false, the package is deployed, and a second apply sets true."
   type        = bool
   default     = false
+}
+
+variable "action_group_id" {
+  description = "Action group notified when manifest events are dropped."
+  type        = string
 }
 
 variable "tags" {

@@ -19,3 +19,19 @@ resource "azurerm_application_insights" "this" {
   local_authentication_enabled = false
   tags                         = var.tags
 }
+
+resource "azurerm_monitor_action_group" "ops" {
+  name                = "ag-${var.name_prefix}-ops"
+  resource_group_name = var.resource_group_name
+  short_name          = "azcops-ops"
+  tags                = var.tags
+
+  dynamic "email_receiver" {
+    for_each = var.alert_email_receivers
+    content {
+      name                    = email_receiver.key
+      email_address           = email_receiver.value
+      use_common_alert_schema = true
+    }
+  }
+}

@@ -18,3 +18,8 @@ output "application_insights_connection_string" {
   value       = azurerm_application_insights.this.connection_string
   sensitive   = true
 }
+
+output "action_group_id" {
+  description = "Action group notified by operational alerts."
+  value       = azurerm_monitor_action_group.ops.id
+}

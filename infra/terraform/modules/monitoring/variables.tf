@@ -30,6 +30,12 @@ variable "daily_quota_gb" {
   default     = -1
 }
 
+variable "alert_email_receivers" {
+  description = "Who is told about operational alerts (dropped manifest events, ...): name => email address."
+  type        = map(string)
+  default     = {}
+}
+
 variable "tags" {
   description = "Tags applied to every resource."
   type        = map(string)

@@ -28,7 +28,7 @@ resource "azurerm_subnet" "function" {
   resource_group_name             = var.resource_group_name
   virtual_network_name            = azurerm_virtual_network.this.name
   address_prefixes                = [var.function_subnet_prefix]
-  default_outbound_access_enabled = false
+  default_outbound_access_enabled = !var.egress_nat_gateway
 
   # Flex Consumption integrates through Container Apps environments, hence this delegation
   # rather than Microsoft.Web/serverFarms.
@@ -171,4 +171,36 @@ resource "azurerm_private_dns_zone_virtual_network_link" "this" {
   virtual_network_id    = azurerm_virtual_network.this.id
   registration_enabled  = false
   tags                  = var.tags
+}
+
+resource "azurerm_public_ip" "egress" {
+  count               = var.egress_nat_gateway ? 1 : 0
+  name                = "pip-${var.name_prefix}-egress"
+  location            = var.location
+  resource_group_name = var.resource_group_name
+  allocation_method   = "Static"
+  sku                 = "Standard"
+  zones               = ["1", "2", "3"]
+  tags                = var.tags
+}
+
+resource "azurerm_nat_gateway" "egress" {
+  count               = var.egress_nat_gateway ? 1 : 0
+  name                = "ng-${var.name_prefix}-egress"
+  location            = var.location
+  resource_group_name = var.resource_group_name
+  sku_name            = "Standard"
+  tags                = var.tags
+}
+
+resource "azurerm_nat_gateway_public_ip_association" "egress" {
+  count                = var.egress_nat_gateway ? 1 : 0
+  nat_gateway_id       = azurerm_nat_gateway.egress[0].id
+  public_ip_address_id = azurerm_public_ip.egress[0].id
+}
+
+resource "azurerm_subnet_nat_gateway_association" "function" {
+  count          = var.egress_nat_gateway ? 1 : 0
+  subnet_id      = azurerm_subnet.function.id
+  nat_gateway_id = azurerm_nat_gateway.egress[0].id
 }

@@ -33,6 +33,12 @@ variable "postgres_subnet_prefix" {
   type        = string
 }
 
+variable "egress_nat_gateway" {
+  description = "Route the app subnet's internet egress through a NAT gateway with a static public IP. Otherwise the subnet keeps default outbound access, which the app needs to reach Azure Resource Manager, Entra ID and the Retail Prices API."
+  type        = bool
+  default     = false
+}
+
 variable "tags" {
   description = "Tags applied to every resource."
   type        = map(string)

@@ -5,7 +5,6 @@
 locals {
   raw_container        = "raw"
   deployment_container = "deployment"
-  deadletter_container = "eventgrid-deadletter"
   queues               = ["ingest-subscription", "ingest-subscription-poison"]
   endpoint_services    = ["blob", "queue", "table", "dfs"]
 }
@@ -37,11 +36,10 @@ resource "azurerm_storage_account" "this" {
   infrastructure_encryption_enabled = true
   cross_tenant_replication_enabled  = false
 
+  # Public network access is off, so these rules only matter if someone re-enables it.
   network_rules {
     default_action = "Deny"
-    # Event Grid reads the account's events through the platform, not the data plane; the bypass
-    # keeps trusted platform services (diagnostics, Event Grid dead-lettering) working.
-    bypass = ["AzureServices", "Logging", "Metrics"]
+    bypass         = ["AzureServices"]
   }
 
   blob_properties {
@@ -58,10 +56,6 @@ resource "azurerm_storage_account" "this" {
     expiration_action = "Block"
   }
 
-  identity {
-    type = "SystemAssigned"
-  }
-
   tags = var.tags
 }
 
@@ -75,13 +69,6 @@ resource "azurerm_storage_container" "raw" {
 resource "azurerm_storage_container" "deployment" {
   #checkov:skip=CKV2_AZURE_21:Blob read/write/delete logs go to Log Analytics through the blobServices diagnostic setting below, which checkov cannot link to the container.
   name                  = local.deployment_container
-  storage_account_id    = azurerm_storage_account.this.id
-  container_access_type = "private"
-}
-
-resource "azurerm_storage_container" "deadletter" {
-  #checkov:skip=CKV2_AZURE_21:Blob read/write/delete logs go to Log Analytics through the blobServices diagnostic setting below, which checkov cannot link to the container.
-  name                  = local.deadletter_container
   storage_account_id    = azurerm_storage_account.this.id
   container_access_type = "private"
 }
@@ -114,19 +101,6 @@ resource "azurerm_storage_management_policy" "this" {
     }
   }
 
-  rule {
-    name    = "deadletter-delete-after-30-days"
-    enabled = true
-    filters {
-      prefix_match = ["${local.deadletter_container}/"]
-      blob_types   = ["blockBlob"]
-    }
-    actions {
-      base_blob {
-        delete_after_days_since_creation_greater_than = 30
-      }
-    }
-  }
 }
 
 resource "azurerm_storage_queue" "this" {

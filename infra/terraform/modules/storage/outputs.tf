@@ -28,16 +28,6 @@ output "deployment_container_url" {
   value       = "${azurerm_storage_account.this.primary_blob_endpoint}${azurerm_storage_container.deployment.name}"
 }
 
-output "deadletter_container_name" {
-  description = "Container receiving Event Grid deliveries that exhausted their retries."
-  value       = azurerm_storage_container.deadletter.name
-}
-
-output "deadletter_container_id" {
-  description = "Resource Manager ID of the dead-letter container (role assignment scope)."
-  value       = azurerm_storage_container.deadletter.id
-}
-
 output "queue_names" {
   description = "Names of the ingestion queue and its poison queue."
   value       = [for q in azurerm_storage_queue.this : q.name]
