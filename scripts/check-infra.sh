@@ -127,5 +127,11 @@ result modules $? >/dev/null
 "$HCL2_VENV/bin/python" infra/scripts/tfcheck.py settings
 result settings $? >/dev/null
 
+# 6. The consistency checks themselves catch each kind of defect (mutations of a scratch copy).
+selftest="$("$HCL2_VENV/bin/python" infra/scripts/test_tfcheck.py 2>&1)"
+rc=$?
+[ $rc -eq 0 ] || printf '%s\n' "$selftest" | grep -v '^ok ' | sed 's/^/  /'
+result "tfcheck self-test" $rc "$(printf '%s\n' "$selftest" | tail -n1 | sed 's/^tfcheck self-test: //')"
+
 echo "check-infra: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -32,3 +32,5 @@ raw_immutability_locked    = true
 key_vault_purge_protection = true
 log_retention_days         = 90
 log_daily_quota_gb         = -1
+
+# alert_email_receivers = { oncall = "finops-oncall@example.com" }
