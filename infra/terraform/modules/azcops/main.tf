@@ -125,6 +125,7 @@ module "function_app" {
   storage_account_name     = module.storage.name
   deployment_container_url = module.storage.deployment_container_url
   function_subnet_id       = module.network.function_subnet_id
+  runtime_version          = var.function_app.runtime_version
   instance_memory_mb       = var.function_app.instance_memory_mb
   maximum_instance_count   = var.function_app.maximum_instance_count
   always_ready             = var.function_app.always_ready

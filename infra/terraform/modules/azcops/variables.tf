@@ -32,6 +32,7 @@ variable "network" {
 variable "function_app" {
   description = "Flex Consumption sizing: instance memory, maximum scale-out, always-ready instances."
   type = object({
+    runtime_version        = optional(string, "1.0")
     instance_memory_mb     = optional(number, 2048)
     maximum_instance_count = optional(number, 40)
     always_ready           = optional(map(number), {})

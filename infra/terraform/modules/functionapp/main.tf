@@ -19,7 +19,7 @@ resource "azurerm_function_app_flex_consumption" "this" {
   service_plan_id     = azurerm_service_plan.this.id
 
   runtime_name    = "custom"
-  runtime_version = "1.0"
+  runtime_version = var.runtime_version
 
   storage_container_type            = "blobContainer"
   storage_container_endpoint        = var.deployment_container_url

@@ -43,6 +43,12 @@ variable "function_subnet_id" {
   type        = string
 }
 
+variable "runtime_version" {
+  description = "Version of the Flex \"custom\" runtime stack. ARM accepts any string but the app only starts with one from the regional catalog: check `az functionapp list-flexconsumption-runtimes --location <region> --runtime custom`."
+  type        = string
+  default     = "1.0"
+}
+
 variable "instance_memory_mb" {
   description = "Flex Consumption instance memory: 512, 2048 or 4096 MB."
   type        = number
