@@ -41,7 +41,8 @@ resource "azurerm_private_endpoint" "vault" {
 
 # Secrets go through the management plane (Microsoft.KeyVault/vaults/secrets) rather than the vault's
 # data plane, which is reachable only inside the VNet: a hosted pipeline runner can write them
-# without opening the vault's firewall.
+# without opening the vault's firewall. The value is a write-only argument, so it never lands in
+# the Terraform state; a short hash of it is the version that triggers a re-write on change.
 resource "azapi_resource" "secret" {
   for_each  = nonsensitive(toset(keys(var.secrets)))
   type      = "Microsoft.KeyVault/vaults/secrets@2023-07-01"
@@ -50,12 +51,21 @@ resource "azapi_resource" "secret" {
 
   body = {
     properties = {
-      value       = var.secrets[each.value]
       contentType = "text/plain"
       attributes = {
         enabled = true
       }
     }
+  }
+
+  sensitive_body = {
+    properties = {
+      value = var.secrets[each.value]
+    }
+  }
+
+  sensitive_body_version = {
+    "properties.value" = nonsensitive(substr(sha256(var.secrets[each.value]), 0, 12))
   }
 
   response_export_values = ["properties.secretUri"]
