@@ -74,6 +74,10 @@ result() { # name, status, detail
   fi
 }
 
+if ! command -v python3 >/dev/null 2>&1; then
+  apt_install python3 python3-venv || { echo "FAIL install python3"; exit 1; }
+fi
+
 HCL2_VENV="$TOOLS/venv-hcl2"
 CHECKOV_VENV="$TOOLS/venv-checkov"
 tools_ok=0

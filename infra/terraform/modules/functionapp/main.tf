@@ -41,7 +41,6 @@ resource "azurerm_function_app_flex_consumption" "this" {
   public_network_access_enabled                  = true
   virtual_network_subnet_id                      = var.function_subnet_id
   webdeploy_publish_basic_authentication_enabled = false
-  client_certificate_mode                        = "Optional"
 
   # The user-assigned identity does all the work; the system-assigned one exists only to resolve
   # Key Vault references, which Flex resolves with the system identity (this resource cannot set
