@@ -131,7 +131,11 @@ result modules $? >/dev/null
 "$HCL2_VENV/bin/python" infra/scripts/tfcheck.py settings
 result settings $? >/dev/null
 
-# 6. The consistency checks themselves catch each kind of defect (mutations of a scratch copy).
+# 6. The Lighthouse delegation grants exactly Reader, Cost Management Reader, Monitoring Reader.
+"$HCL2_VENV/bin/python" infra/scripts/tfcheck.py lighthouse
+result lighthouse $? >/dev/null
+
+# 7. The consistency checks themselves catch each kind of defect (mutations of a scratch copy).
 selftest="$("$HCL2_VENV/bin/python" infra/scripts/test_tfcheck.py 2>&1)"
 rc=$?
 [ $rc -eq 0 ] || printf '%s\n' "$selftest" | grep -v '^ok ' | sed 's/^/  /'

@@ -74,6 +74,7 @@ CASES = [
     ("dangling resource reference", "modules", replace(f"{TF}/modules/storage/main.tf", "azurerm_storage_container.raw.id", "azurerm_storage_container.lake.id"), "azurerm_storage_container.lake is referenced"),
     ("undefined local", "modules", replace(f"{TF}/modules/eventgrid/main.tf", "local.subject_prefix", "local.subject_start"), "local.subject_start is used but not defined"),
     ("syntax error", "parse", append(f"{TF}/modules/storage/main.tf", '\nresource "x" {\n'), "storage/main.tf"),
+    ("Contributor in the Lighthouse template", "lighthouse", replace("infra/lighthouse/azcops-delegation.json", "acdd72a7-3385-48ef-bd42-f606fba81ae7", "b24988ac-6180-42a0-ab88-20f7382dd24c"), "b24988ac-6180-42a0-ab88-20f7382dd24c"),
     ("setting read but not deployed", "settings", settings_extra("AZCOPS_NEW_KNOB"), "AZCOPS_NEW_KNOB"),
     ("setting deployed but not read", "settings", replace(f"{TF}/modules/functionapp/settings.tf", "    RUST_LOG ", '    AZCOPS_STRAY = "x"\n    RUST_LOG '), "AZCOPS_STRAY is set by Terraform but read by nothing"),
 ]
@@ -107,7 +108,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="tfcheck-test-") as tmp:
         root = Path(tmp)
         scratch = fresh_copy(root)
-        for check in ("parse", "modules", "settings"):
+        for check in ("parse", "modules", "settings", "lighthouse"):
             rc, out = run_check(scratch, check)
             if rc == 0:
                 passed += 1

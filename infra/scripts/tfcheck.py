@@ -6,6 +6,7 @@ Subcommands (each prints one PASS/FAIL line and exits non-zero on failure):
   parse     every .tf and .tfvars file under infra/ parses with python-hcl2
   modules   variables, outputs, locals, module calls and resource references agree
   settings  the Function App's app settings match local.settings.json.example
+  lighthouse the delegation template grants exactly the three read roles, nothing else
 
 Run from anywhere; paths are resolved from the repository root (two levels up from here).
 """
@@ -307,11 +308,50 @@ def cmd_settings() -> list[str]:
     return [f"ok:{len(tf)} Terraform settings, {len(example)} example settings, {len(set(LOCAL_ONLY) & example)} local-only"]
 
 
+# Built-in role definition IDs the Lighthouse delegation may grant (read-only roles).
+LIGHTHOUSE_ROLES = {
+    "acdd72a7-3385-48ef-bd42-f606fba81ae7": "Reader",
+    "72fafb9e-0641-4937-9268-a91bfd8191a3": "Cost Management Reader",
+    "43d0d8ad-25c7-4714-9337-8ba259a9fe05": "Monitoring Reader",
+}
+LIGHTHOUSE_TEMPLATE = INFRA / "lighthouse" / "azcops-delegation.json"
+
+
+def cmd_lighthouse() -> list[str]:
+    try:
+        template = json.loads(LIGHTHOUSE_TEMPLATE.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        return [f"{LIGHTHOUSE_TEMPLATE.relative_to(REPO)}: {e}"]
+    variables = template.get("variables", {})
+    errors: list[str] = []
+    definitions = [r for r in template.get("resources", []) if r.get("type") == "Microsoft.ManagedServices/registrationDefinitions"]
+    if len(definitions) != 1:
+        return [f"expected one registrationDefinitions resource, found {len(definitions)}"]
+    granted = []
+    for auth in definitions[0].get("properties", {}).get("authorizations", []):
+        role = str(auth.get("roleDefinitionId", ""))
+        ref = re.fullmatch(r"\[variables\('([^']+)'\)\]", role)
+        if ref:
+            role = str(variables.get(ref.group(1), ""))
+        granted.append(role)
+        if role not in LIGHTHOUSE_ROLES:
+            errors.append(f"authorization grants role {role!r}, which is not one of the read roles {sorted(LIGHTHOUSE_ROLES.values())}")
+        if "delegatedRoleDefinitionIds" in auth:
+            errors.append("an authorization may delegate role assignment (delegatedRoleDefinitionIds)")
+    missing = set(LIGHTHOUSE_ROLES) - set(granted)
+    for role in sorted(missing):
+        errors.append(f"{LIGHTHOUSE_ROLES[role]} ({role}) is not granted")
+    if not any(r.get("type") == "Microsoft.ManagedServices/registrationAssignments" for r in template.get("resources", [])):
+        errors.append("no registrationAssignments resource: the definition would never take effect")
+    return errors if errors else [f"ok:{len(granted)} read-only authorizations"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("check", choices=["parse", "modules", "settings"])
+    parser.add_argument("check", choices=["parse", "modules", "settings", "lighthouse"])
     args = parser.parse_args()
-    result = {"parse": cmd_parse, "modules": cmd_modules, "settings": cmd_settings}[args.check]()
+    checks = {"parse": cmd_parse, "modules": cmd_modules, "settings": cmd_settings, "lighthouse": cmd_lighthouse}
+    result = checks[args.check]()
     if len(result) == 1 and result[0].startswith("ok:"):
         print(f"PASS {args.check}: {result[0][3:]}")
         return 0
