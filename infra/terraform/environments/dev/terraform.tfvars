@@ -14,6 +14,7 @@ function_app = {
   maximum_instance_count = 10
 }
 
+# 10 instances x 3 connections = 30, inside the ~50 connections a 2 GiB burstable server allows.
 postgres = {
   sku_name                     = "B_Standard_B1ms"
   storage_mb                   = 32768

@@ -15,7 +15,7 @@ function_app = {
   always_ready           = { http = 1 }
 }
 
-# 40 instances x 5 connections = 200, under the 859 connections of D4ds_v5.
+# 40 instances x 5 connections = 200, well under the default connection limit of a 16 GiB server.
 postgres = {
   sku_name                     = "GP_Standard_D4ds_v5"
   storage_mb                   = 131072
