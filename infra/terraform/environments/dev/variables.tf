@@ -123,6 +123,31 @@ variable "egress_nat_gateway" {
   default     = false
 }
 
+variable "control_plane_tenant_id" {
+  description = "Tenant of the platform operators; null means the deploying tenant."
+  type        = string
+  default     = null
+}
+
+variable "otel_exporter_otlp_endpoint" {
+  description = "OTLP/HTTP endpoint for traces; empty disables export."
+  type        = string
+  default     = ""
+}
+
+variable "extra_app_settings" {
+  description = "Additional plain app settings."
+  type        = map(string)
+  default     = {}
+}
+
+variable "extra_secrets" {
+  description = "Additional secret app settings (setting name => value), stored in Key Vault; pass as TF_VAR_extra_secrets from a secret store."
+  type        = map(string)
+  default     = {}
+  sensitive   = true
+}
+
 variable "tags" {
   description = "Extra tags."
   type        = map(string)

@@ -19,5 +19,9 @@ module "azcops" {
   eventgrid_subscription_enabled   = var.eventgrid_subscription_enabled
   alert_email_receivers            = var.alert_email_receivers
   egress_nat_gateway               = var.egress_nat_gateway
+  control_plane_tenant_id          = var.control_plane_tenant_id
+  otel_exporter_otlp_endpoint      = var.otel_exporter_otlp_endpoint
+  extra_app_settings               = var.extra_app_settings
+  extra_secrets                    = var.extra_secrets
   tags                             = var.tags
 }
