@@ -1,0 +1,365 @@
+#!/usr/bin/env python3
+"""Offline consistency checks of the Terraform tree (no provider schemas are available offline).
+
+Subcommands (each prints one PASS/FAIL line and exits non-zero on failure):
+
+  parse     every .tf and .tfvars file under infra/ parses with python-hcl2
+  modules   variables, outputs, locals, module calls and resource references agree
+  settings  the Function App's app settings match local.settings.json.example
+  lighthouse the delegation template grants exactly the three read roles, nothing else
+
+Run from anywhere; paths are resolved from the repository root (two levels up from here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import hcl2
+
+REPO = Path(__file__).resolve().parents[2]
+INFRA = REPO / "infra"
+TERRAFORM = INFRA / "terraform"
+FUNCTION_APP_MODULE = TERRAFORM / "modules" / "functionapp"
+
+
+# Overridable so the check can be exercised against a scratch file.
+EXAMPLE_SETTINGS = Path(os.environ.get("TFCHECK_SETTINGS_EXAMPLE", REPO / "local.settings.json.example"))
+
+# Settings in local.settings.json.example that Terraform deliberately does not set in Azure.
+LOCAL_ONLY = {
+    "FUNCTIONS_WORKER_RUNTIME": "Flex Consumption rejects it; the runtime is functionAppConfig.runtime (custom)",
+    "FUNCTIONS_EXTENSION_VERSION": "Flex Consumption rejects it; Functions 4.x is implied",
+    "AzureWebJobsStorage": "a connection string for Azurite; Azure uses the identity-based AzureWebJobsStorage__* settings",
+    "AZURE_CLIENT_SECRET": "local service-principal login only; in Azure the managed identity is used and a client secret must never be an app setting",
+    "AZURE_TENANT_ID": "local service-principal / workload-identity login only; a managed identity needs no tenant",
+    "AZURE_FEDERATED_TOKEN_FILE": "workload identity on Kubernetes/CI only; Functions uses the managed identity endpoint",
+}
+
+# Settings Terraform sets that the binary does not read: they configure the Functions host.
+PLATFORM_ONLY = {
+    "AzureWebJobsStorage__accountName": "host storage account (identity-based)",
+    "AzureWebJobsStorage__credential": "host storage credential kind (managedidentity)",
+    "AzureWebJobsStorage__clientId": "host storage user-assigned identity",
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "Entra-authenticated telemetry ingestion by the host",
+    "APPLICATIONINSIGHTS_CONNECTION_STRING": "host telemetry (set through site_config as a Key Vault reference)",
+}
+
+META_ARGUMENTS = {"source", "version", "providers", "depends_on", "count", "for_each"}
+
+
+def unquote(s: str) -> str:
+    s = s.strip()
+    if len(s) >= 2 and s[0] == '"' and s[-1] == '"':
+        return s[1:-1]
+    return s
+
+
+def code_only(text: str) -> str:
+    """Blanks comments and literal string text, keeping code and the code inside ${...}.
+
+    What remains is where references (var.x, module.y.z, ...) can occur, so a description that
+    mentions "local.settings.json" is not taken for a reference to local.settings.
+    """
+    out: list[str] = []
+    stack = ["code"]  # "code" or "string"; each "${" pushes code, each '"' in code pushes string
+    depth: list[int] = []  # brace depth per interpolation
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if stack[-1] == "string":
+            if c == "\\" and i + 1 < n:
+                out.append("  ")
+                i += 2
+            elif c == '"':
+                stack.pop()
+                out.append(c)
+                i += 1
+            elif text.startswith("${", i):
+                stack.append("code")
+                depth.append(0)
+                out.append("${")
+                i += 2
+            else:
+                out.append("\n" if c == "\n" else " ")
+                i += 1
+            continue
+        if c == '"':
+            stack.append("string")
+            out.append(c)
+            i += 1
+        elif c == "#" or text.startswith("//", i):
+            while i < n and text[i] != "\n":
+                i += 1
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+        elif c == "{" and depth:
+            depth[-1] += 1
+            out.append(c)
+            i += 1
+        elif c == "}" and depth:
+            if depth[-1] == 0:
+                depth.pop()
+                stack.pop()
+            else:
+                depth[-1] -= 1
+            out.append(c)
+            i += 1
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def real_keys(d: dict) -> list[str]:
+    """Keys of a python-hcl2 dict without its bookkeeping entries (__is_block__, __comments__)."""
+    return [k for k in d if not k.startswith("__")]
+
+
+@dataclass
+class ModuleDir:
+    """Everything declared and referenced in one Terraform directory."""
+
+    path: Path
+    variables: dict[str, bool] = field(default_factory=dict)  # name -> required
+    outputs: set[str] = field(default_factory=set)
+    locals: set[str] = field(default_factory=set)
+    resources: set[str] = field(default_factory=set)  # "type.name"
+    data: set[str] = field(default_factory=set)  # "type.name"
+    calls: dict[str, dict] = field(default_factory=dict)  # module name -> body
+    text: str = ""
+    parsed: dict[str, dict] = field(default_factory=dict)  # file name -> parsed
+
+    def rel(self) -> str:
+        return str(self.path.relative_to(REPO))
+
+
+def load_dir(path: Path) -> ModuleDir:
+    m = ModuleDir(path)
+    chunks = []
+    for tf in sorted(path.glob("*.tf")):
+        raw = tf.read_text(encoding="utf-8")
+        chunks.append(code_only(raw))
+        doc = hcl2.loads(raw)
+        m.parsed[tf.name] = doc
+        for block in doc.get("variable", []):
+            for name in real_keys(block):
+                m.variables[unquote(name)] = "default" not in block[name]
+        for block in doc.get("output", []):
+            m.outputs.update(unquote(k) for k in real_keys(block))
+        for block in doc.get("locals", []):
+            m.locals.update(unquote(k) for k in real_keys(block))
+        for kind, target in (("resource", m.resources), ("data", m.data)):
+            for block in doc.get(kind, []):
+                for rtype in real_keys(block):
+                    for rname in real_keys(block[rtype]):
+                        target.add(f"{unquote(rtype)}.{unquote(rname)}")
+        for block in doc.get("module", []):
+            for name in real_keys(block):
+                m.calls[unquote(name)] = block[name]
+    m.text = "\n".join(chunks)
+    return m
+
+
+def terraform_dirs() -> list[Path]:
+    return sorted({p.parent for p in TERRAFORM.rglob("*.tf") if ".terraform" not in p.parts})
+
+
+def cmd_parse() -> list[str]:
+    errors = []
+    files = sorted(p for p in INFRA.rglob("*") if p.suffix in (".tf", ".tfvars") and ".terraform" not in p.parts)
+    for f in files:
+        try:
+            hcl2.loads(f.read_text(encoding="utf-8"))
+        except Exception as e:  # python-hcl2 raises lark errors of several types
+            errors.append(f"{f.relative_to(REPO)}: {str(e).splitlines()[0]}")
+    if not files:
+        errors.append("no .tf files found under infra/")
+    return errors if errors else [f"ok:{len(files)} files"]
+
+
+VAR_REF = re.compile(r"(?<![\w.])var\.([A-Za-z_][\w-]*)")
+LOCAL_REF = re.compile(r"(?<![\w.])local\.([A-Za-z_][\w-]*)")
+MODULE_REF = re.compile(r"(?<![\w.])module\.([A-Za-z_][\w-]*)(?:\[[^\]]*\])?\.([A-Za-z_][\w-]*)")
+DATA_REF = re.compile(r"(?<![\w.])data\.([a-z][\w]*)\.([A-Za-z_][\w-]*)")
+RESOURCE_REF = re.compile(r"(?<![\w.])((?:azurerm|azapi|random|time)_[a-z0-9_]+)\.([A-Za-z_][\w-]*)")
+
+
+def cmd_modules() -> list[str]:
+    dirs = {p: load_dir(p) for p in terraform_dirs()}
+    errors: list[str] = []
+    checked_calls = 0
+    for path, m in dirs.items():
+        where = m.rel()
+        used_vars = set(VAR_REF.findall(m.text))
+        for v in sorted(used_vars - set(m.variables)):
+            errors.append(f"{where}: var.{v} is used but not declared")
+        for v in sorted(set(m.variables) - used_vars):
+            errors.append(f"{where}: variable \"{v}\" is declared but never used")
+        for loc in sorted(set(LOCAL_REF.findall(m.text)) - m.locals):
+            errors.append(f"{where}: local.{loc} is used but not defined")
+        for rtype, rname in sorted(set(DATA_REF.findall(m.text))):
+            if f"{rtype}.{rname}" not in m.data:
+                errors.append(f"{where}: data.{rtype}.{rname} is referenced but not declared")
+        for rtype, rname in sorted(set(RESOURCE_REF.findall(m.text))):
+            if f"{rtype}.{rname}" not in m.resources:
+                errors.append(f"{where}: {rtype}.{rname} is referenced but not declared here")
+        for call, attr in sorted(set(MODULE_REF.findall(m.text))):
+            if call not in m.calls:
+                errors.append(f"{where}: module.{call}.{attr} refers to an undeclared module")
+                continue
+            target = dirs.get((path / unquote(m.calls[call]["source"])).resolve())
+            if target is not None and attr not in target.outputs:
+                errors.append(f"{where}: module.{call}.{attr}: output \"{attr}\" is not declared in {target.rel()}")
+        for call, body in sorted(m.calls.items()):
+            source = unquote(str(body.get("source", "")))
+            if not source.startswith("."):
+                errors.append(f"{where}: module \"{call}\" uses a non-local source {source!r}")
+                continue
+            target = dirs.get((path / source).resolve())
+            if target is None:
+                errors.append(f"{where}: module \"{call}\" source {source} has no .tf files")
+                continue
+            checked_calls += 1
+            passed = {k for k in real_keys(body) if k not in META_ARGUMENTS}
+            for arg in sorted(passed - set(target.variables)):
+                errors.append(f"{where}: module \"{call}\" passes {arg}, not a variable of {target.rel()}")
+            required = {v for v, req in target.variables.items() if req}
+            for arg in sorted(required - passed):
+                errors.append(f"{where}: module \"{call}\" omits required variable {arg} of {target.rel()}")
+        for tfvars in sorted(path.glob("*.tfvars")):
+            for key in real_keys(hcl2.loads(tfvars.read_text(encoding="utf-8"))):
+                if unquote(key) not in m.variables:
+                    errors.append(f"{tfvars.relative_to(REPO)}: {key} is not a variable of {where}")
+    return errors if errors else [f"ok:{len(dirs)} directories, {checked_calls} module calls"]
+
+
+def terraform_app_settings() -> tuple[set[str], list[str]]:
+    """Keys the Function App gets: literal keys of local.app_settings plus provider-managed ones."""
+    m = load_dir(FUNCTION_APP_MODULE)
+    errors: list[str] = []
+    keys: set[str] = set()
+    found_local = False
+    for doc in m.parsed.values():
+        for block in doc.get("locals", []):
+            if "app_settings" in block:
+                found_local = True
+                keys.update(unquote(k) for k in real_keys(block["app_settings"]))
+    if not found_local:
+        errors.append(f"{m.rel()}: no local.app_settings map found")
+    app = None
+    for doc in m.parsed.values():
+        for block in doc.get("resource", []):
+            for rtype in real_keys(block):
+                if unquote(rtype) == "azurerm_function_app_flex_consumption":
+                    app = block[rtype][real_keys(block[rtype])[0]]
+    if app is None:
+        errors.append(f"{m.rel()}: no azurerm_function_app_flex_consumption resource")
+        return keys, errors
+    if "local.all_app_settings" not in str(app.get("app_settings", "")):
+        errors.append(f"{m.rel()}: the Function App's app_settings is not local.all_app_settings")
+    if "local.app_settings" not in m.text.split("all_app_settings", 1)[-1]:
+        errors.append(f"{m.rel()}: local.all_app_settings does not include local.app_settings")
+    site_config = (app.get("site_config") or [{}])[0]
+    if "application_insights_connection_string" in site_config:
+        # The provider moves this key between app_settings and site_config; it is set there.
+        keys.add("APPLICATIONINSIGHTS_CONNECTION_STRING")
+    return keys, errors
+
+
+SETTINGS_CONST = re.compile(r"pub\s+const\s+SETTINGS\s*:\s*&\[&str\]\s*=\s*&\[(.*?)\];", re.S)
+
+
+def rust_settings() -> set[str]:
+    """Keys listed in the `pub const SETTINGS` arrays of the crate's modules."""
+    keys: set[str] = set()
+    for rs in (REPO / "handlers").rglob("*.rs"):
+        for body in SETTINGS_CONST.findall(rs.read_text(encoding="utf-8")):
+            keys.update(re.findall(r'"([^"]+)"', re.sub(r"//[^\n]*", "", body)))
+    return keys
+
+
+def cmd_settings() -> list[str]:
+    if not EXAMPLE_SETTINGS.exists():
+        return [f"{EXAMPLE_SETTINGS.name} not found at the repository root"]
+    try:
+        values = json.loads(EXAMPLE_SETTINGS.read_text(encoding="utf-8"))["Values"]
+    except (ValueError, KeyError, TypeError) as e:
+        return [f"{EXAMPLE_SETTINGS.name}: not a Core Tools settings file ({e})"]
+    example = set(values)
+    read = example | rust_settings()
+    tf, errors = terraform_app_settings()
+    for key in sorted(read - tf - set(LOCAL_ONLY)):
+        source = EXAMPLE_SETTINGS.name if key in example else "a SETTINGS const in handlers/"
+        errors.append(f"{key} (in {source}) is not set by Terraform and not listed as local-only")
+    for key in sorted(tf - read - set(PLATFORM_ONLY)):
+        errors.append(f"{key} is set by Terraform but read by nothing (not in {EXAMPLE_SETTINGS.name})")
+    for key in sorted(read - example):
+        errors.append(f"{key} is read by the binary but missing from {EXAMPLE_SETTINGS.name}")
+    if errors:
+        return errors
+    return [f"ok:{len(tf)} Terraform settings, {len(example)} example settings, {len(set(LOCAL_ONLY) & example)} local-only"]
+
+
+# Built-in role definition IDs the Lighthouse delegation may grant (read-only roles).
+LIGHTHOUSE_ROLES = {
+    "acdd72a7-3385-48ef-bd42-f606fba81ae7": "Reader",
+    "72fafb9e-0641-4937-9268-a91bfd8191a3": "Cost Management Reader",
+    "43d0d8ad-25c7-4714-9337-8ba259a9fe05": "Monitoring Reader",
+}
+LIGHTHOUSE_TEMPLATE = INFRA / "lighthouse" / "azcops-delegation.json"
+
+
+def cmd_lighthouse() -> list[str]:
+    try:
+        template = json.loads(LIGHTHOUSE_TEMPLATE.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        return [f"{LIGHTHOUSE_TEMPLATE.relative_to(REPO)}: {e}"]
+    variables = template.get("variables", {})
+    errors: list[str] = []
+    definitions = [r for r in template.get("resources", []) if r.get("type") == "Microsoft.ManagedServices/registrationDefinitions"]
+    if len(definitions) != 1:
+        return [f"expected one registrationDefinitions resource, found {len(definitions)}"]
+    granted = []
+    for auth in definitions[0].get("properties", {}).get("authorizations", []):
+        role = str(auth.get("roleDefinitionId", ""))
+        ref = re.fullmatch(r"\[variables\('([^']+)'\)\]", role)
+        if ref:
+            role = str(variables.get(ref.group(1), ""))
+        granted.append(role)
+        if role not in LIGHTHOUSE_ROLES:
+            errors.append(f"authorization grants role {role!r}, which is not one of the read roles {sorted(LIGHTHOUSE_ROLES.values())}")
+        if "delegatedRoleDefinitionIds" in auth:
+            errors.append("an authorization may delegate role assignment (delegatedRoleDefinitionIds)")
+    missing = set(LIGHTHOUSE_ROLES) - set(granted)
+    for role in sorted(missing):
+        errors.append(f"{LIGHTHOUSE_ROLES[role]} ({role}) is not granted")
+    if not any(r.get("type") == "Microsoft.ManagedServices/registrationAssignments" for r in template.get("resources", [])):
+        errors.append("no registrationAssignments resource: the definition would never take effect")
+    return errors if errors else [f"ok:{len(granted)} read-only authorizations"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("check", choices=["parse", "modules", "settings", "lighthouse"])
+    args = parser.parse_args()
+    checks = {"parse": cmd_parse, "modules": cmd_modules, "settings": cmd_settings, "lighthouse": cmd_lighthouse}
+    result = checks[args.check]()
+    if len(result) == 1 and result[0].startswith("ok:"):
+        print(f"PASS {args.check}: {result[0][3:]}")
+        return 0
+    for line in result:
+        print(f"  {line}")
+    print(f"FAIL {args.check}: {len(result)} problem(s)")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

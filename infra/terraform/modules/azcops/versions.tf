@@ -1,0 +1,13 @@
+terraform {
+  required_version = ">= 1.11.0"
+  required_providers {
+    azurerm = {
+      source  = "hashicorp/azurerm"
+      version = ">= 4.78.0, < 5.0.0"
+    }
+    azapi = {
+      source  = "Azure/azapi"
+      version = ">= 2.5.0, < 3.0.0"
+    }
+  }
+}

@@ -1,0 +1,53 @@
+# Every app setting the binary reads in Azure. scripts/check-infra.sh compares the keys of
+# local.app_settings (plus the Application Insights connection string set through site_config)
+# with local.settings.json.example, so keep the keys literal here.
+
+locals {
+  key_vault_reference = "@Microsoft.KeyVault(VaultName=${var.key_vault_name};SecretName=%s)"
+
+  app_settings = {
+    # Identity-based host storage: no connection string exists anywhere.
+    AzureWebJobsStorage__accountName = var.storage_account_name
+    AzureWebJobsStorage__credential  = "managedidentity"
+    AzureWebJobsStorage__clientId    = var.identity_client_id
+
+    # Application Insights with local auth disabled: the host authenticates ingestion as the app identity.
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING = "Authorization=AAD;ClientId=${var.identity_client_id}"
+
+    DATABASE_URL              = var.database_url
+    AZCOPS_DB_MAX_CONNECTIONS = tostring(var.db_max_connections)
+    AZCOPS_RAW_STORE          = var.raw_store_url
+
+    AZCOPS_ARM_ENDPOINT           = var.cloud_endpoints.arm_endpoint
+    AZCOPS_ARM_AUDIENCE           = var.cloud_endpoints.arm_audience
+    AZCOPS_AUTHORITY_HOST         = var.cloud_endpoints.authority_host
+    AZCOPS_RETAIL_PRICES_ENDPOINT = var.cloud_endpoints.retail_prices_endpoint
+    AZCOPS_AZURE_CREDENTIAL       = "managed_identity"
+    AZURE_CLIENT_ID               = var.identity_client_id
+
+    AZCOPS_AZURE_MAX_RETRIES   = tostring(var.azure_client.max_retries)
+    AZCOPS_AZURE_TIMEOUT_SECS  = tostring(var.azure_client.timeout_secs)
+    AZCOPS_AZURE_PAGE_CAP      = tostring(var.azure_client.page_cap)
+    AZCOPS_AZURE_GOVERNOR      = tostring(var.azure_client.governor_enabled)
+    AZCOPS_METRICS_CONCURRENCY = tostring(var.azure_client.metrics_concurrency)
+    AZCOPS_CLIENT_TYPE         = var.azure_client.client_type
+
+    AZCOPS_AUTH_AUDIENCE        = var.auth.audience
+    AZCOPS_AUTH_AUTHORITY       = var.auth.authority
+    AZCOPS_AUTH_JWKS_URL        = var.auth.jwks_url
+    AZCOPS_CONTROL_PLANE_TENANT = var.control_plane_tenant_id
+    AZCOPS_CORS_ORIGINS         = join(",", var.cors_origins)
+
+    AZCOPS_LOG_FORMAT           = "json"
+    RUST_LOG                    = var.rust_log
+    OTEL_EXPORTER_OTLP_ENDPOINT = var.otel_exporter_otlp_endpoint
+  }
+
+  secret_app_settings = {
+    for setting, secret in var.secret_app_settings : setting => format(local.key_vault_reference, secret)
+  }
+
+  app_insights_connection_string = format(local.key_vault_reference, var.app_insights_secret_name)
+
+  all_app_settings = merge(local.app_settings, var.extra_app_settings, local.secret_app_settings)
+}

@@ -1,0 +1,24 @@
+output "id" {
+  description = "Resource ID of the user-assigned identity."
+  value       = azurerm_user_assigned_identity.app.id
+}
+
+output "name" {
+  description = "Name of the identity (its PostgreSQL role name)."
+  value       = azurerm_user_assigned_identity.app.name
+}
+
+output "principal_id" {
+  description = "Object ID of the identity's service principal (role assignments, Lighthouse)."
+  value       = azurerm_user_assigned_identity.app.principal_id
+}
+
+output "client_id" {
+  description = "Client ID of the identity (AZURE_CLIENT_ID, AzureWebJobsStorage__clientId)."
+  value       = azurerm_user_assigned_identity.app.client_id
+}
+
+output "tenant_id" {
+  description = "Tenant of the identity."
+  value       = azurerm_user_assigned_identity.app.tenant_id
+}
