@@ -113,8 +113,7 @@ impl AzuriteQueues {
         } else {
             String::from_utf8_lossy(body).into_owned()
         };
-        let mut message = WireMessage::default();
-        message.message_text = Some(text);
+        let message = WireMessage { message_text: Some(text) };
         let sent = match message.try_into() {
             Ok(content) => client.send_message(content, None).await.map(|_| ()),
             Err(e) => Err(e),
@@ -126,9 +125,11 @@ impl AzuriteQueues {
 
     async fn receive(&self, queue: &str, max: usize, hold: Duration) -> Vec<QueueMessage> {
         let Some(client) = self.client(queue).await else { return Vec::new() };
-        let mut options = azure_storage_queue::models::QueueClientReceiveMessagesOptions::default();
-        options.number_of_messages = Some(max.clamp(1, 32) as i32);
-        options.visibility_timeout = Some(hold.as_secs().max(1) as i32);
+        let options = azure_storage_queue::models::QueueClientReceiveMessagesOptions {
+            number_of_messages: Some(max.clamp(1, 32) as i32),
+            visibility_timeout: Some(hold.as_secs().max(1) as i32),
+            ..Default::default()
+        };
         let received = match client.receive_messages(Some(options)).await.and_then(|r| r.into_model()) {
             Ok(list) => list.items.unwrap_or_default(),
             Err(e) => {
