@@ -44,7 +44,7 @@ impl Source {
         match &engine.config.storage {
             StorageMode::Memory => Self::Local(engine.config.storage_root.clone()),
             StorageMode::Azurite(account) => Self::Azurite {
-                account: Box::new(account.clone()),
+                account: account.clone(),
                 containers: blob_triggers(engine)
                     .iter()
                     .filter_map(|f| f.trigger()?.path.as_deref()?.split('/').next().map(str::to_owned))

@@ -49,7 +49,7 @@ impl Engine {
         let queues = match &config.storage {
             StorageMode::Memory => Queues::Memory(QueueService::default()),
             StorageMode::Azurite(account) => {
-                Queues::Azurite(AzuriteQueues::new(account.clone(), app.host.queues.base64_messages))
+                Queues::Azurite(AzuriteQueues::new((**account).clone(), app.host.queues.base64_messages))
             }
         };
         Self {

@@ -67,7 +67,7 @@ pub enum StorageMode {
     /// In-memory queues; blob events from files under the local storage root.
     Memory,
     /// Queues and blob events on Azurite.
-    Azurite(StorageAccount),
+    Azurite(Box<StorageAccount>),
 }
 
 /// Emulator settings.
@@ -90,9 +90,10 @@ impl DevConfig {
         let storage = match source.get("AzureWebJobsStorage") {
             None => StorageMode::Memory,
             Some(text) if text.eq_ignore_ascii_case("memory") => StorageMode::Memory,
-            Some(text) => {
-                StorageMode::Azurite(StorageAccount::from_connection_string("AzureWebJobsStorage", text)?)
-            }
+            Some(text) => StorageMode::Azurite(Box::new(StorageAccount::from_connection_string(
+                "AzureWebJobsStorage",
+                text,
+            )?)),
         };
         Ok(Self { storage_root: source.get("AZCOPS_DEV_STORAGE_ROOT").unwrap_or("data").into(), storage })
     }
