@@ -40,6 +40,14 @@ LOCAL_ONLY = {
     "AZURE_CLIENT_SECRET": "local service-principal login only; in Azure the managed identity is used and a client secret must never be an app setting",
     "AZURE_TENANT_ID": "local service-principal / workload-identity login only; a managed identity needs no tenant",
     "AZURE_FEDERATED_TOKEN_FILE": "workload identity on Kubernetes/CI only; Functions uses the managed identity endpoint",
+    "AZCOPS_DEV_STORAGE_ROOT": "the local host emulator's blob root; Azure delivers blob events through Event Grid",
+    "AZCOPS_DIAGNOSTIC_FUNCTIONS": "enables the diag_* trigger-wiring functions, which the deployment package does not ship",
+    "AZCOPS_DIAGNOSTIC_FANOUT": "option of the diag_* functions (not shipped)",
+    "AZCOPS_DIAGNOSTIC_FAIL_SEQUENCE": "option of the diag_* functions (not shipped)",
+    "IDENTITY_ENDPOINT": "set by the Functions platform for the managed identity; locally printed by the sandbox",
+    "IDENTITY_HEADER": "set by the Functions platform with IDENTITY_ENDPOINT; locally printed by the sandbox",
+    "FUNCTIONS_CUSTOMHANDLER_PORT": "set by the Functions host for the handler process it starts",
+    "FUNCTIONS_APP_ROOT_PATH": "set by the Functions host for the handler process it starts",
 }
 
 # Settings Terraform sets that the binary does not read: they configure the Functions host.

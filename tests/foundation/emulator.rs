@@ -22,6 +22,10 @@ fn a_timer_fanning_out_n_messages_produces_n_queue_invocations() {
     );
     assert!(dev.wait_exit().success(), "{}", dev.seen.join("\n"));
     assert_eq!(dev.count("diag_fanout", "Succeeded"), 1);
+    assert!(
+        dev.seen.iter().any(|l| l.contains("INFO diag_fanout emitting messages count=7")),
+        "the invocation's log events come back in Logs and are printed"
+    );
     assert_eq!(dev.count("diag_queue", "Succeeded"), 7, "{}", dev.seen.join("\n"));
     assert_eq!(dev.count("diag_queue", "Failed"), 0);
 }

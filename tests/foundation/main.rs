@@ -2,6 +2,7 @@
 //! invocation server, and the local host emulator with the real handler process.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod azurite;
 mod emulator;
 mod layout;
 mod protocol;

@@ -1,7 +1,6 @@
 //! The invocation server through its router: gating, failures, health, correlation, logging.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -70,16 +69,12 @@ async fn malformed_envelopes_get_400_naming_the_problem() {
 
 #[tokio::test]
 async fn diagnostic_functions_answer_only_when_enabled() {
-    use tracing_subscriber::prelude::*;
-    let subscriber = tracing_subscriber::registry().with(azcops::invocation::logs::CaptureLayer);
-    let _guard = tracing::subscriber::set_default(subscriber);
     let response = router(false).oneshot(invocation("diag_fanout", TIMER)).await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let response = router(true).oneshot(invocation("diag_fanout", TIMER)).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let body = json(response).await;
     assert_eq!(body["Outputs"]["messages"].as_array().unwrap().len(), 2);
-    assert!(body["Logs"][0].as_str().unwrap().contains("diag_fanout emitting messages"));
     assert_eq!(body["ReturnValue"], Value::Null);
 }
 
@@ -127,40 +122,51 @@ async fn health_reports_degraded_without_a_database_and_echoes_correlation_ids()
     assert!(uuid::Uuid::parse_str(&echoed).is_ok());
 }
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(data);
-        Ok(data.len())
+/// Runs `azcops serve` as the host would, sends it a request with a bearer token and a failing
+/// invocation, and reads the JSON lines it wrote to stdout.
+#[test]
+fn serve_logs_json_lines_with_invocation_fields_and_never_a_token() {
+    use std::io::{BufRead, BufReader};
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_azcops"))
+        .arg("serve")
+        .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
+        .env("FUNCTIONS_APP_ROOT_PATH", env!("CARGO_MANIFEST_DIR"))
+        .env("RUST_LOG", "info")
+        .env_remove("AZCOPS_LOG_FORMAT")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = reqwest::blocking::Client::builder().no_proxy().build().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while client.get(format!("{base}/")).send().is_err() {
+        assert!(std::time::Instant::now() < deadline, "azcops serve did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn log_lines_carry_invocation_fields_and_never_a_token() {
-    use tracing_subscriber::prelude::*;
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber =
-        tracing_subscriber::registry().with(azcops::telemetry::json_layer(move || writer.clone()));
-    let _guard = tracing::subscriber::set_default(subscriber);
     let secret = "eyJhbGciOiJSUzI1NiJ9.secret-token-value.sig";
-    let request = Request::get("/api/health")
+    let health = client
+        .get(format!("{base}/api/health"))
         .header("authorization", format!("Bearer {secret}"))
         .header("x-correlation-id", "corr-42")
-        .body(Body::empty())
+        .send()
         .unwrap();
-    router(false).oneshot(request).await.unwrap();
-    let mut request = invocation("retention", TIMER);
-    request.headers_mut().insert("x-correlation-id", "corr-43".parse().unwrap());
-    router(false).oneshot(request).await.unwrap();
-    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-    assert!(!text.contains("secret-token-value"), "a token reached the log:\n{text}");
-    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(health.status().as_u16(), 207);
+    let failed = client
+        .post(format!("{base}/retention"))
+        .header("x-azure-functions-invocationid", "11111111-2222-3333-4444-555555555555")
+        .header("x-correlation-id", "corr-43")
+        .header("authorization", format!("Bearer {secret}"))
+        .body(TIMER)
+        .send()
+        .unwrap();
+    assert_eq!(failed.status().as_u16(), 500);
+    child.kill().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let text: Vec<String> = BufReader::new(stdout).lines().map_while(Result::ok).collect();
+    child.wait().unwrap();
+    assert!(!text.iter().any(|l| l.contains("secret-token-value")), "a token reached the log:\n{text:?}");
+    let lines: Vec<Value> = text.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
     let request_line = lines.iter().find(|l| l["message"] == "request completed").unwrap();
     assert_eq!(request_line["correlation_id"], "corr-42");
     assert_eq!(request_line["route"], "/api/health");
@@ -179,4 +185,5 @@ async fn log_lines_carry_invocation_fields_and_never_a_token() {
     }
     assert_eq!(invocation_line["function"], "retention");
     assert_eq!(invocation_line["correlation_id"], "corr-43");
+    assert!(invocation_line["error"].as_str().unwrap().contains("retention job"));
 }

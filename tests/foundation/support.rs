@@ -132,3 +132,30 @@ pub fn write_blob(storage: &Path, path: &str, content: &str) {
     std::fs::write(&temp, content).unwrap();
     std::fs::rename(temp, target).unwrap();
 }
+
+/// The Azurite connection string from `scripts/start-azurite.sh`, or `None` when the caller set
+/// `AZCOPS_SKIP_AZURITE=1`; otherwise a missing Azurite fails the test.
+pub fn azurite() -> Option<String> {
+    match std::env::var("AZCOPS_TEST_AZURITE") {
+        Ok(value) if !value.is_empty() => Some(value),
+        _ if std::env::var("AZCOPS_SKIP_AZURITE").as_deref() == Ok("1") => {
+            eprintln!("skipped: AZCOPS_SKIP_AZURITE=1");
+            None
+        }
+        _ => panic!(
+            "AZCOPS_TEST_AZURITE is not set: run `eval \"$(scripts/start-azurite.sh)\"` (or set AZCOPS_SKIP_AZURITE=1)"
+        ),
+    }
+}
+
+/// Gives the diagnostic queues of the app at `app` a unique name, so runs sharing one Azurite
+/// never see each other's messages.
+pub fn isolate_queues(app: &Path) -> String {
+    let name = format!("diag-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    for function in ["diag_fanout", "diag_queue", "diag_poison"] {
+        let file = app.join("functions").join(function).join("function.json");
+        let text = std::fs::read_to_string(&file).unwrap().replace("diag-queue", &name);
+        std::fs::write(file, text).unwrap();
+    }
+    name
+}
