@@ -3,7 +3,6 @@
 # services they use, and runs every suite. Safe to run twice.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REPO=$(pwd)
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -15,6 +14,9 @@ if [ ! -x target/venv/bin/python ]; then
 fi
 target/venv/bin/pip install --quiet --disable-pip-version-check 'jsonschema>=4.20,<5' 'pytest>=8,<9'
 
+step "Services: Azurite (Blob + Queue)"
+eval "$(bash scripts/start-azurite.sh)"
+
 step "Formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
@@ -24,6 +26,9 @@ cargo test --locked
 
 step "Schema tests"
 target/venv/bin/python -m pytest -q tests/schemas
+
+step "Infrastructure checks (offline)"
+bash scripts/check-infra.sh
 
 echo
 echo "All suites passed."
