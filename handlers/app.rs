@@ -101,7 +101,15 @@ async fn invoke(
     let correlation_id = correlation_id_or_new(
         headers.get(crate::api::middleware::CORRELATION_HEADER).and_then(|v| v.to_str().ok()),
     );
-    let span = tracing::info_span!("invocation", function = %function, invocation_id = %invocation_id);
+    let span = tracing::info_span!(
+        "invocation",
+        function = %function,
+        operation_name = %function,
+        invocation_id = %invocation_id,
+        correlation_id = %correlation_id,
+        tenant_id = tracing::field::Empty,
+        subscription_id = tracing::field::Empty,
+    );
     let log = Arc::new(InvocationLog::default());
     let started = Instant::now();
     let outcome = capture(log.clone(), async {

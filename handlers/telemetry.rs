@@ -71,18 +71,79 @@ pub fn init(config: &TelemetryConfig, target: LogTarget) {
     drop(result);
 }
 
-/// The JSON-lines layer: one object per event with its fields at the top level.
+/// The JSON-lines layer: one object per event, with the event's fields and the fields of every
+/// enclosing span (invocation id, function, correlation id, tenant, ...) at the top level, so each
+/// line can be filtered by them on its own.
 pub fn json_layer<S, W>(writer: W) -> impl tracing_subscriber::Layer<S>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
     tracing_subscriber::fmt::layer()
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_span_list(false)
+        .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+        .event_format(FlatJson)
         .with_writer(writer)
+}
+
+/// Formats an event as one flat JSON object (see [`json_layer`]).
+struct FlatJson;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for FlatJson
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        use serde_json::{Map, Value};
+        let meta = event.metadata();
+        let mut line = Map::new();
+        line.insert("timestamp".into(), Value::String(chrono::Utc::now().to_rfc3339()));
+        line.insert("level".into(), Value::String(meta.level().to_string()));
+        line.insert("target".into(), Value::String(meta.target().to_owned()));
+        if let Some(scope) = ctx.event_scope() {
+            // Outermost first, so inner spans' fields win.
+            for span in scope.from_root() {
+                let extensions = span.extensions();
+                let Some(fields) = extensions.get::<tracing_subscriber::fmt::FormattedFields<N>>() else {
+                    continue;
+                };
+                if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(fields.as_str()) {
+                    line.extend(map);
+                }
+            }
+        }
+        let mut visitor = JsonVisitor(&mut line);
+        event.record(&mut visitor);
+        writeln!(writer, "{}", Value::Object(line))
+    }
+}
+
+struct JsonVisitor<'a>(&'a mut serde_json::Map<String, serde_json::Value>);
+
+impl tracing::field::Visit for JsonVisitor<'_> {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(field.name().to_owned(), format!("{value:?}").into());
+    }
 }
 
 /// Accepts a caller's correlation id only when it is short and made of safe characters, so it

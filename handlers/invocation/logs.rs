@@ -68,8 +68,16 @@ pub async fn capture<F: Future>(log: Arc<InvocationLog>, fut: F) -> F::Output {
     CURRENT.scope(log, fut).await
 }
 
-/// Records the tenant and/or subscription the current invocation works on (no-op outside one).
+/// Records the tenant and/or subscription the current invocation works on (no-op outside one):
+/// on the invocation span, so every later log line carries them, and for the completion line.
 pub fn label(tenant_id: Option<&str>, subscription_id: Option<&str>) {
+    let span = tracing::Span::current();
+    if let Some(t) = tenant_id {
+        span.record("tenant_id", t);
+    }
+    if let Some(s) = subscription_id {
+        span.record("subscription_id", s);
+    }
     let _ = CURRENT.try_with(|log| {
         let mut labels = log.labels.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(t) = tenant_id {

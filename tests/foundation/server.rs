@@ -133,6 +133,7 @@ fn serve_logs_json_lines_with_invocation_fields_and_never_a_token() {
         .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
         .env("FUNCTIONS_APP_ROOT_PATH", env!("CARGO_MANIFEST_DIR"))
         .env("RUST_LOG", "info")
+        .env("AZCOPS_DIAGNOSTIC_FUNCTIONS", "true")
         .env_remove("AZCOPS_LOG_FORMAT")
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -161,6 +162,14 @@ fn serve_logs_json_lines_with_invocation_fields_and_never_a_token() {
         .send()
         .unwrap();
     assert_eq!(failed.status().as_u16(), 500);
+    let fanout = client
+        .post(format!("{base}/diag_fanout"))
+        .header("x-azure-functions-invocationid", "99999999-2222-3333-4444-555555555555")
+        .header("x-correlation-id", "corr-44")
+        .body(TIMER)
+        .send()
+        .unwrap();
+    assert_eq!(fanout.status().as_u16(), 200);
     child.kill().unwrap();
     let stdout = child.stdout.take().unwrap();
     let text: Vec<String> = BufReader::new(stdout).lines().map_while(Result::ok).collect();
@@ -186,4 +195,11 @@ fn serve_logs_json_lines_with_invocation_fields_and_never_a_token() {
     assert_eq!(invocation_line["function"], "retention");
     assert_eq!(invocation_line["correlation_id"], "corr-43");
     assert!(invocation_line["error"].as_str().unwrap().contains("retention job"));
+    // Every event inside an invocation carries the invocation's fields, not only the last line.
+    let inner = lines.iter().find(|l| l["message"] == "diag_fanout emitting messages").unwrap();
+    assert_eq!(inner["invocation_id"], "99999999-2222-3333-4444-555555555555");
+    assert_eq!(inner["function"], "diag_fanout");
+    assert_eq!(inner["operation_name"], "diag_fanout");
+    assert_eq!(inner["correlation_id"], "corr-44");
+    assert_eq!(inner["count"], 3, "AZCOPS_DIAGNOSTIC_FANOUT defaults to 3");
 }
