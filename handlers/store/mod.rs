@@ -1,1 +1,66 @@
 //! The curated store: schema, migrations and tenant-scoped repositories on SQLite and PostgreSQL. The only place SQL lives.
+//!
+//! One [`Store`] wraps either backend, chosen by `DATABASE_URL`. Every function that reads or
+//! writes tenant data takes a [`TenantScope`] and filters every statement by `tenant_id`;
+//! tenant management lives apart on [`PlatformAdmin`]. SQL is runtime-checked (`sqlx::query`)
+//! and parameterised; where the dialects differ the two statements sit side by side.
+//!
+//! Timestamps are always produced by the application ([`now`]) rather than the database, so
+//! both backends store the same instants and SQLite's text timestamps share one sortable
+//! format.
+
+mod audit;
+mod connect;
+mod costs;
+mod error;
+mod ingestion;
+pub mod lifecycle;
+mod page;
+mod recommendations;
+mod resources;
+mod retention;
+mod scope;
+mod subscriptions;
+mod tenants;
+mod vm_metrics;
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
+pub use connect::{Backend, SETTINGS, Store, StoreConfig, migrate};
+pub use costs::{CostFilter, CostRow, CostSummary, DailyCost, ServiceCost};
+pub use error::StoreError;
+pub use ingestion::{IngestionItem, IngestionRun, ItemStatus, ItemUpdate, NewRun, RunStatus, RunWithItems};
+pub use lifecycle::{Changer, RecommendationStatus};
+pub use page::{MAX_PAGE_SIZE, Page, PageRequest};
+pub use recommendations::{
+    Recommendation, RecommendationFilter, RecommendationSort, RecommendationUpsert, StaleFindingKey,
+};
+pub use resources::{ResourceFilter, ResourceRecord, ResourceSort, SortDirection};
+pub use retention::RetentionReport;
+pub use scope::TenantScope;
+pub use subscriptions::{NewSubscription, Subscription, SubscriptionUpdate};
+pub use tenants::{NewTenant, PlatformAdmin, Tenant, TenantType, TenantUpdate};
+pub use vm_metrics::VmMetricsRecord;
+
+/// The current instant at microsecond precision (what PostgreSQL keeps), so a value written
+/// and read back compares equal on both backends.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// A new time-ordered id (UUID v7, hyphenated lower-case text).
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool; the body is compiled once per backend.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store.db() {
+            $crate::store::connect::Db::Sqlite($pool) => $body,
+            $crate::store::connect::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;

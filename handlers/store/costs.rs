@@ -1,0 +1,392 @@
+//! `costs_daily`: bulk idempotent upserts, filtered listing and the dashboard summary.
+//!
+//! Re-applying a batch leaves rows untouched: the `DO UPDATE` only fires when cost, amortized
+//! cost or currency differ, so even `updated_at` moves only on a real change.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use serde::Serialize;
+use sqlx::{Database, Encode, QueryBuilder, Type};
+
+use super::{Page, PageRequest, Store, StoreError, TenantScope, now, on_pool};
+use crate::model::CostDailyRow;
+
+/// Rows per SQLite statement: 9 parameters a row stays well under SQLite's 32766 limit.
+const SQLITE_CHUNK: usize = 1_000;
+/// Rows per PostgreSQL `UNNEST` statement.
+const POSTGRES_CHUNK: usize = 20_000;
+
+const COLUMNS: &str = "tenant_id, subscription_id, date, resource_group, service_name, meter_category, \
+                       resource_id, cost, amortized_cost, currency, created_at, updated_at";
+const KEY: &str = "tenant_id, subscription_id, date, resource_group, service_name, meter_category, resource_id";
+const ON_CONFLICT: &str = "DO UPDATE SET cost = excluded.cost, amortized_cost = excluded.amortized_cost, \
+     currency = excluded.currency, updated_at = excluded.updated_at \
+     WHERE costs_daily.cost <> excluded.cost OR costs_daily.amortized_cost <> excluded.amortized_cost \
+     OR costs_daily.currency <> excluded.currency";
+
+const POSTGRES_UPSERT: &str = "INSERT INTO costs_daily (tenant_id, subscription_id, date, resource_group, \
+     service_name, meter_category, resource_id, cost, amortized_cost, currency, created_at, updated_at) \
+     SELECT $1, u.s, u.d, u.g, u.n, u.m, u.r, u.c, u.a, u.y, $2, $2 \
+     FROM UNNEST($3::text[], $4::date[], $5::text[], $6::text[], $7::text[], $8::text[], $9::float8[], \
+     $10::float8[], $11::text[]) AS u(s, d, g, n, m, r, c, a, y) \
+     ON CONFLICT (tenant_id, subscription_id, date, resource_group, service_name, meter_category, resource_id) \
+     DO UPDATE SET cost = excluded.cost, amortized_cost = excluded.amortized_cost, \
+     currency = excluded.currency, updated_at = excluded.updated_at \
+     WHERE costs_daily.cost <> excluded.cost OR costs_daily.amortized_cost <> excluded.amortized_cost \
+     OR costs_daily.currency <> excluded.currency";
+
+/// A stored `costs_daily` row.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct CostRow {
+    /// Subscription GUID.
+    pub subscription_id: String,
+    /// Usage date.
+    pub date: NaiveDate,
+    /// Resource group ('' outside any group).
+    pub resource_group: String,
+    /// Cost Management `ServiceName`.
+    pub service_name: String,
+    /// Cost Management `MeterCategory`.
+    pub meter_category: String,
+    /// Resource id, '' when unknown.
+    pub resource_id: String,
+    /// Actual cost.
+    pub cost: f64,
+    /// Amortized cost.
+    pub amortized_cost: f64,
+    /// Billing currency.
+    pub currency: String,
+    /// When the row was first written.
+    pub created_at: DateTime<Utc>,
+    /// When a value last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Filters for [`Store::list_costs`]; every field is optional.
+#[derive(Debug, Clone, Default)]
+pub struct CostFilter {
+    /// First date included.
+    pub from: Option<NaiveDate>,
+    /// Last date included.
+    pub to: Option<NaiveDate>,
+    /// One subscription.
+    pub subscription_id: Option<String>,
+    /// One service (`ServiceName`, exact).
+    pub service_name: Option<String>,
+    /// One resource group (lower-cased before matching).
+    pub resource_group: Option<String>,
+}
+
+/// Spend of one service over the summary window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceCost {
+    /// `ServiceName`.
+    pub service_name: String,
+    /// Actual cost.
+    pub cost: f64,
+    /// Amortized cost.
+    pub amortized_cost: f64,
+}
+
+/// Spend of one day (zero for days without rows).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DailyCost {
+    /// The day.
+    pub date: NaiveDate,
+    /// Actual cost.
+    pub cost: f64,
+    /// Amortized cost.
+    pub amortized_cost: f64,
+}
+
+/// The dashboard overview: totals, spend by service (largest first) and a daily trend.
+///
+/// Sums assume one billing currency per tenant, which is how Cost Management reports a
+/// billing scope.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CostSummary {
+    /// First day of the window.
+    pub from: NaiveDate,
+    /// Last day of the window (inclusive).
+    pub to: NaiveDate,
+    /// Total actual cost.
+    pub total_cost: f64,
+    /// Total amortized cost.
+    pub total_amortized_cost: f64,
+    /// Per service, descending by actual cost.
+    pub by_service: Vec<ServiceCost>,
+    /// One entry per day of the window, oldest first.
+    pub daily: Vec<DailyCost>,
+}
+
+#[derive(sqlx::FromRow)]
+struct DayServiceSum {
+    date: NaiveDate,
+    service_name: String,
+    cost: f64,
+    amortized_cost: f64,
+}
+
+/// Appends the tenant predicate and the filters to a query that ends in `WHERE `.
+fn push_filters<DB>(qb: &mut QueryBuilder<DB>, scope: &TenantScope, filter: &CostFilter)
+where
+    DB: Database,
+    String: for<'q> Encode<'q, DB> + Type<DB>,
+    NaiveDate: for<'q> Encode<'q, DB> + Type<DB>,
+{
+    qb.push("tenant_id = ").push_bind(scope.tenant_id().to_owned());
+    if let Some(from) = filter.from {
+        qb.push(" AND date >= ").push_bind(from);
+    }
+    if let Some(to) = filter.to {
+        qb.push(" AND date <= ").push_bind(to);
+    }
+    if let Some(subscription) = &filter.subscription_id {
+        qb.push(" AND subscription_id = ").push_bind(subscription.trim().to_ascii_lowercase());
+    }
+    if let Some(service) = &filter.service_name {
+        qb.push(" AND service_name = ").push_bind(service.clone());
+    }
+    if let Some(group) = &filter.resource_group {
+        qb.push(" AND resource_group = ").push_bind(group.trim().to_ascii_lowercase());
+    }
+}
+
+fn sqlite_upsert_sql(rows: usize) -> String {
+    let mut sql = format!("INSERT INTO costs_daily ({COLUMNS}) VALUES ");
+    for i in 0..rows {
+        let p = 3 + i * 9;
+        if i > 0 {
+            sql.push(',');
+        }
+        // $1 (tenant) and $2 (timestamp) are shared by every row of the statement.
+        sql.push_str(&format!(
+            "($1,${},${},${},${},${},${},${},${},${},$2,$2)",
+            p,
+            p + 1,
+            p + 2,
+            p + 3,
+            p + 4,
+            p + 5,
+            p + 6,
+            p + 7,
+            p + 8
+        ));
+    }
+    sql.push_str(&format!(" ON CONFLICT ({KEY}) {ON_CONFLICT}"));
+    sql
+}
+
+/// Keeps the last row for each key: PostgreSQL refuses to update one row twice in a statement.
+fn dedup_last(rows: &[CostDailyRow]) -> Vec<&CostDailyRow> {
+    let mut index: HashMap<(&str, NaiveDate, &str, &str, &str, &str), usize> = HashMap::with_capacity(rows.len());
+    let mut kept: Vec<&CostDailyRow> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let key = (
+            row.subscription_id.as_str(),
+            row.date,
+            row.resource_group.as_str(),
+            row.service_name.as_str(),
+            row.meter_category.as_str(),
+            row.resource_id.as_str(),
+        );
+        match index.get(&key) {
+            Some(&at) => kept[at] = row,
+            None => {
+                index.insert(key, kept.len());
+                kept.push(row);
+            }
+        }
+    }
+    kept
+}
+
+impl Store {
+    /// Upserts cost rows in one transaction (idempotent; see the module docs).
+    ///
+    /// Identifiers are expected lower-cased as [`CostDailyRow`] documents.
+    ///
+    /// # Errors
+    /// Database errors; nothing is written when one occurs.
+    pub async fn upsert_costs_daily(&self, scope: &TenantScope, rows: &[CostDailyRow]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let at = now();
+        match self.db() {
+            super::connect::Db::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                let full_sql = sqlx::AssertSqlSafe(std::sync::Arc::new(sqlite_upsert_sql(SQLITE_CHUNK)));
+                let full_sql = full_sql.0;
+                for chunk in rows.chunks(SQLITE_CHUNK) {
+                    let sql = if chunk.len() == SQLITE_CHUNK {
+                        sqlx::AssertSqlSafe(std::sync::Arc::clone(&full_sql))
+                    } else {
+                        sqlx::AssertSqlSafe(std::sync::Arc::new(sqlite_upsert_sql(chunk.len())))
+                    };
+                    let mut query = sqlx::query(sql).bind(scope.tenant_id()).bind(at);
+                    for row in chunk {
+                        query = query
+                            .bind(&row.subscription_id)
+                            .bind(row.date)
+                            .bind(&row.resource_group)
+                            .bind(&row.service_name)
+                            .bind(&row.meter_category)
+                            .bind(&row.resource_id)
+                            .bind(row.cost)
+                            .bind(row.amortized_cost)
+                            .bind(&row.currency);
+                    }
+                    query.execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+            }
+            super::connect::Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                for chunk in rows.chunks(POSTGRES_CHUNK) {
+                    let chunk = dedup_last(chunk);
+                    let column = |f: fn(&CostDailyRow) -> &str| chunk.iter().map(|r| f(r)).collect::<Vec<&str>>();
+                    sqlx::query(POSTGRES_UPSERT)
+                        .bind(scope.tenant_id())
+                        .bind(at)
+                        .bind(column(|r| &r.subscription_id))
+                        .bind(chunk.iter().map(|r| r.date).collect::<Vec<_>>())
+                        .bind(column(|r| &r.resource_group))
+                        .bind(column(|r| &r.service_name))
+                        .bind(column(|r| &r.meter_category))
+                        .bind(column(|r| &r.resource_id))
+                        .bind(chunk.iter().map(|r| r.cost).collect::<Vec<_>>())
+                        .bind(chunk.iter().map(|r| r.amortized_cost).collect::<Vec<_>>())
+                        .bind(column(|r| &r.currency))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Lists cost rows, newest day first.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn list_costs(
+        &self,
+        scope: &TenantScope,
+        filter: &CostFilter,
+        page: PageRequest,
+    ) -> Result<Page<CostRow>, StoreError> {
+        let (items, total) = on_pool!(self, pool => {
+            let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM costs_daily WHERE "));
+            push_filters(&mut qb, scope, filter);
+            qb.push(" ORDER BY date DESC, subscription_id, resource_group, service_name, meter_category, resource_id");
+            qb.push(" LIMIT ").push_bind(page.limit()).push(" OFFSET ").push_bind(page.offset());
+            let items: Vec<CostRow> = qb.build_query_as().fetch_all(pool).await?;
+            let mut count = QueryBuilder::new("SELECT COUNT(*) FROM costs_daily WHERE ");
+            push_filters(&mut count, scope, filter);
+            let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+            (items, total)
+        });
+        Ok(page.into_page(items, total))
+    }
+
+    /// The overview summary for the `days` days ending on `to` (inclusive), optionally for one
+    /// subscription.
+    ///
+    /// # Errors
+    /// [`StoreError::Validation`] when `days` is not in 1..=400; database errors.
+    pub async fn cost_summary(
+        &self,
+        scope: &TenantScope,
+        to: NaiveDate,
+        days: u32,
+        subscription_id: Option<&str>,
+    ) -> Result<CostSummary, StoreError> {
+        if !(1..=400).contains(&days) {
+            return Err(StoreError::validation("days", "must be between 1 and 400"));
+        }
+        let from = to
+            .checked_sub_days(Days::new(u64::from(days) - 1))
+            .ok_or_else(|| StoreError::validation("to", "out of range"))?;
+        let filter = CostFilter {
+            from: Some(from),
+            to: Some(to),
+            subscription_id: subscription_id.map(str::to_owned),
+            ..CostFilter::default()
+        };
+        // One grouped scan (served by the covering index) feeds all three parts of the summary.
+        let sums: Vec<DayServiceSum> = on_pool!(self, pool => {
+            let mut qb = QueryBuilder::new(
+                "SELECT date, service_name, SUM(cost) AS cost, SUM(amortized_cost) AS amortized_cost \
+                 FROM costs_daily WHERE ",
+            );
+            push_filters(&mut qb, scope, &filter);
+            qb.push(" GROUP BY date, service_name");
+            qb.build_query_as().fetch_all(pool).await?
+        });
+        let mut by_service: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+        let mut by_day: BTreeMap<NaiveDate, (f64, f64)> = BTreeMap::new();
+        for sum in sums {
+            let service = by_service.entry(sum.service_name).or_default();
+            service.0 += sum.cost;
+            service.1 += sum.amortized_cost;
+            let day = by_day.entry(sum.date).or_default();
+            day.0 += sum.cost;
+            day.1 += sum.amortized_cost;
+        }
+        let mut by_service: Vec<ServiceCost> = by_service
+            .into_iter()
+            .map(|(service_name, (cost, amortized_cost))| ServiceCost { service_name, cost, amortized_cost })
+            .collect();
+        by_service.sort_by(|a, b| b.cost.total_cmp(&a.cost).then_with(|| a.service_name.cmp(&b.service_name)));
+        let daily: Vec<DailyCost> = from
+            .iter_days()
+            .take(days as usize)
+            .map(|date| {
+                let (cost, amortized_cost) = by_day.get(&date).copied().unwrap_or_default();
+                DailyCost { date, cost, amortized_cost }
+            })
+            .collect();
+        Ok(CostSummary {
+            from,
+            to,
+            total_cost: daily.iter().map(|d| d.cost).sum(),
+            total_amortized_cost: daily.iter().map(|d| d.amortized_cost).sum(),
+            by_service,
+            daily,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_statement_numbers_parameters_per_row() {
+        let sql = sqlite_upsert_sql(2);
+        assert!(sql.contains("($1,$3,$4,$5,$6,$7,$8,$9,$10,$11,$2,$2),($1,$12,"), "{sql}");
+        assert!(sql.ends_with("OR costs_daily.currency <> excluded.currency"));
+    }
+
+    #[test]
+    fn duplicates_keep_the_last_row() {
+        let row = |cost| CostDailyRow {
+            subscription_id: "s".into(),
+            date: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            resource_group: "rg".into(),
+            service_name: "VM".into(),
+            meter_category: "Compute".into(),
+            resource_id: String::new(),
+            cost,
+            amortized_cost: cost,
+            currency: "EUR".into(),
+        };
+        let rows = [row(1.0), row(2.0)];
+        let kept = dedup_last(&rows);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].cost, 2.0);
+    }
+}

@@ -1,0 +1,460 @@
+//! `resources` (current inventory) and `resource_history` (one snapshot per resource per day,
+//! kept 30 days).
+//!
+//! Re-applying an inventory moves only `last_seen`: descriptive columns are compared and
+//! `updated_at` changes only when one of them did.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use sqlx::types::Json;
+use sqlx::{Database, Encode, QueryBuilder, Type};
+
+use super::{Backend, Page, PageRequest, Store, StoreError, TenantScope, on_pool};
+use crate::model::ResourceRow;
+
+const SQLITE_CHUNK: usize = 500;
+const POSTGRES_CHUNK: usize = 5_000;
+
+const SELECT: &str = "SELECT subscription_id, resource_id, name, resource_type, kind, location, resource_group, \
+     sku, tags, properties, managed_by, first_seen, last_seen, created_at, updated_at FROM resources WHERE ";
+
+/// Descriptive columns compared to decide whether a re-applied row really changed.
+const CHANGED: &str = "resources.subscription_id IS DISTINCT FROM excluded.subscription_id \
+     OR resources.name IS DISTINCT FROM excluded.name \
+     OR resources.resource_type IS DISTINCT FROM excluded.resource_type \
+     OR resources.kind IS DISTINCT FROM excluded.kind \
+     OR resources.location IS DISTINCT FROM excluded.location \
+     OR resources.resource_group IS DISTINCT FROM excluded.resource_group \
+     OR resources.sku IS DISTINCT FROM excluded.sku \
+     OR resources.tags IS DISTINCT FROM excluded.tags \
+     OR resources.properties IS DISTINCT FROM excluded.properties \
+     OR resources.managed_by IS DISTINCT FROM excluded.managed_by";
+
+const HISTORY_CHANGED: &str = "resource_history.subscription_id IS DISTINCT FROM excluded.subscription_id \
+     OR resource_history.name IS DISTINCT FROM excluded.name \
+     OR resource_history.resource_type IS DISTINCT FROM excluded.resource_type \
+     OR resource_history.kind IS DISTINCT FROM excluded.kind \
+     OR resource_history.location IS DISTINCT FROM excluded.location \
+     OR resource_history.resource_group IS DISTINCT FROM excluded.resource_group \
+     OR resource_history.sku IS DISTINCT FROM excluded.sku \
+     OR resource_history.tags IS DISTINCT FROM excluded.tags \
+     OR resource_history.properties IS DISTINCT FROM excluded.properties \
+     OR resource_history.managed_by IS DISTINCT FROM excluded.managed_by";
+
+const SET_DESCRIPTIVE: &str = "subscription_id = excluded.subscription_id, name = excluded.name, \
+     resource_type = excluded.resource_type, kind = excluded.kind, location = excluded.location, \
+     resource_group = excluded.resource_group, sku = excluded.sku, tags = excluded.tags, \
+     properties = excluded.properties, managed_by = excluded.managed_by";
+
+/// A stored resource.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct ResourceRecord {
+    /// Subscription GUID.
+    pub subscription_id: String,
+    /// Lower-cased ARM id.
+    pub resource_id: String,
+    /// Name.
+    pub name: String,
+    /// Lower-cased type.
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    /// Kind.
+    pub kind: Option<String>,
+    /// Region.
+    pub location: String,
+    /// Resource group.
+    pub resource_group: String,
+    /// SKU object.
+    pub sku: Option<Json<serde_json::Value>>,
+    /// Tags.
+    pub tags: Json<BTreeMap<String, String>>,
+    /// Properties object.
+    pub properties: Json<serde_json::Value>,
+    /// `managedBy`.
+    pub managed_by: Option<String>,
+    /// First inventory that saw it.
+    pub first_seen: DateTime<Utc>,
+    /// Latest inventory that saw it.
+    pub last_seen: DateTime<Utc>,
+    /// Row creation.
+    pub created_at: DateTime<Utc>,
+    /// Last change of a descriptive column.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Sort keys for [`Store::list_resources`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResourceSort {
+    /// By name (default).
+    #[default]
+    Name,
+    /// By type.
+    Type,
+    /// By location.
+    Location,
+    /// By resource group.
+    ResourceGroup,
+    /// By the last inventory that saw it.
+    LastSeen,
+}
+
+impl ResourceSort {
+    fn column(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::Type => "resource_type",
+            Self::Location => "location",
+            Self::ResourceGroup => "resource_group",
+            Self::LastSeen => "last_seen",
+        }
+    }
+}
+
+/// Ascending or descending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortDirection {
+    /// Smallest first (default).
+    #[default]
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+impl SortDirection {
+    pub(crate) fn sql(self) -> &'static str {
+        match self {
+            Self::Asc => "ASC",
+            Self::Desc => "DESC",
+        }
+    }
+}
+
+/// Filters and order for [`Store::list_resources`].
+#[derive(Debug, Clone, Default)]
+pub struct ResourceFilter {
+    /// Resource type (matched lower-cased).
+    pub resource_type: Option<String>,
+    /// Location (matched lower-cased).
+    pub location: Option<String>,
+    /// Resource group (matched lower-cased).
+    pub resource_group: Option<String>,
+    /// Subscription GUID.
+    pub subscription_id: Option<String>,
+    /// A tag that must be present with exactly this value (key matched exactly).
+    pub tag: Option<(String, String)>,
+    /// Sort key.
+    pub sort: ResourceSort,
+    /// Sort direction.
+    pub direction: SortDirection,
+}
+
+fn push_filters<DB>(qb: &mut QueryBuilder<DB>, backend: Backend, scope: &TenantScope, filter: &ResourceFilter)
+where
+    DB: Database,
+    String: for<'q> Encode<'q, DB> + Type<DB>,
+{
+    let lower = |value: &String| value.trim().to_ascii_lowercase();
+    qb.push("tenant_id = ").push_bind(scope.tenant_id().to_owned());
+    if let Some(value) = &filter.resource_type {
+        qb.push(" AND resource_type = ").push_bind(lower(value));
+    }
+    if let Some(value) = &filter.location {
+        qb.push(" AND location = ").push_bind(lower(value));
+    }
+    if let Some(value) = &filter.resource_group {
+        qb.push(" AND resource_group = ").push_bind(lower(value));
+    }
+    if let Some(value) = &filter.subscription_id {
+        qb.push(" AND subscription_id = ").push_bind(lower(value));
+    }
+    if let Some((key, value)) = &filter.tag {
+        match backend {
+            Backend::Sqlite => {
+                qb.push(" AND EXISTS (SELECT 1 FROM json_each(resources.tags) AS t WHERE t.key = ")
+                    .push_bind(key.clone())
+                    .push(" AND t.value = ")
+                    .push_bind(value.clone())
+                    .push(")");
+            }
+            Backend::Postgres => {
+                qb.push(" AND (tags ->> ").push_bind(key.clone()).push(") = ").push_bind(value.clone());
+            }
+        }
+    }
+}
+
+/// The JSON columns of a row, serialised once for both statements.
+struct Encoded<'a> {
+    row: &'a ResourceRow,
+    sku: Option<String>,
+    tags: String,
+    properties: String,
+}
+
+fn encode(rows: &[ResourceRow]) -> Result<Vec<Encoded<'_>>, StoreError> {
+    // Keep the last occurrence of each resource id: one statement cannot update a row twice.
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut out: Vec<Encoded<'_>> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let json = |value: &dyn erased::Json| value.to_text();
+        let encoded = Encoded {
+            row,
+            sku: row.sku.as_ref().map(|sku| json(sku)).transpose()?,
+            tags: json(&row.tags)?,
+            properties: json(&row.properties)?,
+        };
+        match index.get(row.resource_id.as_str()) {
+            Some(&at) => out[at] = encoded,
+            None => {
+                index.insert(row.resource_id.as_str(), out.len());
+                out.push(encoded);
+            }
+        }
+    }
+    Ok(out)
+}
+
+mod erased {
+    use crate::store::StoreError;
+
+    pub(super) trait Json {
+        fn to_text(&self) -> Result<String, StoreError>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn to_text(&self) -> Result<String, StoreError> {
+            serde_json::to_string(self).map_err(|e| StoreError::validation("json", e.to_string()))
+        }
+    }
+}
+
+fn sqlite_sql(table: &str, rows: usize) -> String {
+    let history = table == "resource_history";
+    let columns = if history {
+        "tenant_id, resource_id, snapshot_date, subscription_id, name, resource_type, kind, location, \
+         resource_group, sku, tags, properties, managed_by, created_at, updated_at"
+    } else {
+        "tenant_id, resource_id, subscription_id, name, resource_type, kind, location, resource_group, sku, \
+         tags, properties, managed_by, first_seen, last_seen, created_at, updated_at"
+    };
+    let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
+    for i in 0..rows {
+        let p = 4 + i * 11;
+        if i > 0 {
+            sql.push(',');
+        }
+        let params: Vec<String> = (p..p + 11).map(|n| format!("${n}")).collect();
+        let (first, rest) = params.split_at(1);
+        // $1 tenant, $2 observed-at timestamp, $3 snapshot date: shared by all rows.
+        if history {
+            sql.push_str(&format!("($1,{},$3,{},$2,$2)", first.join(","), rest.join(",")));
+        } else {
+            sql.push_str(&format!("($1,{},{},$2,$2,$2,$2)", first.join(","), rest.join(",")));
+        }
+    }
+    if history {
+        sql.push_str(&format!(
+            " ON CONFLICT (tenant_id, resource_id, snapshot_date) DO UPDATE SET {SET_DESCRIPTIVE}, \
+             updated_at = excluded.updated_at WHERE {HISTORY_CHANGED}"
+        ));
+    } else {
+        sql.push_str(&format!(
+            " ON CONFLICT (tenant_id, resource_id) DO UPDATE SET {SET_DESCRIPTIVE}, \
+             last_seen = excluded.last_seen, \
+             updated_at = CASE WHEN {CHANGED} THEN excluded.updated_at ELSE resources.updated_at END"
+        ));
+    }
+    sql
+}
+
+const POSTGRES_UPSERT: &str = "INSERT INTO resources (tenant_id, resource_id, subscription_id, name, resource_type, \
+     kind, location, resource_group, sku, tags, properties, managed_by, first_seen, last_seen, created_at, updated_at) \
+     SELECT $1, u.r, u.s, u.n, u.t, u.k, u.l, u.g, u.sku::jsonb, u.tags::jsonb, u.props::jsonb, u.m, $2, $2, $2, $2 \
+     FROM UNNEST($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], \
+     $11::text[], $12::text[], $13::text[], $14::text[]) AS u(r, s, n, t, k, l, g, sku, tags, props, m) \
+     ON CONFLICT (tenant_id, resource_id) DO UPDATE SET subscription_id = excluded.subscription_id, \
+     name = excluded.name, resource_type = excluded.resource_type, kind = excluded.kind, \
+     location = excluded.location, resource_group = excluded.resource_group, sku = excluded.sku, \
+     tags = excluded.tags, properties = excluded.properties, managed_by = excluded.managed_by, \
+     last_seen = excluded.last_seen, updated_at = CASE WHEN \
+     resources.subscription_id IS DISTINCT FROM excluded.subscription_id \
+     OR resources.name IS DISTINCT FROM excluded.name \
+     OR resources.resource_type IS DISTINCT FROM excluded.resource_type \
+     OR resources.kind IS DISTINCT FROM excluded.kind \
+     OR resources.location IS DISTINCT FROM excluded.location \
+     OR resources.resource_group IS DISTINCT FROM excluded.resource_group \
+     OR resources.sku IS DISTINCT FROM excluded.sku \
+     OR resources.tags IS DISTINCT FROM excluded.tags \
+     OR resources.properties IS DISTINCT FROM excluded.properties \
+     OR resources.managed_by IS DISTINCT FROM excluded.managed_by \
+     THEN excluded.updated_at ELSE resources.updated_at END";
+
+const POSTGRES_HISTORY_UPSERT: &str = "INSERT INTO resource_history (tenant_id, resource_id, snapshot_date, \
+     subscription_id, name, resource_type, kind, location, resource_group, sku, tags, properties, managed_by, \
+     created_at, updated_at) \
+     SELECT $1, u.r, $3, u.s, u.n, u.t, u.k, u.l, u.g, u.sku::jsonb, u.tags::jsonb, u.props::jsonb, u.m, $2, $2 \
+     FROM UNNEST($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], \
+     $11::text[], $12::text[], $13::text[], $14::text[]) AS u(r, s, n, t, k, l, g, sku, tags, props, m) \
+     ON CONFLICT (tenant_id, resource_id, snapshot_date) DO UPDATE SET subscription_id = excluded.subscription_id, \
+     name = excluded.name, resource_type = excluded.resource_type, kind = excluded.kind, \
+     location = excluded.location, resource_group = excluded.resource_group, sku = excluded.sku, \
+     tags = excluded.tags, properties = excluded.properties, managed_by = excluded.managed_by, \
+     updated_at = excluded.updated_at WHERE \
+     resource_history.subscription_id IS DISTINCT FROM excluded.subscription_id \
+     OR resource_history.name IS DISTINCT FROM excluded.name \
+     OR resource_history.resource_type IS DISTINCT FROM excluded.resource_type \
+     OR resource_history.kind IS DISTINCT FROM excluded.kind \
+     OR resource_history.location IS DISTINCT FROM excluded.location \
+     OR resource_history.resource_group IS DISTINCT FROM excluded.resource_group \
+     OR resource_history.sku IS DISTINCT FROM excluded.sku \
+     OR resource_history.tags IS DISTINCT FROM excluded.tags \
+     OR resource_history.properties IS DISTINCT FROM excluded.properties \
+     OR resource_history.managed_by IS DISTINCT FROM excluded.managed_by";
+
+impl Store {
+    /// Upserts an inventory observed at `observed_at` into `resources`, and that day's snapshot
+    /// into `resource_history`, in one transaction.
+    ///
+    /// # Errors
+    /// Database errors; nothing is written when one occurs.
+    pub async fn upsert_resources(
+        &self,
+        scope: &TenantScope,
+        rows: &[ResourceRow],
+        observed_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let encoded = encode(rows)?;
+        let day: NaiveDate = observed_at.date_naive();
+        match self.db() {
+            super::connect::Db::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                for table in ["resources", "resource_history"] {
+                    for chunk in encoded.chunks(SQLITE_CHUNK) {
+                        let mut query = sqlx::query(sqlx::AssertSqlSafe(sqlite_sql(table, chunk.len())))
+                            .bind(scope.tenant_id())
+                            .bind(observed_at)
+                            .bind(day);
+                        for e in chunk {
+                            let r = e.row;
+                            query = query
+                                .bind(&r.resource_id)
+                                .bind(&r.subscription_id)
+                                .bind(&r.name)
+                                .bind(&r.resource_type)
+                                .bind(&r.kind)
+                                .bind(&r.location)
+                                .bind(&r.resource_group)
+                                .bind(&e.sku)
+                                .bind(&e.tags)
+                                .bind(&e.properties)
+                                .bind(&r.managed_by);
+                        }
+                        query.execute(&mut *tx).await?;
+                    }
+                }
+                tx.commit().await?;
+            }
+            super::connect::Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                for sql in [POSTGRES_UPSERT, POSTGRES_HISTORY_UPSERT] {
+                    for chunk in encoded.chunks(POSTGRES_CHUNK) {
+                        let text = |f: for<'e> fn(&'e Encoded<'_>) -> &'e str| chunk.iter().map(f).collect::<Vec<&str>>();
+                        let opt = |f: for<'e> fn(&'e Encoded<'_>) -> Option<&'e str>| chunk.iter().map(f).collect::<Vec<_>>();
+                        sqlx::query(sql)
+                            .bind(scope.tenant_id())
+                            .bind(observed_at)
+                            .bind(day)
+                            .bind(text(|e| &e.row.resource_id))
+                            .bind(text(|e| &e.row.subscription_id))
+                            .bind(text(|e| &e.row.name))
+                            .bind(text(|e| &e.row.resource_type))
+                            .bind(opt(|e| e.row.kind.as_deref()))
+                            .bind(text(|e| &e.row.location))
+                            .bind(text(|e| &e.row.resource_group))
+                            .bind(opt(|e| e.sku.as_deref()))
+                            .bind(text(|e| &e.tags))
+                            .bind(text(|e| &e.properties))
+                            .bind(opt(|e| e.row.managed_by.as_deref()))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Lists resources with filters and sort.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn list_resources(
+        &self,
+        scope: &TenantScope,
+        filter: &ResourceFilter,
+        page: PageRequest,
+    ) -> Result<Page<ResourceRecord>, StoreError> {
+        let backend = self.backend();
+        let (items, total) = on_pool!(self, pool => {
+            let mut qb = QueryBuilder::new(SELECT);
+            push_filters(&mut qb, backend, scope, filter);
+            // The sort column comes from a closed enum, never from input text.
+            qb.push(format_args!(
+                " ORDER BY {} {}, resource_id LIMIT ",
+                filter.sort.column(),
+                filter.direction.sql()
+            ));
+            qb.push_bind(page.limit()).push(" OFFSET ").push_bind(page.offset());
+            let items: Vec<ResourceRecord> = qb.build_query_as().fetch_all(pool).await?;
+            let mut count = QueryBuilder::new("SELECT COUNT(*) FROM resources WHERE ");
+            push_filters(&mut count, backend, scope, filter);
+            let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+            (items, total)
+        });
+        Ok(page.into_page(items, total))
+    }
+
+    /// Reads one resource by (lower-cased) id.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    pub async fn get_resource(&self, scope: &TenantScope, resource_id: &str) -> Result<ResourceRecord, StoreError> {
+        let id = resource_id.trim().to_ascii_lowercase();
+        on_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT}tenant_id = $1 AND resource_id = $2")))
+                .bind(scope.tenant_id())
+                .bind(&id)
+                .fetch_optional(pool)
+                .await?
+        })
+        .ok_or(StoreError::NotFound)
+    }
+
+    /// The days on which a resource was observed (within history retention), oldest first.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn resource_history_dates(
+        &self,
+        scope: &TenantScope,
+        resource_id: &str,
+    ) -> Result<Vec<NaiveDate>, StoreError> {
+        let id = resource_id.trim().to_ascii_lowercase();
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT snapshot_date FROM resource_history WHERE tenant_id = $1 AND resource_id = $2 \
+                 ORDER BY snapshot_date",
+            )
+            .bind(scope.tenant_id())
+            .bind(&id)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+}
