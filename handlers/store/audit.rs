@@ -120,7 +120,11 @@ impl Store {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn append_audit(&self, scope: &TenantScope, entry: &NewAuditEntry) -> Result<String, StoreError> {
+    pub async fn append_audit(
+        &self,
+        scope: &TenantScope,
+        entry: &NewAuditEntry,
+    ) -> Result<String, StoreError> {
         let id = new_id();
         on_pool!(self, pool => {
             sqlx::query(INSERT)

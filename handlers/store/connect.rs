@@ -4,7 +4,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use super::StoreError;
 use crate::config::{ConfigError, Secret, SettingsSource};
@@ -111,10 +113,10 @@ impl Store {
                     .pragma("temp_store", "memory")
                     .pragma("cache_size", "-32768");
                 let file = options.get_filename();
-                if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    if file.as_os_str() != ":memory:" {
-                        std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(sqlx::Error::Io(e)))?;
-                    }
+                if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
+                    && file.as_os_str() != ":memory:"
+                {
+                    std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(sqlx::Error::Io(e)))?;
                 }
                 let pool = SqlitePoolOptions::new()
                     .max_connections(config.max_connections)
@@ -211,10 +213,8 @@ mod tests {
 
     #[test]
     fn postgres_url_and_pool_size() {
-        let source = SettingsSource::from_pairs([
-            (DATABASE_URL, "postgres://u:pw@db/azcops"),
-            (MAX_CONNECTIONS, "4"),
-        ]);
+        let source =
+            SettingsSource::from_pairs([(DATABASE_URL, "postgres://u:pw@db/azcops"), (MAX_CONNECTIONS, "4")]);
         let config = StoreConfig::from_source(&source).unwrap();
         assert_eq!((config.backend(), config.max_connections), (Backend::Postgres, 4));
         assert!(!format!("{config:?}").contains("pw"));

@@ -19,7 +19,8 @@ const POSTGRES_CHUNK: usize = 20_000;
 
 const COLUMNS: &str = "tenant_id, subscription_id, date, resource_group, service_name, meter_category, \
                        resource_id, cost, amortized_cost, currency, created_at, updated_at";
-const KEY: &str = "tenant_id, subscription_id, date, resource_group, service_name, meter_category, resource_id";
+const KEY: &str =
+    "tenant_id, subscription_id, date, resource_group, service_name, meter_category, resource_id";
 const ON_CONFLICT: &str = "DO UPDATE SET cost = excluded.cost, amortized_cost = excluded.amortized_cost, \
      currency = excluded.currency, updated_at = excluded.updated_at \
      WHERE costs_daily.cost <> excluded.cost OR costs_daily.amortized_cost <> excluded.amortized_cost \
@@ -180,7 +181,8 @@ fn sqlite_upsert_sql(rows: usize) -> String {
 
 /// Keeps the last row for each key: PostgreSQL refuses to update one row twice in a statement.
 fn dedup_last(rows: &[CostDailyRow]) -> Vec<&CostDailyRow> {
-    let mut index: HashMap<(&str, NaiveDate, &str, &str, &str, &str), usize> = HashMap::with_capacity(rows.len());
+    let mut index: HashMap<(&str, NaiveDate, &str, &str, &str, &str), usize> =
+        HashMap::with_capacity(rows.len());
     let mut kept: Vec<&CostDailyRow> = Vec::with_capacity(rows.len());
     for row in rows {
         let key = (
@@ -209,7 +211,11 @@ impl Store {
     ///
     /// # Errors
     /// Database errors; nothing is written when one occurs.
-    pub async fn upsert_costs_daily(&self, scope: &TenantScope, rows: &[CostDailyRow]) -> Result<(), StoreError> {
+    pub async fn upsert_costs_daily(
+        &self,
+        scope: &TenantScope,
+        rows: &[CostDailyRow],
+    ) -> Result<(), StoreError> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -246,7 +252,8 @@ impl Store {
                 let mut tx = pool.begin().await?;
                 for chunk in rows.chunks(POSTGRES_CHUNK) {
                     let chunk = dedup_last(chunk);
-                    let column = |f: fn(&CostDailyRow) -> &str| chunk.iter().map(|r| f(r)).collect::<Vec<&str>>();
+                    let column =
+                        |f: fn(&CostDailyRow) -> &str| chunk.iter().map(|r| f(r)).collect::<Vec<&str>>();
                     sqlx::query(POSTGRES_UPSERT)
                         .bind(scope.tenant_id())
                         .bind(at)
@@ -340,7 +347,8 @@ impl Store {
             .into_iter()
             .map(|(service_name, (cost, amortized_cost))| ServiceCost { service_name, cost, amortized_cost })
             .collect();
-        by_service.sort_by(|a, b| b.cost.total_cmp(&a.cost).then_with(|| a.service_name.cmp(&b.service_name)));
+        by_service
+            .sort_by(|a, b| b.cost.total_cmp(&a.cost).then_with(|| a.service_name.cmp(&b.service_name)));
         let daily: Vec<DailyCost> = from
             .iter_days()
             .take(days as usize)

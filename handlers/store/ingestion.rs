@@ -211,7 +211,11 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Validation`] for an empty key; database errors.
-    pub async fn create_run(&self, scope: &TenantScope, new: &NewRun) -> Result<(RunWithItems, bool), StoreError> {
+    pub async fn create_run(
+        &self,
+        scope: &TenantScope,
+        new: &NewRun,
+    ) -> Result<(RunWithItems, bool), StoreError> {
         if new.schedule_key.trim().is_empty() {
             return Err(StoreError::validation("schedule_key", "must not be empty"));
         }
@@ -296,7 +300,11 @@ impl Store {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn list_runs(&self, scope: &TenantScope, page: PageRequest) -> Result<Page<IngestionRun>, StoreError> {
+    pub async fn list_runs(
+        &self,
+        scope: &TenantScope,
+        page: PageRequest,
+    ) -> Result<Page<IngestionRun>, StoreError> {
         let (items, total) = on_pool!(self, pool => {
             let items: Vec<IngestionRun> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {RUN_COLUMNS} FROM ingestion_runs WHERE tenant_id = $1 \

@@ -83,7 +83,11 @@ impl RecommendationStatus {
     /// # Errors
     /// [`StoreError::InvalidTransition`] when the lifecycle does not allow it.
     pub fn transition(self, to: Self, changer: Changer) -> Result<Self, StoreError> {
-        if self.can_transition(to, changer) { Ok(to) } else { Err(StoreError::InvalidTransition { from: self, to }) }
+        if self.can_transition(to, changer) {
+            Ok(to)
+        } else {
+            Err(StoreError::InvalidTransition { from: self, to })
+        }
     }
 }
 

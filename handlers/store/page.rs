@@ -24,7 +24,10 @@ impl PageRequest {
             return Err(StoreError::validation("page", "must be at least 1"));
         }
         if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
-            return Err(StoreError::validation("page_size", format!("must be between 1 and {MAX_PAGE_SIZE}")));
+            return Err(StoreError::validation(
+                "page_size",
+                format!("must be between 1 and {MAX_PAGE_SIZE}"),
+            ));
         }
         Ok(Self { page, page_size })
     }

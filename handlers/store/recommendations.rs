@@ -289,7 +289,8 @@ impl Store {
         let at = now();
         let evidence: Vec<String> = rows.iter().map(|r| r.evidence.to_string()).collect();
         let ids: Vec<String> = rows.iter().map(|_| new_id()).collect();
-        let wanted: HashSet<(&str, &str)> = rows.iter().map(|r| (r.resource_id.as_str(), r.rule_id.as_str())).collect();
+        let wanted: HashSet<(&str, &str)> =
+            rows.iter().map(|r| (r.resource_id.as_str(), r.rule_id.as_str())).collect();
         // Which of these findings are closed now and will be reopened by this upsert.
         macro_rules! find_reopened {
             ($tx:expr) => {{
@@ -329,8 +330,9 @@ impl Store {
                 let reopened = find_reopened!(tx);
                 for (c, chunk) in rows.chunks(SQLITE_CHUNK).enumerate() {
                     let base = c * SQLITE_CHUNK;
-                    let mut query =
-                        sqlx::query(sqlx::AssertSqlSafe(sqlite_sql(chunk.len()))).bind(scope.tenant_id()).bind(at);
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sqlite_sql(chunk.len())))
+                        .bind(scope.tenant_id())
+                        .bind(at);
                     for (i, r) in chunk.iter().enumerate() {
                         query = query
                             .bind(&ids[base + i])
@@ -363,13 +365,20 @@ impl Store {
                 ));
                 for (c, chunk) in rows.chunks(POSTGRES_CHUNK).enumerate() {
                     let base = c * POSTGRES_CHUNK;
-                    let text = |f: fn(&RecommendationUpsert) -> &str| chunk.iter().map(|r| f(r)).collect::<Vec<_>>();
-                    let num = |f: fn(&RecommendationUpsert) -> f64| chunk.iter().map(|r| f(r)).collect::<Vec<_>>();
+                    let text =
+                        |f: fn(&RecommendationUpsert) -> &str| chunk.iter().map(|r| f(r)).collect::<Vec<_>>();
+                    let num =
+                        |f: fn(&RecommendationUpsert) -> f64| chunk.iter().map(|r| f(r)).collect::<Vec<_>>();
                     sqlx::query(sqlx::AssertSqlSafe(std::sync::Arc::clone(&sql)))
                         .bind(scope.tenant_id())
                         .bind(at)
                         .bind(ids[base..base + chunk.len()].to_vec())
-                        .bind(chunk.iter().map(|r| r.subscription_id.trim().to_ascii_lowercase()).collect::<Vec<_>>())
+                        .bind(
+                            chunk
+                                .iter()
+                                .map(|r| r.subscription_id.trim().to_ascii_lowercase())
+                                .collect::<Vec<_>>(),
+                        )
                         .bind(text(|r| &r.resource_id))
                         .bind(text(|r| &r.rule_id))
                         .bind(text(|r| &r.source))
@@ -427,7 +436,11 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::NotFound`] (also for another tenant's id).
-    pub async fn get_recommendation(&self, scope: &TenantScope, id: &str) -> Result<Recommendation, StoreError> {
+    pub async fn get_recommendation(
+        &self,
+        scope: &TenantScope,
+        id: &str,
+    ) -> Result<Recommendation, StoreError> {
         on_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT}tenant_id = $1 AND id = $2")))
                 .bind(scope.tenant_id())

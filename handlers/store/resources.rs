@@ -363,8 +363,12 @@ impl Store {
                 let mut tx = pool.begin().await?;
                 for sql in [POSTGRES_UPSERT, POSTGRES_HISTORY_UPSERT] {
                     for chunk in encoded.chunks(POSTGRES_CHUNK) {
-                        let text = |f: for<'e> fn(&'e Encoded<'_>) -> &'e str| chunk.iter().map(f).collect::<Vec<&str>>();
-                        let opt = |f: for<'e> fn(&'e Encoded<'_>) -> Option<&'e str>| chunk.iter().map(f).collect::<Vec<_>>();
+                        let text = |f: for<'e> fn(&'e Encoded<'_>) -> &'e str| {
+                            chunk.iter().map(f).collect::<Vec<&str>>()
+                        };
+                        let opt = |f: for<'e> fn(&'e Encoded<'_>) -> Option<&'e str>| {
+                            chunk.iter().map(f).collect::<Vec<_>>()
+                        };
                         sqlx::query(sql)
                             .bind(scope.tenant_id())
                             .bind(observed_at)
@@ -424,7 +428,11 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::NotFound`].
-    pub async fn get_resource(&self, scope: &TenantScope, resource_id: &str) -> Result<ResourceRecord, StoreError> {
+    pub async fn get_resource(
+        &self,
+        scope: &TenantScope,
+        resource_id: &str,
+    ) -> Result<ResourceRecord, StoreError> {
         let id = resource_id.trim().to_ascii_lowercase();
         on_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT}tenant_id = $1 AND resource_id = $2")))

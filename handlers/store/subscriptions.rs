@@ -162,7 +162,10 @@ impl Store {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn list_active_subscriptions(&self, scope: &TenantScope) -> Result<Vec<Subscription>, StoreError> {
+    pub async fn list_active_subscriptions(
+        &self,
+        scope: &TenantScope,
+    ) -> Result<Vec<Subscription>, StoreError> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {COLUMNS} FROM subscriptions WHERE tenant_id = $1 AND active ORDER BY subscription_id"
@@ -210,7 +213,11 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::NotFound`].
-    pub async fn delete_subscription(&self, scope: &TenantScope, subscription_id: &str) -> Result<(), StoreError> {
+    pub async fn delete_subscription(
+        &self,
+        scope: &TenantScope,
+        subscription_id: &str,
+    ) -> Result<(), StoreError> {
         let key = subscription_id.trim().to_ascii_lowercase();
         let deleted = on_pool!(self, pool => {
             sqlx::query("DELETE FROM subscriptions WHERE tenant_id = $1 AND subscription_id = $2")

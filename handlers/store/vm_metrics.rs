@@ -113,7 +113,11 @@ impl Store {
     ///
     /// # Errors
     /// Database errors; nothing is written when one occurs.
-    pub async fn upsert_vm_metrics(&self, scope: &TenantScope, rows: &[VmMetricsRow]) -> Result<(), StoreError> {
+    pub async fn upsert_vm_metrics(
+        &self,
+        scope: &TenantScope,
+        rows: &[VmMetricsRow],
+    ) -> Result<(), StoreError> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -123,8 +127,9 @@ impl Store {
             super::connect::Db::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
                 for chunk in rows.chunks(SQLITE_CHUNK) {
-                    let mut query =
-                        sqlx::query(sqlx::AssertSqlSafe(sqlite_sql(chunk.len()))).bind(scope.tenant_id()).bind(at);
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sqlite_sql(chunk.len())))
+                        .bind(scope.tenant_id())
+                        .bind(at);
                     for r in chunk {
                         query = query
                             .bind(&r.subscription_id)
@@ -150,7 +155,8 @@ impl Store {
                 let sql = sqlx::AssertSqlSafe(format!("{POSTGRES_UPSERT}{ON_CONFLICT}"));
                 let sql = std::sync::Arc::new(sql.0);
                 for chunk in rows.chunks(POSTGRES_CHUNK) {
-                    let float = |f: fn(&VmMetricsRow) -> Option<f64>| chunk.iter().map(|r| f(r)).collect::<Vec<_>>();
+                    let float =
+                        |f: fn(&VmMetricsRow) -> Option<f64>| chunk.iter().map(|r| f(r)).collect::<Vec<_>>();
                     sqlx::query(sqlx::AssertSqlSafe(std::sync::Arc::clone(&sql)))
                         .bind(scope.tenant_id())
                         .bind(at)

@@ -1,6 +1,8 @@
 //! The append-only audit log (enforced by the database) and retention.
 
-use azcops::store::{AuditFilter, CostFilter, NewAuditEntry, PageRequest, RetentionReport, Store, TenantScope, now};
+use azcops::store::{
+    AuditFilter, CostFilter, NewAuditEntry, PageRequest, RetentionReport, Store, TenantScope, now,
+};
 use chrono::{DateTime, Days, Months, Utc};
 use sqlx::Connection;
 
@@ -27,13 +29,23 @@ async fn tamper(ctx: &Ctx, statements: &[&'static str]) -> Vec<String> {
         Kind::Sqlite => {
             let mut conn = sqlx::SqliteConnection::connect(&ctx.url).await.unwrap();
             for s in statements {
-                out.push(sqlx::raw_sql(*s).execute(&mut conn).await.map_or_else(|e| e.to_string(), |_| "ok".into()));
+                out.push(
+                    sqlx::raw_sql(*s)
+                        .execute(&mut conn)
+                        .await
+                        .map_or_else(|e| e.to_string(), |_| "ok".into()),
+                );
             }
         }
         Kind::Postgres => {
             let mut conn = sqlx::PgConnection::connect(&ctx.url).await.unwrap();
             for s in statements {
-                out.push(sqlx::raw_sql(*s).execute(&mut conn).await.map_or_else(|e| e.to_string(), |_| "ok".into()));
+                out.push(
+                    sqlx::raw_sql(*s)
+                        .execute(&mut conn)
+                        .await
+                        .map_or_else(|e| e.to_string(), |_| "ok".into()),
+                );
             }
         }
     }
@@ -70,7 +82,8 @@ async fn audit_log_refuses_update_and_delete(ctx: Ctx) {
     let outcome = tamper(&ctx, forced).await;
     assert!(outcome.last().unwrap().contains("append-only"), "{outcome:?}");
     assert_eq!(audit_count(&ctx.store, &scope).await, 2);
-    let untouched = ctx.store.list_audit(&scope, &AuditFilter::default(), PageRequest::first(10).unwrap()).await.unwrap();
+    let untouched =
+        ctx.store.list_audit(&scope, &AuditFilter::default(), PageRequest::first(10).unwrap()).await.unwrap();
     assert!(untouched.items.iter().all(|e| e.actor == "alice"));
 }
 
@@ -84,7 +97,11 @@ async fn retention_deletes_only_what_aged_out(ctx: Ctx) {
     store
         .upsert_costs_daily(
             &scope,
-            &[cost(&sub, months_ago(14), "VM", "", 1.0), cost(&sub, months_ago(12), "VM", "", 2.0), cost(&sub, today, "VM", "", 3.0)],
+            &[
+                cost(&sub, months_ago(14), "VM", "", 1.0),
+                cost(&sub, months_ago(12), "VM", "", 2.0),
+                cost(&sub, today, "VM", "", 3.0),
+            ],
         )
         .await
         .unwrap();
@@ -100,7 +117,8 @@ async fn retention_deletes_only_what_aged_out(ctx: Ctx) {
 
     let report = store.apply_retention(at).await.unwrap();
     assert_eq!(report, RetentionReport { costs_daily: 1, resource_history: 2, audit_logs: 2 });
-    let costs = store.list_costs(&scope, &CostFilter::default(), PageRequest::first(10).unwrap()).await.unwrap();
+    let costs =
+        store.list_costs(&scope, &CostFilter::default(), PageRequest::first(10).unwrap()).await.unwrap();
     assert_eq!(costs.items.iter().map(|c| c.cost).collect::<Vec<_>>(), [3.0, 2.0]);
     let history = store.resource_history_dates(&scope, &disk.resource_id).await.unwrap();
     assert_eq!(history.len(), 2);
@@ -127,7 +145,10 @@ async fn audit_list_filters(ctx: Ctx) {
     }
     let page = PageRequest::first(10).unwrap();
     let all = store.list_audit(&scope, &AuditFilter::default(), page).await.unwrap();
-    assert_eq!(all.items.iter().map(|e| e.target_id.as_str()).collect::<Vec<_>>(), ["r4", "r3", "r2", "r1", "r0"]);
+    assert_eq!(
+        all.items.iter().map(|e| e.target_id.as_str()).collect::<Vec<_>>(),
+        ["r4", "r3", "r2", "r1", "r0"]
+    );
     let approved = AuditFilter { action: Some("recommendation.approved".into()), ..Default::default() };
     assert_eq!(store.list_audit(&scope, &approved, page).await.unwrap().total, 3);
     let window = AuditFilter {

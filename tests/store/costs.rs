@@ -11,7 +11,10 @@ store_test!(cost_upserts_are_idempotent, cost_filters, cost_summary_totals_servi
 async fn all_costs(store: &Store, scope: &TenantScope) -> Vec<CostRow> {
     let mut rows = Vec::new();
     for page in 1.. {
-        let got = store.list_costs(scope, &CostFilter::default(), PageRequest::new(page, 500).unwrap()).await.unwrap();
+        let got = store
+            .list_costs(scope, &CostFilter::default(), PageRequest::new(page, 500).unwrap())
+            .await
+            .unwrap();
         if got.items.is_empty() {
             break;
         }
@@ -33,12 +36,12 @@ async fn cost_upserts_are_idempotent(ctx: Ctx) {
             batch.push(cost(&sub, date, &format!("svc{s}"), &resource, f64::from(s) + 0.25));
         }
     }
-    store.upsert_costs_daily(&scope, &batch).await.unwrap();
-    let first = all_costs(store, &scope).await;
+    store.upsert_costs_daily(scope, &batch).await.unwrap();
+    let first = all_costs(store, scope).await;
     assert_eq!(first.len(), 2_300);
 
-    store.upsert_costs_daily(&scope, &batch).await.unwrap();
-    let second = all_costs(store, &scope).await;
+    store.upsert_costs_daily(scope, &batch).await.unwrap();
+    let second = all_costs(store, scope).await;
     assert_eq!(first, second, "re-applying the same batch leaves identical rows, updated_at included");
 
     // A changed figure updates that row only; a duplicate key inside one batch keeps the last.
@@ -46,8 +49,8 @@ async fn cost_upserts_are_idempotent(ctx: Ctx) {
     changed.cost = 99.0;
     let mut superseded = changed.clone();
     superseded.cost = 42.0;
-    store.upsert_costs_daily(&scope, &[superseded, changed.clone()]).await.unwrap();
-    let third = all_costs(store, &scope).await;
+    store.upsert_costs_daily(scope, &[superseded, changed.clone()]).await.unwrap();
+    let third = all_costs(store, scope).await;
     assert_eq!(third.len(), 2_300);
     let moved: Vec<&CostRow> = third.iter().filter(|r| !second.contains(r)).collect();
     assert_eq!(moved.len(), 1);
@@ -66,17 +69,31 @@ async fn cost_filters(ctx: Ctx) {
         cost(&b, day(2026, 11, 3), "Virtual Machines", "", 5.0),
     ];
     rows[1].resource_group = "rg-data".into();
-    store.upsert_costs_daily(&scope, &rows).await.unwrap();
+    store.upsert_costs_daily(scope, &rows).await.unwrap();
     let page = PageRequest::first(50).unwrap();
-    let list = |filter: CostFilter| async move { store.list_costs(&scope, &filter, page).await.unwrap() };
+    let list = |filter: CostFilter| async move { store.list_costs(scope, &filter, page).await.unwrap() };
 
     let all = list(CostFilter::default()).await;
-    assert_eq!(all.items.iter().map(|r| r.date).collect::<Vec<_>>(), [day(2026, 11, 3), day(2026, 11, 2), day(2026, 11, 1)]);
-    let ranged = list(CostFilter { from: Some(day(2026, 11, 2)), to: Some(day(2026, 11, 2)), ..Default::default() }).await;
+    assert_eq!(
+        all.items.iter().map(|r| r.date).collect::<Vec<_>>(),
+        [day(2026, 11, 3), day(2026, 11, 2), day(2026, 11, 1)]
+    );
+    let ranged =
+        list(CostFilter { from: Some(day(2026, 11, 2)), to: Some(day(2026, 11, 2)), ..Default::default() })
+            .await;
     assert_eq!((ranged.total, ranged.items[0].cost), (1, 2.0));
-    assert_eq!(list(CostFilter { subscription_id: Some(b.to_uppercase()), ..Default::default() }).await.total, 1);
-    assert_eq!(list(CostFilter { service_name: Some("Virtual Machines".into()), ..Default::default() }).await.total, 2);
-    assert_eq!(list(CostFilter { resource_group: Some("RG-DATA".into()), ..Default::default() }).await.total, 1);
+    assert_eq!(
+        list(CostFilter { subscription_id: Some(b.to_uppercase()), ..Default::default() }).await.total,
+        1
+    );
+    assert_eq!(
+        list(CostFilter { service_name: Some("Virtual Machines".into()), ..Default::default() }).await.total,
+        2
+    );
+    assert_eq!(
+        list(CostFilter { resource_group: Some("RG-DATA".into()), ..Default::default() }).await.total,
+        1
+    );
 }
 
 async fn cost_summary_totals_services_and_trend(ctx: Ctx) {
@@ -85,7 +102,7 @@ async fn cost_summary_totals_services_and_trend(ctx: Ctx) {
     let (a, b) = (guid(101), guid(102));
     store
         .upsert_costs_daily(
-            &scope,
+            scope,
             &[
                 cost(&a, day(2026, 11, 20), "Virtual Machines", "", 10.0),
                 cost(&a, day(2026, 11, 21), "Virtual Machines", "", 20.0),
@@ -97,19 +114,20 @@ async fn cost_summary_totals_services_and_trend(ctx: Ctx) {
         )
         .await
         .unwrap();
-    let summary = store.cost_summary(&scope, day(2026, 11, 22), 3, None).await.unwrap();
+    let summary = store.cost_summary(scope, day(2026, 11, 22), 3, None).await.unwrap();
     assert_eq!((summary.from, summary.to), (day(2026, 11, 20), day(2026, 11, 22)));
     assert!((summary.total_cost - 40.0).abs() < 1e-9);
     assert!((summary.total_amortized_cost - 36.0).abs() < 1e-9);
-    let services: Vec<(&str, f64)> = summary.by_service.iter().map(|s| (s.service_name.as_str(), s.cost)).collect();
+    let services: Vec<(&str, f64)> =
+        summary.by_service.iter().map(|s| (s.service_name.as_str(), s.cost)).collect();
     assert_eq!(services, [("Virtual Machines", 30.0), ("Storage", 10.0)]);
     let trend: Vec<f64> = summary.daily.iter().map(|d| d.cost).collect();
     assert_eq!(trend, [10.0, 24.0, 6.0]);
 
-    let one_sub = store.cost_summary(&scope, day(2026, 11, 22), 3, Some(&b)).await.unwrap();
+    let one_sub = store.cost_summary(scope, day(2026, 11, 22), 3, Some(&b)).await.unwrap();
     assert_eq!(one_sub.daily.iter().map(|d| d.cost).collect::<Vec<_>>(), [0.0, 0.0, 6.0]);
     assert!(matches!(
-        store.cost_summary(&scope, day(2026, 11, 22), 0, None).await,
+        store.cost_summary(scope, day(2026, 11, 22), 0, None).await,
         Err(StoreError::Validation { field: "days", .. })
     ));
 }

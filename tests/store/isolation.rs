@@ -2,8 +2,8 @@
 //! function called with tenant B's scope.
 
 use azcops::store::{
-    AuditFilter, CostFilter, ItemStatus, ItemUpdate, NewRun, PageRequest, RecommendationFilter, RecommendationStatus,
-    ResourceFilter, Store, StoreError, SubscriptionUpdate, TenantScope,
+    AuditFilter, CostFilter, ItemStatus, ItemUpdate, NewRun, PageRequest, RecommendationFilter,
+    RecommendationStatus, ResourceFilter, Store, StoreError, SubscriptionUpdate, TenantScope,
 };
 
 use crate::store_test;
@@ -41,8 +41,12 @@ async fn tenant_b_cannot_see_or_touch_tenant_a(ctx: Ctx) {
     store.upsert_vm_metrics(&a, &metrics).await.unwrap();
     store.upsert_recommendations(&a, std::slice::from_ref(&found)).await.unwrap();
     let page = PageRequest::first(500).unwrap();
-    let rec = store.list_recommendations(&a, &RecommendationFilter::default(), page).await.unwrap().items.remove(0);
-    store.transition_recommendation(&a, &rec.id, RecommendationStatus::Dismissed, "alice", None).await.unwrap();
+    let rec =
+        store.list_recommendations(&a, &RecommendationFilter::default(), page).await.unwrap().items.remove(0);
+    store
+        .transition_recommendation(&a, &rec.id, RecommendationStatus::Dismissed, "alice", None)
+        .await
+        .unwrap();
     store.transition_recommendation(&a, &rec.id, RecommendationStatus::Open, "alice", None).await.unwrap();
     let new_run = NewRun {
         kind: "full".into(),
@@ -65,7 +69,10 @@ async fn tenant_b_cannot_see_or_touch_tenant_a(ctx: Ctx) {
     let summary = store.cost_summary(&b, day(2026, 11, 22), 30, None).await.unwrap();
     assert_eq!((summary.total_cost, summary.by_service.len()), (0.0, 0));
     assert!(store.list_vm_metrics(&b, &sub).await.unwrap().is_empty());
-    assert_eq!(store.list_recommendations(&b, &RecommendationFilter::default(), page).await.unwrap().total, 0);
+    assert_eq!(
+        store.list_recommendations(&b, &RecommendationFilter::default(), page).await.unwrap().total,
+        0
+    );
     assert!(not_found(store.get_recommendation(&b, &rec.id).await.map(drop)));
     assert_eq!(store.list_audit(&b, &AuditFilter::default(), page).await.unwrap().total, 0);
     assert!(not_found(store.get_run(&b, &run.run.id).await.map(drop)));
@@ -73,9 +80,18 @@ async fn tenant_b_cannot_see_or_touch_tenant_a(ctx: Ctx) {
 
     // Writes through B cannot reach A's rows.
     assert!(not_found(
-        store.transition_recommendation(&b, &rec.id, RecommendationStatus::Approved, "mallory", None).await.map(drop)
+        store
+            .transition_recommendation(&b, &rec.id, RecommendationStatus::Approved, "mallory", None)
+            .await
+            .map(drop)
     ));
-    assert!(store.close_stale(&b, &sub, &["waste.unattached_disk".to_owned()], &[], "x").await.unwrap().is_empty());
+    assert!(
+        store
+            .close_stale(&b, &sub, &["waste.unattached_disk".to_owned()], &[], "x")
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(not_found(
         store
             .update_subscription(&b, &sub, &SubscriptionUpdate { active: Some(false), ..Default::default() })
@@ -84,7 +100,13 @@ async fn tenant_b_cannot_see_or_touch_tenant_a(ctx: Ctx) {
     ));
     assert!(not_found(store.delete_subscription(&b, &sub).await));
     assert!(not_found(store.mark_subscription_ingested(&b, &sub, at(2026, 11, 25, 0)).await));
-    let update = ItemUpdate { status: ItemStatus::Failed, attempts: None, error: None, counts: None, duration_ms: None };
+    let update = ItemUpdate {
+        status: ItemStatus::Failed,
+        attempts: None,
+        error: None,
+        counts: None,
+        duration_ms: None,
+    };
     assert!(not_found(store.update_run_item(&b, &run.run.id, &sub, &update).await.map(drop)));
     let (b_run, created) = store.create_run(&b, &new_run).await.unwrap();
     assert!(created, "schedule keys are per tenant");

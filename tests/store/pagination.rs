@@ -11,13 +11,17 @@ async fn pagination_edges(ctx: Ctx) {
     let store = &ctx.store;
     let scope = tenant(store, 1).await;
     let sub = guid(101);
-    let rows: Vec<_> =
-        (0..7).map(|i| resource(&sub, &format!("r{i}"), "microsoft.compute/disks", "westeurope", "prod")).collect();
+    let rows: Vec<_> = (0..7)
+        .map(|i| resource(&sub, &format!("r{i}"), "microsoft.compute/disks", "westeurope", "prod"))
+        .collect();
     store.upsert_resources(&scope, &rows, at(2026, 11, 24, 0)).await.unwrap();
     let filter = ResourceFilter::default();
 
     let third = store.list_resources(&scope, &filter, PageRequest::new(3, 3).unwrap()).await.unwrap();
-    assert_eq!((third.items.len(), third.total, third.total_pages, third.page, third.page_size), (1, 7, 3, 3, 3));
+    assert_eq!(
+        (third.items.len(), third.total, third.total_pages, third.page, third.page_size),
+        (1, 7, 3, 3, 3)
+    );
     assert_eq!(third.items[0].name, "r6");
 
     let beyond = store.list_resources(&scope, &filter, PageRequest::new(4, 3).unwrap()).await.unwrap();

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use azcops::model::{CostDailyRow, ResourceRow, VmMetricsRow};
-use azcops::store::{NewSubscription, NewTenant, RecommendationUpsert, Store, StoreConfig, TenantScope, TenantType};
+use azcops::store::{
+    NewSubscription, NewTenant, RecommendationUpsert, Store, StoreConfig, TenantScope, TenantType,
+};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use sqlx::Connection;
 
@@ -41,7 +43,8 @@ where
             }
         }
         Kind::Postgres => {
-            let Some(server) = std::env::var("AZCOPS_TEST_POSTGRES_URL").ok().filter(|v| !v.is_empty()) else {
+            let Some(server) = std::env::var("AZCOPS_TEST_POSTGRES_URL").ok().filter(|v| !v.is_empty())
+            else {
                 if std::env::var("AZCOPS_SKIP_POSTGRES").as_deref() == Ok("1") {
                     eprintln!("skip: {name} on PostgreSQL (AZCOPS_SKIP_POSTGRES=1)");
                     return;
@@ -53,16 +56,20 @@ where
             };
             let database = format!("azcops_test_{}", uuid::Uuid::new_v4().simple());
             let mut admin = sqlx::PgConnection::connect(&server).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}"))).execute(&mut admin).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+                .execute(&mut admin)
+                .await
+                .unwrap();
             let mut url = url::Url::parse(&server).unwrap();
             url.set_path(&format!("/{database}"));
             let url = url.to_string();
             let store = connect(&url).await;
             let outcome = tokio::spawn(test(Ctx { store: store.clone(), url, kind })).await;
             store.close().await;
-            let dropped = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")))
-                .execute(&mut admin)
-                .await;
+            let dropped =
+                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")))
+                    .execute(&mut admin)
+                    .await;
             if let Err(error) = outcome {
                 std::panic::resume_unwind(error.into_panic());
             }
@@ -114,7 +121,11 @@ pub async fn tenant(store: &Store, n: u32) -> TenantScope {
     store
         .add_subscription(
             &scope,
-            &NewSubscription { subscription_id: guid(100 + n), display_name: format!("sub {n}"), billing_scope: None },
+            &NewSubscription {
+                subscription_id: guid(100 + n),
+                display_name: format!("sub {n}"),
+                billing_scope: None,
+            },
         )
         .await
         .unwrap();
@@ -162,7 +173,9 @@ pub fn resource(subscription: &str, name: &str, kind: &str, location: &str, env:
 pub fn vm_metrics(subscription: &str, vm: &str, cpu: f64) -> VmMetricsRow {
     VmMetricsRow {
         subscription_id: subscription.to_owned(),
-        resource_id: format!("/subscriptions/{subscription}/resourcegroups/rg/providers/microsoft.compute/virtualmachines/{vm}"),
+        resource_id: format!(
+            "/subscriptions/{subscription}/resourcegroups/rg/providers/microsoft.compute/virtualmachines/{vm}"
+        ),
         window_start: at(2026, 11, 1, 0),
         window_end: at(2026, 11, 15, 0),
         cpu_avg: Some(cpu),
@@ -177,7 +190,13 @@ pub fn vm_metrics(subscription: &str, vm: &str, cpu: f64) -> VmMetricsRow {
     }
 }
 
-pub fn finding(subscription: &str, resource: &str, rule: &str, savings: f64, priority: f64) -> RecommendationUpsert {
+pub fn finding(
+    subscription: &str,
+    resource: &str,
+    rule: &str,
+    savings: f64,
+    priority: f64,
+) -> RecommendationUpsert {
     RecommendationUpsert {
         subscription_id: subscription.to_owned(),
         resource_id: resource.into(),
