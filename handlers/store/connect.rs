@@ -186,7 +186,7 @@ impl Store {
     }
 }
 
-/// `azcops migrate`: connects with the configured settings and applies pending migrations.
+/// Applies pending migrations with the configured settings; returns the backend migrated.
 ///
 /// # Errors
 /// Invalid settings ([`StoreError::Validation`]), an unreachable database, or a failed migration.
@@ -197,6 +197,24 @@ pub async fn migrate(settings: &SettingsSource) -> Result<Backend, StoreError> {
     store.migrate().await?;
     store.close().await;
     Ok(config.backend())
+}
+
+/// `azcops migrate`: applies the curated store's migrations (`DATABASE_URL` selects the backend).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct MigrateArgs {}
+
+/// Runs `azcops migrate`, printing one line naming the backend (never the URL) to stdout.
+///
+/// # Errors
+/// As [`migrate`].
+pub async fn run(_args: MigrateArgs, settings: &SettingsSource) -> Result<(), StoreError> {
+    let backend = migrate(settings).await?;
+    let name = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    println!("migrations applied ({name})");
+    Ok(())
 }
 
 #[cfg(test)]
@@ -218,6 +236,17 @@ mod tests {
         let config = StoreConfig::from_source(&source).unwrap();
         assert_eq!((config.backend(), config.max_connections), (Backend::Postgres, 4));
         assert!(!format!("{config:?}").contains("pw"));
+    }
+
+    #[tokio::test]
+    async fn migrate_command_creates_the_sqlite_file_and_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("nested/dir/azcops.db");
+        let source = SettingsSource::from_pairs([(DATABASE_URL, format!("sqlite://{}", file.display()))]);
+        run(MigrateArgs::default(), &source).await.unwrap();
+        assert!(file.exists());
+        // Running it again is a no-op.
+        assert_eq!(migrate(&source).await.unwrap(), Backend::Sqlite);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Re-applying a batch leaves rows untouched: the `DO UPDATE` only fires when cost, amortized
 //! cost or currency differ, so even `updated_at` moves only on a real change.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::Serialize;
@@ -31,7 +31,7 @@ const POSTGRES_UPSERT: &str = "INSERT INTO costs_daily (tenant_id, subscription_
      SELECT $1, u.s, u.d, u.g, u.n, u.m, u.r, u.c, u.a, u.y, $2, $2 \
      FROM UNNEST($3::text[], $4::date[], $5::text[], $6::text[], $7::text[], $8::text[], $9::float8[], \
      $10::float8[], $11::text[]) AS u(s, d, g, n, m, r, c, a, y) \
-     ON CONFLICT (tenant_id, subscription_id, date, resource_group, service_name, meter_category, resource_id) \
+     ON CONFLICT (tenant_id, date, subscription_id, resource_group, service_name, meter_category, resource_id) \
      DO UPDATE SET cost = excluded.cost, amortized_cost = excluded.amortized_cost, \
      currency = excluded.currency, updated_at = excluded.updated_at \
      WHERE costs_daily.cost <> excluded.cost OR costs_daily.amortized_cost <> excluded.amortized_cost \
@@ -179,29 +179,36 @@ fn sqlite_upsert_sql(rows: usize) -> String {
     sql
 }
 
-/// Keeps the last row for each key: PostgreSQL refuses to update one row twice in a statement.
-fn dedup_last(rows: &[CostDailyRow]) -> Vec<&CostDailyRow> {
-    let mut index: HashMap<(&str, NaiveDate, &str, &str, &str, &str), usize> =
-        HashMap::with_capacity(rows.len());
-    let mut kept: Vec<&CostDailyRow> = Vec::with_capacity(rows.len());
-    for row in rows {
-        let key = (
-            row.subscription_id.as_str(),
-            row.date,
-            row.resource_group.as_str(),
-            row.service_name.as_str(),
-            row.meter_category.as_str(),
-            row.resource_id.as_str(),
-        );
-        match index.get(&key) {
-            Some(&at) => kept[at] = row,
-            None => {
-                index.insert(key, kept.len());
-                kept.push(row);
-            }
+type Key<'a> = (NaiveDate, &'a str, &'a str, &'a str, &'a str, &'a str);
+
+fn key(row: &CostDailyRow) -> Key<'_> {
+    (
+        row.date,
+        &row.subscription_id,
+        &row.resource_group,
+        &row.service_name,
+        &row.meter_category,
+        &row.resource_id,
+    )
+}
+
+/// The rows in primary-key order, one per key (the last one given wins). Sorted input turns
+/// index maintenance into near-appends on both backends, and PostgreSQL refuses to update the
+/// same row twice in one statement.
+fn sorted_unique(rows: &[CostDailyRow]) -> Vec<&CostDailyRow> {
+    let mut sorted: Vec<&CostDailyRow> = rows.iter().collect();
+    if !sorted.is_sorted_by(|a, b| key(a) <= key(b)) {
+        // Stable, so equal keys keep their input order and the last one stays last.
+        sorted.sort_by(|a, b| key(a).cmp(&key(b)));
+    }
+    let mut out: Vec<&CostDailyRow> = Vec::with_capacity(sorted.len());
+    for row in sorted {
+        match out.last_mut() {
+            Some(last) if key(last) == key(row) => *last = row,
+            _ => out.push(row),
         }
     }
-    kept
+    out
 }
 
 impl Store {
@@ -220,11 +227,11 @@ impl Store {
             return Ok(());
         }
         let at = now();
+        let rows = sorted_unique(rows);
         match self.db() {
             super::connect::Db::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
-                let full_sql = sqlx::AssertSqlSafe(std::sync::Arc::new(sqlite_upsert_sql(SQLITE_CHUNK)));
-                let full_sql = full_sql.0;
+                let full_sql = std::sync::Arc::new(sqlite_upsert_sql(SQLITE_CHUNK));
                 for chunk in rows.chunks(SQLITE_CHUNK) {
                     let sql = if chunk.len() == SQLITE_CHUNK {
                         sqlx::AssertSqlSafe(std::sync::Arc::clone(&full_sql))
@@ -251,7 +258,6 @@ impl Store {
             super::connect::Db::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 for chunk in rows.chunks(POSTGRES_CHUNK) {
-                    let chunk = dedup_last(chunk);
                     let column =
                         |f: fn(&CostDailyRow) -> &str| chunk.iter().map(|r| f(r)).collect::<Vec<&str>>();
                     sqlx::query(POSTGRES_UPSERT)
@@ -393,7 +399,7 @@ mod tests {
             currency: "EUR".into(),
         };
         let rows = [row(1.0), row(2.0)];
-        let kept = dedup_last(&rows);
+        let kept = sorted_unique(&rows);
         assert_eq!(kept.len(), 1);
         assert_eq!(kept[0].cost, 2.0);
     }

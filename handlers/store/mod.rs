@@ -27,7 +27,7 @@ mod vm_metrics;
 use chrono::{DateTime, SubsecRound, Utc};
 
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
-pub use connect::{Backend, SETTINGS, Store, StoreConfig, migrate};
+pub use connect::{Backend, MigrateArgs, SETTINGS, Store, StoreConfig, migrate, run};
 pub use costs::{CostFilter, CostRow, CostSummary, DailyCost, ServiceCost};
 pub use error::StoreError;
 pub use ingestion::{IngestionItem, IngestionRun, ItemStatus, ItemUpdate, NewRun, RunStatus, RunWithItems};

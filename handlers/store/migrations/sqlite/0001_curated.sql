@@ -70,12 +70,13 @@ CREATE TABLE resource_history (
 ) WITHOUT ROWID;
 CREATE INDEX resource_history_tenant_date ON resource_history (tenant_id, snapshot_date);
 
--- The natural key is the primary key (no surrogate): it is what upserts conflict on, and
--- WITHOUT ROWID saves a second b-tree per insert.
+-- The natural key is the primary key (no surrogate), led by (tenant_id, date): upserts conflict
+-- on it, and as a WITHOUT ROWID table the rows of one tenant and day are stored together, so the
+-- dashboard summary, date-range listings and retention are range scans with no second index.
 CREATE TABLE costs_daily (
     tenant_id       TEXT NOT NULL,
-    subscription_id TEXT NOT NULL,
     date            TEXT NOT NULL,
+    subscription_id TEXT NOT NULL,
     resource_group  TEXT NOT NULL,
     service_name    TEXT NOT NULL,
     meter_category  TEXT NOT NULL,
@@ -85,11 +86,8 @@ CREATE TABLE costs_daily (
     currency        TEXT NOT NULL,
     created_at      TEXT NOT NULL,
     updated_at      TEXT NOT NULL,
-    PRIMARY KEY (tenant_id, subscription_id, date, resource_group, service_name, meter_category, resource_id)
+    PRIMARY KEY (tenant_id, date, subscription_id, resource_group, service_name, meter_category, resource_id)
 ) WITHOUT ROWID;
--- Covers the dashboard summary (tenant + date range, grouped by day and service) without
--- touching the table.
-CREATE INDEX costs_daily_tenant_date ON costs_daily (tenant_id, date, service_name, cost, amortized_cost);
 
 CREATE TABLE vm_metrics (
     tenant_id                  TEXT NOT NULL,
