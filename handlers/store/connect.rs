@@ -249,6 +249,20 @@ mod tests {
         assert_eq!(migrate(&source).await.unwrap(), Backend::Sqlite);
     }
 
+    #[tokio::test]
+    async fn unreachable_or_closed_databases_are_unavailable() {
+        let mut refused = StoreConfig::for_url("postgres://postgres@127.0.0.1:1/azcops", 1).unwrap();
+        refused.acquire_timeout = Duration::from_millis(300);
+        assert!(matches!(Store::connect(&refused).await, Err(StoreError::Unavailable(_))));
+
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/h.db", dir.path().display());
+        let store = Store::connect(&StoreConfig::for_url(&url, 1).unwrap()).await.unwrap();
+        store.ping().await.unwrap();
+        store.close().await;
+        assert!(matches!(store.ping().await, Err(StoreError::Unavailable(_))), "health reports degraded");
+    }
+
     #[test]
     fn bad_settings_name_the_key() {
         let bad_url = SettingsSource::from_pairs([(DATABASE_URL, "mysql://x")]);
