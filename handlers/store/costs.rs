@@ -9,7 +9,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::Serialize;
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
-use super::{Page, PageRequest, Store, StoreError, TenantScope, now, on_pool};
+use super::{Page, PageRequest, Store, StoreError, TenantScope, now, on_pool, sqlite_values};
 use crate::model::CostDailyRow;
 
 /// Rows per SQLite statement: 9 parameters a row stays well under SQLite's 32766 limit.
@@ -155,28 +155,10 @@ where
 }
 
 fn sqlite_upsert_sql(rows: usize) -> String {
-    let mut sql = format!("INSERT INTO costs_daily ({COLUMNS}) VALUES ");
-    for i in 0..rows {
-        let p = 3 + i * 9;
-        if i > 0 {
-            sql.push(',');
-        }
-        // $1 (tenant) and $2 (timestamp) are shared by every row of the statement.
-        sql.push_str(&format!(
-            "($1,${},${},${},${},${},${},${},${},${},$2,$2)",
-            p,
-            p + 1,
-            p + 2,
-            p + 3,
-            p + 4,
-            p + 5,
-            p + 6,
-            p + 7,
-            p + 8
-        ));
-    }
-    sql.push_str(&format!(" ON CONFLICT ({KEY}) {ON_CONFLICT}"));
-    sql
+    format!(
+        "INSERT INTO costs_daily ({COLUMNS}) VALUES {} ON CONFLICT ({KEY}) {ON_CONFLICT}",
+        sqlite_values(rows, 12)
+    )
 }
 
 type Key<'a> = (NaiveDate, &'a str, &'a str, &'a str, &'a str, &'a str);
@@ -238,9 +220,10 @@ impl Store {
                     } else {
                         sqlx::AssertSqlSafe(std::sync::Arc::new(sqlite_upsert_sql(chunk.len())))
                     };
-                    let mut query = sqlx::query(sql).bind(scope.tenant_id()).bind(at);
+                    let mut query = sqlx::query(sql);
                     for row in chunk {
                         query = query
+                            .bind(scope.tenant_id())
                             .bind(&row.subscription_id)
                             .bind(row.date)
                             .bind(&row.resource_group)
@@ -249,7 +232,9 @@ impl Store {
                             .bind(&row.resource_id)
                             .bind(row.cost)
                             .bind(row.amortized_cost)
-                            .bind(&row.currency);
+                            .bind(&row.currency)
+                            .bind(at)
+                            .bind(at);
                     }
                     query.execute(&mut *tx).await?;
                 }
@@ -381,7 +366,10 @@ mod tests {
     #[test]
     fn sqlite_statement_numbers_parameters_per_row() {
         let sql = sqlite_upsert_sql(2);
-        assert!(sql.contains("($1,$3,$4,$5,$6,$7,$8,$9,$10,$11,$2,$2),($1,$12,"), "{sql}");
+        assert!(
+            sql.contains("VALUES (?,?,?,?,?,?,?,?,?,?,?,?),(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT"),
+            "{sql}"
+        );
         assert!(sql.ends_with("OR costs_daily.currency <> excluded.currency"));
     }
 

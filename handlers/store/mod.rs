@@ -54,6 +54,15 @@ pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// `rows` tuples of `slots` anonymous `?` placeholders for a multi-row SQLite `VALUES` list.
+///
+/// Anonymous placeholders are bound positionally; numbered ones (`$N`, `?N`) make the driver
+/// look each parameter's name up in a linear list, which is quadratic in a bulk statement.
+pub(crate) fn sqlite_values(rows: usize, slots: usize) -> String {
+    let tuple = format!("({})", vec!["?"; slots].join(","));
+    vec![tuple; rows].join(",")
+}
+
 /// Runs `$body` with `$pool` bound to the backend's pool; the body is compiled once per backend.
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{Store, StoreError, TenantScope, now, on_pool};
+use super::{Store, StoreError, TenantScope, now, on_pool, sqlite_values};
 use crate::model::VmMetricsRow;
 
 const SQLITE_CHUNK: usize = 1_000;
@@ -72,14 +72,7 @@ fn sqlite_sql(rows: usize) -> String {
         "INSERT INTO vm_metrics (tenant_id, subscription_id, resource_id, window_start, window_end, \
          {VALUES_COLUMNS}, created_at, updated_at) VALUES "
     );
-    for i in 0..rows {
-        let p = 3 + i * 13;
-        if i > 0 {
-            sql.push(',');
-        }
-        let params: Vec<String> = (p..p + 13).map(|n| format!("${n}")).collect();
-        sql.push_str(&format!("($1,{},$2,$2)", params.join(",")));
-    }
+    sql.push_str(&sqlite_values(rows, 16));
     sql.push(' ');
     sql.push_str(ON_CONFLICT);
     sql
@@ -144,7 +137,9 @@ impl Store {
                             .bind(r.memory_available_min_bytes)
                             .bind(r.memory_available_p95_bytes)
                             .bind(r.datapoints)
-                            .bind(r.expected_datapoints);
+                            .bind(r.expected_datapoints)
+                            .bind(at)
+                            .bind(at);
                     }
                     query.execute(&mut *tx).await?;
                 }

@@ -6,7 +6,7 @@ use sqlx::QueryBuilder;
 
 use super::{ID_CHUNK, RecommendationUpsert, system_audit};
 use crate::store::audit::insert_audit;
-use crate::store::{Store, StoreError, TenantScope, new_id, now};
+use crate::store::{Store, StoreError, TenantScope, new_id, now, sqlite_values};
 
 const SQLITE_CHUNK: usize = 500;
 const POSTGRES_CHUNK: usize = 5_000;
@@ -75,16 +75,7 @@ fn validate(rows: &[RecommendationUpsert]) -> Result<Vec<&RecommendationUpsert>,
 
 fn sqlite_sql(rows: usize) -> String {
     let mut sql = format!("INSERT INTO recommendations ({INSERT_COLUMNS}) VALUES ");
-    for i in 0..rows {
-        let p = 3 + i * 16;
-        if i > 0 {
-            sql.push(',');
-        }
-        let n = |k: usize| format!("${}", p + k);
-        let fields: Vec<String> = (0..15).map(n).collect();
-        let at = n(15);
-        sql.push_str(&format!("($1,{},{at},{at},'open',{at},'system',$2,$2)", fields.join(",")));
-    }
+    sql.push_str(&sqlite_values(rows, 23));
     sql.push(' ');
     sql.push_str(ON_CONFLICT);
     sql
@@ -170,7 +161,13 @@ impl Store {
                             .bind(&r.effort_level)
                             .bind(r.priority_score)
                             .bind(&evidence[base + i])
-                            .bind(r.detected_at);
+                            .bind(r.detected_at)
+                            .bind(r.detected_at)
+                            .bind("open")
+                            .bind(r.detected_at)
+                            .bind("system")
+                            .bind(at)
+                            .bind(at);
                     }
                     query.execute(&mut *tx).await?;
                 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::model::ResourceRow;
-use crate::store::{Store, StoreError, TenantScope};
+use crate::store::{Store, StoreError, TenantScope, sqlite_values};
 
 const SQLITE_CHUNK: usize = 500;
 const POSTGRES_CHUNK: usize = 5_000;
@@ -92,21 +92,8 @@ fn sqlite_sql(table: &str, rows: usize) -> String {
         "tenant_id, resource_id, subscription_id, name, resource_type, kind, location, resource_group, sku, \
          tags, properties, managed_by, first_seen, last_seen, created_at, updated_at"
     };
-    let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
-    for i in 0..rows {
-        let p = 4 + i * 11;
-        if i > 0 {
-            sql.push(',');
-        }
-        let params: Vec<String> = (p..p + 11).map(|n| format!("${n}")).collect();
-        let (first, rest) = params.split_at(1);
-        // $1 tenant, $2 observed-at timestamp, $3 snapshot date: shared by all rows.
-        if history {
-            sql.push_str(&format!("($1,{},$3,{},$2,$2)", first.join(","), rest.join(",")));
-        } else {
-            sql.push_str(&format!("($1,{},{},$2,$2,$2,$2)", first.join(","), rest.join(",")));
-        }
-    }
+    let slots = if history { 15 } else { 16 };
+    let mut sql = format!("INSERT INTO {table} ({columns}) VALUES {}", sqlite_values(rows, slots));
     if history {
         sql.push_str(&format!(
             " ON CONFLICT (tenant_id, resource_id, snapshot_date) DO UPDATE SET {SET_DESCRIPTIVE}, \
@@ -188,14 +175,15 @@ impl Store {
                 let mut tx = pool.begin().await?;
                 for table in ["resources", "resource_history"] {
                     for chunk in encoded.chunks(SQLITE_CHUNK) {
-                        let mut query = sqlx::query(sqlx::AssertSqlSafe(sqlite_sql(table, chunk.len())))
-                            .bind(scope.tenant_id())
-                            .bind(observed_at)
-                            .bind(day);
+                        let history = table == "resource_history";
+                        let mut query = sqlx::query(sqlx::AssertSqlSafe(sqlite_sql(table, chunk.len())));
                         for e in chunk {
                             let r = e.row;
+                            query = query.bind(scope.tenant_id()).bind(&r.resource_id);
+                            if history {
+                                query = query.bind(day);
+                            }
                             query = query
-                                .bind(&r.resource_id)
                                 .bind(&r.subscription_id)
                                 .bind(&r.name)
                                 .bind(&r.resource_type)
@@ -206,6 +194,9 @@ impl Store {
                                 .bind(&e.tags)
                                 .bind(&e.properties)
                                 .bind(&r.managed_by);
+                            for _ in 0..if history { 2 } else { 4 } {
+                                query = query.bind(observed_at);
+                            }
                         }
                         query.execute(&mut *tx).await?;
                     }
