@@ -120,11 +120,10 @@ impl Store {
             super::connect::Db::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
                 for chunk in rows.chunks(SQLITE_CHUNK) {
-                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sqlite_sql(chunk.len())))
-                        .bind(scope.tenant_id())
-                        .bind(at);
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sqlite_sql(chunk.len())));
                     for r in chunk {
                         query = query
+                            .bind(scope.tenant_id())
                             .bind(&r.subscription_id)
                             .bind(&r.resource_id)
                             .bind(r.window_start)

@@ -141,11 +141,10 @@ impl Store {
                 let reopened = find_reopened!(tx);
                 for (c, chunk) in rows.chunks(SQLITE_CHUNK).enumerate() {
                     let base = c * SQLITE_CHUNK;
-                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sqlite_sql(chunk.len())))
-                        .bind(scope.tenant_id())
-                        .bind(at);
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sqlite_sql(chunk.len())));
                     for (i, r) in chunk.iter().enumerate() {
                         query = query
+                            .bind(scope.tenant_id())
                             .bind(&ids[base + i])
                             .bind(r.subscription_id.trim().to_ascii_lowercase())
                             .bind(&r.resource_id)
