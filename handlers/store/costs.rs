@@ -4,8 +4,9 @@
 //! cost or currency differ, so even `updated_at` moves only on a real change.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
@@ -161,6 +162,46 @@ fn sqlite_upsert_sql(rows: usize) -> String {
     )
 }
 
+/// Shares the text of a value repeated in consecutive rows (sorted batches repeat
+/// subscription, group, service, meter and currency in runs).
+#[derive(Default)]
+struct RunInterner {
+    last: Option<Arc<str>>,
+}
+
+impl RunInterner {
+    fn get(&mut self, value: &str) -> Arc<str> {
+        match &self.last {
+            Some(text) if **text == *value => Arc::clone(text),
+            _ => {
+                let text: Arc<str> = Arc::from(value);
+                self.last = Some(Arc::clone(&text));
+                text
+            }
+        }
+    }
+}
+
+/// The day as SQLite text (`YYYY-MM-DD`, what the driver writes for a `NaiveDate`), shared
+/// across a run of rows of the same day.
+#[derive(Default)]
+struct DateRun {
+    last: Option<(NaiveDate, Arc<str>)>,
+}
+
+impl DateRun {
+    fn get(&mut self, date: NaiveDate) -> Arc<str> {
+        match &self.last {
+            Some((day, text)) if *day == date => Arc::clone(text),
+            _ => {
+                let text: Arc<str> = Arc::from(date.format("%F").to_string());
+                self.last = Some((date, Arc::clone(&text)));
+                text
+            }
+        }
+    }
+}
+
 type Key<'a> = (NaiveDate, &'a str, &'a str, &'a str, &'a str, &'a str);
 
 fn key(row: &CostDailyRow) -> Key<'_> {
@@ -212,29 +253,39 @@ impl Store {
         let rows = sorted_unique(rows);
         match self.db() {
             super::connect::Db::Sqlite(pool) => {
+                // Repeated values are bound as shared `Arc<str>`s: the driver copies a `&str`
+                // into a fresh allocation per bind, which dominated the cost of a bulk load.
+                let tenant: Arc<str> = Arc::from(scope.tenant_id());
+                let stamp: Arc<str> = Arc::from(at.to_rfc3339_opts(SecondsFormat::AutoSi, false));
+                let mut subscriptions = RunInterner::default();
+                let mut groups = RunInterner::default();
+                let mut services = RunInterner::default();
+                let mut meters = RunInterner::default();
+                let mut currencies = RunInterner::default();
+                let mut dates = DateRun::default();
                 let mut tx = pool.begin().await?;
-                let full_sql = std::sync::Arc::new(sqlite_upsert_sql(SQLITE_CHUNK));
+                let full_sql = Arc::new(sqlite_upsert_sql(SQLITE_CHUNK));
                 for chunk in rows.chunks(SQLITE_CHUNK) {
                     let sql = if chunk.len() == SQLITE_CHUNK {
-                        sqlx::AssertSqlSafe(std::sync::Arc::clone(&full_sql))
+                        sqlx::AssertSqlSafe(Arc::clone(&full_sql))
                     } else {
-                        sqlx::AssertSqlSafe(std::sync::Arc::new(sqlite_upsert_sql(chunk.len())))
+                        sqlx::AssertSqlSafe(Arc::new(sqlite_upsert_sql(chunk.len())))
                     };
                     let mut query = sqlx::query(sql);
                     for row in chunk {
                         query = query
-                            .bind(scope.tenant_id())
-                            .bind(&row.subscription_id)
-                            .bind(row.date)
-                            .bind(&row.resource_group)
-                            .bind(&row.service_name)
-                            .bind(&row.meter_category)
-                            .bind(&row.resource_id)
+                            .bind(Arc::clone(&tenant))
+                            .bind(subscriptions.get(&row.subscription_id))
+                            .bind(dates.get(row.date))
+                            .bind(groups.get(&row.resource_group))
+                            .bind(services.get(&row.service_name))
+                            .bind(meters.get(&row.meter_category))
+                            .bind(Arc::<str>::from(row.resource_id.as_str()))
                             .bind(row.cost)
                             .bind(row.amortized_cost)
-                            .bind(&row.currency)
-                            .bind(at)
-                            .bind(at);
+                            .bind(currencies.get(&row.currency))
+                            .bind(Arc::clone(&stamp))
+                            .bind(Arc::clone(&stamp));
                     }
                     query.execute(&mut *tx).await?;
                 }
