@@ -37,9 +37,13 @@ fi
 # A data directory left behind by another user (e.g. copied target/) must belong to postgres.
 chown -R postgres:postgres "$PGDATA"
 
+# A throwaway server: durability is off (fsync, full-page writes, synchronous commit), WAL is
+# minimal and checkpoints are spaced out so bulk loads measure the store, not the disk.
+OPTIONS="-c listen_addresses=127.0.0.1 -p $PORT -k /tmp -c fsync=off -c full_page_writes=off"
+OPTIONS+=" -c synchronous_commit=off -c wal_level=minimal -c max_wal_senders=0 -c max_wal_size=8GB"
+OPTIONS+=" -c shared_buffers=${AZCOPS_PG_SHARED_BUFFERS:-1GB} -c max_connections=200"
 if ! runuser -u postgres -- "$BIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
-    runuser -u postgres -- "$BIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $PORT -k /tmp -c fsync=off -c max_connections=200" start >&2
+    runuser -u postgres -- "$BIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 60 -o "$OPTIONS" start >&2
 fi
 
 deadline=$((SECONDS + 60))
