@@ -79,16 +79,23 @@ fn backend_of(url: &str) -> Option<Backend> {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) enum Db {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
 
 /// A connection pool to the curated store; cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Store {
     db: Db,
+}
+
+// The pools' own Debug output includes connect options, which may hold a password.
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend()).finish_non_exhaustive()
+    }
 }
 
 impl Store {
@@ -229,13 +236,17 @@ mod tests {
         assert_eq!(config.max_connections, 10);
     }
 
-    #[test]
-    fn postgres_url_and_pool_size() {
+    #[tokio::test]
+    async fn postgres_url_and_pool_size() {
         let source =
             SettingsSource::from_pairs([(DATABASE_URL, "postgres://u:pw@db/azcops"), (MAX_CONNECTIONS, "4")]);
         let config = StoreConfig::from_source(&source).unwrap();
         assert_eq!((config.backend(), config.max_connections), (Backend::Postgres, 4));
         assert!(!format!("{config:?}").contains("pw"));
+        // A lazily connected pool never dials, but its Debug must not show the password either.
+        let options: PgConnectOptions = config.database_url.expose().parse().unwrap();
+        let store = Store { db: Db::Postgres(PgPoolOptions::new().connect_lazy_with(options)) };
+        assert!(!format!("{store:?}").contains("pw"), "{store:?}");
     }
 
     #[tokio::test]

@@ -8,6 +8,16 @@
 //! Timestamps are always produced by the application ([`now`]) rather than the database, so
 //! both backends store the same instants and SQLite's text timestamps share one sortable
 //! format.
+//!
+//! Bulk upserts (resources, costs, VM metrics, recommendations) are idempotent: their
+//! `DO UPDATE` compares the stored columns with the incoming ones, so re-applying a batch leaves
+//! rows byte-for-byte identical and `updated_at` moves only when a value really changed;
+//! `resources.last_seen` and `recommendations.last_detected_at` record each observation.
+//! PostgreSQL loads through `UNNEST` arrays, SQLite through chunked multi-row `VALUES`, each
+//! batch in one transaction.
+//!
+//! The audit log is append-only at the database (triggers on both backends); see
+//! [`Store::apply_retention`] for the one deletion path.
 
 mod audit;
 mod connect;
