@@ -152,6 +152,16 @@ impl Store {
         &self.db
     }
 
+    /// The statement opening a transaction that reads and then writes. SQLite must take the
+    /// write lock up front: upgrading a read transaction fails with `SQLITE_BUSY` instead of
+    /// waiting when another writer got in between.
+    pub(crate) fn begin_write(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite(_) => "BEGIN IMMEDIATE",
+            Db::Postgres(_) => "BEGIN",
+        }
+    }
+
     /// The backend this store talks to.
     pub fn backend(&self) -> Backend {
         match self.db {

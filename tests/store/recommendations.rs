@@ -15,6 +15,7 @@ store_test!(
     every_transition_through_the_database,
     stale_findings_close_and_reappearing_ones_reopen,
     recommendation_filters_and_sort,
+    concurrent_decisions_apply_once,
 );
 
 async fn audit_count(store: &Store, scope: &TenantScope, target: &str) -> u64 {
@@ -258,4 +259,29 @@ async fn recommendation_filters_and_sort(ctx: Ctx) {
         ["/r/3", "/r/1"]
     );
     assert_eq!(ids(RecommendationFilter { status: Some(Dismissed), ..Default::default() }).await, ["/r/2"]);
+}
+
+async fn concurrent_decisions_apply_once(ctx: Ctx) {
+    let store = &ctx.store;
+    let scope = &tenant(store, 1).await;
+    let sub = guid(101);
+    let batch: Vec<_> =
+        (0..20).map(|i| finding(&sub, &format!("/c/{i}"), "waste.idle_ip", 1.0, 1.0)).collect();
+    store.upsert_recommendations(scope, &batch).await.unwrap();
+    for rec in all(store, scope).await {
+        // Approve and dismiss race; whichever lands second is no longer allowed from the new status.
+        let (approve, dismiss) = tokio::join!(
+            store.transition_recommendation(scope, &rec.id, Approved, "alice", None),
+            store.transition_recommendation(scope, &rec.id, Dismissed, "bob", None),
+        );
+        let winners = [approve.is_ok(), dismiss.is_ok()].iter().filter(|ok| **ok).count();
+        assert_eq!(winners, 1, "exactly one decision applies: {approve:?} / {dismiss:?}");
+        for loser in [approve, dismiss].into_iter().filter_map(Result::err) {
+            assert!(
+                matches!(loser, StoreError::InvalidTransition { from: Approved | Dismissed, .. }),
+                "{loser:?}"
+            );
+        }
+        assert_eq!(audit_count(store, scope, &rec.id).await, 1);
+    }
 }

@@ -8,13 +8,13 @@ use sqlx::QueryBuilder;
 use super::{ID_CHUNK, Recommendation, StaleFindingKey, system_audit};
 use crate::store::audit::insert_audit;
 use crate::store::{
-    Changer, NewAuditEntry, RecommendationStatus, Store, StoreError, TenantScope, now, on_pool,
+    Backend, Changer, NewAuditEntry, RecommendationStatus, Store, StoreError, TenantScope, now, on_pool,
 };
 
 impl Store {
     /// Moves a recommendation to `to` on behalf of a person, writing the audit row in the same
-    /// transaction. The update is conditional on the status read, so two concurrent decisions
-    /// cannot both apply.
+    /// transaction. The row is locked while its status is checked, so of two concurrent
+    /// decisions the second is judged against the first one's outcome.
     ///
     /// # Errors
     /// [`StoreError::NotFound`]; [`StoreError::InvalidTransition`] when the lifecycle refuses
@@ -28,10 +28,18 @@ impl Store {
         reason: Option<&str>,
     ) -> Result<Recommendation, StoreError> {
         let at = now();
+        // The row is locked before its status is read (SQLite: the immediate transaction holds
+        // the write lock), so the status checked is the status changed.
+        let read = match self.backend() {
+            Backend::Sqlite => "SELECT status FROM recommendations WHERE tenant_id = $1 AND id = $2",
+            Backend::Postgres => {
+                "SELECT status FROM recommendations WHERE tenant_id = $1 AND id = $2 FOR UPDATE"
+            }
+        };
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_write()).await?;
             let current: Option<String> =
-                sqlx::query_scalar("SELECT status FROM recommendations WHERE tenant_id = $1 AND id = $2")
+                sqlx::query_scalar(read)
                     .bind(scope.tenant_id())
                     .bind(id)
                     .fetch_optional(&mut *tx)
@@ -89,7 +97,7 @@ impl Store {
             still_present.iter().map(|k| (k.resource_id.as_str(), k.rule_id.as_str())).collect();
         let at = now();
         let closed = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_write()).await?;
             let mut candidates: Vec<(String, String, String)> = Vec::new();
             for rules in rule_ids_evaluated.chunks(ID_CHUNK) {
                 let mut qb = QueryBuilder::new(

@@ -137,7 +137,7 @@ impl Store {
         }
         match self.db() {
             crate::store::connect::Db::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let reopened = find_reopened!(tx);
                 for (c, chunk) in rows.chunks(SQLITE_CHUNK).enumerate() {
                     let base = c * SQLITE_CHUNK;
