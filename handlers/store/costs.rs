@@ -292,8 +292,7 @@ impl Store {
                 tx.commit().await?;
             }
             super::connect::Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                for chunk in rows.chunks(POSTGRES_CHUNK) {
+                let build = |chunk: &[&CostDailyRow]| {
                     let column =
                         |f: fn(&CostDailyRow) -> &str| chunk.iter().map(|r| f(r)).collect::<Vec<&str>>();
                     sqlx::query(POSTGRES_UPSERT)
@@ -308,8 +307,16 @@ impl Store {
                         .bind(chunk.iter().map(|r| r.cost).collect::<Vec<_>>())
                         .bind(chunk.iter().map(|r| r.amortized_cost).collect::<Vec<_>>())
                         .bind(column(|r| &r.currency))
-                        .execute(&mut *tx)
-                        .await?;
+                };
+                let mut tx = pool.begin().await?;
+                let mut chunks = rows.chunks(POSTGRES_CHUNK);
+                let mut next = chunks.next().map(build);
+                while let Some(query) = next.take() {
+                    // Encode the next chunk while the server works on this one.
+                    let (done, following) =
+                        tokio::join!(query.execute(&mut *tx), async { chunks.next().map(build) });
+                    done?;
+                    next = following;
                 }
                 tx.commit().await?;
             }

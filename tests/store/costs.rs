@@ -6,7 +6,12 @@ use chrono::Days;
 use crate::store_test;
 use crate::support::{Ctx, cost, day, guid, tenant};
 
-store_test!(cost_upserts_are_idempotent, cost_filters, cost_summary_totals_services_and_trend);
+store_test!(
+    cost_upserts_are_idempotent,
+    cost_filters,
+    cost_summary_totals_services_and_trend,
+    large_batches_span_many_statements,
+);
 
 async fn all_costs(store: &Store, scope: &TenantScope) -> Vec<CostRow> {
     let mut rows = Vec::new();
@@ -130,4 +135,28 @@ async fn cost_summary_totals_services_and_trend(ctx: Ctx) {
         store.cost_summary(scope, day(2026, 11, 22), 0, None).await,
         Err(StoreError::Validation { field: "days", .. })
     ));
+}
+
+async fn large_batches_span_many_statements(ctx: Ctx) {
+    let store = &ctx.store;
+    let scope = &tenant(store, 1).await;
+    let sub = guid(101);
+    // 45,000 rows: several PostgreSQL statements and dozens of SQLite ones, given unsorted.
+    let mut batch = Vec::new();
+    for d in (0..45u64).rev() {
+        for k in 0..1_000 {
+            let date = day(2026, 10, 1).checked_add_days(Days::new(d)).unwrap();
+            batch.push(cost(&sub, date, &format!("svc{}", k % 7), &format!("/r/{k}"), f64::from(k % 10)));
+        }
+    }
+    let expected: f64 = batch.iter().map(|r| r.cost).sum();
+    store.upsert_costs_daily(scope, &batch).await.unwrap();
+    let page = PageRequest::first(500).unwrap();
+    let first = store.list_costs(scope, &CostFilter::default(), page).await.unwrap();
+    assert_eq!(first.total, 45_000);
+    let summary = store.cost_summary(scope, day(2026, 11, 14), 45, None).await.unwrap();
+    assert!((summary.total_cost - expected).abs() < 1e-6, "{} vs {expected}", summary.total_cost);
+    assert!(summary.daily.iter().all(|d| d.cost > 0.0));
+    store.upsert_costs_daily(scope, &batch).await.unwrap();
+    assert_eq!(store.list_costs(scope, &CostFilter::default(), page).await.unwrap(), first);
 }
