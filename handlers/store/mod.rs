@@ -21,6 +21,7 @@
 
 mod audit;
 mod connect;
+mod cost_load;
 mod costs;
 mod error;
 mod ingestion;

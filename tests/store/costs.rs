@@ -11,6 +11,7 @@ store_test!(
     cost_filters,
     cost_summary_totals_services_and_trend,
     large_batches_span_many_statements,
+    concurrent_batches_for_the_same_keys,
 );
 
 async fn all_costs(store: &Store, scope: &TenantScope) -> Vec<CostRow> {
@@ -159,4 +160,29 @@ async fn large_batches_span_many_statements(ctx: Ctx) {
     assert!(summary.daily.iter().all(|d| d.cost > 0.0));
     store.upsert_costs_daily(scope, &batch).await.unwrap();
     assert_eq!(store.list_costs(scope, &CostFilter::default(), page).await.unwrap(), first);
+}
+
+async fn concurrent_batches_for_the_same_keys(ctx: Ctx) {
+    let store = &ctx.store;
+    let scope = &tenant(store, 1).await;
+    let sub = guid(101);
+    let batch = |amount: f64| -> Vec<_> {
+        (0..2_000u64)
+            .map(|i| {
+                let date = day(2026, 11, 1).checked_add_days(Days::new(i % 20)).unwrap();
+                cost(&sub, date, "Storage", &format!("/r/{}", i / 20), amount)
+            })
+            .collect()
+    };
+    let (a, b) = (batch(1.0), batch(2.0));
+    // Two ingestions of the same subscription race: both succeed and one wins every row.
+    let (first, second) =
+        tokio::join!(store.upsert_costs_daily(scope, &a), store.upsert_costs_daily(scope, &b));
+    first.unwrap();
+    second.unwrap();
+    let rows =
+        store.list_costs(scope, &CostFilter::default(), PageRequest::first(500).unwrap()).await.unwrap();
+    assert_eq!(rows.total, 2_000);
+    let summary = store.cost_summary(scope, day(2026, 11, 20), 20, None).await.unwrap();
+    assert!(summary.total_cost == 2_000.0 || summary.total_cost == 4_000.0, "{}", summary.total_cost);
 }
