@@ -143,7 +143,11 @@ impl Store {
         let (items, total) = on_pool!(self, pool => {
             let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM costs_daily WHERE "));
             push_filters(&mut qb, scope, filter);
-            qb.push(" ORDER BY date DESC, subscription_id, resource_group, service_name, meter_category, resource_id");
+            // Entirely descending so both backends walk the primary key backwards and stop at the page.
+            qb.push(
+                " ORDER BY date DESC, subscription_id DESC, resource_group DESC, service_name DESC, \
+                 meter_category DESC, resource_id DESC",
+            );
             qb.push(" LIMIT ").push_bind(page.limit()).push(" OFFSET ").push_bind(page.offset());
             let items: Vec<CostRow> = qb.build_query_as().fetch_all(pool).await?;
             let mut count = QueryBuilder::new("SELECT COUNT(*) FROM costs_daily WHERE ");
