@@ -1,1 +1,86 @@
 //! The curated store: schema, migrations and tenant-scoped repositories on SQLite and PostgreSQL. The only place SQL lives.
+//!
+//! One [`Store`] wraps either backend, chosen by `DATABASE_URL`. Every function that reads or
+//! writes tenant data takes a [`TenantScope`] and filters every statement by `tenant_id`;
+//! tenant management lives apart on [`PlatformAdmin`]. SQL is runtime-checked (`sqlx::query`)
+//! and parameterised; where the dialects differ the two statements sit side by side.
+//!
+//! Timestamps are always produced by the application ([`now`]) rather than the database, so
+//! both backends store the same instants and SQLite's text timestamps share one sortable
+//! format.
+//!
+//! Bulk upserts (resources, costs, VM metrics, recommendations) are idempotent: their
+//! `DO UPDATE` compares the stored columns with the incoming ones, so re-applying a batch leaves
+//! rows byte-for-byte identical and `updated_at` moves only when a value really changed;
+//! `resources.last_seen` and `recommendations.last_detected_at` record each observation.
+//! PostgreSQL loads through `UNNEST` arrays, SQLite through chunked multi-row `VALUES`, each
+//! batch in one transaction.
+//!
+//! The audit log is append-only at the database (triggers on both backends); see
+//! [`Store::apply_retention`] for the one deletion path.
+
+mod audit;
+mod connect;
+mod cost_load;
+mod costs;
+mod error;
+mod ingestion;
+pub mod lifecycle;
+mod page;
+mod recommendations;
+mod resources;
+mod retention;
+mod scope;
+mod subscriptions;
+mod tenants;
+mod vm_metrics;
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
+pub use connect::{Backend, MigrateArgs, SETTINGS, Store, StoreConfig, migrate, run};
+pub use costs::{CostFilter, CostRow, CostSummary, DailyCost, ServiceCost};
+pub use error::StoreError;
+pub use ingestion::{IngestionItem, IngestionRun, ItemStatus, ItemUpdate, NewRun, RunStatus, RunWithItems};
+pub use lifecycle::{Changer, RecommendationStatus};
+pub use page::{MAX_PAGE_SIZE, Page, PageRequest};
+pub use recommendations::{
+    Recommendation, RecommendationFilter, RecommendationSort, RecommendationUpsert, StaleFindingKey,
+};
+pub use resources::{ResourceFilter, ResourceRecord, ResourceSort, SortDirection};
+pub use retention::RetentionReport;
+pub use scope::TenantScope;
+pub use subscriptions::{NewSubscription, Subscription, SubscriptionUpdate};
+pub use tenants::{NewTenant, PlatformAdmin, Tenant, TenantType, TenantUpdate};
+pub use vm_metrics::VmMetricsRecord;
+
+/// The current instant at microsecond precision (what PostgreSQL keeps), so a value written
+/// and read back compares equal on both backends.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// A new time-ordered id (UUID v7, hyphenated lower-case text).
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// `rows` tuples of `slots` anonymous `?` placeholders for a multi-row SQLite `VALUES` list.
+///
+/// Anonymous placeholders are bound positionally; numbered ones (`$N`, `?N`) make the driver
+/// look each parameter's name up in a linear list, which is quadratic in a bulk statement.
+pub(crate) fn sqlite_values(rows: usize, slots: usize) -> String {
+    let tuple = format!("({})", vec!["?"; slots].join(","));
+    vec![tuple; rows].join(",")
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool; the body is compiled once per backend.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store.db() {
+            $crate::store::connect::Db::Sqlite($pool) => $body,
+            $crate::store::connect::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;

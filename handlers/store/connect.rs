@@ -1,0 +1,294 @@
+//! Settings, connecting to either backend, migrations and the health ping.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use super::StoreError;
+use crate::config::{ConfigError, Secret, SettingsSource};
+
+/// Every setting this module reads.
+pub const SETTINGS: &[&str] = &[DATABASE_URL, MAX_CONNECTIONS];
+
+const DATABASE_URL: &str = "DATABASE_URL";
+const MAX_CONNECTIONS: &str = "AZCOPS_DB_MAX_CONNECTIONS";
+const DEFAULT_URL: &str = "sqlite://data/azcops.db";
+
+/// Which database engine a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite (the local default).
+    Sqlite,
+    /// PostgreSQL (production).
+    Postgres,
+}
+
+/// Store settings.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// `sqlite://path` or `postgres://...`; a secret because it may carry a password.
+    pub database_url: Secret,
+    /// Pool size.
+    pub max_connections: u32,
+    /// How long to wait for a connection before reporting the database unavailable.
+    pub acquire_timeout: Duration,
+}
+
+impl StoreConfig {
+    /// Reads `DATABASE_URL` (default `sqlite://data/azcops.db`) and `AZCOPS_DB_MAX_CONNECTIONS`
+    /// (default 10).
+    ///
+    /// # Errors
+    /// The URL has an unsupported scheme, or the pool size is not a number in 1..=1000.
+    pub fn from_source(source: &SettingsSource) -> Result<Self, ConfigError> {
+        let url = source.get(DATABASE_URL).unwrap_or(DEFAULT_URL);
+        Self::for_url(url, source.parse_or(MAX_CONNECTIONS, 10u32)?)
+    }
+
+    /// Settings for an explicit URL (tests, benchmarks).
+    ///
+    /// # Errors
+    /// The URL has an unsupported scheme or the pool size is out of range.
+    pub fn for_url(url: &str, max_connections: u32) -> Result<Self, ConfigError> {
+        backend_of(url).ok_or_else(|| {
+            ConfigError::invalid(DATABASE_URL, "must start with sqlite:, postgres:// or postgresql://")
+        })?;
+        if !(1..=1000).contains(&max_connections) {
+            return Err(ConfigError::invalid(MAX_CONNECTIONS, "must be between 1 and 1000"));
+        }
+        Ok(Self { database_url: Secret::new(url), max_connections, acquire_timeout: Duration::from_secs(10) })
+    }
+
+    /// The backend the URL selects.
+    pub fn backend(&self) -> Backend {
+        backend_of(self.database_url.expose()).unwrap_or(Backend::Sqlite)
+    }
+}
+
+fn backend_of(url: &str) -> Option<Backend> {
+    if url.starts_with("sqlite:") {
+        Some(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Some(Backend::Postgres)
+    } else {
+        None
+    }
+}
+
+#[derive(Clone)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A connection pool to the curated store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+}
+
+// The pools' own Debug output includes connect options, which may hold a password.
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend()).finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Connects (creating the SQLite file and its directory when missing).
+    ///
+    /// # Errors
+    /// [`StoreError::Validation`] for a malformed URL, [`StoreError::Unavailable`] when the
+    /// server cannot be reached or the file cannot be created.
+    pub async fn connect(config: &StoreConfig) -> Result<Self, StoreError> {
+        let url = config.database_url.expose();
+        let db = match config.backend() {
+            Backend::Sqlite => {
+                let options = SqliteConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::validation("DATABASE_URL", e.to_string()))?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // NORMAL is durable across application crashes in WAL mode; only an OS
+                    // crash can lose the last transactions, which re-ingestion restores.
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(5))
+                    .pragma("temp_store", "memory")
+                    .pragma("cache_size", "-32768");
+                let file = options.get_filename();
+                if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
+                    && file.as_os_str() != ":memory:"
+                {
+                    std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(sqlx::Error::Io(e)))?;
+                }
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(config.max_connections)
+                    .acquire_timeout(config.acquire_timeout)
+                    .connect_with(options)
+                    .await
+                    .map_err(StoreError::Unavailable)?;
+                Db::Sqlite(pool)
+            }
+            Backend::Postgres => {
+                let options = PgConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::validation("DATABASE_URL", e.to_string()))?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(config.max_connections)
+                    .acquire_timeout(config.acquire_timeout)
+                    .connect_with(options)
+                    .await
+                    .map_err(StoreError::Unavailable)?;
+                Db::Postgres(pool)
+            }
+        };
+        Ok(Self { db })
+    }
+
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The statement opening a transaction that reads and then writes. SQLite must take the
+    /// write lock up front: upgrading a read transaction fails with `SQLITE_BUSY` instead of
+    /// waiting when another writer got in between.
+    pub(crate) fn begin_write(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite(_) => "BEGIN IMMEDIATE",
+            Db::Postgres(_) => "BEGIN",
+        }
+    }
+
+    /// The backend this store talks to.
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies every pending migration of this backend (idempotent).
+    ///
+    /// # Errors
+    /// [`StoreError::Migrate`] when a migration fails or the history does not match.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Sqlite(pool) => sqlx::migrate!("handlers/store/migrations/sqlite").run(pool).await?,
+            Db::Postgres(pool) => sqlx::migrate!("handlers/store/migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Round-trips a trivial query: `Ok` means healthy, an error means degraded.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database does not answer.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let result = match &self.db {
+            Db::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+            Db::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+        };
+        result.map_err(StoreError::Unavailable)
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        match &self.db {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// Applies pending migrations with the configured settings; returns the backend migrated.
+///
+/// # Errors
+/// Invalid settings ([`StoreError::Validation`]), an unreachable database, or a failed migration.
+pub async fn migrate(settings: &SettingsSource) -> Result<Backend, StoreError> {
+    let config = StoreConfig::from_source(settings)
+        .map_err(|e| StoreError::validation("DATABASE_URL", e.to_string()))?;
+    let store = Store::connect(&config).await?;
+    store.migrate().await?;
+    store.close().await;
+    Ok(config.backend())
+}
+
+/// `azcops migrate`: applies the curated store's migrations (`DATABASE_URL` selects the backend).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct MigrateArgs {}
+
+/// Runs `azcops migrate`, printing one line naming the backend (never the URL) to stdout.
+///
+/// # Errors
+/// As [`migrate`].
+pub async fn run(_args: MigrateArgs, settings: &SettingsSource) -> Result<(), StoreError> {
+    let backend = migrate(settings).await?;
+    let name = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    println!("migrations applied ({name})");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_embedded_sqlite() {
+        let config = StoreConfig::from_source(&SettingsSource::default()).unwrap();
+        assert_eq!(config.backend(), Backend::Sqlite);
+        assert_eq!(config.database_url.expose(), DEFAULT_URL);
+        assert_eq!(config.max_connections, 10);
+    }
+
+    #[tokio::test]
+    async fn postgres_url_and_pool_size() {
+        let source =
+            SettingsSource::from_pairs([(DATABASE_URL, "postgres://u:pw@db/azcops"), (MAX_CONNECTIONS, "4")]);
+        let config = StoreConfig::from_source(&source).unwrap();
+        assert_eq!((config.backend(), config.max_connections), (Backend::Postgres, 4));
+        assert!(!format!("{config:?}").contains("pw"));
+        // A lazily connected pool never dials, but its Debug must not show the password either.
+        let options: PgConnectOptions = config.database_url.expose().parse().unwrap();
+        let store = Store { db: Db::Postgres(PgPoolOptions::new().connect_lazy_with(options)) };
+        assert!(!format!("{store:?}").contains("pw"), "{store:?}");
+    }
+
+    #[tokio::test]
+    async fn migrate_command_creates_the_sqlite_file_and_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("nested/dir/azcops.db");
+        let source = SettingsSource::from_pairs([(DATABASE_URL, format!("sqlite://{}", file.display()))]);
+        run(MigrateArgs::default(), &source).await.unwrap();
+        assert!(file.exists());
+        // Running it again is a no-op.
+        assert_eq!(migrate(&source).await.unwrap(), Backend::Sqlite);
+    }
+
+    #[tokio::test]
+    async fn unreachable_or_closed_databases_are_unavailable() {
+        let mut refused = StoreConfig::for_url("postgres://postgres@127.0.0.1:1/azcops", 1).unwrap();
+        refused.acquire_timeout = Duration::from_millis(300);
+        assert!(matches!(Store::connect(&refused).await, Err(StoreError::Unavailable(_))));
+
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/h.db", dir.path().display());
+        let store = Store::connect(&StoreConfig::for_url(&url, 1).unwrap()).await.unwrap();
+        store.ping().await.unwrap();
+        store.close().await;
+        assert!(matches!(store.ping().await, Err(StoreError::Unavailable(_))), "health reports degraded");
+    }
+
+    #[test]
+    fn bad_settings_name_the_key() {
+        let bad_url = SettingsSource::from_pairs([(DATABASE_URL, "mysql://x")]);
+        assert!(StoreConfig::from_source(&bad_url).unwrap_err().to_string().contains(DATABASE_URL));
+        let bad_size = SettingsSource::from_pairs([(MAX_CONNECTIONS, "0")]);
+        assert!(StoreConfig::from_source(&bad_size).unwrap_err().to_string().contains(MAX_CONNECTIONS));
+    }
+}

@@ -1,0 +1,228 @@
+//! `costs_daily`: filtered listing and the dashboard summary (bulk loading is in
+//! [`super::cost_load`]).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use serde::Serialize;
+use sqlx::{Database, Encode, QueryBuilder, Type};
+
+use super::{Page, PageRequest, Store, StoreError, TenantScope, on_pool};
+
+pub(super) const COLUMNS: &str = "tenant_id, subscription_id, date, resource_group, service_name, meter_category, \
+                       resource_id, cost, amortized_cost, currency, created_at, updated_at";
+
+/// A stored `costs_daily` row.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct CostRow {
+    /// Subscription GUID.
+    pub subscription_id: String,
+    /// Usage date.
+    pub date: NaiveDate,
+    /// Resource group ('' outside any group).
+    pub resource_group: String,
+    /// Cost Management `ServiceName`.
+    pub service_name: String,
+    /// Cost Management `MeterCategory`.
+    pub meter_category: String,
+    /// Resource id, '' when unknown.
+    pub resource_id: String,
+    /// Actual cost.
+    pub cost: f64,
+    /// Amortized cost.
+    pub amortized_cost: f64,
+    /// Billing currency.
+    pub currency: String,
+    /// When the row was first written.
+    pub created_at: DateTime<Utc>,
+    /// When a value last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Filters for [`Store::list_costs`]; every field is optional.
+#[derive(Debug, Clone, Default)]
+pub struct CostFilter {
+    /// First date included.
+    pub from: Option<NaiveDate>,
+    /// Last date included.
+    pub to: Option<NaiveDate>,
+    /// One subscription.
+    pub subscription_id: Option<String>,
+    /// One service (`ServiceName`, exact).
+    pub service_name: Option<String>,
+    /// One resource group (lower-cased before matching).
+    pub resource_group: Option<String>,
+}
+
+/// Spend of one service over the summary window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceCost {
+    /// `ServiceName`.
+    pub service_name: String,
+    /// Actual cost.
+    pub cost: f64,
+    /// Amortized cost.
+    pub amortized_cost: f64,
+}
+
+/// Spend of one day (zero for days without rows).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DailyCost {
+    /// The day.
+    pub date: NaiveDate,
+    /// Actual cost.
+    pub cost: f64,
+    /// Amortized cost.
+    pub amortized_cost: f64,
+}
+
+/// The dashboard overview: totals, spend by service (largest first) and a daily trend.
+///
+/// Sums assume one billing currency per tenant, which is how Cost Management reports a
+/// billing scope.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CostSummary {
+    /// First day of the window.
+    pub from: NaiveDate,
+    /// Last day of the window (inclusive).
+    pub to: NaiveDate,
+    /// Total actual cost.
+    pub total_cost: f64,
+    /// Total amortized cost.
+    pub total_amortized_cost: f64,
+    /// Per service, descending by actual cost.
+    pub by_service: Vec<ServiceCost>,
+    /// One entry per day of the window, oldest first.
+    pub daily: Vec<DailyCost>,
+}
+
+#[derive(sqlx::FromRow)]
+struct DayServiceSum {
+    date: NaiveDate,
+    service_name: String,
+    cost: f64,
+    amortized_cost: f64,
+}
+
+/// Appends the tenant predicate and the filters to a query that ends in `WHERE `.
+fn push_filters<DB>(qb: &mut QueryBuilder<DB>, scope: &TenantScope, filter: &CostFilter)
+where
+    DB: Database,
+    String: for<'q> Encode<'q, DB> + Type<DB>,
+    NaiveDate: for<'q> Encode<'q, DB> + Type<DB>,
+{
+    qb.push("tenant_id = ").push_bind(scope.tenant_id().to_owned());
+    if let Some(from) = filter.from {
+        qb.push(" AND date >= ").push_bind(from);
+    }
+    if let Some(to) = filter.to {
+        qb.push(" AND date <= ").push_bind(to);
+    }
+    if let Some(subscription) = &filter.subscription_id {
+        qb.push(" AND subscription_id = ").push_bind(subscription.trim().to_ascii_lowercase());
+    }
+    if let Some(service) = &filter.service_name {
+        qb.push(" AND service_name = ").push_bind(service.clone());
+    }
+    if let Some(group) = &filter.resource_group {
+        qb.push(" AND resource_group = ").push_bind(group.trim().to_ascii_lowercase());
+    }
+}
+
+impl Store {
+    /// Lists cost rows, newest day first.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn list_costs(
+        &self,
+        scope: &TenantScope,
+        filter: &CostFilter,
+        page: PageRequest,
+    ) -> Result<Page<CostRow>, StoreError> {
+        let (items, total) = on_pool!(self, pool => {
+            let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM costs_daily WHERE "));
+            push_filters(&mut qb, scope, filter);
+            // Entirely descending so both backends walk the primary key backwards and stop at the page.
+            qb.push(
+                " ORDER BY date DESC, subscription_id DESC, resource_group DESC, service_name DESC, \
+                 meter_category DESC, resource_id DESC",
+            );
+            qb.push(" LIMIT ").push_bind(page.limit()).push(" OFFSET ").push_bind(page.offset());
+            let items: Vec<CostRow> = qb.build_query_as().fetch_all(pool).await?;
+            let mut count = QueryBuilder::new("SELECT COUNT(*) FROM costs_daily WHERE ");
+            push_filters(&mut count, scope, filter);
+            let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+            (items, total)
+        });
+        Ok(page.into_page(items, total))
+    }
+
+    /// The overview summary for the `days` days ending on `to` (inclusive), optionally for one
+    /// subscription.
+    ///
+    /// # Errors
+    /// [`StoreError::Validation`] when `days` is not in 1..=400; database errors.
+    pub async fn cost_summary(
+        &self,
+        scope: &TenantScope,
+        to: NaiveDate,
+        days: u32,
+        subscription_id: Option<&str>,
+    ) -> Result<CostSummary, StoreError> {
+        if !(1..=400).contains(&days) {
+            return Err(StoreError::validation("days", "must be between 1 and 400"));
+        }
+        let from = to
+            .checked_sub_days(Days::new(u64::from(days) - 1))
+            .ok_or_else(|| StoreError::validation("to", "out of range"))?;
+        let filter = CostFilter {
+            from: Some(from),
+            to: Some(to),
+            subscription_id: subscription_id.map(str::to_owned),
+            ..CostFilter::default()
+        };
+        // One grouped scan (served by the covering index) feeds all three parts of the summary.
+        let sums: Vec<DayServiceSum> = on_pool!(self, pool => {
+            let mut qb = QueryBuilder::new(
+                "SELECT date, service_name, SUM(cost) AS cost, SUM(amortized_cost) AS amortized_cost \
+                 FROM costs_daily WHERE ",
+            );
+            push_filters(&mut qb, scope, &filter);
+            qb.push(" GROUP BY date, service_name");
+            qb.build_query_as().fetch_all(pool).await?
+        });
+        let mut by_service: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+        let mut by_day: BTreeMap<NaiveDate, (f64, f64)> = BTreeMap::new();
+        for sum in sums {
+            let service = by_service.entry(sum.service_name).or_default();
+            service.0 += sum.cost;
+            service.1 += sum.amortized_cost;
+            let day = by_day.entry(sum.date).or_default();
+            day.0 += sum.cost;
+            day.1 += sum.amortized_cost;
+        }
+        let mut by_service: Vec<ServiceCost> = by_service
+            .into_iter()
+            .map(|(service_name, (cost, amortized_cost))| ServiceCost { service_name, cost, amortized_cost })
+            .collect();
+        by_service
+            .sort_by(|a, b| b.cost.total_cmp(&a.cost).then_with(|| a.service_name.cmp(&b.service_name)));
+        let daily: Vec<DailyCost> = from
+            .iter_days()
+            .take(days as usize)
+            .map(|date| {
+                let (cost, amortized_cost) = by_day.get(&date).copied().unwrap_or_default();
+                DailyCost { date, cost, amortized_cost }
+            })
+            .collect();
+        Ok(CostSummary {
+            from,
+            to,
+            total_cost: daily.iter().map(|d| d.cost).sum(),
+            total_amortized_cost: daily.iter().map(|d| d.amortized_cost).sum(),
+            by_service,
+            daily,
+        })
+    }
+}

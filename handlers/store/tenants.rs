@@ -1,0 +1,277 @@
+//! Tenant management for platform administrators: the only functions that are not confined to
+//! one tenant, reached through [`Store::platform_admin`] so a call site says what it is.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::error::conflict_as;
+use super::{Page, PageRequest, Store, StoreError, new_id, now, on_pool};
+
+/// Whether a tenant is the operator's own organisation or a customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantType {
+    /// The operating organisation.
+    Internal,
+    /// A customer tenant (typically reached through Lighthouse).
+    External,
+}
+
+impl TenantType {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Internal => "internal",
+            Self::External => "external",
+        }
+    }
+}
+
+impl TryFrom<String> for TenantType {
+    type Error = StoreError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        match value.as_str() {
+            "internal" => Ok(Self::Internal),
+            "external" => Ok(Self::External),
+            _ => Err(StoreError::validation("tenant_type", format!("unknown tenant type {value:?}"))),
+        }
+    }
+}
+
+/// A tenant of the control plane.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Tenant {
+    /// Internal id (UUID v7); what [`super::TenantScope`] carries.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The Entra tenant GUID (lower-case), unique.
+    pub azure_tenant_id: String,
+    /// Internal or external.
+    #[sqlx(try_from = "String")]
+    pub tenant_type: TenantType,
+    /// Inactive tenants are skipped by scheduled ingestion.
+    pub active: bool,
+    /// When the row was created.
+    pub created_at: DateTime<Utc>,
+    /// When the row last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A tenant to create.
+#[derive(Debug, Clone)]
+pub struct NewTenant {
+    /// Display name (non-empty).
+    pub name: String,
+    /// The Entra tenant GUID.
+    pub azure_tenant_id: String,
+    /// Internal or external.
+    pub tenant_type: TenantType,
+}
+
+/// Fields to change on a tenant; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct TenantUpdate {
+    /// New display name.
+    pub name: Option<String>,
+    /// New type.
+    pub tenant_type: Option<TenantType>,
+    /// Activate or deactivate.
+    pub active: Option<bool>,
+}
+
+/// Cross-tenant administration; obtain with [`Store::platform_admin`].
+#[derive(Debug, Clone, Copy)]
+pub struct PlatformAdmin<'a> {
+    store: &'a Store,
+}
+
+impl Store {
+    /// Tenant management for platform operators (not confined to one tenant).
+    pub fn platform_admin(&self) -> PlatformAdmin<'_> {
+        PlatformAdmin { store: self }
+    }
+}
+
+const COLUMNS: &str = "id, name, azure_tenant_id, tenant_type, active, created_at, updated_at";
+
+/// Tables holding tenant data, emptied when a tenant is deleted (audit logs are kept: they
+/// outlive what they describe and only retention removes them).
+const TENANT_TABLES: &[&str] = &[
+    "DELETE FROM ingestion_run_items WHERE tenant_id = $1",
+    "DELETE FROM ingestion_runs WHERE tenant_id = $1",
+    "DELETE FROM recommendations WHERE tenant_id = $1",
+    "DELETE FROM vm_metrics WHERE tenant_id = $1",
+    "DELETE FROM costs_daily WHERE tenant_id = $1",
+    "DELETE FROM resource_history WHERE tenant_id = $1",
+    "DELETE FROM resources WHERE tenant_id = $1",
+    "DELETE FROM subscriptions WHERE tenant_id = $1",
+];
+
+fn normalise_guid(field: &'static str, value: &str) -> Result<String, StoreError> {
+    uuid::Uuid::parse_str(value.trim())
+        .map(|guid| guid.hyphenated().to_string())
+        .map_err(|_| StoreError::validation(field, "must be a GUID"))
+}
+
+fn non_empty(field: &'static str, value: &str) -> Result<(), StoreError> {
+    if value.trim().is_empty() { Err(StoreError::validation(field, "must not be empty")) } else { Ok(()) }
+}
+
+impl PlatformAdmin<'_> {
+    /// Creates a tenant.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] (`tenant`) when the Azure tenant id is already registered;
+    /// [`StoreError::Validation`] for an empty name or a malformed GUID.
+    pub async fn create_tenant(&self, new: &NewTenant) -> Result<Tenant, StoreError> {
+        non_empty("name", &new.name)?;
+        let azure_tenant_id = normalise_guid("azure_tenant_id", &new.azure_tenant_id)?;
+        let at = now();
+        let tenant = Tenant {
+            id: new_id(),
+            name: new.name.trim().to_owned(),
+            azure_tenant_id,
+            tenant_type: new.tenant_type,
+            active: true,
+            created_at: at,
+            updated_at: at,
+        };
+        on_pool!(self.store, pool => {
+            sqlx::query(
+                "INSERT INTO tenants (id, name, azure_tenant_id, tenant_type, active, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&tenant.id)
+            .bind(&tenant.name)
+            .bind(&tenant.azure_tenant_id)
+            .bind(tenant.tenant_type.as_str())
+            .bind(tenant.active)
+            .bind(at)
+            .bind(at)
+            .execute(pool)
+            .await
+            .map_err(conflict_as("tenant"))?;
+        });
+        Ok(tenant)
+    }
+
+    /// Reads one tenant by internal id.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    pub async fn get_tenant(&self, id: &str) -> Result<Tenant, StoreError> {
+        on_pool!(self.store, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM tenants WHERE id = $1")))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        })
+        .ok_or(StoreError::NotFound)
+    }
+
+    /// Reads one tenant by its Entra tenant GUID (how the API resolves a token's `tid`).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`]; [`StoreError::Validation`] for a malformed GUID.
+    pub async fn get_tenant_by_azure_tenant_id(&self, azure_tenant_id: &str) -> Result<Tenant, StoreError> {
+        let guid = normalise_guid("azure_tenant_id", azure_tenant_id)?;
+        on_pool!(self.store, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM tenants WHERE azure_tenant_id = $1"
+            )))
+            .bind(&guid)
+            .fetch_optional(pool)
+            .await?
+        })
+        .ok_or(StoreError::NotFound)
+    }
+
+    /// Lists tenants by name.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn list_tenants(&self, page: PageRequest) -> Result<Page<Tenant>, StoreError> {
+        let (items, total) = on_pool!(self.store, pool => {
+            let items: Vec<Tenant> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM tenants ORDER BY name, id LIMIT $1 OFFSET $2"
+            )))
+            .bind(page.limit())
+            .bind(page.offset())
+            .fetch_all(pool)
+            .await?;
+            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(pool).await?;
+            (items, total)
+        });
+        Ok(page.into_page(items, total))
+    }
+
+    /// Every active tenant (the nightly fan-out).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn list_active_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        Ok(on_pool!(self.store, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM tenants WHERE active ORDER BY name, id"
+            )))
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Changes a tenant's name, type or active flag.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`]; [`StoreError::Validation`] for an empty name.
+    pub async fn update_tenant(&self, id: &str, update: &TenantUpdate) -> Result<Tenant, StoreError> {
+        if let Some(name) = &update.name {
+            non_empty("name", name)?;
+        }
+        let changed = on_pool!(self.store, pool => {
+            sqlx::query(
+                "UPDATE tenants SET name = COALESCE($2, name), tenant_type = COALESCE($3, tenant_type), \
+                 active = COALESCE($4, active), updated_at = $5 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(update.name.as_deref().map(str::trim))
+            .bind(update.tenant_type.map(TenantType::as_str))
+            .bind(update.active)
+            .bind(now())
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.get_tenant(id).await
+    }
+
+    /// Marks a tenant inactive (its data stays; scheduled ingestion skips it).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    pub async fn deactivate_tenant(&self, id: &str) -> Result<Tenant, StoreError> {
+        self.update_tenant(id, &TenantUpdate { active: Some(false), ..TenantUpdate::default() }).await
+    }
+
+    /// Deletes a tenant and all its curated data in one transaction, keeping its audit trail.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    pub async fn delete_tenant(&self, id: &str) -> Result<(), StoreError> {
+        on_pool!(self.store, pool => {
+            let mut tx = pool.begin().await?;
+            for statement in TENANT_TABLES {
+                sqlx::query(*statement).bind(id).execute(&mut *tx).await?;
+            }
+            let deleted = sqlx::query("DELETE FROM tenants WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            if deleted.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,14 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Store integration tests. Every case runs twice: on a temp-file SQLite database and on a
+//! fresh PostgreSQL database (`AZCOPS_TEST_POSTGRES_URL`, see `scripts/start-postgres.sh`).
+
+mod support;
+
+mod audit;
+mod costs;
+mod ingestion;
+mod isolation;
+mod pagination;
+mod recommendations;
+mod resources;
+mod tenants;
