@@ -19,6 +19,14 @@ find_bin() {
     return 1
 }
 
+# initdb and the server run as postgres, which must be able to reach the data directory.
+require_reachable() {
+    if ! runuser -u postgres -- test -w "$PGDATA"; then
+        echo "user postgres cannot reach $PGDATA (a parent directory is private?); set AZCOPS_PGDATA" >&2
+        exit 1
+    fi
+}
+
 if ! BIN="$(find_bin)"; then
     echo "installing postgresql ..." >&2
     export DEBIAN_FRONTEND=noninteractive
@@ -31,11 +39,13 @@ if [[ ! -s "$PGDATA/PG_VERSION" ]]; then
     mkdir -p "$PGDATA"
     chown postgres:postgres "$PGDATA"
     chmod 700 "$PGDATA"
+    require_reachable
     runuser -u postgres -- "$BIN/initdb" -D "$PGDATA" -U postgres -A trust -E UTF8 --no-locale >&2
 fi
 
 # A data directory left behind by another user (e.g. copied target/) must belong to postgres.
 chown -R postgres:postgres "$PGDATA"
+require_reachable
 
 # A throwaway server: durability is off (fsync, full-page writes, synchronous commit), WAL is
 # minimal and checkpoints are spaced out so bulk loads measure the store, not the disk.

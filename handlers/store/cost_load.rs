@@ -43,7 +43,8 @@ const POSTGRES_FILL: &str = "INSERT INTO costs_daily_stage SELECT * FROM UNNEST(
      $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[], $9::text[])";
 /// Existing keys: only rows whose figures differ are touched (so `updated_at` means a change).
 const POSTGRES_UPDATE: &str = "UPDATE costs_daily AS c SET cost = s.cost, amortized_cost = s.amortized_cost, \
-     currency = s.currency, updated_at = $2 FROM costs_daily_stage AS s WHERE c.tenant_id = $1 AND c.date = s.date AND c.subscription_id = s.subscription_id \
+     currency = s.currency, updated_at = $2 FROM costs_daily_stage AS s \
+     WHERE c.tenant_id = $1 AND c.date = s.date AND c.subscription_id = s.subscription_id \
      AND c.resource_group = s.resource_group AND c.service_name = s.service_name \
      AND c.meter_category = s.meter_category AND c.resource_id = s.resource_id \
      AND (c.cost <> s.cost OR c.amortized_cost <> s.amortized_cost OR c.currency <> s.currency)";
@@ -52,7 +53,8 @@ const POSTGRES_INSERT: &str = "INSERT INTO costs_daily (tenant_id, date, subscri
      service_name, meter_category, resource_id, cost, amortized_cost, currency, created_at, updated_at) \
      SELECT $1, s.date, s.subscription_id, s.resource_group, s.service_name, s.meter_category, s.resource_id, \
      s.cost, s.amortized_cost, s.currency, $2, $2 FROM costs_daily_stage AS s \
-     WHERE NOT EXISTS (SELECT 1 FROM costs_daily AS c WHERE c.tenant_id = $1 AND c.date = s.date AND c.subscription_id = s.subscription_id \
+     WHERE NOT EXISTS (SELECT 1 FROM costs_daily AS c \
+     WHERE c.tenant_id = $1 AND c.date = s.date AND c.subscription_id = s.subscription_id \
      AND c.resource_group = s.resource_group AND c.service_name = s.service_name \
      AND c.meter_category = s.meter_category AND c.resource_id = s.resource_id)";
 
