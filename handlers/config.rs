@@ -222,6 +222,7 @@ pub fn registered_settings() -> Vec<&'static str> {
         crate::state::SETTINGS,
         crate::dev::SETTINGS,
         crate::azure::SETTINGS,
+        crate::store::SETTINGS,
         PLATFORM_IDENTITY_SETTINGS,
     ]
     .concat();

@@ -26,6 +26,8 @@ enum Command {
     Dev(azcops::dev::DevArgs),
     /// Print the resolved configuration (secrets redacted) and validate it.
     Config(ConfigArgs),
+    /// Apply the curated store's migrations to DATABASE_URL.
+    Migrate(azcops::store::MigrateArgs),
     /// Serve a simulated Azure (ARM, Resource Graph, Cost Management, Advisor, Monitor, Retail
     /// Prices, token endpoints) over a generated estate with ground truth.
     Sandbox(azcops::sandbox::cli::SandboxArgs),
@@ -82,6 +84,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Config(args) => print_config(&args),
+        Command::Migrate(args) => {
+            let source =
+                SettingsSource::from_env_and_local_file(std::path::Path::new("local.settings.json"))?;
+            init_telemetry(&source, true)?;
+            azcops::store::run(args, &source).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Sandbox(args) => {
             init_telemetry(&SettingsSource::from_env(), true)?;
             azcops::sandbox::cli::run(args).await?;
@@ -121,7 +130,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let host = azcops::appdef::load_host_config(&app_root.join("host.json"))
         .context("reading host.json from FUNCTIONS_APP_ROOT_PATH")?;
     let diagnostics = azcops::state::DiagnosticOptions::from_source(&source)?;
-    let state = azcops::state::AppState::new(std::sync::Arc::new(azcops::state::NoDatabase), diagnostics);
+    let store = azcops::store::Store::connect_lazy(&azcops::store::StoreConfig::from_source(&source)?)?;
+    let state = azcops::state::AppState::with_store(store, diagnostics);
     let app = azcops::app::Application::bind(port, &host.route_prefix, state).await?;
     tracing::info!(port = app.port(), route_prefix = %host.route_prefix, "custom handler listening");
     app.run_until(shutdown_signal()).await?;

@@ -31,6 +31,15 @@ impl DatabaseProbe for NoDatabase {
     }
 }
 
+impl DatabaseProbe for crate::store::Store {
+    fn is_connected(&self) -> Pin<Box<dyn Future<Output = bool> + Send + '_>> {
+        Box::pin(async {
+            // A health check must answer quickly even when the database hangs.
+            matches!(tokio::time::timeout(std::time::Duration::from_secs(3), self.ping()).await, Ok(Ok(())))
+        })
+    }
+}
+
 /// Options of the diagnostic functions used to verify a deployment's trigger wiring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DiagnosticOptions {
@@ -68,13 +77,24 @@ pub struct AppState {
 
 struct Inner {
     database: Arc<dyn DatabaseProbe>,
+    store: Option<crate::store::Store>,
     diagnostics: DiagnosticOptions,
 }
 
 impl AppState {
-    /// Builds the state from its parts.
+    /// Builds the state from its parts (tests and builds without a store).
     pub fn new(database: Arc<dyn DatabaseProbe>, diagnostics: DiagnosticOptions) -> Self {
-        Self { inner: Arc::new(Inner { database, diagnostics }) }
+        Self { inner: Arc::new(Inner { database, store: None, diagnostics }) }
+    }
+
+    /// Builds the state around the curated store, which also answers the health probe.
+    pub fn with_store(store: crate::store::Store, diagnostics: DiagnosticOptions) -> Self {
+        Self { inner: Arc::new(Inner { database: Arc::new(store.clone()), store: Some(store), diagnostics }) }
+    }
+
+    /// The curated store, when this process has one.
+    pub fn store(&self) -> Option<&crate::store::Store> {
+        self.inner.store.as_ref()
     }
 
     /// The database health probe.

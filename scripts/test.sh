@@ -14,7 +14,8 @@ if [ ! -x target/venv/bin/python ]; then
 fi
 target/venv/bin/pip install --quiet --disable-pip-version-check 'jsonschema>=4.20,<5' 'pytest>=8,<9'
 
-step "Services: Azurite (Blob + Queue)"
+step "Services: PostgreSQL 15, Azurite (Blob + Queue)"
+eval "$(bash scripts/start-postgres.sh)"
 eval "$(bash scripts/start-azurite.sh)"
 
 step "Formatting and lints"

@@ -114,6 +114,9 @@ pub enum DevError {
     /// A port or file could not be used.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// The curated store could not be migrated.
+    #[error("curated store: {0}")]
+    Store(#[from] crate::store::StoreError),
     /// `--run` named a function the app does not have.
     #[error("no function named `{0}` in the app")]
     UnknownFunction(String),
@@ -131,6 +134,10 @@ pub async fn run(args: DevArgs, source: SettingsSource) -> Result<(), DevError> 
             return Err(DevError::UnknownFunction(name.clone()));
         }
     }
+    // Local modes keep the curated schema current before the handler starts.
+    let store = crate::store::Store::connect(&crate::store::StoreConfig::from_source(&source)?).await?;
+    store.migrate().await?;
+    store.close().await;
     let handler = match &args.handler {
         Some(path) => path.clone(),
         None => std::env::current_exe()?,

@@ -148,6 +148,50 @@ impl Store {
         Ok(Self { db })
     }
 
+    /// Builds the pools without connecting, so a server starts (and reports itself degraded)
+    /// while the database is unreachable, and recovers when it comes back.
+    ///
+    /// # Errors
+    /// [`StoreError::Validation`] for a malformed URL, [`StoreError::Unavailable`] when the SQLite
+    /// directory cannot be created.
+    pub fn connect_lazy(config: &StoreConfig) -> Result<Self, StoreError> {
+        let url = config.database_url.expose();
+        let db = match config.backend() {
+            Backend::Sqlite => {
+                let options = SqliteConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::validation("DATABASE_URL", e.to_string()))?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(5));
+                let file = options.get_filename();
+                if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
+                    && file.as_os_str() != ":memory:"
+                {
+                    std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(sqlx::Error::Io(e)))?;
+                }
+                Db::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(config.max_connections)
+                        .acquire_timeout(config.acquire_timeout)
+                        .connect_lazy_with(options),
+                )
+            }
+            Backend::Postgres => {
+                let options = PgConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::validation("DATABASE_URL", e.to_string()))?;
+                Db::Postgres(
+                    PgPoolOptions::new()
+                        .max_connections(config.max_connections)
+                        .acquire_timeout(config.acquire_timeout)
+                        .connect_lazy_with(options),
+                )
+            }
+        };
+        Ok(Self { db })
+    }
+
     pub(crate) fn db(&self) -> &Db {
         &self.db
     }

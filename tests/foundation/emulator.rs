@@ -87,11 +87,11 @@ fn http_through_the_public_port_reaches_the_router_but_never_internal_routes() {
         .header("X-Correlation-ID", "test-corr-1")
         .send()
         .unwrap();
-    assert_eq!(health.status().as_u16(), 207, "no database configured: degraded");
+    assert_eq!(health.status().as_u16(), 200, "the emulator migrated the SQLite store");
     assert_eq!(health.headers()["x-correlation-id"], "test-corr-1");
     let body: serde_json::Value = health.json().unwrap();
-    assert_eq!(body["status"], "degraded");
-    assert_eq!(body["database"], "disconnected");
+    assert_eq!(body["status"], "healthy");
+    assert_eq!(body["database"], "connected");
     let envelope = r#"{"Data":{"message":"\"x\""},"Metadata":{"DequeueCount":"1"}}"#;
     for path in ["/api/ingest_subscription", "/ingest_subscription", "/api/diag_queue"] {
         let response =
@@ -121,8 +121,8 @@ fn with_an_empty_route_prefix_internal_routes_stay_unreachable() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 404, "a forged public invocation is refused");
     let health = client.get(format!("http://127.0.0.1:{}/health", dev.port)).send().unwrap();
-    assert_eq!(health.status().as_u16(), 207, "the API is served at the root");
-    dev.wait_for("the health request", |l| l.contains("GET /health -> 207"));
+    assert_eq!(health.status().as_u16(), 200, "the API is served at the root");
+    dev.wait_for("the health request", |l| l.contains("GET /health -> 200"));
     assert_eq!(dev.count("diag_queue", "Failed") + dev.count("diag_queue", "Succeeded"), 0);
 }
 

@@ -122,29 +122,52 @@ async fn health_reports_degraded_without_a_database_and_echoes_correlation_ids()
     assert!(uuid::Uuid::parse_str(&echoed).is_ok());
 }
 
-/// Runs `azcops serve` as the host would, sends it a request with a bearer token and a failing
-/// invocation, and reads the JSON lines it wrote to stdout.
-#[test]
-fn serve_logs_json_lines_with_invocation_fields_and_never_a_token() {
-    use std::io::{BufRead, BufReader};
+/// Starts `azcops serve` as the host would, with `database_url`, and waits until it answers.
+fn spawn_serve(database_url: &str) -> (std::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_azcops"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_azcops"))
         .arg("serve")
         .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
         .env("FUNCTIONS_APP_ROOT_PATH", env!("CARGO_MANIFEST_DIR"))
+        .env("DATABASE_URL", database_url)
         .env("RUST_LOG", "info")
         .env("AZCOPS_DIAGNOSTIC_FUNCTIONS", "true")
         .env_remove("AZCOPS_LOG_FORMAT")
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let client = reqwest::blocking::Client::builder().no_proxy().build().unwrap();
     let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::blocking::Client::builder().no_proxy().build().unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while client.get(format!("{base}/")).send().is_err() {
         assert!(std::time::Instant::now() < deadline, "azcops serve did not start");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    (child, base)
+}
+
+#[test]
+fn serve_starts_and_reports_degraded_while_the_database_is_unreachable() {
+    let (mut child, base) = spawn_serve("postgres://postgres@127.0.0.1:1/azcops");
+    let started = std::time::Instant::now();
+    let health = reqwest::blocking::get(format!("{base}/api/health")).unwrap();
+    assert_eq!(health.status().as_u16(), 207);
+    let body: Value = health.json().unwrap();
+    assert_eq!(body["status"], "degraded");
+    assert_eq!(body["database"], "disconnected");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "health must not hang");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// Runs `azcops serve` as the host would, sends it a request with a bearer token and a failing
+/// invocation, and reads the JSON lines it wrote to stdout.
+#[test]
+fn serve_logs_json_lines_with_invocation_fields_and_never_a_token() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base) = spawn_serve(&format!("sqlite://{}", dir.path().join("azcops.db").display()));
+    let client = reqwest::blocking::Client::builder().no_proxy().build().unwrap();
     let secret = "eyJhbGciOiJSUzI1NiJ9.secret-token-value.sig";
     let health = client
         .get(format!("{base}/api/health"))
@@ -152,7 +175,7 @@ fn serve_logs_json_lines_with_invocation_fields_and_never_a_token() {
         .header("x-correlation-id", "corr-42")
         .send()
         .unwrap();
-    assert_eq!(health.status().as_u16(), 207);
+    assert_eq!(health.status().as_u16(), 200, "SQLite is created on demand");
     let failed = client
         .post(format!("{base}/retention"))
         .header("x-azure-functions-invocationid", "11111111-2222-3333-4444-555555555555")

@@ -54,6 +54,7 @@ impl Dev {
             .args(args)
             .env("AZCOPS_DIAGNOSTIC_FUNCTIONS", "true")
             .env("AZCOPS_DEV_STORAGE_ROOT", storage)
+            .env("DATABASE_URL", format!("sqlite://{}", storage.join("azcops.db").display()))
             .env("RUST_LOG", "info")
             .envs(envs.iter().copied())
             .stdout(Stdio::piped())
