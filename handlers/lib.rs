@@ -9,6 +9,7 @@ pub mod app;
 pub mod appdef;
 pub mod azure;
 pub mod azurite;
+pub mod raw;
 pub mod config;
 pub mod dev;
 pub mod invocation;
