@@ -12,8 +12,10 @@ pub mod azurite;
 pub mod raw;
 pub mod config;
 pub mod dev;
+pub mod ingest;
 pub mod invocation;
 pub mod model;
+pub mod ops;
 pub mod sandbox;
 pub mod state;
 pub mod store;
@@ -36,6 +38,9 @@ pub fn validate_settings(source: &config::SettingsSource) -> Vec<config::ConfigE
         problems.push(e);
     }
     if let Err(e) = store::StoreConfig::from_source(source) {
+        problems.push(e);
+    }
+    if let Err(e) = ingest::IngestConfig::from_source(source) {
         problems.push(e);
     }
     problems

@@ -28,6 +28,14 @@ enum Command {
     Config(ConfigArgs),
     /// Apply the curated store's migrations to DATABASE_URL.
     Migrate(azcops::store::MigrateArgs),
+    /// Manage the Entra tenants AzCops works for.
+    Tenant(azcops::ops::tenants::TenantArgs),
+    /// Manage a tenant's subscriptions (add, discover through ARM and Lighthouse, list).
+    Subscription(azcops::ops::subscriptions::SubscriptionArgs),
+    /// Plan a run and ingest its subscriptions in this process.
+    Ingest(azcops::ops::ingest::IngestArgs),
+    /// The whole pipeline on the embedded default against the sandbox, then serve the API.
+    Demo(azcops::ops::demo::DemoArgs),
     /// Serve a simulated Azure (ARM, Resource Graph, Cost Management, Advisor, Monitor, Retail
     /// Prices, token endpoints) over a generated estate with ground truth.
     Sandbox(azcops::sandbox::cli::SandboxArgs),
@@ -91,6 +99,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             azcops::store::run(args, &source).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Tenant(args) => {
+            let source = local_source()?;
+            azcops::ops::tenants::run(args, &source).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Subscription(args) => {
+            let source = local_source()?;
+            azcops::ops::subscriptions::run(args, &source).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ingest(args) => {
+            let source = local_source()?;
+            azcops::ops::ingest::run(args, &source).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => {
+            let source = local_source()?;
+            azcops::ops::demo::run(args, &source).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Sandbox(args) => {
             init_telemetry(&SettingsSource::from_env(), true)?;
             azcops::sandbox::cli::run(args).await?;
@@ -104,6 +132,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Settings of a local command (`local.settings.json` under the environment), with logging set up.
+fn local_source() -> anyhow::Result<SettingsSource> {
+    let source = SettingsSource::from_env_and_local_file(std::path::Path::new("local.settings.json"))?;
+    init_telemetry(&source, true)?;
+    Ok(source)
 }
 
 fn init_telemetry(source: &SettingsSource, local: bool) -> anyhow::Result<()> {
@@ -131,11 +166,29 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .context("reading host.json from FUNCTIONS_APP_ROOT_PATH")?;
     let diagnostics = azcops::state::DiagnosticOptions::from_source(&source)?;
     let store = azcops::store::Store::connect_lazy(&azcops::store::StoreConfig::from_source(&source)?)?;
-    let state = azcops::state::AppState::with_store(store, diagnostics);
+    let ingest = ingest_context(&source, &store).await;
+    if let Err(why) = &ingest {
+        tracing::warn!(reason = %why, "ingestion is not available in this process");
+    }
+    let state = azcops::state::AppState::with_store(store, diagnostics, ingest);
     let app = azcops::app::Application::bind(port, &host.route_prefix, state).await?;
     tracing::info!(port = app.port(), route_prefix = %host.route_prefix, "custom handler listening");
     app.run_until(shutdown_signal()).await?;
     Ok(())
+}
+
+/// The ingestion pipeline for the handler, or why it cannot run (the functions that need it then
+/// fail with that reason instead of the handler refusing to start).
+async fn ingest_context(
+    source: &SettingsSource,
+    store: &azcops::store::Store,
+) -> Result<azcops::ingest::IngestContext, String> {
+    let raw_config = azcops::raw::RawConfig::from_source(source).map_err(|e| e.to_string())?;
+    let raw = azcops::raw::open(&raw_config).await.map_err(|e| format!("raw store: {e}"))?;
+    let azure = azcops::azure::AzureConfig::from_source(source).map_err(|e| e.to_string())?;
+    let arm = azcops::azure::ArmClient::from_config(azure).map_err(|e| format!("Azure client: {e}"))?;
+    let config = azcops::ingest::IngestConfig::from_source(source).map_err(|e| e.to_string())?;
+    Ok(azcops::ingest::IngestContext { store: store.clone(), raw, arm, config })
 }
 
 async fn shutdown_signal() {

@@ -79,17 +79,31 @@ struct Inner {
     database: Arc<dyn DatabaseProbe>,
     store: Option<crate::store::Store>,
     diagnostics: DiagnosticOptions,
+    ingest: Result<crate::ingest::IngestContext, String>,
 }
 
 impl AppState {
     /// Builds the state from its parts (tests and builds without a store).
     pub fn new(database: Arc<dyn DatabaseProbe>, diagnostics: DiagnosticOptions) -> Self {
-        Self { inner: Arc::new(Inner { database, store: None, diagnostics }) }
+        let ingest = Err("no curated store is configured".to_owned());
+        Self { inner: Arc::new(Inner { database, store: None, diagnostics, ingest }) }
     }
 
     /// Builds the state around the curated store, which also answers the health probe.
-    pub fn with_store(store: crate::store::Store, diagnostics: DiagnosticOptions) -> Self {
-        Self { inner: Arc::new(Inner { database: Arc::new(store.clone()), store: Some(store), diagnostics }) }
+    /// `ingest` is the ingestion pipeline's context, or why it could not be built (an Azure
+    /// credential or the raw store missing): the functions that need it then fail saying so.
+    pub fn with_store(
+        store: crate::store::Store,
+        diagnostics: DiagnosticOptions,
+        ingest: Result<crate::ingest::IngestContext, String>,
+    ) -> Self {
+        let database: Arc<dyn DatabaseProbe> = Arc::new(store.clone());
+        Self { inner: Arc::new(Inner { database, store: Some(store), diagnostics, ingest }) }
+    }
+
+    /// The ingestion pipeline's context, or why it is unavailable.
+    pub fn ingest(&self) -> Result<&crate::ingest::IngestContext, &str> {
+        self.inner.ingest.as_ref().map_err(String::as_str)
     }
 
     /// The curated store, when this process has one.

@@ -36,6 +36,29 @@ pub struct CallContext {
     /// Request the token from this tenant (per-customer-tenant app credential); `None` uses
     /// the identity's home tenant, which is also what Lighthouse delegations need.
     pub token_tenant: Option<String>,
+    /// When set, every successful exchange is appended here, so the caller can keep the
+    /// original responses (the raw layer) exactly as Azure sent them.
+    pub recorder: Option<Recorder>,
+}
+
+/// A shared list of recorded exchanges (see [`CallContext::recorder`]).
+pub type Recorder = Arc<std::sync::Mutex<Vec<Exchange>>>;
+
+/// One successful request/response pair as the raw layer keeps it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Exchange {
+    /// Which API answered.
+    pub api: String,
+    /// HTTP method.
+    pub method: String,
+    /// The request path with only loggable query parameters (no continuation tokens or secrets).
+    pub path: String,
+    /// The JSON request body, when there was one.
+    pub request: Option<serde_json::Value>,
+    /// Response status.
+    pub status: u16,
+    /// The response body: JSON as sent, or `null` for an empty body.
+    pub response: serde_json::Value,
 }
 
 impl CallContext {
@@ -46,7 +69,15 @@ impl CallContext {
             subscription_id: subscription_id.into().to_ascii_lowercase(),
             correlation_id: uuid::Uuid::new_v4().to_string(),
             token_tenant: None,
+            recorder: None,
         }
+    }
+
+    /// The same context, recording every successful exchange into `recorder`.
+    #[must_use]
+    pub fn recording(mut self, recorder: Recorder) -> Self {
+        self.recorder = Some(recorder);
+        self
     }
 
     fn quota_key(&self, api: Api) -> String {
@@ -178,6 +209,17 @@ impl ArmClient {
         let result = self.send_inner(ctx, req).await;
         if result.is_err() {
             ApiCounters::bump(&self.counters.failures, req.api);
+        }
+        if let (Ok(response), Some(recorder)) = (&result, &ctx.recorder) {
+            let exchange = Exchange {
+                api: req.api.as_str().to_owned(),
+                method: req.method.to_string(),
+                path: loggable_path(&req.url),
+                request: req.body.clone(),
+                status: response.status,
+                response: serde_json::from_slice(&response.body).unwrap_or(serde_json::Value::Null),
+            };
+            recorder.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(exchange);
         }
         result
     }

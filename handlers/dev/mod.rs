@@ -122,42 +122,78 @@ pub enum DevError {
     UnknownFunction(String),
 }
 
+/// A running local host: the handler child process, the emulator and the public listener.
+pub struct LocalHost {
+    engine: Arc<Engine>,
+    public: http::PublicServer,
+}
+
+impl LocalHost {
+    /// Loads the app, migrates the curated store, starts the handler and the emulator.
+    ///
+    /// # Errors
+    /// Invalid app definition or settings, a store that cannot be migrated, or a handler that
+    /// does not start.
+    pub async fn start(args: &DevArgs, source: &SettingsSource) -> Result<Self, DevError> {
+        let app = AppDefinition::load(&args.app_root)?;
+        let config = DevConfig::from_source(source)?;
+        for name in &args.run {
+            if app.function(name).is_none() {
+                return Err(DevError::UnknownFunction(name.clone()));
+            }
+        }
+        // Local modes keep the curated schema current before the handler starts.
+        let store = crate::store::Store::connect(&crate::store::StoreConfig::from_source(source)?).await?;
+        store.migrate().await?;
+        store.close().await;
+        let handler = match &args.handler {
+            Some(path) => path.clone(),
+            None => std::env::current_exe()?,
+        };
+        let child = child::Supervisor::start(&app, handler, source).await?;
+        let engine = Arc::new(Engine::new(app, config, child));
+        let public = http::bind(engine.clone(), args.port).await?;
+        engine.start_background(!args.no_timers).await;
+        engine.print_banner(public.port);
+        Ok(Self { engine, public })
+    }
+
+    /// Runs a non-HTTP function once, as the admin call does, and returns when it finished.
+    pub async fn run_function(&self, name: &str) {
+        self.engine.run_manually(name, None).await;
+    }
+
+    /// Waits until every invocation, queued message and blob event has been handled.
+    pub async fn wait_until_idle(&self) {
+        self.engine.wait_until_idle().await;
+    }
+
+    /// The public port.
+    pub fn port(&self) -> u16 {
+        self.public.port
+    }
+
+    /// Stops the listener, the emulator and the handler.
+    pub async fn stop(self) {
+        self.engine.shutdown().await;
+        self.public.stop();
+    }
+}
+
 /// Runs the emulator until Ctrl-C (or until idle with `--until-idle`).
 ///
 /// # Errors
 /// The app definition or settings are invalid, or the handler cannot be started.
 pub async fn run(args: DevArgs, source: SettingsSource) -> Result<(), DevError> {
-    let app = AppDefinition::load(&args.app_root)?;
-    let config = DevConfig::from_source(&source)?;
+    let host = LocalHost::start(&args, &source).await?;
     for name in &args.run {
-        if app.function(name).is_none() {
-            return Err(DevError::UnknownFunction(name.clone()));
-        }
+        host.run_function(name).await;
     }
-    // Local modes keep the curated schema current before the handler starts.
-    let store = crate::store::Store::connect(&crate::store::StoreConfig::from_source(&source)?).await?;
-    store.migrate().await?;
-    store.close().await;
-    let handler = match &args.handler {
-        Some(path) => path.clone(),
-        None => std::env::current_exe()?,
-    };
-    let child = child::Supervisor::start(&app, handler, &source).await?;
-    let engine = Arc::new(Engine::new(app, config, child));
-    let public = http::bind(engine.clone(), args.port).await?;
-    engine.start_background(!args.no_timers).await;
-    engine.print_banner(public.port);
-    for name in &args.run {
-        engine.run_manually(name, None).await;
-    }
-    let result = if args.until_idle {
-        engine.wait_until_idle().await;
-        Ok(())
+    if args.until_idle {
+        host.wait_until_idle().await;
     } else {
         let _ = tokio::signal::ctrl_c().await;
-        Ok(())
-    };
-    engine.shutdown().await;
-    public.stop();
-    result
+    }
+    host.stop().await;
+    Ok(())
 }

@@ -47,7 +47,8 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
-    pub(crate) fn field(field: impl Into<String>, reason: impl Into<String>) -> Self {
+    /// A field-level decoding error.
+    pub fn field(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::Field { field: field.into(), reason: reason.into() }
     }
 }

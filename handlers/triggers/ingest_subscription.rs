@@ -1,26 +1,24 @@
-//! `ingest_subscription`: ingests one subscription (Resource Graph, Cost Management, Advisor, Monitor) into the raw and curated layers.
+//! `ingest_subscription`: ingests one subscription (Resource Graph, Cost Management, Advisor,
+//! Monitor) into the raw and curated layers and writes its manifest.
 
 use crate::invocation::{InvocationRequest, InvocationResponse, QueueTrigger, TriggerPayload};
 use crate::state::AppState;
 
-use super::{FunctionSpec, TriggerError, TriggerKind};
+use super::{FunctionSpec, TriggerError, TriggerKind, support};
 
 /// This function's bindings as `functions/ingest_subscription/function.json` declares them.
-pub const SPEC: FunctionSpec = FunctionSpec {
-    name: "ingest_subscription",
-    trigger: TriggerKind::Queue,
-    binding: "message",
-    outputs: &[],
-};
+pub const SPEC: FunctionSpec =
+    FunctionSpec { name: "ingest_subscription", trigger: TriggerKind::Queue, binding: "message", outputs: &[] };
 
-/// Handles one invocation.
+/// Handles one invocation; a failure makes the platform retry the message, then poison it.
 ///
 /// # Errors
-/// The payload does not decode, or the per-subscription ingestion pipeline is not part of this build.
-pub async fn run(_state: &AppState, request: &InvocationRequest) -> Result<InvocationResponse, TriggerError> {
-    let _payload = QueueTrigger::decode(SPEC.binding, request)?;
-    Err(TriggerError::NotAvailable {
-        function: SPEC.name,
-        missing: "the per-subscription ingestion pipeline",
-    })
+/// The payload does not decode, the pipeline is not configured, or ingestion fails.
+pub async fn run(state: &AppState, request: &InvocationRequest) -> Result<InvocationResponse, TriggerError> {
+    let delivery = QueueTrigger::decode(SPEC.binding, request)?;
+    let message = support::ingest_message(SPEC.binding, &delivery.message)?;
+    let ctx = support::ingest(state, SPEC.name)?;
+    let outcome = crate::ingest::ingest_subscription(ctx, &message, delivery.dequeue_count).await?;
+    tracing::info!(run_id = %message.run_id, counts = ?outcome.counts, duration_ms = outcome.duration_ms, "subscription ingested");
+    Ok(InvocationResponse::empty())
 }

@@ -12,6 +12,7 @@ pub mod ingest_subscription;
 pub mod ingestion_trigger;
 pub mod nightly_ingest;
 pub mod retention;
+pub mod support;
 
 use crate::invocation::{DecodeError, InvocationRequest, InvocationResponse};
 use crate::state::AppState;
@@ -74,6 +75,12 @@ pub enum TriggerError {
     /// The function ran and failed; the host should retry according to the trigger's rules.
     #[error("{0}")]
     Failed(String),
+    /// Ingestion failed.
+    #[error(transparent)]
+    Ingest(#[from] crate::ingest::IngestError),
+    /// The curated store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 impl TriggerError {

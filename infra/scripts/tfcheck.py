@@ -48,6 +48,7 @@ LOCAL_ONLY = {
     "IDENTITY_HEADER": "set by the Functions platform with IDENTITY_ENDPOINT; locally printed by the sandbox",
     "FUNCTIONS_CUSTOMHANDLER_PORT": "set by the Functions host for the handler process it starts",
     "FUNCTIONS_APP_ROOT_PATH": "set by the Functions host for the handler process it starts",
+    "AZCOPS_INGEST_CONCURRENCY": "fan-out of the `azcops ingest` command; in Azure the queue trigger's batchSize decides",
 }
 
 # Settings Terraform sets that the binary does not read: they configure the Functions host.

@@ -1,0 +1,106 @@
+//! Ingestion: run planning (fan-out), the per-subscription pipeline, the raw snapshots and the
+//! manifest that triggers the rule engine.
+//!
+//! A run is planned per tenant and schedule occurrence (planning twice is a no-op) with one ledger
+//! item and one queue message per subscription. Each message ingests one subscription: Resource
+//! Graph → Cost Management (actual + amortized) → Advisor → Monitor, each connector's exchanges
+//! written once to the raw layer, curated rows replayed from that snapshot and upserted
+//! idempotently, then the manifest naming the snapshots. Every step is safe to repeat, so the
+//! platform's retries and redeliveries converge on the same state.
+
+pub mod evaluation;
+pub mod manifest;
+pub mod pipeline;
+pub mod plan;
+pub mod snapshot;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ConfigError, SettingsSource};
+
+pub use manifest::Manifest;
+pub use pipeline::{IngestContext, ItemOutcome, ingest_subscription, record_poisoned};
+pub use plan::{PlannedRun, RunKind, RunTrigger, plan_runs};
+pub use snapshot::Connector;
+
+/// Settings read by ingestion.
+pub const SETTINGS: &[&str] = &["AZCOPS_INGEST_COST_DAYS", "AZCOPS_INGEST_CONCURRENCY"];
+
+/// Ingestion settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IngestConfig {
+    /// Days of daily costs a full run collects (ending yesterday).
+    pub cost_days: i64,
+    /// Subscriptions `azcops ingest` processes at once.
+    pub concurrency: usize,
+}
+
+impl IngestConfig {
+    /// Reads `AZCOPS_INGEST_COST_DAYS` (default 35: the 30 days savings are priced on, plus late
+    /// billing corrections) and `AZCOPS_INGEST_CONCURRENCY` (default 10).
+    ///
+    /// # Errors
+    /// A value does not parse or is out of range.
+    pub fn from_source(source: &SettingsSource) -> Result<Self, ConfigError> {
+        let cost_days: i64 = source.parse_or("AZCOPS_INGEST_COST_DAYS", 35)?;
+        if !(1..=395).contains(&cost_days) {
+            return Err(ConfigError::invalid("AZCOPS_INGEST_COST_DAYS", "must be 1..=395 (13 months)"));
+        }
+        let concurrency: usize = source.parse_or("AZCOPS_INGEST_CONCURRENCY", 10)?;
+        if concurrency == 0 {
+            return Err(ConfigError::invalid("AZCOPS_INGEST_CONCURRENCY", "must be at least 1"));
+        }
+        Ok(Self { cost_days, concurrency })
+    }
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self { cost_days: 35, concurrency: 10 }
+    }
+}
+
+/// The queue message of one subscription in a run (ARCHITECTURE.md §2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestMessage {
+    /// The run.
+    pub run_id: String,
+    /// AzCops tenant id.
+    pub tenant_id: String,
+    /// Subscription GUID.
+    pub subscription_id: String,
+    /// `full` or `incremental`.
+    pub kind: RunKind,
+    /// Connectors to run, in pipeline order.
+    pub connectors: Vec<Connector>,
+    /// When the run was planned (RFC 3339).
+    pub requested_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Why ingestion failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The curated store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The raw store failed.
+    #[error(transparent)]
+    Raw(#[from] crate::raw::RawError),
+    /// Azure failed.
+    #[error(transparent)]
+    Azure(#[from] crate::azure::AzureError),
+    /// A stored snapshot could not be replayed into curated rows.
+    #[error("cannot replay the {connector} snapshot: {reason}")]
+    Replay {
+        /// The connector.
+        connector: &'static str,
+        /// What failed.
+        reason: String,
+    },
+    /// The queue message is not an ingestion message.
+    #[error("invalid ingestion message: {0}")]
+    Message(String),
+    /// The message names a tenant or subscription that is unknown or inactive.
+    #[error("{0}")]
+    Unknown(String),
+}

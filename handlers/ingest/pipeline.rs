@@ -1,0 +1,333 @@
+//! The per-subscription pipeline behind `ingest_subscription` and `azcops ingest`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+use futures::StreamExt as _;
+
+use crate::azure::client::Recorder;
+use crate::azure::connectors::cost_management::{self, CostScope};
+use crate::azure::connectors::monitor::{self, MetricWindow};
+use crate::azure::connectors::{advisor, resource_graph};
+use crate::azure::{ArmClient, CallContext};
+use crate::model::ResourceRow;
+use crate::raw::{PutOutcome, RawError, RawStore};
+use crate::store::{ItemStatus, ItemUpdate, Store, TenantScope};
+
+use super::manifest::{Manifest, snapshot_path};
+use super::snapshot::{self, Connector, Snapshot, Window};
+use super::{IngestConfig, IngestError, IngestMessage, RunKind};
+
+/// Everything the pipeline talks to.
+#[derive(Clone)]
+pub struct IngestContext {
+    /// The curated store.
+    pub store: Store,
+    /// The raw layer.
+    pub raw: Arc<dyn RawStore>,
+    /// The Azure client.
+    pub arm: ArmClient,
+    /// Settings.
+    pub config: IngestConfig,
+}
+
+/// What one subscription's ingestion produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemOutcome {
+    /// Curated rows per kind (`resources`, `costs_daily`, `advisor`, `vm_metrics`, ...).
+    pub counts: BTreeMap<String, i64>,
+    /// Wall time of this attempt.
+    pub duration_ms: i64,
+    /// The manifest, for full runs.
+    pub manifest: Option<Manifest>,
+}
+
+/// Ingests the subscription of `message` (attempt number `attempt`, 1-based), recording the
+/// outcome in the ledger. Safe to repeat: snapshots already written are replayed, not re-fetched.
+///
+/// # Errors
+/// Any failure; the ledger item then records the error and stays `running` so the platform's
+/// retry can pick it up ([`record_poisoned`] marks it failed for good).
+pub async fn ingest_subscription(
+    ctx: &IngestContext,
+    message: &IngestMessage,
+    attempt: u32,
+) -> Result<ItemOutcome, IngestError> {
+    let scope = TenantScope::from_trusted_trigger(message.tenant_id.clone());
+    crate::invocation::logs::label(Some(&message.tenant_id), Some(&message.subscription_id));
+    let started = Instant::now();
+    let running = ItemUpdate {
+        status: ItemStatus::Running,
+        attempts: Some(i64::from(attempt)),
+        error: None,
+        counts: None,
+        duration_ms: None,
+    };
+    ctx.store.update_run_item(&scope, &message.run_id, &message.subscription_id, &running).await?;
+    let result = run_connectors(ctx, &scope, message).await;
+    let duration_ms = started.elapsed().as_millis() as i64;
+    match result {
+        Ok((counts, manifest)) => {
+            let done = ItemUpdate {
+                status: ItemStatus::Succeeded,
+                attempts: Some(i64::from(attempt)),
+                error: None,
+                counts: Some(counts.clone()),
+                duration_ms: Some(duration_ms),
+            };
+            ctx.store.update_run_item(&scope, &message.run_id, &message.subscription_id, &done).await?;
+            ctx.store.mark_subscription_ingested(&scope, &message.subscription_id, crate::store::now()).await?;
+            tracing::info!(
+                run_id = %message.run_id,
+                duration_ms,
+                resources = counts.get("resources").copied().unwrap_or(0),
+                cost_rows = counts.get("costs_daily").copied().unwrap_or(0),
+                "ingestion.subscription_succeeded"
+            );
+            Ok(ItemOutcome { counts, duration_ms, manifest })
+        }
+        Err(e) => {
+            let failed = ItemUpdate {
+                status: ItemStatus::Running,
+                attempts: Some(i64::from(attempt)),
+                error: Some(e.to_string()),
+                counts: None,
+                duration_ms: Some(duration_ms),
+            };
+            if let Err(ledger) =
+                ctx.store.update_run_item(&scope, &message.run_id, &message.subscription_id, &failed).await
+            {
+                tracing::error!(error = %ledger, "cannot record the failed attempt in the ledger");
+            }
+            tracing::warn!(run_id = %message.run_id, attempt, error = %e, duration_ms, "ingestion attempt failed");
+            Err(e)
+        }
+    }
+}
+
+/// Marks a subscription's item failed for good (its message reached the poison queue), keeping
+/// the last error the pipeline recorded.
+///
+/// # Errors
+/// Store failures.
+pub async fn record_poisoned(store: &Store, message: &IngestMessage) -> Result<(), IngestError> {
+    let scope = TenantScope::from_trusted_trigger(message.tenant_id.clone());
+    let item = store
+        .get_run(&scope, &message.run_id)
+        .await?
+        .items
+        .into_iter()
+        .find(|i| i.subscription_id == message.subscription_id)
+        .ok_or_else(|| IngestError::Unknown(format!("run {} has no item for {}", message.run_id, message.subscription_id)))?;
+    let error = format!(
+        "gave up after {} attempts; last error: {}",
+        item.attempts,
+        item.error.unwrap_or_else(|| "unknown (the handler never recorded one)".into())
+    );
+    let update = ItemUpdate {
+        status: ItemStatus::Failed,
+        attempts: None,
+        error: Some(error),
+        counts: None,
+        duration_ms: None,
+    };
+    store.update_run_item(&scope, &message.run_id, &message.subscription_id, &update).await?;
+    tracing::error!(run_id = %message.run_id, subscription_id = %message.subscription_id, "ingestion.subscriptions_failed");
+    Ok(())
+}
+
+async fn run_connectors(
+    ctx: &IngestContext,
+    scope: &TenantScope,
+    message: &IngestMessage,
+) -> Result<(BTreeMap<String, i64>, Option<Manifest>), IngestError> {
+    let tenant = ctx.store.platform_admin().get_tenant(scope.tenant_id()).await?;
+    if !tenant.active {
+        return Err(IngestError::Unknown(format!("tenant {} is not active", tenant.id)));
+    }
+    let subscription = ctx.store.get_subscription(scope, &message.subscription_id).await?;
+    let day = message.requested_at.date_naive();
+    let job = Job { ctx, scope, message, azure_tenant: &tenant.azure_tenant_id, day };
+    let mut counts = BTreeMap::new();
+    let mut snapshots = Vec::new();
+    let mut resources: Vec<ResourceRow> = Vec::new();
+    for connector in &message.connectors {
+        let started = Instant::now();
+        let (path, snap) = job.snapshot(*connector, &resources).await?;
+        match connector {
+            Connector::ResourceGraph => {
+                resources = snapshot::resources(&snap)?;
+                ctx.store.upsert_resources(scope, &resources, snap.fetched_at).await?;
+                counts.insert("resources".into(), resources.len() as i64);
+            }
+            Connector::CostManagement => {
+                let rows = snapshot::cost_rows(&snap)?;
+                ctx.store.upsert_costs_daily(scope, &rows).await?;
+                counts.insert("costs_daily".into(), rows.len() as i64);
+            }
+            Connector::Advisor => {
+                // Advisor recommendations become recommendations in the rule engine, which
+                // de-duplicates them against AzCops's own findings.
+                counts.insert("advisor".into(), snapshot::advisor_rows(&snap)?.len() as i64);
+            }
+            Connector::Monitor => {
+                let (vms, others) = snapshot::metric_rows(&snap)?;
+                ctx.store.upsert_vm_metrics(scope, &vms).await?;
+                counts.insert("vm_metrics".into(), vms.len() as i64);
+                counts.insert("resource_metrics".into(), others.len() as i64);
+            }
+        }
+        tracing::info!(
+            connector = connector.as_str(),
+            exchanges = snap.exchanges.len(),
+            duration_ms = started.elapsed().as_millis() as u64,
+            "ingestion.connector_completed"
+        );
+        snapshots.push((*connector, path));
+    }
+    let manifest = if message.kind == RunKind::Full {
+        let manifest = Manifest {
+            tenant_id: scope.tenant_id().to_owned(),
+            subscription_id: subscription.subscription_id.clone(),
+            run_id: message.run_id.clone(),
+            kind: message.kind,
+            day,
+            snapshots,
+        };
+        let bytes = serde_json::to_vec_pretty(&manifest)
+            .map_err(|e| IngestError::Message(format!("cannot serialise the manifest: {e}")))?;
+        match ctx.raw.put_create_only(&manifest.path(), &bytes).await {
+            Ok(_) => Some(manifest),
+            // Manifests are write-once per day: an earlier full run of the same day already
+            // triggered the rule engine; this run's snapshots are evaluated on demand.
+            Err(RawError::Conflict { .. }) => {
+                tracing::info!(path = %manifest.path(), "a manifest of an earlier run exists for this day; kept");
+                None
+            }
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        None
+    };
+    Ok((counts, manifest))
+}
+
+/// One subscription's ingestion: the names and clients every connector step shares.
+struct Job<'a> {
+    ctx: &'a IngestContext,
+    scope: &'a TenantScope,
+    message: &'a IngestMessage,
+    azure_tenant: &'a str,
+    day: chrono::NaiveDate,
+}
+
+impl Job<'_> {
+    /// The connector's snapshot of this run: read back when an earlier attempt wrote it,
+    /// otherwise fetched from Azure and written once.
+    async fn snapshot(&self, connector: Connector, resources: &[ResourceRow]) -> Result<(String, Snapshot), IngestError> {
+        let path = snapshot_path(self.scope.tenant_id(), connector, self.day, &self.message.subscription_id, &self.message.run_id);
+        if let Some(bytes) = self.ctx.raw.get(&path).await? {
+            return Ok((path, parse(connector, &bytes)?));
+        }
+        let snap = self.fetch(connector, resources).await?;
+        let bytes = serde_json::to_vec(&snap).map_err(|e| IngestError::Message(format!("cannot serialise a snapshot: {e}")))?;
+        match self.ctx.raw.put_create_only(&path, &bytes).await {
+            Ok(PutOutcome::Created | PutOutcome::AlreadyExists) => Ok((path, snap)),
+            // A concurrent delivery of the same message won the write: use what it stored.
+            Err(RawError::Conflict { .. }) => match self.ctx.raw.get(&path).await? {
+                Some(existing) => Ok((path, parse(connector, &existing)?)),
+                None => Err(RawError::Storage(format!("{path} vanished after a conflict")).into()),
+            },
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn fetch(&self, connector: Connector, resources: &[ResourceRow]) -> Result<Snapshot, IngestError> {
+        let recorder: Recorder = Arc::default();
+        let call = CallContext::new(self.azure_tenant, &self.message.subscription_id).recording(recorder.clone());
+        let arm: &ArmClient = &self.ctx.arm;
+        let subscription = &self.message.subscription_id;
+        let fetched_at = crate::store::now();
+        let today = fetched_at.date_naive();
+        let window = match connector {
+            Connector::ResourceGraph => {
+                resource_graph::fetch_inventory(arm, &call, subscription).await?;
+                None
+            }
+            Connector::Advisor => {
+                advisor::fetch_recommendations(arm, &call, subscription).await?;
+                None
+            }
+            Connector::CostManagement => {
+                let (from, to) = match self.message.kind {
+                    RunKind::Full => (today - Duration::days(self.ctx.config.cost_days), today - Duration::days(1)),
+                    RunKind::Incremental => (today - Duration::days(1), today),
+                };
+                let scope = CostScope::Subscription(subscription.clone());
+                cost_management::collect_range(arm, &call, &scope, from, to).await?;
+                Some(Window { start: day_start(from), end: day_start(to) })
+            }
+            Connector::Monitor => {
+                let window = MetricWindow::last_days(monitor::VM_WINDOW_DAYS, fetched_at);
+                self.fetch_metrics(&call, resources, window).await;
+                Some(Window { start: window.start, end: window.end })
+            }
+        };
+        let exchanges = std::mem::take(&mut *recorder.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        Ok(Snapshot {
+            connector,
+            tenant_id: self.scope.tenant_id().to_owned(),
+            azure_tenant_id: self.azure_tenant.to_owned(),
+            subscription_id: subscription.clone(),
+            run_id: self.message.run_id.clone(),
+            correlation_id: call.correlation_id.clone(),
+            fetched_at,
+            window,
+            exchanges,
+        })
+    }
+
+    /// VM, App Service plan and SQL database metrics; one resource's failure never fails the
+    /// others (failed resources simply have no exchange in the snapshot).
+    async fn fetch_metrics(&self, call: &CallContext, resources: &[ResourceRow], window: MetricWindow) {
+        let arm = &self.ctx.arm;
+        let concurrency = arm.config().metrics_concurrency.max(1);
+        let vms: Vec<String> = resources
+            .iter()
+            .filter(|r| r.resource_type == "microsoft.compute/virtualmachines")
+            .map(|r| r.resource_id.clone())
+            .collect();
+        let outcome = monitor::fetch_vm_metrics(arm, call, &vms, window, concurrency).await;
+        let others: Vec<(String, bool)> = resources
+            .iter()
+            .filter_map(|r| match r.resource_type.as_str() {
+                "microsoft.web/serverfarms" => Some((r.resource_id.clone(), true)),
+                "microsoft.sql/servers/databases" => Some((r.resource_id.clone(), false)),
+                _ => None,
+            })
+            .collect();
+        let results: Vec<bool> = futures::stream::iter(others)
+            .map(|(id, app_service_plan)| async move {
+                let metrics =
+                    if app_service_plan { monitor::APP_SERVICE_PLAN_METRICS } else { monitor::SQL_DTU_METRICS };
+                monitor::fetch_metric_stats(arm, call, &id, metrics, window).await.is_err()
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+        let failures = results.iter().filter(|failed| **failed).count();
+        if !outcome.errors.is_empty() || failures > 0 {
+            tracing::warn!(vm_failures = outcome.errors.len(), other_failures = failures, "some metrics could not be read");
+        }
+    }
+}
+
+fn day_start(day: chrono::NaiveDate) -> DateTime<Utc> {
+    day.and_time(NaiveTime::MIN).and_utc()
+}
+
+fn parse(connector: Connector, bytes: &[u8]) -> Result<Snapshot, IngestError> {
+    serde_json::from_slice(bytes).map_err(|e| IngestError::Replay { connector: connector.as_str(), reason: e.to_string() })
+}

@@ -1,0 +1,241 @@
+//! Raw snapshots: one document per connector, run and subscription holding the original API
+//! exchanges plus metadata, and the replay that turns a snapshot back into curated rows.
+//!
+//! Curated rows are always derived by replaying the stored snapshot, never from a second live
+//! call: a retried message that finds its snapshot already written replays it, so every attempt
+//! of a run converges on the same rows, and `azcops evaluate` can replay history later.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::azure::client::Exchange;
+use crate::azure::connectors::cost_management::{CostReport, QueryResult};
+use crate::azure::connectors::cost_merge::{Key, assemble, merge};
+use crate::azure::connectors::monitor::{self, MetricWindow, MetricsResponse};
+use crate::azure::connectors::resource_graph::{QueryResponse, map_resource};
+use crate::azure::connectors::{advisor, monitor::MetricStats};
+use crate::model::{AdvisorRecommendationRow, CostDailyRow, ResourceRow, VmMetricsRow};
+
+use super::IngestError;
+
+/// The connectors a run may execute, in pipeline order; the names are raw path segments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Connector {
+    /// Resource Graph inventory.
+    ResourceGraph,
+    /// Cost Management daily costs (actual and amortized).
+    CostManagement,
+    /// Advisor Cost recommendations.
+    Advisor,
+    /// Azure Monitor metrics.
+    Monitor,
+}
+
+impl Connector {
+    /// Every connector, in pipeline order.
+    pub const ALL: [Self; 4] = [Self::ResourceGraph, Self::CostManagement, Self::Advisor, Self::Monitor];
+
+    /// The raw path segment and queue-message name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ResourceGraph => "resource_graph",
+            Self::CostManagement => "cost_management",
+            Self::Advisor => "advisor",
+            Self::Monitor => "monitor",
+        }
+    }
+}
+
+/// One stored snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Which connector produced it.
+    pub connector: Connector,
+    /// AzCops tenant id.
+    pub tenant_id: String,
+    /// The subscription's Azure tenant.
+    pub azure_tenant_id: String,
+    /// Subscription GUID.
+    pub subscription_id: String,
+    /// The ingestion run.
+    pub run_id: String,
+    /// Correlation id sent to Azure as `x-ms-correlation-request-id`.
+    pub correlation_id: String,
+    /// When the exchanges were made.
+    pub fetched_at: DateTime<Utc>,
+    /// The cost days or metric window asked for, when the connector has one.
+    pub window: Option<Window>,
+    /// Every successful request and its response, as Azure sent it.
+    pub exchanges: Vec<Exchange>,
+}
+
+/// The time range a snapshot covers.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    /// First day / instant.
+    pub start: DateTime<Utc>,
+    /// Last day (costs, inclusive) / end instant (metrics, exclusive).
+    pub end: DateTime<Utc>,
+}
+
+/// Metric statistics of one non-VM resource (App Service plans, SQL databases).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceMetrics {
+    /// Lower-cased resource id.
+    pub resource_id: String,
+    /// Statistics per metric.
+    pub stats: Vec<MetricStats>,
+}
+
+fn decode<T: serde::de::DeserializeOwned>(connector: Connector, value: &Value) -> Result<T, IngestError> {
+    serde_json::from_value(value.clone())
+        .map_err(|e| IngestError::Replay { connector: connector.as_str(), reason: e.to_string() })
+}
+
+/// The inventory in a Resource Graph snapshot.
+///
+/// # Errors
+/// A stored page does not decode.
+pub fn resources(snapshot: &Snapshot) -> Result<Vec<ResourceRow>, IngestError> {
+    let mut rows = Vec::new();
+    for exchange in &snapshot.exchanges {
+        let page: QueryResponse = decode(Connector::ResourceGraph, &exchange.response)?;
+        rows.extend(page.rows().iter().filter_map(map_resource));
+    }
+    rows.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
+    rows.dedup_by(|a, b| a.resource_id == b.resource_id);
+    Ok(rows)
+}
+
+/// The Advisor Cost recommendations in an Advisor snapshot.
+///
+/// # Errors
+/// A stored page does not decode.
+pub fn advisor_rows(snapshot: &Snapshot) -> Result<Vec<AdvisorRecommendationRow>, IngestError> {
+    let mut rows = Vec::new();
+    for exchange in &snapshot.exchanges {
+        let page: advisor::RecommendationList = decode(Connector::Advisor, &exchange.response)?;
+        rows.extend(
+            page.value
+                .iter()
+                .filter(|r| {
+                    r.properties.as_ref().and_then(|p| p.category.as_deref()).is_none_or(|c| c.eq_ignore_ascii_case("cost"))
+                })
+                .filter_map(|r| advisor::map_recommendation(&snapshot.subscription_id, r)),
+        );
+    }
+    Ok(rows)
+}
+
+/// Which of the three cost queries an exchange answered (see the cost connector's docs).
+fn cost_query_of(request: &Value) -> Option<(String, String, char)> {
+    let kind = request.get("type")?.as_str()?.to_owned();
+    let from = request.pointer("/timePeriod/from")?.as_str()?.to_owned();
+    let grouping: Vec<&str> = request
+        .pointer("/dataset/grouping")?
+        .as_array()?
+        .iter()
+        .filter_map(|g| g.get("name").and_then(Value::as_str))
+        .collect();
+    let query = match grouping.as_slice() {
+        ["ResourceId", "MeterCategory"] => 'a',
+        ["MeterCategory", "ServiceName"] => 'b',
+        ["ResourceId", "ResourceGroupName"] => 'c',
+        _ => return None,
+    };
+    Some((kind, from, query))
+}
+
+/// The curated daily cost rows in a Cost Management snapshot.
+///
+/// # Errors
+/// A stored page does not decode, or a query of the snapshot is not one the connector sends.
+pub fn cost_rows(snapshot: &Snapshot) -> Result<Vec<CostDailyRow>, IngestError> {
+    type Cells = Vec<crate::azure::connectors::cost_management::CostCell>;
+    // (month chunk) → (cost type) → (query letter) → cells
+    let mut chunks: HashMap<String, HashMap<String, HashMap<char, Cells>>> = HashMap::new();
+    for exchange in &snapshot.exchanges {
+        let Some(request) = &exchange.request else { continue };
+        let (kind, from, query) = cost_query_of(request).ok_or_else(|| IngestError::Replay {
+            connector: Connector::CostManagement.as_str(),
+            reason: "a stored cost query has an unknown grouping".into(),
+        })?;
+        if exchange.response.is_null() {
+            continue; // 204: no data for this scope and window
+        }
+        let page: QueryResult = decode(Connector::CostManagement, &exchange.response)?;
+        let cells = match page.properties {
+            Some(props) => props.cells().map_err(|e| IngestError::Replay {
+                connector: Connector::CostManagement.as_str(),
+                reason: e.to_string(),
+            })?,
+            None => Vec::new(),
+        };
+        chunks.entry(from).or_default().entry(kind).or_default().entry(query).or_default().extend(cells);
+    }
+    let mut rows = Vec::new();
+    let mut keys: Vec<&String> = chunks.keys().collect();
+    keys.sort();
+    for from in keys {
+        let by_type = &chunks[from];
+        let mut report = CostReport::default();
+        let mut assembled = |kind: &str| -> HashMap<Key, f64> {
+            let empty = HashMap::new();
+            let q = by_type.get(kind).unwrap_or(&empty);
+            let get = |c: char| q.get(&c).map(Vec::as_slice).unwrap_or(&[]);
+            assemble(get('a'), get('b'), get('c'), &mut report)
+        };
+        let actual = assembled("ActualCost");
+        let amortized = assembled("AmortizedCost");
+        rows.extend(merge(&snapshot.subscription_id, actual, amortized));
+    }
+    rows.sort_by(|a, b| {
+        (a.date, &a.resource_group, &a.service_name, &a.meter_category, &a.resource_id).cmp(&(
+            b.date,
+            &b.resource_group,
+            &b.service_name,
+            &b.meter_category,
+            &b.resource_id,
+        ))
+    });
+    Ok(rows)
+}
+
+/// The VM rows and other resources' metric statistics in a Monitor snapshot.
+///
+/// # Errors
+/// A stored response does not decode, or the snapshot has no window.
+pub fn metric_rows(snapshot: &Snapshot) -> Result<(Vec<VmMetricsRow>, Vec<ResourceMetrics>), IngestError> {
+    let window = snapshot.window.ok_or_else(|| IngestError::Replay {
+        connector: Connector::Monitor.as_str(),
+        reason: "the snapshot has no metric window".into(),
+    })?;
+    let window = MetricWindow { start: window.start, end: window.end };
+    let mut vms = Vec::new();
+    let mut others = Vec::new();
+    for exchange in &snapshot.exchanges {
+        // The path is `{resourceId}/providers/Microsoft.Insights/metrics?…`.
+        let path = exchange.path.to_ascii_lowercase();
+        let resource_id = path.split("/providers/microsoft.insights/metrics").next().unwrap_or_default().to_owned();
+        let response: MetricsResponse = decode(Connector::Monitor, &exchange.response)?;
+        let stats: Vec<MetricStats> = response.value.iter().map(monitor::stats_of).collect();
+        let find = |name: &str| stats.iter().find(|s| s.name.eq_ignore_ascii_case(name)).cloned().unwrap_or_default();
+        if resource_id.contains("/microsoft.compute/virtualmachines/") {
+            vms.push(monitor::vm_row(&resource_id, window, &find(monitor::VM_CPU), &find(monitor::VM_MEMORY)));
+        } else {
+            others.push(ResourceMetrics { resource_id, stats });
+        }
+    }
+    vms.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
+    others.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
+    Ok((vms, others))
+}
+
+/// The day a snapshot's path is filed under.
+pub fn snapshot_day(snapshot: &Snapshot) -> NaiveDate {
+    snapshot.fetched_at.date_naive()
+}

@@ -1,0 +1,146 @@
+//! `azcops demo`: the whole pipeline on the embedded default against the sandbox, in one command.
+//!
+//! Starts the sandbox with a demo estate, registers its tenants and discovers their
+//! subscriptions through ARM (Lighthouse included), starts the local host emulator and the
+//! handler on the embedded store (SQLite) and raw store (`data/raw`), fires `nightly_ingest`,
+//! waits for the fan-out and every blob-triggered rule run, prints the summary, and keeps serving
+//! the API on `http://127.0.0.1:7071` until interrupted.
+
+use std::path::PathBuf;
+
+use crate::config::SettingsSource;
+use crate::dev::{DevArgs, LocalHost};
+use crate::sandbox::{Sandbox, SandboxOptions};
+use crate::store::{NewTenant, PageRequest, TenantScope, TenantType};
+
+use super::{OpsError, open_store};
+
+/// `azcops demo`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Public HTTP port of the local host.
+    #[arg(long, default_value_t = 7071)]
+    pub port: u16,
+    /// The sandbox estate (see `azcops sandbox --help`).
+    #[arg(long, default_value = "demo")]
+    pub estate: String,
+    /// Estate seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Where the embedded store, raw snapshots and sandbox files go.
+    #[arg(long, default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Exit after the run instead of serving the API.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+/// Runs the demo.
+///
+/// # Errors
+/// The sandbox, store, discovery or local host fail to start, or the run fails.
+pub async fn run(args: DemoArgs, source: &SettingsSource) -> Result<(), OpsError> {
+    let spec = args.estate.parse().map_err(|e| OpsError::Invalid(format!("--estate: {e}")))?;
+    let mut options = SandboxOptions::new(spec, args.seed, chrono::Utc::now().date_naive());
+    options.out_dir = Some(args.data_dir.join("sandbox"));
+    let sandbox = Sandbox::start(options).await.map_err(|e| OpsError::Invalid(format!("sandbox: {e}")))?;
+    println!("sandbox serving a simulated Azure at {}", sandbox.base_url());
+    let source = demo_settings(source, &args, sandbox.exports());
+    let store = open_store(&source).await?;
+    let tenants: Vec<String> = sandbox.estate().tenants.iter().map(|t| t.id.clone()).collect();
+    for (index, azure_tenant_id) in tenants.iter().enumerate() {
+        register_tenant(&store, index, azure_tenant_id, &sandbox.estate().tenants[index].name).await?;
+        discover(&source, azure_tenant_id).await?;
+    }
+    let dev = DevArgs {
+        app_root: PathBuf::from("."),
+        port: args.port,
+        run: Vec::new(),
+        until_idle: false,
+        no_timers: true,
+        handler: None,
+    };
+    let host = LocalHost::start(&dev, &source).await?;
+    host.run_function("nightly_ingest").await;
+    host.wait_until_idle().await;
+    print_summary(&store, &tenants).await?;
+    if args.no_serve {
+        host.stop().await;
+    } else {
+        println!("\nAPI at http://127.0.0.1:{}/api (health: /api/health). Ctrl-C to stop.", host.port());
+        let _ = tokio::signal::ctrl_c().await;
+        host.stop().await;
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// The demo's settings: the user's, then the sandbox's exports and the embedded defaults.
+fn demo_settings(source: &SettingsSource, args: &DemoArgs, exports: Vec<(String, String)>) -> SettingsSource {
+    let mut source = source.clone();
+    for (key, value) in exports {
+        source.set(key, value);
+    }
+    let data = args.data_dir.display().to_string();
+    source.set("DATABASE_URL", format!("sqlite://{data}/azcops.db"));
+    source.set("AZCOPS_RAW_STORE", format!("{data}/raw"));
+    source.set("AZCOPS_DEV_STORAGE_ROOT", data);
+    source.set("AzureWebJobsStorage", "memory");
+    source.set("AZCOPS_AZURE_CREDENTIAL", "managed_identity");
+    source
+}
+
+async fn register_tenant(store: &crate::store::Store, index: usize, azure_tenant_id: &str, name: &str) -> Result<(), OpsError> {
+    let admin = store.platform_admin();
+    if admin.get_tenant_by_azure_tenant_id(azure_tenant_id).await.is_ok() {
+        return Ok(());
+    }
+    // The sandbox's first tenant is the managing one; the others reach AzCops through Lighthouse.
+    let tenant_type = if index == 0 { TenantType::Internal } else { TenantType::External };
+    let new = NewTenant { name: name.to_owned(), azure_tenant_id: azure_tenant_id.to_owned(), tenant_type };
+    admin.create_tenant(&new).await?;
+    Ok(())
+}
+
+/// Discovers subscriptions in a child process: azure_identity reads the managed-identity
+/// endpoint from the process environment, which this process must not change at run time.
+async fn discover(source: &SettingsSource, azure_tenant_id: &str) -> Result<(), OpsError> {
+    let exe = std::env::current_exe().map_err(|e| OpsError::Invalid(format!("cannot find this executable: {e}")))?;
+    let status = tokio::process::Command::new(exe)
+        .args(["subscription", "discover", "--tenant", azure_tenant_id])
+        .env_clear()
+        .envs(source.pairs())
+        .status()
+        .await
+        .map_err(|e| OpsError::Invalid(format!("cannot run subscription discovery: {e}")))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(OpsError::Invalid(format!("subscription discovery for tenant {azure_tenant_id} failed ({status})")))
+    }
+}
+
+async fn print_summary(store: &crate::store::Store, tenants: &[String]) -> Result<(), OpsError> {
+    println!("\n{:<38} {:<18} {:>6} {:>10} {:>10} {:>9}", "tenant", "run", "subs", "resources", "cost rows", "failed");
+    for azure_tenant_id in tenants {
+        let tenant = store.platform_admin().get_tenant_by_azure_tenant_id(azure_tenant_id).await?;
+        let scope = TenantScope::from_trusted_trigger(tenant.id);
+        let runs = store.list_runs(&scope, PageRequest::new(1, 1)?).await?;
+        let Some(run) = runs.items.first() else {
+            println!("{azure_tenant_id:<38} {:<18}", "no run");
+            continue;
+        };
+        let run = store.get_run(&scope, &run.id).await?;
+        let sum = |key: &str| -> i64 { run.items.iter().map(|i| i.counts.0.get(key).copied().unwrap_or(0)).sum() };
+        let failed = run.items.iter().filter(|i| i.status == crate::store::ItemStatus::Failed).count();
+        println!(
+            "{azure_tenant_id:<38} {:<18} {:>6} {:>10} {:>10} {:>9}",
+            run.run.status.to_string(),
+            run.items.len(),
+            sum("resources"),
+            sum("costs_daily"),
+            failed
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! `azcops ingest`: plans a run and ingests its subscriptions in this process, with the same
+//! pipeline the `ingest_subscription` function runs, at bounded concurrency.
+
+use std::io::IsTerminal as _;
+use std::time::Instant;
+
+use futures::StreamExt as _;
+
+use crate::azure::{ArmClient, AzureConfig};
+use crate::config::SettingsSource;
+use crate::ingest::{IngestConfig, IngestContext, IngestMessage, ItemOutcome, RunKind, RunTrigger, plan_runs};
+use crate::store::TenantScope;
+
+use super::{OpsError, open_store, resolve_tenant};
+
+/// `azcops ingest [--tenant T] [--subscription S] [--incremental]`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct IngestArgs {
+    /// Only this tenant (Entra tenant id or AzCops id); default every active tenant.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Only this subscription (needs --tenant).
+    #[arg(long, requires = "tenant")]
+    pub subscription: Option<String>,
+    /// Cost Management only, yesterday and today (the hourly refresh).
+    #[arg(long)]
+    pub incremental: bool,
+}
+
+/// The pipeline's context from settings: store (migrated), raw store, Azure client.
+///
+/// # Errors
+/// Invalid settings, or a store that cannot be reached.
+pub async fn context(source: &SettingsSource) -> Result<IngestContext, OpsError> {
+    let store = open_store(source).await?;
+    let raw = crate::raw::open(&crate::raw::RawConfig::from_source(source)?).await?;
+    let arm = ArmClient::from_config(AzureConfig::from_source(source)?)?;
+    Ok(IngestContext { store, raw, arm, config: IngestConfig::from_source(source)? })
+}
+
+/// Runs `azcops ingest`, printing a summary table; fails when any subscription failed.
+///
+/// # Errors
+/// Settings, planning or store failures; [`OpsError::Failed`] when subscriptions failed.
+pub async fn run(args: IngestArgs, source: &SettingsSource) -> Result<(), OpsError> {
+    let ctx = context(source).await?;
+    let scope = match &args.tenant {
+        Some(key) => Some(TenantScope::from_trusted_trigger(resolve_tenant(&ctx.store, key).await?.id)),
+        None => None,
+    };
+    let kind = if args.incremental { RunKind::Incremental } else { RunKind::Full };
+    let trigger = RunTrigger::OnDemand { requested_by: "cli".into() };
+    let planned = plan_runs(&ctx.store, kind, &trigger, scope.as_ref(), args.subscription.as_deref()).await?;
+    let messages: Vec<IngestMessage> = planned.into_iter().flat_map(|p| p.messages).collect();
+    if messages.is_empty() {
+        println!("nothing to ingest: no active subscriptions (register some with `azcops subscription discover`)");
+        return Ok(());
+    }
+    let started = Instant::now();
+    let progress = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new(messages.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let results = ingest_all(&ctx, messages, &progress).await;
+    progress.finish_and_clear();
+    print_summary(&results, started.elapsed().as_millis());
+    let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+    if failed > 0 {
+        return Err(OpsError::Failed { failed, total: results.len() });
+    }
+    Ok(())
+}
+
+/// Ingests every message at the configured concurrency; a failure is final (no retries on the
+/// command line) and recorded in the ledger like a poisoned message.
+pub async fn ingest_all(
+    ctx: &IngestContext,
+    messages: Vec<IngestMessage>,
+    progress: &indicatif::ProgressBar,
+) -> Vec<(IngestMessage, Result<ItemOutcome, String>)> {
+    futures::stream::iter(messages)
+        .map(|message| async move {
+            let result = crate::ingest::ingest_subscription(ctx, &message, 1).await;
+            let result = match result {
+                Ok(outcome) => Ok(outcome),
+                Err(e) => {
+                    if let Err(ledger) = crate::ingest::record_poisoned(&ctx.store, &message).await {
+                        tracing::error!(error = %ledger, "cannot record the failure in the ledger");
+                    }
+                    Err(e.to_string())
+                }
+            };
+            progress.inc(1);
+            (message, result)
+        })
+        .buffer_unordered(ctx.config.concurrency)
+        .collect()
+        .await
+}
+
+fn print_summary(results: &[(IngestMessage, Result<ItemOutcome, String>)], total_ms: u128) {
+    let count = |key: &str| -> i64 {
+        results.iter().filter_map(|(_, r)| r.as_ref().ok()).map(|o| o.counts.get(key).copied().unwrap_or(0)).sum()
+    };
+    let ok = results.iter().filter(|(_, r)| r.is_ok()).count();
+    println!();
+    println!("{:<24} {:>12}", "subscriptions ok", ok);
+    println!("{:<24} {:>12}", "subscriptions failed", results.len() - ok);
+    println!("{:<24} {:>12}", "resources", count("resources"));
+    println!("{:<24} {:>12}", "cost rows", count("costs_daily"));
+    println!("{:<24} {:>12}", "advisor recommendations", count("advisor"));
+    println!("{:<24} {:>12}", "vms with metrics", count("vm_metrics"));
+    println!("{:<24} {:>10}ms", "duration", total_ms);
+    for (message, result) in results {
+        if let Err(e) = result {
+            println!("FAILED {}: {e}", message.subscription_id);
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Operator commands: `azcops tenant …`, `azcops subscription …`, `azcops ingest`. They use the
+//! same store, connectors and pipeline as the functions, so the command line and the function
+//! app can never disagree.
+
+pub mod demo;
+pub mod ingest;
+pub mod subscriptions;
+pub mod tenants;
+
+use crate::store::{Store, StoreError, Tenant};
+
+/// Why an operator command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    /// A setting is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The curated store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Azure failed.
+    #[error(transparent)]
+    Azure(#[from] crate::azure::AzureError),
+    /// Ingestion failed.
+    #[error(transparent)]
+    Ingest(#[from] crate::ingest::IngestError),
+    /// The raw store failed.
+    #[error(transparent)]
+    Raw(#[from] crate::raw::RawError),
+    /// The local host failed.
+    #[error(transparent)]
+    Dev(#[from] crate::dev::DevError),
+    /// The command's arguments do not fit the data.
+    #[error("{0}")]
+    Invalid(String),
+    /// Some subscriptions failed (the summary names them).
+    #[error("{failed} of {total} subscriptions failed")]
+    Failed {
+        /// Failed subscriptions.
+        failed: usize,
+        /// All subscriptions.
+        total: usize,
+    },
+}
+
+/// Finds a tenant by its Azure tenant id or its AzCops id.
+///
+/// # Errors
+/// [`OpsError::Invalid`] when no tenant matches.
+pub async fn resolve_tenant(store: &Store, key: &str) -> Result<Tenant, OpsError> {
+    let admin = store.platform_admin();
+    match admin.get_tenant_by_azure_tenant_id(key).await {
+        Ok(tenant) => Ok(tenant),
+        Err(StoreError::NotFound) => match admin.get_tenant(key).await {
+            Ok(tenant) => Ok(tenant),
+            Err(StoreError::NotFound) => {
+                Err(OpsError::Invalid(format!("no tenant {key}: register it with `azcops tenant add`")))
+            }
+            Err(e) => Err(e.into()),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Connects to the curated store of `source`, migrating it first in local use.
+///
+/// # Errors
+/// Invalid `DATABASE_URL`, or the database cannot be reached or migrated.
+pub async fn open_store(source: &crate::config::SettingsSource) -> Result<Store, OpsError> {
+    let store = Store::connect(&crate::store::StoreConfig::from_source(source)?).await?;
+    store.migrate().await?;
+    Ok(store)
+}
