@@ -9,11 +9,11 @@ pub mod app;
 pub mod appdef;
 pub mod azure;
 pub mod azurite;
-pub mod raw;
 pub mod config;
 pub mod dev;
 pub mod invocation;
 pub mod model;
+pub mod raw;
 pub mod sandbox;
 pub mod state;
 pub mod store;
@@ -36,6 +36,9 @@ pub fn validate_settings(source: &config::SettingsSource) -> Vec<config::ConfigE
         problems.push(e);
     }
     if let Err(e) = store::StoreConfig::from_source(source) {
+        problems.push(e);
+    }
+    if let Err(e) = raw::RawConfig::from_source(source) {
         problems.push(e);
     }
     problems
