@@ -244,4 +244,41 @@ mod tests {
         assert!(!text.contains("abc%2Bdef"), "{text}");
         assert!(text.contains("sig=redacted&se=x)"), "{text}");
     }
+
+    struct FixedTokens;
+
+    #[async_trait]
+    impl TokenSource for FixedTokens {
+        async fn token(
+            &self,
+            tenant: Option<&str>,
+            scope: &str,
+        ) -> Result<crate::azure::credential::BearerToken, crate::azure::AzureError> {
+            assert_eq!((tenant, scope), (None, "https://storage.azure.com/.default"));
+            Ok(crate::azure::credential::BearerToken {
+                token: crate::config::Secret::new("tok-1"),
+                expires_at: SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_project_token_source_serves_the_storage_scope() {
+        let credential = TokenSourceCredential(Arc::new(FixedTokens));
+        let token = credential.get_token(&["https://storage.azure.com/.default"], None).await.unwrap();
+        assert_eq!(token.token.secret(), "tok-1");
+        assert_eq!(token.expires_on.unix_timestamp(), 2_000_000_000);
+        assert!(!format!("{credential:?}").contains("tok-1"));
+        assert!(credential.get_token(&[], None).await.is_err());
+    }
+
+    #[test]
+    fn a_credential_needs_an_https_container() {
+        let credential: Arc<dyn TokenCredential> = Arc::new(TokenSourceCredential(Arc::new(FixedTokens)));
+        let http = Url::parse("http://127.0.0.1:1/devstoreaccount1/raw").unwrap();
+        assert!(matches!(BlobRawStore::with_credential(http, credential.clone()), Err(RawError::Storage(_))));
+        let https = Url::parse("https://acct.blob.core.windows.net/raw").unwrap();
+        let store = BlobRawStore::with_credential(https, credential).unwrap();
+        assert!(format!("{store:?}").contains("acct.blob.core.windows.net/raw"));
+    }
 }

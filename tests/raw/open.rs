@@ -61,3 +61,15 @@ async fn azurite_opens_create_the_configured_container_and_blobs_are_json() {
     let content_type = item.properties.and_then(|p| p.content_type);
     assert_eq!(content_type.as_deref(), Some("application/json"));
 }
+
+#[tokio::test]
+async fn an_https_container_opens_with_the_managed_identity_without_a_request() {
+    let source = SettingsSource::from_pairs([
+        ("AZCOPS_RAW_STORE", "https://acct.blob.core.windows.net/raw"),
+        ("AZCOPS_AZURE_CREDENTIAL", "managed_identity"),
+    ]);
+    let config = RawConfig::from_source(&source).unwrap();
+    assert!(matches!(config, RawConfig::Blob { .. }), "{config:?}");
+    // Tokens are fetched on the first blob request, so opening needs no identity endpoint.
+    assert!(open(&config).await.is_ok());
+}
