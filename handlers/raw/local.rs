@@ -71,7 +71,14 @@ fn put_blocking(target: &Path, path: &str, content: &[u8]) -> Result<PutOutcome,
     file.sync_all().map_err(|e| storage("cannot sync", path, &e))?;
     drop(file);
     match std::fs::hard_link(&temp.0, target) {
-        Ok(()) => Ok(PutOutcome::Created),
+        Ok(()) => {
+            // Best effort: the content is already synced, and a directory that cannot be synced
+            // is no reason to report a write that happened as failed.
+            if let Ok(dir) = std::fs::File::open(dir) {
+                let _ = dir.sync_all();
+            }
+            Ok(PutOutcome::Created)
+        }
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {
             let existing = std::fs::read(target).map_err(|e| storage("cannot read", path, &e))?;
             if existing == content {
