@@ -224,6 +224,7 @@ pub fn registered_settings() -> Vec<&'static str> {
         crate::azure::SETTINGS,
         crate::store::SETTINGS,
         crate::ingest::SETTINGS,
+        crate::raw::SETTINGS,
         PLATFORM_IDENTITY_SETTINGS,
     ]
     .concat();

@@ -9,13 +9,13 @@ pub mod app;
 pub mod appdef;
 pub mod azure;
 pub mod azurite;
-pub mod raw;
 pub mod config;
 pub mod dev;
 pub mod ingest;
 pub mod invocation;
 pub mod model;
 pub mod ops;
+pub mod raw;
 pub mod sandbox;
 pub mod state;
 pub mod store;
@@ -41,6 +41,9 @@ pub fn validate_settings(source: &config::SettingsSource) -> Vec<config::ConfigE
         problems.push(e);
     }
     if let Err(e) = ingest::IngestConfig::from_source(source) {
+        problems.push(e);
+    }
+    if let Err(e) = raw::RawConfig::from_source(source) {
         problems.push(e);
     }
     problems

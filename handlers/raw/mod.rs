@@ -6,7 +6,19 @@
 //! Nothing ever overwrites or edits a blob: a second write of the same path succeeds only when the
 //! content is byte-identical (a retried step converging), and is a conflict otherwise.
 
+mod blob;
+mod config;
+mod local;
+mod path;
+
+use std::sync::Arc;
+
 use async_trait::async_trait;
+
+pub use blob::{BlobRawStore, TokenSourceCredential};
+pub use config::{DEFAULT_CONTAINER, DEFAULT_LOCAL_ROOT, RawConfig, SETTINGS};
+pub use local::LocalRawStore;
+pub use path::{validate_path, validate_prefix};
 
 /// The outcome of a create-only write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,4 +69,25 @@ pub trait RawStore: Send + Sync {
     /// # Errors
     /// Storage failures.
     async fn list(&self, prefix: &str) -> Result<Vec<String>, RawError>;
+}
+
+/// Opens the store `config` describes: the local directory, the Blob container with the
+/// configured Azure identity, or the Azurite container (created when missing).
+///
+/// # Errors
+/// The identity cannot be set up, or Azurite cannot be reached.
+pub async fn open(config: &RawConfig) -> Result<Arc<dyn RawStore>, RawError> {
+    match config {
+        RawConfig::Local { root } => Ok(Arc::new(LocalRawStore::new(root.clone()))),
+        RawConfig::Blob { container_url, azure } => {
+            let tokens = crate::azure::credential::from_config(azure).map_err(|e| {
+                RawError::Storage(format!("cannot set up the identity for Blob Storage: {e}"))
+            })?;
+            let credential = Arc::new(TokenSourceCredential(tokens));
+            Ok(Arc::new(BlobRawStore::with_credential(container_url.clone(), credential)?))
+        }
+        RawConfig::Azurite { account, container } => {
+            Ok(Arc::new(BlobRawStore::azurite(account, container).await?))
+        }
+    }
 }

@@ -40,6 +40,7 @@ LOCAL_ONLY = {
     "AZURE_CLIENT_SECRET": "local service-principal login only; in Azure the managed identity is used and a client secret must never be an app setting",
     "AZURE_TENANT_ID": "local service-principal / workload-identity login only; a managed identity needs no tenant",
     "AZURE_FEDERATED_TOKEN_FILE": "workload identity on Kubernetes/CI only; Functions uses the managed identity endpoint",
+    "AZCOPS_RAW_CONTAINER": "names the raw container on Azurite only; in Azure AZCOPS_RAW_STORE is the container URL itself",
     "AZCOPS_DEV_STORAGE_ROOT": "the local host emulator's blob root; Azure delivers blob events through Event Grid",
     "AZCOPS_DIAGNOSTIC_FUNCTIONS": "enables the diag_* trigger-wiring functions, which the deployment package does not ship",
     "AZCOPS_DIAGNOSTIC_FANOUT": "option of the diag_* functions (not shipped)",

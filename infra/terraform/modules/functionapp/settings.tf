@@ -21,6 +21,9 @@ locals {
     DATABASE_URL              = var.database_url
     AZCOPS_DB_MAX_CONNECTIONS = tostring(var.db_max_connections)
 
+    # Raw snapshots: the `raw` container, written once per blob with the app identity.
+    AZCOPS_RAW_STORE = var.raw_store_url
+
     AZCOPS_ARM_ENDPOINT           = var.cloud_endpoints.arm_endpoint
     AZCOPS_ARM_AUDIENCE           = var.cloud_endpoints.arm_audience
     AZCOPS_AUTHORITY_HOST         = var.cloud_endpoints.authority_host
@@ -35,15 +38,14 @@ locals {
     AZCOPS_METRICS_CONCURRENCY = tostring(var.azure_client.metrics_concurrency)
     AZCOPS_CLIENT_TYPE         = var.azure_client.client_type
 
-    AZCOPS_LOG_FORMAT           = "json"
-    RUST_LOG                    = var.rust_log
+    AZCOPS_LOG_FORMAT = "json"
+    RUST_LOG          = var.rust_log
   }
 
-  # Settings of capabilities this build does not have yet (the raw store on Blob Storage, API
-  # authentication, OpenTelemetry export). They are not applied: each moves into app_settings in
-  # the change that makes the binary read it, which scripts/check-infra.sh enforces both ways.
+  # Settings of capabilities this build does not have yet (API authentication, OpenTelemetry
+  # export). They are not applied: each moves into app_settings in the change that makes the
+  # binary read it, which scripts/check-infra.sh enforces both ways.
   planned_app_settings = {
-    AZCOPS_RAW_STORE            = var.raw_store_url
     AZCOPS_AUTH_AUDIENCE        = var.auth.audience
     AZCOPS_AUTH_AUTHORITY       = var.auth.authority
     AZCOPS_AUTH_JWKS_URL        = var.auth.jwks_url
