@@ -106,8 +106,8 @@ fn bench_costs() {
     };
     let (cells_a, cells_b) = (parse(&page_a), parse(&page_b));
     let mut report = CostReport::default();
-    let actual = cost_management::assemble(&cells_a, &cells_b, &[], &mut report);
-    let amortized = cost_management::assemble(&cells_a, &cells_b, &[], &mut report);
+    let actual = cost_management::assemble(&cells_a, &cells_b, &[], &[], &mut report);
+    let amortized = cost_management::assemble(&cells_a, &cells_b, &[], &[], &mut report);
     let rows = cost_management::merge("s", actual, amortized);
     let secs = start.elapsed().as_secs_f64();
     assert_eq!(report.apportioned, 0);

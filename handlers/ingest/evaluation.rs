@@ -35,10 +35,10 @@ pub async fn load(raw: &dyn RawStore, manifest: &Manifest) -> Result<LoadedSnaps
         resource_metrics: Vec::new(),
     };
     for (connector, path) in &manifest.snapshots {
-        let bytes = raw
-            .get(path)
-            .await?
-            .ok_or_else(|| IngestError::Replay { connector: connector.as_str(), reason: format!("{path} is missing") })?;
+        let bytes = raw.get(path).await?.ok_or_else(|| IngestError::Replay {
+            connector: connector.as_str(),
+            reason: format!("{path} is missing"),
+        })?;
         let snap: Snapshot = serde_json::from_slice(&bytes)
             .map_err(|e| IngestError::Replay { connector: connector.as_str(), reason: e.to_string() })?;
         match connector {
@@ -47,7 +47,9 @@ pub async fn load(raw: &dyn RawStore, manifest: &Manifest) -> Result<LoadedSnaps
                 loaded.resources = snapshot::resources(&snap)?;
             }
             Connector::Advisor => loaded.advisor = snapshot::advisor_rows(&snap)?,
-            Connector::Monitor => (loaded.vm_metrics, loaded.resource_metrics) = snapshot::metric_rows(&snap)?,
+            Connector::Monitor => {
+                (loaded.vm_metrics, loaded.resource_metrics) = snapshot::metric_rows(&snap)?
+            }
             // Costs are read from the curated store, which holds their whole history.
             Connector::CostManagement => {}
         }

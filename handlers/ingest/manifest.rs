@@ -4,11 +4,17 @@
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::snapshot::Connector;
 use super::RunKind;
+use super::snapshot::Connector;
 
 /// `{tenant}/{connector}/{yyyy}/{mm}/{dd}/{subscription}/{run_id}.json`
-pub fn snapshot_path(tenant: &str, connector: Connector, day: NaiveDate, subscription: &str, run_id: &str) -> String {
+pub fn snapshot_path(
+    tenant: &str,
+    connector: Connector,
+    day: NaiveDate,
+    subscription: &str,
+    run_id: &str,
+) -> String {
     format!(
         "{tenant}/{}/{:04}/{:02}/{:02}/{subscription}/{run_id}.json",
         connector.as_str(),
@@ -60,7 +66,10 @@ mod tests {
     #[test]
     fn paths_follow_the_architecture() {
         let day = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
-        assert_eq!(snapshot_path("t1", Connector::CostManagement, day, "s1", "r1"), "t1/cost_management/2026/01/05/s1/r1.json");
+        assert_eq!(
+            snapshot_path("t1", Connector::CostManagement, day, "s1", "r1"),
+            "t1/cost_management/2026/01/05/s1/r1.json"
+        );
         assert_eq!(manifest_path("t1", day, "s1"), "t1/manifests/2026/01/05/s1.json");
         let matched = crate::appdef::match_blob_path(
             "raw/{tenant}/manifests/{yyyy}/{mm}/{dd}/{subscription}.json",

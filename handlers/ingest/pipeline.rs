@@ -78,7 +78,9 @@ pub async fn ingest_subscription(
                 duration_ms: Some(duration_ms),
             };
             ctx.store.update_run_item(&scope, &message.run_id, &message.subscription_id, &done).await?;
-            ctx.store.mark_subscription_ingested(&scope, &message.subscription_id, crate::store::now()).await?;
+            ctx.store
+                .mark_subscription_ingested(&scope, &message.subscription_id, crate::store::now())
+                .await?;
             tracing::info!(
                 run_id = %message.run_id,
                 duration_ms,
@@ -120,7 +122,12 @@ pub async fn record_poisoned(store: &Store, message: &IngestMessage) -> Result<(
         .items
         .into_iter()
         .find(|i| i.subscription_id == message.subscription_id)
-        .ok_or_else(|| IngestError::Unknown(format!("run {} has no item for {}", message.run_id, message.subscription_id)))?;
+        .ok_or_else(|| {
+            IngestError::Unknown(format!(
+                "run {} has no item for {}",
+                message.run_id, message.subscription_id
+            ))
+        })?;
     let error = format!(
         "gave up after {} attempts; last error: {}",
         item.attempts,
@@ -226,13 +233,24 @@ struct Job<'a> {
 impl Job<'_> {
     /// The connector's snapshot of this run: read back when an earlier attempt wrote it,
     /// otherwise fetched from Azure and written once.
-    async fn snapshot(&self, connector: Connector, resources: &[ResourceRow]) -> Result<(String, Snapshot), IngestError> {
-        let path = snapshot_path(self.scope.tenant_id(), connector, self.day, &self.message.subscription_id, &self.message.run_id);
+    async fn snapshot(
+        &self,
+        connector: Connector,
+        resources: &[ResourceRow],
+    ) -> Result<(String, Snapshot), IngestError> {
+        let path = snapshot_path(
+            self.scope.tenant_id(),
+            connector,
+            self.day,
+            &self.message.subscription_id,
+            &self.message.run_id,
+        );
         if let Some(bytes) = self.ctx.raw.get(&path).await? {
             return Ok((path, parse(connector, &bytes)?));
         }
         let snap = self.fetch(connector, resources).await?;
-        let bytes = serde_json::to_vec(&snap).map_err(|e| IngestError::Message(format!("cannot serialise a snapshot: {e}")))?;
+        let bytes = serde_json::to_vec(&snap)
+            .map_err(|e| IngestError::Message(format!("cannot serialise a snapshot: {e}")))?;
         match self.ctx.raw.put_create_only(&path, &bytes).await {
             Ok(PutOutcome::Created | PutOutcome::AlreadyExists) => Ok((path, snap)),
             // A concurrent delivery of the same message won the write: use what it stored.
@@ -246,7 +264,8 @@ impl Job<'_> {
 
     async fn fetch(&self, connector: Connector, resources: &[ResourceRow]) -> Result<Snapshot, IngestError> {
         let recorder: Recorder = Arc::default();
-        let call = CallContext::new(self.azure_tenant, &self.message.subscription_id).recording(recorder.clone());
+        let call =
+            CallContext::new(self.azure_tenant, &self.message.subscription_id).recording(recorder.clone());
         let arm: &ArmClient = &self.ctx.arm;
         let subscription = &self.message.subscription_id;
         let fetched_at = crate::store::now();
@@ -262,7 +281,9 @@ impl Job<'_> {
             }
             Connector::CostManagement => {
                 let (from, to) = match self.message.kind {
-                    RunKind::Full => (today - Duration::days(self.ctx.config.cost_days), today - Duration::days(1)),
+                    RunKind::Full => {
+                        (today - Duration::days(self.ctx.config.cost_days), today - Duration::days(1))
+                    }
                     RunKind::Incremental => (today - Duration::days(1), today),
                 };
                 let scope = CostScope::Subscription(subscription.clone());
@@ -275,7 +296,8 @@ impl Job<'_> {
                 Some(Window { start: window.start, end: window.end })
             }
         };
-        let exchanges = std::mem::take(&mut *recorder.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let exchanges =
+            std::mem::take(&mut *recorder.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         Ok(Snapshot {
             connector,
             tenant_id: self.scope.tenant_id().to_owned(),
@@ -310,8 +332,11 @@ impl Job<'_> {
             .collect();
         let results: Vec<bool> = futures::stream::iter(others)
             .map(|(id, app_service_plan)| async move {
-                let metrics =
-                    if app_service_plan { monitor::APP_SERVICE_PLAN_METRICS } else { monitor::SQL_DTU_METRICS };
+                let metrics = if app_service_plan {
+                    monitor::APP_SERVICE_PLAN_METRICS
+                } else {
+                    monitor::SQL_DTU_METRICS
+                };
                 monitor::fetch_metric_stats(arm, call, &id, metrics, window).await.is_err()
             })
             .buffer_unordered(concurrency)
@@ -319,7 +344,11 @@ impl Job<'_> {
             .await;
         let failures = results.iter().filter(|failed| **failed).count();
         if !outcome.errors.is_empty() || failures > 0 {
-            tracing::warn!(vm_failures = outcome.errors.len(), other_failures = failures, "some metrics could not be read");
+            tracing::warn!(
+                vm_failures = outcome.errors.len(),
+                other_failures = failures,
+                "some metrics could not be read"
+            );
         }
     }
 }
@@ -329,5 +358,6 @@ fn day_start(day: chrono::NaiveDate) -> DateTime<Utc> {
 }
 
 fn parse(connector: Connector, bytes: &[u8]) -> Result<Snapshot, IngestError> {
-    serde_json::from_slice(bytes).map_err(|e| IngestError::Replay { connector: connector.as_str(), reason: e.to_string() })
+    serde_json::from_slice(bytes)
+        .map_err(|e| IngestError::Replay { connector: connector.as_str(), reason: e.to_string() })
 }

@@ -89,9 +89,10 @@ pub async fn plan_runs(
     };
     let requested_at = crate::store::now();
     let (schedule_key, requested_by) = match trigger {
-        RunTrigger::Schedule { occurrence } => {
-            (format!("{}:{}", kind.as_str(), occurrence.to_rfc3339_opts(SecondsFormat::Secs, true)), "timer".to_owned())
-        }
+        RunTrigger::Schedule { occurrence } => (
+            format!("{}:{}", kind.as_str(), occurrence.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            "timer".to_owned(),
+        ),
         RunTrigger::OnDemand { requested_by } => {
             (format!("{}:on_demand:{}", kind.as_str(), uuid::Uuid::now_v7()), requested_by.clone())
         }
@@ -103,7 +104,9 @@ pub async fn plan_runs(
         if let Some(only) = subscription {
             let only = only.trim().to_ascii_lowercase();
             if !subscriptions.contains(&only) {
-                return Err(IngestError::Unknown(format!("subscription {only} is not an active subscription of the tenant")));
+                return Err(IngestError::Unknown(format!(
+                    "subscription {only} is not an active subscription of the tenant"
+                )));
             }
             subscriptions = vec![only];
         }

@@ -123,7 +123,10 @@ pub fn advisor_rows(snapshot: &Snapshot) -> Result<Vec<AdvisorRecommendationRow>
             page.value
                 .iter()
                 .filter(|r| {
-                    r.properties.as_ref().and_then(|p| p.category.as_deref()).is_none_or(|c| c.eq_ignore_ascii_case("cost"))
+                    r.properties
+                        .as_ref()
+                        .and_then(|p| p.category.as_deref())
+                        .is_none_or(|c| c.eq_ignore_ascii_case("cost"))
                 })
                 .filter_map(|r| advisor::map_recommendation(&snapshot.subscription_id, r)),
         );
@@ -145,6 +148,7 @@ fn cost_query_of(request: &Value) -> Option<(String, String, char)> {
         ["ResourceId", "MeterCategory"] => 'a',
         ["MeterCategory", "ServiceName"] => 'b',
         ["ResourceId", "ResourceGroupName"] => 'c',
+        ["ResourceId", "ServiceName"] => 'd',
         _ => return None,
     };
     Some((kind, from, query))
@@ -187,7 +191,7 @@ pub fn cost_rows(snapshot: &Snapshot) -> Result<Vec<CostDailyRow>, IngestError> 
             let empty = HashMap::new();
             let q = by_type.get(kind).unwrap_or(&empty);
             let get = |c: char| q.get(&c).map(Vec::as_slice).unwrap_or(&[]);
-            assemble(get('a'), get('b'), get('c'), &mut report)
+            assemble(get('a'), get('b'), get('c'), get('d'), &mut report)
         };
         let actual = assembled("ActualCost");
         let amortized = assembled("AmortizedCost");
@@ -220,12 +224,20 @@ pub fn metric_rows(snapshot: &Snapshot) -> Result<(Vec<VmMetricsRow>, Vec<Resour
     for exchange in &snapshot.exchanges {
         // The path is `{resourceId}/providers/Microsoft.Insights/metrics?…`.
         let path = exchange.path.to_ascii_lowercase();
-        let resource_id = path.split("/providers/microsoft.insights/metrics").next().unwrap_or_default().to_owned();
+        let resource_id =
+            path.split("/providers/microsoft.insights/metrics").next().unwrap_or_default().to_owned();
         let response: MetricsResponse = decode(Connector::Monitor, &exchange.response)?;
         let stats: Vec<MetricStats> = response.value.iter().map(monitor::stats_of).collect();
-        let find = |name: &str| stats.iter().find(|s| s.name.eq_ignore_ascii_case(name)).cloned().unwrap_or_default();
+        let find = |name: &str| {
+            stats.iter().find(|s| s.name.eq_ignore_ascii_case(name)).cloned().unwrap_or_default()
+        };
         if resource_id.contains("/microsoft.compute/virtualmachines/") {
-            vms.push(monitor::vm_row(&resource_id, window, &find(monitor::VM_CPU), &find(monitor::VM_MEMORY)));
+            vms.push(monitor::vm_row(
+                &resource_id,
+                window,
+                &find(monitor::VM_CPU),
+                &find(monitor::VM_MEMORY),
+            ));
         } else {
             others.push(ResourceMetrics { resource_id, stats });
         }

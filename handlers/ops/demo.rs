@@ -90,7 +90,12 @@ fn demo_settings(source: &SettingsSource, args: &DemoArgs, exports: Vec<(String,
     source
 }
 
-async fn register_tenant(store: &crate::store::Store, index: usize, azure_tenant_id: &str, name: &str) -> Result<(), OpsError> {
+async fn register_tenant(
+    store: &crate::store::Store,
+    index: usize,
+    azure_tenant_id: &str,
+    name: &str,
+) -> Result<(), OpsError> {
     let admin = store.platform_admin();
     if admin.get_tenant_by_azure_tenant_id(azure_tenant_id).await.is_ok() {
         return Ok(());
@@ -105,7 +110,8 @@ async fn register_tenant(store: &crate::store::Store, index: usize, azure_tenant
 /// Discovers subscriptions in a child process: azure_identity reads the managed-identity
 /// endpoint from the process environment, which this process must not change at run time.
 async fn discover(source: &SettingsSource, azure_tenant_id: &str) -> Result<(), OpsError> {
-    let exe = std::env::current_exe().map_err(|e| OpsError::Invalid(format!("cannot find this executable: {e}")))?;
+    let exe = std::env::current_exe()
+        .map_err(|e| OpsError::Invalid(format!("cannot find this executable: {e}")))?;
     let status = tokio::process::Command::new(exe)
         .args(["subscription", "discover", "--tenant", azure_tenant_id])
         .env_clear()
@@ -116,12 +122,17 @@ async fn discover(source: &SettingsSource, azure_tenant_id: &str) -> Result<(), 
     if status.success() {
         Ok(())
     } else {
-        Err(OpsError::Invalid(format!("subscription discovery for tenant {azure_tenant_id} failed ({status})")))
+        Err(OpsError::Invalid(format!(
+            "subscription discovery for tenant {azure_tenant_id} failed ({status})"
+        )))
     }
 }
 
 async fn print_summary(store: &crate::store::Store, tenants: &[String]) -> Result<(), OpsError> {
-    println!("\n{:<38} {:<18} {:>6} {:>10} {:>10} {:>9}", "tenant", "run", "subs", "resources", "cost rows", "failed");
+    println!(
+        "\n{:<38} {:<18} {:>6} {:>10} {:>10} {:>9}",
+        "tenant", "run", "subs", "resources", "cost rows", "failed"
+    );
     for azure_tenant_id in tenants {
         let tenant = store.platform_admin().get_tenant_by_azure_tenant_id(azure_tenant_id).await?;
         let scope = TenantScope::from_trusted_trigger(tenant.id);
@@ -131,7 +142,8 @@ async fn print_summary(store: &crate::store::Store, tenants: &[String]) -> Resul
             continue;
         };
         let run = store.get_run(&scope, &run.id).await?;
-        let sum = |key: &str| -> i64 { run.items.iter().map(|i| i.counts.0.get(key).copied().unwrap_or(0)).sum() };
+        let sum =
+            |key: &str| -> i64 { run.items.iter().map(|i| i.counts.0.get(key).copied().unwrap_or(0)).sum() };
         let failed = run.items.iter().filter(|i| i.status == crate::store::ItemStatus::Failed).count();
         println!(
             "{azure_tenant_id:<38} {:<18} {:>6} {:>10} {:>10} {:>9}",

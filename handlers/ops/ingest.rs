@@ -8,7 +8,9 @@ use futures::StreamExt as _;
 
 use crate::azure::{ArmClient, AzureConfig};
 use crate::config::SettingsSource;
-use crate::ingest::{IngestConfig, IngestContext, IngestMessage, ItemOutcome, RunKind, RunTrigger, plan_runs};
+use crate::ingest::{
+    IngestConfig, IngestContext, IngestMessage, ItemOutcome, RunKind, RunTrigger, plan_runs,
+};
 use crate::store::TenantScope;
 
 use super::{OpsError, open_store, resolve_tenant};
@@ -53,7 +55,9 @@ pub async fn run(args: IngestArgs, source: &SettingsSource) -> Result<(), OpsErr
     let planned = plan_runs(&ctx.store, kind, &trigger, scope.as_ref(), args.subscription.as_deref()).await?;
     let messages: Vec<IngestMessage> = planned.into_iter().flat_map(|p| p.messages).collect();
     if messages.is_empty() {
-        println!("nothing to ingest: no active subscriptions (register some with `azcops subscription discover`)");
+        println!(
+            "nothing to ingest: no active subscriptions (register some with `azcops subscription discover`)"
+        );
         return Ok(());
     }
     let started = Instant::now();
@@ -101,7 +105,11 @@ pub async fn ingest_all(
 
 fn print_summary(results: &[(IngestMessage, Result<ItemOutcome, String>)], total_ms: u128) {
     let count = |key: &str| -> i64 {
-        results.iter().filter_map(|(_, r)| r.as_ref().ok()).map(|o| o.counts.get(key).copied().unwrap_or(0)).sum()
+        results
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok())
+            .map(|o| o.counts.get(key).copied().unwrap_or(0))
+            .sum()
     };
     let ok = results.iter().filter(|(_, r)| r.is_ok()).count();
     println!();

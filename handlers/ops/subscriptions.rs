@@ -53,7 +53,9 @@ pub async fn run(args: SubscriptionArgs, source: &SettingsSource) -> Result<(), 
         SubscriptionCommand::Add { tenant, subscription_id, display_name } => {
             let tenant = resolve_tenant(&store, &tenant).await?;
             if uuid::Uuid::parse_str(&subscription_id).is_err() {
-                return Err(OpsError::Invalid(format!("--subscription-id {subscription_id:?} is not a GUID")));
+                return Err(OpsError::Invalid(format!(
+                    "--subscription-id {subscription_id:?} is not a GUID"
+                )));
             }
             let scope = TenantScope::from_trusted_trigger(tenant.id);
             let new = NewSubscription {
@@ -71,7 +73,8 @@ pub async fn run(args: SubscriptionArgs, source: &SettingsSource) -> Result<(), 
             let visible = list_subscriptions(&client, &CallContext::new(&tenant.azure_tenant_id, "")).await?;
             let (mut added, mut known, mut skipped) = (0, 0, 0);
             for info in visible {
-                let enabled = matches!(info.state.to_ascii_lowercase().as_str(), "enabled" | "warned" | "pastdue");
+                let enabled =
+                    matches!(info.state.to_ascii_lowercase().as_str(), "enabled" | "warned" | "pastdue");
                 if !info.tenant_id.eq_ignore_ascii_case(&tenant.azure_tenant_id) || !enabled {
                     skipped += 1;
                     continue;
@@ -91,7 +94,9 @@ pub async fn run(args: SubscriptionArgs, source: &SettingsSource) -> Result<(), 
                     Err(e) => return Err(e.into()),
                 }
             }
-            println!("{added} registered, {known} already registered, {skipped} of other tenants or disabled");
+            println!(
+                "{added} registered, {known} already registered, {skipped} of other tenants or disabled"
+            );
         }
         SubscriptionCommand::List { tenant } => {
             let tenant = resolve_tenant(&store, &tenant).await?;
@@ -99,7 +104,9 @@ pub async fn run(args: SubscriptionArgs, source: &SettingsSource) -> Result<(), 
             let mut number = 1;
             println!("{:<36}  {:<6}  {:<25}  display_name", "subscription_id", "active", "last_ingested_at");
             loop {
-                let page = store.list_subscriptions(&scope, PageRequest::new(number, crate::store::MAX_PAGE_SIZE)?).await?;
+                let page = store
+                    .list_subscriptions(&scope, PageRequest::new(number, crate::store::MAX_PAGE_SIZE)?)
+                    .await?;
                 for s in &page.items {
                     let last = s.last_ingested_at.map_or_else(|| "never".to_owned(), |t| t.to_rfc3339());
                     println!("{:<36}  {:<6}  {last:<25}  {}", s.subscription_id, s.active, s.display_name);

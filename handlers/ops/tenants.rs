@@ -45,7 +45,9 @@ pub async fn run(args: TenantArgs, source: &SettingsSource) -> Result<(), OpsErr
     match args.command {
         TenantCommand::Add { name, azure_tenant_id, kind } => {
             if uuid::Uuid::parse_str(&azure_tenant_id).is_err() {
-                return Err(OpsError::Invalid(format!("--azure-tenant-id {azure_tenant_id:?} is not a GUID")));
+                return Err(OpsError::Invalid(format!(
+                    "--azure-tenant-id {azure_tenant_id:?} is not a GUID"
+                )));
             }
             let tenant_type = match kind {
                 Kind::Internal => TenantType::Internal,
@@ -66,7 +68,10 @@ pub async fn run(args: TenantArgs, source: &SettingsSource) -> Result<(), OpsErr
                         TenantType::Internal => "internal",
                         TenantType::External => "external",
                     };
-                    println!("{:<36}  {:<36}  {kind:<8}  {:<6}  {}", t.id, t.azure_tenant_id, t.active, t.name);
+                    println!(
+                        "{:<36}  {:<36}  {kind:<8}  {:<6}  {}",
+                        t.id, t.azure_tenant_id, t.active, t.name
+                    );
                 }
                 if u64::from(number) >= tenants.total_pages {
                     break;

@@ -8,8 +8,12 @@ use crate::state::AppState;
 use super::{FunctionSpec, TriggerError, TriggerKind, support};
 
 /// This function's bindings as `functions/hourly_costs/function.json` declares them.
-pub const SPEC: FunctionSpec =
-    FunctionSpec { name: "hourly_costs", trigger: TriggerKind::Timer, binding: "timer", outputs: &["messages"] };
+pub const SPEC: FunctionSpec = FunctionSpec {
+    name: "hourly_costs",
+    trigger: TriggerKind::Timer,
+    binding: "timer",
+    outputs: &["messages"],
+};
 
 /// Handles one invocation.
 ///

@@ -7,8 +7,12 @@ use crate::state::AppState;
 use super::{FunctionSpec, TriggerError, TriggerKind, support};
 
 /// This function's bindings as `functions/ingest_subscription/function.json` declares them.
-pub const SPEC: FunctionSpec =
-    FunctionSpec { name: "ingest_subscription", trigger: TriggerKind::Queue, binding: "message", outputs: &[] };
+pub const SPEC: FunctionSpec = FunctionSpec {
+    name: "ingest_subscription",
+    trigger: TriggerKind::Queue,
+    binding: "message",
+    outputs: &[],
+};
 
 /// Handles one invocation; a failure makes the platform retry the message, then poison it.
 ///

@@ -7,7 +7,8 @@ use crate::state::AppState;
 use super::{FunctionSpec, TriggerError, TriggerKind, support};
 
 /// This function's bindings as `functions/retention/function.json` declares them.
-pub const SPEC: FunctionSpec = FunctionSpec { name: "retention", trigger: TriggerKind::Timer, binding: "timer", outputs: &[] };
+pub const SPEC: FunctionSpec =
+    FunctionSpec { name: "retention", trigger: TriggerKind::Timer, binding: "timer", outputs: &[] };
 
 /// Handles one invocation.
 ///

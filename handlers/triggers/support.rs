@@ -33,7 +33,10 @@ pub fn invocation_time(request: &InvocationRequest) -> chrono::DateTime<chrono::
 pub fn ingest_message(binding: &str, text: &str) -> Result<IngestMessage, TriggerError> {
     let deserializer = &mut serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
-        TriggerError::Decode(DecodeError::field(format!("Data.{binding}"), format!("not an ingestion message at {}: {}", e.path(), e.inner())))
+        TriggerError::Decode(DecodeError::field(
+            format!("Data.{binding}"),
+            format!("not an ingestion message at {}: {}", e.path(), e.inner()),
+        ))
     })
 }
 
@@ -62,11 +65,14 @@ pub async fn plan_from_timer(
         .unwrap_or_else(|| fired.duration_trunc(TimeDelta::minutes(1)).unwrap_or(fired));
     let trigger = crate::ingest::RunTrigger::Schedule { occurrence };
     let planned = crate::ingest::plan_runs(store, kind, &trigger, None, None).await?;
-    let messages: Vec<serde_json::Value> = planned
-        .iter()
-        .flat_map(|p| p.messages.iter())
-        .filter_map(|m| serde_json::to_value(m).ok())
-        .collect();
-    tracing::info!(runs = planned.len(), messages = messages.len(), kind = kind.as_str(), "ingestion fan-out");
-    Ok(crate::invocation::InvocationResponse::empty().with_output("messages", serde_json::Value::Array(messages)))
+    let messages: Vec<serde_json::Value> =
+        planned.iter().flat_map(|p| p.messages.iter()).filter_map(|m| serde_json::to_value(m).ok()).collect();
+    tracing::info!(
+        runs = planned.len(),
+        messages = messages.len(),
+        kind = kind.as_str(),
+        "ingestion fan-out"
+    );
+    Ok(crate::invocation::InvocationResponse::empty()
+        .with_output("messages", serde_json::Value::Array(messages)))
 }

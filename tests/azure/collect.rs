@@ -47,6 +47,7 @@ async fn one_subscription_end_to_end() {
                 ("ResourceId", "MeterCategory") => json!([[4.0, vm("vm-ok"), "Virtual Machines", 20261124, "EUR"], [9.0, "", "Support", 20261124, "EUR"]]),
                 ("MeterCategory", "ServiceName") => json!([[4.0, "Virtual Machines", "Virtual Machines", 20261124, "EUR"], [9.0, "Support", "Azure Support", 20261124, "EUR"]]),
                 ("ResourceId", "ResourceGroupName") => json!([[4.0, vm("vm-ok"), "rg-app", 20261124, "EUR"], [9.0, "", "", 20261124, "EUR"]]),
+                ("ResourceId", "ServiceName") => json!([[4.0, vm("vm-ok"), "Virtual Machines", 20261124, "EUR"], [9.0, "", "Azure Support", 20261124, "EUR"]]),
                 _ => return Reply::json(400, json!({"error": {"code": "BadRequest", "message": "grouping"}})),
             };
             return Reply::json(200, json!({"properties": {"nextLink": null, "columns": [{"name": "Cost", "type": "Number"},
@@ -74,7 +75,10 @@ async fn one_subscription_end_to_end() {
     let out = collect_subscription(&client, &CallContext::new("t", SUB), SUB, day, day).await.unwrap();
     assert_eq!(out.resources.len(), 3);
     assert_eq!(out.costs.len(), 2);
-    assert_eq!(out.cost_report.queries, 6, "resource-less support charge needs the group query");
+    assert_eq!(
+        out.cost_report.queries, 8,
+        "four queries per cost type: the resource-less support charge needs the group query"
+    );
     let total: f64 = out.costs.iter().map(|c| c.cost).sum();
     assert_eq!(total, 13.0);
     assert!(out.costs.iter().all(|c| c.currency == "EUR"));

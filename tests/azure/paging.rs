@@ -129,6 +129,14 @@ async fn cost_management_posts_the_same_body_to_next_link_and_merges_types() {
                 json!([[2.5, disk_c, "Storage", 20261124, "USD"]]),
                 None,
             ),
+            ("ResourceId", "ServiceName") => cost_page(
+                &["ResourceId", "ServiceName"],
+                json!([
+                    [1.0, vm_c, "Virtual Machines", 20261124, "USD"],
+                    [2.5, disk_c, "Storage", 20261124, "USD"]
+                ]),
+                None,
+            ),
             ("MeterCategory", "ServiceName") => cost_page(
                 &["MeterCategory", "ServiceName"],
                 json!([
@@ -149,7 +157,7 @@ async fn cost_management_posts_the_same_body_to_next_link_and_merges_types() {
             .await
             .unwrap();
     assert_eq!(report.apportioned, 0);
-    assert_eq!(report.queries, 4, "no resource-less charges → no third query");
+    assert_eq!(report.queries, 6, "no resource-less charges → no group query (C)");
     assert_eq!(rows.len(), 2);
     let vm_row = rows.iter().find(|r| r.meter_category == "Virtual Machines").unwrap();
     assert_eq!((vm_row.cost, vm_row.amortized_cost), (0.0, 7.0));

@@ -58,7 +58,9 @@ fn check(output: &std::process::Output, what: &str) {
 
 /// Subscriptions the managing identity can read: its own tenant's and the delegated ones.
 fn readable(estate: &Estate) -> Vec<usize> {
-    (0..estate.subscriptions.len()).filter(|s| estate.subscriptions[*s].tenant == 0 || estate.subscriptions[*s].delegated).collect()
+    (0..estate.subscriptions.len())
+        .filter(|s| estate.subscriptions[*s].tenant == 0 || estate.subscriptions[*s].delegated)
+        .collect()
 }
 
 fn expected_cost_rows(estate: &Estate, sub: usize) -> i64 {
@@ -66,7 +68,10 @@ fn expected_cost_rows(estate: &Estate, sub: usize) -> i64 {
     let mut rows = 0;
     for day in first.iter_days().take_while(|d| *d < estate.as_of) {
         rows += usage::subscription_charges(estate, sub, day).len() as i64;
-        rows += estate.resources[estate.sub_ranges[sub].clone()].iter().filter(|r| usage::day_cost(estate, r, day).is_some()).count() as i64;
+        rows += estate.resources[estate.sub_ranges[sub].clone()]
+            .iter()
+            .filter(|r| usage::day_cost(estate, r, day).is_some())
+            .count() as i64;
     }
     rows
 }
@@ -93,8 +98,14 @@ async fn a_nightly_run_lands_exactly_what_the_estate_holds() {
     let world = world().await;
     let estate = world.sandbox.estate().clone();
     for tenant in &estate.tenants {
-        check(&azcops(&world, &["tenant", "add", "--name", &tenant.name, "--azure-tenant-id", &tenant.id]), "tenant add");
-        check(&azcops(&world, &["subscription", "discover", "--tenant", &tenant.id]), "subscription discover");
+        check(
+            &azcops(&world, &["tenant", "add", "--name", &tenant.name, "--azure-tenant-id", &tenant.id]),
+            "tenant add",
+        );
+        check(
+            &azcops(&world, &["subscription", "discover", "--tenant", &tenant.id]),
+            "subscription discover",
+        );
     }
     let dev = tokio::task::spawn_blocking({
         let world_env = world.env.clone();
@@ -112,11 +123,17 @@ async fn a_nightly_run_lands_exactly_what_the_estate_holds() {
     check(&dev, "azcops dev --run nightly_ingest");
     let console = String::from_utf8_lossy(&dev.stdout);
     let readable = readable(&estate);
-    assert_eq!(console.matches("Executed 'Functions.ingest_subscription' (Succeeded").count(), readable.len(), "{console}");
+    assert_eq!(
+        console.matches("Executed 'Functions.ingest_subscription' (Succeeded").count(),
+        readable.len(),
+        "{console}"
+    );
 
-    let store = Store::connect(&StoreConfig::for_url(&world.env.iter().find(|(k, _)| k == "DATABASE_URL").unwrap().1, 4).unwrap())
-        .await
-        .unwrap();
+    let store = Store::connect(
+        &StoreConfig::for_url(&world.env.iter().find(|(k, _)| k == "DATABASE_URL").unwrap().1, 4).unwrap(),
+    )
+    .await
+    .unwrap();
     let raw_files = files_under(&world.data.join("raw"));
     for (index, tenant) in estate.tenants.iter().enumerate() {
         let t = store.platform_admin().get_tenant_by_azure_tenant_id(&tenant.id).await.unwrap();
@@ -125,7 +142,8 @@ async fn a_nightly_run_lands_exactly_what_the_estate_holds() {
         assert_eq!(runs.items.len(), 1, "one run per tenant");
         let run = store.get_run(&scope, &runs.items[0].id).await.unwrap();
         assert_eq!(run.run.status.to_string(), "succeeded");
-        let mine: Vec<usize> = readable.iter().copied().filter(|s| estate.subscriptions[*s].tenant == index).collect();
+        let mine: Vec<usize> =
+            readable.iter().copied().filter(|s| estate.subscriptions[*s].tenant == index).collect();
         assert_eq!(run.items.len(), mine.len());
         for s in mine {
             let sub = &estate.subscriptions[s];
@@ -140,19 +158,35 @@ async fn a_nightly_run_lands_exactly_what_the_estate_holds() {
                 .count() as i64;
             assert_eq!(counts["vm_metrics"], vms, "VMs with metrics in {}", sub.id);
             let listed = store
-                .list_resources(&scope, &ResourceFilter { subscription_id: Some(sub.id.clone()), ..Default::default() }, PageRequest::new(1, 1).unwrap())
+                .list_resources(
+                    &scope,
+                    &ResourceFilter { subscription_id: Some(sub.id.clone()), ..Default::default() },
+                    PageRequest::new(1, 1).unwrap(),
+                )
                 .await
                 .unwrap();
             assert_eq!(listed.total as i64, resources);
             let costs = store
-                .list_costs(&scope, &CostFilter { subscription_id: Some(sub.id.clone()), ..Default::default() }, PageRequest::new(1, 1).unwrap())
+                .list_costs(
+                    &scope,
+                    &CostFilter { subscription_id: Some(sub.id.clone()), ..Default::default() },
+                    PageRequest::new(1, 1).unwrap(),
+                )
                 .await
                 .unwrap();
             assert_eq!(costs.total as i64, counts["costs_daily"]);
             // One snapshot per connector and one manifest per subscription.
-            let snapshots = raw_files.iter().filter(|p| p.contains(&format!("/{}/", sub.id)) && p.ends_with(&format!("{}.json", run.run.id))).count();
+            let snapshots = raw_files
+                .iter()
+                .filter(|p| {
+                    p.contains(&format!("/{}/", sub.id)) && p.ends_with(&format!("{}.json", run.run.id))
+                })
+                .count();
             assert_eq!(snapshots, 4, "snapshots of {}: {raw_files:?}", sub.id);
-            let manifests = raw_files.iter().filter(|p| p.contains("/manifests/") && p.ends_with(&format!("{}.json", sub.id))).count();
+            let manifests = raw_files
+                .iter()
+                .filter(|p| p.contains("/manifests/") && p.ends_with(&format!("{}.json", sub.id)))
+                .count();
             assert_eq!(manifests, 1, "manifest of {}", sub.id);
         }
     }

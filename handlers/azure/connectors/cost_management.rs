@@ -2,17 +2,19 @@
 //! service, meter category, resource).
 //!
 //! The API allows at most two groupings per query, but the curated key has four dimensions.
-//! The rows are assembled from three queries per cost type, all daily over the same window:
+//! The rows are assembled from four queries per cost type, all daily over the same window:
 //!
 //! - **A** `ResourceId` × `MeterCategory` — every charge once, resource-level;
-//! - **B** `MeterCategory` × `ServiceName` — names the service of each meter category;
+//! - **B** `MeterCategory` × `ServiceName` — the services of each meter category;
 //! - **C** `ResourceId` × `ResourceGroupName` — only sent when A has resource-less charges
-//!   (empty `ResourceId`, e.g. support plans, marketplace), to place them in a group.
+//!   (empty `ResourceId`, e.g. support plans, marketplace), to place them in a group;
+//! - **D** `ResourceId` × `ServiceName` — the services of each resource.
 //!
-//! A resource's group is parsed from its id. Each A cell takes its service from B for the same
-//! day and meter category; resource-less cells take their group from C. When B (or C) shows
-//! one value — Azure's meter categories each belong to one service, so this is the normal
-//! case — the row is exact. Otherwise the cell is split in proportion to B's (C's) costs and
+//! A resource's group is parsed from its id. A meter category can span services (Azure's
+//! `Virtual Network` covers both `Virtual Network` and `NAT Gateway`), so each A cell takes the
+//! services its resource (D) and its meter category (B) have in common for that day — one in
+//! practice, which makes the row exact; resource-less cells use B alone and take their group
+//! from C. When more than one service (or group) remains, the cell is split in proportion and
 //! counted in [`CostReport::apportioned`]; either way every A cell's cost lands in the output
 //! exactly once, so the rows of a day sum to the subscription's total.
 //!
@@ -254,11 +256,13 @@ async fn fetch_type(
     let months = months_spanned(from, to);
     let body_a = query_body(cost_type, from, to, &["ResourceId", "MeterCategory"]);
     let body_b = query_body(cost_type, from, to, &["MeterCategory", "ServiceName"]);
-    let (a, b) = tokio::try_join!(
+    let body_d = query_body(cost_type, from, to, &["ResourceId", "ServiceName"]);
+    let (a, b, d) = tokio::try_join!(
         query_all(client, ctx, scope, &body_a, months),
-        query_all(client, ctx, scope, &body_b, months)
+        query_all(client, ctx, scope, &body_b, months),
+        query_all(client, ctx, scope, &body_d, months)
     )?;
-    report.queries += 2;
+    report.queries += 3;
     let c = if a.iter().any(|x| dim(x, &["ResourceId"]).is_empty()) {
         report.queries += 1;
         let body_c = query_body(cost_type, from, to, &["ResourceId", "ResourceGroupName"]);
@@ -266,7 +270,7 @@ async fn fetch_type(
     } else {
         Vec::new()
     };
-    Ok(assemble(&a, &b, &c, report))
+    Ok(assemble(&a, &b, &c, &d, report))
 }
 
 fn months_spanned(from: NaiveDate, to: NaiveDate) -> u32 {

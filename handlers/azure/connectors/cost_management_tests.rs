@@ -90,7 +90,7 @@ fn exact_join_when_meter_category_names_one_service() {
     ];
     let c = vec![cell("2026-11-24", &[("ResourceId", ""), ("ResourceGroupName", "")], 100.0)];
     let mut report = CostReport::default();
-    let m = assemble(&a, &b, &c, &mut report);
+    let m = assemble(&a, &b, &c, &[], &mut report);
     assert_eq!(report.apportioned, 0);
     assert_eq!(m.len(), 3);
     assert!((total(&m) - 110.5).abs() < 1e-9);
@@ -125,7 +125,7 @@ fn ambiguous_days_are_apportioned_and_still_sum_exactly() {
         cell("2026-11-24", &[("ResourceId", ""), ("ResourceGroupName", "rg2")], 10.0),
     ];
     let mut report = CostReport::default();
-    let m = assemble(&a, &b, &c, &mut report);
+    let m = assemble(&a, &b, &c, &[], &mut report);
     assert!(report.apportioned >= 2);
     assert!((total(&m) - 40.0).abs() < 1e-9, "every charge lands exactly once");
     let rg1: f64 = m.iter().filter(|(k, _)| k.1 == "rg1").map(|(_, v)| v).sum();
@@ -144,7 +144,8 @@ fn actual_and_amortized_merge_on_the_full_key() {
         vec![cell("2026-11-24", &[("ResourceId", vm), ("MeterCategory", "Virtual Machines")], 0.0)];
     let amort_a = vec![cell("2026-11-24", &[("ResourceId", vm), ("MeterCategory", "Virtual Machines")], 4.2)];
     let mut r = CostReport::default();
-    let rows = merge("s", assemble(&actual_a, &b, &[], &mut r), assemble(&amort_a, &b, &[], &mut r));
+    let rows =
+        merge("s", assemble(&actual_a, &b, &[], &[], &mut r), assemble(&amort_a, &b, &[], &[], &mut r));
     assert_eq!(rows.len(), 1);
     assert_eq!((rows[0].cost, rows[0].amortized_cost), (0.0, 4.2));
 }
@@ -165,7 +166,7 @@ fn management_group_scope_takes_subscriptions_from_resources() {
         1.0,
     )];
     let mut r = CostReport::default();
-    let rows = merge("", assemble(&a, &[], &[], &mut r), HashMap::new());
+    let rows = merge("", assemble(&a, &[], &[], &[], &mut r), HashMap::new());
     assert_eq!(rows[0].subscription_id, "sub-b");
     assert_eq!(rows[0].service_name, "Storage", "without B the meter category stands in for the service");
 }
@@ -182,4 +183,34 @@ fn an_unnamed_measure_is_the_first_non_date_number() {
     let none: QueryProperties =
         serde_json::from_value(json!({"columns": [{"name": "X", "type": "String"}], "rows": []})).unwrap();
     assert!(matches!(none.cells(), Err(AzureError::Decode { .. })));
+}
+
+#[test]
+fn a_meter_category_spanning_services_is_resolved_per_resource() {
+    // Azure's `Virtual Network` meter category covers the `Virtual Network` and `NAT Gateway`
+    // services: B alone would split both resources in two; D names each resource's service.
+    let ip = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/publicIPAddresses/ip1";
+    let nat = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/natGateways/ng1";
+    let day = "2026-11-24";
+    let a = vec![
+        cell(day, &[("ResourceId", ip), ("MeterCategory", "Virtual Network")], 0.12),
+        cell(day, &[("ResourceId", nat), ("MeterCategory", "Virtual Network")], 1.08),
+    ];
+    let b = vec![
+        cell(day, &[("MeterCategory", "Virtual Network"), ("ServiceName", "Virtual Network")], 0.12),
+        cell(day, &[("MeterCategory", "Virtual Network"), ("ServiceName", "NAT Gateway")], 1.08),
+    ];
+    let d = vec![
+        cell(day, &[("ResourceId", ip), ("ServiceName", "Virtual Network")], 0.12),
+        cell(day, &[("ResourceId", nat), ("ServiceName", "NAT Gateway")], 1.08),
+    ];
+    let mut report = CostReport::default();
+    let rows = merge("s", assemble(&a, &b, &[], &d, &mut report), HashMap::new());
+    assert_eq!(report.apportioned, 0, "exact with D");
+    assert_eq!(rows.len(), 2);
+    let nat_row = rows.iter().find(|r| r.resource_id.ends_with("ng1")).unwrap();
+    assert_eq!((nat_row.service_name.as_str(), nat_row.cost), ("NAT Gateway", 1.08));
+    let mut without_d = CostReport::default();
+    let split = merge("s", assemble(&a, &b, &[], &[], &mut without_d), HashMap::new());
+    assert_eq!((split.len(), without_d.apportioned), (4, 2), "B alone can only apportion");
 }

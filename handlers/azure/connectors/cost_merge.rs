@@ -37,13 +37,25 @@ fn apportion(cost: f64, shares: &[(String, f64)]) -> Vec<(String, f64)> {
     shares.iter().map(|(k, c)| (k.clone(), cost * c / total)).collect()
 }
 
-/// Assembles curated (key → cost) from the A, B, C cells of one cost type (see module docs).
+/// Assembles curated (key → cost) from the A, B, C, D cells of one cost type (see the cost
+/// connector's module docs).
 pub fn assemble(
     a: &[CostCell],
     b: &[CostCell],
     c: &[CostCell],
+    d: &[CostCell],
     report: &mut CostReport,
 ) -> HashMap<Key, f64> {
+    let mut resource_services: HashMap<(Option<NaiveDate>, String), Shares> = HashMap::new();
+    for cell in d {
+        let rid = dim(cell, &["ResourceId"]).to_ascii_lowercase();
+        if !rid.is_empty() {
+            resource_services
+                .entry((cell.date, rid))
+                .or_default()
+                .push((dim(cell, &["ServiceName"]).to_owned(), cell.cost));
+        }
+    }
     let mut services: HashMap<(Option<NaiveDate>, String), Shares> = HashMap::new();
     for cell in b {
         let meter = dim(cell, &["MeterCategory"]).to_owned();
@@ -62,7 +74,20 @@ pub fn assemble(
         let Some(date) = cell.date else { continue };
         let rid = dim(cell, &["ResourceId"]).to_ascii_lowercase();
         let meter = dim(cell, &["MeterCategory"]).to_owned();
-        let svc_shares = services.get(&(cell.date, meter.clone())).cloned().unwrap_or_default();
+        let meter_services = services.get(&(cell.date, meter.clone())).cloned().unwrap_or_default();
+        // The services both the resource and its meter category have; the meter category's
+        // alone for resource-less charges (or when D has no row for the resource).
+        let svc_shares = match resource_services.get(&(cell.date, rid.clone())) {
+            Some(of_resource) if !rid.is_empty() => {
+                let common: Shares = of_resource
+                    .iter()
+                    .filter(|(s, _)| meter_services.iter().any(|(m, _)| m == s))
+                    .cloned()
+                    .collect();
+                if common.is_empty() { meter_services } else { common }
+            }
+            _ => meter_services,
+        };
         let by_service = match svc_shares.len() {
             0 => vec![(meter.clone(), cell.cost)],
             1 => vec![(svc_shares[0].0.clone(), cell.cost)],
