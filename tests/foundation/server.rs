@@ -38,12 +38,13 @@ async fn readiness_answers_on_root() {
 }
 
 #[tokio::test]
-async fn unfinished_production_functions_fail_naming_what_is_missing() {
+async fn functions_fail_naming_what_is_missing_in_this_process() {
+    // This router has no curated store: planning cannot run and says so.
     let response = router(false).oneshot(invocation("nightly_ingest", TIMER)).await.unwrap();
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let body = json(response).await;
     let message = body["error"]["message"].as_str().unwrap();
-    assert!(message.contains("ingestion pipeline"), "{message}");
+    assert!(message.contains("curated store (DATABASE_URL)"), "{message}");
     assert!(
         body["Logs"]
             .as_array()
@@ -176,15 +177,17 @@ fn serve_logs_json_lines_with_invocation_fields_and_never_a_token() {
         .send()
         .unwrap();
     assert_eq!(health.status().as_u16(), 200, "SQLite is created on demand");
+    // A queue message that is not an ingestion message: a decode failure (400).
+    let not_a_message = r#"{"Data":{"message":"\"hello\""},"Metadata":{"DequeueCount":"1"}}"#;
     let failed = client
-        .post(format!("{base}/retention"))
+        .post(format!("{base}/ingest_subscription"))
         .header("x-azure-functions-invocationid", "11111111-2222-3333-4444-555555555555")
         .header("x-correlation-id", "corr-43")
         .header("authorization", format!("Bearer {secret}"))
-        .body(TIMER)
+        .body(not_a_message)
         .send()
         .unwrap();
-    assert_eq!(failed.status().as_u16(), 500);
+    assert_eq!(failed.status().as_u16(), 400);
     let fanout = client
         .post(format!("{base}/diag_fanout"))
         .header("x-azure-functions-invocationid", "99999999-2222-3333-4444-555555555555")
@@ -215,9 +218,12 @@ fn serve_logs_json_lines_with_invocation_fields_and_never_a_token() {
     ] {
         assert!(!invocation_line[key].is_null(), "{key} missing in {invocation_line}");
     }
-    assert_eq!(invocation_line["function"], "retention");
+    assert_eq!(invocation_line["function"], "ingest_subscription");
     assert_eq!(invocation_line["correlation_id"], "corr-43");
-    assert!(invocation_line["error"].as_str().unwrap().contains("retention job"));
+    assert!(
+        invocation_line["error"].as_str().unwrap().contains("not an ingestion message"),
+        "{invocation_line}"
+    );
     // Every event inside an invocation carries the invocation's fields, not only the last line.
     let inner = lines.iter().find(|l| l["message"] == "diag_fanout emitting messages").unwrap();
     assert_eq!(inner["invocation_id"], "99999999-2222-3333-4444-555555555555");
