@@ -89,6 +89,8 @@ pub struct ResourceMetrics {
     pub resource_id: String,
     /// Statistics per metric.
     pub stats: Vec<MetricStats>,
+    /// The window the statistics cover.
+    pub window: MetricWindow,
 }
 
 fn decode<T: serde::de::DeserializeOwned>(connector: Connector, value: &Value) -> Result<T, IngestError> {
@@ -239,7 +241,7 @@ pub fn metric_rows(snapshot: &Snapshot) -> Result<(Vec<VmMetricsRow>, Vec<Resour
                 &find(monitor::VM_MEMORY),
             ));
         } else {
-            others.push(ResourceMetrics { resource_id, stats });
+            others.push(ResourceMetrics { resource_id, stats, window });
         }
     }
     vms.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
