@@ -121,17 +121,7 @@ pub fn advisor_rows(snapshot: &Snapshot) -> Result<Vec<AdvisorRecommendationRow>
     let mut rows = Vec::new();
     for exchange in &snapshot.exchanges {
         let page: advisor::RecommendationList = decode(Connector::Advisor, &exchange.response)?;
-        rows.extend(
-            page.value
-                .iter()
-                .filter(|r| {
-                    r.properties
-                        .as_ref()
-                        .and_then(|p| p.category.as_deref())
-                        .is_none_or(|c| c.eq_ignore_ascii_case("cost"))
-                })
-                .filter_map(|r| advisor::map_recommendation(&snapshot.subscription_id, r)),
-        );
+        rows.extend(advisor::map_page(&snapshot.subscription_id, &page));
     }
     Ok(rows)
 }

@@ -105,47 +105,9 @@ impl Store {
     /// [`StoreError::Validation`] for a malformed URL, [`StoreError::Unavailable`] when the
     /// server cannot be reached or the file cannot be created.
     pub async fn connect(config: &StoreConfig) -> Result<Self, StoreError> {
-        let url = config.database_url.expose();
-        let db = match config.backend() {
-            Backend::Sqlite => {
-                let options = SqliteConnectOptions::from_str(url)
-                    .map_err(|e| StoreError::validation("DATABASE_URL", e.to_string()))?
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    // NORMAL is durable across application crashes in WAL mode; only an OS
-                    // crash can lose the last transactions, which re-ingestion restores.
-                    .synchronous(SqliteSynchronous::Normal)
-                    .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(5))
-                    .pragma("temp_store", "memory")
-                    .pragma("cache_size", "-32768");
-                let file = options.get_filename();
-                if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
-                    && file.as_os_str() != ":memory:"
-                {
-                    std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(sqlx::Error::Io(e)))?;
-                }
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(config.max_connections)
-                    .acquire_timeout(config.acquire_timeout)
-                    .connect_with(options)
-                    .await
-                    .map_err(StoreError::Unavailable)?;
-                Db::Sqlite(pool)
-            }
-            Backend::Postgres => {
-                let options = PgConnectOptions::from_str(url)
-                    .map_err(|e| StoreError::validation("DATABASE_URL", e.to_string()))?;
-                let pool = PgPoolOptions::new()
-                    .max_connections(config.max_connections)
-                    .acquire_timeout(config.acquire_timeout)
-                    .connect_with(options)
-                    .await
-                    .map_err(StoreError::Unavailable)?;
-                Db::Postgres(pool)
-            }
-        };
-        Ok(Self { db })
+        let store = Self::connect_lazy(config)?;
+        store.ping().await?;
+        Ok(store)
     }
 
     /// Builds the pools without connecting, so a server starts (and reports itself degraded)
@@ -162,9 +124,13 @@ impl Store {
                     .map_err(|e| StoreError::validation("DATABASE_URL", e.to_string()))?
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
+                    // NORMAL is durable across application crashes in WAL mode; only an OS
+                    // crash can lose the last transactions, which re-ingestion restores.
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(5));
+                    .busy_timeout(Duration::from_secs(5))
+                    .pragma("temp_store", "memory")
+                    .pragma("cache_size", "-32768");
                 let file = options.get_filename();
                 if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
                     && file.as_os_str() != ":memory:"

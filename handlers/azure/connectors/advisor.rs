@@ -157,6 +157,18 @@ pub fn map_recommendation(subscription_id: &str, rec: &Recommendation) -> Option
     })
 }
 
+/// The Cost recommendations of one page as curated rows.
+pub fn map_page(subscription_id: &str, page: &RecommendationList) -> Vec<AdvisorRecommendationRow> {
+    page.value
+        .iter()
+        .filter(|r| {
+            // The filter is server-side; re-check in case a service ignores it.
+            r.properties.as_ref().and_then(|p| p.category.as_deref()).is_none_or(|c| c.eq_ignore_ascii_case("cost"))
+        })
+        .filter_map(|r| map_recommendation(subscription_id, r))
+        .collect()
+}
+
 /// Every Cost recommendation of `subscription_id` (all pages).
 ///
 /// # Errors
@@ -174,18 +186,7 @@ pub async fn fetch_recommendations(
     loop {
         let page: RecommendationList = client.send_json(ctx, &ApiRequest::get(Api::Advisor, url)).await?;
         guard.page_received()?;
-        out.extend(
-            page.value
-                .iter()
-                .filter(|r| {
-                    // The filter is server-side; re-check in case a service ignores it.
-                    r.properties
-                        .as_ref()
-                        .and_then(|p| p.category.as_deref())
-                        .is_none_or(|c| c.eq_ignore_ascii_case("cost"))
-                })
-                .filter_map(|r| map_recommendation(subscription_id, r)),
-        );
+        out.extend(map_page(subscription_id, &page));
         match guard.next(page.next_link.as_deref())? {
             Some(next) => {
                 url = url::Url::parse(&next).map_err(|e| AzureError::InvalidRequest(e.to_string()))?
