@@ -24,20 +24,26 @@ pub use plan::{PlannedRun, RunKind, RunTrigger, plan_runs};
 pub use snapshot::Connector;
 
 /// Settings read by ingestion.
-pub const SETTINGS: &[&str] = &["AZCOPS_INGEST_COST_DAYS", "AZCOPS_INGEST_CONCURRENCY"];
+pub const SETTINGS: &[&str] =
+    &["AZCOPS_INGEST_COST_DAYS", "AZCOPS_INGEST_REFRESH_DAYS", "AZCOPS_INGEST_CONCURRENCY"];
 
 /// Ingestion settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IngestConfig {
-    /// Days of daily costs a full run collects (ending yesterday).
+    /// Days of daily costs a subscription's first full run collects (ending yesterday).
     pub cost_days: i64,
+    /// Days a later full run re-reads beyond the days since the last success: late billing
+    /// corrections. Cost Management charges a QPU per month of data per query and caps a tenant
+    /// at 600 QPU an hour, so nightly runs must not re-read the whole history.
+    pub refresh_days: i64,
     /// Subscriptions `azcops ingest` processes at once.
     pub concurrency: usize,
 }
 
 impl IngestConfig {
     /// Reads `AZCOPS_INGEST_COST_DAYS` (default 35: the 30 days savings are priced on, plus late
-    /// billing corrections) and `AZCOPS_INGEST_CONCURRENCY` (default 10).
+    /// billing corrections), `AZCOPS_INGEST_REFRESH_DAYS` (default 3) and
+    /// `AZCOPS_INGEST_CONCURRENCY` (default 10).
     ///
     /// # Errors
     /// A value does not parse or is out of range.
@@ -46,17 +52,24 @@ impl IngestConfig {
         if !(1..=395).contains(&cost_days) {
             return Err(ConfigError::invalid("AZCOPS_INGEST_COST_DAYS", "must be 1..=395 (13 months)"));
         }
+        let refresh_days: i64 = source.parse_or("AZCOPS_INGEST_REFRESH_DAYS", 3)?;
+        if !(1..=cost_days).contains(&refresh_days) {
+            return Err(ConfigError::invalid(
+                "AZCOPS_INGEST_REFRESH_DAYS",
+                "must be 1..=AZCOPS_INGEST_COST_DAYS",
+            ));
+        }
         let concurrency: usize = source.parse_or("AZCOPS_INGEST_CONCURRENCY", 10)?;
         if concurrency == 0 {
             return Err(ConfigError::invalid("AZCOPS_INGEST_CONCURRENCY", "must be at least 1"));
         }
-        Ok(Self { cost_days, concurrency })
+        Ok(Self { cost_days, refresh_days, concurrency })
     }
 }
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        Self { cost_days: 35, concurrency: 10 }
+        Self { cost_days: 35, refresh_days: 3, concurrency: 10 }
     }
 }
 

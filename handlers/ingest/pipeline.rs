@@ -156,7 +156,14 @@ async fn run_connectors(
     }
     let subscription = ctx.store.get_subscription(scope, &message.subscription_id).await?;
     let day = message.requested_at.date_naive();
-    let job = Job { ctx, scope, message, azure_tenant: &tenant.azure_tenant_id, day };
+    let job = Job {
+        ctx,
+        scope,
+        message,
+        azure_tenant: &tenant.azure_tenant_id,
+        day,
+        last_ingested: subscription.last_ingested_at,
+    };
     let mut counts = BTreeMap::new();
     let mut snapshots = Vec::new();
     let mut resources: Vec<ResourceRow> = Vec::new();
@@ -228,6 +235,7 @@ struct Job<'a> {
     message: &'a IngestMessage,
     azure_tenant: &'a str,
     day: chrono::NaiveDate,
+    last_ingested: Option<DateTime<Utc>>,
 }
 
 impl Job<'_> {
@@ -282,7 +290,8 @@ impl Job<'_> {
             Connector::CostManagement => {
                 let (from, to) = match self.message.kind {
                     RunKind::Full => {
-                        (today - Duration::days(self.ctx.config.cost_days), today - Duration::days(1))
+                        let days = full_run_days(&self.ctx.config, self.last_ingested, today);
+                        (today - Duration::days(days), today - Duration::days(1))
                     }
                     RunKind::Incremental => (today - Duration::days(1), today),
                 };
@@ -353,6 +362,21 @@ impl Job<'_> {
     }
 }
 
+/// Days of costs a full run reads: the whole backfill the first time, then the days since the
+/// last success plus the refresh margin (never more than the backfill).
+fn full_run_days(
+    config: &IngestConfig,
+    last_ingested: Option<DateTime<Utc>>,
+    today: chrono::NaiveDate,
+) -> i64 {
+    match last_ingested {
+        None => config.cost_days,
+        Some(last) => {
+            ((today - last.date_naive()).num_days() + config.refresh_days).clamp(1, config.cost_days)
+        }
+    }
+}
+
 fn day_start(day: chrono::NaiveDate) -> DateTime<Utc> {
     day.and_time(NaiveTime::MIN).and_utc()
 }
@@ -360,4 +384,29 @@ fn day_start(day: chrono::NaiveDate) -> DateTime<Utc> {
 fn parse(connector: Connector, bytes: &[u8]) -> Result<Snapshot, IngestError> {
     serde_json::from_slice(bytes)
         .map_err(|e| IngestError::Replay { connector: connector.as_str(), reason: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_run_backfills_and_later_runs_refresh() {
+        let config = IngestConfig::default();
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+        let at = |d: u32| {
+            chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap().and_hms_opt(2, 30, 0).unwrap().and_utc()
+        };
+        assert_eq!(full_run_days(&config, None, today), 35);
+        assert_eq!(full_run_days(&config, Some(at(24)), today), 4, "yesterday's run: one new day plus three");
+        assert_eq!(
+            full_run_days(&config, Some(at(25)), today),
+            3,
+            "a second run the same day re-reads the margin"
+        );
+        assert_eq!(full_run_days(&config, Some(at(1)), today), 27, "a gap is read back");
+        let long_ago =
+            chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc();
+        assert_eq!(full_run_days(&config, Some(long_ago), today), 35, "never more than the backfill");
+    }
 }

@@ -40,7 +40,9 @@ async fn faults_and_a_second_night_converge_on_the_same_curated_state() {
     let faults = FaultConfig {
         error_rate: 0.2,
         error_statuses: vec![500, 502, 503, 504],
-        truncate_page: Some(3),
+        // The sandbox counts paged responses from its start; registration's three subscription
+        // listings come first, so page 10 falls inside the night's run.
+        truncate_page: Some(10),
         seed: 11,
         // The night's APIs; registering the estate beforehand is not under test here.
         apis: vec![Api::ResourceGraph, Api::CostManagement, Api::Advisor, Api::Metrics],
@@ -84,7 +86,7 @@ async fn a_subscription_that_always_fails_is_poisoned_and_the_others_succeed() {
     assert_eq!(failed[0].subscription_id, hidden);
     let error = failed[0].error.clone().unwrap_or_default();
     assert!(error.starts_with("gave up after 3 attempts"), "{error}");
-    assert!(["403", "Forbidden", "AuthorizationFailed"].iter().any(|m| error.contains(m)), "{error}");
+    assert!(error.to_ascii_lowercase().contains("forbidden"), "{error}");
     assert!(items.iter().filter(|i| i.subscription_id != hidden).all(|i| i.status == ItemStatus::Succeeded));
     let counts: BTreeMap<_, _> = items.iter().map(|i| (i.subscription_id.clone(), i.attempts)).collect();
     assert_eq!(counts[&hidden], 3, "retried up to maxDequeueCount: {counts:?} (tenant {tenant})");

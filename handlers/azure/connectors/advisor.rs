@@ -163,7 +163,10 @@ pub fn map_page(subscription_id: &str, page: &RecommendationList) -> Vec<Advisor
         .iter()
         .filter(|r| {
             // The filter is server-side; re-check in case a service ignores it.
-            r.properties.as_ref().and_then(|p| p.category.as_deref()).is_none_or(|c| c.eq_ignore_ascii_case("cost"))
+            r.properties
+                .as_ref()
+                .and_then(|p| p.category.as_deref())
+                .is_none_or(|c| c.eq_ignore_ascii_case("cost"))
         })
         .filter_map(|r| map_recommendation(subscription_id, r))
         .collect()

@@ -14,9 +14,10 @@ locals {
     # Application Insights with local auth disabled: the host authenticates ingestion as the app identity.
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING = "Authorization=AAD;ClientId=${var.identity_client_id}"
 
-    # Days of daily costs a nightly run collects (the 30 days savings are priced on, plus late
-    # billing corrections).
-    AZCOPS_INGEST_COST_DAYS = "35"
+    # Days of costs a subscription's first run backfills (the 30 days savings are priced on, plus
+    # late billing corrections), and the margin later nightly runs re-read.
+    AZCOPS_INGEST_COST_DAYS    = "35"
+    AZCOPS_INGEST_REFRESH_DAYS = "3"
 
     DATABASE_URL              = var.database_url
     AZCOPS_DB_MAX_CONNECTIONS = tostring(var.db_max_connections)
