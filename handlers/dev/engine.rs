@@ -35,6 +35,9 @@ pub struct Engine {
     pub queues: Queues,
     child: Supervisor,
     invoker: Invoker,
+    /// The client forwarding public HTTP requests to the handler (redirects are not followed,
+    /// as the host does not).
+    pub(super) forwarder: reqwest::Client,
     in_flight: AtomicUsize,
     activity: Notify,
     stopping: AtomicBool,
@@ -58,6 +61,11 @@ impl Engine {
             queues,
             child,
             invoker,
+            forwarder: reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
             in_flight: AtomicUsize::new(0),
             activity: Notify::new(),
             stopping: AtomicBool::new(false),

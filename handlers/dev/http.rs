@@ -129,12 +129,7 @@ async fn forward(engine: &Engine, def: &FunctionDef, request: Request) -> Respon
         parts.uri.path_and_query().map_or("/", |p| p.as_str())
     );
     let body = axum::body::to_bytes(body, MAX_BODY).await.unwrap_or_default();
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap_or_default();
-    let mut outbound = client.request(parts.method.clone(), target);
+    let mut outbound = engine.forwarder.request(parts.method.clone(), target);
     for (name, value) in &parts.headers {
         if !is_hop_by_hop(name) && name != header::USER_AGENT && name != header::CONTENT_LENGTH {
             outbound = outbound.header(name, value);
