@@ -13,6 +13,7 @@ pub mod config;
 pub mod dev;
 pub mod invocation;
 pub mod model;
+pub mod rules;
 pub mod sandbox;
 pub mod state;
 pub mod store;
