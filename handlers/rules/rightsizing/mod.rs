@@ -79,6 +79,12 @@ pub fn dtu_step_down(tier: &str, objective: &str) -> Option<(f64, Option<(&'stat
     Some((ladder[i].1, lower))
 }
 
+/// The objective of `tier` with exactly `dtu` DTUs.
+pub fn dtu_objective(tier: &str, dtu: f64) -> Option<&'static str> {
+    let (_, ladder) = DTU_LADDER.iter().find(|(t, _)| t.eq_ignore_ascii_case(tier))?;
+    ladder.iter().find(|(_, d)| (*d - dtu).abs() < 1e-9).map(|(o, _)| *o)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +119,7 @@ mod tests {
         assert_eq!(dtu_step_down("Standard", "S3"), Some((100.0, Some(("S2", 50.0)))));
         assert_eq!(dtu_step_down("Standard", "S0"), Some((10.0, None)));
         assert_eq!(dtu_step_down("GeneralPurpose", "GP_Gen5_2"), None);
+        assert_eq!(dtu_objective("Standard", 50.0), Some("S2"));
+        assert_eq!(dtu_objective("Premium", 50.0), None);
     }
 }

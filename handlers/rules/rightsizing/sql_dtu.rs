@@ -17,6 +17,7 @@
 //! | case | expected |
 //! |---|---|
 //! | S3 at P95 22 % | finding, S3 → S2 (projected 44 %) |
+//! | SKU `Standard`, objective `S3` in properties | finding, S3 → S2 |
 //! | S2 at P95 38 % | none (projected 95 % on S1) |
 //! | S3 at 60 % | none |
 //! | S0 (lowest Standard) at 5 % | none |
@@ -29,7 +30,7 @@ use crate::azure::connectors::facts::{ResourceFacts, SqlDatabaseFacts, extract};
 use crate::model::ResourceRow;
 use crate::rules::context::step_savings;
 use crate::rules::prices::PriceKey;
-use crate::rules::rightsizing::dtu_step_down;
+use crate::rules::rightsizing::{dtu_objective, dtu_step_down};
 use crate::rules::{
     Category, Effort, EvaluationContext, Finding, Risk, Rule, RuleSettings, SubscriptionSnapshot,
 };
@@ -45,7 +46,16 @@ fn dtu_database(row: &ResourceRow) -> Option<(SqlDatabaseFacts, String, String)>
     if row.properties.get("elasticPoolId").is_some_and(|v| !v.is_null()) {
         return None;
     }
-    let (tier, objective) = (d.tier.clone()?, d.sku_name.clone()?);
+    let tier = d.tier.clone()?;
+    // ARM names DTU databases' SKU by edition (`Standard`, capacity 100); the objective (`S3`)
+    // is `currentServiceObjectiveName`, else it follows from the capacity.
+    let objective = row
+        .properties
+        .get("currentServiceObjectiveName")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+        .or_else(|| d.capacity.and_then(|c| dtu_objective(&tier, c)).map(str::to_owned))
+        .or_else(|| d.sku_name.clone())?;
     dtu_step_down(&tier, &objective)?;
     Some((d, tier, objective))
 }
@@ -125,7 +135,8 @@ mod tests {
 
     fn db(objective: &str, tier: &str, props: Value) -> ResourceRow {
         let mut r = resource(TYPE, "db", props);
-        r.sku = Some(json!({"name": objective, "tier": tier}));
+        let capacity = if objective == "Standard" { json!(100) } else { json!(null) };
+        r.sku = Some(json!({"name": objective, "tier": tier, "capacity": capacity}));
         r
     }
 
@@ -134,6 +145,7 @@ mod tests {
         // (database, dtu p95, expected target)
         let cases = [
             (db("S3", "Standard", json!({})), 22.0, Some("S2")),
+            (db("Standard", "Standard", json!({"currentServiceObjectiveName": "S3"})), 22.0, Some("S2")),
             (db("S2", "Standard", json!({})), 38.0, None),
             (db("S3", "Standard", json!({})), 60.0, None),
             (db("S0", "Standard", json!({})), 5.0, None),
