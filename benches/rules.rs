@@ -1,6 +1,8 @@
 //! Rule-engine throughput: every rule over 1,000,000 in-memory resources of a mixed estate on
 //! one core (index build included, price lookups and the store excluded). Size from
-//! `AZCOPS_BENCH_RULE_RESOURCES`.
+//! `AZCOPS_BENCH_RULE_RESOURCES`. The mix: eight resource types in equal shares, a tenth of
+//! disks, IPs and NICs orphaned, a quarter of snapshots stale, a fifth of VMs, plans and
+//! databases underused, one resource in sixteen untagged, a third with cost rows.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::collections::{BTreeMap, HashMap};
@@ -24,22 +26,22 @@ fn estate(n: usize) -> (SubscriptionSnapshot, HashMap<String, ObservedCost>) {
             0 => (
                 "microsoft.compute/disks",
                 json!({"name": "Premium_LRS"}),
-                json!({"diskState": if i % 5 == 0 { "Unattached" } else { "Attached" }, "diskSizeGB": 128}),
+                json!({"diskState": if i % 10 == 0 { "Unattached" } else { "Attached" }, "diskSizeGB": 128}),
             ),
             1 => (
                 "microsoft.network/publicipaddresses",
                 json!({"name": "Standard"}),
-                json!({"ipConfiguration": if i % 5 == 0 { json!(null) } else { json!({"id": "/c"}) }}),
+                json!({"ipConfiguration": if i % 10 == 1 { json!(null) } else { json!({"id": "/c"}) }}),
             ),
             2 => (
                 "microsoft.network/networkinterfaces",
                 json!(null),
-                json!({"virtualMachine": if i % 5 == 0 { json!(null) } else { json!({"id": "/vm"}) }}),
+                json!({"virtualMachine": if i % 10 == 2 { json!(null) } else { json!({"id": "/vm"}) }}),
             ),
             3 => (
                 "microsoft.compute/snapshots",
                 json!(null),
-                json!({"timeCreated": (now - Duration::days((i % 200) as i64)).to_rfc3339(), "diskSizeGB": 64}),
+                json!({"timeCreated": (now - Duration::days((i % 120) as i64)).to_rfc3339(), "diskSizeGB": 64}),
             ),
             4 => (
                 "microsoft.compute/virtualmachines",
@@ -49,7 +51,7 @@ fn estate(n: usize) -> (SubscriptionSnapshot, HashMap<String, ObservedCost>) {
             5 => (
                 "microsoft.web/serverfarms",
                 json!({"name": "P2v3", "tier": "PremiumV3"}),
-                json!({"numberOfSites": i % 3, "numberOfWorkers": 2}),
+                json!({"numberOfSites": if i % 40 == 5 { 0 } else { 2 }, "numberOfWorkers": 2}),
             ),
             6 => (
                 "microsoft.sql/servers/databases",
@@ -75,7 +77,7 @@ fn estate(n: usize) -> (SubscriptionSnapshot, HashMap<String, ObservedCost>) {
                 cpu_avg: Some(10.0),
                 cpu_max: Some(30.0),
                 cpu_min: Some(1.0),
-                cpu_p95: Some(if i % 2 == 0 { 12.0 } else { 50.0 }),
+                cpu_p95: Some(if i % 5 == 4 { 12.0 } else { 50.0 }),
                 memory_available_avg_bytes: Some(12e9),
                 memory_available_min_bytes: Some(11e9),
                 memory_available_p95_bytes: Some(12e9),
@@ -97,7 +99,7 @@ fn estate(n: usize) -> (SubscriptionSnapshot, HashMap<String, ObservedCost>) {
                         window_end: now,
                         avg: Some(15.0),
                         max: Some(40.0),
-                        p95: Some(if i % 2 == 0 { 20.0 } else { 60.0 }),
+                        p95: Some(if i % 5 == 0 { 20.0 } else { 60.0 }),
                         datapoints: 330,
                         expected_datapoints: 336,
                     });

@@ -52,7 +52,7 @@ pub struct EvaluationContext<'a> {
     pub now: DateTime<Utc>,
     by_type: HashMap<&'a str, Vec<&'a ResourceRow>>,
     vm_metrics: HashMap<&'a str, &'a VmMetricsRow>,
-    metrics: HashMap<(&'a str, String), &'a ResourceMetric>,
+    metrics: HashMap<&'a str, Vec<&'a ResourceMetric>>,
 }
 
 impl<'a> EvaluationContext<'a> {
@@ -69,11 +69,10 @@ impl<'a> EvaluationContext<'a> {
             by_type.entry(r.resource_type.as_str()).or_default().push(r);
         }
         let vm_metrics = snapshot.vm_metrics.iter().map(|m| (m.resource_id.as_str(), m)).collect();
-        let metrics = snapshot
-            .resource_metrics
-            .iter()
-            .map(|m| ((m.resource_id.as_str(), m.metric.to_ascii_lowercase()), m))
-            .collect();
+        let mut metrics: HashMap<&str, Vec<&ResourceMetric>> = HashMap::new();
+        for m in &snapshot.resource_metrics {
+            metrics.entry(m.resource_id.as_str()).or_default().push(m);
+        }
         Self { snapshot, settings, costs, prices, now, by_type, vm_metrics, metrics }
     }
 
@@ -94,7 +93,7 @@ impl<'a> EvaluationContext<'a> {
 
     /// Statistics of `metric` (case-insensitive) for `resource_id`.
     pub fn metric(&self, resource_id: &str, metric: &str) -> Option<&'a ResourceMetric> {
-        self.metrics.get(&(resource_id, metric.to_ascii_lowercase())).copied()
+        self.metrics.get(resource_id)?.iter().find(|m| m.metric.eq_ignore_ascii_case(metric)).copied()
     }
 
     /// Observed cost of `resource_id`.
