@@ -41,7 +41,7 @@ pub struct EvaluationSummary {
     pub closed: usize,
     /// Sum of the monthly savings of everything upserted.
     pub monthly_savings: f64,
-    /// Retail prices the rules asked for / obtained.
+    /// Retail prices the rules asked for.
     pub prices_requested: usize,
     /// Retail prices obtained.
     pub prices_found: usize,

@@ -380,6 +380,29 @@ mod tests {
     }
 
     #[test]
+    fn plan_and_sql_rows_keep_the_metric_name_and_skip_failed_metrics() {
+        let now = DateTime::parse_from_rfc3339("2026-11-25T14:37:12Z").unwrap().with_timezone(&Utc);
+        let w = MetricWindow::last_days(14, now);
+        let ok = MetricStats {
+            name: "CpuPercentage".into(),
+            p95: Some(12.0),
+            datapoints: 320,
+            ..Default::default()
+        };
+        let failed =
+            MetricStats { name: "MemoryPercentage".into(), error: Some("x".into()), ..Default::default() };
+        let rows = resource_metric_rows(
+            "/subscriptions/S/resourceGroups/R/providers/Microsoft.Web/serverfarms/P",
+            w,
+            &[ok, failed],
+        );
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].metric.as_str(), rows[0].subscription_id.as_str()), ("CpuPercentage", "s"));
+        assert_eq!((rows[0].p95, rows[0].datapoints, rows[0].expected_datapoints), (Some(12.0), 320, 336));
+        assert!(rows[0].resource_id.ends_with("serverfarms/p"));
+    }
+
+    #[test]
     fn window_is_whole_hours_and_rows_carry_coverage() {
         let now = DateTime::parse_from_rfc3339("2026-11-25T14:37:12Z").unwrap().with_timezone(&Utc);
         let w = MetricWindow::last_days(14, now);
