@@ -16,6 +16,7 @@ pub mod invocation;
 pub mod model;
 pub mod ops;
 pub mod raw;
+pub mod rules;
 pub mod sandbox;
 pub mod state;
 pub mod store;

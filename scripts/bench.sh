@@ -23,3 +23,6 @@ for _ in $(seq 300); do grep -q '^export AZCOPS_SANDBOX_TENANTS=' "$SANDBOX_LOG"
 eval "$(grep '^export ' "$SANDBOX_LOG")"
 export AZCOPS_BENCH_TENANT="${AZCOPS_SANDBOX_TENANTS%%,*}"
 cargo bench --locked --bench azure
+
+echo "==> rule engine: every rule over 1,000,000 in-memory resources on one core (target: < 1000 ms)"
+cargo bench --locked --bench rules

@@ -22,7 +22,9 @@ pub struct SubscriptionCollection {
     pub advisor: Vec<AdvisorRecommendationRow>,
     /// VM utilisation rows.
     pub vm_metrics: Vec<VmMetricsRow>,
-    /// VMs whose metrics failed, with the error text (the others are unaffected).
+    /// App Service plan (`CpuPercentage`, `MemoryPercentage`) and SQL DTU statistics.
+    pub resource_metrics: Vec<crate::rules::ResourceMetric>,
+    /// Resources whose metrics failed, with the error text (the others are unaffected).
     pub metric_errors: Vec<(String, String)>,
     /// HTTP attempts the client sent during this collection (exact when the client is not
     /// shared with concurrent work; otherwise read `client.counters()` once at the end).
@@ -33,9 +35,9 @@ fn total_requests(client: &ArmClient) -> u64 {
     crate::azure::Api::ALL.iter().map(|a| client.counters().requests(*a)).sum()
 }
 
-/// Collects inventory, costs for `[from, to]`, Advisor and 14 days of VM metrics for one
-/// subscription. Inventory, costs and Advisor run concurrently; metrics follow for the VMs the
-/// inventory found.
+/// Collects inventory, costs for `[from, to]`, Advisor and 14 days of VM, App Service plan and
+/// SQL database metrics for one subscription. Inventory, costs and Advisor run concurrently;
+/// metrics follow for the resources the inventory found.
 ///
 /// # Errors
 /// The first failure of the inventory, cost or Advisor connector (VM metric failures are
@@ -60,15 +62,30 @@ pub async fn collect_subscription(
         .map(|r| r.resource_id.clone())
         .collect();
     let window = MetricWindow::last_days(monitor::VM_WINDOW_DAYS, Utc::now());
-    let metrics =
-        monitor::fetch_vm_metrics(client, ctx, &vms, window, client.config().metrics_concurrency).await;
+    let concurrency = client.config().metrics_concurrency;
+    let targets: Vec<(String, &'static [&'static str])> = resources
+        .iter()
+        .filter_map(|r| match r.resource_type.as_str() {
+            "microsoft.web/serverfarms" => Some((r.resource_id.clone(), monitor::APP_SERVICE_PLAN_METRICS)),
+            "microsoft.sql/servers/databases" => Some((r.resource_id.clone(), monitor::SQL_DTU_METRICS)),
+            _ => None,
+        })
+        .collect();
+    let (metrics, others) = tokio::join!(
+        monitor::fetch_vm_metrics(client, ctx, &vms, window, concurrency),
+        monitor::fetch_resource_metrics(client, ctx, &targets, window, concurrency),
+    );
+    let mut metric_errors: Vec<(String, String)> =
+        metrics.errors.into_iter().map(|(id, e)| (id, e.to_string())).collect();
+    metric_errors.extend(others.errors.into_iter().map(|(id, e)| (id, e.to_string())));
     Ok(SubscriptionCollection {
         resources,
         costs,
         cost_report,
         advisor,
         vm_metrics: metrics.rows,
-        metric_errors: metrics.errors.into_iter().map(|(id, e)| (id, e.to_string())).collect(),
+        resource_metrics: others.rows,
+        metric_errors,
         requests: total_requests(client) - before,
     })
 }

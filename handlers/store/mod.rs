@@ -28,8 +28,10 @@ mod ingestion;
 pub mod lifecycle;
 mod page;
 mod recommendations;
+mod resource_costs;
 mod resources;
 mod retention;
+mod rule_settings;
 mod scope;
 mod subscriptions;
 mod tenants;
@@ -47,6 +49,7 @@ pub use page::{MAX_PAGE_SIZE, Page, PageRequest};
 pub use recommendations::{
     Recommendation, RecommendationFilter, RecommendationSort, RecommendationUpsert, StaleFindingKey,
 };
+pub use resource_costs::ResourceCost;
 pub use resources::{ResourceFilter, ResourceRecord, ResourceSort, SortDirection};
 pub use retention::RetentionReport;
 pub use scope::TenantScope;

@@ -11,4 +11,5 @@ mod isolation;
 mod pagination;
 mod recommendations;
 mod resources;
+mod rule_inputs;
 mod tenants;

@@ -3,7 +3,8 @@
 //! VMs: 14 days at PT1H of `Percentage CPU` and `Available Memory Bytes` → [`VmMetricsRow`],
 //! fetched with bounded concurrency; one VM's failure is reported beside the others' rows and
 //! never fails them. The same statistics serve App Service plans (`CpuPercentage`,
-//! `MemoryPercentage`) and SQL databases (`dtu_consumption_percent`).
+//! `MemoryPercentage`) and SQL databases (`dtu_consumption_percent`) →
+//! [`crate::rules::ResourceMetric`] rows ([`fetch_resource_metrics`]).
 //!
 //! A bucket with no data is a `data[]` entry with only `timeStamp`: absent and null are
 //! "missing", 0 is a value. A metric can fail inside a 200 (`errorCode` ≠ `Success`); its
@@ -272,6 +273,70 @@ pub async fn fetch_vm_metrics(
     out
 }
 
+/// Builds App Service plan / SQL rows from one resource's statistics.
+pub fn resource_metric_rows(
+    resource_id: &str,
+    window: MetricWindow,
+    stats: &[MetricStats],
+) -> Vec<crate::rules::ResourceMetric> {
+    stats
+        .iter()
+        .filter(|s| s.error.is_none())
+        .map(|s| crate::rules::ResourceMetric {
+            subscription_id: subscription_of(resource_id),
+            resource_id: resource_id.to_ascii_lowercase(),
+            metric: s.name.clone(),
+            window_start: window.start,
+            window_end: window.end,
+            avg: s.avg,
+            max: s.max,
+            p95: s.p95,
+            datapoints: s.datapoints,
+            expected_datapoints: window.hours(),
+        })
+        .collect()
+}
+
+/// Plan / SQL metric rows plus the resources that failed (each failure isolated).
+#[derive(Debug, Default)]
+pub struct ResourceMetricsOutcome {
+    /// One row per (resource, metric) that answered.
+    pub rows: Vec<crate::rules::ResourceMetric>,
+    /// `(resource id, error)` per resource that did not.
+    pub errors: Vec<(String, AzureError)>,
+}
+
+/// Fetches `metrics` for each `(resource id, metrics)` target, at most `concurrency` at a time.
+pub async fn fetch_resource_metrics(
+    client: &ArmClient,
+    ctx: &CallContext,
+    targets: &[(String, &'static [&'static str])],
+    window: MetricWindow,
+    concurrency: usize,
+) -> ResourceMetricsOutcome {
+    let results: Vec<(String, Result<Vec<MetricStats>, AzureError>)> =
+        futures::stream::iter(targets.iter().cloned())
+            .map(|(id, metrics)| async move {
+                let r = fetch_metric_stats(client, ctx, &id, metrics, window).await;
+                (id, r)
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+    let mut out = ResourceMetricsOutcome::default();
+    for (id, r) in results {
+        match r {
+            Ok(stats) => out.rows.extend(resource_metric_rows(&id, window, &stats)),
+            Err(e) => {
+                tracing::warn!(resource_id = %id, error = %e, "resource metrics failed");
+                out.errors.push((id, e));
+            }
+        }
+    }
+    out.rows.sort_by(|a, b| (&a.resource_id, &a.metric).cmp(&(&b.resource_id, &b.metric)));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +377,29 @@ mod tests {
         let s = stats_of(&m);
         assert_eq!((s.datapoints, s.avg), (0, None));
         assert!(s.error.unwrap().contains("InvalidMetric"));
+    }
+
+    #[test]
+    fn plan_and_sql_rows_keep_the_metric_name_and_skip_failed_metrics() {
+        let now = DateTime::parse_from_rfc3339("2026-11-25T14:37:12Z").unwrap().with_timezone(&Utc);
+        let w = MetricWindow::last_days(14, now);
+        let ok = MetricStats {
+            name: "CpuPercentage".into(),
+            p95: Some(12.0),
+            datapoints: 320,
+            ..Default::default()
+        };
+        let failed =
+            MetricStats { name: "MemoryPercentage".into(), error: Some("x".into()), ..Default::default() };
+        let rows = resource_metric_rows(
+            "/subscriptions/S/resourceGroups/R/providers/Microsoft.Web/serverfarms/P",
+            w,
+            &[ok, failed],
+        );
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].metric.as_str(), rows[0].subscription_id.as_str()), ("CpuPercentage", "s"));
+        assert_eq!((rows[0].p95, rows[0].datapoints, rows[0].expected_datapoints), (Some(12.0), 320, 336));
+        assert!(rows[0].resource_id.ends_with("serverfarms/p"));
     }
 
     #[test]

@@ -1,0 +1,152 @@
+//! [`EvaluationContext`]: one subscription's snapshot with its costs, prices and settings,
+//! indexed once so every rule looks things up in constant time.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::prices::{HOURS_PER_MONTH, PriceBook};
+use super::settings::RuleSettings;
+use super::snapshot::{ResourceMetric, SubscriptionSnapshot};
+use crate::model::{ResourceRow, VmMetricsRow};
+
+/// A resource's observed spend over the cost window, normalised to a month.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ObservedCost {
+    /// Actual (billed) cost per month.
+    pub monthly_actual: f64,
+    /// Amortized cost per month.
+    pub monthly_amortized: f64,
+    /// Days of the window the resource existed (from its first cost row to the window's end).
+    pub days_observed: i64,
+    /// Days with a charge.
+    pub days_with_cost: i64,
+}
+
+impl ObservedCost {
+    /// Normalises sums over `days_observed` days to a 730-hour month.
+    pub fn from_window(actual: f64, amortized: f64, days_observed: i64, days_with_cost: i64) -> Self {
+        let per_month = HOURS_PER_MONTH / 24.0 / days_observed.max(1) as f64;
+        Self {
+            monthly_actual: actual * per_month,
+            monthly_amortized: amortized * per_month,
+            days_observed,
+            days_with_cost,
+        }
+    }
+}
+
+/// What every rule reads.
+#[derive(Debug)]
+pub struct EvaluationContext<'a> {
+    /// The subscription's snapshot.
+    pub snapshot: &'a SubscriptionSnapshot,
+    /// The tenant's thresholds.
+    pub settings: &'a RuleSettings,
+    /// Observed cost per lower-cased resource id (absent: no cost rows).
+    pub costs: &'a HashMap<String, ObservedCost>,
+    /// Retail prices the rules asked for.
+    pub prices: &'a PriceBook,
+    /// The evaluation instant (ages are measured against it).
+    pub now: DateTime<Utc>,
+    by_type: HashMap<&'a str, Vec<&'a ResourceRow>>,
+    vm_metrics: HashMap<&'a str, &'a VmMetricsRow>,
+    metrics: HashMap<&'a str, Vec<&'a ResourceMetric>>,
+}
+
+impl<'a> EvaluationContext<'a> {
+    /// Indexes `snapshot` for evaluation.
+    pub fn new(
+        snapshot: &'a SubscriptionSnapshot,
+        settings: &'a RuleSettings,
+        costs: &'a HashMap<String, ObservedCost>,
+        prices: &'a PriceBook,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let mut by_type: HashMap<&str, Vec<&ResourceRow>> = HashMap::new();
+        for r in &snapshot.resources {
+            by_type.entry(r.resource_type.as_str()).or_default().push(r);
+        }
+        let vm_metrics = snapshot.vm_metrics.iter().map(|m| (m.resource_id.as_str(), m)).collect();
+        let mut metrics: HashMap<&str, Vec<&ResourceMetric>> = HashMap::new();
+        for m in &snapshot.resource_metrics {
+            metrics.entry(m.resource_id.as_str()).or_default().push(m);
+        }
+        Self { snapshot, settings, costs, prices, now, by_type, vm_metrics, metrics }
+    }
+
+    /// Resources of one (lower-cased) type.
+    pub fn resources_of(&self, resource_type: &str) -> &[&'a ResourceRow] {
+        self.by_type.get(resource_type).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every resource.
+    pub fn resources(&self) -> &'a [ResourceRow] {
+        &self.snapshot.resources
+    }
+
+    /// VM utilisation of `resource_id`.
+    pub fn vm_metrics(&self, resource_id: &str) -> Option<&'a VmMetricsRow> {
+        self.vm_metrics.get(resource_id).copied()
+    }
+
+    /// Statistics of `metric` (case-insensitive) for `resource_id`.
+    pub fn metric(&self, resource_id: &str, metric: &str) -> Option<&'a ResourceMetric> {
+        self.metrics.get(resource_id)?.iter().find(|m| m.metric.eq_ignore_ascii_case(metric)).copied()
+    }
+
+    /// Observed cost of `resource_id`.
+    pub fn cost(&self, resource_id: &str) -> Option<ObservedCost> {
+        self.costs.get(resource_id).copied()
+    }
+}
+
+/// Savings of removing a resource entirely: its observed monthly cost when it has cost rows,
+/// else `retail` (its list price per month), else `heuristic`.
+pub fn whole_cost_savings(
+    ctx: &EvaluationContext<'_>,
+    resource_id: &str,
+    retail: Option<f64>,
+    heuristic: f64,
+) -> (f64, super::SavingsBasis) {
+    use super::SavingsBasis;
+    if let Some(c) = ctx.cost(resource_id) {
+        return (c.monthly_amortized.max(c.monthly_actual), SavingsBasis::ObservedCost);
+    }
+    match retail {
+        Some(p) => (p, SavingsBasis::RetailPrice),
+        None => (heuristic, SavingsBasis::Heuristic),
+    }
+}
+
+/// Savings of moving a resource from a price of `current` to `target` per unit-month: the
+/// observed cost scaled by the price ratio when both are known (so partial months and
+/// discounts carry over), else the list difference × `units`, else `heuristic_share` of the
+/// observed cost.
+pub fn step_savings(
+    ctx: &EvaluationContext<'_>,
+    resource_id: &str,
+    current: Option<f64>,
+    target: Option<f64>,
+    units: f64,
+    heuristic_share: f64,
+) -> (f64, super::SavingsBasis) {
+    use super::SavingsBasis;
+    let observed = ctx.cost(resource_id).map(|c| c.monthly_amortized.max(c.monthly_actual));
+    match (observed, current, target) {
+        (Some(o), Some(c), Some(t)) if c > 0.0 => (o * (1.0 - t / c).max(0.0), SavingsBasis::ObservedCost),
+        (_, Some(c), Some(t)) => (((c - t) * units).max(0.0), SavingsBasis::RetailPrice),
+        (Some(o), _, _) => (o * heuristic_share, SavingsBasis::Heuristic),
+        (None, _, _) => (0.0, SavingsBasis::Heuristic),
+    }
+}
+
+/// The value of tag `name` (case-insensitive), trimmed; `None` when absent or blank.
+pub fn tag<'r>(row: &'r ResourceRow, name: &str) -> Option<&'r str> {
+    row.tags
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}

@@ -1,0 +1,3 @@
+//! Governance rules: hygiene that makes cost attributable.
+
+pub mod missing_cost_center_tag;

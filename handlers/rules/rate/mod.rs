@@ -1,0 +1,26 @@
+//! Rate rules: steady usage paid at pay-as-you-go that a commitment would price lower.
+
+pub mod reserved_instance_gap;
+pub mod savings_plan;
+
+use crate::rules::{EvaluationContext, ObservedCost};
+
+/// Observed cost of a resource that is neither already covered by a commitment (actual cost
+/// well below amortized) nor intermittent (billed for less than the steady share of the
+/// window at `monthly_list` per month). `None` without cost rows: steadiness is unknown.
+pub fn steady_uncovered(
+    ctx: &EvaluationContext<'_>,
+    resource_id: &str,
+    monthly_list: Option<f64>,
+) -> Option<ObservedCost> {
+    let s = ctx.settings;
+    let c = ctx.cost(resource_id)?;
+    if c.monthly_actual < s.covered_actual_share * c.monthly_amortized || c.monthly_actual <= 0.0 {
+        return None;
+    }
+    let share = match monthly_list {
+        Some(list) if list > 0.0 => c.monthly_actual / list,
+        _ => c.days_with_cost as f64 / c.days_observed.max(1) as f64,
+    };
+    (share >= s.steady_min_share).then_some(c)
+}
