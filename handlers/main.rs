@@ -34,6 +34,8 @@ enum Command {
     Subscription(azcops::ops::subscriptions::SubscriptionArgs),
     /// Plan a run and ingest its subscriptions in this process.
     Ingest(azcops::ops::ingest::IngestArgs),
+    /// Re-run the rule engine on stored snapshots (a day's manifests).
+    Evaluate(azcops::ops::evaluate::EvaluateArgs),
     /// The whole pipeline on the embedded default against the sandbox, then serve the API.
     Demo(azcops::ops::demo::DemoArgs),
     /// Serve a simulated Azure (ARM, Resource Graph, Cost Management, Advisor, Monitor, Retail
@@ -112,6 +114,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ingest(args) => {
             let source = local_source()?;
             azcops::ops::ingest::run(args, &source).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Evaluate(args) => {
+            let source = local_source()?;
+            azcops::ops::evaluate::run(args, &source).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => {

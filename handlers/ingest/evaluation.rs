@@ -64,3 +64,53 @@ pub async fn load(raw: &dyn RawStore, manifest: &Manifest) -> Result<LoadedSnaps
 pub fn parse_manifest(content: &[u8]) -> Result<Manifest, IngestError> {
     serde_json::from_slice(content).map_err(|e| IngestError::Message(format!("not a manifest: {e}")))
 }
+
+/// The rule engine's view of a loaded snapshot.
+pub fn rules_snapshot(subscription_id: &str, loaded: LoadedSnapshot) -> crate::rules::SubscriptionSnapshot {
+    let resource_metrics = loaded
+        .resource_metrics
+        .iter()
+        .flat_map(|r| {
+            r.stats.iter().map(move |s| crate::rules::ResourceMetric {
+                subscription_id: subscription_id.to_owned(),
+                resource_id: r.resource_id.clone(),
+                metric: s.name.clone(),
+                window_start: r.window.start,
+                window_end: r.window.end,
+                avg: s.avg,
+                max: s.max,
+                p95: s.p95,
+                datapoints: s.datapoints,
+                expected_datapoints: r.window.hours(),
+            })
+        })
+        .collect();
+    crate::rules::SubscriptionSnapshot {
+        subscription_id: subscription_id.to_owned(),
+        as_of: loaded.as_of,
+        resources: loaded.resources,
+        advisor: loaded.advisor,
+        vm_metrics: loaded.vm_metrics,
+        resource_metrics,
+    }
+}
+
+/// Evaluates the rules on `manifest`'s snapshots (the service the blob trigger, `azcops ingest`
+/// and `azcops evaluate` share). Retail prices come through `cache`, shared by the caller for as
+/// long as prices may be reused.
+///
+/// # Errors
+/// A snapshot is missing or does not replay, or the rule engine fails.
+pub async fn evaluate(
+    ctx: &super::IngestContext,
+    manifest: &Manifest,
+    cache: &crate::azure::connectors::retail_prices::RetailPriceCache,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<crate::rules::EvaluationSummary, IngestError> {
+    let scope = crate::store::TenantScope::from_trusted_trigger(manifest.tenant_id.clone());
+    let loaded = load(ctx.raw.as_ref(), manifest).await?;
+    let snapshot = rules_snapshot(&manifest.subscription_id, loaded);
+    let call = crate::azure::CallContext::new(&manifest.tenant_id, &manifest.subscription_id);
+    let prices = crate::rules::RetailPriceSource::new(ctx.arm.clone(), call, cache.clone());
+    Ok(crate::rules::evaluate_subscription(&ctx.store, &prices, &scope, &snapshot, now).await?)
+}

@@ -102,6 +102,9 @@ pub enum IngestError {
     /// Azure failed.
     #[error(transparent)]
     Azure(#[from] crate::azure::AzureError),
+    /// The rule engine failed.
+    #[error(transparent)]
+    Rules(#[from] crate::rules::RulesError),
     /// A stored snapshot could not be replayed into curated rows.
     #[error("cannot replay the {connector} snapshot: {reason}")]
     Replay {

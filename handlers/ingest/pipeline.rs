@@ -40,8 +40,11 @@ pub struct ItemOutcome {
     pub counts: BTreeMap<String, i64>,
     /// Wall time of this attempt.
     pub duration_ms: i64,
-    /// The manifest, for full runs.
+    /// The run's manifest, for full runs.
     pub manifest: Option<Manifest>,
+    /// Whether this attempt stored the manifest (false when an earlier full run of the same day
+    /// already had, which keeps the blob trigger to one evaluation per day).
+    pub manifest_written: bool,
 }
 
 /// Ingests the subscription of `message` (attempt number `attempt`, 1-based), recording the
@@ -69,7 +72,7 @@ pub async fn ingest_subscription(
     let result = run_connectors(ctx, &scope, message).await;
     let duration_ms = started.elapsed().as_millis() as i64;
     match result {
-        Ok((counts, manifest)) => {
+        Ok((counts, manifest, manifest_written)) => {
             let done = ItemUpdate {
                 status: ItemStatus::Succeeded,
                 attempts: Some(i64::from(attempt)),
@@ -88,7 +91,7 @@ pub async fn ingest_subscription(
                 cost_rows = counts.get("costs_daily").copied().unwrap_or(0),
                 "ingestion.subscription_succeeded"
             );
-            Ok(ItemOutcome { counts, duration_ms, manifest })
+            Ok(ItemOutcome { counts, duration_ms, manifest, manifest_written })
         }
         Err(e) => {
             let failed = ItemUpdate {
@@ -149,7 +152,7 @@ async fn run_connectors(
     ctx: &IngestContext,
     scope: &TenantScope,
     message: &IngestMessage,
-) -> Result<(BTreeMap<String, i64>, Option<Manifest>), IngestError> {
+) -> Result<(BTreeMap<String, i64>, Option<Manifest>, bool), IngestError> {
     let tenant = ctx.store.platform_admin().get_tenant(scope.tenant_id()).await?;
     if !tenant.active {
         return Err(IngestError::Unknown(format!("tenant {} is not active", tenant.id)));
@@ -212,20 +215,21 @@ async fn run_connectors(
         };
         let bytes = serde_json::to_vec_pretty(&manifest)
             .map_err(|e| IngestError::Message(format!("cannot serialise the manifest: {e}")))?;
-        match ctx.raw.put_create_only(&manifest.path(), &bytes).await {
-            Ok(_) => Some(manifest),
+        let written = match ctx.raw.put_create_only(&manifest.path(), &bytes).await {
+            Ok(_) => true,
             // Manifests are write-once per day: an earlier full run of the same day already
             // triggered the rule engine; this run's snapshots are evaluated on demand.
             Err(RawError::Conflict { .. }) => {
                 tracing::info!(path = %manifest.path(), "a manifest of an earlier run exists for this day; kept");
-                None
+                false
             }
             Err(e) => return Err(e.into()),
-        }
+        };
+        (Some(manifest), written)
     } else {
-        None
+        (None, false)
     };
-    Ok((counts, manifest))
+    Ok((counts, manifest.0, manifest.1))
 }
 
 /// One subscription's ingestion: the names and clients every connector step shares.

@@ -83,11 +83,25 @@ pub async fn ingest_all(
     messages: Vec<IngestMessage>,
     progress: &indicatif::ProgressBar,
 ) -> Vec<(IngestMessage, Result<ItemOutcome, String>)> {
+    let prices = crate::azure::connectors::retail_prices::RetailPriceCache::new();
+    let prices = &prices;
     futures::stream::iter(messages)
         .map(|message| async move {
             let result = crate::ingest::ingest_subscription(ctx, &message, 1).await;
             let result = match result {
-                Ok(outcome) => Ok(outcome),
+                // The same evaluation the manifest's blob trigger runs, right after it.
+                Ok(mut outcome) => {
+                    if let Some(manifest) = &outcome.manifest {
+                        match crate::ingest::evaluation::evaluate(ctx, manifest, prices, crate::store::now()).await {
+                            Ok(summary) => {
+                                let recommendations = summary.findings + summary.advisor_recommendations;
+                                outcome.counts.insert("recommendations".into(), recommendations as i64);
+                            }
+                            Err(e) => tracing::error!(subscription_id = %message.subscription_id, error = %e, "rule evaluation failed"),
+                        }
+                    }
+                    Ok(outcome)
+                }
                 Err(e) => {
                     if let Err(ledger) = crate::ingest::record_poisoned(&ctx.store, &message).await {
                         tracing::error!(error = %ledger, "cannot record the failure in the ledger");
@@ -119,6 +133,7 @@ fn print_summary(results: &[(IngestMessage, Result<ItemOutcome, String>)], total
     println!("{:<24} {:>12}", "cost rows", count("costs_daily"));
     println!("{:<24} {:>12}", "advisor recommendations", count("advisor"));
     println!("{:<24} {:>12}", "vms with metrics", count("vm_metrics"));
+    println!("{:<24} {:>12}", "recommendations", count("recommendations"));
     println!("{:<24} {:>10}ms", "duration", total_ms);
     for (message, result) in results {
         if let Err(e) = result {

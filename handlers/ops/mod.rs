@@ -3,6 +3,7 @@
 //! app can never disagree.
 
 pub mod demo;
+pub mod evaluate;
 pub mod ingest;
 pub mod subscriptions;
 pub mod tenants;

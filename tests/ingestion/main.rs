@@ -17,8 +17,25 @@ use support::{Backends, World, check, files_under};
 async fn a_nightly_run_lands_exactly_what_the_estate_holds() {
     let world = World::start(Backends::Embedded, FaultConfig::default()).await;
     world.register_all();
-    check(&world.nightly(), "azcops dev --run nightly_ingest");
+    let dev = world.nightly();
+    check(&dev, "azcops dev --run nightly_ingest");
     world.assert_exact_counts(&files_under(&world.data.join("raw"))).await;
+
+    // Each manifest triggered exactly one rule evaluation, which found something to recommend.
+    let console = String::from_utf8_lossy(&dev.stdout);
+    let ingested = console.matches("Executed 'Functions.ingest_subscription' (Succeeded").count();
+    assert_eq!(
+        console.matches("Executed 'Functions.evaluate_rules' (Succeeded").count(),
+        ingested,
+        "{console}"
+    );
+    assert_eq!(console.matches("Executed 'Functions.evaluate_rules' (Failed").count(), 0, "{console}");
+    let before = world.recommendations().await;
+    assert!(before.len() > 20, "the estate's planted findings became recommendations: {}", before.len());
+
+    // Re-evaluating the same snapshots changes no recommendation.
+    check(&world.azcops(&["evaluate"]), "azcops evaluate");
+    assert_eq!(world.recommendations().await, before);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -261,6 +261,45 @@ impl World {
         format!("{:x}", Sha256::digest(lines.join("\n").as_bytes()))
     }
 
+    /// Every recommendation of every tenant, without the per-observation timestamp
+    /// (`last_detected_at`), sorted.
+    pub async fn recommendations(&self) -> Vec<String> {
+        let store = self.store().await;
+        let mut out = Vec::new();
+        for index in 0..self.tenant_count() {
+            let scope = self.scope_of(&store, index).await;
+            let mut page = 1;
+            loop {
+                let filter = azcops::store::RecommendationFilter::default();
+                let recs = store
+                    .list_recommendations(&scope, &filter, PageRequest::new(page, 500).unwrap())
+                    .await
+                    .unwrap();
+                for r in &recs.items {
+                    out.push(format!(
+                        "{}|{}|{}|{}|{:.6}|{}|{:?}|{}|{}|{}",
+                        r.id,
+                        r.resource_id,
+                        r.rule_id,
+                        r.source,
+                        r.estimated_monthly_savings,
+                        r.savings_basis,
+                        r.status,
+                        r.evidence.0,
+                        r.first_detected_at,
+                        r.updated_at
+                    ));
+                }
+                if u64::from(page) >= recs.total_pages {
+                    break;
+                }
+                page += 1;
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// Paths in the Azurite raw container.
     pub async fn azurite_raw_paths(&self) -> Vec<String> {
         let config = azcops::raw::RawConfig::from_source(&azcops::config::SettingsSource::from_pairs(
