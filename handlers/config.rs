@@ -223,6 +223,7 @@ pub fn registered_settings() -> Vec<&'static str> {
         crate::dev::SETTINGS,
         crate::azure::SETTINGS,
         crate::store::SETTINGS,
+        crate::api::SETTINGS,
         PLATFORM_IDENTITY_SETTINGS,
     ]
     .concat();

@@ -37,5 +37,8 @@ pub fn validate_settings(source: &config::SettingsSource) -> Vec<config::ConfigE
     if let Err(e) = store::StoreConfig::from_source(source) {
         problems.push(e);
     }
+    if let Err(e) = api::ApiConfig::from_source(source) {
+        problems.push(e);
+    }
     problems
 }

@@ -131,7 +131,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .context("reading host.json from FUNCTIONS_APP_ROOT_PATH")?;
     let diagnostics = azcops::state::DiagnosticOptions::from_source(&source)?;
     let store = azcops::store::Store::connect_lazy(&azcops::store::StoreConfig::from_source(&source)?)?;
-    let state = azcops::state::AppState::with_store(store, diagnostics);
+    let state = azcops::state::AppState::with_store(store, diagnostics)
+        .with_api(azcops::api::ApiConfig::from_source(&source)?);
     let app = azcops::app::Application::bind(port, &host.route_prefix, state).await?;
     tracing::info!(port = app.port(), route_prefix = %host.route_prefix, "custom handler listening");
     app.run_until(shutdown_signal()).await?;

@@ -79,17 +79,25 @@ struct Inner {
     database: Arc<dyn DatabaseProbe>,
     store: Option<crate::store::Store>,
     diagnostics: DiagnosticOptions,
+    api: Option<Arc<crate::api::ApiRuntime>>,
 }
 
 impl AppState {
     /// Builds the state from its parts (tests and builds without a store).
     pub fn new(database: Arc<dyn DatabaseProbe>, diagnostics: DiagnosticOptions) -> Self {
-        Self { inner: Arc::new(Inner { database, store: None, diagnostics }) }
+        Self { inner: Arc::new(Inner { database, store: None, diagnostics, api: None }) }
     }
 
     /// Builds the state around the curated store, which also answers the health probe.
     pub fn with_store(store: crate::store::Store, diagnostics: DiagnosticOptions) -> Self {
-        Self { inner: Arc::new(Inner { database: Arc::new(store.clone()), store: Some(store), diagnostics }) }
+        Self {
+            inner: Arc::new(Inner {
+                database: Arc::new(store.clone()),
+                store: Some(store),
+                diagnostics,
+                api: None,
+            }),
+        }
     }
 
     /// The curated store, when this process has one.
@@ -100,6 +108,28 @@ impl AppState {
     /// The database health probe.
     pub fn database(&self) -> &dyn DatabaseProbe {
         self.inner.database.as_ref()
+    }
+
+    /// Adds the API runtime (authentication, limits) built from `config` around this state's store.
+    pub fn with_api(self, config: crate::api::ApiConfig) -> Self {
+        let api = Arc::new(crate::api::ApiRuntime::new(config, self.inner.store.clone()));
+        let inner = Inner {
+            database: self.inner.database.clone(),
+            store: self.inner.store.clone(),
+            diagnostics: self.inner.diagnostics,
+            api: Some(api),
+        };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// The API runtime, when configured (without it `/api/v1` answers 503).
+    pub fn api(&self) -> Option<&Arc<crate::api::ApiRuntime>> {
+        self.inner.api.as_ref()
+    }
+
+    /// The bearer-token authenticator, for envelope-mode HTTP functions.
+    pub fn authenticator(&self) -> Option<&Arc<crate::api::Authenticator>> {
+        self.inner.api.as_ref().map(|api| &api.authenticator)
     }
 
     /// Diagnostic function options.

@@ -49,3 +49,38 @@ pub async fn correlation_and_logging(request: Request, next: Next) -> Response {
     });
     response
 }
+
+/// Adds the security headers to every response and drops any `Server` banner.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("strict-transport-security", "max-age=31536000; includeSubDomains"),
+        ("x-content-type-options", "nosniff"),
+        ("content-security-policy", "default-src 'none'; frame-ancestors 'none'"),
+        ("referrer-policy", "no-referrer"),
+        ("x-frame-options", "DENY"),
+        ("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=()"),
+        ("cache-control", "no-store"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    headers.remove(axum::http::header::SERVER);
+    response
+}
+
+/// Answers 503 in the API's error shape when a request runs longer than the configured limit,
+/// so a hanging dependency never hangs the caller.
+pub async fn timeout(
+    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => axum::response::IntoResponse::into_response(super::ApiError::Unavailable {
+            message: "the request timed out".into(),
+            retry_after: super::error::UNAVAILABLE_RETRY_AFTER_SECS,
+        }),
+    }
+}

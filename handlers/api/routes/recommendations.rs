@@ -1,0 +1,272 @@
+//! Recommendations (list, detail with evidence, decisions, summary, export) and audit logs.
+//!
+//! Roles: approve, reject, dismiss and reopen need `AzCops.Approver` (decisions about what
+//! should change); execute needs `AzCops.Admin`, because marking a change as carried out
+//! asserts something was done to the estate, which is an administrator's responsibility.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::Path;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::api::auth::{ROLE_ADMIN, ROLE_APPROVER};
+use crate::api::extract::{ApiQuery, Paging, Tenant, parse_json};
+use crate::api::{ApiError, csv_stream};
+use crate::store::{
+    AuditFilter, Recommendation, RecommendationFilter, RecommendationSort, RecommendationStatus,
+    SortDirection,
+};
+
+/// Sort keys of `GET /recommendations`.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SortParam {
+    /// Priority score (default).
+    #[default]
+    Priority,
+    /// Estimated monthly savings.
+    Savings,
+}
+
+/// Status as a query parameter.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusParam {
+    /// Open.
+    Open,
+    /// Approved.
+    Approved,
+    /// Rejected.
+    Rejected,
+    /// Dismissed.
+    Dismissed,
+    /// Executed.
+    Executed,
+    /// Closed.
+    Closed,
+}
+
+impl From<StatusParam> for RecommendationStatus {
+    fn from(value: StatusParam) -> Self {
+        match value {
+            StatusParam::Open => Self::Open,
+            StatusParam::Approved => Self::Approved,
+            StatusParam::Rejected => Self::Rejected,
+            StatusParam::Dismissed => Self::Dismissed,
+            StatusParam::Executed => Self::Executed,
+            StatusParam::Closed => Self::Closed,
+        }
+    }
+}
+
+/// Filters of `GET /recommendations` and its export.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    status: Option<StatusParam>,
+    category: Option<String>,
+    rule: Option<String>,
+    subscription_id: Option<String>,
+    min_savings: Option<f64>,
+    #[serde(default)]
+    sort: SortParam,
+    #[serde(default = "one")]
+    page: u32,
+    #[serde(default = "fifty")]
+    page_size: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn fifty() -> u32 {
+    50
+}
+
+impl ListQuery {
+    fn filter(&self) -> Result<RecommendationFilter, ApiError> {
+        if let Some(min) = self.min_savings
+            && (!min.is_finite() || min < 0.0)
+        {
+            return Err(ApiError::validation("min_savings", "must be a non-negative number"));
+        }
+        Ok(RecommendationFilter {
+            status: self.status.map(Into::into),
+            category: self.category.clone(),
+            rule_id: self.rule.clone(),
+            subscription_id: self.subscription_id.clone(),
+            min_savings: self.min_savings,
+            sort: match self.sort {
+                SortParam::Priority => RecommendationSort::Priority,
+                SortParam::Savings => RecommendationSort::Savings,
+            },
+            direction: Some(SortDirection::Desc),
+        })
+    }
+}
+
+/// `GET /recommendations`.
+pub async fn list(tenant: Tenant, ApiQuery(query): ApiQuery<ListQuery>) -> Result<Response, ApiError> {
+    let filter = query.filter()?;
+    let page = Paging { page: query.page, page_size: query.page_size }.request()?;
+    Ok(Json(tenant.store.list_recommendations(&tenant.scope, &filter, page).await?).into_response())
+}
+
+/// `GET /recommendations/{id}` with its evidence.
+pub async fn get_one(tenant: Tenant, Path(id): Path<String>) -> Result<Response, ApiError> {
+    Ok(Json(tenant.store.get_recommendation(&tenant.scope, &id).await?).into_response())
+}
+
+/// Body of the decision endpoints.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    reason: Option<String>,
+}
+
+/// `POST /recommendations/{id}/{approve|reject|dismiss|reopen|execute}`.
+pub async fn decide(
+    tenant: Tenant,
+    Path((id, action)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let (to, role) = match action.as_str() {
+        "approve" => (RecommendationStatus::Approved, ROLE_APPROVER),
+        "reject" => (RecommendationStatus::Rejected, ROLE_APPROVER),
+        "dismiss" => (RecommendationStatus::Dismissed, ROLE_APPROVER),
+        "reopen" => (RecommendationStatus::Open, ROLE_APPROVER),
+        "execute" => (RecommendationStatus::Executed, ROLE_ADMIN),
+        _ => return Err(ApiError::NotFound("no such route".into())),
+    };
+    tenant.require(role)?;
+    // An empty body is allowed for the decisions that need no reason.
+    let body: DecisionBody =
+        if body.iter().all(u8::is_ascii_whitespace) { DecisionBody::default() } else { parse_json(&body)? };
+    let reason = body.reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    if matches!(to, RecommendationStatus::Rejected | RecommendationStatus::Dismissed) && reason.is_none() {
+        return Err(ApiError::validation("reason", "is required to reject or dismiss"));
+    }
+    if reason.as_ref().is_some_and(|r| r.len() > 2000) {
+        return Err(ApiError::validation("reason", "must be at most 2000 characters"));
+    }
+    let updated = tenant
+        .store
+        .transition_recommendation(&tenant.scope, &id, to, &tenant.caller.actor(), reason.as_deref())
+        .await?;
+    Ok(Json(updated).into_response())
+}
+
+/// `GET /recommendations/summary`: count and savings by category and status.
+pub async fn summary(tenant: Tenant) -> Result<Response, ApiError> {
+    let groups = tenant.store.recommendation_summary(&tenant.scope).await?;
+    let mut by_category: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut by_status: BTreeMap<&str, f64> = BTreeMap::new();
+    for group in &groups {
+        *by_category.entry(&group.category).or_default() += group.estimated_monthly_savings;
+        *by_status.entry(&group.status).or_default() += group.estimated_monthly_savings;
+    }
+    let open: f64 = groups.iter().filter(|g| g.status == "open").map(|g| g.estimated_monthly_savings).sum();
+    Ok(Json(json!({
+        "open_monthly_savings": open,
+        "by_category": by_category,
+        "by_status": by_status,
+        "groups": groups,
+    }))
+    .into_response())
+}
+
+/// `GET /recommendations/export.csv`.
+pub async fn export(tenant: Tenant, ApiQuery(query): ApiQuery<ListQuery>) -> Result<Response, ApiError> {
+    let filter = query.filter()?;
+    let Tenant { store, scope, .. } = tenant;
+    csv_stream::export(
+        "recommendations.csv",
+        &[
+            "id",
+            "subscription_id",
+            "resource_id",
+            "rule_id",
+            "source",
+            "category",
+            "title",
+            "estimated_monthly_savings",
+            "savings_basis",
+            "currency",
+            "confidence_score",
+            "risk_level",
+            "effort_level",
+            "priority_score",
+            "status",
+            "first_detected_at",
+            "last_detected_at",
+        ],
+        move |page| {
+            let (store, scope, filter) = (store.clone(), scope.clone(), filter.clone());
+            async move { store.list_recommendations(&scope, &filter, page).await }
+        },
+        recommendation_row,
+    )
+    .await
+}
+
+fn recommendation_row(r: &Recommendation) -> Vec<String> {
+    vec![
+        r.id.clone(),
+        r.subscription_id.clone(),
+        r.resource_id.clone(),
+        r.rule_id.clone(),
+        r.source.clone(),
+        r.category.clone(),
+        r.title.clone(),
+        r.estimated_monthly_savings.to_string(),
+        r.savings_basis.clone(),
+        r.currency.clone(),
+        r.confidence_score.to_string(),
+        r.risk_level.clone(),
+        r.effort_level.clone(),
+        r.priority_score.to_string(),
+        r.status.to_string(),
+        r.first_detected_at.to_rfc3339(),
+        r.last_detected_at.to_rfc3339(),
+    ]
+}
+
+/// Filters of `GET /audit-logs`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    actor: Option<String>,
+    action: Option<String>,
+    target_type: Option<String>,
+    target_id: Option<String>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    #[serde(default = "one")]
+    page: u32,
+    #[serde(default = "fifty")]
+    page_size: u32,
+}
+
+/// `GET /audit-logs`: newest first, paginated and filterable.
+pub async fn audit_logs(tenant: Tenant, ApiQuery(query): ApiQuery<AuditQuery>) -> Result<Response, ApiError> {
+    if let (Some(from), Some(to)) = (query.from, query.to)
+        && from >= to
+    {
+        return Err(ApiError::validation("from", "must be before to"));
+    }
+    let filter = AuditFilter {
+        actor: query.actor,
+        action: query.action,
+        target_type: query.target_type,
+        target_id: query.target_id,
+        from: query.from,
+        to: query.to,
+    };
+    let page = Paging { page: query.page, page_size: query.page_size }.request()?;
+    Ok(Json(tenant.store.list_audit(&tenant.scope, &filter, page).await?).into_response())
+}
