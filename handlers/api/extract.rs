@@ -195,7 +195,11 @@ impl FromRequestParts<AppState> for Tenant {
                     actor: caller.actor(),
                     action: "platform_admin.request".into(),
                     target_type: "request".into(),
-                    target_id: parts.uri.path().to_owned(),
+                    // The original URI: inside nested routers `parts.uri` has lost its prefix.
+                    target_id: parts
+                        .extensions
+                        .get::<axum::extract::OriginalUri>()
+                        .map_or_else(|| parts.uri.path().to_owned(), |uri| uri.path().to_owned()),
                     metadata: serde_json::json!({
                         "method": parts.method.as_str(),
                         "caller_tenant": caller.azure_tenant_id,
