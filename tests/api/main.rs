@@ -5,5 +5,6 @@
 mod auth;
 mod lifecycle;
 mod requests;
+mod sandbox;
 mod support;
 mod tenancy;
