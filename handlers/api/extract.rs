@@ -83,7 +83,8 @@ fn field_name(path: &str, message: &str) -> String {
 }
 
 /// Common pagination parameters (`page` from 1, `page_size` 1..=500, default 50).
-#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Paging {
     /// 1-based page.
     #[serde(default = "one")]

@@ -12,7 +12,9 @@ pub mod error;
 pub mod extract;
 pub mod limit;
 pub mod middleware;
+pub mod openapi;
 mod routes;
+pub mod schemas;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -125,6 +127,7 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/health", get(health))
         .nest("/v1", routes::v1())
+        .merge(openapi::routes())
         .fallback(not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body))
@@ -157,6 +160,16 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
 }
 
 /// `GET /api/health`: 200 when the database answers, 207 (degraded) when it does not.
+#[utoipa::path(
+    get,
+    path = "/api/health",
+    tag = "identity",
+    security(()),
+    responses(
+        (status = 200, description = "Healthy", body = schemas::Health),
+        (status = 207, description = "Degraded: the database does not answer", body = schemas::Health)
+    )
+)]
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     if state.database().is_connected().await {
         (StatusCode::OK, Json(json!({"status": "healthy", "version": VERSION, "database": "connected"})))

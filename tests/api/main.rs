@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod auth;
+mod docs;
 mod lifecycle;
 mod requests;
 mod sandbox;

@@ -14,6 +14,12 @@ use crate::state::AppState;
 use crate::store::{NewSubscription, NewTenant, SubscriptionUpdate, TenantType, TenantUpdate};
 
 /// `GET /me`: the caller's tenant, roles and display name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "identity",
+    responses((status = 200, description = "The caller", body = crate::api::schemas::Me), crate::api::openapi::Errors)
+)]
 pub async fn me(Authed(caller): Authed) -> Json<serde_json::Value> {
     Json(json!({
         "azure_tenant_id": caller.azure_tenant_id,
@@ -34,7 +40,7 @@ fn platform_admin(caller: &crate::api::Caller) -> Result<(), ApiError> {
 }
 
 /// Body of `POST /tenants`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantBody {
     name: String,
@@ -44,7 +50,7 @@ pub struct TenantBody {
 }
 
 /// Tenant type as sent by clients.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TenantTypeBody {
     /// The operator.
@@ -67,6 +73,13 @@ impl From<TenantTypeBody> for TenantType {
 }
 
 /// `POST /tenants` (platform admin).
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants",
+    tag = "tenants",
+    request_body = TenantBody,
+    responses((status = 201, description = "Created", body = crate::api::schemas::Tenant), crate::api::openapi::Errors)
+)]
 pub async fn create_tenant(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -90,6 +103,13 @@ pub async fn create_tenant(
 }
 
 /// `GET /tenants` (platform admin).
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants",
+    tag = "tenants",
+    params(crate::api::extract::Paging),
+    responses((status = 200, description = "Tenants", body = crate::api::schemas::PaginatedResponse<crate::api::schemas::Tenant>), crate::api::openapi::Errors)
+)]
 pub async fn list_tenants(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -101,6 +121,13 @@ pub async fn list_tenants(
 }
 
 /// `GET /tenants/{id}` (platform admin).
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{id}",
+    tag = "tenants",
+    params(("id" = String, Path, description = "Object id")),
+    responses((status = 200, description = "The tenant", body = crate::api::schemas::Tenant), crate::api::openapi::Errors)
+)]
 pub async fn get_tenant(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -111,7 +138,7 @@ pub async fn get_tenant(
 }
 
 /// Body of `PATCH /tenants/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantPatch {
     name: Option<String>,
@@ -120,6 +147,14 @@ pub struct TenantPatch {
 }
 
 /// `PATCH /tenants/{id}` (platform admin).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/tenants/{id}",
+    tag = "tenants",
+    params(("id" = String, Path, description = "Object id")),
+    request_body = TenantPatch,
+    responses((status = 200, description = "Updated", body = crate::api::schemas::Tenant), crate::api::openapi::Errors)
+)]
 pub async fn update_tenant(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -136,6 +171,13 @@ pub async fn update_tenant(
 }
 
 /// `DELETE /tenants/{id}` (platform admin).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tenants/{id}",
+    tag = "tenants",
+    params(("id" = String, Path, description = "Object id")),
+    responses((status = 204, description = "Deleted"), crate::api::openapi::Errors)
+)]
 pub async fn delete_tenant(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -147,7 +189,7 @@ pub async fn delete_tenant(
 }
 
 /// Body of `POST /subscriptions`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionBody {
     subscription_id: String,
@@ -156,6 +198,13 @@ pub struct SubscriptionBody {
 }
 
 /// `POST /subscriptions` (Admin).
+#[utoipa::path(
+    post,
+    path = "/api/v1/subscriptions",
+    tag = "subscriptions",
+    request_body = SubscriptionBody,
+    responses((status = 201, description = "Created", body = crate::api::schemas::Subscription), crate::api::openapi::Errors)
+)]
 pub async fn create_subscription(
     tenant: Tenant,
     ApiJson(body): ApiJson<SubscriptionBody>,
@@ -174,6 +223,13 @@ pub async fn create_subscription(
 }
 
 /// `GET /subscriptions`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/subscriptions",
+    tag = "subscriptions",
+    params(crate::api::extract::Paging),
+    responses((status = 200, description = "Subscriptions", body = crate::api::schemas::PaginatedResponse<crate::api::schemas::Subscription>), crate::api::openapi::Errors)
+)]
 pub async fn list_subscriptions(
     tenant: Tenant,
     ApiQuery(paging): ApiQuery<Paging>,
@@ -182,12 +238,19 @@ pub async fn list_subscriptions(
 }
 
 /// `GET /subscriptions/{id}` (the subscription GUID).
+#[utoipa::path(
+    get,
+    path = "/api/v1/subscriptions/{id}",
+    tag = "subscriptions",
+    params(("id" = String, Path, description = "Subscription GUID")),
+    responses((status = 200, description = "The subscription", body = crate::api::schemas::Subscription), crate::api::openapi::Errors)
+)]
 pub async fn get_subscription(tenant: Tenant, Path(id): Path<String>) -> Result<Response, ApiError> {
     Ok(Json(tenant.store.get_subscription(&tenant.scope, &id).await?).into_response())
 }
 
 /// Body of `PATCH /subscriptions/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionPatch {
     display_name: Option<String>,
@@ -196,6 +259,14 @@ pub struct SubscriptionPatch {
 }
 
 /// `PATCH /subscriptions/{id}` (Admin).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/subscriptions/{id}",
+    tag = "subscriptions",
+    params(("id" = String, Path, description = "Subscription GUID")),
+    request_body = SubscriptionPatch,
+    responses((status = 200, description = "Updated", body = crate::api::schemas::Subscription), crate::api::openapi::Errors)
+)]
 pub async fn update_subscription(
     tenant: Tenant,
     Path(id): Path<String>,
@@ -214,6 +285,13 @@ pub async fn update_subscription(
 }
 
 /// `DELETE /subscriptions/{id}` (Admin).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/subscriptions/{id}",
+    tag = "subscriptions",
+    params(("id" = String, Path, description = "Subscription GUID")),
+    responses((status = 204, description = "Deleted"), crate::api::openapi::Errors)
+)]
 pub async fn delete_subscription(tenant: Tenant, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     tenant.require(ROLE_ADMIN)?;
     tenant.store.delete_subscription(&tenant.scope, &id).await?;

@@ -11,7 +11,7 @@ use crate::api::{ApiError, csv_stream};
 use crate::store::{CostFilter, CostRow, ResourceFilter, ResourceRecord, ResourceSort, SortDirection};
 
 /// Sort keys accepted by `GET /resources`.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceSortParam {
     /// Name.
@@ -28,7 +28,7 @@ pub enum ResourceSortParam {
 }
 
 /// `asc` or `desc`.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OrderParam {
     /// Ascending.
@@ -48,7 +48,8 @@ impl From<OrderParam> for SortDirection {
 }
 
 /// Filters of `GET /resources` and its export.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceQuery {
     #[serde(rename = "type")]
@@ -103,6 +104,13 @@ impl ResourceQuery {
 }
 
 /// `GET /resources`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/resources",
+    tag = "data",
+    params(ResourceQuery),
+    responses((status = 200, description = "Resources", body = crate::api::schemas::PaginatedResponse<crate::api::schemas::Resource>), crate::api::openapi::Errors)
+)]
 pub async fn list_resources(
     tenant: Tenant,
     ApiQuery(query): ApiQuery<ResourceQuery>,
@@ -113,6 +121,13 @@ pub async fn list_resources(
 }
 
 /// `GET /resources/export.csv`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/resources/export.csv",
+    tag = "data",
+    params(ResourceQuery),
+    responses((status = 200, description = "RFC 4180 CSV with a header row", content_type = "text/csv", body = String), crate::api::openapi::Errors)
+)]
 pub async fn export_resources(
     tenant: Tenant,
     ApiQuery(query): ApiQuery<ResourceQuery>,
@@ -145,7 +160,8 @@ fn resource_row(r: &ResourceRecord) -> Vec<String> {
 }
 
 /// Filters of `GET /costs` and its export.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CostQuery {
     from: Option<NaiveDate>,
@@ -177,6 +193,13 @@ impl CostQuery {
 }
 
 /// `GET /costs`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/costs",
+    tag = "data",
+    params(CostQuery),
+    responses((status = 200, description = "Daily cost rows, newest first", body = crate::api::schemas::PaginatedResponse<crate::api::schemas::CostRow>), crate::api::openapi::Errors)
+)]
 pub async fn list_costs(tenant: Tenant, ApiQuery(query): ApiQuery<CostQuery>) -> Result<Response, ApiError> {
     let filter = query.filter()?;
     let page = Paging { page: query.page, page_size: query.page_size }.request()?;
@@ -184,6 +207,13 @@ pub async fn list_costs(tenant: Tenant, ApiQuery(query): ApiQuery<CostQuery>) ->
 }
 
 /// `GET /costs/export.csv`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/costs/export.csv",
+    tag = "data",
+    params(CostQuery),
+    responses((status = 200, description = "RFC 4180 CSV with a header row", content_type = "text/csv", body = String), crate::api::openapi::Errors)
+)]
 pub async fn export_costs(
     tenant: Tenant,
     ApiQuery(query): ApiQuery<CostQuery>,
@@ -227,7 +257,8 @@ fn cost_row(c: &CostRow) -> Vec<String> {
 }
 
 /// Parameters of `GET /costs/summary`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SummaryQuery {
     #[serde(default = "thirty")]
@@ -241,6 +272,13 @@ fn thirty() -> u32 {
 }
 
 /// `GET /costs/summary?days=30`: totals, by service, daily trend, actual and amortized.
+#[utoipa::path(
+    get,
+    path = "/api/v1/costs/summary",
+    tag = "data",
+    params(SummaryQuery),
+    responses((status = 200, description = "Totals, by service, daily trend", body = crate::api::schemas::CostSummary), crate::api::openapi::Errors)
+)]
 pub async fn cost_summary(
     tenant: Tenant,
     ApiQuery(query): ApiQuery<SummaryQuery>,
@@ -255,6 +293,13 @@ pub async fn cost_summary(
 }
 
 /// `GET /ingestion/status/{run_id}`: the run and its items from the ledger.
+#[utoipa::path(
+    get,
+    path = "/api/v1/ingestion/status/{run_id}",
+    tag = "data",
+    params(("run_id" = String, Path, description = "Ingestion run id")),
+    responses((status = 200, description = "The run and its items", body = crate::api::schemas::IngestionStatus), crate::api::openapi::Errors)
+)]
 pub async fn ingestion_status(tenant: Tenant, Path(run_id): Path<String>) -> Result<Response, ApiError> {
     Ok(Json(tenant.store.get_run(&tenant.scope, &run_id).await?).into_response())
 }

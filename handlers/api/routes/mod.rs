@@ -1,8 +1,8 @@
 //! The `/api/v1` routes, grouped by area.
 
-mod admin;
-mod data;
-mod recommendations;
+pub(crate) mod admin;
+pub(crate) mod data;
+pub(crate) mod recommendations;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -33,6 +33,10 @@ pub fn v1() -> Router<AppState> {
         .route("/recommendations/summary", get(recommendations::summary))
         .route("/recommendations/export.csv", get(recommendations::export))
         .route("/recommendations/{id}", get(recommendations::get_one))
-        .route("/recommendations/{id}/{action}", post(recommendations::decide))
+        .route("/recommendations/{id}/approve", post(recommendations::approve))
+        .route("/recommendations/{id}/reject", post(recommendations::reject))
+        .route("/recommendations/{id}/dismiss", post(recommendations::dismiss))
+        .route("/recommendations/{id}/reopen", post(recommendations::reopen))
+        .route("/recommendations/{id}/execute", post(recommendations::execute))
         .route("/audit-logs", get(recommendations::audit_logs))
 }

@@ -22,7 +22,7 @@ use crate::store::{
 };
 
 /// Sort keys of `GET /recommendations`.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SortParam {
     /// Priority score (default).
@@ -33,7 +33,7 @@ pub enum SortParam {
 }
 
 /// Status as a query parameter.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StatusParam {
     /// Open.
@@ -64,7 +64,8 @@ impl From<StatusParam> for RecommendationStatus {
 }
 
 /// Filters of `GET /recommendations` and its export.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     status: Option<StatusParam>,
@@ -111,6 +112,13 @@ impl ListQuery {
 }
 
 /// `GET /recommendations`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/recommendations",
+    tag = "recommendations",
+    params(ListQuery),
+    responses((status = 200, description = "Recommendations", body = crate::api::schemas::PaginatedResponse<crate::api::schemas::Recommendation>), crate::api::openapi::Errors)
+)]
 pub async fn list(tenant: Tenant, ApiQuery(query): ApiQuery<ListQuery>) -> Result<Response, ApiError> {
     let filter = query.filter()?;
     let page = Paging { page: query.page, page_size: query.page_size }.request()?;
@@ -118,24 +126,58 @@ pub async fn list(tenant: Tenant, ApiQuery(query): ApiQuery<ListQuery>) -> Resul
 }
 
 /// `GET /recommendations/{id}` with its evidence.
+#[utoipa::path(
+    get,
+    path = "/api/v1/recommendations/{id}",
+    tag = "recommendations",
+    params(("id" = String, Path, description = "Object id")),
+    responses((status = 200, description = "The recommendation with its evidence", body = crate::api::schemas::Recommendation), crate::api::openapi::Errors)
+)]
 pub async fn get_one(tenant: Tenant, Path(id): Path<String>) -> Result<Response, ApiError> {
     Ok(Json(tenant.store.get_recommendation(&tenant.scope, &id).await?).into_response())
 }
 
 /// Body of the decision endpoints.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionBody {
     reason: Option<String>,
 }
 
-/// `POST /recommendations/{id}/{approve|reject|dismiss|reopen|execute}`.
-pub async fn decide(
+macro_rules! decision {
+    ($name:ident, $action:literal, $summary:literal) => {
+        #[doc = $summary]
+        #[utoipa::path(
+            post,
+            path = concat!("/api/v1/recommendations/{id}/", $action),
+            tag = "recommendations",
+            params(("id" = String, Path, description = "Recommendation id")),
+            request_body(content = Option<DecisionBody>, description = "Optional; `reason` is required to reject or dismiss"),
+            responses(
+                (status = 200, description = "The recommendation after the change", body = crate::api::schemas::Recommendation),
+                crate::api::openapi::Errors
+            )
+        )]
+        pub async fn $name(tenant: Tenant, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Response, ApiError> {
+            decide(tenant, id, $action, body).await
+        }
+    };
+}
+
+decision!(approve, "approve", "`POST /recommendations/{id}/approve` (Approver).");
+decision!(reject, "reject", "`POST /recommendations/{id}/reject` (Approver; reason required).");
+decision!(dismiss, "dismiss", "`POST /recommendations/{id}/dismiss` (Approver; reason required).");
+decision!(reopen, "reopen", "`POST /recommendations/{id}/reopen` (Approver).");
+decision!(execute, "execute", "`POST /recommendations/{id}/execute` (Admin).");
+
+/// Applies one decision to a recommendation.
+async fn decide(
     tenant: Tenant,
-    Path((id, action)): Path<(String, String)>,
+    id: String,
+    action: &str,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let (to, role) = match action.as_str() {
+    let (to, role) = match action {
         "approve" => (RecommendationStatus::Approved, ROLE_APPROVER),
         "reject" => (RecommendationStatus::Rejected, ROLE_APPROVER),
         "dismiss" => (RecommendationStatus::Dismissed, ROLE_APPROVER),
@@ -162,6 +204,12 @@ pub async fn decide(
 }
 
 /// `GET /recommendations/summary`: count and savings by category and status.
+#[utoipa::path(
+    get,
+    path = "/api/v1/recommendations/summary",
+    tag = "recommendations",
+    responses((status = 200, description = "Savings by category and status", body = crate::api::schemas::RecommendationSummary), crate::api::openapi::Errors)
+)]
 pub async fn summary(tenant: Tenant) -> Result<Response, ApiError> {
     let groups = tenant.store.recommendation_summary(&tenant.scope).await?;
     let mut by_category: BTreeMap<&str, f64> = BTreeMap::new();
@@ -181,6 +229,13 @@ pub async fn summary(tenant: Tenant) -> Result<Response, ApiError> {
 }
 
 /// `GET /recommendations/export.csv`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/recommendations/export.csv",
+    tag = "recommendations",
+    params(ListQuery),
+    responses((status = 200, description = "RFC 4180 CSV with a header row", content_type = "text/csv", body = String), crate::api::openapi::Errors)
+)]
 pub async fn export(tenant: Tenant, ApiQuery(query): ApiQuery<ListQuery>) -> Result<Response, ApiError> {
     let filter = query.filter()?;
     let Tenant { store, scope, .. } = tenant;
@@ -237,7 +292,8 @@ fn recommendation_row(r: &Recommendation) -> Vec<String> {
 }
 
 /// Filters of `GET /audit-logs`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     actor: Option<String>,
@@ -253,6 +309,13 @@ pub struct AuditQuery {
 }
 
 /// `GET /audit-logs`: newest first, paginated and filterable.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit-logs",
+    tag = "audit",
+    params(AuditQuery),
+    responses((status = 200, description = "Audit records, newest first", body = crate::api::schemas::PaginatedResponse<crate::api::schemas::AuditEntry>), crate::api::openapi::Errors)
+)]
 pub async fn audit_logs(tenant: Tenant, ApiQuery(query): ApiQuery<AuditQuery>) -> Result<Response, ApiError> {
     if let (Some(from), Some(to)) = (query.from, query.to)
         && from >= to
