@@ -113,6 +113,13 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(cause = %cause, "database unavailable");
                 Self::database_unavailable()
             }
+            // PostgreSQL refuses some values SQLite stores (NUL bytes, out-of-range dates): class
+            // 22 "data exception" is the caller's input, not our failure.
+            StoreError::Database(sqlx::Error::Database(db))
+                if db.code().is_some_and(|c| c.starts_with("22")) =>
+            {
+                Self::BadRequest("a value in the request cannot be stored or compared".into())
+            }
             other => Self::Internal(other.to_string()),
         }
     }

@@ -61,6 +61,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
+        if let Some((name, _)) = form_urlencoded_parse(query).find(|(_, v)| v.contains('\0')) {
+            return Err(ApiError::validation(name.into_owned(), "must not contain NUL characters"));
+        }
         let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
         serde_path_to_error::deserialize(deserializer).map(Self).map_err(|error| {
             let message = error.inner().to_string();
@@ -82,15 +85,31 @@ fn field_name(path: &str, message: &str) -> String {
     message.split('`').nth(1).unwrap_or("body").to_owned()
 }
 
+/// Refuses dates outside 1900–2200: nothing in the data is older or newer, and extreme dates
+/// overflow date arithmetic or the database's date range.
+///
+/// # Errors
+/// 422 naming `field`.
+pub fn check_year(field: &str, year: Option<i32>) -> Result<(), ApiError> {
+    match year {
+        Some(year) if !(1900..=2200).contains(&year) => {
+            Err(ApiError::validation(field, "must be between the years 1900 and 2200"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Common pagination parameters (`page` from 1, `page_size` 1..=500, default 50).
 #[derive(Debug, Clone, Copy, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Paging {
     /// 1-based page.
     #[serde(default = "one")]
+    #[param(minimum = 1)]
     pub page: u32,
     /// Rows per page.
     #[serde(default = "fifty")]
+    #[param(minimum = 1, maximum = 500)]
     pub page_size: u32,
 }
 

@@ -87,7 +87,13 @@ pub enum Errors {
         recommendations::export,
         recommendations::audit_logs,
     ),
-    components(schemas(schemas::ErrorBody)),
+    components(schemas(
+        schemas::ErrorBody,
+        data::ResourceSortParam,
+        data::OrderParam,
+        recommendations::SortParam,
+        recommendations::StatusParam
+    )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(

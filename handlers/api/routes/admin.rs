@@ -43,7 +43,9 @@ fn platform_admin(caller: &crate::api::Caller) -> Result<(), ApiError> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantBody {
+    #[schema(min_length = 1, pattern = "\\S")]
     name: String,
+    #[schema(format = "uuid")]
     azure_tenant_id: String,
     #[serde(default = "external")]
     tenant_type: TenantTypeBody,
@@ -141,6 +143,7 @@ pub async fn get_tenant(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantPatch {
+    #[schema(min_length = 1, pattern = "\\S")]
     name: Option<String>,
     tenant_type: Option<TenantTypeBody>,
     active: Option<bool>,
@@ -192,7 +195,9 @@ pub async fn delete_tenant(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionBody {
+    #[schema(format = "uuid")]
     subscription_id: String,
+    #[schema(min_length = 1, pattern = "\\S")]
     display_name: String,
     billing_scope: Option<String>,
 }
@@ -253,6 +258,7 @@ pub async fn get_subscription(tenant: Tenant, Path(id): Path<String>) -> Result<
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionPatch {
+    #[schema(min_length = 1, pattern = "\\S")]
     display_name: Option<String>,
     billing_scope: Option<String>,
     active: Option<bool>,

@@ -3,10 +3,10 @@
 use axum::Json;
 use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
+use chrono::{Datelike as _, NaiveDate};
 use serde::Deserialize;
 
-use crate::api::extract::{ApiQuery, Paging, Tenant};
+use crate::api::extract::{ApiQuery, Paging, Tenant, check_year};
 use crate::api::{ApiError, csv_stream};
 use crate::store::{CostFilter, CostRow, ResourceFilter, ResourceRecord, ResourceSort, SortDirection};
 
@@ -64,8 +64,10 @@ pub struct ResourceQuery {
     #[serde(default)]
     order: OrderParam,
     #[serde(default = "one")]
+    #[param(minimum = 1)]
     page: u32,
     #[serde(default = "fifty")]
+    #[param(minimum = 1, maximum = 500)]
     page_size: u32,
 }
 
@@ -170,13 +172,17 @@ pub struct CostQuery {
     service: Option<String>,
     resource_group: Option<String>,
     #[serde(default = "one")]
+    #[param(minimum = 1)]
     page: u32,
     #[serde(default = "fifty")]
+    #[param(minimum = 1, maximum = 500)]
     page_size: u32,
 }
 
 impl CostQuery {
     fn filter(&self) -> Result<CostFilter, ApiError> {
+        check_year("from", self.from.map(|d| d.year()))?;
+        check_year("to", self.to.map(|d| d.year()))?;
         if let (Some(from), Some(to)) = (self.from, self.to)
             && from > to
         {
@@ -262,6 +268,7 @@ fn cost_row(c: &CostRow) -> Vec<String> {
 #[serde(deny_unknown_fields)]
 pub struct SummaryQuery {
     #[serde(default = "thirty")]
+    #[param(minimum = 1, maximum = 400)]
     days: u32,
     to: Option<NaiveDate>,
     subscription_id: Option<String>,
@@ -286,6 +293,7 @@ pub async fn cost_summary(
     if !(1..=400).contains(&query.days) {
         return Err(ApiError::validation("days", "must be between 1 and 400"));
     }
+    check_year("to", query.to.map(|d| d.year()))?;
     let to = query.to.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let summary =
         tenant.store.cost_summary(&tenant.scope, to, query.days, query.subscription_id.as_deref()).await?;

@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike as _, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::api::auth::{ROLE_ADMIN, ROLE_APPROVER};
-use crate::api::extract::{ApiQuery, Paging, Tenant, parse_json};
+use crate::api::extract::{ApiQuery, Paging, Tenant, check_year, parse_json};
 use crate::api::{ApiError, csv_stream};
 use crate::store::{
     AuditFilter, Recommendation, RecommendationFilter, RecommendationSort, RecommendationStatus,
@@ -72,12 +72,15 @@ pub struct ListQuery {
     category: Option<String>,
     rule: Option<String>,
     subscription_id: Option<String>,
+    #[param(minimum = 0)]
     min_savings: Option<f64>,
     #[serde(default)]
     sort: SortParam,
     #[serde(default = "one")]
+    #[param(minimum = 1)]
     page: u32,
     #[serde(default = "fifty")]
+    #[param(minimum = 1, maximum = 500)]
     page_size: u32,
 }
 
@@ -303,8 +306,10 @@ pub struct AuditQuery {
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
     #[serde(default = "one")]
+    #[param(minimum = 1)]
     page: u32,
     #[serde(default = "fifty")]
+    #[param(minimum = 1, maximum = 500)]
     page_size: u32,
 }
 
@@ -317,6 +322,8 @@ pub struct AuditQuery {
     responses((status = 200, description = "Audit records, newest first", body = crate::api::schemas::PaginatedResponse<crate::api::schemas::AuditEntry>), crate::api::openapi::Errors)
 )]
 pub async fn audit_logs(tenant: Tenant, ApiQuery(query): ApiQuery<AuditQuery>) -> Result<Response, ApiError> {
+    check_year("from", query.from.map(|d| d.year()))?;
+    check_year("to", query.to.map(|d| d.year()))?;
     if let (Some(from), Some(to)) = (query.from, query.to)
         && from >= to
     {
