@@ -181,7 +181,12 @@ struct JwkSet {
 struct KeyCache {
     keys: HashMap<String, DecodingKey>,
     fetched_at: Option<Instant>,
+    failed_at: Option<Instant>,
 }
+
+/// After a failed key-set fetch, requests needing it answer 503 for this long without retrying,
+/// so an identity-provider outage is not amplified by every request.
+const JWKS_FAILURE_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Validates bearer tokens; cheap to share behind an `Arc`.
 pub struct Authenticator {
@@ -287,11 +292,24 @@ impl Authenticator {
             if cache.fetched_at.is_some_and(|at| at.elapsed() < JWKS_REFRESH_INTERVAL) {
                 return Err(AuthError::Invalid("unknown kid"));
             }
+            if cache.failed_at.is_some_and(|at| at.elapsed() < JWKS_FAILURE_BACKOFF) {
+                return Err(AuthError::Unavailable("the key set could not be fetched recently".into()));
+            }
         }
         let fetched = self.fetch_keys().await;
         let mut cache = self.keys.write().await;
-        cache.fetched_at = Some(Instant::now());
-        cache.keys = fetched?;
+        match fetched {
+            Ok(keys) => {
+                cache.keys = keys;
+                cache.fetched_at = Some(Instant::now());
+                cache.failed_at = None;
+            }
+            Err(error) => {
+                // Keys fetched earlier stay usable; only the refresh failed.
+                cache.failed_at = Some(Instant::now());
+                return Err(error);
+            }
+        }
         cache.keys.get(kid).cloned().ok_or(AuthError::Invalid("unknown kid"))
     }
 

@@ -29,6 +29,9 @@ pub enum ApiError {
     /// 404: no such route or object (also for objects of another tenant).
     #[error("{0}")]
     NotFound(String),
+    /// 405: the route exists but not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// 409: the object exists already or the state forbids the change.
     #[error("{0}")]
     Conflict(String),
@@ -85,6 +88,7 @@ impl ApiError {
             Self::Unauthorized { .. } => (StatusCode::UNAUTHORIZED, "unauthorized", Value::Null),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", Value::Null),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", Value::Null),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", Value::Null),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict", Value::Null),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", Value::Null),
             Self::Validation { field, .. } => {

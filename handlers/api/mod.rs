@@ -129,6 +129,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", routes::v1())
         .merge(openapi::routes())
         .fallback(not_found)
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(middleware::security_headers))

@@ -244,8 +244,80 @@ async fn tokens_never_reach_the_log() {
     let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(log.contains("request completed"), "no request log captured: {log}");
     assert!(log.contains("duration_ms"));
+    assert!(log.contains("/v1/me"), "the route template is logged: {log}");
     for token in [&good, &bad] {
         let signature = token.rsplit('.').next().unwrap();
         assert!(!log.contains(token.as_str()) && !log.contains(signature), "token in log");
     }
+}
+
+#[tokio::test]
+async fn cors_allows_only_configured_origins() {
+    let api =
+        Api::with(&[("AZCOPS_CORS_ORIGINS", "https://dash.example.com, https://ops.example.com/")]).await;
+    let preflight = |origin: &'static str| {
+        axum::http::Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/api/v1/resources")
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let ok =
+        tower::ServiceExt::oneshot(api.router.clone(), preflight("https://ops.example.com")).await.unwrap();
+    assert_eq!(ok.headers()["access-control-allow-origin"], "https://ops.example.com");
+    let other =
+        tower::ServiceExt::oneshot(api.router.clone(), preflight("https://evil.example.com")).await.unwrap();
+    assert!(!other.headers().contains_key("access-control-allow-origin"));
+}
+
+#[tokio::test]
+async fn wrong_method_and_oversized_decision_bodies_use_the_error_shape() {
+    let api = Api::with(&[("AZCOPS_API_MAX_BODY_BYTES", "128")]).await;
+    let t = token(&tid_a(), &[APPROVER]).await;
+    let reply = api.call(Method::PUT, "/api/v1/resources", Some(&t), None).await;
+    assert_eq!(error_field(&reply, StatusCode::METHOD_NOT_ALLOWED), None);
+    let id = seed_recommendation(&api, &api.scope_a, 1, "big", 5.0).await;
+    let reply = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/recommendations/{id}/reject"),
+            Some(&t),
+            Some(json!({"reason": "x".repeat(500)})),
+        )
+        .await;
+    assert_eq!(error_field(&reply, StatusCode::PAYLOAD_TOO_LARGE), None);
+}
+
+#[tokio::test]
+async fn unreachable_postgres_is_503_quickly() {
+    // A lazily connected PostgreSQL store whose server refuses connections: the token's tenant
+    // cannot be checked, which is the dependency's fault (503), not the caller's (401).
+    let mut config = azcops::store::StoreConfig::for_url("postgres://postgres@127.0.0.1:9/none", 2).unwrap();
+    config.acquire_timeout = std::time::Duration::from_millis(500);
+    let store = azcops::store::Store::connect_lazy(&config).unwrap();
+    let settings = azcops::config::SettingsSource::from_pairs([
+        ("AZCOPS_AUTH_AUDIENCE", AUDIENCE.to_owned()),
+        ("AZCOPS_AUTH_AUTHORITY", oidc()),
+        ("AZCOPS_AUTH_JWKS_URL", format!("{}/jwks", oidc())),
+    ]);
+    let state = azcops::state::AppState::with_store(
+        store,
+        azcops::state::DiagnosticOptions { enabled: false, fanout: 0, fail_sequence: None },
+    )
+    .with_api(azcops::api::ApiConfig::from_source(&settings).unwrap());
+    let router = axum::Router::new().nest("/api", azcops::api::router(state));
+    let t = token(&tid_a(), &[READER]).await;
+    let started = std::time::Instant::now();
+    let request = axum::http::Request::builder()
+        .uri("/api/v1/resources")
+        .header("authorization", format!("Bearer {t}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(router, request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key("retry-after"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
 }

@@ -161,8 +161,12 @@ macro_rules! decision {
                 crate::api::openapi::Errors
             )
         )]
-        pub async fn $name(tenant: Tenant, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Response, ApiError> {
-            decide(tenant, id, $action, body).await
+        pub async fn $name(
+            tenant: Tenant,
+            Path(id): Path<String>,
+            body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+        ) -> Result<Response, ApiError> {
+            decide(tenant, id, $action, body.map_err(crate::api::extract::body_rejection)?).await
         }
     };
 }
