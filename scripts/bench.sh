@@ -23,3 +23,6 @@ for _ in $(seq 300); do grep -q '^export AZCOPS_SANDBOX_TENANTS=' "$SANDBOX_LOG"
 eval "$(grep '^export ' "$SANDBOX_LOG")"
 export AZCOPS_BENCH_TENANT="${AZCOPS_SANDBOX_TENANTS%%,*}"
 cargo bench --locked --bench azure
+
+echo "==> dashboard API under load: wrk, 64 connections, reference data (targets: p95 <= 20 ms, >= 3000 req/s)"
+bash scripts/bench-api.sh
