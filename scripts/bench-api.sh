@@ -7,7 +7,7 @@
 # Options (env): AZCOPS_BENCH_API_DURATION (default 15s), AZCOPS_BENCH_API_CONNECTIONS (64),
 # AZCOPS_BENCH_API_THREADS (2), AZCOPS_BENCH_API_PORT (10125), AZCOPS_BENCH_API_SUBSCRIPTIONS (10),
 # AZCOPS_BENCH_API_DAYS (395), AZCOPS_BENCH_API_ROWS_PER_DAY (40), AZCOPS_BENCH_API_RESOURCES (500
-# per subscription).
+# per subscription), AZCOPS_BENCH_API_BIN (a prebuilt binary to measure).
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
@@ -27,8 +27,13 @@ fi
 
 eval "$(bash "$REPO/scripts/start-oidc.sh")"
 
-cargo build -q --release --bin azcops
-BIN="$REPO/target/release/azcops"
+# AZCOPS_BENCH_API_BIN: measure a given binary instead of building target/release/azcops.
+if [ -n "${AZCOPS_BENCH_API_BIN:-}" ]; then
+  BIN="$AZCOPS_BENCH_API_BIN"
+else
+  cargo build -q --release --bin azcops
+  BIN="$REPO/target/release/azcops"
+fi
 rm -f "$STATE"/api.db*
 export DATABASE_URL="sqlite://$STATE/api.db?mode=rwc"
 "$BIN" migrate >/dev/null

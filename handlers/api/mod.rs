@@ -7,6 +7,7 @@
 //! documentation in `handlers/api/README.md`).
 
 pub mod auth;
+pub mod cache;
 mod csv_stream;
 pub mod error;
 pub mod extract;
@@ -103,6 +104,8 @@ pub struct ApiRuntime {
     pub authenticator: Arc<Authenticator>,
     /// Per-tenant rate limit.
     pub limiter: limit::RateLimiter,
+    /// Short-lived cache of aggregate responses.
+    pub response_cache: cache::ResponseCache,
 }
 
 impl ApiRuntime {
@@ -111,6 +114,7 @@ impl ApiRuntime {
         Self {
             authenticator: Arc::new(Authenticator::new(config.auth.clone(), store)),
             limiter: limit::RateLimiter::new(config.rate_limit_per_minute),
+            response_cache: cache::ResponseCache::default(),
             config,
         }
     }

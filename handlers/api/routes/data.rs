@@ -1,13 +1,16 @@
 //! Tenant data: resources, costs, the cost summary, CSV exports and ingestion status.
 
 use axum::Json;
-use axum::extract::Path;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike as _, NaiveDate};
 use serde::Deserialize;
 
 use crate::api::extract::{ApiQuery, Paging, Tenant, check_year};
 use crate::api::{ApiError, csv_stream};
+use crate::state::AppState;
 use crate::store::{CostFilter, CostRow, ResourceFilter, ResourceRecord, ResourceSort, SortDirection};
 
 /// Sort keys accepted by `GET /resources`.
@@ -278,7 +281,9 @@ fn thirty() -> u32 {
     30
 }
 
-/// `GET /costs/summary?days=30`: totals, by service, daily trend, actual and amortized.
+/// `GET /costs/summary?days=30`: totals, by service, daily trend, actual and amortized. Answers
+/// are cached per (tenant, window) for [`crate::api::cache::TTL`]: cost data only changes when
+/// ingestion runs.
 #[utoipa::path(
     get,
     path = "/api/v1/costs/summary",
@@ -287,6 +292,7 @@ fn thirty() -> u32 {
     responses((status = 200, description = "Totals, by service, daily trend", body = crate::api::schemas::CostSummary), crate::api::openapi::Errors)
 )]
 pub async fn cost_summary(
+    State(state): State<AppState>,
     tenant: Tenant,
     ApiQuery(query): ApiQuery<SummaryQuery>,
 ) -> Result<Response, ApiError> {
@@ -295,9 +301,20 @@ pub async fn cost_summary(
     }
     check_year("to", query.to.map(|d| d.year()))?;
     let to = query.to.unwrap_or_else(|| chrono::Utc::now().date_naive());
-    let summary =
-        tenant.store.cost_summary(&tenant.scope, to, query.days, query.subscription_id.as_deref()).await?;
-    Ok(Json(summary).into_response())
+    let subscription = query.subscription_id.as_deref().map(|s| s.trim().to_ascii_lowercase());
+    let key =
+        format!("{}|{}|{to}|{}", tenant.scope.tenant_id(), query.days, subscription.as_deref().unwrap_or(""));
+    let cache = state.api().map(|api| &api.response_cache);
+    let now = std::time::Instant::now();
+    if let Some(body) = cache.and_then(|c| c.get_at(&key, now)) {
+        return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
+    }
+    let summary = tenant.store.cost_summary(&tenant.scope, to, query.days, subscription.as_deref()).await?;
+    let body = Bytes::from(serde_json::to_vec(&summary).map_err(|e| ApiError::Internal(e.to_string()))?);
+    if let Some(cache) = cache {
+        cache.put_at(key, body.clone(), now);
+    }
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// `GET /ingestion/status/{run_id}`: the run and its items from the ledger.
