@@ -33,8 +33,16 @@ async fn in_status(api: &Api, scope: &TenantScope, name: &str, status: Recommend
 }
 
 #[tokio::test]
-async fn every_transition_over_the_api() {
-    let api = Api::new().await;
+async fn every_transition_over_the_api_sqlite() {
+    every_transition_over_the_api(Api::on(Backend::Sqlite, &[]).await).await;
+}
+
+#[tokio::test]
+async fn every_transition_over_the_api_postgres() {
+    every_transition_over_the_api(Api::on(Backend::Postgres, &[]).await).await;
+}
+
+async fn every_transition_over_the_api(api: Api) {
     let approver = token(&tid_a(), &[APPROVER]).await;
     let admin = token(&tid_a(), &[ADMIN]).await;
     let from_statuses = [
@@ -76,6 +84,7 @@ async fn every_transition_over_the_api() {
     }
     // open→approved/rejected/dismissed, approved→executed/rejected, rejected→open, dismissed→open.
     assert_eq!(allowed, 7);
+    api.finish().await;
 }
 
 #[tokio::test]

@@ -54,6 +54,15 @@ pub struct Api {
     pub scope_b: TenantScope,
     pub tenant_a: String,
     _dir: tempfile::TempDir,
+    /// (server URL, database) of a PostgreSQL database to drop in [`Api::finish`].
+    postgres: Option<(String, String)>,
+}
+
+/// The backend a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
 pub struct Reply {
@@ -74,8 +83,30 @@ impl Api {
     }
 
     pub async fn with(extra: &[(&str, &str)]) -> Self {
+        Self::on(Backend::Sqlite, extra).await
+    }
+
+    /// An instance on `backend`; PostgreSQL needs `AZCOPS_TEST_POSTGRES_URL`
+    /// (`scripts/start-postgres.sh`) and gets a fresh database.
+    pub async fn on(backend: Backend, extra: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/api.db", dir.path().display());
+        let (url, postgres) = match backend {
+            Backend::Sqlite => (format!("sqlite://{}/api.db", dir.path().display()), None),
+            Backend::Postgres => {
+                let server = std::env::var("AZCOPS_TEST_POSTGRES_URL").ok().filter(|v| !v.is_empty()).unwrap_or_else(
+                    || panic!("AZCOPS_TEST_POSTGRES_URL is not set: run `eval \"$(scripts/start-postgres.sh)\"` first"),
+                );
+                let database = format!("azcops_api_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&server).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                let mut url = url::Url::parse(&server).unwrap();
+                url.set_path(&format!("/{database}"));
+                (url.to_string(), Some((server, database)))
+            }
+        };
         let store = Store::connect(&StoreConfig::for_url(&url, 4).unwrap()).await.unwrap();
         store.migrate().await.unwrap();
         let scope_a = tenant(&store, 1).await;
@@ -99,7 +130,19 @@ impl Api {
         .with_api(config);
         let router = Router::new().nest("/api", azcops::api::router(state));
         let tenant_a = scope_a.tenant_id().to_owned();
-        Self { router, store, scope_a, scope_b, tenant_a, _dir: dir }
+        Self { router, store, scope_a, scope_b, tenant_a, _dir: dir, postgres }
+    }
+
+    /// Closes the store and drops a PostgreSQL test database.
+    pub async fn finish(self) {
+        self.store.close().await;
+        if let Some((server, database)) = self.postgres {
+            let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&server).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+        }
     }
 
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {

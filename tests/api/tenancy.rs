@@ -8,8 +8,16 @@ use serde_json::json;
 use crate::support::*;
 
 #[tokio::test]
-async fn tenant_b_never_sees_tenant_a() {
-    let api = Api::new().await;
+async fn tenant_b_never_sees_tenant_a_sqlite() {
+    tenant_b_never_sees_tenant_a(Api::on(Backend::Sqlite, &[]).await).await;
+}
+
+#[tokio::test]
+async fn tenant_b_never_sees_tenant_a_postgres() {
+    tenant_b_never_sees_tenant_a(Api::on(Backend::Postgres, &[]).await).await;
+}
+
+async fn tenant_b_never_sees_tenant_a(api: Api) {
     let day = chrono::Utc::now().date_naive();
     api.store
         .upsert_resources(&api.scope_a, &[resource_row(1, "disk-a", &[])], azcops::store::now())
