@@ -65,7 +65,8 @@ OPERATOR_TOKEN=$(token "$OPERATORS" AzCops.PlatformAdmin)
 fuzz() { # token, extra args...
   local token=$1
   shift
-  "$VENV/bin/st" run "http://127.0.0.1:$PORT/api/openapi.json" \
+  # Run from the state directory: schemathesis keeps a cache in its working directory.
+  (cd "$STATE" && "$VENV/bin/st" run "http://127.0.0.1:$PORT/api/openapi.json" \
     --url "http://127.0.0.1:$PORT" \
     -H "Authorization: Bearer $token" \
     --mode positive \
@@ -74,7 +75,7 @@ fuzz() { # token, extra args...
     --max-examples "$EXAMPLES" \
     --generation-deterministic \
     --workers 2 \
-    "$@"
+    "$@")
 }
 STATUS=0
 # Tenant data with a tenant admin's token; tenant management with a platform admin's.
