@@ -40,8 +40,8 @@ locals {
     AZCOPS_API_MAX_BODY_BYTES        = "65536"
     AZCOPS_API_REQUEST_TIMEOUT_SECS  = "30"
 
-    AZCOPS_LOG_FORMAT           = "json"
-    RUST_LOG                    = var.rust_log
+    AZCOPS_LOG_FORMAT = "json"
+    RUST_LOG          = var.rust_log
   }
 
   # Settings of capabilities this build does not have yet (the raw store on Blob Storage, API
