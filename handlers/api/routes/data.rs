@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike as _, NaiveDate};
@@ -117,12 +117,21 @@ impl ResourceQuery {
     responses((status = 200, description = "Resources", body = crate::api::schemas::PaginatedResponse<crate::api::schemas::Resource>), crate::api::openapi::Errors)
 )]
 pub async fn list_resources(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
     tenant: Tenant,
     ApiQuery(query): ApiQuery<ResourceQuery>,
 ) -> Result<Response, ApiError> {
     let filter = query.filter()?;
     let page = Paging { page: query.page, page_size: query.page_size }.request()?;
-    Ok(Json(tenant.store.list_resources(&tenant.scope, &filter, page).await?).into_response())
+    // The inventory changes only when ingestion runs, so a page is cached like the summary.
+    let key = format!("resources|{}|{}", tenant.scope.tenant_id(), raw.unwrap_or_default());
+    cached_json(
+        &state,
+        key,
+        || async move { tenant.store.list_resources(&tenant.scope, &filter, page).await },
+    )
+    .await
 }
 
 /// `GET /resources/export.csv`.
@@ -302,15 +311,32 @@ pub async fn cost_summary(
     check_year("to", query.to.map(|d| d.year()))?;
     let to = query.to.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let subscription = query.subscription_id.as_deref().map(|s| s.trim().to_ascii_lowercase());
-    let key =
-        format!("{}|{}|{to}|{}", tenant.scope.tenant_id(), query.days, subscription.as_deref().unwrap_or(""));
+    let key = format!(
+        "summary|{}|{}|{to}|{}",
+        tenant.scope.tenant_id(),
+        query.days,
+        subscription.as_deref().unwrap_or("")
+    );
+    cached_json(&state, key, || async move {
+        tenant.store.cost_summary(&tenant.scope, to, query.days, subscription.as_deref()).await
+    })
+    .await
+}
+
+/// Answers from the response cache when fresh, else runs `load` and caches its JSON.
+async fn cached_json<T, F, Fut>(state: &AppState, key: String, load: F) -> Result<Response, ApiError>
+where
+    T: serde::Serialize,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T, crate::store::StoreError>>,
+{
     let cache = state.api().map(|api| &api.response_cache);
     let now = std::time::Instant::now();
     if let Some(body) = cache.and_then(|c| c.get_at(&key, now)) {
         return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
     }
-    let summary = tenant.store.cost_summary(&tenant.scope, to, query.days, subscription.as_deref()).await?;
-    let body = Bytes::from(serde_json::to_vec(&summary).map_err(|e| ApiError::Internal(e.to_string()))?);
+    let value = load().await?;
+    let body = Bytes::from(serde_json::to_vec(&value).map_err(|e| ApiError::Internal(e.to_string()))?);
     if let Some(cache) = cache {
         cache.put_at(key, body.clone(), now);
     }
