@@ -225,6 +225,7 @@ pub fn registered_settings() -> Vec<&'static str> {
         crate::store::SETTINGS,
         crate::ingest::SETTINGS,
         crate::raw::SETTINGS,
+        crate::api::SETTINGS,
         PLATFORM_IDENTITY_SETTINGS,
     ]
     .concat();

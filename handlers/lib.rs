@@ -47,5 +47,8 @@ pub fn validate_settings(source: &config::SettingsSource) -> Vec<config::ConfigE
     if let Err(e) = raw::RawConfig::from_source(source) {
         problems.push(e);
     }
+    if let Err(e) = api::ApiConfig::from_source(source) {
+        problems.push(e);
+    }
     problems
 }

@@ -177,7 +177,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Err(why) = &ingest {
         tracing::warn!(reason = %why, "ingestion is not available in this process");
     }
-    let state = azcops::state::AppState::with_store(store, diagnostics, ingest);
+    let state = azcops::state::AppState::with_store(store, diagnostics, ingest)
+        .with_api(azcops::api::ApiConfig::from_source(&source)?);
     let app = azcops::app::Application::bind(port, &host.route_prefix, state).await?;
     tracing::info!(port = app.port(), route_prefix = %host.route_prefix, "custom handler listening");
     app.run_until(shutdown_signal()).await?;

@@ -80,13 +80,14 @@ struct Inner {
     store: Option<crate::store::Store>,
     diagnostics: DiagnosticOptions,
     ingest: Result<crate::ingest::IngestContext, String>,
+    api: Option<Arc<crate::api::ApiRuntime>>,
 }
 
 impl AppState {
     /// Builds the state from its parts (tests and builds without a store).
     pub fn new(database: Arc<dyn DatabaseProbe>, diagnostics: DiagnosticOptions) -> Self {
         let ingest = Err("no curated store is configured".to_owned());
-        Self { inner: Arc::new(Inner { database, store: None, diagnostics, ingest }) }
+        Self { inner: Arc::new(Inner { database, store: None, diagnostics, ingest, api: None }) }
     }
 
     /// Builds the state around the curated store, which also answers the health probe.
@@ -98,7 +99,7 @@ impl AppState {
         ingest: Result<crate::ingest::IngestContext, String>,
     ) -> Self {
         let database: Arc<dyn DatabaseProbe> = Arc::new(store.clone());
-        Self { inner: Arc::new(Inner { database, store: Some(store), diagnostics, ingest }) }
+        Self { inner: Arc::new(Inner { database, store: Some(store), diagnostics, ingest, api: None }) }
     }
 
     /// The ingestion pipeline's context, or why it is unavailable.
@@ -114,6 +115,29 @@ impl AppState {
     /// The database health probe.
     pub fn database(&self) -> &dyn DatabaseProbe {
         self.inner.database.as_ref()
+    }
+
+    /// Adds the API runtime (authentication, limits) built from `config` around this state's store.
+    pub fn with_api(self, config: crate::api::ApiConfig) -> Self {
+        let api = Arc::new(crate::api::ApiRuntime::new(config, self.inner.store.clone()));
+        let inner = Inner {
+            database: self.inner.database.clone(),
+            store: self.inner.store.clone(),
+            diagnostics: self.inner.diagnostics,
+            ingest: self.inner.ingest.clone(),
+            api: Some(api),
+        };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// The API runtime, when configured (without it `/api/v1` answers 503).
+    pub fn api(&self) -> Option<&Arc<crate::api::ApiRuntime>> {
+        self.inner.api.as_ref()
+    }
+
+    /// The bearer-token authenticator, for envelope-mode HTTP functions.
+    pub fn authenticator(&self) -> Option<&Arc<crate::api::Authenticator>> {
+        self.inner.api.as_ref().map(|api| &api.authenticator)
     }
 
     /// Diagnostic function options.

@@ -12,6 +12,10 @@ cargo bench --locked --bench startup
 echo "==> sandbox: 500 x 500 estate generation (target: < 10 s)"
 cargo bench --locked --bench sandbox
 
+echo "==> curated store: 1M-row cost upserts and summary latency on SQLite and PostgreSQL"
+eval "$(bash scripts/start-postgres.sh)"
+cargo bench --locked --bench store
+
 echo "==> connectors: mapping throughput, and a 50-subscription collection against the sandbox with quotas on"
 cargo build --locked --release --bin azcops
 SANDBOX_LOG="$OUT/sandbox.out"
@@ -26,3 +30,6 @@ cargo bench --locked --bench azure
 
 echo "==> rule engine: every rule over 1,000,000 in-memory resources on one core (target: < 1000 ms)"
 cargo bench --locked --bench rules
+
+echo "==> dashboard API under load: wrk, 64 connections, reference data (targets: p95 <= 20 ms, >= 3000 req/s)"
+bash scripts/bench-api.sh

@@ -14,9 +14,10 @@ if [ ! -x target/venv/bin/python ]; then
 fi
 target/venv/bin/pip install --quiet --disable-pip-version-check 'jsonschema>=4.20,<5' 'pytest>=8,<9'
 
-step "Services: PostgreSQL 15, Azurite (Blob + Queue)"
+step "Services: PostgreSQL 15, Azurite (Blob + Queue), mock OpenID provider"
 eval "$(bash scripts/start-postgres.sh)"
 eval "$(bash scripts/start-azurite.sh)"
+eval "$(bash scripts/start-oidc.sh)"
 
 step "Formatting and lints"
 cargo fmt --all -- --check
@@ -24,6 +25,9 @@ cargo clippy --all-targets --locked -- -D warnings
 
 step "Rust tests"
 cargo test --locked
+
+step "API contract (schemathesis against /api/openapi.json)"
+bash scripts/api-contract.sh
 
 step "Schema tests"
 target/venv/bin/python -m pytest -q tests/schemas

@@ -1,33 +1,180 @@
-//! The forwarded HTTP API (`api` function): routes, middleware and the error format.
+//! The forwarded HTTP API (`api` function): routes, authentication, middleware and the error
+//! format.
 //!
 //! The host forwards public requests raw, with their original path under the route prefix
-//! (`/api/...`), so this router is mounted at that prefix by [`crate::app`].
+//! (`/api/...`), so this router is mounted at that prefix by [`crate::app`]. `/health` is
+//! public; everything under `/v1` needs an Entra ID bearer token (see [`auth`] and the role
+//! documentation in `handlers/api/README.md`).
 
+pub mod auth;
+pub mod cache;
+mod csv_stream;
 pub mod error;
+pub mod extract;
+pub mod limit;
 pub mod middleware;
+pub mod openapi;
+mod routes;
+pub mod schemas;
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use serde_json::json;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::config::{ConfigError, SettingsSource};
 use crate::state::{AppState, VERSION};
 
+pub use auth::{AuthConfig, AuthError, Authenticator, Caller};
 pub use error::ApiError;
+
+/// Settings read by [`ApiConfig::from_source`].
+pub const SETTINGS: &[&str] = &[
+    "AZCOPS_AUTH_AUDIENCE",
+    "AZCOPS_AUTH_AUTHORITY",
+    "AZCOPS_AUTH_JWKS_URL",
+    "AZCOPS_CONTROL_PLANE_TENANT",
+    "AZCOPS_CORS_ORIGINS",
+    "AZCOPS_API_RATE_LIMIT_PER_MINUTE",
+    "AZCOPS_API_MAX_BODY_BYTES",
+    "AZCOPS_API_REQUEST_TIMEOUT_SECS",
+];
+
+/// API settings: authentication plus the middleware limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiConfig {
+    /// Token validation.
+    pub auth: AuthConfig,
+    /// Origins allowed by CORS (empty: no CORS headers).
+    pub cors_origins: Vec<String>,
+    /// Requests a minute per tenant (0: unlimited).
+    pub rate_limit_per_minute: u32,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Longest a request may run before it is answered 503.
+    pub request_timeout: Duration,
+}
+
+impl ApiConfig {
+    /// Reads the auth settings and `AZCOPS_CORS_ORIGINS` (comma-separated, default none),
+    /// `AZCOPS_API_RATE_LIMIT_PER_MINUTE` (default 1200: a busy dashboard issues a few requests a
+    /// second), `AZCOPS_API_MAX_BODY_BYTES` (default 64 KiB: no endpoint takes more than a small
+    /// JSON object) and `AZCOPS_API_REQUEST_TIMEOUT_SECS` (default 30, below the host's own
+    /// HTTP timeout so the caller gets our JSON error rather than the host's).
+    ///
+    /// # Errors
+    /// A value does not parse.
+    pub fn from_source(source: &SettingsSource) -> Result<Self, ConfigError> {
+        let timeout: u64 = source.parse_or("AZCOPS_API_REQUEST_TIMEOUT_SECS", 30)?;
+        if timeout == 0 {
+            return Err(ConfigError::Invalid {
+                key: "AZCOPS_API_REQUEST_TIMEOUT_SECS".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        Ok(Self {
+            auth: AuthConfig::from_source(source)?,
+            cors_origins: source
+                .get("AZCOPS_CORS_ORIGINS")
+                .unwrap_or("")
+                .split(',')
+                .map(|o| o.trim().trim_end_matches('/').to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
+            rate_limit_per_minute: source.parse_or("AZCOPS_API_RATE_LIMIT_PER_MINUTE", 1200)?,
+            max_body_bytes: source.parse_or("AZCOPS_API_MAX_BODY_BYTES", 64 * 1024)?,
+            request_timeout: Duration::from_secs(timeout),
+        })
+    }
+}
+
+/// What the API needs at run time, held in [`AppState`].
+#[derive(Debug)]
+pub struct ApiRuntime {
+    /// The settings.
+    pub config: ApiConfig,
+    /// Token validation (also used by envelope-mode HTTP functions).
+    pub authenticator: Arc<Authenticator>,
+    /// Per-tenant rate limit.
+    pub limiter: limit::RateLimiter,
+    /// Short-lived cache of aggregate responses.
+    pub response_cache: cache::ResponseCache,
+}
+
+impl ApiRuntime {
+    /// Builds the runtime; tenants are checked against `store`.
+    pub fn new(config: ApiConfig, store: Option<crate::store::Store>) -> Self {
+        Self {
+            authenticator: Arc::new(Authenticator::new(config.auth.clone(), store)),
+            limiter: limit::RateLimiter::new(config.rate_limit_per_minute),
+            response_cache: cache::ResponseCache::default(),
+            config,
+        }
+    }
+}
 
 /// The API router (without the route prefix).
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let (max_body, timeout, cors) = match state.api() {
+        Some(api) => {
+            (api.config.max_body_bytes, api.config.request_timeout, cors_layer(&api.config.cors_origins))
+        }
+        None => (64 * 1024, Duration::from_secs(30), None),
+    };
+    let mut router = Router::new()
         .route("/health", get(health))
+        .nest("/v1", routes::v1())
+        .merge(openapi::routes())
         .fallback(not_found)
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
-        .layer(axum::middleware::from_fn(middleware::correlation_and_logging))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn_with_state(timeout, middleware::timeout));
+    if let Some(cors) = cors {
+        router = router.layer(cors);
+    }
+    router.layer(axum::middleware::from_fn(middleware::correlation_and_logging))
+}
+
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+            .allow_headers([
+                axum::http::header::AUTHORIZATION,
+                axum::http::header::CONTENT_TYPE,
+                HeaderName::from_static(middleware::CORRELATION_HEADER),
+                HeaderName::from_static(extract::TENANT_HEADER),
+            ])
+            .expose_headers([HeaderName::from_static(middleware::CORRELATION_HEADER)])
+            .max_age(Duration::from_secs(600)),
+    )
 }
 
 /// `GET /api/health`: 200 when the database answers, 207 (degraded) when it does not.
+#[utoipa::path(
+    get,
+    path = "/api/health",
+    tag = "identity",
+    security(()),
+    responses(
+        (status = 200, description = "Healthy", body = schemas::Health),
+        (status = 207, description = "Degraded: the database does not answer", body = schemas::Health)
+    )
+)]
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     if state.database().is_connected().await {
         (StatusCode::OK, Json(json!({"status": "healthy", "version": VERSION, "database": "connected"})))

@@ -47,6 +47,7 @@ pub mod auth;
 pub mod cli;
 pub mod control;
 pub mod cost;
+pub mod entra;
 pub mod estate;
 pub mod generate;
 pub mod graph;

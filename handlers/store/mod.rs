@@ -27,6 +27,7 @@ mod error;
 mod ingestion;
 pub mod lifecycle;
 mod page;
+mod recommendation_summary;
 mod recommendations;
 mod resource_costs;
 mod resources;
@@ -46,6 +47,7 @@ pub use error::StoreError;
 pub use ingestion::{IngestionItem, IngestionRun, ItemStatus, ItemUpdate, NewRun, RunStatus, RunWithItems};
 pub use lifecycle::{Changer, RecommendationStatus};
 pub use page::{MAX_PAGE_SIZE, Page, PageRequest};
+pub use recommendation_summary::RecommendationGroup;
 pub use recommendations::{
     Recommendation, RecommendationFilter, RecommendationSort, RecommendationUpsert, StaleFindingKey,
 };

@@ -9,6 +9,7 @@ mod costs;
 mod ingestion;
 mod isolation;
 mod pagination;
+mod recommendation_summary;
 mod recommendations;
 mod resources;
 mod rule_inputs;

@@ -39,19 +39,23 @@ locals {
     AZCOPS_METRICS_CONCURRENCY = tostring(var.azure_client.metrics_concurrency)
     AZCOPS_CLIENT_TYPE         = var.azure_client.client_type
 
+    AZCOPS_AUTH_AUDIENCE             = var.auth.audience
+    AZCOPS_AUTH_AUTHORITY            = var.auth.authority
+    AZCOPS_AUTH_JWKS_URL             = var.auth.jwks_url
+    AZCOPS_CONTROL_PLANE_TENANT      = var.control_plane_tenant_id
+    AZCOPS_CORS_ORIGINS              = join(",", var.cors_origins)
+    AZCOPS_API_RATE_LIMIT_PER_MINUTE = "1200"
+    AZCOPS_API_MAX_BODY_BYTES        = "65536"
+    AZCOPS_API_REQUEST_TIMEOUT_SECS  = "30"
+
     AZCOPS_LOG_FORMAT = "json"
     RUST_LOG          = var.rust_log
   }
 
-  # Settings of capabilities this build does not have yet (API authentication, OpenTelemetry
-  # export). They are not applied: each moves into app_settings in the change that makes the
+  # Settings of capabilities this build does not have yet (OpenTelemetry export). They are not
+  # applied: each moves into app_settings in the change that makes the
   # binary read it, which scripts/check-infra.sh enforces both ways.
   planned_app_settings = {
-    AZCOPS_AUTH_AUDIENCE        = var.auth.audience
-    AZCOPS_AUTH_AUTHORITY       = var.auth.authority
-    AZCOPS_AUTH_JWKS_URL        = var.auth.jwks_url
-    AZCOPS_CONTROL_PLANE_TENANT = var.control_plane_tenant_id
-    AZCOPS_CORS_ORIGINS         = join(",", var.cors_origins)
     OTEL_EXPORTER_OTLP_ENDPOINT = var.otel_exporter_otlp_endpoint
   }
 

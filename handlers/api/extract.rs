@@ -1,0 +1,259 @@
+//! Extractors: JSON bodies and query strings whose rejections use the API's error shape and
+//! name the offending field, and the authenticated caller with the tenant it acts on.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::ApiError;
+use super::auth::{Caller, ROLE_READER};
+use crate::state::AppState;
+use crate::store::{NewAuditEntry, PageRequest, Store, StoreError, TenantScope, now};
+
+/// The header a platform admin names the customer tenant with.
+pub const TENANT_HEADER: &str = "x-azcops-tenant";
+
+/// A JSON body; malformed JSON is 400, a wrong or missing field 422 naming it, too large 413.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state).await.map_err(body_rejection)?;
+        parse_json(&bytes).map(Self)
+    }
+}
+
+/// A body that could not be read: 413 when over the limit, else 400.
+pub fn body_rejection(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
+    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge
+    } else {
+        ApiError::BadRequest("cannot read the request body".into())
+    }
+}
+
+/// Parses a JSON body with the API's rejections (400 malformed, 422 naming the field).
+///
+/// # Errors
+/// As described.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize(&mut deserializer) {
+        Ok(value) => Ok(value),
+        Err(error) => {
+            let inner = error.inner();
+            if inner.is_syntax() || inner.is_eof() {
+                return Err(ApiError::BadRequest("the body is not valid JSON".into()));
+            }
+            let field = field_name(&error.path().to_string(), &inner.to_string());
+            Err(ApiError::validation(field, inner.to_string()))
+        }
+    }
+}
+
+/// A query string; a value that does not parse is 422 naming the parameter.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        if let Some((name, _)) = form_urlencoded_parse(query).find(|(_, v)| v.contains('\0')) {
+            return Err(ApiError::validation(name.into_owned(), "must not contain NUL characters"));
+        }
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
+        serde_path_to_error::deserialize(deserializer).map(Self).map_err(|error| {
+            let message = error.inner().to_string();
+            ApiError::validation(field_name(&error.path().to_string(), &message), message)
+        })
+    }
+}
+
+fn form_urlencoded_parse(query: &str) -> url::form_urlencoded::Parse<'_> {
+    url::form_urlencoded::parse(query.as_bytes())
+}
+
+/// The field a deserialisation error is about: its path, or the name serde quotes in
+/// "missing field `x`" / "unknown field `x`" errors reported at the parent.
+fn field_name(path: &str, message: &str) -> String {
+    if path != "." && !path.is_empty() {
+        return path.to_owned();
+    }
+    message.split('`').nth(1).unwrap_or("body").to_owned()
+}
+
+/// Refuses dates outside 1900–2200: nothing in the data is older or newer, and extreme dates
+/// overflow date arithmetic or the database's date range.
+///
+/// # Errors
+/// 422 naming `field`.
+pub fn check_year(field: &str, year: Option<i32>) -> Result<(), ApiError> {
+    match year {
+        Some(year) if !(1900..=2200).contains(&year) => {
+            Err(ApiError::validation(field, "must be between the years 1900 and 2200"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Common pagination parameters (`page` from 1, `page_size` 1..=500, default 50).
+#[derive(Debug, Clone, Copy, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// 1-based page.
+    #[serde(default = "one")]
+    #[param(minimum = 1)]
+    pub page: u32,
+    /// Rows per page.
+    #[serde(default = "fifty")]
+    #[param(minimum = 1, maximum = 500)]
+    pub page_size: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn fifty() -> u32 {
+    50
+}
+
+impl Paging {
+    /// The validated request.
+    ///
+    /// # Errors
+    /// 422 naming `page` or `page_size`.
+    pub fn request(self) -> Result<PageRequest, ApiError> {
+        Ok(PageRequest::new(self.page, self.page_size)?)
+    }
+}
+
+/// The authenticated caller (rate-limited per Entra tenant).
+#[derive(Debug, Clone)]
+pub struct Authed(pub Caller);
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(Self(caller.clone()));
+        }
+        let runtime = state.api().ok_or(ApiError::NotConfigured("AZCOPS_AUTH_AUDIENCE"))?;
+        let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let caller = runtime.authenticator.authenticate(header).await?;
+        runtime
+            .limiter
+            .check(&caller.azure_tenant_id)
+            .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
+        parts.extensions.insert(caller.clone());
+        Ok(Self(caller))
+    }
+}
+
+/// The caller and the tenant the request acts on: the caller's own, or, for a platform admin,
+/// the one named in `X-AzCops-Tenant` (each such request is audited in that tenant).
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    /// Who calls.
+    pub caller: Caller,
+    /// The tenant acted on.
+    pub scope: TenantScope,
+    /// The store.
+    pub store: Store,
+}
+
+impl Tenant {
+    /// Fails with 403 unless the caller holds `role` (platform admins acting on a tenant hold
+    /// every tenant role).
+    ///
+    /// # Errors
+    /// 403 naming the role.
+    pub fn require(&self, role: &str) -> Result<(), ApiError> {
+        if self.caller.platform_admin || self.caller.has_role(role) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!("the {role} role is required")))
+        }
+    }
+}
+
+/// The store, or 503 when this process has none.
+///
+/// # Errors
+/// 503.
+pub fn store_of(state: &AppState) -> Result<Store, ApiError> {
+    state.store().cloned().ok_or_else(ApiError::database_unavailable)
+}
+
+impl FromRequestParts<AppState> for Tenant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Authed(caller) = Authed::from_request_parts(parts, state).await?;
+        let store = store_of(state)?;
+        let named = parts.headers.get(TENANT_HEADER).and_then(|v| v.to_str().ok()).map(str::trim);
+        let scope = match named {
+            Some(named) if !named.is_empty() => {
+                if !caller.platform_admin {
+                    return Err(ApiError::Forbidden(format!(
+                        "the {TENANT_HEADER} header needs the platform admin role"
+                    )));
+                }
+                let admin = store.platform_admin();
+                let tenant = match admin.get_tenant(named).await {
+                    Err(StoreError::NotFound) => {
+                        admin.get_tenant_by_azure_tenant_id(&named.to_ascii_lowercase()).await?
+                    }
+                    other => other?,
+                };
+                let scope = TenantScope::from_verified_token(tenant.id);
+                let entry = NewAuditEntry {
+                    actor: caller.actor(),
+                    action: "platform_admin.request".into(),
+                    target_type: "request".into(),
+                    // The original URI: inside nested routers `parts.uri` has lost its prefix.
+                    target_id: parts
+                        .extensions
+                        .get::<axum::extract::OriginalUri>()
+                        .map_or_else(|| parts.uri.path().to_owned(), |uri| uri.path().to_owned()),
+                    metadata: serde_json::json!({
+                        "method": parts.method.as_str(),
+                        "caller_tenant": caller.azure_tenant_id,
+                    }),
+                    occurred_at: now(),
+                };
+                store.append_audit(&scope, &entry).await?;
+                scope
+            }
+            _ => {
+                let scope = caller.scope.clone().ok_or_else(|| {
+                    ApiError::Forbidden(format!("name the tenant to act on in the {TENANT_HEADER} header"))
+                })?;
+                if !caller.has_role(ROLE_READER) && !caller.platform_admin {
+                    return Err(ApiError::Forbidden(format!("the {ROLE_READER} role is required")));
+                }
+                scope
+            }
+        };
+        Ok(Self { caller, scope, store })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_names_come_from_the_path_or_the_message() {
+        assert_eq!(field_name("page_size", "invalid digit"), "page_size");
+        assert_eq!(field_name(".", "missing field `reason`"), "reason");
+        assert_eq!(field_name("", "oops"), "body");
+    }
+}

@@ -1,0 +1,356 @@
+//! Tenant data: resources, costs, the cost summary, CSV exports and ingestion status.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use chrono::{Datelike as _, NaiveDate};
+use serde::Deserialize;
+
+use crate::api::extract::{ApiQuery, Paging, Tenant, check_year};
+use crate::api::{ApiError, csv_stream};
+use crate::state::AppState;
+use crate::store::{CostFilter, CostRow, ResourceFilter, ResourceRecord, ResourceSort, SortDirection};
+
+/// Sort keys accepted by `GET /resources`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceSortParam {
+    /// Name.
+    #[default]
+    Name,
+    /// Type.
+    Type,
+    /// Location.
+    Location,
+    /// Resource group.
+    ResourceGroup,
+    /// Last seen.
+    LastSeen,
+}
+
+/// `asc` or `desc`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderParam {
+    /// Ascending.
+    #[default]
+    Asc,
+    /// Descending.
+    Desc,
+}
+
+impl From<OrderParam> for SortDirection {
+    fn from(value: OrderParam) -> Self {
+        match value {
+            OrderParam::Asc => Self::Asc,
+            OrderParam::Desc => Self::Desc,
+        }
+    }
+}
+
+/// Filters of `GET /resources` and its export.
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceQuery {
+    #[serde(rename = "type")]
+    resource_type: Option<String>,
+    location: Option<String>,
+    resource_group: Option<String>,
+    subscription_id: Option<String>,
+    tag_key: Option<String>,
+    tag_value: Option<String>,
+    #[serde(default)]
+    sort: ResourceSortParam,
+    #[serde(default)]
+    order: OrderParam,
+    #[serde(default = "one")]
+    #[param(minimum = 1)]
+    page: u32,
+    #[serde(default = "fifty")]
+    #[param(minimum = 1, maximum = 500)]
+    page_size: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn fifty() -> u32 {
+    50
+}
+
+impl ResourceQuery {
+    fn filter(&self) -> Result<ResourceFilter, ApiError> {
+        let tag = match (&self.tag_key, &self.tag_value) {
+            (Some(key), Some(value)) => Some((key.clone(), value.clone())),
+            (None, None) => None,
+            (None, Some(_)) => return Err(ApiError::validation("tag_key", "is required with tag_value")),
+            (Some(_), None) => return Err(ApiError::validation("tag_value", "is required with tag_key")),
+        };
+        Ok(ResourceFilter {
+            resource_type: self.resource_type.clone(),
+            location: self.location.clone(),
+            resource_group: self.resource_group.clone(),
+            subscription_id: self.subscription_id.clone(),
+            tag,
+            sort: match self.sort {
+                ResourceSortParam::Name => ResourceSort::Name,
+                ResourceSortParam::Type => ResourceSort::Type,
+                ResourceSortParam::Location => ResourceSort::Location,
+                ResourceSortParam::ResourceGroup => ResourceSort::ResourceGroup,
+                ResourceSortParam::LastSeen => ResourceSort::LastSeen,
+            },
+            direction: self.order.into(),
+        })
+    }
+}
+
+/// `GET /resources`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/resources",
+    tag = "data",
+    params(ResourceQuery),
+    responses((status = 200, description = "Resources", body = crate::api::schemas::PaginatedResponse<crate::api::schemas::Resource>), crate::api::openapi::Errors)
+)]
+pub async fn list_resources(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+    tenant: Tenant,
+    ApiQuery(query): ApiQuery<ResourceQuery>,
+) -> Result<Response, ApiError> {
+    let filter = query.filter()?;
+    let page = Paging { page: query.page, page_size: query.page_size }.request()?;
+    // The inventory changes only when ingestion runs, so a page is cached like the summary.
+    let key = format!("resources|{}|{}", tenant.scope.tenant_id(), raw.unwrap_or_default());
+    cached_json(
+        &state,
+        key,
+        || async move { tenant.store.list_resources(&tenant.scope, &filter, page).await },
+    )
+    .await
+}
+
+/// `GET /resources/export.csv`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/resources/export.csv",
+    tag = "data",
+    params(ResourceQuery),
+    responses((status = 200, description = "RFC 4180 CSV with a header row", content_type = "text/csv", body = String), crate::api::openapi::Errors)
+)]
+pub async fn export_resources(
+    tenant: Tenant,
+    ApiQuery(query): ApiQuery<ResourceQuery>,
+) -> Result<Response, ApiError> {
+    let filter = query.filter()?;
+    let Tenant { store, scope, .. } = tenant;
+    csv_stream::export(
+        "resources.csv",
+        &["subscription_id", "resource_id", "name", "type", "location", "resource_group", "tags"],
+        move |page| {
+            let (store, scope, filter) = (store.clone(), scope.clone(), filter.clone());
+            async move { store.list_resources(&scope, &filter, page).await }
+        },
+        resource_row,
+    )
+    .await
+}
+
+fn resource_row(r: &ResourceRecord) -> Vec<String> {
+    let tags = serde_json::to_string(&r.tags.0).unwrap_or_default();
+    vec![
+        r.subscription_id.clone(),
+        r.resource_id.clone(),
+        r.name.clone(),
+        r.resource_type.clone(),
+        r.location.clone(),
+        r.resource_group.clone(),
+        tags,
+    ]
+}
+
+/// Filters of `GET /costs` and its export.
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CostQuery {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    subscription_id: Option<String>,
+    service: Option<String>,
+    resource_group: Option<String>,
+    #[serde(default = "one")]
+    #[param(minimum = 1)]
+    page: u32,
+    #[serde(default = "fifty")]
+    #[param(minimum = 1, maximum = 500)]
+    page_size: u32,
+}
+
+impl CostQuery {
+    fn filter(&self) -> Result<CostFilter, ApiError> {
+        check_year("from", self.from.map(|d| d.year()))?;
+        check_year("to", self.to.map(|d| d.year()))?;
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && from > to
+        {
+            return Err(ApiError::validation("from", "must not be after to"));
+        }
+        Ok(CostFilter {
+            from: self.from,
+            to: self.to,
+            subscription_id: self.subscription_id.clone(),
+            service_name: self.service.clone(),
+            resource_group: self.resource_group.clone(),
+        })
+    }
+}
+
+/// `GET /costs`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/costs",
+    tag = "data",
+    params(CostQuery),
+    responses((status = 200, description = "Daily cost rows, newest first", body = crate::api::schemas::PaginatedResponse<crate::api::schemas::CostRow>), crate::api::openapi::Errors)
+)]
+pub async fn list_costs(tenant: Tenant, ApiQuery(query): ApiQuery<CostQuery>) -> Result<Response, ApiError> {
+    let filter = query.filter()?;
+    let page = Paging { page: query.page, page_size: query.page_size }.request()?;
+    Ok(Json(tenant.store.list_costs(&tenant.scope, &filter, page).await?).into_response())
+}
+
+/// `GET /costs/export.csv`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/costs/export.csv",
+    tag = "data",
+    params(CostQuery),
+    responses((status = 200, description = "RFC 4180 CSV with a header row", content_type = "text/csv", body = String), crate::api::openapi::Errors)
+)]
+pub async fn export_costs(
+    tenant: Tenant,
+    ApiQuery(query): ApiQuery<CostQuery>,
+) -> Result<Response, ApiError> {
+    let filter = query.filter()?;
+    let Tenant { store, scope, .. } = tenant;
+    csv_stream::export(
+        "costs.csv",
+        &[
+            "date",
+            "subscription_id",
+            "resource_group",
+            "service_name",
+            "meter_category",
+            "resource_id",
+            "cost",
+            "amortized_cost",
+            "currency",
+        ],
+        move |page| {
+            let (store, scope, filter) = (store.clone(), scope.clone(), filter.clone());
+            async move { store.list_costs(&scope, &filter, page).await }
+        },
+        cost_row,
+    )
+    .await
+}
+
+fn cost_row(c: &CostRow) -> Vec<String> {
+    vec![
+        c.date.to_string(),
+        c.subscription_id.clone(),
+        c.resource_group.clone(),
+        c.service_name.clone(),
+        c.meter_category.clone(),
+        c.resource_id.clone(),
+        c.cost.to_string(),
+        c.amortized_cost.to_string(),
+        c.currency.clone(),
+    ]
+}
+
+/// Parameters of `GET /costs/summary`.
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryQuery {
+    #[serde(default = "thirty")]
+    #[param(minimum = 1, maximum = 400)]
+    days: u32,
+    to: Option<NaiveDate>,
+    subscription_id: Option<String>,
+}
+
+fn thirty() -> u32 {
+    30
+}
+
+/// `GET /costs/summary?days=30`: totals, by service, daily trend, actual and amortized. Answers
+/// are cached per (tenant, window) for [`crate::api::cache::TTL`]: cost data only changes when
+/// ingestion runs.
+#[utoipa::path(
+    get,
+    path = "/api/v1/costs/summary",
+    tag = "data",
+    params(SummaryQuery),
+    responses((status = 200, description = "Totals, by service, daily trend", body = crate::api::schemas::CostSummary), crate::api::openapi::Errors)
+)]
+pub async fn cost_summary(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    ApiQuery(query): ApiQuery<SummaryQuery>,
+) -> Result<Response, ApiError> {
+    if !(1..=400).contains(&query.days) {
+        return Err(ApiError::validation("days", "must be between 1 and 400"));
+    }
+    check_year("to", query.to.map(|d| d.year()))?;
+    let to = query.to.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let subscription = query.subscription_id.as_deref().map(|s| s.trim().to_ascii_lowercase());
+    let key = format!(
+        "summary|{}|{}|{to}|{}",
+        tenant.scope.tenant_id(),
+        query.days,
+        subscription.as_deref().unwrap_or("")
+    );
+    cached_json(&state, key, || async move {
+        tenant.store.cost_summary(&tenant.scope, to, query.days, subscription.as_deref()).await
+    })
+    .await
+}
+
+/// Answers from the response cache when fresh, else runs `load` and caches its JSON.
+async fn cached_json<T, F, Fut>(state: &AppState, key: String, load: F) -> Result<Response, ApiError>
+where
+    T: serde::Serialize,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T, crate::store::StoreError>>,
+{
+    let cache = state.api().map(|api| &api.response_cache);
+    let now = std::time::Instant::now();
+    if let Some(body) = cache.and_then(|c| c.get_at(&key, now)) {
+        return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
+    }
+    let value = load().await?;
+    let body = Bytes::from(serde_json::to_vec(&value).map_err(|e| ApiError::Internal(e.to_string()))?);
+    if let Some(cache) = cache {
+        cache.put_at(key, body.clone(), now);
+    }
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// `GET /ingestion/status/{run_id}`: the run and its items from the ledger.
+#[utoipa::path(
+    get,
+    path = "/api/v1/ingestion/status/{run_id}",
+    tag = "data",
+    params(("run_id" = String, Path, description = "Ingestion run id")),
+    responses((status = 200, description = "The run and its items", body = crate::api::schemas::IngestionStatus), crate::api::openapi::Errors)
+)]
+pub async fn ingestion_status(tenant: Tenant, Path(run_id): Path<String>) -> Result<Response, ApiError> {
+    Ok(Json(tenant.store.get_run(&tenant.scope, &run_id).await?).into_response())
+}

@@ -1,0 +1,42 @@
+//! The `/api/v1` routes, grouped by area.
+
+pub(crate) mod admin;
+pub(crate) mod data;
+pub(crate) mod recommendations;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+
+/// Every `/v1` route; each handler authenticates through its extractors.
+pub fn v1() -> Router<AppState> {
+    Router::new()
+        .route("/me", get(admin::me))
+        .route("/tenants", post(admin::create_tenant).get(admin::list_tenants))
+        .route(
+            "/tenants/{id}",
+            get(admin::get_tenant).patch(admin::update_tenant).delete(admin::delete_tenant),
+        )
+        .route("/subscriptions", post(admin::create_subscription).get(admin::list_subscriptions))
+        .route(
+            "/subscriptions/{id}",
+            get(admin::get_subscription).patch(admin::update_subscription).delete(admin::delete_subscription),
+        )
+        .route("/resources", get(data::list_resources))
+        .route("/resources/export.csv", get(data::export_resources))
+        .route("/costs", get(data::list_costs))
+        .route("/costs/summary", get(data::cost_summary))
+        .route("/costs/export.csv", get(data::export_costs))
+        .route("/ingestion/status/{run_id}", get(data::ingestion_status))
+        .route("/recommendations", get(recommendations::list))
+        .route("/recommendations/summary", get(recommendations::summary))
+        .route("/recommendations/export.csv", get(recommendations::export))
+        .route("/recommendations/{id}", get(recommendations::get_one))
+        .route("/recommendations/{id}/approve", post(recommendations::approve))
+        .route("/recommendations/{id}/reject", post(recommendations::reject))
+        .route("/recommendations/{id}/dismiss", post(recommendations::dismiss))
+        .route("/recommendations/{id}/reopen", post(recommendations::reopen))
+        .route("/recommendations/{id}/execute", post(recommendations::execute))
+        .route("/audit-logs", get(recommendations::audit_logs))
+}

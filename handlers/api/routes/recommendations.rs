@@ -1,0 +1,346 @@
+//! Recommendations (list, detail with evidence, decisions, summary, export) and audit logs.
+//!
+//! Roles: approve, reject, dismiss and reopen need `AzCops.Approver` (decisions about what
+//! should change); execute needs `AzCops.Admin`, because marking a change as carried out
+//! asserts something was done to the estate, which is an administrator's responsibility.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::Path;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Datelike as _, Utc};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::api::auth::{ROLE_ADMIN, ROLE_APPROVER};
+use crate::api::extract::{ApiQuery, Paging, Tenant, check_year, parse_json};
+use crate::api::{ApiError, csv_stream};
+use crate::store::{
+    AuditFilter, Recommendation, RecommendationFilter, RecommendationSort, RecommendationStatus,
+    SortDirection,
+};
+
+/// Sort keys of `GET /recommendations`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SortParam {
+    /// Priority score (default).
+    #[default]
+    Priority,
+    /// Estimated monthly savings.
+    Savings,
+}
+
+/// Status as a query parameter.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusParam {
+    /// Open.
+    Open,
+    /// Approved.
+    Approved,
+    /// Rejected.
+    Rejected,
+    /// Dismissed.
+    Dismissed,
+    /// Executed.
+    Executed,
+    /// Closed.
+    Closed,
+}
+
+impl From<StatusParam> for RecommendationStatus {
+    fn from(value: StatusParam) -> Self {
+        match value {
+            StatusParam::Open => Self::Open,
+            StatusParam::Approved => Self::Approved,
+            StatusParam::Rejected => Self::Rejected,
+            StatusParam::Dismissed => Self::Dismissed,
+            StatusParam::Executed => Self::Executed,
+            StatusParam::Closed => Self::Closed,
+        }
+    }
+}
+
+/// Filters of `GET /recommendations` and its export.
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    status: Option<StatusParam>,
+    category: Option<String>,
+    rule: Option<String>,
+    subscription_id: Option<String>,
+    #[param(minimum = 0)]
+    min_savings: Option<f64>,
+    #[serde(default)]
+    sort: SortParam,
+    #[serde(default = "one")]
+    #[param(minimum = 1)]
+    page: u32,
+    #[serde(default = "fifty")]
+    #[param(minimum = 1, maximum = 500)]
+    page_size: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn fifty() -> u32 {
+    50
+}
+
+impl ListQuery {
+    fn filter(&self) -> Result<RecommendationFilter, ApiError> {
+        if let Some(min) = self.min_savings
+            && (!min.is_finite() || min < 0.0)
+        {
+            return Err(ApiError::validation("min_savings", "must be a non-negative number"));
+        }
+        Ok(RecommendationFilter {
+            status: self.status.map(Into::into),
+            category: self.category.clone(),
+            rule_id: self.rule.clone(),
+            subscription_id: self.subscription_id.clone(),
+            min_savings: self.min_savings,
+            sort: match self.sort {
+                SortParam::Priority => RecommendationSort::Priority,
+                SortParam::Savings => RecommendationSort::Savings,
+            },
+            direction: Some(SortDirection::Desc),
+        })
+    }
+}
+
+/// `GET /recommendations`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/recommendations",
+    tag = "recommendations",
+    params(ListQuery),
+    responses((status = 200, description = "Recommendations", body = crate::api::schemas::PaginatedResponse<crate::api::schemas::Recommendation>), crate::api::openapi::Errors)
+)]
+pub async fn list(tenant: Tenant, ApiQuery(query): ApiQuery<ListQuery>) -> Result<Response, ApiError> {
+    let filter = query.filter()?;
+    let page = Paging { page: query.page, page_size: query.page_size }.request()?;
+    Ok(Json(tenant.store.list_recommendations(&tenant.scope, &filter, page).await?).into_response())
+}
+
+/// `GET /recommendations/{id}` with its evidence.
+#[utoipa::path(
+    get,
+    path = "/api/v1/recommendations/{id}",
+    tag = "recommendations",
+    params(("id" = String, Path, description = "Object id")),
+    responses((status = 200, description = "The recommendation with its evidence", body = crate::api::schemas::Recommendation), crate::api::openapi::Errors)
+)]
+pub async fn get_one(tenant: Tenant, Path(id): Path<String>) -> Result<Response, ApiError> {
+    Ok(Json(tenant.store.get_recommendation(&tenant.scope, &id).await?).into_response())
+}
+
+/// Body of the decision endpoints.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    reason: Option<String>,
+}
+
+macro_rules! decision {
+    ($name:ident, $action:literal, $summary:literal) => {
+        #[doc = $summary]
+        #[utoipa::path(
+            post,
+            path = concat!("/api/v1/recommendations/{id}/", $action),
+            tag = "recommendations",
+            params(("id" = String, Path, description = "Recommendation id")),
+            request_body(content = Option<DecisionBody>, description = "Optional; `reason` is required to reject or dismiss"),
+            responses(
+                (status = 200, description = "The recommendation after the change", body = crate::api::schemas::Recommendation),
+                crate::api::openapi::Errors
+            )
+        )]
+        pub async fn $name(
+            tenant: Tenant,
+            Path(id): Path<String>,
+            body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+        ) -> Result<Response, ApiError> {
+            decide(tenant, id, $action, body.map_err(crate::api::extract::body_rejection)?).await
+        }
+    };
+}
+
+decision!(approve, "approve", "`POST /recommendations/{id}/approve` (Approver).");
+decision!(reject, "reject", "`POST /recommendations/{id}/reject` (Approver; reason required).");
+decision!(dismiss, "dismiss", "`POST /recommendations/{id}/dismiss` (Approver; reason required).");
+decision!(reopen, "reopen", "`POST /recommendations/{id}/reopen` (Approver).");
+decision!(execute, "execute", "`POST /recommendations/{id}/execute` (Admin).");
+
+/// Applies one decision to a recommendation.
+async fn decide(
+    tenant: Tenant,
+    id: String,
+    action: &str,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let (to, role) = match action {
+        "approve" => (RecommendationStatus::Approved, ROLE_APPROVER),
+        "reject" => (RecommendationStatus::Rejected, ROLE_APPROVER),
+        "dismiss" => (RecommendationStatus::Dismissed, ROLE_APPROVER),
+        "reopen" => (RecommendationStatus::Open, ROLE_APPROVER),
+        "execute" => (RecommendationStatus::Executed, ROLE_ADMIN),
+        _ => return Err(ApiError::NotFound("no such route".into())),
+    };
+    tenant.require(role)?;
+    // An empty body is allowed for the decisions that need no reason.
+    let body: DecisionBody =
+        if body.iter().all(u8::is_ascii_whitespace) { DecisionBody::default() } else { parse_json(&body)? };
+    let reason = body.reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    if matches!(to, RecommendationStatus::Rejected | RecommendationStatus::Dismissed) && reason.is_none() {
+        return Err(ApiError::validation("reason", "is required to reject or dismiss"));
+    }
+    if reason.as_ref().is_some_and(|r| r.len() > 2000) {
+        return Err(ApiError::validation("reason", "must be at most 2000 characters"));
+    }
+    let updated = tenant
+        .store
+        .transition_recommendation(&tenant.scope, &id, to, &tenant.caller.actor(), reason.as_deref())
+        .await?;
+    Ok(Json(updated).into_response())
+}
+
+/// `GET /recommendations/summary`: count and savings by category and status.
+#[utoipa::path(
+    get,
+    path = "/api/v1/recommendations/summary",
+    tag = "recommendations",
+    responses((status = 200, description = "Savings by category and status", body = crate::api::schemas::RecommendationSummary), crate::api::openapi::Errors)
+)]
+pub async fn summary(tenant: Tenant) -> Result<Response, ApiError> {
+    let groups = tenant.store.recommendation_summary(&tenant.scope).await?;
+    let mut by_category: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut by_status: BTreeMap<&str, f64> = BTreeMap::new();
+    for group in &groups {
+        *by_category.entry(&group.category).or_default() += group.estimated_monthly_savings;
+        *by_status.entry(&group.status).or_default() += group.estimated_monthly_savings;
+    }
+    let open: f64 = groups.iter().filter(|g| g.status == "open").map(|g| g.estimated_monthly_savings).sum();
+    Ok(Json(json!({
+        "open_monthly_savings": open,
+        "by_category": by_category,
+        "by_status": by_status,
+        "groups": groups,
+    }))
+    .into_response())
+}
+
+/// `GET /recommendations/export.csv`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/recommendations/export.csv",
+    tag = "recommendations",
+    params(ListQuery),
+    responses((status = 200, description = "RFC 4180 CSV with a header row", content_type = "text/csv", body = String), crate::api::openapi::Errors)
+)]
+pub async fn export(tenant: Tenant, ApiQuery(query): ApiQuery<ListQuery>) -> Result<Response, ApiError> {
+    let filter = query.filter()?;
+    let Tenant { store, scope, .. } = tenant;
+    csv_stream::export(
+        "recommendations.csv",
+        &[
+            "id",
+            "subscription_id",
+            "resource_id",
+            "rule_id",
+            "source",
+            "category",
+            "title",
+            "estimated_monthly_savings",
+            "savings_basis",
+            "currency",
+            "confidence_score",
+            "risk_level",
+            "effort_level",
+            "priority_score",
+            "status",
+            "first_detected_at",
+            "last_detected_at",
+        ],
+        move |page| {
+            let (store, scope, filter) = (store.clone(), scope.clone(), filter.clone());
+            async move { store.list_recommendations(&scope, &filter, page).await }
+        },
+        recommendation_row,
+    )
+    .await
+}
+
+fn recommendation_row(r: &Recommendation) -> Vec<String> {
+    vec![
+        r.id.clone(),
+        r.subscription_id.clone(),
+        r.resource_id.clone(),
+        r.rule_id.clone(),
+        r.source.clone(),
+        r.category.clone(),
+        r.title.clone(),
+        r.estimated_monthly_savings.to_string(),
+        r.savings_basis.clone(),
+        r.currency.clone(),
+        r.confidence_score.to_string(),
+        r.risk_level.clone(),
+        r.effort_level.clone(),
+        r.priority_score.to_string(),
+        r.status.to_string(),
+        r.first_detected_at.to_rfc3339(),
+        r.last_detected_at.to_rfc3339(),
+    ]
+}
+
+/// Filters of `GET /audit-logs`.
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    actor: Option<String>,
+    action: Option<String>,
+    target_type: Option<String>,
+    target_id: Option<String>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    #[serde(default = "one")]
+    #[param(minimum = 1)]
+    page: u32,
+    #[serde(default = "fifty")]
+    #[param(minimum = 1, maximum = 500)]
+    page_size: u32,
+}
+
+/// `GET /audit-logs`: newest first, paginated and filterable.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit-logs",
+    tag = "audit",
+    params(AuditQuery),
+    responses((status = 200, description = "Audit records, newest first", body = crate::api::schemas::PaginatedResponse<crate::api::schemas::AuditEntry>), crate::api::openapi::Errors)
+)]
+pub async fn audit_logs(tenant: Tenant, ApiQuery(query): ApiQuery<AuditQuery>) -> Result<Response, ApiError> {
+    check_year("from", query.from.map(|d| d.year()))?;
+    check_year("to", query.to.map(|d| d.year()))?;
+    if let (Some(from), Some(to)) = (query.from, query.to)
+        && from >= to
+    {
+        return Err(ApiError::validation("from", "must be before to"));
+    }
+    let filter = AuditFilter {
+        actor: query.actor,
+        action: query.action,
+        target_type: query.target_type,
+        target_id: query.target_id,
+        from: query.from,
+        to: query.to,
+    };
+    let page = Paging { page: query.page, page_size: query.page_size }.request()?;
+    Ok(Json(tenant.store.list_audit(&tenant.scope, &filter, page).await?).into_response())
+}

@@ -1,0 +1,11 @@
+//! Integration tests of the dashboard API: real RS256 tokens from the mock OpenID provider
+//! (`eval "$(scripts/start-oidc.sh)"`), a migrated SQLite store per test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod auth;
+mod docs;
+mod lifecycle;
+mod requests;
+mod sandbox;
+mod support;
+mod tenancy;
