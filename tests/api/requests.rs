@@ -313,6 +313,7 @@ async fn unreachable_postgres_is_503_quickly() {
     let state = azcops::state::AppState::with_store(
         store,
         azcops::state::DiagnosticOptions { enabled: false, fanout: 0, fail_sequence: None },
+        Err("no ingestion in API tests".to_owned()),
     )
     .with_api(azcops::api::ApiConfig::from_source(&settings).unwrap());
     let router = axum::Router::new().nest("/api", azcops::api::router(state));

@@ -126,6 +126,7 @@ impl Api {
         let state = AppState::with_store(
             store.clone(),
             DiagnosticOptions { enabled: false, fanout: 0, fail_sequence: None },
+            Err("no ingestion in API tests".to_owned()),
         )
         .with_api(config);
         let router = Router::new().nest("/api", azcops::api::router(state));
