@@ -108,3 +108,77 @@ async fn a_subscription_that_always_fails_is_poisoned_and_the_others_succeed() {
     let counts: BTreeMap<_, _> = items.iter().map(|i| (i.subscription_id.clone(), i.attempts)).collect();
     assert_eq!(counts[&hidden], 3, "retried up to maxDequeueCount: {counts:?} (tenant {tenant})");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_triggers_a_run_over_http_and_follows_it_to_success() {
+    let mut world = World::start(Backends::Embedded, FaultConfig::default()).await;
+    world.register_all();
+    let authority = world.sandbox_url().to_owned();
+    world.set("AZCOPS_AUTH_AUTHORITY", &authority);
+    world.set("AZCOPS_AUTH_AUDIENCE", "api://azcops");
+    let (mut dev, base) = tokio::task::block_in_place(|| world.serve());
+    let client = reqwest::Client::new();
+    let tenant = world.estate().tenants[0].id.clone();
+    let token = |roles: serde_json::Value| {
+        let client = client.clone();
+        let authority = authority.clone();
+        let tenant = tenant.clone();
+        async move {
+            let body = serde_json::json!({"tid": tenant, "roles": roles, "name": "Test Admin"});
+            let minted: serde_json::Value = client
+                .post(format!("{authority}/_sandbox/user-token"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            minted["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let trigger = format!("{base}/api/v1/ingestion/trigger");
+
+    let anonymous = client.post(&trigger).send().await.unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let reader = client
+        .post(&trigger)
+        .bearer_auth(token(serde_json::json!(["AzCops.Reader"])).await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reader.status().as_u16(), 403, "triggering needs AzCops.Admin");
+
+    let admin = token(serde_json::json!(["AzCops.Admin"])).await;
+    let accepted =
+        client.post(&trigger).bearer_auth(&admin).json(&serde_json::json!({})).send().await.unwrap();
+    assert_eq!(accepted.status().as_u16(), 202);
+    let location = accepted.headers()["location"].to_str().unwrap().to_owned();
+    let body: serde_json::Value = accepted.json().await.unwrap();
+    let run_id = body["run_id"].as_str().unwrap().to_owned();
+    assert_eq!(location, format!("/api/v1/ingestion/status/{run_id}"));
+    assert_eq!(body["subscriptions"], 4);
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    let status = loop {
+        let status: serde_json::Value = client
+            .get(format!("{base}{location}"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let state = status["run"]["status"].as_str().unwrap_or_default().to_owned();
+        if state == "succeeded" || state == "failed" || state == "partially_failed" {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "run did not finish: {status}");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    assert_eq!(status["run"]["status"], "succeeded", "{status}");
+    assert_eq!(status["items"].as_array().unwrap().len(), 4);
+    dev.kill().unwrap();
+    dev.wait().unwrap();
+}

@@ -132,6 +132,47 @@ impl World {
         (sub.tenant, sub.id.clone())
     }
 
+    /// Adds settings (before the binary is run).
+    pub fn set(&mut self, key: &str, value: &str) {
+        self.env.push((key.to_owned(), value.to_owned()));
+    }
+
+    /// The sandbox's base URL.
+    pub fn sandbox_url(&self) -> &str {
+        self.sandbox.base_url()
+    }
+
+    /// Starts `azcops dev` serving (no run) and returns it with its public base URL.
+    pub fn serve(&self) -> (std::process::Child, String) {
+        use std::io::{BufRead, BufReader};
+        let app = self.app.display().to_string();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_azcops"))
+            .args(["dev", "--app-root", &app, "--port", "0", "--no-timers"])
+            .current_dir(&self.app)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let banner = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find(|l| l.contains("listening on http://127.0.0.1:"))
+            .unwrap();
+        // Keep draining the console so the emulator never blocks on a full pipe.
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+        let port: String = banner
+            .split("http://127.0.0.1:")
+            .nth(1)
+            .unwrap()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        (child, format!("http://127.0.0.1:{port}"))
+    }
+
     /// Fires `nightly_ingest` through `azcops dev` and waits until all work has drained.
     pub fn nightly(&self) -> Output {
         let app = self.app.display().to_string();
