@@ -67,7 +67,14 @@ pub async fn run(args: DemoArgs, source: &SettingsSource) -> Result<(), OpsError
     if args.no_serve {
         host.stop().await;
     } else {
-        println!("\nAPI at http://127.0.0.1:{}/api (health: /api/health). Ctrl-C to stop.", host.port());
+        let token = demo_token(sandbox.base_url(), &tenants[0]).await?;
+        let api = format!("http://127.0.0.1:{}/api", host.port());
+        println!(
+            "\nAPI at {api} (docs: {api}/docs). A token for the first tenant (Reader, Approver, Admin; 1 hour):"
+        );
+        println!("  export TOKEN={token}");
+        println!("  curl -H \"Authorization: Bearer $TOKEN\" {api}/v1/recommendations/summary");
+        println!("Ctrl-C to stop.");
         let _ = tokio::signal::ctrl_c().await;
         host.stop().await;
     }
@@ -87,6 +94,11 @@ fn demo_settings(source: &SettingsSource, args: &DemoArgs, exports: Vec<(String,
     source.set("AZCOPS_DEV_STORAGE_ROOT", data);
     source.set("AzureWebJobsStorage", "memory");
     source.set("AZCOPS_AZURE_CREDENTIAL", "managed_identity");
+    // The sandbox is also the identity provider, so the API accepts the tokens it mints.
+    if let Some(base) = source.get("AZCOPS_ARM_ENDPOINT").map(str::to_owned) {
+        source.set("AZCOPS_AUTH_AUTHORITY", base);
+    }
+    source.set("AZCOPS_AUTH_AUDIENCE", crate::sandbox::entra::DEFAULT_AUDIENCE);
     source
 }
 
@@ -155,4 +167,27 @@ async fn print_summary(store: &crate::store::Store, tenants: &[String]) -> Resul
         );
     }
     Ok(())
+}
+
+/// Mints a development token for the demo's first tenant from the sandbox's identity provider.
+async fn demo_token(sandbox: &str, azure_tenant_id: &str) -> Result<String, OpsError> {
+    let body = serde_json::json!({
+        "tid": azure_tenant_id,
+        "roles": ["AzCops.Reader", "AzCops.Approver", "AzCops.Admin"],
+        "name": "Demo operator",
+    });
+    let minted: serde_json::Value = reqwest::Client::new()
+        .post(format!("{sandbox}/_sandbox/user-token"))
+        .json(&body)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| OpsError::Invalid(format!("cannot mint a demo token: {e}")))?
+        .json()
+        .await
+        .map_err(|e| OpsError::Invalid(format!("cannot mint a demo token: {e}")))?;
+    minted["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| OpsError::Invalid("the sandbox minted no token".into()))
 }
