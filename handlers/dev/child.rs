@@ -25,6 +25,8 @@ pub struct Supervisor {
     /// The handler's port on 127.0.0.1.
     pub port: u16,
     ready: watch::Receiver<bool>,
+    ready_tx: Arc<watch::Sender<bool>>,
+    check: Arc<tokio::sync::Notify>,
     child: Arc<Mutex<Option<Child>>>,
     stopping: watch::Sender<bool>,
 }
@@ -65,11 +67,20 @@ impl Supervisor {
         let launch = Launch { program, args, env, dir: root, port };
         let child = Arc::new(Mutex::new(Some(spawn(&launch)?)));
         let (ready_tx, ready) = watch::channel(false);
+        let ready_tx = Arc::new(ready_tx);
+        let check = Arc::new(tokio::sync::Notify::new());
         let (stopping, stop_rx) = watch::channel(false);
         wait_ready(port).await?;
         let _ = ready_tx.send(true);
-        tokio::spawn(supervise(launch, child.clone(), ready_tx, stop_rx));
-        Ok(Self { port, ready, child, stopping })
+        tokio::spawn(supervise(launch, child.clone(), ready_tx.clone(), check.clone(), stop_rx));
+        Ok(Self { port, ready, ready_tx, check, child, stopping })
+    }
+
+    /// Reports that the handler did not answer: invocations wait until it is ready again (the
+    /// host's dispatcher waits for a restarted worker) and the supervisor checks it at once.
+    pub fn report_unreachable(&self) {
+        let _ = self.ready_tx.send(false);
+        self.check.notify_one();
     }
 
     /// Waits until the handler is up (immediately, unless it is restarting).
@@ -164,7 +175,8 @@ async fn wait_ready(port: u16) -> Result<(), DevError> {
 async fn supervise(
     launch: Launch,
     child: Arc<Mutex<Option<Child>>>,
-    ready: watch::Sender<bool>,
+    ready: Arc<watch::Sender<bool>>,
+    check: Arc<tokio::sync::Notify>,
     mut stopping: watch::Receiver<bool>,
 ) {
     let mut failures: Vec<Instant> = Vec::new();
@@ -180,8 +192,16 @@ async fn supervise(
             }
         };
         let Some(status) = status else {
+            // Alive but reported unreachable: probe it before letting invocations through.
+            if !*ready.borrow() {
+                if wait_ready(launch.port).await.is_ok() {
+                    let _ = ready.send(true);
+                }
+                continue;
+            }
             tokio::select! {
                 () = tokio::time::sleep(Duration::from_millis(100)) => {},
+                () = check.notified() => {},
                 _ = stopping.changed() => return,
             }
             continue;

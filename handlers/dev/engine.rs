@@ -164,8 +164,10 @@ impl Engine {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         self.child.ready().await;
         let outcome = self.invoker.invoke(&def.name, request).await;
-        if let Outcome::Succeeded(response) = &outcome {
-            self.apply_queue_outputs(def, response).await;
+        match &outcome {
+            Outcome::Succeeded(response) => self.apply_queue_outputs(def, response).await,
+            Outcome::Unreachable(_) => self.child.report_unreachable(),
+            Outcome::Failed(_) => {}
         }
         self.activity_epoch.fetch_add(1, Ordering::SeqCst);
         self.in_flight.fetch_sub(1, Ordering::SeqCst);

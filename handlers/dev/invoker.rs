@@ -17,6 +17,8 @@ pub enum Outcome {
     Succeeded(InvocationResponse),
     /// Anything else, with the reason.
     Failed(String),
+    /// The handler did not answer at all (its process died or is restarting).
+    Unreachable(String),
 }
 
 impl Outcome {
@@ -61,7 +63,7 @@ impl Invoker {
                     Utc::now().to_rfc3339()
                 );
             }
-            Outcome::Failed(reason) => {
+            Outcome::Failed(reason) | Outcome::Unreachable(reason) => {
                 println!(
                     "[{}] Executed 'Functions.{function}' (Failed, Id={id}, Duration={ms}ms)",
                     Utc::now().to_rfc3339()
@@ -84,7 +86,7 @@ impl Invoker {
             .await;
         let response = match sent {
             Ok(r) => r,
-            Err(e) => return Outcome::Failed(format!("handler unreachable: {e}")),
+            Err(e) => return Outcome::Unreachable(format!("handler unreachable: {e}")),
         };
         let status = response.status();
         let json_type = response

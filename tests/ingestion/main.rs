@@ -182,3 +182,22 @@ async fn an_admin_triggers_a_run_over_http_and_follows_it_to_success() {
     dev.kill().unwrap();
     dev.wait().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killing_the_handler_mid_run_converges_on_the_same_curated_state() {
+    let clean = World::start(Backends::Embedded, FaultConfig::default()).await;
+    clean.register_all();
+    check(&clean.nightly(), "clean run");
+    let reference = clean.curated_checksum().await;
+
+    // Slow answers keep every subscription in flight when the handler dies.
+    let latency = azcops::sandbox::control::LatencyConfig::Fixed { ms: 150 };
+    let crashed = World::start_with(Backends::Embedded, FaultConfig::default(), latency).await;
+    crashed.register_all();
+    let (dev, console) = tokio::task::block_in_place(|| crashed.nightly_with_a_handler_crash());
+    assert!(dev.status.success(), "{console}");
+    assert!(console.contains("(Failed"), "invocations in flight failed with the handler: {console}");
+    let ingested = console.matches("Executed 'Functions.ingest_subscription' (Succeeded").count();
+    assert_eq!(ingested, 11, "every readable subscription was ingested after redelivery: {console}");
+    assert_eq!(crashed.curated_checksum().await, reference, "redelivery converges on the clean state");
+}

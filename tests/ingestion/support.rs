@@ -59,10 +59,20 @@ impl World {
     /// Starts the sandbox (as of today: the pipeline's windows end yesterday and now) and lays
     /// out an app root whose host.json retries at once and poisons after three attempts.
     pub async fn start(backends: Backends, faults: FaultConfig) -> Self {
+        Self::start_with(backends, faults, azcops::sandbox::control::LatencyConfig::None).await
+    }
+
+    /// As [`World::start`], with the sandbox answering after `latency`.
+    pub async fn start_with(
+        backends: Backends,
+        faults: FaultConfig,
+        latency: azcops::sandbox::control::LatencyConfig,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let mut options = SandboxOptions::new(ESTATE.parse().unwrap(), 7, chrono::Utc::now().date_naive());
         options.faults = faults;
+        options.latency = latency;
         let sandbox = Sandbox::start(options).await.unwrap();
         let app = dir.path().join("app");
         copy_app(Path::new(env!("CARGO_MANIFEST_DIR")), &app);
@@ -171,6 +181,50 @@ impl World {
             .take_while(char::is_ascii_digit)
             .collect();
         (child, format!("http://127.0.0.1:{port}"))
+    }
+
+    /// Fires `nightly_ingest` through `azcops dev`, kills the handler process (not the emulator)
+    /// once `ingest_subscription` invocations are under way, and waits until all work has
+    /// drained: the emulator restarts the handler as the host does and the messages whose
+    /// invocations died are delivered again.
+    pub fn nightly_with_a_handler_crash(&self) -> (Output, String) {
+        use std::io::{BufRead, BufReader};
+        let app = self.app.display().to_string();
+        let mut dev = Command::new(env!("CARGO_BIN_EXE_azcops"))
+            .args([
+                "dev",
+                "--app-root",
+                &app,
+                "--port",
+                "0",
+                "--run",
+                "nightly_ingest",
+                "--until-idle",
+                "--no-timers",
+            ])
+            .current_dir(&self.app)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut console = String::new();
+        let mut lines = BufReader::new(dev.stdout.take().unwrap()).lines().map_while(Result::ok);
+        for line in lines.by_ref() {
+            console.push_str(&line);
+            console.push('\n');
+            if line.contains("Executing 'Functions.ingest_subscription'") {
+                break;
+            }
+        }
+        let handler = handler_of(dev.id()).expect("the handler child process");
+        Command::new("kill").args(["-9", &handler.to_string()]).status().unwrap();
+        for line in lines {
+            console.push_str(&line);
+            console.push('\n');
+        }
+        let status = dev.wait().unwrap();
+        (Output { status, stdout: Vec::new(), stderr: Vec::new() }, console)
     }
 
     /// Fires `nightly_ingest` through `azcops dev` and waits until all work has drained.
@@ -463,4 +517,13 @@ fn copy_app(repo: &Path, app: &Path) {
         std::fs::create_dir_all(&target).unwrap();
         std::fs::copy(source.join("function.json"), target.join("function.json")).unwrap();
     }
+}
+
+/// The pid of the `azcops serve` child of process `parent`.
+fn handler_of(parent: u32) -> Option<u32> {
+    let children = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")).ok()?;
+    children.split_whitespace().filter_map(|p| p.parse().ok()).find(|pid: &u32| {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains("serve"))
+    })
 }
