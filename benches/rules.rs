@@ -3,6 +3,11 @@
 //! `AZCOPS_BENCH_RULE_RESOURCES`. The mix: eight resource types in equal shares, a tenth of
 //! disks, IPs and NICs orphaned, a quarter of snapshots stale, a fifth of VMs, plans and
 //! databases underused, one resource in sixteen untagged, a third with cost rows.
+//!
+//! Measured on the shared 2-core machine: 1.4–2.0 s per million (target < 1 s, not yet met).
+//! About a third is `facts::extract` building owned strings for every typed resource in the
+//! index; the governance rule's walk over every row's tags is the largest single rule. Borrowed
+//! facts (`&str` into the row) would remove most of the former.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::collections::BTreeMap;
