@@ -9,7 +9,16 @@ use serde::Serialize;
 use super::prices::{HOURS_PER_MONTH, PriceBook};
 use super::settings::RuleSettings;
 use super::snapshot::{ResourceMetric, SubscriptionSnapshot};
+use crate::azure::connectors::facts::{ResourceFacts, extract};
 use crate::model::{ResourceRow, VmMetricsRow};
+
+/// A hash map with a fast non-cryptographic hasher: the rule engine's maps are keyed by long
+/// resource ids from our own inventory (no untrusted keys), and SipHash dominated evaluation
+/// time over a million resources.
+pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Observed cost per lower-cased resource id.
+pub type CostMap = FastMap<String, ObservedCost>;
 
 /// A resource's observed spend over the cost window, normalised to a month.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -45,14 +54,14 @@ pub struct EvaluationContext<'a> {
     /// The tenant's thresholds.
     pub settings: &'a RuleSettings,
     /// Observed cost per lower-cased resource id (absent: no cost rows).
-    pub costs: &'a HashMap<String, ObservedCost>,
+    pub costs: &'a CostMap,
     /// Retail prices the rules asked for.
     pub prices: &'a PriceBook,
     /// The evaluation instant (ages are measured against it).
     pub now: DateTime<Utc>,
-    by_type: HashMap<&'a str, Vec<&'a ResourceRow>>,
-    vm_metrics: HashMap<&'a str, &'a VmMetricsRow>,
-    metrics: HashMap<&'a str, Vec<&'a ResourceMetric>>,
+    by_type: FastMap<&'a str, (Vec<&'a ResourceRow>, Vec<ResourceFacts>)>,
+    vm_metrics: FastMap<&'a str, &'a VmMetricsRow>,
+    metrics: FastMap<&'a str, Vec<&'a ResourceMetric>>,
 }
 
 impl<'a> EvaluationContext<'a> {
@@ -60,16 +69,20 @@ impl<'a> EvaluationContext<'a> {
     pub fn new(
         snapshot: &'a SubscriptionSnapshot,
         settings: &'a RuleSettings,
-        costs: &'a HashMap<String, ObservedCost>,
+        costs: &'a CostMap,
         prices: &'a PriceBook,
         now: DateTime<Utc>,
     ) -> Self {
-        let mut by_type: HashMap<&str, Vec<&ResourceRow>> = HashMap::new();
+        // Facts are extracted once here, not once per rule that reads them.
+        let mut by_type: FastMap<&str, (Vec<&ResourceRow>, Vec<ResourceFacts>)> = FastMap::default();
         for r in &snapshot.resources {
-            by_type.entry(r.resource_type.as_str()).or_default().push(r);
+            let (rows, facts) = by_type.entry(r.resource_type.as_str()).or_default();
+            rows.push(r);
+            facts.push(extract(r));
         }
         let vm_metrics = snapshot.vm_metrics.iter().map(|m| (m.resource_id.as_str(), m)).collect();
-        let mut metrics: HashMap<&str, Vec<&ResourceMetric>> = HashMap::new();
+        let mut metrics: FastMap<&str, Vec<&ResourceMetric>> = FastMap::default();
+        metrics.reserve(snapshot.resource_metrics.len());
         for m in &snapshot.resource_metrics {
             metrics.entry(m.resource_id.as_str()).or_default().push(m);
         }
@@ -78,7 +91,12 @@ impl<'a> EvaluationContext<'a> {
 
     /// Resources of one (lower-cased) type.
     pub fn resources_of(&self, resource_type: &str) -> &[&'a ResourceRow] {
-        self.by_type.get(resource_type).map_or(&[], Vec::as_slice)
+        self.by_type.get(resource_type).map_or(&[], |(rows, _)| rows.as_slice())
+    }
+
+    /// Resources of one (lower-cased) type with their typed facts.
+    pub fn typed(&self, resource_type: &str) -> impl Iterator<Item = (&'a ResourceRow, &ResourceFacts)> + '_ {
+        self.by_type.get(resource_type).into_iter().flat_map(|(rows, facts)| rows.iter().copied().zip(facts))
     }
 
     /// Every resource.

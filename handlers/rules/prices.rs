@@ -6,8 +6,6 @@
 //! one disk) at 730 hours a month, so rules never convert units. A key the source cannot price
 //! is simply absent: the rule then falls back to its heuristic.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use futures::StreamExt;
 
@@ -82,7 +80,7 @@ pub enum PriceKey {
 /// Monthly prices by key.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PriceBook {
-    prices: HashMap<PriceKey, f64>,
+    prices: super::context::FastMap<PriceKey, f64>,
 }
 
 impl PriceBook {

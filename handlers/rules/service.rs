@@ -2,12 +2,12 @@
 //! `azcops evaluate` call. It gathers what the rules read, runs them, and stores the findings
 //! as recommendations idempotently.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::context::{EvaluationContext, ObservedCost};
+use super::context::{CostMap, EvaluationContext, ObservedCost};
 use super::prices::{PriceKey, PriceSource};
 use super::registry;
 use super::scoring::{priority, round2};
@@ -130,7 +130,7 @@ fn observed_costs(
     rows: Vec<crate::store::ResourceCost>,
     from: NaiveDate,
     to: NaiveDate,
-) -> (HashMap<String, ObservedCost>, Option<String>) {
+) -> (CostMap, Option<String>) {
     let mut currency = None;
     let costs = rows
         .into_iter()

@@ -1,10 +1,10 @@
 //! Test fixtures: resources, metrics and an owned evaluation context.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use super::context::{EvaluationContext, ObservedCost};
+use super::context::{CostMap, EvaluationContext, ObservedCost};
 use super::prices::{PriceBook, PriceKey};
 use super::settings::RuleSettings;
 use super::snapshot::{ResourceMetric, SubscriptionSnapshot};
@@ -83,7 +83,7 @@ pub fn metric(resource_id: &str, name: &str, p95: f64, datapoints: i64) -> Resou
 pub struct Fixture {
     pub snapshot: SubscriptionSnapshot,
     pub settings: RuleSettings,
-    pub costs: HashMap<String, ObservedCost>,
+    pub costs: CostMap,
     pub prices: PriceBook,
     pub now: DateTime<Utc>,
 }
@@ -98,7 +98,7 @@ impl Fixture {
                 ..Default::default()
             },
             settings: RuleSettings::default(),
-            costs: HashMap::new(),
+            costs: CostMap::default(),
             prices: PriceBook::default(),
             now: now(),
         }

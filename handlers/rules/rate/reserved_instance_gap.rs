@@ -26,10 +26,10 @@
 
 use serde_json::json;
 
-use crate::azure::connectors::facts::{ResourceFacts, extract};
+use crate::azure::connectors::facts::extract;
 use crate::rules::prices::PriceKey;
 use crate::rules::rate::steady_uncovered;
-use crate::rules::rightsizing::underutilised_vm::{self, TYPE};
+use crate::rules::rightsizing::underutilised_vm::{self, TYPE, running_size};
 use crate::rules::{
     Category, Effort, EvaluationContext, Finding, Risk, Rule, RuleSettings, SavingsBasis,
     SubscriptionSnapshot,
@@ -38,13 +38,6 @@ use crate::rules::{
 /// The rule.
 #[derive(Debug, Default)]
 pub struct ReservedInstanceGap;
-
-fn running_size(row: &crate::model::ResourceRow) -> Option<String> {
-    match extract(row) {
-        ResourceFacts::VirtualMachine(v) if v.power_state.as_deref() == Some("running") => v.vm_size,
-        _ => None,
-    }
-}
 
 impl Rule for ReservedInstanceGap {
     fn id(&self) -> &'static str {
@@ -65,7 +58,7 @@ impl Rule for ReservedInstanceGap {
     fn price_queries(&self, snapshot: &SubscriptionSnapshot, _: &RuleSettings) -> Vec<PriceKey> {
         let mut keys = Vec::new();
         for row in snapshot.resources.iter().filter(|r| r.resource_type == TYPE) {
-            let Some(size) = running_size(row) else { continue };
+            let Some(size) = running_size(&extract(row)).map(str::to_owned) else { continue };
             let region = row.location.clone();
             keys.push(PriceKey::Vm { region: region.clone(), size: size.clone() });
             for years in [1, 3] {
@@ -75,12 +68,12 @@ impl Rule for ReservedInstanceGap {
         keys
     }
     fn evaluate(&self, ctx: &EvaluationContext<'_>, out: &mut Vec<Finding>) {
-        for row in ctx.resources_of(TYPE) {
-            let Some(size) = running_size(row) else { continue };
+        for (row, facts) in ctx.typed(TYPE) {
+            let Some(size) = running_size(facts).map(str::to_owned) else { continue };
             let region = &row.location;
             let list = ctx.prices.get(&PriceKey::Vm { region: region.clone(), size: size.clone() });
             let Some(cost) = steady_uncovered(ctx, &row.resource_id, list) else { continue };
-            if underutilised_vm::assess(ctx, row).is_some() {
+            if underutilised_vm::assess(ctx, row, facts).is_some() {
                 continue;
             }
             let ri = |years| {

@@ -27,7 +27,7 @@ use serde_json::json;
 
 use crate::rules::prices::PriceKey;
 use crate::rules::rate::steady_uncovered;
-use crate::rules::rightsizing::app_service_plan::{self, TYPE, billed_plan};
+use crate::rules::rightsizing::app_service_plan::{self, TYPE, billed, billed_sku};
 use crate::rules::{
     Category, Effort, EvaluationContext, Finding, Risk, Rule, RuleSettings, SavingsBasis,
     SubscriptionSnapshot,
@@ -56,15 +56,15 @@ impl Rule for SavingsPlan {
     fn price_queries(&self, snapshot: &SubscriptionSnapshot, _: &RuleSettings) -> Vec<PriceKey> {
         let mut keys = Vec::new();
         for row in snapshot.resources.iter().filter(|r| r.resource_type == TYPE) {
-            let Some(sku) = billed_plan(row).and_then(|p| p.sku_name) else { continue };
+            let Some(sku) = billed_sku(row) else { continue };
             keys.push(PriceKey::Plan { region: row.location.clone(), sku: sku.clone() });
             keys.push(PriceKey::PlanSavingsPlan { region: row.location.clone(), sku, years: 1 });
         }
         keys
     }
     fn evaluate(&self, ctx: &EvaluationContext<'_>, out: &mut Vec<Finding>) {
-        for row in ctx.resources_of(TYPE) {
-            let Some(p) = billed_plan(row) else { continue };
+        for (row, facts) in ctx.typed(TYPE) {
+            let Some(p) = billed(facts) else { continue };
             let Some(sku) = p.sku_name.clone() else { continue };
             let region = row.location.clone();
             let Some(sp) = ctx.prices.get(&PriceKey::PlanSavingsPlan {
@@ -77,7 +77,7 @@ impl Rule for SavingsPlan {
             let Some(list) = ctx.prices.get(&PriceKey::Plan { region, sku: sku.clone() }) else { continue };
             let workers = p.workers.unwrap_or(1).max(1) as f64;
             let Some(cost) = steady_uncovered(ctx, &row.resource_id, Some(list * workers)) else { continue };
-            if app_service_plan::assess(ctx, row).is_some() || list <= 0.0 {
+            if app_service_plan::assess(ctx, row, facts).is_some() || list <= 0.0 {
                 continue;
             }
             let savings = cost.monthly_actual * (1.0 - sp / list).max(0.0);

@@ -57,15 +57,25 @@ pub enum PlanAssessment {
 }
 
 /// The plan's facts when it is on a billed tier.
-pub fn billed_plan(row: &ResourceRow) -> Option<AppServicePlanFacts> {
-    let ResourceFacts::AppServicePlan(p) = extract(row) else { return None };
-    let tier = p.tier.as_deref().unwrap_or("").to_ascii_lowercase();
-    (!matches!(tier.as_str(), "free" | "shared" | "dynamic")).then_some(p)
+pub fn billed(facts: &ResourceFacts) -> Option<&AppServicePlanFacts> {
+    let ResourceFacts::AppServicePlan(p) = facts else { return None };
+    let tier = p.tier.as_deref().unwrap_or("");
+    let free = ["free", "shared", "dynamic"].iter().any(|t| t.eq_ignore_ascii_case(tier));
+    (!free).then_some(p)
+}
+
+/// The plan's SKU name when it is on a billed tier (for price queries).
+pub fn billed_sku(row: &ResourceRow) -> Option<String> {
+    billed(&extract(row)).and_then(|p| p.sku_name.clone())
 }
 
 /// Whether `row` is an empty or underused plan (also used by `rate.savings_plan`).
-pub fn assess(ctx: &EvaluationContext<'_>, row: &ResourceRow) -> Option<PlanAssessment> {
-    let p = billed_plan(row)?;
+pub fn assess(
+    ctx: &EvaluationContext<'_>,
+    row: &ResourceRow,
+    facts: &ResourceFacts,
+) -> Option<PlanAssessment> {
+    let p = billed(facts)?;
     if p.sites == Some(0) {
         return Some(PlanAssessment::Empty);
     }
@@ -102,7 +112,7 @@ impl Rule for AppServicePlan {
     fn price_queries(&self, snapshot: &SubscriptionSnapshot, _: &RuleSettings) -> Vec<PriceKey> {
         let mut keys = Vec::new();
         for row in snapshot.resources.iter().filter(|r| r.resource_type == TYPE) {
-            let Some(sku) = billed_plan(row).and_then(|p| p.sku_name) else { continue };
+            let Some(sku) = billed_sku(row) else { continue };
             if let Some(lower) = plan_step_down(&sku) {
                 keys.push(PriceKey::Plan { region: row.location.clone(), sku: lower });
             }
@@ -111,9 +121,9 @@ impl Rule for AppServicePlan {
         keys
     }
     fn evaluate(&self, ctx: &EvaluationContext<'_>, out: &mut Vec<Finding>) {
-        for row in ctx.resources_of(TYPE) {
-            let Some(a) = assess(ctx, row) else { continue };
-            let Some(p) = billed_plan(row) else { continue };
+        for (row, facts) in ctx.typed(TYPE) {
+            let Some(a) = assess(ctx, row, facts) else { continue };
+            let Some(p) = billed(facts) else { continue };
             let workers = p.workers.unwrap_or(1).max(1) as f64;
             let sku = p.sku_name.clone().unwrap_or_default();
             let price =

@@ -26,7 +26,7 @@
 
 use serde_json::json;
 
-use crate::azure::connectors::facts::{ResourceFacts, SqlDatabaseFacts, extract};
+use crate::azure::connectors::facts::{ResourceFacts, extract};
 use crate::model::ResourceRow;
 use crate::rules::context::step_savings;
 use crate::rules::prices::PriceKey;
@@ -41,8 +41,8 @@ pub struct SqlDtu;
 
 const TYPE: &str = "microsoft.sql/servers/databases";
 
-fn dtu_database(row: &ResourceRow) -> Option<(SqlDatabaseFacts, String, String)> {
-    let ResourceFacts::SqlDatabase(d) = extract(row) else { return None };
+fn dtu_database(row: &ResourceRow, facts: &ResourceFacts) -> Option<(String, String)> {
+    let ResourceFacts::SqlDatabase(d) = facts else { return None };
     if row.properties.get("elasticPoolId").is_some_and(|v| !v.is_null()) {
         return None;
     }
@@ -57,7 +57,7 @@ fn dtu_database(row: &ResourceRow) -> Option<(SqlDatabaseFacts, String, String)>
         .or_else(|| d.capacity.and_then(|c| dtu_objective(&tier, c)).map(str::to_owned))
         .or_else(|| d.sku_name.clone())?;
     dtu_step_down(&tier, &objective)?;
-    Some((d, tier, objective))
+    Some((tier, objective))
 }
 
 impl Rule for SqlDtu {
@@ -79,7 +79,7 @@ impl Rule for SqlDtu {
     fn price_queries(&self, snapshot: &SubscriptionSnapshot, _: &RuleSettings) -> Vec<PriceKey> {
         let mut keys = Vec::new();
         for row in snapshot.resources.iter().filter(|r| r.resource_type == TYPE) {
-            let Some((_, tier, objective)) = dtu_database(row) else { continue };
+            let Some((tier, objective)) = dtu_database(row, &extract(row)) else { continue };
             if let Some((_, Some((lower, _)))) = dtu_step_down(&tier, &objective) {
                 keys.push(PriceKey::SqlDatabase {
                     region: row.location.clone(),
@@ -92,8 +92,8 @@ impl Rule for SqlDtu {
     }
     fn evaluate(&self, ctx: &EvaluationContext<'_>, out: &mut Vec<Finding>) {
         let s = ctx.settings;
-        for row in ctx.resources_of(TYPE) {
-            let Some((_, tier, objective)) = dtu_database(row) else { continue };
+        for (row, facts) in ctx.typed(TYPE) {
+            let Some((tier, objective)) = dtu_database(row, facts) else { continue };
             let Some((dtu, Some((lower, lower_dtu)))) = dtu_step_down(&tier, &objective) else { continue };
             let Some(m) = ctx.metric(&row.resource_id, "dtu_consumption_percent") else { continue };
             let Some(p95) = m.p95 else { continue };

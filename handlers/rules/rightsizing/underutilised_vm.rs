@@ -59,18 +59,21 @@ pub struct Assessment {
     pub coverage: f64,
 }
 
-fn is_running(row: &ResourceRow) -> Option<String> {
-    match extract(row) {
-        ResourceFacts::VirtualMachine(v) if v.power_state.as_deref() == Some("running") => v.vm_size,
+/// The size of a running VM (`None` for anything else).
+pub fn running_size(facts: &ResourceFacts) -> Option<&str> {
+    match facts {
+        ResourceFacts::VirtualMachine(v) if v.power_state.as_deref() == Some("running") => {
+            v.vm_size.as_deref()
+        }
         _ => None,
     }
 }
 
 /// Whether `row` is an underutilised VM under `ctx`'s thresholds (also used by the rate rules,
 /// which leave such VMs to be resized before anything is committed for them).
-pub fn assess(ctx: &EvaluationContext<'_>, row: &ResourceRow) -> Option<Assessment> {
+pub fn assess(ctx: &EvaluationContext<'_>, row: &ResourceRow, facts: &ResourceFacts) -> Option<Assessment> {
     let s = ctx.settings;
-    let size = is_running(row)?;
+    let size = running_size(facts)?.to_owned();
     let m = ctx.vm_metrics(&row.resource_id)?;
     let coverage =
         if m.expected_datapoints > 0 { m.datapoints as f64 / m.expected_datapoints as f64 } else { 0.0 };
@@ -115,7 +118,7 @@ impl Rule for UnderutilisedVm {
     fn price_queries(&self, snapshot: &SubscriptionSnapshot, _: &RuleSettings) -> Vec<PriceKey> {
         let mut keys = Vec::new();
         for row in snapshot.resources.iter().filter(|r| r.resource_type == TYPE) {
-            let Some(size) = is_running(row) else { continue };
+            let Some(size) = running_size(&extract(row)).map(str::to_owned) else { continue };
             if let Some((target, _)) = vm_step_down(&size) {
                 keys.push(PriceKey::Vm { region: row.location.clone(), size: target });
             }
@@ -124,8 +127,8 @@ impl Rule for UnderutilisedVm {
         keys
     }
     fn evaluate(&self, ctx: &EvaluationContext<'_>, out: &mut Vec<Finding>) {
-        for row in ctx.resources_of(TYPE) {
-            let Some(a) = assess(ctx, row) else { continue };
+        for (row, facts) in ctx.typed(TYPE) {
+            let Some(a) = assess(ctx, row, facts) else { continue };
             let price = |size: &str| {
                 ctx.prices.get(&PriceKey::Vm { region: row.location.clone(), size: size.to_owned() })
             };

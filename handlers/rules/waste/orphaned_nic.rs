@@ -17,7 +17,7 @@
 
 use serde_json::json;
 
-use crate::azure::connectors::facts::{ResourceFacts, extract};
+use crate::azure::connectors::facts::ResourceFacts;
 use crate::rules::{Category, Effort, EvaluationContext, Finding, Risk, Rule, SavingsBasis};
 
 /// The rule.
@@ -43,8 +43,8 @@ impl Rule for OrphanedNic {
         Effort::Low
     }
     fn evaluate(&self, ctx: &EvaluationContext<'_>, out: &mut Vec<Finding>) {
-        for row in ctx.resources_of(TYPE) {
-            let ResourceFacts::NetworkInterface(nic) = extract(row) else { continue };
+        for (row, facts) in ctx.typed(TYPE) {
+            let ResourceFacts::NetworkInterface(nic) = facts else { continue };
             let hosted = row
                 .properties
                 .get("hostedWorkloads")

@@ -21,7 +21,7 @@
 
 use serde_json::json;
 
-use crate::azure::connectors::facts::{ResourceFacts, extract};
+use crate::azure::connectors::facts::ResourceFacts;
 use crate::rules::context::whole_cost_savings;
 use crate::rules::{Category, Effort, EvaluationContext, Finding, Risk, Rule};
 
@@ -48,8 +48,8 @@ impl Rule for OrphanedPublicIp {
         Effort::Low
     }
     fn evaluate(&self, ctx: &EvaluationContext<'_>, out: &mut Vec<Finding>) {
-        for row in ctx.resources_of(TYPE) {
-            let ResourceFacts::PublicIp(ip) = extract(row) else { continue };
+        for (row, facts) in ctx.typed(TYPE) {
+            let ResourceFacts::PublicIp(ip) = facts else { continue };
             let in_prefix = row.properties.pointer("/publicIPPrefix/id").is_some_and(|v| !v.is_null());
             if !ip.is_unattached() || in_prefix {
                 continue;

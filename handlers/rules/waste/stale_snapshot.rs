@@ -20,7 +20,7 @@
 use chrono::Duration;
 use serde_json::json;
 
-use crate::azure::connectors::facts::{ResourceFacts, extract};
+use crate::azure::connectors::facts::ResourceFacts;
 use crate::rules::context::whole_cost_savings;
 use crate::rules::{Category, Effort, EvaluationContext, Finding, Risk, Rule};
 
@@ -50,8 +50,8 @@ impl Rule for StaleSnapshot {
         let threshold = Duration::days(ctx.settings.stale_snapshot_days);
         let disks: std::collections::HashSet<&str> =
             ctx.resources_of("microsoft.compute/disks").iter().map(|r| r.resource_id.as_str()).collect();
-        for row in ctx.resources_of(TYPE) {
-            let ResourceFacts::Snapshot(s) = extract(row) else { continue };
+        for (row, facts) in ctx.typed(TYPE) {
+            let ResourceFacts::Snapshot(s) = facts else { continue };
             let Some(created) = s.time_created else { continue };
             let age = ctx.now - created;
             if age < threshold {

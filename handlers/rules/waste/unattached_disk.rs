@@ -88,8 +88,8 @@ impl Rule for UnattachedDisk {
             .collect()
     }
     fn evaluate(&self, ctx: &EvaluationContext<'_>, out: &mut Vec<Finding>) {
-        for row in ctx.resources_of(TYPE) {
-            let ResourceFacts::Disk(d) = extract(row) else { continue };
+        for (row, facts) in ctx.typed(TYPE) {
+            let ResourceFacts::Disk(d) = facts else { continue };
             if !d.is_unattached() || row.managed_by.is_some() || is_asr(row) {
                 continue;
             }
