@@ -270,21 +270,13 @@ impl Engine {
 
     /// True when nothing is running, no listened queue holds a message, and the blob watcher has
     /// finished a scan that began after the last invocation ended.
-    async fn is_idle(&self, scans_at_last_activity: usize) -> bool {
-        let listened: Vec<String> = self
-            .app
-            .functions
-            .iter()
-            .filter_map(|f| {
-                f.trigger().filter(|t| t.kind == "queueTrigger").and_then(|t| t.queue_name.clone())
-            })
-            .collect();
+    async fn is_idle(&self, scans_at_last_activity: usize, listened: &[String]) -> bool {
         if self.in_flight.load(Ordering::SeqCst) != 0
             || self.blob_scans.load(Ordering::SeqCst) < scans_at_last_activity + 2
         {
             return false;
         }
-        for queue in &listened {
+        for queue in listened {
             if self.queues.len(queue).await != 0 {
                 return false;
             }
@@ -294,6 +286,14 @@ impl Engine {
 
     /// Waits until all work has drained.
     pub async fn wait_until_idle(&self) {
+        let listened: Vec<String> = self
+            .app
+            .functions
+            .iter()
+            .filter_map(|f| {
+                f.trigger().filter(|t| t.kind == "queueTrigger").and_then(|t| t.queue_name.clone())
+            })
+            .collect();
         let mut epoch = usize::MAX;
         let mut scans_at_activity = 0;
         loop {
@@ -302,7 +302,9 @@ impl Engine {
                 epoch = current;
                 scans_at_activity = self.blob_scans.load(Ordering::SeqCst);
             }
-            if self.is_idle(scans_at_activity).await && self.activity_epoch.load(Ordering::SeqCst) == epoch {
+            if self.is_idle(scans_at_activity, &listened).await
+                && self.activity_epoch.load(Ordering::SeqCst) == epoch
+            {
                 return;
             }
             tokio::select! {

@@ -8,9 +8,10 @@
 //! `/admin/functions/{name}` manual-run call, and HTTP on port 7071 (raw forwarding for the `api`
 //! function, envelopes for other HTTP functions).
 //!
-//! Not emulated: Azurite-backed queues and blobs (queues and blob events are in memory and on the
-//! local filesystem), function-timeout process restarts, function keys (`authLevel` is not enforced,
-//! as under Core Tools), blob output bindings, and `runtime/webhooks` Event Grid endpoints.
+//! Queues and blob events live in memory and on the local filesystem by default, or on Azurite
+//! (`AzureWebJobsStorage`). Not emulated: function-timeout process restarts, function keys
+//! (`authLevel` is not enforced, as under Core Tools), blob output bindings, and the
+//! `runtime/webhooks` Event Grid endpoints.
 
 mod blobs;
 mod child;

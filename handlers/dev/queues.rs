@@ -117,11 +117,6 @@ impl QueueService {
         self.with(|queues| queues.get(queue).map_or(0, VecDeque::len))
     }
 
-    /// Every queue with its message count.
-    pub fn counts(&self) -> BTreeMap<String, usize> {
-        self.with(|queues| queues.iter().map(|(k, v)| (k.clone(), v.len())).collect())
-    }
-
     /// A future completing at the next change of any queue (call `enable` on it before checking
     /// the queues, so no change between the check and the wait is missed).
     pub fn changed(&self) -> tokio::sync::futures::Notified<'_> {

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -237,9 +237,4 @@ pub fn metric_rows(snapshot: &Snapshot) -> Result<(Vec<VmMetricsRow>, Vec<Resour
     vms.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
     others.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
     Ok((vms, others))
-}
-
-/// The day a snapshot's path is filed under.
-pub fn snapshot_day(snapshot: &Snapshot) -> NaiveDate {
-    snapshot.fetched_at.date_naive()
 }

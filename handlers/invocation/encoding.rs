@@ -15,15 +15,6 @@ pub fn encode_string(text: &str) -> Value {
     Value::String(Value::String(text.to_owned()).to_string())
 }
 
-/// Encodes a scalar (number, bool) the way the host does: its JSON text as a string
-/// (`1` → `"1"`).
-pub fn encode_scalar(value: &Value) -> Value {
-    match value {
-        Value::String(s) => encode_string(s),
-        other => Value::String(other.to_string()),
-    }
-}
-
 /// Encodes bytes the way the host does for `dataType: binary`: base64.
 pub fn encode_bytes(bytes: &[u8]) -> Value {
     Value::String(BASE64.encode(bytes))
