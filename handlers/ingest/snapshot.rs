@@ -93,8 +93,9 @@ pub struct ResourceMetrics {
     pub window: MetricWindow,
 }
 
+/// Deserialises a stored page in place (a `&Value` is itself a deserializer: no copy of the page).
 fn decode<T: serde::de::DeserializeOwned>(connector: Connector, value: &Value) -> Result<T, IngestError> {
-    serde_json::from_value(value.clone())
+    T::deserialize(value)
         .map_err(|e| IngestError::Replay { connector: connector.as_str(), reason: e.to_string() })
 }
 
