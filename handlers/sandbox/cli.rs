@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
-use super::control::{Api, FaultConfig, LatencyConfig, QuotaConfig};
+use super::control::{Api, FaultConfig, LatencyConfig, QuotaConfig, ThrottleStorm};
 use super::spec::EstateSpec;
 use super::{Sandbox, SandboxError, SandboxOptions, truth};
 
@@ -27,7 +27,8 @@ pub struct SandboxArgs {
     /// Directory for `estate.json` and `ground_truth.json`.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Faults, e.g. `errors=0.05,statuses=500:503,resets=0.01,truncate=3,seed=7,apis=resource_graph:advisor`.
+    /// Faults, e.g. `errors=0.05,statuses=500:503,resets=0.01,truncate=3,seed=7,apis=resource_graph:advisor`;
+    /// `storm=PERIOD_MS:DURATION_MS` adds recurring 429 storms.
     #[arg(long)]
     pub faults: Option<String>,
     /// Quotas: `on` (real limits) or `off`.
@@ -56,6 +57,15 @@ pub fn parse_faults(text: &str) -> Result<FaultConfig, SandboxError> {
             "resets" => f.reset_rate = num(value)?,
             "truncate" => f.truncate_page = Some(value.parse().map_err(|_| invalid("fault", part))?),
             "seed" => f.seed = value.parse().map_err(|_| invalid("fault", part))?,
+            "storm" => {
+                let (period, duration) = value.split_once(':').ok_or_else(|| invalid("fault", part))?;
+                let ms = |v: &str| v.parse::<u64>().map_err(|_| invalid("fault", part));
+                let (period_ms, duration_ms) = (ms(period)?, ms(duration)?);
+                if period_ms == 0 || duration_ms >= period_ms {
+                    return Err(invalid("storm (duration must be shorter than the period)", part));
+                }
+                f.storm = Some(ThrottleStorm { period_ms, duration_ms });
+            }
             "statuses" => {
                 f.error_statuses = value
                     .split(':')
@@ -168,6 +178,9 @@ mod tests {
         assert_eq!(f.truncate_page, Some(2));
         assert_eq!(f.apis, vec![Api::ResourceGraph, Api::Advisor]);
         assert!(parse_faults("boom=1").is_err());
+        let storm = parse_faults("storm=4000:1500").unwrap().storm;
+        assert_eq!(storm, Some(ThrottleStorm { period_ms: 4000, duration_ms: 1500 }));
+        assert!(parse_faults("storm=1000:1000").is_err(), "a storm that never ends");
         assert_eq!(parse_latency("uniform:5-10").unwrap(), LatencyConfig::Uniform { min_ms: 5, max_ms: 10 });
         assert!(parse_latency("gauss:1").is_err());
     }

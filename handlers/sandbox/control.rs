@@ -42,6 +42,9 @@ pub struct FaultConfig {
     /// The N-th (1-based) paged response served after this config is set has its JSON body cut
     /// in half (status 200, valid headers), once.
     pub truncate_page: Option<u64>,
+    /// Recurring 429 storms: while one lasts, every request gets its API's own throttling
+    /// response.
+    pub storm: Option<ThrottleStorm>,
     /// APIs the faults apply to; empty means every API except the token endpoints.
     pub apis: Vec<Api>,
     /// Seed of the fault RNG, so a run is repeatable.
@@ -55,6 +58,7 @@ impl Default for FaultConfig {
             error_statuses: vec![500, 502, 503, 504],
             reset_rate: 0.0,
             truncate_page: None,
+            storm: None,
             apis: Vec::new(),
             seed: 1,
         }
@@ -65,6 +69,27 @@ impl FaultConfig {
     /// Whether faults apply to `api`.
     pub fn applies_to(&self, api: Api) -> bool {
         if self.apis.is_empty() { api != Api::Token } else { self.apis.contains(&api) }
+    }
+}
+
+/// A throttling storm that recurs every `period_ms`, lasting `duration_ms`, timed from the
+/// first request it applies to (so the first requests of a run always meet one). Unlike a
+/// random 429, a storm refuses every attempt until it passes, which is what a shared quota
+/// tripped by another client looks like: only a client that waits out `Retry-After` gets through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThrottleStorm {
+    /// Time from the start of one storm to the next.
+    pub period_ms: u64,
+    /// How long each storm lasts.
+    pub duration_ms: u64,
+}
+
+impl ThrottleStorm {
+    /// How long until the storm around `since_epoch` ends, or `None` between storms.
+    pub fn remaining(&self, since_epoch: Duration) -> Option<Duration> {
+        let period = self.period_ms.max(1) as u128;
+        let phase = (since_epoch.as_millis() % period) as u64;
+        (phase < self.duration_ms).then(|| Duration::from_millis(self.duration_ms - phase))
     }
 }
 
@@ -319,10 +344,14 @@ pub struct Control {
     pub pages: u64,
     /// Whether the truncation fault already fired.
     pub truncated: bool,
+    /// When the first request a storm applies to arrived (storms are timed from it).
+    pub storm_epoch: Option<Duration>,
     /// Per-API counters.
     pub stats: BTreeMap<Api, ApiStats>,
     /// Quota state.
     pub quotas: Quotas,
+    /// Units drawn per quota bucket, enforced or not.
+    pub quota_use: super::quota_use::QuotaUse,
 }
 
 impl Control {
@@ -336,8 +365,10 @@ impl Control {
             rng,
             pages: 0,
             truncated: false,
+            storm_epoch: None,
             stats: BTreeMap::new(),
             quotas: Quotas::default(),
+            quota_use: super::quota_use::QuotaUse::default(),
         }
     }
 
@@ -347,6 +378,14 @@ impl Control {
         self.faults = faults;
         self.pages = 0;
         self.truncated = false;
+        self.storm_epoch = None;
+    }
+
+    /// How long the storm in progress at `now` still lasts, if `api` is caught in one.
+    pub fn storm_remaining(&mut self, api: Api, now: Duration) -> Option<Duration> {
+        let storm = self.faults.storm.filter(|_| self.faults.applies_to(api))?;
+        let epoch = *self.storm_epoch.get_or_insert(now);
+        storm.remaining(now.saturating_sub(epoch))
     }
 
     /// Counts an injected fault.
@@ -385,6 +424,31 @@ mod tests {
         }
         assert!(q.arm_read("k", t0).is_err());
         assert!(q.arm_read("k", Duration::from_millis(40)).is_ok());
+    }
+
+    #[test]
+    fn storms_recur_from_the_first_request_they_meet() {
+        let mut c = Control::new(
+            FaultConfig {
+                storm: Some(ThrottleStorm { period_ms: 4000, duration_ms: 1500 }),
+                apis: vec![Api::CostManagement],
+                ..FaultConfig::default()
+            },
+            QuotaConfig::default(),
+            LatencyConfig::None,
+        );
+        let at = Duration::from_secs(100);
+        assert_eq!(c.storm_remaining(Api::Advisor, at), None, "other APIs are spared");
+        assert_eq!(c.storm_remaining(Api::CostManagement, at), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            c.storm_remaining(Api::CostManagement, at + Duration::from_millis(1499)),
+            Some(Duration::from_millis(1))
+        );
+        assert_eq!(c.storm_remaining(Api::CostManagement, at + Duration::from_millis(1500)), None);
+        assert_eq!(
+            c.storm_remaining(Api::CostManagement, at + Duration::from_millis(4200)),
+            Some(Duration::from_millis(1300))
+        );
     }
 
     #[test]

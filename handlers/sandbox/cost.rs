@@ -182,23 +182,20 @@ pub async fn query(
     let remaining = {
         let now = state.clock.now();
         let mut c = state.control();
+        let tenant = &estate.tenant_of(sub).id;
         if c.quotas_cfg.cost_management {
-            match c.quotas.qpu(&estate.tenant_of(sub).id, qpu, now) {
-                Ok(r) => Some(r),
+            match c.quotas.qpu(tenant, qpu, now) {
+                Ok(r) => {
+                    c.quota_use.qpu(tenant, qpu);
+                    Some(r)
+                }
                 Err(t) => {
                     c.stats.entry(Api::CostManagement).or_default().throttled += 1;
-                    let secs = t.retry_after.as_secs_f64().ceil() as u64;
-                    let mut r =
-                        arm_error(StatusCode::TOO_MANY_REQUESTS, "429", "Too many requests. Please retry.");
-                    r.headers_mut().insert(
-                        "x-ms-ratelimit-microsoft.costmanagement-qpu-retry-after",
-                        HeaderValue::from(secs),
-                    );
-                    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
-                    return r;
+                    return throttled(t.retry_after);
                 }
             }
         } else {
+            c.quota_use.qpu(tenant, qpu);
             None
         }
     };
@@ -336,4 +333,14 @@ pub async fn query(
         }
     }
     response
+}
+
+/// Cost Management's own 429: the QPU retry-after header (whole seconds) and `Retry-After`.
+pub(super) fn throttled(retry_after: std::time::Duration) -> Response {
+    let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    let mut r = arm_error(StatusCode::TOO_MANY_REQUESTS, "429", "Too many requests. Please retry.");
+    r.headers_mut()
+        .insert("x-ms-ratelimit-microsoft.costmanagement-qpu-retry-after", HeaderValue::from(secs));
+    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    r
 }

@@ -39,6 +39,22 @@ fn invalid_query(reason: &str) -> Response {
     )
 }
 
+/// Resource Graph's own 429: its quota headers say when the window resets.
+pub(super) fn throttled(retry_after: std::time::Duration) -> Response {
+    let mut r = rg_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RateLimiting",
+        json!([{ "code": "RateLimiting", "message": "Client application has been throttled and should not attempt to repeat the request until an amount of time has elapsed. Please see https://aka.ms/resourcegraph-throttling for help." }]),
+    );
+    let h = r.headers_mut();
+    h.insert("x-ms-user-quota-remaining", HeaderValue::from(0));
+    if let Ok(v) = HeaderValue::from_str(&hms(retry_after)) {
+        h.insert("x-ms-user-quota-resets-after", v);
+    }
+    h.insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs_f64().ceil() as u64));
+    r
+}
+
 fn hms(d: std::time::Duration) -> String {
     let s = d.as_secs() + u64::from(d.subsec_nanos() > 0);
     format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
@@ -90,28 +106,18 @@ pub async fn query(State(state): State<Shared>, headers: HeaderMap, body: Bytes)
         let cfg = c.quotas_cfg.clone();
         if cfg.resource_graph {
             match c.quotas.graph(&claims.oid, now, &cfg) {
-                Ok(q) => q,
+                Ok(q) => {
+                    c.quota_use.graph(&claims.oid);
+                    q
+                }
                 Err(t) => {
                     c.stats.entry(Api::ResourceGraph).or_default().throttled += 1;
                     drop(c);
-                    let mut r = rg_error(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        "RateLimiting",
-                        json!([{ "code": "RateLimiting", "message": "Client application has been throttled and should not attempt to repeat the request until an amount of time has elapsed. Please see https://aka.ms/resourcegraph-throttling for help." }]),
-                    );
-                    let h = r.headers_mut();
-                    h.insert("x-ms-user-quota-remaining", HeaderValue::from(0));
-                    if let Ok(v) = HeaderValue::from_str(&hms(t.retry_after)) {
-                        h.insert("x-ms-user-quota-resets-after", v);
-                    }
-                    h.insert(
-                        header::RETRY_AFTER,
-                        HeaderValue::from(t.retry_after.as_secs_f64().ceil() as u64),
-                    );
-                    return r;
+                    return throttled(t.retry_after);
                 }
             }
         } else {
+            c.quota_use.graph(&claims.oid);
             (cfg.graph_limit, std::time::Duration::from_secs(cfg.graph_window_secs))
         }
     };

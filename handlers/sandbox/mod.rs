@@ -33,8 +33,10 @@
 //! All off by default ([`QuotaConfig`], [`FaultConfig`], [`LatencyConfig`]). Quota windows run
 //! on tokio time, or on a manual clock ([`SandboxOptions::manual_clock`],
 //! [`RunningSandbox::advance_clock`]). Faults and latency draw from one RNG seeded by
-//! `FaultConfig::seed`, so a sequential run is repeatable. `GET /_sandbox/stats` returns the
-//! per-API counters (requests, statuses, throttled, injected faults, latency);
+//! `FaultConfig::seed`, so a sequential run is repeatable; recurring 429 storms
+//! ([`ThrottleStorm`]) answer in each API's own throttling style. `GET /_sandbox/stats` returns the
+//! per-API counters (requests, statuses, throttled, injected faults, latency) and the units drawn
+//! per quota bucket with the run's quota lower bound ([`quota_use`]);
 //! `PUT /_sandbox/faults` replaces the fault config with a JSON [`FaultConfig`].
 //!
 //! # Files
@@ -54,6 +56,7 @@ pub mod graph;
 pub mod kql;
 pub mod monitor;
 pub mod prices;
+pub mod quota_use;
 pub mod render;
 pub mod retail;
 pub mod server;
@@ -68,7 +71,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 
-pub use control::{Api, ApiStats, FaultConfig, LatencyConfig, QuotaConfig};
+pub use control::{Api, ApiStats, FaultConfig, LatencyConfig, QuotaConfig, ThrottleStorm};
 pub use estate::Estate;
 pub use spec::EstateSpec;
 pub use truth::{Summary, TruthRow};

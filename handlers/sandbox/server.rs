@@ -147,24 +147,42 @@ pub fn readable_subscription(
 pub fn arm_read(state: &AppState, api: Api, claims: &Claims, sub: usize) -> Result<Option<u32>, Rejection> {
     let now = state.clock.now();
     let mut control = state.control();
+    let key = format!("{}|{}", claims.oid, state.estate.subscriptions[sub].id);
     if !control.quotas_cfg.arm_reads {
+        control.quota_use.arm_read(&key);
         return Ok(None);
     }
-    let key = format!("{}|{}", claims.oid, state.estate.subscriptions[sub].id);
     match control.quotas.arm_read(&key, now) {
-        Ok(remaining) => Ok(Some(remaining)),
+        Ok(remaining) => {
+            control.quota_use.arm_read(&key);
+            Ok(Some(remaining))
+        }
         Err(t) => {
             control.stats.entry(api).or_default().throttled += 1;
-            let secs = t.retry_after.as_secs_f64().ceil().max(1.0) as u64;
-            let mut r = arm_error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TooManyRequests",
-                "The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:00:10. For more information, see - https://aka.ms/armthrottling",
-            );
-            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
-            r.headers_mut().insert("x-ms-ratelimit-remaining-subscription-reads", HeaderValue::from(0));
-            Err(Box::new(r))
+            Err(Box::new(arm_throttled(t.retry_after)))
         }
+    }
+}
+
+/// ARM's 429 for a subscription's read bucket, with `Retry-After` in whole seconds.
+fn arm_throttled(retry_after: std::time::Duration) -> Response {
+    let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    let mut r = arm_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "TooManyRequests",
+        "The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:00:10. For more information, see - https://aka.ms/armthrottling",
+    );
+    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    r.headers_mut().insert("x-ms-ratelimit-remaining-subscription-reads", HeaderValue::from(0));
+    r
+}
+
+/// A storm's 429 in the style of the API it hits.
+fn storm_response(api: Api, retry_after: std::time::Duration) -> Response {
+    match api {
+        Api::ResourceGraph => graph::throttled(retry_after),
+        Api::CostManagement => cost::throttled(retry_after),
+        _ => arm_throttled(retry_after),
     }
 }
 
@@ -195,6 +213,14 @@ fn classify(method: &Method, path: &str) -> Option<Api> {
     } else {
         Some(Api::Subscriptions)
     }
+}
+
+/// A response the edge substitutes for the real one.
+enum Fault {
+    /// A server error with this status.
+    Status(u16),
+    /// A storm's 429, which lasts this much longer.
+    Throttled(std::time::Duration),
 }
 
 fn fault_status(status: u16) -> Response {
@@ -230,12 +256,17 @@ async fn edge(State(state): State<Shared>, request: Request, next: Next) -> Resp
         let applies = c.faults.applies_to(api);
         let mut status = None;
         let mut reset = false;
-        if applies && c.faults.error_rate > 0.0 && c.rng.random::<f64>() < c.faults.error_rate {
+        let storm = c.storm_remaining(api, state.clock.now());
+        if let Some(remaining) = storm {
+            c.count_fault(api, "storm_429");
+            c.stats.entry(api).or_default().throttled += 1;
+            status = Some(Fault::Throttled(remaining));
+        } else if applies && c.faults.error_rate > 0.0 && c.rng.random::<f64>() < c.faults.error_rate {
             let statuses =
                 if c.faults.error_statuses.is_empty() { vec![500] } else { c.faults.error_statuses.clone() };
             let pick = statuses[c.rng.random_range(0..statuses.len())];
             c.count_fault(api, &format!("status_{pick}"));
-            status = Some(pick);
+            status = Some(Fault::Status(pick));
         } else if applies && c.faults.reset_rate > 0.0 && c.rng.random::<f64>() < c.faults.reset_rate {
             c.count_fault(api, "reset");
             reset = true;
@@ -249,7 +280,8 @@ async fn edge(State(state): State<Shared>, request: Request, next: Next) -> Resp
         tokio::time::sleep(delay).await;
     }
     let mut response = match forced_status {
-        Some(status) => fault_status(status),
+        Some(Fault::Status(status)) => fault_status(status),
+        Some(Fault::Throttled(remaining)) => storm_response(api, remaining),
         None => next.run(request).await,
     };
     if response.extensions().get::<Paged>().is_some() {
@@ -312,7 +344,13 @@ async fn stats(State(state): State<Shared>) -> Response {
     let c = state.control();
     json_response(
         StatusCode::OK,
-        &json!({ "apis": c.stats, "faults": c.faults, "quotas": c.quotas_cfg, "latency": c.latency }),
+        &json!({
+            "apis": c.stats,
+            "faults": c.faults,
+            "quotas": c.quotas_cfg,
+            "latency": c.latency,
+            "quota_use": { "totals": c.quota_use.totals(), "lower_bound": c.quota_use.lower_bound(&c.quotas_cfg) },
+        }),
     )
 }
 

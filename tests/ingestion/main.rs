@@ -8,7 +8,7 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use azcops::sandbox::control::{Api, FaultConfig};
+use azcops::sandbox::control::{Api, FaultConfig, ThrottleStorm};
 use azcops::store::ItemStatus;
 
 use support::{Backends, World, check, files_under};
@@ -60,6 +60,8 @@ async fn faults_and_a_second_night_converge_on_the_same_curated_state() {
         // The sandbox counts paged responses from its start; registration's three subscription
         // listings come first, so page 10 falls inside the night's run.
         truncate_page: Some(10),
+        // A 1 s storm of 429s every 3 s: every request caught in one is refused until it passes.
+        storm: Some(ThrottleStorm { period_ms: 3000, duration_ms: 1000 }),
         seed: 11,
         // The night's APIs; registering the estate beforehand is not under test here.
         apis: vec![Api::ResourceGraph, Api::CostManagement, Api::Advisor, Api::Metrics],
@@ -67,7 +69,7 @@ async fn faults_and_a_second_night_converge_on_the_same_curated_state() {
     };
     let faulty = World::start(Backends::Embedded, faults).await;
     faulty.register_all();
-    check(&faulty.nightly(), "run with 20% 5xx and a truncated page");
+    check(&faulty.nightly(), "run with 20% 5xx, 429 storms and a truncated page");
     let stats = faulty.sandbox_stats().await;
     let injected = |prefix: &str| -> u64 {
         let apis = stats["apis"].as_object().unwrap().values();
@@ -80,6 +82,7 @@ async fn faults_and_a_second_night_converge_on_the_same_curated_state() {
     };
     assert!(injected("status_") > 10, "5xx were injected: {stats}");
     assert_eq!(injected("truncated"), 1, "one page was truncated: {stats}");
+    assert!(injected("storm_429") > 0, "the run met a 429 storm: {stats}");
     assert_eq!(faulty.curated_checksum().await, reference, "faults change nothing in the curated layer");
 
     // A second night over the same estate: every upsert re-applies the same rows.
