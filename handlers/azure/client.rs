@@ -45,7 +45,7 @@ pub struct CallContext {
 pub type Recorder = Arc<std::sync::Mutex<Vec<Exchange>>>;
 
 /// One successful request/response pair as the raw layer keeps it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Exchange {
     /// Which API answered.
     pub api: String,
@@ -57,8 +57,26 @@ pub struct Exchange {
     pub request: Option<serde_json::Value>,
     /// Response status.
     pub status: u16,
-    /// The response body: JSON as sent, or `null` for an empty body.
-    pub response: serde_json::Value,
+    /// The response body verbatim: JSON as sent, or `null` for an empty body. Kept as text, not
+    /// a parsed tree: a month of one subscription's cost rows is about 1 MB of JSON but several
+    /// times that as `serde_json::Value`, and dozens of subscriptions are in flight at once.
+    pub response: Box<serde_json::value::RawValue>,
+}
+
+impl Exchange {
+    /// Keeps `body` verbatim when it is JSON; anything else (an empty body) becomes `null`.
+    pub fn response_of(body: &[u8]) -> Box<serde_json::value::RawValue> {
+        // The default raw value is `null`.
+        serde_json::from_slice(body).unwrap_or_default()
+    }
+}
+
+// `RawValue` has no equality of its own; two exchanges are equal when their texts are.
+impl PartialEq for Exchange {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.api, &self.method, &self.path, &self.request, self.status, self.response.get())
+            == (&other.api, &other.method, &other.path, &other.request, other.status, other.response.get())
+    }
 }
 
 impl CallContext {
@@ -217,7 +235,7 @@ impl ArmClient {
                 path: loggable_path(&req.url),
                 request: req.body.clone(),
                 status: response.status,
-                response: serde_json::from_slice(&response.body).unwrap_or(serde_json::Value::Null),
+                response: Exchange::response_of(&response.body),
             };
             recorder.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(exchange);
         }
@@ -472,5 +490,13 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(decode::<T>(Api::Advisor, br#"{"a":[1]}"#).is_ok());
+    }
+
+    #[test]
+    fn exchanges_keep_bodies_verbatim() {
+        let body = br#"{"value":[{"z":1,"a":2.50}],"nextLink":null}"#;
+        assert_eq!(Exchange::response_of(body).get(), std::str::from_utf8(body).unwrap());
+        assert_eq!(Exchange::response_of(b"").get(), "null");
+        assert_eq!(Exchange::response_of(b"<html>").get(), "null");
     }
 }

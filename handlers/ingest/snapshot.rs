@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::azure::client::Exchange;
 use crate::azure::connectors::cost_management::{CostReport, QueryResult};
@@ -93,9 +94,9 @@ pub struct ResourceMetrics {
     pub window: MetricWindow,
 }
 
-/// Deserialises a stored page in place (a `&Value` is itself a deserializer: no copy of the page).
-fn decode<T: serde::de::DeserializeOwned>(connector: Connector, value: &Value) -> Result<T, IngestError> {
-    T::deserialize(value)
+/// Deserialises a stored page straight from its text into the typed response.
+fn decode<T: serde::de::DeserializeOwned>(connector: Connector, page: &RawValue) -> Result<T, IngestError> {
+    serde_json::from_str(page.get())
         .map_err(|e| IngestError::Replay { connector: connector.as_str(), reason: e.to_string() })
 }
 
@@ -161,7 +162,7 @@ pub fn cost_rows(snapshot: &Snapshot) -> Result<Vec<CostDailyRow>, IngestError> 
             connector: Connector::CostManagement.as_str(),
             reason: "a stored cost query has an unknown grouping".into(),
         })?;
-        if exchange.response.is_null() {
+        if exchange.response.get() == "null" {
             continue; // 204: no data for this scope and window
         }
         let page: QueryResult = decode(Connector::CostManagement, &exchange.response)?;

@@ -53,7 +53,7 @@ pub async fn run(args: IngestArgs, source: &SettingsSource) -> Result<(), OpsErr
     let kind = if args.incremental { RunKind::Incremental } else { RunKind::Full };
     let trigger = RunTrigger::OnDemand { requested_by: "cli".into() };
     let planned = plan_runs(&ctx.store, kind, &trigger, scope.as_ref(), args.subscription.as_deref()).await?;
-    let messages: Vec<IngestMessage> = planned.into_iter().flat_map(|p| p.messages).collect();
+    let messages = interleave_tenants(planned.into_iter().map(|p| p.messages).collect());
     if messages.is_empty() {
         println!(
             "nothing to ingest: no active subscriptions (register some with `azcops subscription discover`)"
@@ -74,6 +74,19 @@ pub async fn run(args: IngestArgs, source: &SettingsSource) -> Result<(), OpsErr
         return Err(OpsError::Failed { failed, total: results.len() });
     }
     Ok(())
+}
+
+/// Orders the runs' messages round-robin across tenants. Cost Management's quota is per tenant
+/// (12 QPU per 10 s), so working through one tenant's subscriptions at a time would leave every
+/// other tenant's quota idle while that one throttles.
+fn interleave_tenants(runs: Vec<Vec<IngestMessage>>) -> Vec<IngestMessage> {
+    let total = runs.iter().map(Vec::len).sum();
+    let mut queues: Vec<_> = runs.into_iter().map(Vec::into_iter).collect();
+    let mut ordered = Vec::with_capacity(total);
+    while ordered.len() < total {
+        ordered.extend(queues.iter_mut().filter_map(Iterator::next));
+    }
+    ordered
 }
 
 /// Ingests every message at the configured concurrency; a failure is final (no retries on the
@@ -135,9 +148,58 @@ fn print_summary(results: &[(IngestMessage, Result<ItemOutcome, String>)], total
     println!("{:<24} {:>12}", "vms with metrics", count("vm_metrics"));
     println!("{:<24} {:>12}", "recommendations", count("recommendations"));
     println!("{:<24} {:>10}ms", "duration", total_ms);
+    if let Some(kib) = peak_rss_kib() {
+        println!("{:<24} {:>9}MiB", "peak memory", kib / 1024);
+    }
     for (message, result) in results {
         if let Err(e) = result {
             println!("FAILED {}: {e}", message.subscription_id);
         }
+    }
+}
+
+/// This process's peak resident set so far (`VmHWM`), where the OS reports it (Linux).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    parse_vm_hwm(&status)
+}
+
+fn parse_vm_hwm(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::RunKind;
+
+    fn message(tenant: &str, subscription: &str) -> IngestMessage {
+        IngestMessage {
+            run_id: format!("run-{tenant}"),
+            tenant_id: tenant.into(),
+            subscription_id: subscription.into(),
+            kind: RunKind::Full,
+            connectors: Vec::new(),
+            requested_at: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn peak_memory_comes_from_vm_hwm() {
+        assert_eq!(parse_vm_hwm("Name:\tazcops\nVmPeak:\t  99 kB\nVmHWM:\t   48212 kB\n"), Some(48212));
+        assert_eq!(parse_vm_hwm("Name:\tazcops\n"), None);
+    }
+
+    #[test]
+    fn tenants_take_turns() {
+        let runs = vec![
+            vec![message("a", "a1"), message("a", "a2"), message("a", "a3")],
+            vec![message("b", "b1")],
+            vec![],
+            vec![message("c", "c1"), message("c", "c2")],
+        ];
+        let order: Vec<_> = interleave_tenants(runs).into_iter().map(|m| m.subscription_id).collect();
+        assert_eq!(order, ["a1", "b1", "c1", "a2", "c2", "a3"]);
     }
 }
