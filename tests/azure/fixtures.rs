@@ -86,7 +86,7 @@ fn cost_management_query_fixtures() {
     let cells = q.properties.unwrap().cells().unwrap();
     assert!((cells[1].cost - 218.68795741935486).abs() < 1e-9, "{}", cells[1].cost);
     assert_eq!(cells[1].date, NaiveDate::from_ymd_opt(2018, 3, 31));
-    assert_eq!(cells[1].dims["ResourceGroup"], "Ict_StratAndPlan_GoldSprova_Prod");
+    assert_eq!(cells[1].dim("ResourceGroup"), Some("Ict_StratAndPlan_GoldSprova_Prod"));
     let mca: QueryResult =
         decode(Api::CostManagement, &body("costmanagement-2025-03-01-MCABillingAccountQueryGrouping.json"))
             .unwrap();

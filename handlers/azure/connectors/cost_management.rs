@@ -22,7 +22,8 @@
 //! chunked by calendar month (≤ 1 year per request; one QPU per month); pages follow
 //! `properties.nextLink` with a POST of the same body.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{Datelike, Duration as ChronoDuration, NaiveDate};
 use serde::Deserialize;
@@ -119,13 +120,21 @@ pub struct QueryColumn {
     pub column_type: Option<String>,
 }
 
+impl CostCell {
+    /// The value of grouping column `name` (exact name), if the query grouped by it.
+    pub fn dim(&self, name: &str) -> Option<&str> {
+        self.dims.iter().find(|(k, _)| &**k == name).map(|(_, v)| v.as_str())
+    }
+}
+
 /// One parsed result row: date, grouping values by dimension name, cost, currency.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CostCell {
     /// Usage date (absent when granularity is `None`).
     pub date: Option<NaiveDate>,
-    /// Grouping column values by column name.
-    pub dims: BTreeMap<String, String>,
+    /// Grouping column values, each with its column's name (shared by every row of a page: a
+    /// map per row cost several hundred bytes on pages of thousands of rows).
+    pub dims: Vec<(Arc<str>, String)>,
     /// The aggregated cost.
     pub cost: f64,
     /// Billing currency.
@@ -174,8 +183,9 @@ impl QueryProperties {
             })?;
         let date_ix = find(DATE_COLUMNS);
         let currency_ix = find(&["Currency"]);
-        let dim_ix: Vec<usize> = (0..self.columns.len())
+        let dims: Vec<(usize, Arc<str>)> = (0..self.columns.len())
             .filter(|&i| i != cost_ix && Some(i) != date_ix && Some(i) != currency_ix)
+            .map(|i| (i, Arc::from(self.columns[i].name.as_str())))
             .collect();
         self.rows
             .iter()
@@ -200,7 +210,7 @@ impl QueryProperties {
                 };
                 Ok(CostCell {
                     date: date_ix.and_then(|i| row.get(i)).and_then(parse_usage_date),
-                    dims: dim_ix.iter().map(|&i| (self.columns[i].name.clone(), text(i))).collect(),
+                    dims: dims.iter().map(|(i, name)| (name.clone(), text(*i))).collect(),
                     cost,
                     currency: currency_ix.map(text).unwrap_or_default(),
                 })

@@ -3,7 +3,7 @@ use super::*;
 fn cell(date: &str, dims: &[(&str, &str)], cost: f64) -> CostCell {
     CostCell {
         date: NaiveDate::parse_from_str(date, "%Y-%m-%d").ok(),
-        dims: dims.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        dims: dims.iter().map(|(k, v)| (Arc::from(*k), v.to_string())).collect(),
         cost,
         currency: "USD".into(),
     }
@@ -38,7 +38,7 @@ fn cells_are_read_by_column_name() {
     let cells = props.cells().unwrap();
     assert_eq!(cells[0].cost, 1.5);
     assert_eq!(cells[0].currency, "EUR");
-    assert_eq!(cells[0].dims["MeterCategory"], "Storage");
+    assert_eq!(cells[0].dim("MeterCategory"), Some("Storage"));
     assert_eq!(cells[0].date, NaiveDate::from_ymd_opt(2026, 11, 24));
 }
 

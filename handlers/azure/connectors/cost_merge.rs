@@ -24,7 +24,7 @@ type Shares = Vec<(String, f64)>;
 
 /// The value of the first of `names` present in the cell's dimensions (empty if none).
 pub fn dim<'a>(c: &'a CostCell, names: &[&str]) -> &'a str {
-    names.iter().find_map(|n| c.dims.get(*n)).map(String::as_str).unwrap_or("")
+    names.iter().find_map(|n| c.dim(n)).unwrap_or("")
 }
 
 /// Splits `cost` over `shares` in proportion (evenly when they sum to zero).
