@@ -169,6 +169,7 @@ def main(argv: list[str]) -> int:
             if problems:
                 for p in problems:
                     print(f"layout check failed: {p}", file=sys.stderr)
+                out.unlink()  # nothing downstream may pick up a package that failed its checks
                 return 1
             with zipfile.ZipFile(out) as z:
                 names = z.namelist()
