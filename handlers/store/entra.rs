@@ -53,7 +53,9 @@ pub enum DbAuth {
 /// (`IDENTITY_ENDPOINT`), a workload-identity token file, a client secret, or an explicit
 /// `AZCOPS_AZURE_CREDENTIAL` other than `auto`.
 pub(super) fn resolve(source: &SettingsSource, url: &str, postgres: bool) -> Result<DbAuth, ConfigError> {
-    let has_password = url::Url::parse(url).ok().is_some_and(|u| u.password().is_some());
+    let has_password = url::Url::parse(url)
+        .ok()
+        .is_some_and(|u| u.password().is_some() || u.query_pairs().any(|(k, _)| k == "password"));
     let entra = match source.get(DB_AUTH).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
         None | Some("auto") => postgres && !has_password && identity_configured(source)?,
         Some("password") => false,
@@ -202,6 +204,7 @@ mod tests {
         assert!(is_entra(&[("AZURE_FEDERATED_TOKEN_FILE", "/var/run/token")], PG));
         assert!(is_entra(&[("AZCOPS_AZURE_CREDENTIAL", "managed_identity")], PG));
         assert!(!is_entra(&mi, "postgres://u:pw@db/azcops"), "a password in the URL wins");
+        assert!(!is_entra(&mi, "postgres://u@db/azcops?password=pw"));
         assert!(!is_entra(&[], PG), "no identity configured");
         assert!(!is_entra(&[("AZCOPS_AZURE_CREDENTIAL", "auto")], PG));
         assert!(!is_entra(&mi, "sqlite://data/azcops.db"));
