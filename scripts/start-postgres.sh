@@ -43,8 +43,20 @@ if [[ ! -s "$PGDATA/PG_VERSION" ]]; then
     runuser -u postgres -- "$BIN/initdb" -D "$PGDATA" -U postgres -A trust -E UTF8 --no-locale >&2
 fi
 
+# The server trusts every local login, except the Entra-token store test's role, which must
+# present its password (a token) for that test to prove anything. First matching line wins.
+HBA="$PGDATA/pg_hba.conf"
+HBA_LINE="host all azcops_entra_test 127.0.0.1/32 scram-sha-256"
+HBA_CHANGED=0
+if ! grep -qxF "$HBA_LINE" "$HBA"; then
+    { echo "$HBA_LINE"; cat "$HBA"; } >"$HBA.new"
+    mv "$HBA.new" "$HBA"
+    HBA_CHANGED=1
+fi
+
 # A data directory left behind by another user (e.g. copied target/) must belong to postgres.
 chown -R postgres:postgres "$PGDATA"
+chmod 600 "$HBA"
 require_reachable
 
 # A throwaway server: durability is off (fsync, full-page writes, synchronous commit), WAL is
@@ -54,6 +66,8 @@ OPTIONS+=" -c synchronous_commit=off -c wal_level=minimal -c max_wal_senders=0 -
 OPTIONS+=" -c shared_buffers=${AZCOPS_PG_SHARED_BUFFERS:-1GB} -c max_connections=200"
 if ! runuser -u postgres -- "$BIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
     runuser -u postgres -- "$BIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 60 -o "$OPTIONS" start >&2
+elif ((HBA_CHANGED)); then
+    runuser -u postgres -- "$BIN/pg_ctl" -D "$PGDATA" reload >&2
 fi
 
 deadline=$((SECONDS + 60))

@@ -26,11 +26,14 @@ cargo clippy --all-targets --locked -- -D warnings
 step "Rust tests"
 cargo test --locked
 
+step "Deployment package (release build, scripts/package.sh)"
+bash scripts/package.sh
+
 step "API contract (schemathesis against /api/openapi.json)"
 bash scripts/api-contract.sh
 
-step "Schema tests"
-target/venv/bin/python -m pytest -q tests/schemas
+step "Schema tests (and the package's layout: a missing zip fails)"
+AZCOPS_REQUIRE_PACKAGE=1 AZCOPS_PACKAGE_ZIP="${PACKAGE_ZIP:-dist/azcops.zip}" target/venv/bin/python -m pytest -q tests/schemas
 
 step "Infrastructure checks (offline)"
 bash scripts/check-infra.sh

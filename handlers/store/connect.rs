@@ -1,7 +1,8 @@
 //! Settings, connecting to either backend, migrations and the health ping.
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -9,10 +10,12 @@ use sqlx::sqlite::{
 };
 
 use super::StoreError;
+use super::entra::{self, Clock, DB_AUTH, DbAuth, TokenRenewer};
+use crate::azure::credential::TokenSource;
 use crate::config::{ConfigError, Secret, SettingsSource};
 
 /// Every setting this module reads.
-pub const SETTINGS: &[&str] = &[DATABASE_URL, MAX_CONNECTIONS];
+pub const SETTINGS: &[&str] = &[DATABASE_URL, MAX_CONNECTIONS, DB_AUTH];
 
 const DATABASE_URL: &str = "DATABASE_URL";
 const MAX_CONNECTIONS: &str = "AZCOPS_DB_MAX_CONNECTIONS";
@@ -36,17 +39,23 @@ pub struct StoreConfig {
     pub max_connections: u32,
     /// How long to wait for a connection before reporting the database unavailable.
     pub acquire_timeout: Duration,
+    /// How PostgreSQL logins authenticate (`AZCOPS_DB_AUTH`).
+    pub auth: DbAuth,
 }
 
 impl StoreConfig {
-    /// Reads `DATABASE_URL` (default `sqlite://data/azcops.db`) and `AZCOPS_DB_MAX_CONNECTIONS`
-    /// (default 10).
+    /// Reads `DATABASE_URL` (default `sqlite://data/azcops.db`), `AZCOPS_DB_MAX_CONNECTIONS`
+    /// (default 10) and `AZCOPS_DB_AUTH` (default `auto`: Entra tokens for a password-less
+    /// PostgreSQL URL when an Azure identity is configured).
     ///
     /// # Errors
-    /// The URL has an unsupported scheme, or the pool size is not a number in 1..=1000.
+    /// The URL has an unsupported scheme, the pool size is not a number in 1..=1000, or
+    /// `AZCOPS_DB_AUTH` is unknown or `entra` for a URL that cannot use it.
     pub fn from_source(source: &SettingsSource) -> Result<Self, ConfigError> {
         let url = source.get(DATABASE_URL).unwrap_or(DEFAULT_URL);
-        Self::for_url(url, source.parse_or(MAX_CONNECTIONS, 10u32)?)
+        let mut config = Self::for_url(url, source.parse_or(MAX_CONNECTIONS, 10u32)?)?;
+        config.auth = entra::resolve(source, url, config.backend() == Backend::Postgres)?;
+        Ok(config)
     }
 
     /// Settings for an explicit URL (tests, benchmarks).
@@ -60,7 +69,12 @@ impl StoreConfig {
         if !(1..=1000).contains(&max_connections) {
             return Err(ConfigError::invalid(MAX_CONNECTIONS, "must be between 1 and 1000"));
         }
-        Ok(Self { database_url: Secret::new(url), max_connections, acquire_timeout: Duration::from_secs(10) })
+        Ok(Self {
+            database_url: Secret::new(url),
+            max_connections,
+            acquire_timeout: Duration::from_secs(10),
+            auth: DbAuth::Password,
+        })
     }
 
     /// The backend the URL selects.
@@ -89,6 +103,8 @@ pub(crate) enum Db {
 #[derive(Clone)]
 pub struct Store {
     db: Db,
+    /// Present when PostgreSQL logins present Entra tokens.
+    tokens: Option<Arc<TokenRenewer>>,
 }
 
 // The pools' own Debug output includes connect options, which may hold a password.
@@ -106,17 +122,93 @@ impl Store {
     /// server cannot be reached or the file cannot be created.
     pub async fn connect(config: &StoreConfig) -> Result<Self, StoreError> {
         let store = Self::connect_lazy(config)?;
+        store.renew_token().await?;
         store.ping().await?;
         Ok(store)
     }
 
     /// Builds the pools without connecting, so a server starts (and reports itself degraded)
-    /// while the database is unreachable, and recovers when it comes back.
+    /// while the database is unreachable, and recovers when it comes back. With Entra
+    /// authentication a task fetches the first token at once and renews it before it expires;
+    /// logins attempted before the first token arrives fail like an unreachable database.
     ///
     /// # Errors
-    /// [`StoreError::Validation`] for a malformed URL, [`StoreError::Unavailable`] when the SQLite
-    /// directory cannot be created.
+    /// [`StoreError::Validation`] for a malformed URL or an unusable Azure credential,
+    /// [`StoreError::Unavailable`] when the SQLite directory cannot be created.
     pub fn connect_lazy(config: &StoreConfig) -> Result<Self, StoreError> {
+        if let DbAuth::Entra(azure) = &config.auth {
+            let tokens = crate::azure::credential::from_config(azure)
+                .map_err(|e| StoreError::validation("AZCOPS_DB_AUTH", e.to_string()))?;
+            return Self::connect_lazy_with_tokens(config, tokens, entra::system_clock());
+        }
+        Self::connect_lazy_password(config)
+    }
+
+    /// As [`Store::connect_lazy`] for PostgreSQL, logging in with tokens from `tokens` (for the
+    /// [`PG_TOKEN_SCOPE`](super::PG_TOKEN_SCOPE)) whatever `config.auth` says; `clock` decides
+    /// when a token is due for renewal. Needs a Tokio runtime (the renewal task runs on it).
+    ///
+    /// # Errors
+    /// [`StoreError::Validation`] when the URL is not a valid PostgreSQL URL or no Tokio runtime
+    /// is running.
+    pub fn connect_lazy_with_tokens(
+        config: &StoreConfig,
+        tokens: Arc<dyn TokenSource>,
+        clock: Clock,
+    ) -> Result<Self, StoreError> {
+        if config.backend() != Backend::Postgres {
+            return Err(StoreError::validation(
+                "AZCOPS_DB_AUTH",
+                "Entra tokens need a postgres:// DATABASE_URL",
+            ));
+        }
+        let mut store = Self::connect_lazy_password(config)?;
+        let Db::Postgres(pool) = &store.db else {
+            return Err(StoreError::validation("DATABASE_URL", "not a PostgreSQL URL"));
+        };
+        let base = PgConnectOptions::from_str(config.database_url.expose())
+            .map_err(|e| StoreError::validation("DATABASE_URL", e.to_string()))?;
+        let renewer = Arc::new(TokenRenewer::new(pool.clone(), base, tokens, clock));
+        if entra::spawn(&renewer).is_none() {
+            return Err(StoreError::validation("AZCOPS_DB_AUTH", "Entra tokens need a Tokio runtime"));
+        }
+        tracing::info!("PostgreSQL logins present Entra access tokens");
+        store.tokens = Some(renewer);
+        Ok(store)
+    }
+
+    /// As [`Store::connect_lazy_with_tokens`], then fetches the first token and pings.
+    ///
+    /// # Errors
+    /// As [`Store::connect_lazy_with_tokens`] and [`Store::connect`].
+    pub async fn connect_with_tokens(
+        config: &StoreConfig,
+        tokens: Arc<dyn TokenSource>,
+        clock: Clock,
+    ) -> Result<Self, StoreError> {
+        let store = Self::connect_lazy_with_tokens(config, tokens, clock)?;
+        store.renew_token().await?;
+        store.ping().await?;
+        Ok(store)
+    }
+
+    /// With Entra authentication, installs a fresh token for new connections when none is
+    /// installed yet or the current one is within the refresh margin of expiry (the renewal task
+    /// does this on its own); returns the installed token's expiry. `None` with password
+    /// authentication.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the credential cannot issue a token.
+    pub async fn renew_token(&self) -> Result<Option<SystemTime>, StoreError> {
+        let Some(renewer) = &self.tokens else { return Ok(None) };
+        let expires_at = renewer
+            .renew_if_due()
+            .await
+            .map_err(|e| StoreError::Unavailable(sqlx::Error::Configuration(Box::new(e))))?;
+        Ok(Some(expires_at))
+    }
+
+    fn connect_lazy_password(config: &StoreConfig) -> Result<Self, StoreError> {
         let url = config.database_url.expose();
         let db = match config.backend() {
             Backend::Sqlite => {
@@ -155,7 +247,7 @@ impl Store {
                 )
             }
         };
-        Ok(Self { db })
+        Ok(Self { db, tokens: None })
     }
 
     pub(crate) fn db(&self) -> &Db {
@@ -265,7 +357,7 @@ mod tests {
         assert!(!format!("{config:?}").contains("pw"));
         // A lazily connected pool never dials, but its Debug must not show the password either.
         let options: PgConnectOptions = config.database_url.expose().parse().unwrap();
-        let store = Store { db: Db::Postgres(PgPoolOptions::new().connect_lazy_with(options)) };
+        let store = Store { db: Db::Postgres(PgPoolOptions::new().connect_lazy_with(options)), tokens: None };
         assert!(!format!("{store:?}").contains("pw"), "{store:?}");
     }
 

@@ -6,6 +6,7 @@ mod support;
 
 mod audit;
 mod costs;
+mod entra;
 mod ingestion;
 mod isolation;
 mod pagination;

@@ -19,8 +19,10 @@ locals {
     AZCOPS_INGEST_COST_DAYS    = "35"
     AZCOPS_INGEST_REFRESH_DAYS = "3"
 
+    # Entra-only PostgreSQL: the password-less DATABASE_URL logs in with the identity's token.
     DATABASE_URL              = var.database_url
     AZCOPS_DB_MAX_CONNECTIONS = tostring(var.db_max_connections)
+    AZCOPS_DB_AUTH            = "entra"
 
     # Raw snapshots: the `raw` container, written once per blob with the app identity.
     AZCOPS_RAW_STORE = var.raw_store_url
