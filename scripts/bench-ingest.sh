@@ -13,7 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$PWD"
-BIN="$REPO/${AZCOPS_BIN:-target/release/azcops}"
+BIN="${AZCOPS_BIN:-target/release/azcops}"
+[[ "$BIN" = /* ]] || BIN="$REPO/$BIN"
 TENANTS="${AZCOPS_BENCH_INGEST_TENANTS:-100}"
 SUBS="${AZCOPS_BENCH_INGEST_SUBSCRIPTIONS:-5}"
 RESOURCES="${AZCOPS_BENCH_INGEST_RESOURCES:-40}"
@@ -42,7 +43,7 @@ else
   export DATABASE_URL="sqlite://$WORK/azcops.db"
   STORE=sqlite
 fi
-export AZCOPS_RAW_STORE="$WORK/raw" AZCOPS_INGEST_CONCURRENCY="$CONCURRENCY" RUST_LOG="${RUST_LOG:-warn}"
+export AZCOPS_DB_AUTH=password AZCOPS_RAW_STORE="$WORK/raw" AZCOPS_INGEST_CONCURRENCY="$CONCURRENCY" RUST_LOG="${RUST_LOG:-warn}"
 "$BIN" migrate >/dev/null
 i=0
 for tenant in ${AZCOPS_SANDBOX_TENANTS//,/ }; do

@@ -99,10 +99,17 @@ impl CallContext {
     }
 
     fn quota_key(&self, api: Api) -> String {
+        let principal = self.token_tenant.as_deref().unwrap_or_default();
         match api {
-            // Cost Management quotas are per tenant; the others per principal, i.e. per token.
+            // Cost Management quotas are per tenant.
             Api::CostManagement => self.tenant_id.clone(),
-            _ => self.token_tenant.clone().unwrap_or_default(),
+            // ARM's read bucket is per principal *and subscription* (and region): one bucket per
+            // principal would pace a 500-subscription night at 25 reads/s in total.
+            Api::Subscriptions | Api::Advisor | Api::Monitor if !self.subscription_id.is_empty() => {
+                format!("{principal}|{}", self.subscription_id)
+            }
+            // Resource Graph's quota is per principal across subscriptions and tenants.
+            _ => principal.to_owned(),
         }
     }
 }
@@ -498,5 +505,16 @@ mod tests {
         assert_eq!(Exchange::response_of(body).get(), std::str::from_utf8(body).unwrap());
         assert_eq!(Exchange::response_of(b"").get(), "null");
         assert_eq!(Exchange::response_of(b"<html>").get(), "null");
+    }
+
+    #[test]
+    fn quota_keys_follow_azures_buckets() {
+        let ctx = CallContext::new("tenant-a", "SUB-1");
+        assert_eq!(ctx.quota_key(Api::CostManagement), "tenant-a");
+        assert_eq!(ctx.quota_key(Api::Monitor), "|sub-1");
+        assert_eq!(ctx.quota_key(Api::Advisor), ctx.quota_key(Api::Monitor), "one read bucket per subscription");
+        assert_ne!(ctx.quota_key(Api::Monitor), CallContext::new("tenant-a", "sub-2").quota_key(Api::Monitor));
+        assert_eq!(ctx.quota_key(Api::ResourceGraph), "", "one Resource Graph quota per principal");
+        assert_eq!(CallContext::new("tenant-a", "").quota_key(Api::Subscriptions), "");
     }
 }
