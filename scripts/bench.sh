@@ -28,6 +28,10 @@ eval "$(grep '^export ' "$SANDBOX_LOG")"
 export AZCOPS_BENCH_TENANT="${AZCOPS_SANDBOX_TENANTS%%,*}"
 cargo bench --locked --bench azure
 
+echo "==> ingestion: 500 subscriptions (100 tenants x 5) against the sandbox, quotas on, lognormal latency"
+echo "    (targets: wall time <= 1.1 x the quota lower bound, peak RSS <= 100 MB)"
+bash scripts/bench-ingest.sh
+
 echo "==> rule engine: every rule over 1,000,000 in-memory resources on one core (target: < 1000 ms)"
 cargo bench --locked --bench rules
 
