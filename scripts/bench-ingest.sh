@@ -2,7 +2,7 @@
 # The main job at scale: a full ingestion run of 500 subscriptions (100 customer tenants x 5, an
 # MSP's shape) against the sandbox with every quota on and lognormal latency, through
 # `azcops ingest` — the pipeline `ingest_subscription` runs, then the rules, in one process at
-# the concurrency one Functions instance gets from host.json (batchSize 8 + newBatchThreshold 4),
+# the concurrency one Functions instance gets from host.json (batchSize 16 + newBatchThreshold 8),
 # so the process stands for one handler instance carrying the whole night. Prints the wall time,
 # the quota lower bound (the least time the sandbox's buckets could have served the run's draws
 # in, from /_sandbox/stats), their ratio (target <= 1.1), subscriptions/s, and the process's
@@ -15,7 +15,7 @@
 # per subscription, so each subscription then waits ~10 s on its tenant's quota.
 #
 # Sizes: AZCOPS_BENCH_INGEST_TENANTS (100), AZCOPS_BENCH_INGEST_SUBSCRIPTIONS (5 per tenant),
-# AZCOPS_BENCH_INGEST_RESOURCES (40 per subscription), AZCOPS_BENCH_INGEST_CONCURRENCY (12),
+# AZCOPS_BENCH_INGEST_RESOURCES (40 per subscription), AZCOPS_BENCH_INGEST_CONCURRENCY (24),
 # AZCOPS_BENCH_INGEST_LATENCY (lognormal:100:0.5). AZCOPS_BIN picks the binary
 # (default target/release/azcops, which the caller builds).
 set -euo pipefail
@@ -26,7 +26,7 @@ BIN="${AZCOPS_BIN:-target/release/azcops}"
 TENANTS="${AZCOPS_BENCH_INGEST_TENANTS:-100}"
 SUBS="${AZCOPS_BENCH_INGEST_SUBSCRIPTIONS:-5}"
 RESOURCES="${AZCOPS_BENCH_INGEST_RESOURCES:-40}"
-CONCURRENCY="${AZCOPS_BENCH_INGEST_CONCURRENCY:-12}"
+CONCURRENCY="${AZCOPS_BENCH_INGEST_CONCURRENCY:-24}"
 LATENCY="${AZCOPS_BENCH_INGEST_LATENCY:-lognormal:100:0.5}"
 COST_DAYS="${AZCOPS_BENCH_INGEST_COST_DAYS:-4}"
 WORK="$REPO/target/bench/ingest"
