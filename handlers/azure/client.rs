@@ -512,8 +512,15 @@ mod tests {
         let ctx = CallContext::new("tenant-a", "SUB-1");
         assert_eq!(ctx.quota_key(Api::CostManagement), "tenant-a");
         assert_eq!(ctx.quota_key(Api::Monitor), "|sub-1");
-        assert_eq!(ctx.quota_key(Api::Advisor), ctx.quota_key(Api::Monitor), "one read bucket per subscription");
-        assert_ne!(ctx.quota_key(Api::Monitor), CallContext::new("tenant-a", "sub-2").quota_key(Api::Monitor));
+        assert_eq!(
+            ctx.quota_key(Api::Advisor),
+            ctx.quota_key(Api::Monitor),
+            "one read bucket per subscription"
+        );
+        assert_ne!(
+            ctx.quota_key(Api::Monitor),
+            CallContext::new("tenant-a", "sub-2").quota_key(Api::Monitor)
+        );
         assert_eq!(ctx.quota_key(Api::ResourceGraph), "", "one Resource Graph quota per principal");
         assert_eq!(CallContext::new("tenant-a", "").quota_key(Api::Subscriptions), "");
     }
