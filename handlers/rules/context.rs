@@ -59,7 +59,7 @@ pub struct EvaluationContext<'a> {
     pub prices: &'a PriceBook,
     /// The evaluation instant (ages are measured against it).
     pub now: DateTime<Utc>,
-    by_type: FastMap<&'a str, (Vec<&'a ResourceRow>, Vec<ResourceFacts>)>,
+    by_type: FastMap<&'a str, (Vec<&'a ResourceRow>, Vec<ResourceFacts<'a>>)>,
     vm_metrics: FastMap<&'a str, &'a VmMetricsRow>,
     metrics: FastMap<&'a str, Vec<&'a ResourceMetric>>,
 }
@@ -74,7 +74,7 @@ impl<'a> EvaluationContext<'a> {
         now: DateTime<Utc>,
     ) -> Self {
         // Facts are extracted once here, not once per rule that reads them.
-        let mut by_type: FastMap<&str, (Vec<&ResourceRow>, Vec<ResourceFacts>)> = FastMap::default();
+        let mut by_type: FastMap<&str, (Vec<&ResourceRow>, Vec<ResourceFacts<'a>>)> = FastMap::default();
         for r in &snapshot.resources {
             let (rows, facts) = by_type.entry(r.resource_type.as_str()).or_default();
             rows.push(r);
@@ -95,7 +95,7 @@ impl<'a> EvaluationContext<'a> {
     }
 
     /// Resources of one (lower-cased) type with their typed facts.
-    pub fn typed(&self, resource_type: &str) -> impl Iterator<Item = (&'a ResourceRow, &ResourceFacts)> + '_ {
+    pub fn typed(&self, resource_type: &str) -> impl Iterator<Item = (&'a ResourceRow, &ResourceFacts<'a>)> + '_ {
         self.by_type.get(resource_type).into_iter().flat_map(|(rows, facts)| rows.iter().copied().zip(facts))
     }
 

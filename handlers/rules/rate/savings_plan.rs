@@ -65,16 +65,16 @@ impl Rule for SavingsPlan {
     fn evaluate(&self, ctx: &EvaluationContext<'_>, out: &mut Vec<Finding>) {
         for (row, facts) in ctx.typed(TYPE) {
             let Some(p) = billed(facts) else { continue };
-            let Some(sku) = p.sku_name.clone() else { continue };
+            let Some(sku) = p.sku_name else { continue };
             let region = row.location.clone();
             let Some(sp) = ctx.prices.get(&PriceKey::PlanSavingsPlan {
                 region: region.clone(),
-                sku: sku.clone(),
+                sku: sku.to_owned(),
                 years: 1,
             }) else {
                 continue;
             };
-            let Some(list) = ctx.prices.get(&PriceKey::Plan { region, sku: sku.clone() }) else { continue };
+            let Some(list) = ctx.prices.get(&PriceKey::Plan { region, sku: sku.to_owned() }) else { continue };
             let workers = p.workers.unwrap_or(1).max(1) as f64;
             let Some(cost) = steady_uncovered(ctx, &row.resource_id, Some(list * workers)) else { continue };
             if app_service_plan::assess(ctx, row, facts).is_some() || list <= 0.0 {

@@ -57,23 +57,23 @@ pub enum PlanAssessment {
 }
 
 /// The plan's facts when it is on a billed tier.
-pub fn billed(facts: &ResourceFacts) -> Option<&AppServicePlanFacts> {
+pub fn billed<'f, 'a>(facts: &'f ResourceFacts<'a>) -> Option<&'f AppServicePlanFacts<'a>> {
     let ResourceFacts::AppServicePlan(p) = facts else { return None };
-    let tier = p.tier.as_deref().unwrap_or("");
+    let tier = p.tier.unwrap_or("");
     let free = ["free", "shared", "dynamic"].iter().any(|t| t.eq_ignore_ascii_case(tier));
     (!free).then_some(p)
 }
 
 /// The plan's SKU name when it is on a billed tier (for price queries).
 pub fn billed_sku(row: &ResourceRow) -> Option<String> {
-    billed(&extract(row)).and_then(|p| p.sku_name.clone())
+    billed(&extract(row)).and_then(|p| p.sku_name).map(str::to_owned)
 }
 
 /// Whether `row` is an empty or underused plan (also used by `rate.savings_plan`).
 pub fn assess(
     ctx: &EvaluationContext<'_>,
     row: &ResourceRow,
-    facts: &ResourceFacts,
+    facts: &ResourceFacts<'_>,
 ) -> Option<PlanAssessment> {
     let p = billed(facts)?;
     if p.sites == Some(0) {
@@ -89,7 +89,7 @@ pub fn assess(
     if cpu_p95 >= s.plan_cpu_p95_max || memory_p95 >= s.plan_memory_p95_max {
         return None;
     }
-    let target = plan_step_down(p.sku_name.as_deref()?)?;
+    let target = plan_step_down(p.sku_name?)?;
     Some(PlanAssessment::Low { target, cpu_p95, memory_p95 })
 }
 
@@ -125,18 +125,18 @@ impl Rule for AppServicePlan {
             let Some(a) = assess(ctx, row, facts) else { continue };
             let Some(p) = billed(facts) else { continue };
             let workers = p.workers.unwrap_or(1).max(1) as f64;
-            let sku = p.sku_name.clone().unwrap_or_default();
+            let sku = p.sku_name.unwrap_or_default();
             let price =
                 |s: &str| ctx.prices.get(&PriceKey::Plan { region: row.location.clone(), sku: s.to_owned() });
             let (title, savings, basis, confidence, detail) = match &a {
                 PlanAssessment::Empty => {
                     let (s, b) =
-                        whole_cost_savings(ctx, &row.resource_id, price(&sku).map(|p| p * workers), 0.0);
+                        whole_cost_savings(ctx, &row.resource_id, price(sku).map(|p| p * workers), 0.0);
                     (format!("Delete empty App Service plan {}", row.name), s, b, 0.9, json!({"sites": 0}))
                 }
                 PlanAssessment::Low { target, cpu_p95, memory_p95 } => {
                     let (s, b) =
-                        step_savings(ctx, &row.resource_id, price(&sku), price(target), workers, 0.5);
+                        step_savings(ctx, &row.resource_id, price(sku), price(target), workers, 0.5);
                     (
                         format!("Scale App Service plan {} down from {sku} to {target}", row.name),
                         s,

@@ -41,22 +41,21 @@ pub struct SqlDtu;
 
 const TYPE: &str = "microsoft.sql/servers/databases";
 
-fn dtu_database(row: &ResourceRow, facts: &ResourceFacts) -> Option<(String, String)> {
+fn dtu_database<'a>(row: &'a ResourceRow, facts: &ResourceFacts<'a>) -> Option<(&'a str, &'a str)> {
     let ResourceFacts::SqlDatabase(d) = facts else { return None };
     if row.properties.get("elasticPoolId").is_some_and(|v| !v.is_null()) {
         return None;
     }
-    let tier = d.tier.clone()?;
+    let tier = d.tier?;
     // ARM names DTU databases' SKU by edition (`Standard`, capacity 100); the objective (`S3`)
     // is `currentServiceObjectiveName`, else it follows from the capacity.
     let objective = row
         .properties
         .get("currentServiceObjectiveName")
         .and_then(|v| v.as_str())
-        .map(str::to_owned)
-        .or_else(|| d.capacity.and_then(|c| dtu_objective(&tier, c)).map(str::to_owned))
-        .or_else(|| d.sku_name.clone())?;
-    dtu_step_down(&tier, &objective)?;
+        .or_else(|| d.capacity.and_then(|c| dtu_objective(tier, c)))
+        .or(d.sku_name)?;
+    dtu_step_down(tier, objective)?;
     Some((tier, objective))
 }
 
@@ -80,13 +79,13 @@ impl Rule for SqlDtu {
         let mut keys = Vec::new();
         for row in snapshot.resources.iter().filter(|r| r.resource_type == TYPE) {
             let Some((tier, objective)) = dtu_database(row, &extract(row)) else { continue };
-            if let Some((_, Some((lower, _)))) = dtu_step_down(&tier, &objective) {
+            if let Some((_, Some((lower, _)))) = dtu_step_down(tier, objective) {
                 keys.push(PriceKey::SqlDatabase {
                     region: row.location.clone(),
                     objective: lower.to_owned(),
                 });
             }
-            keys.push(PriceKey::SqlDatabase { region: row.location.clone(), objective });
+            keys.push(PriceKey::SqlDatabase { region: row.location.clone(), objective: objective.to_owned() });
         }
         keys
     }
@@ -94,7 +93,7 @@ impl Rule for SqlDtu {
         let s = ctx.settings;
         for (row, facts) in ctx.typed(TYPE) {
             let Some((tier, objective)) = dtu_database(row, facts) else { continue };
-            let Some((dtu, Some((lower, lower_dtu)))) = dtu_step_down(&tier, &objective) else { continue };
+            let Some((dtu, Some((lower, lower_dtu)))) = dtu_step_down(tier, objective) else { continue };
             let Some(m) = ctx.metric(&row.resource_id, "dtu_consumption_percent") else { continue };
             let Some(p95) = m.p95 else { continue };
             let projected = p95 * dtu / lower_dtu;
@@ -108,7 +107,7 @@ impl Rule for SqlDtu {
                 ctx.prices
                     .get(&PriceKey::SqlDatabase { region: row.location.clone(), objective: o.to_owned() })
             };
-            let (current, target) = (price(&objective), price(lower));
+            let (current, target) = (price(objective), price(lower));
             let (savings, basis) = step_savings(ctx, &row.resource_id, current, target, 1.0, 0.5);
             out.push(Finding {
                 rule_id: self.id(),

@@ -60,10 +60,10 @@ pub struct Assessment {
 }
 
 /// The size of a running VM (`None` for anything else).
-pub fn running_size(facts: &ResourceFacts) -> Option<&str> {
+pub fn running_size<'a>(facts: &ResourceFacts<'a>) -> Option<&'a str> {
     match facts {
         ResourceFacts::VirtualMachine(v) if v.power_state.as_deref() == Some("running") => {
-            v.vm_size.as_deref()
+            v.vm_size
         }
         _ => None,
     }
@@ -71,9 +71,9 @@ pub fn running_size(facts: &ResourceFacts) -> Option<&str> {
 
 /// Whether `row` is an underutilised VM under `ctx`'s thresholds (also used by the rate rules,
 /// which leave such VMs to be resized before anything is committed for them).
-pub fn assess(ctx: &EvaluationContext<'_>, row: &ResourceRow, facts: &ResourceFacts) -> Option<Assessment> {
+pub fn assess(ctx: &EvaluationContext<'_>, row: &ResourceRow, facts: &ResourceFacts<'_>) -> Option<Assessment> {
     let s = ctx.settings;
-    let size = running_size(facts)?.to_owned();
+    let size = running_size(facts)?;
     let m = ctx.vm_metrics(&row.resource_id)?;
     let coverage =
         if m.expected_datapoints > 0 { m.datapoints as f64 / m.expected_datapoints as f64 } else { 0.0 };
@@ -84,11 +84,11 @@ pub fn assess(ctx: &EvaluationContext<'_>, row: &ResourceRow, facts: &ResourceFa
     if cpu_p95 >= s.vm_cpu_p95_max {
         return None;
     }
-    let (target, ratio) = vm_step_down(&size)?;
+    let (target, ratio) = vm_step_down(size)?;
     if cpu_p95 * ratio > s.vm_projected_cpu_max {
         return None;
     }
-    let total = vm_memory_gib(&size).map(|g| g * 1_073_741_824.0);
+    let total = vm_memory_gib(size).map(|g| g * 1_073_741_824.0);
     let memory_p95 = match (total, m.memory_available_p95_bytes) {
         (Some(t), Some(a)) if t > 0.0 => Some(100.0 * (1.0 - a / t).clamp(0.0, 1.0)),
         _ => None,
@@ -96,7 +96,7 @@ pub fn assess(ctx: &EvaluationContext<'_>, row: &ResourceRow, facts: &ResourceFa
     if memory_p95.is_some_and(|u| u >= s.vm_memory_p95_max) {
         return None;
     }
-    Some(Assessment { size, target, cpu_p95, memory_p95, coverage })
+    Some(Assessment { size: size.to_owned(), target, cpu_p95, memory_p95, coverage })
 }
 
 impl Rule for UnderutilisedVm {

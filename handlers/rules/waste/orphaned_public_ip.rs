@@ -54,8 +54,8 @@ impl Rule for OrphanedPublicIp {
             if !ip.is_unattached() || in_prefix {
                 continue;
             }
-            let basic_dynamic = ip.sku.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("basic"))
-                && ip.allocation_method.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("dynamic"));
+            let basic_dynamic = ip.sku.is_some_and(|s| s.eq_ignore_ascii_case("basic"))
+                && ip.allocation_method.is_some_and(|m| m.eq_ignore_ascii_case("dynamic"));
             let heuristic = if basic_dynamic { 0.0 } else { 3.65 };
             let (savings, basis) = whole_cost_savings(ctx, &row.resource_id, None, heuristic);
             out.push(Finding {

@@ -82,7 +82,7 @@ impl Rule for UnattachedDisk {
             .iter()
             .filter(|r| r.resource_type == TYPE)
             .filter_map(|r| match extract(r) {
-                ResourceFacts::Disk(d) if d.is_unattached() => price_key(r, d.sku.as_deref(), d.size_gb),
+                ResourceFacts::Disk(d) if d.is_unattached() => price_key(r, d.sku, d.size_gb),
                 _ => None,
             })
             .collect()
@@ -93,8 +93,8 @@ impl Rule for UnattachedDisk {
             if !d.is_unattached() || row.managed_by.is_some() || is_asr(row) {
                 continue;
             }
-            let retail = price_key(row, d.sku.as_deref(), d.size_gb).and_then(|k| ctx.prices.get(&k));
-            let heuristic = d.size_gb.unwrap_or(0.0) * per_gb(d.sku.as_deref());
+            let retail = price_key(row, d.sku, d.size_gb).and_then(|k| ctx.prices.get(&k));
+            let heuristic = d.size_gb.unwrap_or(0.0) * per_gb(d.sku);
             let (savings, basis) = whole_cost_savings(ctx, &row.resource_id, retail, heuristic);
             let billed = ctx.cost(&row.resource_id).is_some_and(|c| c.monthly_actual > 0.0);
             out.push(Finding {
