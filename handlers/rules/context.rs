@@ -120,16 +120,16 @@ impl<'a> EvaluationContext<'a> {
     }
 }
 
-/// Savings of removing a resource entirely: its observed monthly cost when it has cost rows,
-/// else `retail` (its list price per month), else `heuristic`.
+/// Savings of removing a resource entirely: its observed monthly cost (`observed`, from
+/// [`EvaluationContext::cost`]) when it has cost rows, else `retail` (its list price per
+/// month), else `heuristic`.
 pub fn whole_cost_savings(
-    ctx: &EvaluationContext<'_>,
-    resource_id: &str,
+    observed: Option<ObservedCost>,
     retail: Option<f64>,
     heuristic: f64,
 ) -> (f64, super::SavingsBasis) {
     use super::SavingsBasis;
-    if let Some(c) = ctx.cost(resource_id) {
+    if let Some(c) = observed {
         return (c.monthly_amortized.max(c.monthly_actual), SavingsBasis::ObservedCost);
     }
     match retail {
@@ -139,19 +139,18 @@ pub fn whole_cost_savings(
 }
 
 /// Savings of moving a resource from a price of `current` to `target` per unit-month: the
-/// observed cost scaled by the price ratio when both are known (so partial months and
-/// discounts carry over), else the list difference × `units`, else `heuristic_share` of the
-/// observed cost.
+/// observed cost (`observed`, from [`EvaluationContext::cost`]) scaled by the price ratio when
+/// both are known (so partial months and discounts carry over), else the list difference ×
+/// `units`, else `heuristic_share` of the observed cost.
 pub fn step_savings(
-    ctx: &EvaluationContext<'_>,
-    resource_id: &str,
+    observed: Option<ObservedCost>,
     current: Option<f64>,
     target: Option<f64>,
     units: f64,
     heuristic_share: f64,
 ) -> (f64, super::SavingsBasis) {
     use super::SavingsBasis;
-    let observed = ctx.cost(resource_id).map(|c| c.monthly_amortized.max(c.monthly_actual));
+    let observed = observed.map(|c| c.monthly_amortized.max(c.monthly_actual));
     match (observed, current, target) {
         (Some(o), Some(c), Some(t)) if c > 0.0 => (o * (1.0 - t / c).max(0.0), SavingsBasis::ObservedCost),
         (_, Some(c), Some(t)) => (((c - t) * units).max(0.0), SavingsBasis::RetailPrice),

@@ -69,21 +69,24 @@ impl Rule for ReservedInstanceGap {
     }
     fn evaluate(&self, ctx: &EvaluationContext<'_>, out: &mut Vec<Finding>) {
         for (row, facts) in ctx.typed(TYPE) {
-            let Some(size) = running_size(facts).map(str::to_owned) else { continue };
+            let Some(size) = running_size(facts) else { continue };
+            // Steadiness is unknown without cost rows; skipped before any price key is built.
+            let Some(observed) = ctx.cost(&row.resource_id) else { continue };
             let region = &row.location;
-            let list = ctx.prices.get(&PriceKey::Vm { region: region.clone(), size: size.clone() });
-            let Some(cost) = steady_uncovered(ctx, &row.resource_id, list) else { continue };
+            let list = ctx.prices.get(&PriceKey::Vm { region: region.clone(), size: size.to_owned() });
+            let Some(cost) = steady_uncovered(ctx.settings, observed, list) else { continue };
             if underutilised_vm::assess(ctx, row, facts).is_some() {
                 continue;
             }
             let ri = |years| {
-                ctx.prices.get(&PriceKey::VmReservation { region: region.clone(), size: size.clone(), years })
+                ctx.prices.get(&PriceKey::VmReservation { region: region.clone(), size: size.to_owned(), years })
             };
+            let (ri1, ri3) = (ri(1), ri(3));
             let saving = |reserved: Option<f64>| match (list, reserved) {
                 (Some(l), Some(r)) if l > 0.0 => Some(cost.monthly_actual * (1.0 - r / l).max(0.0)),
                 _ => None,
             };
-            let (savings, basis) = match saving(ri(1)) {
+            let (savings, basis) = match saving(ri1) {
                 Some(s) => (s, SavingsBasis::ObservedCost),
                 None => (cost.monthly_actual * 0.4, SavingsBasis::Heuristic),
             };
@@ -96,8 +99,8 @@ impl Rule for ReservedInstanceGap {
                 confidence: 0.8,
                 evidence: json!({
                     "size": size, "region": region, "list_monthly": list,
-                    "reserved_1y_monthly": ri(1), "reserved_3y_monthly": ri(3),
-                    "savings_1y": saving(ri(1)), "savings_3y": saving(ri(3)), "observed_cost": cost,
+                    "reserved_1y_monthly": ri1, "reserved_3y_monthly": ri3,
+                    "savings_1y": saving(ri1), "savings_3y": saving(ri3), "observed_cost": cost,
                 }),
             });
         }

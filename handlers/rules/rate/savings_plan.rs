@@ -66,6 +66,8 @@ impl Rule for SavingsPlan {
         for (row, facts) in ctx.typed(TYPE) {
             let Some(p) = billed(facts) else { continue };
             let Some(sku) = p.sku_name else { continue };
+            // Steadiness is unknown without cost rows; skipped before any price key is built.
+            let Some(observed) = ctx.cost(&row.resource_id) else { continue };
             let region = row.location.clone();
             let Some(sp) = ctx.prices.get(&PriceKey::PlanSavingsPlan {
                 region: region.clone(),
@@ -76,7 +78,7 @@ impl Rule for SavingsPlan {
             };
             let Some(list) = ctx.prices.get(&PriceKey::Plan { region, sku: sku.to_owned() }) else { continue };
             let workers = p.workers.unwrap_or(1).max(1) as f64;
-            let Some(cost) = steady_uncovered(ctx, &row.resource_id, Some(list * workers)) else { continue };
+            let Some(cost) = steady_uncovered(ctx.settings, observed, Some(list * workers)) else { continue };
             if app_service_plan::assess(ctx, row, facts).is_some() || list <= 0.0 {
                 continue;
             }

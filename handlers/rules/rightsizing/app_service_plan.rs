@@ -128,15 +128,16 @@ impl Rule for AppServicePlan {
             let sku = p.sku_name.unwrap_or_default();
             let price =
                 |s: &str| ctx.prices.get(&PriceKey::Plan { region: row.location.clone(), sku: s.to_owned() });
+            let observed = ctx.cost(&row.resource_id);
             let (title, savings, basis, confidence, detail) = match &a {
                 PlanAssessment::Empty => {
                     let (s, b) =
-                        whole_cost_savings(ctx, &row.resource_id, price(sku).map(|p| p * workers), 0.0);
+                        whole_cost_savings(observed, price(sku).map(|p| p * workers), 0.0);
                     (format!("Delete empty App Service plan {}", row.name), s, b, 0.9, json!({"sites": 0}))
                 }
                 PlanAssessment::Low { target, cpu_p95, memory_p95 } => {
                     let (s, b) =
-                        step_savings(ctx, &row.resource_id, price(sku), price(target), workers, 0.5);
+                        step_savings(observed, price(sku), price(target), workers, 0.5);
                     (
                         format!("Scale App Service plan {} down from {sku} to {target}", row.name),
                         s,
@@ -155,7 +156,7 @@ impl Rule for AppServicePlan {
                 confidence,
                 evidence: json!({
                     "sku": sku, "tier": p.tier, "workers": p.workers, "sites": p.sites, "assessment": detail,
-                    "observed_cost": ctx.cost(&row.resource_id),
+                    "observed_cost": observed,
                 }),
             });
         }

@@ -108,7 +108,8 @@ impl Rule for SqlDtu {
                     .get(&PriceKey::SqlDatabase { region: row.location.clone(), objective: o.to_owned() })
             };
             let (current, target) = (price(objective), price(lower));
-            let (savings, basis) = step_savings(ctx, &row.resource_id, current, target, 1.0, 0.5);
+            let observed = ctx.cost(&row.resource_id);
+            let (savings, basis) = step_savings(observed, current, target, 1.0, 0.5);
             out.push(Finding {
                 rule_id: self.id(),
                 resource_id: row.resource_id.clone(),
@@ -119,7 +120,7 @@ impl Rule for SqlDtu {
                 evidence: json!({
                     "objective": objective, "target_objective": lower, "dtu": dtu, "target_dtu": lower_dtu,
                     "dtu_p95": p95, "projected_dtu_p95": projected, "coverage": m.coverage(),
-                    "observed_cost": ctx.cost(&row.resource_id),
+                    "observed_cost": observed,
                 }),
             });
         }

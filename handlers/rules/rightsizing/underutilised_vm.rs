@@ -133,7 +133,8 @@ impl Rule for UnderutilisedVm {
                 ctx.prices.get(&PriceKey::Vm { region: row.location.clone(), size: size.to_owned() })
             };
             let (current, target) = (price(&a.size), price(&a.target));
-            let (savings, basis) = step_savings(ctx, &row.resource_id, current, target, 1.0, 0.5);
+            let observed = ctx.cost(&row.resource_id);
+            let (savings, basis) = step_savings(observed, current, target, 1.0, 0.5);
             out.push(Finding {
                 rule_id: self.id(),
                 resource_id: row.resource_id.clone(),
@@ -144,7 +145,7 @@ impl Rule for UnderutilisedVm {
                 evidence: json!({
                     "size": a.size, "target_size": a.target, "cpu_p95": a.cpu_p95, "memory_used_p95": a.memory_p95,
                     "coverage": a.coverage, "current_monthly_price": current, "target_monthly_price": target,
-                    "observed_cost": ctx.cost(&row.resource_id),
+                    "observed_cost": observed,
                 }),
             });
         }

@@ -57,7 +57,8 @@ impl Rule for OrphanedPublicIp {
             let basic_dynamic = ip.sku.is_some_and(|s| s.eq_ignore_ascii_case("basic"))
                 && ip.allocation_method.is_some_and(|m| m.eq_ignore_ascii_case("dynamic"));
             let heuristic = if basic_dynamic { 0.0 } else { 3.65 };
-            let (savings, basis) = whole_cost_savings(ctx, &row.resource_id, None, heuristic);
+            let observed = ctx.cost(&row.resource_id);
+            let (savings, basis) = whole_cost_savings(observed, None, heuristic);
             out.push(Finding {
                 rule_id: self.id(),
                 resource_id: row.resource_id.clone(),
@@ -67,7 +68,7 @@ impl Rule for OrphanedPublicIp {
                 confidence: 0.9,
                 evidence: json!({
                     "sku": ip.sku, "allocation_method": ip.allocation_method,
-                    "observed_cost": ctx.cost(&row.resource_id),
+                    "observed_cost": observed,
                 }),
             });
         }

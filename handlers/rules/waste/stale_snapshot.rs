@@ -59,7 +59,8 @@ impl Rule for StaleSnapshot {
             }
             let orphaned = s.source_resource_id.as_deref().is_some_and(|src| !disks.contains(src));
             let heuristic = s.size_gb.unwrap_or(0.0) * 0.05;
-            let (savings, basis) = whole_cost_savings(ctx, &row.resource_id, None, heuristic);
+            let observed = ctx.cost(&row.resource_id);
+            let (savings, basis) = whole_cost_savings(observed, None, heuristic);
             out.push(Finding {
                 rule_id: self.id(),
                 resource_id: row.resource_id.clone(),
@@ -70,7 +71,7 @@ impl Rule for StaleSnapshot {
                 evidence: json!({
                     "time_created": created, "age_days": age.num_days(), "threshold_days": threshold.num_days(),
                     "size_gb": s.size_gb, "source_resource_id": s.source_resource_id, "source_exists": !orphaned,
-                    "observed_cost": ctx.cost(&row.resource_id),
+                    "observed_cost": observed,
                 }),
             });
         }

@@ -95,8 +95,9 @@ impl Rule for UnattachedDisk {
             }
             let retail = price_key(row, d.sku, d.size_gb).and_then(|k| ctx.prices.get(&k));
             let heuristic = d.size_gb.unwrap_or(0.0) * per_gb(d.sku);
-            let (savings, basis) = whole_cost_savings(ctx, &row.resource_id, retail, heuristic);
-            let billed = ctx.cost(&row.resource_id).is_some_and(|c| c.monthly_actual > 0.0);
+            let observed = ctx.cost(&row.resource_id);
+            let (savings, basis) = whole_cost_savings(observed, retail, heuristic);
+            let billed = observed.is_some_and(|c| c.monthly_actual > 0.0);
             out.push(Finding {
                 rule_id: self.id(),
                 resource_id: row.resource_id.clone(),
@@ -106,7 +107,7 @@ impl Rule for UnattachedDisk {
                 confidence: if billed { 0.95 } else { 0.9 },
                 evidence: json!({
                     "disk_state": d.state, "sku": d.sku, "size_gb": d.size_gb,
-                    "time_created": d.time_created, "observed_cost": ctx.cost(&row.resource_id),
+                    "time_created": d.time_created, "observed_cost": observed,
                 }),
             });
         }
