@@ -1,7 +1,7 @@
 //! [`EvaluationContext`]: one subscription's snapshot with its costs, prices and settings,
 //! indexed once so every rule looks things up in constant time.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::prices::{HOURS_PER_MONTH, PriceBook};
 use super::settings::RuleSettings;
 use super::snapshot::{ResourceMetric, SubscriptionSnapshot};
-use crate::azure::connectors::facts::{ResourceFacts, extract};
+use crate::azure::connectors::facts::{ResourceFacts, TYPED, extract};
 use crate::model::{ResourceRow, VmMetricsRow};
 
 /// A hash map with a fast non-cryptographic hasher: the rule engine's maps are keyed by long
@@ -17,8 +17,18 @@ use crate::model::{ResourceRow, VmMetricsRow};
 /// time over a million resources.
 pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
+/// A hash set with the same hasher as [`FastMap`].
+pub type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
+
 /// Observed cost per lower-cased resource id.
 pub type CostMap = FastMap<String, ObservedCost>;
+
+/// The rows of one type with typed facts, and those facts, index for index.
+#[derive(Debug, Default)]
+struct TypedBucket<'a> {
+    rows: Vec<&'a ResourceRow>,
+    facts: Vec<ResourceFacts<'a>>,
+}
 
 /// A resource's observed spend over the cost window, normalised to a month.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -59,7 +69,8 @@ pub struct EvaluationContext<'a> {
     pub prices: &'a PriceBook,
     /// The evaluation instant (ages are measured against it).
     pub now: DateTime<Utc>,
-    by_type: FastMap<&'a str, (Vec<&'a ResourceRow>, Vec<ResourceFacts<'a>>)>,
+    typed: [TypedBucket<'a>; TYPED.len()],
+    untyped: FastMap<&'a str, Vec<&'a ResourceRow>>,
     vm_metrics: FastMap<&'a str, &'a VmMetricsRow>,
     metrics: FastMap<&'a str, Vec<&'a ResourceMetric>>,
 }
@@ -73,12 +84,20 @@ impl<'a> EvaluationContext<'a> {
         prices: &'a PriceBook,
         now: DateTime<Utc>,
     ) -> Self {
-        // Facts are extracted once here, not once per rule that reads them.
-        let mut by_type: FastMap<&str, (Vec<&ResourceRow>, Vec<ResourceFacts<'a>>)> = FastMap::default();
+        // Facts are extracted once here, not once per rule that reads them. `extract` already
+        // tells the row's type apart from the few the rules read by their facts, so those rows
+        // go to a fixed slot without hashing their (long) type names a second time.
+        let mut typed: [TypedBucket<'a>; TYPED.len()] = Default::default();
+        let mut untyped: FastMap<&str, Vec<&ResourceRow>> = FastMap::default();
         for r in &snapshot.resources {
-            let (rows, facts) = by_type.entry(r.resource_type.as_str()).or_default();
-            rows.push(r);
-            facts.push(extract(r));
+            let facts = extract(r);
+            match facts.slot() {
+                Some(i) => {
+                    typed[i].rows.push(r);
+                    typed[i].facts.push(facts);
+                }
+                None => untyped.entry(r.resource_type.as_str()).or_default().push(r),
+            }
         }
         let vm_metrics = snapshot.vm_metrics.iter().map(|m| (m.resource_id.as_str(), m)).collect();
         let mut metrics: FastMap<&str, Vec<&ResourceMetric>> = FastMap::default();
@@ -86,17 +105,28 @@ impl<'a> EvaluationContext<'a> {
         for m in &snapshot.resource_metrics {
             metrics.entry(m.resource_id.as_str()).or_default().push(m);
         }
-        Self { snapshot, settings, costs, prices, now, by_type, vm_metrics, metrics }
+        Self { snapshot, settings, costs, prices, now, typed, untyped, vm_metrics, metrics }
+    }
+
+    fn bucket(&self, resource_type: &str) -> Option<&TypedBucket<'a>> {
+        TYPED.iter().position(|t| *t == resource_type).map(|i| &self.typed[i])
     }
 
     /// Resources of one (lower-cased) type.
     pub fn resources_of(&self, resource_type: &str) -> &[&'a ResourceRow] {
-        self.by_type.get(resource_type).map_or(&[], |(rows, _)| rows.as_slice())
+        match self.bucket(resource_type) {
+            Some(b) => &b.rows,
+            None => self.untyped.get(resource_type).map_or(&[], Vec::as_slice),
+        }
     }
 
-    /// Resources of one (lower-cased) type with their typed facts.
-    pub fn typed(&self, resource_type: &str) -> impl Iterator<Item = (&'a ResourceRow, &ResourceFacts<'a>)> + '_ {
-        self.by_type.get(resource_type).into_iter().flat_map(|(rows, facts)| rows.iter().copied().zip(facts))
+    /// Resources of one (lower-cased) type with their typed facts (none for a type without
+    /// typed facts).
+    pub fn typed(
+        &self,
+        resource_type: &str,
+    ) -> impl Iterator<Item = (&'a ResourceRow, &ResourceFacts<'a>)> + '_ {
+        self.bucket(resource_type).into_iter().flat_map(|b| b.rows.iter().copied().zip(&b.facts))
     }
 
     /// Every resource.

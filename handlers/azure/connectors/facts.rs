@@ -132,6 +132,34 @@ pub enum ResourceFacts<'a> {
     Other,
 }
 
+/// The resource types with typed facts, in the order of [`ResourceFacts::slot`].
+pub const TYPED: [&str; 7] = [
+    "microsoft.compute/disks",
+    "microsoft.network/networkinterfaces",
+    "microsoft.network/publicipaddresses",
+    "microsoft.compute/snapshots",
+    "microsoft.compute/virtualmachines",
+    "microsoft.web/serverfarms",
+    "microsoft.sql/servers/databases",
+];
+
+impl ResourceFacts<'_> {
+    /// The index of the resource's type in [`TYPED`]; `None` for [`ResourceFacts::Other`]
+    /// (lets an index bucket rows by type without hashing the type name again).
+    pub fn slot(&self) -> Option<usize> {
+        match self {
+            Self::Disk(_) => Some(0),
+            Self::NetworkInterface(_) => Some(1),
+            Self::PublicIp(_) => Some(2),
+            Self::Snapshot(_) => Some(3),
+            Self::VirtualMachine(_) => Some(4),
+            Self::AppServicePlan(_) => Some(5),
+            Self::SqlDatabase(_) => Some(6),
+            Self::Other => None,
+        }
+    }
+}
+
 fn at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
     path.iter().try_fold(v, |cur, key| cur.get(key)).filter(|v| !v.is_null())
 }
@@ -284,19 +312,23 @@ mod tests {
                 assert_ne!(f, ResourceFacts::Other, "{kind}");
             }
         }
-        let r = row(
-            "microsoft.network/publicipaddresses",
-            Value::Null,
-            json!({"ipConfiguration": null}),
-        );
-        let ResourceFacts::PublicIp(ip) = extract(&r) else {
-            panic!()
-        };
+        let r = row("microsoft.network/publicipaddresses", Value::Null, json!({"ipConfiguration": null}));
+        let ResourceFacts::PublicIp(ip) = extract(&r) else { panic!() };
         assert!(ip.is_unattached());
         assert_eq!(
             extract(&row("microsoft.storage/storageaccounts", Value::Null, Value::Null)),
             ResourceFacts::Other
         );
+    }
+
+    #[test]
+    fn slots_follow_the_typed_list() {
+        for (i, kind) in TYPED.iter().enumerate() {
+            let r = row(kind, Value::Null, json!({}));
+            assert_eq!(extract(&r).slot(), Some(i), "{kind}");
+        }
+        let r = row("microsoft.storage/storageaccounts", Value::Null, json!({}));
+        assert_eq!(extract(&r).slot(), None);
     }
 
     #[test]
@@ -306,18 +338,14 @@ mod tests {
             Value::Null,
             json!({"privateEndpoint": {"id": "/S/PE1"}}),
         );
-        let ResourceFacts::NetworkInterface(n) = extract(&r) else {
-            panic!()
-        };
+        let ResourceFacts::NetworkInterface(n) = extract(&r) else { panic!() };
         assert_eq!((n.virtual_machine, n.private_endpoint.as_deref()), (None, Some("/s/pe1")));
         let r = row(
             "microsoft.network/publicipaddresses",
             json!({"name": "Standard"}),
             json!({"natGateway": {"id": "/NG"}, "publicIPAllocationMethod": "Static"}),
         );
-        let ResourceFacts::PublicIp(ip) = extract(&r) else {
-            panic!()
-        };
+        let ResourceFacts::PublicIp(ip) = extract(&r) else { panic!() };
         assert!(!ip.is_unattached());
         assert_eq!(ip.nat_gateway.as_deref(), Some("/ng"));
     }
@@ -329,9 +357,7 @@ mod tests {
             Value::Null,
             json!({"hardwareProfile": {"vmSize": "Standard_D4s_v5"}, "extended": {"instanceView": {"powerState": {"code": "PowerState/deallocated"}}}}),
         );
-        let ResourceFacts::VirtualMachine(v) = extract(&r) else {
-            panic!()
-        };
+        let ResourceFacts::VirtualMachine(v) = extract(&r) else { panic!() };
         assert_eq!(
             (v.vm_size.as_deref(), v.power_state.as_deref()),
             (Some("Standard_D4s_v5"), Some("deallocated"))
@@ -341,9 +367,7 @@ mod tests {
             Value::Null,
             json!({"instanceView": {"statuses": [{"code": "ProvisioningState/succeeded"}, {"code": "PowerState/running"}]}}),
         );
-        let ResourceFacts::VirtualMachine(v) = extract(&r) else {
-            panic!()
-        };
+        let ResourceFacts::VirtualMachine(v) = extract(&r) else { panic!() };
         assert_eq!(v.power_state.as_deref(), Some("running"));
     }
 
@@ -354,27 +378,21 @@ mod tests {
             json!({"name": "P1v3", "tier": "PremiumV3", "capacity": 3}),
             json!({"numberOfSites": 0}),
         );
-        let ResourceFacts::AppServicePlan(p) = extract(&r) else {
-            panic!()
-        };
+        let ResourceFacts::AppServicePlan(p) = extract(&r) else { panic!() };
         assert_eq!((p.workers, p.sites, p.tier.as_deref()), (Some(3), Some(0), Some("PremiumV3")));
         let r = row(
             "microsoft.sql/servers/databases",
             json!({"name": "S3", "tier": "Standard", "capacity": 100}),
             json!({}),
         );
-        let ResourceFacts::SqlDatabase(d) = extract(&r) else {
-            panic!()
-        };
+        let ResourceFacts::SqlDatabase(d) = extract(&r) else { panic!() };
         assert_eq!((d.capacity, d.sku_name.as_deref()), (Some(100.0), Some("S3")));
         let r = row(
             "microsoft.compute/snapshots",
             Value::Null,
             json!({"timeCreated": "2025-05-01T00:00:00Z", "diskSizeGB": "64", "creationData": {"sourceResourceId": "/D"}}),
         );
-        let ResourceFacts::Snapshot(s) = extract(&r) else {
-            panic!()
-        };
+        let ResourceFacts::Snapshot(s) = extract(&r) else { panic!() };
         assert_eq!((s.size_gb, s.source_resource_id.as_deref()), (Some(64.0), Some("/d")));
         assert!(s.time_created.is_some());
     }

@@ -79,7 +79,11 @@ impl Rule for ReservedInstanceGap {
                 continue;
             }
             let ri = |years| {
-                ctx.prices.get(&PriceKey::VmReservation { region: region.clone(), size: size.to_owned(), years })
+                ctx.prices.get(&PriceKey::VmReservation {
+                    region: region.clone(),
+                    size: size.to_owned(),
+                    years,
+                })
             };
             let (ri1, ri3) = (ri(1), ri(3));
             let saving = |reserved: Option<f64>| match (list, reserved) {

@@ -76,7 +76,9 @@ impl Rule for SavingsPlan {
             }) else {
                 continue;
             };
-            let Some(list) = ctx.prices.get(&PriceKey::Plan { region, sku: sku.to_owned() }) else { continue };
+            let Some(list) = ctx.prices.get(&PriceKey::Plan { region, sku: sku.to_owned() }) else {
+                continue;
+            };
             let workers = p.workers.unwrap_or(1).max(1) as f64;
             let Some(cost) = steady_uncovered(ctx.settings, observed, Some(list * workers)) else { continue };
             if app_service_plan::assess(ctx, row, facts).is_some() || list <= 0.0 {

@@ -131,13 +131,11 @@ impl Rule for AppServicePlan {
             let observed = ctx.cost(&row.resource_id);
             let (title, savings, basis, confidence, detail) = match &a {
                 PlanAssessment::Empty => {
-                    let (s, b) =
-                        whole_cost_savings(observed, price(sku).map(|p| p * workers), 0.0);
+                    let (s, b) = whole_cost_savings(observed, price(sku).map(|p| p * workers), 0.0);
                     (format!("Delete empty App Service plan {}", row.name), s, b, 0.9, json!({"sites": 0}))
                 }
                 PlanAssessment::Low { target, cpu_p95, memory_p95 } => {
-                    let (s, b) =
-                        step_savings(observed, price(sku), price(target), workers, 0.5);
+                    let (s, b) = step_savings(observed, price(sku), price(target), workers, 0.5);
                     (
                         format!("Scale App Service plan {} down from {sku} to {target}", row.name),
                         s,

@@ -85,7 +85,10 @@ impl Rule for SqlDtu {
                     objective: lower.to_owned(),
                 });
             }
-            keys.push(PriceKey::SqlDatabase { region: row.location.clone(), objective: objective.to_owned() });
+            keys.push(PriceKey::SqlDatabase {
+                region: row.location.clone(),
+                objective: objective.to_owned(),
+            });
         }
         keys
     }

@@ -62,16 +62,18 @@ pub struct Assessment {
 /// The size of a running VM (`None` for anything else).
 pub fn running_size<'a>(facts: &ResourceFacts<'a>) -> Option<&'a str> {
     match facts {
-        ResourceFacts::VirtualMachine(v) if v.power_state.as_deref() == Some("running") => {
-            v.vm_size
-        }
+        ResourceFacts::VirtualMachine(v) if v.power_state.as_deref() == Some("running") => v.vm_size,
         _ => None,
     }
 }
 
 /// Whether `row` is an underutilised VM under `ctx`'s thresholds (also used by the rate rules,
 /// which leave such VMs to be resized before anything is committed for them).
-pub fn assess(ctx: &EvaluationContext<'_>, row: &ResourceRow, facts: &ResourceFacts<'_>) -> Option<Assessment> {
+pub fn assess(
+    ctx: &EvaluationContext<'_>,
+    row: &ResourceRow,
+    facts: &ResourceFacts<'_>,
+) -> Option<Assessment> {
     let s = ctx.settings;
     let size = running_size(facts)?;
     let m = ctx.vm_metrics(&row.resource_id)?;

@@ -50,7 +50,11 @@ impl Rule for OrphanedNic {
                 .get("hostedWorkloads")
                 .and_then(|v| v.as_array())
                 .is_some_and(|a| !a.is_empty());
-            let pls = row.properties.pointer("/privateLinkService/id").is_some_and(|v| !v.is_null());
+            let pls = row
+                .properties
+                .get("privateLinkService")
+                .and_then(|p| p.get("id"))
+                .is_some_and(|v| !v.is_null());
             if nic.virtual_machine.is_some() || nic.private_endpoint.is_some() || hosted || pls {
                 continue;
             }

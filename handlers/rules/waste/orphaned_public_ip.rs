@@ -50,7 +50,8 @@ impl Rule for OrphanedPublicIp {
     fn evaluate(&self, ctx: &EvaluationContext<'_>, out: &mut Vec<Finding>) {
         for (row, facts) in ctx.typed(TYPE) {
             let ResourceFacts::PublicIp(ip) = facts else { continue };
-            let in_prefix = row.properties.pointer("/publicIPPrefix/id").is_some_and(|v| !v.is_null());
+            let in_prefix =
+                row.properties.get("publicIPPrefix").and_then(|p| p.get("id")).is_some_and(|v| !v.is_null());
             if !ip.is_unattached() || in_prefix {
                 continue;
             }

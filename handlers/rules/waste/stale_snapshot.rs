@@ -17,11 +17,13 @@
 //! | no `timeCreated` | none |
 //! | no cost rows | heuristic 0.05 × GB |
 
+use std::cell::OnceCell;
+
 use chrono::Duration;
 use serde_json::json;
 
 use crate::azure::connectors::facts::ResourceFacts;
-use crate::rules::context::whole_cost_savings;
+use crate::rules::context::{FastSet, whole_cost_savings};
 use crate::rules::{Category, Effort, EvaluationContext, Finding, Risk, Rule};
 
 /// The rule.
@@ -48,8 +50,18 @@ impl Rule for StaleSnapshot {
     }
     fn evaluate(&self, ctx: &EvaluationContext<'_>, out: &mut Vec<Finding>) {
         let threshold = Duration::days(ctx.settings.stale_snapshot_days);
-        let disks: std::collections::HashSet<&str> =
-            ctx.resources_of("microsoft.compute/disks").iter().map(|r| r.resource_id.as_str()).collect();
+        // The disk ids are only needed for a stale snapshot that names its source.
+        let disks: OnceCell<FastSet<&str>> = OnceCell::new();
+        let disk_exists = |id: &str| {
+            disks
+                .get_or_init(|| {
+                    ctx.resources_of("microsoft.compute/disks")
+                        .iter()
+                        .map(|r| r.resource_id.as_str())
+                        .collect()
+                })
+                .contains(id)
+        };
         for (row, facts) in ctx.typed(TYPE) {
             let ResourceFacts::Snapshot(s) = facts else { continue };
             let Some(created) = s.time_created else { continue };
@@ -57,7 +69,7 @@ impl Rule for StaleSnapshot {
             if age < threshold {
                 continue;
             }
-            let orphaned = s.source_resource_id.as_deref().is_some_and(|src| !disks.contains(src));
+            let orphaned = s.source_resource_id.as_deref().is_some_and(|src| !disk_exists(src));
             let heuristic = s.size_gb.unwrap_or(0.0) * 0.05;
             let observed = ctx.cost(&row.resource_id);
             let (savings, basis) = whole_cost_savings(observed, None, heuristic);
