@@ -71,6 +71,7 @@ pub struct EvaluationContext<'a> {
     pub now: DateTime<Utc>,
     typed: [TypedBucket<'a>; TYPED.len()],
     untyped: FastMap<&'a str, Vec<&'a ResourceRow>>,
+    untagged: Vec<&'a ResourceRow>,
     vm_metrics: FastMap<&'a str, &'a VmMetricsRow>,
     metrics: FastMap<&'a str, Vec<&'a ResourceMetric>>,
 }
@@ -89,7 +90,15 @@ impl<'a> EvaluationContext<'a> {
         // go to a fixed slot without hashing their (long) type names a second time.
         let mut typed: [TypedBucket<'a>; TYPED.len()] = Default::default();
         let mut untyped: FastMap<&str, Vec<&ResourceRow>> = FastMap::default();
+        // The cost-center tag is checked in the same pass: each row's data lies on its own
+        // pages, and a second walk over a million rows for the governance rule cost as much
+        // as all the other rules together.
+        let cost_center_tag = settings.cost_center_tag.trim();
+        let mut untagged = Vec::new();
         for r in &snapshot.resources {
+            if tag(r, cost_center_tag).is_none() {
+                untagged.push(r);
+            }
             let facts = extract(r);
             match facts.slot() {
                 Some(i) => {
@@ -105,7 +114,7 @@ impl<'a> EvaluationContext<'a> {
         for m in &snapshot.resource_metrics {
             metrics.entry(m.resource_id.as_str()).or_default().push(m);
         }
-        Self { snapshot, settings, costs, prices, now, typed, untyped, vm_metrics, metrics }
+        Self { snapshot, settings, costs, prices, now, typed, untyped, untagged, vm_metrics, metrics }
     }
 
     fn bucket(&self, resource_type: &str) -> Option<&TypedBucket<'a>> {
@@ -127,6 +136,12 @@ impl<'a> EvaluationContext<'a> {
         resource_type: &str,
     ) -> impl Iterator<Item = (&'a ResourceRow, &ResourceFacts<'a>)> + '_ {
         self.bucket(resource_type).into_iter().flat_map(|b| b.rows.iter().copied().zip(&b.facts))
+    }
+
+    /// Resources without a non-empty tag named `settings.cost_center_tag` (trimmed,
+    /// case-insensitive; see [`tag`]), in inventory order.
+    pub fn untagged(&self) -> &[&'a ResourceRow] {
+        &self.untagged
     }
 
     /// Every resource.

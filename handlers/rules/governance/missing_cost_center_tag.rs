@@ -23,7 +23,6 @@
 
 use serde_json::json;
 
-use crate::rules::context::tag;
 use crate::rules::{Category, Effort, EvaluationContext, Finding, Risk, Rule, SavingsBasis};
 
 /// The rule.
@@ -48,10 +47,8 @@ impl Rule for MissingCostCenterTag {
     }
     fn evaluate(&self, ctx: &EvaluationContext<'_>, out: &mut Vec<Finding>) {
         let name = ctx.settings.cost_center_tag.trim();
-        for row in ctx.resources() {
-            if tag(row, name).is_some() {
-                continue;
-            }
+        // The context found the untagged rows while indexing, under this same trimmed name.
+        for row in ctx.untagged() {
             let cost = ctx.cost(&row.resource_id);
             out.push(Finding {
                 rule_id: self.id(),
