@@ -24,14 +24,12 @@
 //! | underutilised | none |
 //! | no cost rows | none (steadiness unknown) |
 
-use serde_json::json;
-
 use crate::azure::connectors::facts::extract;
 use crate::rules::prices::PriceKey;
 use crate::rules::rate::steady_uncovered;
 use crate::rules::rightsizing::underutilised_vm::{self, TYPE, running_size};
 use crate::rules::{
-    Category, Effort, EvaluationContext, Finding, Risk, Rule, RuleSettings, SavingsBasis,
+    Category, Effort, EvaluationContext, Evidence, Finding, Risk, Rule, RuleSettings, SavingsBasis,
     SubscriptionSnapshot,
 };
 
@@ -101,11 +99,16 @@ impl Rule for ReservedInstanceGap {
                 monthly_savings: savings,
                 basis,
                 confidence: 0.8,
-                evidence: json!({
-                    "size": size, "region": region, "list_monthly": list,
-                    "reserved_1y_monthly": ri1, "reserved_3y_monthly": ri3,
-                    "savings_1y": saving(ri1), "savings_3y": saving(ri3), "observed_cost": cost,
-                }),
+                evidence: Evidence::object()
+                    .field("size", size)
+                    .field("region", region)
+                    .field("list_monthly", list)
+                    .field("reserved_1y_monthly", ri1)
+                    .field("reserved_3y_monthly", ri3)
+                    .field("savings_1y", saving(ri1))
+                    .field("savings_3y", saving(ri3))
+                    .field("observed_cost", cost)
+                    .build(),
             });
         }
     }
@@ -153,7 +156,10 @@ mod tests {
                 None => assert!(got.is_empty(), "{actual} {amortized} {cpu}"),
                 Some(s) => {
                     assert!((got[0].monthly_savings - s).abs() < 1e-9);
-                    assert!((got[0].evidence["savings_3y"].as_f64().unwrap() - list * 0.6).abs() < 1e-9);
+                    assert!(
+                        (got[0].evidence.to_value()["savings_3y"].as_f64().unwrap() - list * 0.6).abs()
+                            < 1e-9
+                    );
                 }
             }
         }

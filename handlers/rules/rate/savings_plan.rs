@@ -23,13 +23,11 @@
 //! | underused plan | none |
 //! | no cost rows | none |
 
-use serde_json::json;
-
 use crate::rules::prices::PriceKey;
 use crate::rules::rate::steady_uncovered;
 use crate::rules::rightsizing::app_service_plan::{self, TYPE, billed, billed_sku};
 use crate::rules::{
-    Category, Effort, EvaluationContext, Finding, Risk, Rule, RuleSettings, SavingsBasis,
+    Category, Effort, EvaluationContext, Evidence, Finding, Risk, Rule, RuleSettings, SavingsBasis,
     SubscriptionSnapshot,
 };
 
@@ -88,14 +86,21 @@ impl Rule for SavingsPlan {
             out.push(Finding {
                 rule_id: self.id(),
                 resource_id: row.resource_id.clone(),
-                title: format!("Cover App Service plan {} ({workers} × {sku}) with a 1-year savings plan", row.name),
+                title: format!(
+                    "Cover App Service plan {} ({workers} × {sku}) with a 1-year savings plan",
+                    row.name
+                ),
                 monthly_savings: savings,
                 basis: SavingsBasis::ObservedCost,
                 confidence: 0.7,
-                evidence: json!({
-                    "sku": sku, "workers": p.workers, "list_monthly": list, "savings_plan_1y_monthly": sp,
-                    "hourly_commitment": sp / crate::rules::prices::HOURS_PER_MONTH * workers, "observed_cost": cost,
-                }),
+                evidence: Evidence::object()
+                    .field("sku", sku)
+                    .field("workers", p.workers)
+                    .field("list_monthly", list)
+                    .field("savings_plan_1y_monthly", sp)
+                    .field("hourly_commitment", sp / crate::rules::prices::HOURS_PER_MONTH * workers)
+                    .field("observed_cost", cost)
+                    .build(),
             });
         }
     }

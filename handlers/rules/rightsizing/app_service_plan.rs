@@ -30,7 +30,7 @@ use crate::rules::context::{step_savings, whole_cost_savings};
 use crate::rules::prices::PriceKey;
 use crate::rules::rightsizing::plan_step_down;
 use crate::rules::{
-    Category, Effort, EvaluationContext, Finding, Risk, Rule, RuleSettings, SubscriptionSnapshot,
+    Category, Effort, EvaluationContext, Evidence, Finding, Risk, Rule, RuleSettings, SubscriptionSnapshot,
 };
 
 /// The rule.
@@ -152,10 +152,14 @@ impl Rule for AppServicePlan {
                 monthly_savings: savings,
                 basis,
                 confidence,
-                evidence: json!({
-                    "sku": sku, "tier": p.tier, "workers": p.workers, "sites": p.sites, "assessment": detail,
-                    "observed_cost": observed,
-                }),
+                evidence: Evidence::object()
+                    .field("sku", sku)
+                    .field("tier", p.tier)
+                    .field("workers", p.workers)
+                    .field("sites", p.sites)
+                    .field("assessment", detail)
+                    .field("observed_cost", observed)
+                    .build(),
             });
         }
     }

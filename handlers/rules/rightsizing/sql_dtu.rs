@@ -24,15 +24,13 @@
 //! | vCore database | none |
 //! | in an elastic pool | none |
 
-use serde_json::json;
-
 use crate::azure::connectors::facts::{ResourceFacts, extract};
 use crate::model::ResourceRow;
 use crate::rules::context::step_savings;
 use crate::rules::prices::PriceKey;
 use crate::rules::rightsizing::{dtu_objective, dtu_step_down};
 use crate::rules::{
-    Category, Effort, EvaluationContext, Finding, Risk, Rule, RuleSettings, SubscriptionSnapshot,
+    Category, Effort, EvaluationContext, Evidence, Finding, Risk, Rule, RuleSettings, SubscriptionSnapshot,
 };
 
 /// The rule.
@@ -120,11 +118,16 @@ impl Rule for SqlDtu {
                 monthly_savings: savings,
                 basis,
                 confidence: 0.75,
-                evidence: json!({
-                    "objective": objective, "target_objective": lower, "dtu": dtu, "target_dtu": lower_dtu,
-                    "dtu_p95": p95, "projected_dtu_p95": projected, "coverage": m.coverage(),
-                    "observed_cost": observed,
-                }),
+                evidence: Evidence::object()
+                    .field("objective", objective)
+                    .field("target_objective", lower)
+                    .field("dtu", dtu)
+                    .field("target_dtu", lower_dtu)
+                    .field("dtu_p95", p95)
+                    .field("projected_dtu_p95", projected)
+                    .field("coverage", m.coverage())
+                    .field("observed_cost", observed)
+                    .build(),
             });
         }
     }
@@ -162,7 +165,9 @@ mod tests {
             f.price(PriceKey::SqlDatabase { region: "eastus".into(), objective: "S2".into() }, 73.59);
             let got = f.run(&SqlDtu);
             assert_eq!(
-                got.first().map(|g| g.evidence["target_objective"].as_str().unwrap().to_owned()).as_deref(),
+                got.first()
+                    .map(|g| g.evidence.to_value()["target_objective"].as_str().unwrap().to_owned())
+                    .as_deref(),
                 want,
                 "{:?} {p95}",
                 row.sku

@@ -26,15 +26,13 @@
 //! | deallocated | none |
 //! | smallest size of the family | none |
 
-use serde_json::json;
-
 use crate::azure::connectors::facts::{ResourceFacts, extract};
 use crate::model::ResourceRow;
 use crate::rules::context::step_savings;
 use crate::rules::prices::PriceKey;
 use crate::rules::rightsizing::{vm_memory_gib, vm_step_down};
 use crate::rules::{
-    Category, Effort, EvaluationContext, Finding, Risk, Rule, RuleSettings, SubscriptionSnapshot,
+    Category, Effort, EvaluationContext, Evidence, Finding, Risk, Rule, RuleSettings, SubscriptionSnapshot,
 };
 
 /// The rule.
@@ -144,11 +142,16 @@ impl Rule for UnderutilisedVm {
                 monthly_savings: savings,
                 basis,
                 confidence: if a.memory_p95.is_some() { 0.8 } else { 0.65 },
-                evidence: json!({
-                    "size": a.size, "target_size": a.target, "cpu_p95": a.cpu_p95, "memory_used_p95": a.memory_p95,
-                    "coverage": a.coverage, "current_monthly_price": current, "target_monthly_price": target,
-                    "observed_cost": observed,
-                }),
+                evidence: Evidence::object()
+                    .field("size", a.size)
+                    .field("target_size", a.target)
+                    .field("cpu_p95", a.cpu_p95)
+                    .field("memory_used_p95", a.memory_p95)
+                    .field("coverage", a.coverage)
+                    .field("current_monthly_price", current)
+                    .field("target_monthly_price", target)
+                    .field("observed_cost", observed)
+                    .build(),
             });
         }
     }
@@ -195,7 +198,7 @@ mod tests {
             assert_eq!(got.first().map(|g| g.confidence), want, "{power} {cpu} {mem:?} {points}");
             if want.is_some() {
                 assert_eq!((got[0].monthly_savings, got[0].basis), (70.08, SavingsBasis::RetailPrice));
-                assert_eq!(got[0].evidence["target_size"], "Standard_D2s_v5");
+                assert_eq!(got[0].evidence.to_value()["target_size"], "Standard_D2s_v5");
             }
         }
     }

@@ -15,10 +15,10 @@
 //! | bound to a private endpoint | none |
 //! | hosted workload | none |
 
-use serde_json::json;
+use serde_json::Value;
 
 use crate::azure::connectors::facts::ResourceFacts;
-use crate::rules::{Category, Effort, EvaluationContext, Finding, Risk, Rule, SavingsBasis};
+use crate::rules::{Category, Effort, EvaluationContext, Evidence, Finding, Risk, Rule, SavingsBasis};
 
 /// The rule.
 #[derive(Debug, Default)]
@@ -65,7 +65,10 @@ impl Rule for OrphanedNic {
                 monthly_savings: 0.0,
                 basis: SavingsBasis::NotApplicable,
                 confidence: 0.9,
-                evidence: json!({ "virtual_machine": null, "private_endpoint": null }),
+                evidence: Evidence::object()
+                    .field("virtual_machine", Value::Null)
+                    .field("private_endpoint", Value::Null)
+                    .build(),
             });
         }
     }

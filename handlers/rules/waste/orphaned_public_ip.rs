@@ -19,11 +19,9 @@
 //! | no cost rows, Standard | heuristic 3.65 |
 //! | no cost rows, Basic dynamic | heuristic 0 |
 
-use serde_json::json;
-
 use crate::azure::connectors::facts::ResourceFacts;
 use crate::rules::context::whole_cost_savings;
-use crate::rules::{Category, Effort, EvaluationContext, Finding, Risk, Rule};
+use crate::rules::{Category, Effort, EvaluationContext, Evidence, Finding, Risk, Rule};
 
 /// The rule.
 #[derive(Debug, Default)]
@@ -67,10 +65,11 @@ impl Rule for OrphanedPublicIp {
                 monthly_savings: savings,
                 basis,
                 confidence: 0.9,
-                evidence: json!({
-                    "sku": ip.sku, "allocation_method": ip.allocation_method,
-                    "observed_cost": observed,
-                }),
+                evidence: Evidence::object()
+                    .field("sku", ip.sku)
+                    .field("allocation_method", ip.allocation_method)
+                    .field("observed_cost", observed)
+                    .build(),
             });
         }
     }

@@ -19,12 +19,10 @@
 
 use std::cell::OnceCell;
 
-use chrono::Duration;
-use serde_json::json;
-
 use crate::azure::connectors::facts::ResourceFacts;
 use crate::rules::context::{FastSet, whole_cost_savings};
-use crate::rules::{Category, Effort, EvaluationContext, Finding, Risk, Rule};
+use crate::rules::{Category, Effort, EvaluationContext, Evidence, Finding, Risk, Rule};
+use chrono::Duration;
 
 /// The rule.
 #[derive(Debug, Default)]
@@ -80,11 +78,15 @@ impl Rule for StaleSnapshot {
                 monthly_savings: savings,
                 basis,
                 confidence: if orphaned { 0.9 } else { 0.8 },
-                evidence: json!({
-                    "time_created": created, "age_days": age.num_days(), "threshold_days": threshold.num_days(),
-                    "size_gb": s.size_gb, "source_resource_id": s.source_resource_id, "source_exists": !orphaned,
-                    "observed_cost": observed,
-                }),
+                evidence: Evidence::object()
+                    .field("time_created", created)
+                    .field("age_days", age.num_days())
+                    .field("threshold_days", threshold.num_days())
+                    .field("size_gb", s.size_gb)
+                    .field("source_resource_id", &s.source_resource_id)
+                    .field("source_exists", !orphaned)
+                    .field("observed_cost", observed)
+                    .build(),
             });
         }
     }

@@ -21,14 +21,12 @@
 //! | ASR replica tag | none |
 //! | no cost rows | retail price of the tier, else heuristic |
 
-use serde_json::json;
-
 use crate::azure::connectors::facts::{ResourceFacts, extract};
 use crate::model::ResourceRow;
 use crate::rules::context::whole_cost_savings;
 use crate::rules::prices::{PriceKey, disk_retail_sku};
 use crate::rules::{
-    Category, Effort, EvaluationContext, Finding, Risk, Rule, RuleSettings, SubscriptionSnapshot,
+    Category, Effort, EvaluationContext, Evidence, Finding, Risk, Rule, RuleSettings, SubscriptionSnapshot,
 };
 
 /// The rule.
@@ -105,10 +103,13 @@ impl Rule for UnattachedDisk {
                 monthly_savings: savings,
                 basis,
                 confidence: if billed { 0.95 } else { 0.9 },
-                evidence: json!({
-                    "disk_state": d.state, "sku": d.sku, "size_gb": d.size_gb,
-                    "time_created": d.time_created, "observed_cost": observed,
-                }),
+                evidence: Evidence::object()
+                    .field("disk_state", d.state)
+                    .field("sku", d.sku)
+                    .field("size_gb", d.size_gb)
+                    .field("time_created", d.time_created)
+                    .field("observed_cost", observed)
+                    .build(),
             });
         }
     }
