@@ -1,6 +1,7 @@
 //! [`EvaluationContext`]: one subscription's snapshot with its costs, prices and settings,
 //! indexed once so every rule looks things up in constant time.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -22,13 +23,6 @@ pub type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
 
 /// Observed cost per lower-cased resource id.
 pub type CostMap = FastMap<String, ObservedCost>;
-
-/// The rows of one type with typed facts, and those facts, index for index.
-#[derive(Debug, Default)]
-struct TypedBucket<'a> {
-    rows: Vec<&'a ResourceRow>,
-    facts: Vec<ResourceFacts<'a>>,
-}
 
 /// Rows [`warm`] reads ahead of the index pass at a time.
 const WARM_CHUNK: usize = 32;
@@ -95,11 +89,13 @@ pub struct EvaluationContext<'a> {
     pub prices: &'a PriceBook,
     /// The evaluation instant (ages are measured against it).
     pub now: DateTime<Utc>,
-    typed: [TypedBucket<'a>; TYPED.len()],
+    facts: Vec<(&'a ResourceRow, ResourceFacts<'a>)>,
+    typed: [Vec<usize>; TYPED.len()],
     untyped: FastMap<&'a str, Vec<&'a ResourceRow>>,
     untagged: Vec<&'a ResourceRow>,
     vm_metrics: FastMap<&'a str, &'a VmMetricsRow>,
-    metrics: FastMap<&'a str, Vec<&'a ResourceMetric>>,
+    metrics: FastMap<&'a str, (usize, usize)>,
+    next_metric: Vec<usize>,
 }
 
 impl<'a> EvaluationContext<'a> {
@@ -111,10 +107,12 @@ impl<'a> EvaluationContext<'a> {
         prices: &'a PriceBook,
         now: DateTime<Utc>,
     ) -> Self {
-        // Facts are extracted once here, not once per rule that reads them. `extract` already
-        // tells the row's type apart from the few the rules read by their facts, so those rows
-        // go to a fixed slot without hashing their (long) type names a second time.
-        let mut typed: [TypedBucket<'a>; TYPED.len()] = Default::default();
+        // Facts are extracted once here, not once per rule that reads them, into one vector
+        // sized for every row (growing a vector per type copied and first-touched twice the
+        // memory). `extract` already tells the row's type apart from the few with typed facts,
+        // so those rows go to a fixed slot without hashing their (long) type names again.
+        let mut facts = Vec::with_capacity(snapshot.resources.len());
+        let mut typed: [Vec<usize>; TYPED.len()] = Default::default();
         let mut untyped: FastMap<&str, Vec<&ResourceRow>> = FastMap::default();
         // The cost-center tag is checked in the same pass: each row's data lies on its own
         // pages, and a second walk over a million rows for the governance rule cost as much
@@ -127,44 +125,72 @@ impl<'a> EvaluationContext<'a> {
                 if tag(r, cost_center_tag).is_none() {
                     untagged.push(r);
                 }
-                let facts = extract(r);
-                match facts.slot() {
+                let f = extract(r);
+                match f.slot() {
                     Some(i) => {
-                        typed[i].rows.push(r);
-                        typed[i].facts.push(facts);
+                        typed[i].push(facts.len());
+                        facts.push((r, f));
                     }
                     None => untyped.entry(r.resource_type.as_str()).or_default().push(r),
                 }
             }
         }
         let vm_metrics = snapshot.vm_metrics.iter().map(|m| (m.resource_id.as_str(), m)).collect();
-        let mut metrics: FastMap<&str, Vec<&ResourceMetric>> = FastMap::default();
+        // A resource's metrics are chained through `next_metric` (first and last position per
+        // resource) rather than collected in a vector per resource: one allocation instead of
+        // one per resource.
+        let mut metrics: FastMap<&str, (usize, usize)> = FastMap::default();
         metrics.reserve(snapshot.resource_metrics.len());
-        for m in &snapshot.resource_metrics {
-            metrics.entry(m.resource_id.as_str()).or_default().push(m);
+        let mut next_metric = vec![usize::MAX; snapshot.resource_metrics.len()];
+        for (i, m) in snapshot.resource_metrics.iter().enumerate() {
+            match metrics.entry(m.resource_id.as_str()) {
+                Entry::Occupied(mut e) => {
+                    let (_, last) = e.get_mut();
+                    next_metric[*last] = i;
+                    *last = i;
+                }
+                Entry::Vacant(e) => {
+                    e.insert((i, i));
+                }
+            }
         }
-        Self { snapshot, settings, costs, prices, now, typed, untyped, untagged, vm_metrics, metrics }
-    }
-
-    fn bucket(&self, resource_type: &str) -> Option<&TypedBucket<'a>> {
-        TYPED.iter().position(|t| *t == resource_type).map(|i| &self.typed[i])
-    }
-
-    /// Resources of one (lower-cased) type.
-    pub fn resources_of(&self, resource_type: &str) -> &[&'a ResourceRow] {
-        match self.bucket(resource_type) {
-            Some(b) => &b.rows,
-            None => self.untyped.get(resource_type).map_or(&[], Vec::as_slice),
+        Self {
+            snapshot,
+            settings,
+            costs,
+            prices,
+            now,
+            facts,
+            typed,
+            untyped,
+            untagged,
+            vm_metrics,
+            metrics,
+            next_metric,
         }
     }
 
-    /// Resources of one (lower-cased) type with their typed facts (none for a type without
-    /// typed facts).
+    /// Positions in `facts` of the rows of `resource_type` (empty for a type without facts).
+    fn positions(&self, resource_type: &str) -> &[usize] {
+        TYPED.iter().position(|t| *t == resource_type).map_or(&[], |i| self.typed[i].as_slice())
+    }
+
+    /// Resources of one (lower-cased) type, in inventory order.
+    pub fn resources_of(&self, resource_type: &str) -> impl Iterator<Item = &'a ResourceRow> + '_ {
+        let typed = self.positions(resource_type).iter().map(|&i| self.facts[i].0);
+        typed.chain(self.untyped.get(resource_type).into_iter().flatten().copied())
+    }
+
+    /// Resources of one (lower-cased) type with their typed facts, in inventory order (none
+    /// for a type without typed facts).
     pub fn typed(
         &self,
         resource_type: &str,
     ) -> impl Iterator<Item = (&'a ResourceRow, &ResourceFacts<'a>)> + '_ {
-        self.bucket(resource_type).into_iter().flat_map(|b| b.rows.iter().copied().zip(&b.facts))
+        self.positions(resource_type).iter().map(|&i| {
+            let (row, facts) = &self.facts[i];
+            (*row, facts)
+        })
     }
 
     /// Resources without a non-empty tag named `settings.cost_center_tag` (trimmed,
@@ -185,7 +211,12 @@ impl<'a> EvaluationContext<'a> {
 
     /// Statistics of `metric` (case-insensitive) for `resource_id`.
     pub fn metric(&self, resource_id: &str, metric: &str) -> Option<&'a ResourceMetric> {
-        self.metrics.get(resource_id)?.iter().find(|m| m.metric.eq_ignore_ascii_case(metric)).copied()
+        let &(first, _) = self.metrics.get(resource_id)?;
+        // A chain ends at `usize::MAX`, which is no metric's position.
+        let chain = std::iter::successors(Some(first), |&i| self.next_metric.get(i).copied());
+        chain
+            .map_while(|i| self.snapshot.resource_metrics.get(i))
+            .find(|m| m.metric.eq_ignore_ascii_case(metric))
     }
 
     /// Observed cost of `resource_id`.

@@ -53,10 +53,7 @@ impl Rule for StaleSnapshot {
         let disk_exists = |id: &str| {
             disks
                 .get_or_init(|| {
-                    ctx.resources_of("microsoft.compute/disks")
-                        .iter()
-                        .map(|r| r.resource_id.as_str())
-                        .collect()
+                    ctx.resources_of("microsoft.compute/disks").map(|r| r.resource_id.as_str()).collect()
                 })
                 .contains(id)
         };
