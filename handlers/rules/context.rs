@@ -27,8 +27,8 @@ pub type CostMap = FastMap<String, ObservedCost>;
 /// Rows [`warm`] reads ahead of the index pass at a time.
 const WARM_CHUNK: usize = 32;
 
-/// Reads one byte of each heap allocation the index pass starts from for `rows` (type name,
-/// first tag, first property), in a loop that does nothing else.
+/// Reads one byte of each heap allocation the index pass reads for `rows` — type name, tags,
+/// property names and their string or object values — in a loop that does nothing else.
 ///
 /// Indexing is bound by memory latency, not work: every row's strings, tags and properties
 /// are separate allocations on their own pages. Interleaved with the per-row work, the
@@ -36,15 +36,22 @@ const WARM_CHUNK: usize = 32;
 /// whole chunk's in flight at once, and the index pass then finds them cached. (Safe Rust
 /// has no prefetch instruction; reading the byte does the same.)
 fn warm(rows: &[ResourceRow]) {
-    let first = |s: &str| s.as_bytes().first().copied().unwrap_or(0);
+    fn first(s: &str) -> u8 {
+        s.as_bytes().first().copied().unwrap_or(0)
+    }
     let mut acc = 0u8;
     for r in rows {
         acc ^= first(&r.resource_type);
-        if let Some((k, v)) = r.tags.iter().next() {
+        for (k, v) in &r.tags {
             acc ^= first(k) ^ first(v);
         }
-        if let Some((k, _)) = r.properties.as_object().and_then(|p| p.iter().next()) {
+        for (k, v) in r.properties.as_object().into_iter().flatten() {
             acc ^= first(k);
+            acc ^= match v {
+                serde_json::Value::String(s) => first(s),
+                serde_json::Value::Object(o) => o.keys().next().map_or(0, |k| first(k)),
+                _ => 0,
+            };
         }
     }
     std::hint::black_box(acc);
@@ -209,14 +216,17 @@ impl<'a> EvaluationContext<'a> {
         self.vm_metrics.get(resource_id).copied()
     }
 
+    /// Every metric of `resource_id`, in snapshot order.
+    pub fn metrics_of(&self, resource_id: &str) -> impl Iterator<Item = &'a ResourceMetric> + '_ {
+        let first = self.metrics.get(resource_id).map(|&(first, _)| first);
+        // A chain ends at `usize::MAX`, which is no metric's position.
+        std::iter::successors(first, |&i| self.next_metric.get(i).copied())
+            .map_while(|i| self.snapshot.resource_metrics.get(i))
+    }
+
     /// Statistics of `metric` (case-insensitive) for `resource_id`.
     pub fn metric(&self, resource_id: &str, metric: &str) -> Option<&'a ResourceMetric> {
-        let &(first, _) = self.metrics.get(resource_id)?;
-        // A chain ends at `usize::MAX`, which is no metric's position.
-        let chain = std::iter::successors(Some(first), |&i| self.next_metric.get(i).copied());
-        chain
-            .map_while(|i| self.snapshot.resource_metrics.get(i))
-            .find(|m| m.metric.eq_ignore_ascii_case(metric))
+        self.metrics_of(resource_id).find(|m| m.metric.eq_ignore_ascii_case(metric))
     }
 
     /// Observed cost of `resource_id`.

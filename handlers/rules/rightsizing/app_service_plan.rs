@@ -80,8 +80,16 @@ pub fn assess(
         return Some(PlanAssessment::Empty);
     }
     let s = ctx.settings;
-    let cpu = ctx.metric(&row.resource_id, "CpuPercentage")?;
-    let mem = ctx.metric(&row.resource_id, "MemoryPercentage")?;
+    // Both metrics from one lookup of the resource (the first of each name, as `metric`).
+    let (mut cpu, mut mem) = (None, None);
+    for m in ctx.metrics_of(&row.resource_id) {
+        if cpu.is_none() && m.metric.eq_ignore_ascii_case("CpuPercentage") {
+            cpu = Some(m);
+        } else if mem.is_none() && m.metric.eq_ignore_ascii_case("MemoryPercentage") {
+            mem = Some(m);
+        }
+    }
+    let (cpu, mem) = (cpu?, mem?);
     if cpu.coverage() < s.min_metric_coverage || mem.coverage() < s.min_metric_coverage {
         return None;
     }
