@@ -287,7 +287,7 @@ mod tests {
         let ResourceFacts::Disk(d) = f else { panic!("{f:?}") };
         assert!(d.is_unattached());
         assert_eq!(d.size_gb, Some(128.0));
-        assert_eq!(d.sku.as_deref(), Some("Premium_LRS"));
+        assert_eq!(d.sku, Some("Premium_LRS"));
         assert_eq!(d.time_created.unwrap().to_rfc3339(), "2026-01-02T03:04:05.123456700+00:00");
     }
 
@@ -358,10 +358,7 @@ mod tests {
             json!({"hardwareProfile": {"vmSize": "Standard_D4s_v5"}, "extended": {"instanceView": {"powerState": {"code": "PowerState/deallocated"}}}}),
         );
         let ResourceFacts::VirtualMachine(v) = extract(&r) else { panic!() };
-        assert_eq!(
-            (v.vm_size.as_deref(), v.power_state.as_deref()),
-            (Some("Standard_D4s_v5"), Some("deallocated"))
-        );
+        assert_eq!((v.vm_size, v.power_state.as_deref()), (Some("Standard_D4s_v5"), Some("deallocated")));
         let r = row(
             "microsoft.compute/virtualmachines",
             Value::Null,
@@ -379,14 +376,14 @@ mod tests {
             json!({"numberOfSites": 0}),
         );
         let ResourceFacts::AppServicePlan(p) = extract(&r) else { panic!() };
-        assert_eq!((p.workers, p.sites, p.tier.as_deref()), (Some(3), Some(0), Some("PremiumV3")));
+        assert_eq!((p.workers, p.sites, p.tier), (Some(3), Some(0), Some("PremiumV3")));
         let r = row(
             "microsoft.sql/servers/databases",
             json!({"name": "S3", "tier": "Standard", "capacity": 100}),
             json!({}),
         );
         let ResourceFacts::SqlDatabase(d) = extract(&r) else { panic!() };
-        assert_eq!((d.capacity, d.sku_name.as_deref()), (Some(100.0), Some("S3")));
+        assert_eq!((d.capacity, d.sku_name), (Some(100.0), Some("S3")));
         let r = row(
             "microsoft.compute/snapshots",
             Value::Null,
