@@ -282,3 +282,48 @@ pub fn tag<'r>(row: &'r ResourceRow, name: &str) -> Option<&'r str> {
         .map(|(_, v)| v.trim())
         .filter(|v| !v.is_empty())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testkit::{Fixture, metric, resource};
+    use serde_json::json;
+
+    #[test]
+    fn index_keeps_inventory_order_per_type_and_chains_metrics() {
+        let mut rows = vec![
+            resource("microsoft.compute/disks", "d1", json!({})),
+            resource("microsoft.storage/storageaccounts", "s1", json!({})),
+            resource("microsoft.compute/disks", "d2", json!({"diskState": "Unattached"})),
+            resource("microsoft.storage/storageaccounts", "s2", json!({})),
+            resource("microsoft.web/serverfarms", "p1", json!({})),
+        ];
+        rows[1].tags.clear();
+        rows[3].tags.insert("COST-CENTER".into(), "cc".into());
+        rows[3].tags.remove("cost-center");
+        rows[4].tags.insert("cost-center".into(), " ".into());
+        let mut f = Fixture::new(rows);
+        let plan = f.snapshot.resources[4].resource_id.clone();
+        let other = f.snapshot.resources[0].resource_id.clone();
+        f.snapshot.resource_metrics = vec![
+            metric(&plan, "CpuPercentage", 10.0, 336),
+            metric(&other, "CpuPercentage", 90.0, 336),
+            metric(&plan, "MemoryPercentage", 20.0, 336),
+            metric(&plan, "memorypercentage", 30.0, 336),
+        ];
+        let ctx = EvaluationContext::new(&f.snapshot, &f.settings, &f.costs, &f.prices, f.now);
+        let names = |rows: Vec<&ResourceRow>| rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(ctx.resources_of("microsoft.compute/disks").collect()), ["d1", "d2"]);
+        assert_eq!(names(ctx.resources_of("microsoft.storage/storageaccounts").collect()), ["s1", "s2"]);
+        assert_eq!(ctx.resources_of("microsoft.network/virtualnetworks").count(), 0);
+        let disks: Vec<_> = ctx.typed("microsoft.compute/disks").collect();
+        assert!(matches!(disks[1].1, ResourceFacts::Disk(d) if d.is_unattached() && disks[1].0.name == "d2"));
+        assert_eq!(ctx.typed("microsoft.storage/storageaccounts").count(), 0);
+        assert_eq!(names(ctx.untagged().to_vec()), ["s1", "p1"]);
+        assert_eq!(ctx.metric(&plan, "memoryPercentage").and_then(|m| m.p95), Some(20.0));
+        assert_eq!(ctx.metric(&plan, "CpuPercentage").and_then(|m| m.p95), Some(10.0));
+        assert_eq!(ctx.metrics_of(&plan).count(), 3);
+        assert!(ctx.metric(&plan, "dtu_consumption_percent").is_none());
+        assert!(ctx.metric("/nothing", "CpuPercentage").is_none());
+    }
+}
