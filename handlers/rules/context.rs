@@ -57,6 +57,16 @@ fn warm(rows: &[ResourceRow]) {
     std::hint::black_box(acc);
 }
 
+/// Reads the first and last byte of each string (ids span two cache lines), as [`warm`].
+fn warm_strs<'s>(strs: impl Iterator<Item = &'s str>) {
+    let mut acc = 0u8;
+    for s in strs {
+        let b = s.as_bytes();
+        acc ^= b.first().copied().unwrap_or(0) ^ b.last().copied().unwrap_or(0);
+    }
+    std::hint::black_box(acc);
+}
+
 /// A resource's observed spend over the cost window, normalised to a month.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ObservedCost {
@@ -142,22 +152,31 @@ impl<'a> EvaluationContext<'a> {
                 }
             }
         }
-        let vm_metrics = snapshot.vm_metrics.iter().map(|m| (m.resource_id.as_str(), m)).collect();
+        let mut vm_metrics = FastMap::default();
+        vm_metrics.reserve(snapshot.vm_metrics.len());
+        for chunk in snapshot.vm_metrics.chunks(WARM_CHUNK) {
+            warm_strs(chunk.iter().map(|m| m.resource_id.as_str()));
+            vm_metrics.extend(chunk.iter().map(|m| (m.resource_id.as_str(), m)));
+        }
         // A resource's metrics are chained through `next_metric` (first and last position per
         // resource) rather than collected in a vector per resource: one allocation instead of
         // one per resource.
         let mut metrics: FastMap<&str, (usize, usize)> = FastMap::default();
         metrics.reserve(snapshot.resource_metrics.len());
         let mut next_metric = vec![usize::MAX; snapshot.resource_metrics.len()];
-        for (i, m) in snapshot.resource_metrics.iter().enumerate() {
-            match metrics.entry(m.resource_id.as_str()) {
-                Entry::Occupied(mut e) => {
-                    let (_, last) = e.get_mut();
-                    next_metric[*last] = i;
-                    *last = i;
-                }
-                Entry::Vacant(e) => {
-                    e.insert((i, i));
+        for (c, chunk) in snapshot.resource_metrics.chunks(WARM_CHUNK).enumerate() {
+            warm_strs(chunk.iter().map(|m| m.resource_id.as_str()));
+            for (j, m) in chunk.iter().enumerate() {
+                let i = c * WARM_CHUNK + j;
+                match metrics.entry(m.resource_id.as_str()) {
+                    Entry::Occupied(mut e) => {
+                        let (_, last) = e.get_mut();
+                        next_metric[*last] = i;
+                        *last = i;
+                    }
+                    Entry::Vacant(e) => {
+                        e.insert((i, i));
+                    }
                 }
             }
         }
@@ -194,9 +213,13 @@ impl<'a> EvaluationContext<'a> {
         &self,
         resource_type: &str,
     ) -> impl Iterator<Item = (&'a ResourceRow, &ResourceFacts<'a>)> + '_ {
-        self.positions(resource_type).iter().map(|&i| {
-            let (row, facts) = &self.facts[i];
-            (*row, facts)
+        // Rules look rows up by id (costs, metrics): their ids are warmed a chunk ahead.
+        self.positions(resource_type).chunks(WARM_CHUNK).flat_map(|chunk| {
+            warm_strs(chunk.iter().map(|&i| self.facts[i].0.resource_id.as_str()));
+            chunk.iter().map(|&i| {
+                let (row, facts) = &self.facts[i];
+                (*row, facts)
+            })
         })
     }
 
