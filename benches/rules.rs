@@ -6,12 +6,13 @@
 //!
 //! `rules.evaluate_1m_resources_ms` is the first evaluation in the process (its findings' memory
 //! is fresh from the OS); the index and per-rule lines after it are a second pass for where
-//! the time goes. Measured on the shared 2-core machine with `taskset -c 1`, five runs:
-//! 856–882 ms per million (median 862, about 1.16 M resources/s; target < 1 s), index ~415 ms,
-//! every rule 25–90 ms. The work is bound by memory latency — each row's strings, tags and
-//! properties are separate allocations — so the index reads each row once (facts borrowed from
-//! the row, the cost-center tag checked in the same pass) and warms a chunk of rows ahead;
-//! findings keep their evidence as JSON text rather than a parsed object each.
+//! the time goes. Measured on the shared 2-core machine with `taskset -c 1`, five runs
+//! interleaved with the previous engine: 810–882 ms per million (median 810, about 1.2 M
+//! resources/s; target < 1 s) against 1,397–1,523 ms (median 1,495); index ~410 ms, every rule
+//! 25–90 ms (the governance rule 230 → 30 ms). The work is bound by memory latency — each
+//! row's strings, tags and properties are separate allocations — so the index reads each row
+//! once (facts borrowed from the row, the cost-center tag checked in the same pass) and warms a
+//! chunk of rows ahead; findings keep their evidence as JSON text rather than a parsed object.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::collections::BTreeMap;
