@@ -9,6 +9,7 @@
 
 pub mod context;
 pub mod error;
+pub mod evidence;
 pub mod governance;
 pub mod prices;
 pub mod rate;
@@ -27,6 +28,7 @@ use serde::Serialize;
 
 pub use context::{EvaluationContext, ObservedCost};
 pub use error::RulesError;
+pub use evidence::Evidence;
 pub use prices::{FixedPrices, PriceBook, PriceKey, PriceSource, RetailPriceSource};
 pub use scoring::{Effort, Risk};
 pub use service::{EvaluationSummary, evaluate_subscription};
@@ -100,8 +102,8 @@ pub struct Finding {
     pub basis: SavingsBasis,
     /// Confidence 0..=1 that acting on the finding saves the amount.
     pub confidence: f64,
-    /// The facts the finding rests on.
-    pub evidence: serde_json::Value,
+    /// The facts the finding rests on (a JSON object).
+    pub evidence: Evidence,
 }
 
 /// A rule: a stable id, what it is about, and a pure evaluation over one subscription.

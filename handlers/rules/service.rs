@@ -90,7 +90,7 @@ pub fn to_upsert(
         risk_level: rule.risk().as_str().into(),
         effort_level: rule.effort().as_str().into(),
         priority_score: priority(savings, f.confidence, rule.risk()),
-        evidence: f.evidence.clone(),
+        evidence: f.evidence.to_value(),
         detected_at: at,
     }
 }

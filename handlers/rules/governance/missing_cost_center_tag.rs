@@ -21,10 +21,7 @@
 //! | tenant tag `CostCentre` | checks that name |
 //! | no cost rows | finding, untagged cost null |
 
-use serde_json::json;
-
-use crate::rules::context::tag;
-use crate::rules::{Category, Effort, EvaluationContext, Finding, Risk, Rule, SavingsBasis};
+use crate::rules::{Category, Effort, EvaluationContext, Evidence, Finding, Risk, Rule, SavingsBasis};
 
 /// The rule.
 #[derive(Debug, Default)]
@@ -48,10 +45,8 @@ impl Rule for MissingCostCenterTag {
     }
     fn evaluate(&self, ctx: &EvaluationContext<'_>, out: &mut Vec<Finding>) {
         let name = ctx.settings.cost_center_tag.trim();
-        for row in ctx.resources() {
-            if tag(row, name).is_some() {
-                continue;
-            }
+        // The context found the untagged rows while indexing, under this same trimmed name.
+        for row in ctx.untagged() {
             let cost = ctx.cost(&row.resource_id);
             out.push(Finding {
                 rule_id: self.id(),
@@ -60,11 +55,11 @@ impl Rule for MissingCostCenterTag {
                 monthly_savings: 0.0,
                 basis: SavingsBasis::NotApplicable,
                 confidence: 1.0,
-                evidence: json!({
-                    "tag": name,
-                    "present_but_empty": row.tags.keys().any(|k| k.eq_ignore_ascii_case(name)),
-                    "untagged_monthly_cost": cost.map(|c| c.monthly_amortized),
-                }),
+                evidence: Evidence::object()
+                    .field("tag", name)
+                    .field("present_but_empty", row.tags.keys().any(|k| k.eq_ignore_ascii_case(name)))
+                    .field("untagged_monthly_cost", cost.map(|c| c.monthly_amortized))
+                    .build(),
             });
         }
     }
@@ -99,7 +94,7 @@ mod tests {
             assert_eq!(got.len(), usize::from(want), "{tags:?} {name}");
             if want {
                 assert_eq!(got[0].monthly_savings, 0.0);
-                assert!(got[0].evidence["untagged_monthly_cost"].is_null());
+                assert!(got[0].evidence.to_value()["untagged_monthly_cost"].is_null());
             }
         }
     }
@@ -110,6 +105,6 @@ mod tests {
         row.tags.clear();
         let mut f = Fixture::new(vec![row.clone()]);
         f.cost(&row.resource_id, 19.71, 19.71);
-        assert_eq!(f.run(&MissingCostCenterTag)[0].evidence["untagged_monthly_cost"], 19.71);
+        assert_eq!(f.run(&MissingCostCenterTag)[0].evidence.to_value()["untagged_monthly_cost"], 19.71);
     }
 }

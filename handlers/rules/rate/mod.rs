@@ -3,18 +3,18 @@
 pub mod reserved_instance_gap;
 pub mod savings_plan;
 
-use crate::rules::{EvaluationContext, ObservedCost};
+use crate::rules::{ObservedCost, RuleSettings};
 
-/// Observed cost of a resource that is neither already covered by a commitment (actual cost
-/// well below amortized) nor intermittent (billed for less than the steady share of the
-/// window at `monthly_list` per month). `None` without cost rows: steadiness is unknown.
+/// `observed` (a resource's cost from [`crate::rules::EvaluationContext::cost`]) when the
+/// resource is neither already covered by a commitment (actual cost well below amortized) nor
+/// intermittent (billed for less than the steady share of the window at `monthly_list` per
+/// month). Callers skip resources without cost rows: their steadiness is unknown.
 pub fn steady_uncovered(
-    ctx: &EvaluationContext<'_>,
-    resource_id: &str,
+    s: &RuleSettings,
+    observed: ObservedCost,
     monthly_list: Option<f64>,
 ) -> Option<ObservedCost> {
-    let s = ctx.settings;
-    let c = ctx.cost(resource_id)?;
+    let c = observed;
     if c.monthly_actual < s.covered_actual_share * c.monthly_amortized || c.monthly_actual <= 0.0 {
         return None;
     }

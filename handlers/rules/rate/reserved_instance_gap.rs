@@ -24,14 +24,12 @@
 //! | underutilised | none |
 //! | no cost rows | none (steadiness unknown) |
 
-use serde_json::json;
-
 use crate::azure::connectors::facts::extract;
 use crate::rules::prices::PriceKey;
 use crate::rules::rate::steady_uncovered;
 use crate::rules::rightsizing::underutilised_vm::{self, TYPE, running_size};
 use crate::rules::{
-    Category, Effort, EvaluationContext, Finding, Risk, Rule, RuleSettings, SavingsBasis,
+    Category, Effort, EvaluationContext, Evidence, Finding, Risk, Rule, RuleSettings, SavingsBasis,
     SubscriptionSnapshot,
 };
 
@@ -69,21 +67,28 @@ impl Rule for ReservedInstanceGap {
     }
     fn evaluate(&self, ctx: &EvaluationContext<'_>, out: &mut Vec<Finding>) {
         for (row, facts) in ctx.typed(TYPE) {
-            let Some(size) = running_size(facts).map(str::to_owned) else { continue };
+            let Some(size) = running_size(facts) else { continue };
+            // Steadiness is unknown without cost rows; skipped before any price key is built.
+            let Some(observed) = ctx.cost(&row.resource_id) else { continue };
             let region = &row.location;
-            let list = ctx.prices.get(&PriceKey::Vm { region: region.clone(), size: size.clone() });
-            let Some(cost) = steady_uncovered(ctx, &row.resource_id, list) else { continue };
+            let list = ctx.prices.get(&PriceKey::Vm { region: region.clone(), size: size.to_owned() });
+            let Some(cost) = steady_uncovered(ctx.settings, observed, list) else { continue };
             if underutilised_vm::assess(ctx, row, facts).is_some() {
                 continue;
             }
             let ri = |years| {
-                ctx.prices.get(&PriceKey::VmReservation { region: region.clone(), size: size.clone(), years })
+                ctx.prices.get(&PriceKey::VmReservation {
+                    region: region.clone(),
+                    size: size.to_owned(),
+                    years,
+                })
             };
+            let (ri1, ri3) = (ri(1), ri(3));
             let saving = |reserved: Option<f64>| match (list, reserved) {
                 (Some(l), Some(r)) if l > 0.0 => Some(cost.monthly_actual * (1.0 - r / l).max(0.0)),
                 _ => None,
             };
-            let (savings, basis) = match saving(ri(1)) {
+            let (savings, basis) = match saving(ri1) {
                 Some(s) => (s, SavingsBasis::ObservedCost),
                 None => (cost.monthly_actual * 0.4, SavingsBasis::Heuristic),
             };
@@ -94,11 +99,16 @@ impl Rule for ReservedInstanceGap {
                 monthly_savings: savings,
                 basis,
                 confidence: 0.8,
-                evidence: json!({
-                    "size": size, "region": region, "list_monthly": list,
-                    "reserved_1y_monthly": ri(1), "reserved_3y_monthly": ri(3),
-                    "savings_1y": saving(ri(1)), "savings_3y": saving(ri(3)), "observed_cost": cost,
-                }),
+                evidence: Evidence::object()
+                    .field("size", size)
+                    .field("region", region)
+                    .field("list_monthly", list)
+                    .field("reserved_1y_monthly", ri1)
+                    .field("reserved_3y_monthly", ri3)
+                    .field("savings_1y", saving(ri1))
+                    .field("savings_3y", saving(ri3))
+                    .field("observed_cost", cost)
+                    .build(),
             });
         }
     }
@@ -146,7 +156,10 @@ mod tests {
                 None => assert!(got.is_empty(), "{actual} {amortized} {cpu}"),
                 Some(s) => {
                     assert!((got[0].monthly_savings - s).abs() < 1e-9);
-                    assert!((got[0].evidence["savings_3y"].as_f64().unwrap() - list * 0.6).abs() < 1e-9);
+                    assert!(
+                        (got[0].evidence.to_value()["savings_3y"].as_f64().unwrap() - list * 0.6).abs()
+                            < 1e-9
+                    );
                 }
             }
         }

@@ -23,13 +23,11 @@
 //! | underused plan | none |
 //! | no cost rows | none |
 
-use serde_json::json;
-
 use crate::rules::prices::PriceKey;
 use crate::rules::rate::steady_uncovered;
 use crate::rules::rightsizing::app_service_plan::{self, TYPE, billed, billed_sku};
 use crate::rules::{
-    Category, Effort, EvaluationContext, Finding, Risk, Rule, RuleSettings, SavingsBasis,
+    Category, Effort, EvaluationContext, Evidence, Finding, Risk, Rule, RuleSettings, SavingsBasis,
     SubscriptionSnapshot,
 };
 
@@ -65,18 +63,22 @@ impl Rule for SavingsPlan {
     fn evaluate(&self, ctx: &EvaluationContext<'_>, out: &mut Vec<Finding>) {
         for (row, facts) in ctx.typed(TYPE) {
             let Some(p) = billed(facts) else { continue };
-            let Some(sku) = p.sku_name.clone() else { continue };
+            let Some(sku) = p.sku_name else { continue };
+            // Steadiness is unknown without cost rows; skipped before any price key is built.
+            let Some(observed) = ctx.cost(&row.resource_id) else { continue };
             let region = row.location.clone();
             let Some(sp) = ctx.prices.get(&PriceKey::PlanSavingsPlan {
                 region: region.clone(),
-                sku: sku.clone(),
+                sku: sku.to_owned(),
                 years: 1,
             }) else {
                 continue;
             };
-            let Some(list) = ctx.prices.get(&PriceKey::Plan { region, sku: sku.clone() }) else { continue };
+            let Some(list) = ctx.prices.get(&PriceKey::Plan { region, sku: sku.to_owned() }) else {
+                continue;
+            };
             let workers = p.workers.unwrap_or(1).max(1) as f64;
-            let Some(cost) = steady_uncovered(ctx, &row.resource_id, Some(list * workers)) else { continue };
+            let Some(cost) = steady_uncovered(ctx.settings, observed, Some(list * workers)) else { continue };
             if app_service_plan::assess(ctx, row, facts).is_some() || list <= 0.0 {
                 continue;
             }
@@ -84,14 +86,21 @@ impl Rule for SavingsPlan {
             out.push(Finding {
                 rule_id: self.id(),
                 resource_id: row.resource_id.clone(),
-                title: format!("Cover App Service plan {} ({workers} × {sku}) with a 1-year savings plan", row.name),
+                title: format!(
+                    "Cover App Service plan {} ({workers} × {sku}) with a 1-year savings plan",
+                    row.name
+                ),
                 monthly_savings: savings,
                 basis: SavingsBasis::ObservedCost,
                 confidence: 0.7,
-                evidence: json!({
-                    "sku": sku, "workers": p.workers, "list_monthly": list, "savings_plan_1y_monthly": sp,
-                    "hourly_commitment": sp / crate::rules::prices::HOURS_PER_MONTH * workers, "observed_cost": cost,
-                }),
+                evidence: Evidence::object()
+                    .field("sku", sku)
+                    .field("workers", p.workers)
+                    .field("list_monthly", list)
+                    .field("savings_plan_1y_monthly", sp)
+                    .field("hourly_commitment", sp / crate::rules::prices::HOURS_PER_MONTH * workers)
+                    .field("observed_cost", cost)
+                    .build(),
             });
         }
     }

@@ -30,7 +30,7 @@ use crate::rules::context::{step_savings, whole_cost_savings};
 use crate::rules::prices::PriceKey;
 use crate::rules::rightsizing::plan_step_down;
 use crate::rules::{
-    Category, Effort, EvaluationContext, Finding, Risk, Rule, RuleSettings, SubscriptionSnapshot,
+    Category, Effort, EvaluationContext, Evidence, Finding, Risk, Rule, RuleSettings, SubscriptionSnapshot,
 };
 
 /// The rule.
@@ -57,31 +57,39 @@ pub enum PlanAssessment {
 }
 
 /// The plan's facts when it is on a billed tier.
-pub fn billed(facts: &ResourceFacts) -> Option<&AppServicePlanFacts> {
+pub fn billed<'f, 'a>(facts: &'f ResourceFacts<'a>) -> Option<&'f AppServicePlanFacts<'a>> {
     let ResourceFacts::AppServicePlan(p) = facts else { return None };
-    let tier = p.tier.as_deref().unwrap_or("");
+    let tier = p.tier.unwrap_or("");
     let free = ["free", "shared", "dynamic"].iter().any(|t| t.eq_ignore_ascii_case(tier));
     (!free).then_some(p)
 }
 
 /// The plan's SKU name when it is on a billed tier (for price queries).
 pub fn billed_sku(row: &ResourceRow) -> Option<String> {
-    billed(&extract(row)).and_then(|p| p.sku_name.clone())
+    billed(&extract(row)).and_then(|p| p.sku_name).map(str::to_owned)
 }
 
 /// Whether `row` is an empty or underused plan (also used by `rate.savings_plan`).
 pub fn assess(
     ctx: &EvaluationContext<'_>,
     row: &ResourceRow,
-    facts: &ResourceFacts,
+    facts: &ResourceFacts<'_>,
 ) -> Option<PlanAssessment> {
     let p = billed(facts)?;
     if p.sites == Some(0) {
         return Some(PlanAssessment::Empty);
     }
     let s = ctx.settings;
-    let cpu = ctx.metric(&row.resource_id, "CpuPercentage")?;
-    let mem = ctx.metric(&row.resource_id, "MemoryPercentage")?;
+    // Both metrics from one lookup of the resource (the first of each name, as `metric`).
+    let (mut cpu, mut mem) = (None, None);
+    for m in ctx.metrics_of(&row.resource_id) {
+        if cpu.is_none() && m.metric.eq_ignore_ascii_case("CpuPercentage") {
+            cpu = Some(m);
+        } else if mem.is_none() && m.metric.eq_ignore_ascii_case("MemoryPercentage") {
+            mem = Some(m);
+        }
+    }
+    let (cpu, mem) = (cpu?, mem?);
     if cpu.coverage() < s.min_metric_coverage || mem.coverage() < s.min_metric_coverage {
         return None;
     }
@@ -89,7 +97,7 @@ pub fn assess(
     if cpu_p95 >= s.plan_cpu_p95_max || memory_p95 >= s.plan_memory_p95_max {
         return None;
     }
-    let target = plan_step_down(p.sku_name.as_deref()?)?;
+    let target = plan_step_down(p.sku_name?)?;
     Some(PlanAssessment::Low { target, cpu_p95, memory_p95 })
 }
 
@@ -125,18 +133,17 @@ impl Rule for AppServicePlan {
             let Some(a) = assess(ctx, row, facts) else { continue };
             let Some(p) = billed(facts) else { continue };
             let workers = p.workers.unwrap_or(1).max(1) as f64;
-            let sku = p.sku_name.clone().unwrap_or_default();
+            let sku = p.sku_name.unwrap_or_default();
             let price =
                 |s: &str| ctx.prices.get(&PriceKey::Plan { region: row.location.clone(), sku: s.to_owned() });
+            let observed = ctx.cost(&row.resource_id);
             let (title, savings, basis, confidence, detail) = match &a {
                 PlanAssessment::Empty => {
-                    let (s, b) =
-                        whole_cost_savings(ctx, &row.resource_id, price(&sku).map(|p| p * workers), 0.0);
+                    let (s, b) = whole_cost_savings(observed, price(sku).map(|p| p * workers), 0.0);
                     (format!("Delete empty App Service plan {}", row.name), s, b, 0.9, json!({"sites": 0}))
                 }
                 PlanAssessment::Low { target, cpu_p95, memory_p95 } => {
-                    let (s, b) =
-                        step_savings(ctx, &row.resource_id, price(&sku), price(target), workers, 0.5);
+                    let (s, b) = step_savings(observed, price(sku), price(target), workers, 0.5);
                     (
                         format!("Scale App Service plan {} down from {sku} to {target}", row.name),
                         s,
@@ -153,10 +160,14 @@ impl Rule for AppServicePlan {
                 monthly_savings: savings,
                 basis,
                 confidence,
-                evidence: json!({
-                    "sku": sku, "tier": p.tier, "workers": p.workers, "sites": p.sites, "assessment": detail,
-                    "observed_cost": ctx.cost(&row.resource_id),
-                }),
+                evidence: Evidence::object()
+                    .field("sku", sku)
+                    .field("tier", p.tier)
+                    .field("workers", p.workers)
+                    .field("sites", p.sites)
+                    .field("assessment", detail)
+                    .field("observed_cost", observed)
+                    .build(),
             });
         }
     }

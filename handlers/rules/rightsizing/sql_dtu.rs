@@ -24,15 +24,13 @@
 //! | vCore database | none |
 //! | in an elastic pool | none |
 
-use serde_json::json;
-
 use crate::azure::connectors::facts::{ResourceFacts, extract};
 use crate::model::ResourceRow;
 use crate::rules::context::step_savings;
 use crate::rules::prices::PriceKey;
 use crate::rules::rightsizing::{dtu_objective, dtu_step_down};
 use crate::rules::{
-    Category, Effort, EvaluationContext, Finding, Risk, Rule, RuleSettings, SubscriptionSnapshot,
+    Category, Effort, EvaluationContext, Evidence, Finding, Risk, Rule, RuleSettings, SubscriptionSnapshot,
 };
 
 /// The rule.
@@ -41,22 +39,21 @@ pub struct SqlDtu;
 
 const TYPE: &str = "microsoft.sql/servers/databases";
 
-fn dtu_database(row: &ResourceRow, facts: &ResourceFacts) -> Option<(String, String)> {
+fn dtu_database<'a>(row: &'a ResourceRow, facts: &ResourceFacts<'a>) -> Option<(&'a str, &'a str)> {
     let ResourceFacts::SqlDatabase(d) = facts else { return None };
     if row.properties.get("elasticPoolId").is_some_and(|v| !v.is_null()) {
         return None;
     }
-    let tier = d.tier.clone()?;
+    let tier = d.tier?;
     // ARM names DTU databases' SKU by edition (`Standard`, capacity 100); the objective (`S3`)
     // is `currentServiceObjectiveName`, else it follows from the capacity.
     let objective = row
         .properties
         .get("currentServiceObjectiveName")
         .and_then(|v| v.as_str())
-        .map(str::to_owned)
-        .or_else(|| d.capacity.and_then(|c| dtu_objective(&tier, c)).map(str::to_owned))
-        .or_else(|| d.sku_name.clone())?;
-    dtu_step_down(&tier, &objective)?;
+        .or_else(|| d.capacity.and_then(|c| dtu_objective(tier, c)))
+        .or(d.sku_name)?;
+    dtu_step_down(tier, objective)?;
     Some((tier, objective))
 }
 
@@ -80,13 +77,16 @@ impl Rule for SqlDtu {
         let mut keys = Vec::new();
         for row in snapshot.resources.iter().filter(|r| r.resource_type == TYPE) {
             let Some((tier, objective)) = dtu_database(row, &extract(row)) else { continue };
-            if let Some((_, Some((lower, _)))) = dtu_step_down(&tier, &objective) {
+            if let Some((_, Some((lower, _)))) = dtu_step_down(tier, objective) {
                 keys.push(PriceKey::SqlDatabase {
                     region: row.location.clone(),
                     objective: lower.to_owned(),
                 });
             }
-            keys.push(PriceKey::SqlDatabase { region: row.location.clone(), objective });
+            keys.push(PriceKey::SqlDatabase {
+                region: row.location.clone(),
+                objective: objective.to_owned(),
+            });
         }
         keys
     }
@@ -94,7 +94,7 @@ impl Rule for SqlDtu {
         let s = ctx.settings;
         for (row, facts) in ctx.typed(TYPE) {
             let Some((tier, objective)) = dtu_database(row, facts) else { continue };
-            let Some((dtu, Some((lower, lower_dtu)))) = dtu_step_down(&tier, &objective) else { continue };
+            let Some((dtu, Some((lower, lower_dtu)))) = dtu_step_down(tier, objective) else { continue };
             let Some(m) = ctx.metric(&row.resource_id, "dtu_consumption_percent") else { continue };
             let Some(p95) = m.p95 else { continue };
             let projected = p95 * dtu / lower_dtu;
@@ -108,8 +108,9 @@ impl Rule for SqlDtu {
                 ctx.prices
                     .get(&PriceKey::SqlDatabase { region: row.location.clone(), objective: o.to_owned() })
             };
-            let (current, target) = (price(&objective), price(lower));
-            let (savings, basis) = step_savings(ctx, &row.resource_id, current, target, 1.0, 0.5);
+            let (current, target) = (price(objective), price(lower));
+            let observed = ctx.cost(&row.resource_id);
+            let (savings, basis) = step_savings(observed, current, target, 1.0, 0.5);
             out.push(Finding {
                 rule_id: self.id(),
                 resource_id: row.resource_id.clone(),
@@ -117,11 +118,16 @@ impl Rule for SqlDtu {
                 monthly_savings: savings,
                 basis,
                 confidence: 0.75,
-                evidence: json!({
-                    "objective": objective, "target_objective": lower, "dtu": dtu, "target_dtu": lower_dtu,
-                    "dtu_p95": p95, "projected_dtu_p95": projected, "coverage": m.coverage(),
-                    "observed_cost": ctx.cost(&row.resource_id),
-                }),
+                evidence: Evidence::object()
+                    .field("objective", objective)
+                    .field("target_objective", lower)
+                    .field("dtu", dtu)
+                    .field("target_dtu", lower_dtu)
+                    .field("dtu_p95", p95)
+                    .field("projected_dtu_p95", projected)
+                    .field("coverage", m.coverage())
+                    .field("observed_cost", observed)
+                    .build(),
             });
         }
     }
@@ -159,7 +165,9 @@ mod tests {
             f.price(PriceKey::SqlDatabase { region: "eastus".into(), objective: "S2".into() }, 73.59);
             let got = f.run(&SqlDtu);
             assert_eq!(
-                got.first().map(|g| g.evidence["target_objective"].as_str().unwrap().to_owned()).as_deref(),
+                got.first()
+                    .map(|g| g.evidence.to_value()["target_objective"].as_str().unwrap().to_owned())
+                    .as_deref(),
                 want,
                 "{:?} {p95}",
                 row.sku

@@ -26,15 +26,13 @@
 //! | deallocated | none |
 //! | smallest size of the family | none |
 
-use serde_json::json;
-
 use crate::azure::connectors::facts::{ResourceFacts, extract};
 use crate::model::ResourceRow;
 use crate::rules::context::step_savings;
 use crate::rules::prices::PriceKey;
 use crate::rules::rightsizing::{vm_memory_gib, vm_step_down};
 use crate::rules::{
-    Category, Effort, EvaluationContext, Finding, Risk, Rule, RuleSettings, SubscriptionSnapshot,
+    Category, Effort, EvaluationContext, Evidence, Finding, Risk, Rule, RuleSettings, SubscriptionSnapshot,
 };
 
 /// The rule.
@@ -60,20 +58,22 @@ pub struct Assessment {
 }
 
 /// The size of a running VM (`None` for anything else).
-pub fn running_size(facts: &ResourceFacts) -> Option<&str> {
+pub fn running_size<'a>(facts: &ResourceFacts<'a>) -> Option<&'a str> {
     match facts {
-        ResourceFacts::VirtualMachine(v) if v.power_state.as_deref() == Some("running") => {
-            v.vm_size.as_deref()
-        }
+        ResourceFacts::VirtualMachine(v) if v.power_state.as_deref() == Some("running") => v.vm_size,
         _ => None,
     }
 }
 
 /// Whether `row` is an underutilised VM under `ctx`'s thresholds (also used by the rate rules,
 /// which leave such VMs to be resized before anything is committed for them).
-pub fn assess(ctx: &EvaluationContext<'_>, row: &ResourceRow, facts: &ResourceFacts) -> Option<Assessment> {
+pub fn assess(
+    ctx: &EvaluationContext<'_>,
+    row: &ResourceRow,
+    facts: &ResourceFacts<'_>,
+) -> Option<Assessment> {
     let s = ctx.settings;
-    let size = running_size(facts)?.to_owned();
+    let size = running_size(facts)?;
     let m = ctx.vm_metrics(&row.resource_id)?;
     let coverage =
         if m.expected_datapoints > 0 { m.datapoints as f64 / m.expected_datapoints as f64 } else { 0.0 };
@@ -84,11 +84,11 @@ pub fn assess(ctx: &EvaluationContext<'_>, row: &ResourceRow, facts: &ResourceFa
     if cpu_p95 >= s.vm_cpu_p95_max {
         return None;
     }
-    let (target, ratio) = vm_step_down(&size)?;
+    let (target, ratio) = vm_step_down(size)?;
     if cpu_p95 * ratio > s.vm_projected_cpu_max {
         return None;
     }
-    let total = vm_memory_gib(&size).map(|g| g * 1_073_741_824.0);
+    let total = vm_memory_gib(size).map(|g| g * 1_073_741_824.0);
     let memory_p95 = match (total, m.memory_available_p95_bytes) {
         (Some(t), Some(a)) if t > 0.0 => Some(100.0 * (1.0 - a / t).clamp(0.0, 1.0)),
         _ => None,
@@ -96,7 +96,7 @@ pub fn assess(ctx: &EvaluationContext<'_>, row: &ResourceRow, facts: &ResourceFa
     if memory_p95.is_some_and(|u| u >= s.vm_memory_p95_max) {
         return None;
     }
-    Some(Assessment { size, target, cpu_p95, memory_p95, coverage })
+    Some(Assessment { size: size.to_owned(), target, cpu_p95, memory_p95, coverage })
 }
 
 impl Rule for UnderutilisedVm {
@@ -133,7 +133,8 @@ impl Rule for UnderutilisedVm {
                 ctx.prices.get(&PriceKey::Vm { region: row.location.clone(), size: size.to_owned() })
             };
             let (current, target) = (price(&a.size), price(&a.target));
-            let (savings, basis) = step_savings(ctx, &row.resource_id, current, target, 1.0, 0.5);
+            let observed = ctx.cost(&row.resource_id);
+            let (savings, basis) = step_savings(observed, current, target, 1.0, 0.5);
             out.push(Finding {
                 rule_id: self.id(),
                 resource_id: row.resource_id.clone(),
@@ -141,11 +142,16 @@ impl Rule for UnderutilisedVm {
                 monthly_savings: savings,
                 basis,
                 confidence: if a.memory_p95.is_some() { 0.8 } else { 0.65 },
-                evidence: json!({
-                    "size": a.size, "target_size": a.target, "cpu_p95": a.cpu_p95, "memory_used_p95": a.memory_p95,
-                    "coverage": a.coverage, "current_monthly_price": current, "target_monthly_price": target,
-                    "observed_cost": ctx.cost(&row.resource_id),
-                }),
+                evidence: Evidence::object()
+                    .field("size", a.size)
+                    .field("target_size", a.target)
+                    .field("cpu_p95", a.cpu_p95)
+                    .field("memory_used_p95", a.memory_p95)
+                    .field("coverage", a.coverage)
+                    .field("current_monthly_price", current)
+                    .field("target_monthly_price", target)
+                    .field("observed_cost", observed)
+                    .build(),
             });
         }
     }
@@ -192,7 +198,7 @@ mod tests {
             assert_eq!(got.first().map(|g| g.confidence), want, "{power} {cpu} {mem:?} {points}");
             if want.is_some() {
                 assert_eq!((got[0].monthly_savings, got[0].basis), (70.08, SavingsBasis::RetailPrice));
-                assert_eq!(got[0].evidence["target_size"], "Standard_D2s_v5");
+                assert_eq!(got[0].evidence.to_value()["target_size"], "Standard_D2s_v5");
             }
         }
     }

@@ -15,10 +15,10 @@
 //! | bound to a private endpoint | none |
 //! | hosted workload | none |
 
-use serde_json::json;
+use serde_json::Value;
 
 use crate::azure::connectors::facts::ResourceFacts;
-use crate::rules::{Category, Effort, EvaluationContext, Finding, Risk, Rule, SavingsBasis};
+use crate::rules::{Category, Effort, EvaluationContext, Evidence, Finding, Risk, Rule, SavingsBasis};
 
 /// The rule.
 #[derive(Debug, Default)]
@@ -50,7 +50,11 @@ impl Rule for OrphanedNic {
                 .get("hostedWorkloads")
                 .and_then(|v| v.as_array())
                 .is_some_and(|a| !a.is_empty());
-            let pls = row.properties.pointer("/privateLinkService/id").is_some_and(|v| !v.is_null());
+            let pls = row
+                .properties
+                .get("privateLinkService")
+                .and_then(|p| p.get("id"))
+                .is_some_and(|v| !v.is_null());
             if nic.virtual_machine.is_some() || nic.private_endpoint.is_some() || hosted || pls {
                 continue;
             }
@@ -61,7 +65,10 @@ impl Rule for OrphanedNic {
                 monthly_savings: 0.0,
                 basis: SavingsBasis::NotApplicable,
                 confidence: 0.9,
-                evidence: json!({ "virtual_machine": null, "private_endpoint": null }),
+                evidence: Evidence::object()
+                    .field("virtual_machine", Value::Null)
+                    .field("private_endpoint", Value::Null)
+                    .build(),
             });
         }
     }

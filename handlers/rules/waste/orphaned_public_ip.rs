@@ -19,11 +19,9 @@
 //! | no cost rows, Standard | heuristic 3.65 |
 //! | no cost rows, Basic dynamic | heuristic 0 |
 
-use serde_json::json;
-
 use crate::azure::connectors::facts::ResourceFacts;
 use crate::rules::context::whole_cost_savings;
-use crate::rules::{Category, Effort, EvaluationContext, Finding, Risk, Rule};
+use crate::rules::{Category, Effort, EvaluationContext, Evidence, Finding, Risk, Rule};
 
 /// The rule.
 #[derive(Debug, Default)]
@@ -50,14 +48,16 @@ impl Rule for OrphanedPublicIp {
     fn evaluate(&self, ctx: &EvaluationContext<'_>, out: &mut Vec<Finding>) {
         for (row, facts) in ctx.typed(TYPE) {
             let ResourceFacts::PublicIp(ip) = facts else { continue };
-            let in_prefix = row.properties.pointer("/publicIPPrefix/id").is_some_and(|v| !v.is_null());
+            let in_prefix =
+                row.properties.get("publicIPPrefix").and_then(|p| p.get("id")).is_some_and(|v| !v.is_null());
             if !ip.is_unattached() || in_prefix {
                 continue;
             }
-            let basic_dynamic = ip.sku.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("basic"))
-                && ip.allocation_method.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("dynamic"));
+            let basic_dynamic = ip.sku.is_some_and(|s| s.eq_ignore_ascii_case("basic"))
+                && ip.allocation_method.is_some_and(|m| m.eq_ignore_ascii_case("dynamic"));
             let heuristic = if basic_dynamic { 0.0 } else { 3.65 };
-            let (savings, basis) = whole_cost_savings(ctx, &row.resource_id, None, heuristic);
+            let observed = ctx.cost(&row.resource_id);
+            let (savings, basis) = whole_cost_savings(observed, None, heuristic);
             out.push(Finding {
                 rule_id: self.id(),
                 resource_id: row.resource_id.clone(),
@@ -65,10 +65,11 @@ impl Rule for OrphanedPublicIp {
                 monthly_savings: savings,
                 basis,
                 confidence: 0.9,
-                evidence: json!({
-                    "sku": ip.sku, "allocation_method": ip.allocation_method,
-                    "observed_cost": ctx.cost(&row.resource_id),
-                }),
+                evidence: Evidence::object()
+                    .field("sku", ip.sku)
+                    .field("allocation_method", ip.allocation_method)
+                    .field("observed_cost", observed)
+                    .build(),
             });
         }
     }

@@ -17,12 +17,12 @@
 //! | no `timeCreated` | none |
 //! | no cost rows | heuristic 0.05 × GB |
 
-use chrono::Duration;
-use serde_json::json;
+use std::cell::OnceCell;
 
 use crate::azure::connectors::facts::ResourceFacts;
-use crate::rules::context::whole_cost_savings;
-use crate::rules::{Category, Effort, EvaluationContext, Finding, Risk, Rule};
+use crate::rules::context::{FastSet, whole_cost_savings};
+use crate::rules::{Category, Effort, EvaluationContext, Evidence, Finding, Risk, Rule};
+use chrono::Duration;
 
 /// The rule.
 #[derive(Debug, Default)]
@@ -48,8 +48,15 @@ impl Rule for StaleSnapshot {
     }
     fn evaluate(&self, ctx: &EvaluationContext<'_>, out: &mut Vec<Finding>) {
         let threshold = Duration::days(ctx.settings.stale_snapshot_days);
-        let disks: std::collections::HashSet<&str> =
-            ctx.resources_of("microsoft.compute/disks").iter().map(|r| r.resource_id.as_str()).collect();
+        // The disk ids are only needed for a stale snapshot that names its source.
+        let disks: OnceCell<FastSet<&str>> = OnceCell::new();
+        let disk_exists = |id: &str| {
+            disks
+                .get_or_init(|| {
+                    ctx.resources_of("microsoft.compute/disks").map(|r| r.resource_id.as_str()).collect()
+                })
+                .contains(id)
+        };
         for (row, facts) in ctx.typed(TYPE) {
             let ResourceFacts::Snapshot(s) = facts else { continue };
             let Some(created) = s.time_created else { continue };
@@ -57,9 +64,10 @@ impl Rule for StaleSnapshot {
             if age < threshold {
                 continue;
             }
-            let orphaned = s.source_resource_id.as_deref().is_some_and(|src| !disks.contains(src));
+            let orphaned = s.source_resource_id.as_deref().is_some_and(|src| !disk_exists(src));
             let heuristic = s.size_gb.unwrap_or(0.0) * 0.05;
-            let (savings, basis) = whole_cost_savings(ctx, &row.resource_id, None, heuristic);
+            let observed = ctx.cost(&row.resource_id);
+            let (savings, basis) = whole_cost_savings(observed, None, heuristic);
             out.push(Finding {
                 rule_id: self.id(),
                 resource_id: row.resource_id.clone(),
@@ -67,11 +75,15 @@ impl Rule for StaleSnapshot {
                 monthly_savings: savings,
                 basis,
                 confidence: if orphaned { 0.9 } else { 0.8 },
-                evidence: json!({
-                    "time_created": created, "age_days": age.num_days(), "threshold_days": threshold.num_days(),
-                    "size_gb": s.size_gb, "source_resource_id": s.source_resource_id, "source_exists": !orphaned,
-                    "observed_cost": ctx.cost(&row.resource_id),
-                }),
+                evidence: Evidence::object()
+                    .field("time_created", created)
+                    .field("age_days", age.num_days())
+                    .field("threshold_days", threshold.num_days())
+                    .field("size_gb", s.size_gb)
+                    .field("source_resource_id", &s.source_resource_id)
+                    .field("source_exists", !orphaned)
+                    .field("observed_cost", observed)
+                    .build(),
             });
         }
     }

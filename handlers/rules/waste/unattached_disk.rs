@@ -21,14 +21,12 @@
 //! | ASR replica tag | none |
 //! | no cost rows | retail price of the tier, else heuristic |
 
-use serde_json::json;
-
 use crate::azure::connectors::facts::{ResourceFacts, extract};
 use crate::model::ResourceRow;
 use crate::rules::context::whole_cost_savings;
 use crate::rules::prices::{PriceKey, disk_retail_sku};
 use crate::rules::{
-    Category, Effort, EvaluationContext, Finding, Risk, Rule, RuleSettings, SubscriptionSnapshot,
+    Category, Effort, EvaluationContext, Evidence, Finding, Risk, Rule, RuleSettings, SubscriptionSnapshot,
 };
 
 /// The rule.
@@ -82,7 +80,7 @@ impl Rule for UnattachedDisk {
             .iter()
             .filter(|r| r.resource_type == TYPE)
             .filter_map(|r| match extract(r) {
-                ResourceFacts::Disk(d) if d.is_unattached() => price_key(r, d.sku.as_deref(), d.size_gb),
+                ResourceFacts::Disk(d) if d.is_unattached() => price_key(r, d.sku, d.size_gb),
                 _ => None,
             })
             .collect()
@@ -93,10 +91,11 @@ impl Rule for UnattachedDisk {
             if !d.is_unattached() || row.managed_by.is_some() || is_asr(row) {
                 continue;
             }
-            let retail = price_key(row, d.sku.as_deref(), d.size_gb).and_then(|k| ctx.prices.get(&k));
-            let heuristic = d.size_gb.unwrap_or(0.0) * per_gb(d.sku.as_deref());
-            let (savings, basis) = whole_cost_savings(ctx, &row.resource_id, retail, heuristic);
-            let billed = ctx.cost(&row.resource_id).is_some_and(|c| c.monthly_actual > 0.0);
+            let retail = price_key(row, d.sku, d.size_gb).and_then(|k| ctx.prices.get(&k));
+            let heuristic = d.size_gb.unwrap_or(0.0) * per_gb(d.sku);
+            let observed = ctx.cost(&row.resource_id);
+            let (savings, basis) = whole_cost_savings(observed, retail, heuristic);
+            let billed = observed.is_some_and(|c| c.monthly_actual > 0.0);
             out.push(Finding {
                 rule_id: self.id(),
                 resource_id: row.resource_id.clone(),
@@ -104,10 +103,13 @@ impl Rule for UnattachedDisk {
                 monthly_savings: savings,
                 basis,
                 confidence: if billed { 0.95 } else { 0.9 },
-                evidence: json!({
-                    "disk_state": d.state, "sku": d.sku, "size_gb": d.size_gb,
-                    "time_created": d.time_created, "observed_cost": ctx.cost(&row.resource_id),
-                }),
+                evidence: Evidence::object()
+                    .field("disk_state", d.state)
+                    .field("sku", d.sku)
+                    .field("size_gb", d.size_gb)
+                    .field("time_created", d.time_created)
+                    .field("observed_cost", observed)
+                    .build(),
             });
         }
     }
