@@ -293,15 +293,7 @@ mod tests {
 
     #[test]
     fn nulls_and_missing_fields_are_none() {
-        for kind in [
-            "microsoft.compute/disks",
-            "microsoft.network/networkinterfaces",
-            "microsoft.network/publicipaddresses",
-            "microsoft.compute/snapshots",
-            "microsoft.compute/virtualmachines",
-            "microsoft.web/serverfarms",
-            "microsoft.sql/servers/databases",
-        ] {
+        for kind in TYPED {
             for props in [
                 Value::Null,
                 json!({}),
