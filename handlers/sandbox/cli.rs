@@ -60,11 +60,11 @@ pub fn parse_faults(text: &str) -> Result<FaultConfig, SandboxError> {
             "storm" => {
                 let (period, duration) = value.split_once(':').ok_or_else(|| invalid("fault", part))?;
                 let ms = |v: &str| v.parse::<u64>().map_err(|_| invalid("fault", part));
-                let (period_ms, duration_ms) = (ms(period)?, ms(duration)?);
-                if period_ms == 0 || duration_ms >= period_ms {
-                    return Err(invalid("storm (duration must be shorter than the period)", part));
+                let storm = ThrottleStorm { period_ms: ms(period)?, duration_ms: ms(duration)? };
+                if let Some(problem) = storm.problem() {
+                    return Err(invalid(problem, part));
                 }
-                f.storm = Some(ThrottleStorm { period_ms, duration_ms });
+                f.storm = Some(storm);
             }
             "statuses" => {
                 f.error_statuses = value

@@ -85,6 +85,12 @@ pub struct ThrottleStorm {
 }
 
 impl ThrottleStorm {
+    /// Why this storm is unusable, if it is: one that never ends would refuse every request.
+    pub fn problem(&self) -> Option<&'static str> {
+        (self.duration_ms >= self.period_ms)
+            .then_some("a storm's duration_ms must be shorter than its period_ms")
+    }
+
     /// How long until the storm around `since_epoch` ends, or `None` between storms.
     pub fn remaining(&self, since_epoch: Duration) -> Option<Duration> {
         let period = self.period_ms.max(1) as u128;

@@ -356,6 +356,9 @@ async fn stats(State(state): State<Shared>) -> Response {
 
 async fn set_faults(State(state): State<Shared>, body: Bytes) -> Response {
     match serde_json::from_slice::<FaultConfig>(&body) {
+        Ok(faults) if let Some(problem) = faults.storm.and_then(|s| s.problem()) => {
+            arm_error(StatusCode::BAD_REQUEST, "InvalidFaultConfig", problem)
+        }
         Ok(faults) => {
             state.control().set_faults(faults.clone());
             json_response(StatusCode::OK, &json!(faults))

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use azcops::sandbox::{Api, FaultConfig, LatencyConfig};
+use azcops::sandbox::{Api, FaultConfig, LatencyConfig, ThrottleStorm};
 use serde_json::{Value, json};
 
 use crate::support::{self, client, start};
@@ -110,4 +110,41 @@ async fn latency_is_added_and_counted() {
     assert_eq!(support::get(&sb, &token, "/tenants?api-version=2022-12-01").await.status(), 200);
     assert!(started.elapsed() >= Duration::from_millis(150));
     assert_eq!(sb.stats()[&Api::Subscriptions].latency_ms, 150);
+}
+
+#[tokio::test]
+async fn storms_throttle_in_each_apis_own_style_until_they_pass() {
+    let sb = start("tenants=1,subscriptions=1,resources=20,days=2", |o| o.manual_clock = true).await;
+    let token = sb.managed_identity_token();
+    let never_ends = client()
+        .put(format!("{}/_sandbox/faults", sb.base_url()))
+        .json(&json!({ "storm": { "period_ms": 1000, "duration_ms": 1000 } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(never_ends.status(), 400, "a storm that never ends is refused");
+    sb.set_faults(FaultConfig {
+        storm: Some(ThrottleStorm { period_ms: 4000, duration_ms: 1500 }),
+        apis: vec![Api::ResourceGraph, Api::Subscriptions],
+        ..FaultConfig::default()
+    });
+    let request = json!({ "query": support::INVENTORY });
+    let graph = support::graph(&sb, &token, &request).await;
+    assert_eq!(graph.status(), 429);
+    assert_eq!(graph.headers()["x-ms-user-quota-remaining"], "0");
+    assert_eq!(graph.headers()["x-ms-user-quota-resets-after"], "00:00:02");
+    assert_eq!(graph.headers()["retry-after"], "2");
+    let arm = support::get(&sb, &token, "/subscriptions?api-version=2022-12-01").await;
+    assert_eq!(arm.status(), 429);
+    assert_eq!(arm.headers()["retry-after"], "2");
+    let body: Value = arm.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "TooManyRequests");
+    // The storm passes; the next one starts 4 s after the first.
+    sb.advance_clock(Duration::from_millis(1500));
+    assert_eq!(support::graph(&sb, &token, &request).await.status(), 200);
+    sb.advance_clock(Duration::from_millis(2500));
+    assert_eq!(support::graph(&sb, &token, &request).await.status(), 429);
+    let stats = sb.stats();
+    assert_eq!(stats[&Api::ResourceGraph].faults["storm_429"], 2);
+    assert_eq!(stats[&Api::Subscriptions].faults["storm_429"], 1);
 }
