@@ -143,8 +143,8 @@ impl Limit {
         }
     }
 
-    /// The least time `n` unit requests need under this limit, starting unused.
-    fn lower_bound(self, n: f64) -> f64 {
+    /// The least time in seconds `n` units need under this limit, starting unused.
+    pub fn lower_bound(self, n: f64) -> f64 {
         match self {
             Limit::Bucket { capacity, per_sec } => (n - capacity).max(0.0) / per_sec,
             Limit::Window { limit, period } => ((n / limit).ceil() - 1.0).max(0.0) * period.as_secs_f64(),

@@ -271,6 +271,11 @@ pub struct Quotas {
     arm: HashMap<String, (f64, Duration)>,
 }
 
+/// ARM read bucket per principal and subscription: burst size.
+pub const ARM_READ_CAPACITY: f64 = 250.0;
+/// ARM read bucket: tokens refilled per second.
+pub const ARM_READ_REFILL_PER_SEC: f64 = 25.0;
+
 /// QPU windows: (name in headers, length, limit).
 pub const QPU_WINDOWS: [(&str, u64, u32); 3] =
     [("QueriesPer10Sec", 10, 12), ("QueriesPerMin", 60, 60), ("QueriesPerHour", 3600, 600)];
@@ -322,13 +327,14 @@ impl Quotas {
     /// # Errors
     /// The bucket is empty.
     pub fn arm_read(&mut self, key: &str, now: Duration) -> Result<u32, Throttled> {
-        const CAPACITY: f64 = 250.0;
-        const REFILL_PER_SEC: f64 = 25.0;
-        let (tokens, last) = self.arm.entry(key.to_owned()).or_insert((CAPACITY, now));
-        *tokens = (*tokens + (now.saturating_sub(*last)).as_secs_f64() * REFILL_PER_SEC).min(CAPACITY);
+        let (tokens, last) = self.arm.entry(key.to_owned()).or_insert((ARM_READ_CAPACITY, now));
+        *tokens = (*tokens + (now.saturating_sub(*last)).as_secs_f64() * ARM_READ_REFILL_PER_SEC)
+            .min(ARM_READ_CAPACITY);
         *last = now;
         if *tokens < 1.0 {
-            return Err(Throttled { retry_after: Duration::from_secs_f64((1.0 - *tokens) / REFILL_PER_SEC) });
+            return Err(Throttled {
+                retry_after: Duration::from_secs_f64((1.0 - *tokens) / ARM_READ_REFILL_PER_SEC),
+            });
         }
         *tokens -= 1.0;
         Ok(*tokens as u32)

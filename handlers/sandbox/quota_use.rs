@@ -3,13 +3,15 @@
 //! against the sandbox is measured against.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::Serialize;
 
-use super::control::{QPU_WINDOWS, QuotaConfig};
+use super::control::{ARM_READ_CAPACITY, ARM_READ_REFILL_PER_SEC, QPU_WINDOWS, QuotaConfig};
+use crate::azure::governor::Limit;
 
-/// ARM read bucket: capacity and refill per second (per principal and subscription).
-const ARM_READS: (f64, f64) = (250.0, 25.0);
+/// ARM's read bucket (per principal and subscription), as the sandbox enforces it.
+const ARM_READS: Limit = Limit::Bucket { capacity: ARM_READ_CAPACITY, per_sec: ARM_READ_REFILL_PER_SEC };
 
 /// Units drawn per bucket key.
 #[derive(Debug, Default)]
@@ -31,10 +33,10 @@ pub struct LowerBound {
     pub units: u64,
 }
 
-/// Fixed windows of `limit` per `secs` starting at the first draw: `n` units span at least
-/// `ceil(n / limit) - 1` whole windows.
+/// Windows of `limit` per `secs` starting at the first draw: `n` units span at least
+/// `ceil(n / limit) - 1` whole windows (the client governor's own bound).
 fn window_bound(n: u64, limit: u32, secs: u64) -> f64 {
-    (n.div_ceil(u64::from(limit.max(1))).saturating_sub(1) * secs) as f64
+    Limit::Window { limit: f64::from(limit.max(1)), period: Duration::from_secs(secs) }.lower_bound(n as f64)
 }
 
 impl QuotaUse {
@@ -74,10 +76,10 @@ impl QuotaUse {
                 QPU_WINDOWS.iter().map(|&(_, len, limit)| window_bound(n, limit, len)).fold(0.0, f64::max);
             (secs, format!("cost_management:{k}"), n)
         });
-        let arm = self.arm_reads.iter().map(|(k, &n)| {
-            let (capacity, per_sec) = ARM_READS;
-            (((n as f64) - capacity).max(0.0) / per_sec, format!("arm_reads:{k}"), n)
-        });
+        let arm = self
+            .arm_reads
+            .iter()
+            .map(|(k, &n)| (ARM_READS.lower_bound(n as f64), format!("arm_reads:{k}"), n));
         graph.chain(qpu).chain(arm).fold(
             LowerBound { seconds: 0.0, bucket: String::new(), units: 0 },
             |best, (seconds, bucket, units)| {
