@@ -77,7 +77,7 @@ async fn run_estate(label: &str, spec: EstateSpec, seed: u64) -> BTreeMap<String
             name: "quality".into(),
             azure_tenant_id: home.clone(),
             tenant_type: TenantType::Internal,
-        })
+        }, &azcops::store::Actor::named("bench"))
         .await
         .unwrap();
     let scope = TenantScope::from_trusted_trigger(tenant.id);

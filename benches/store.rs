@@ -59,7 +59,7 @@ async fn tenant(store: &Store, n: u32) -> TenantScope {
             name: format!("bench {n}"),
             azure_tenant_id: format!("00000000-0000-4000-9000-{n:012x}"),
             tenant_type: TenantType::External,
-        })
+        }, &azcops::store::Actor::named("bench"))
         .await
         .unwrap();
     TenantScope::from_trusted_trigger(t.id)

@@ -105,14 +105,34 @@ fn decode<T: serde::de::DeserializeOwned>(connector: Connector, page: &RawValue)
 /// # Errors
 /// A stored page does not decode.
 pub fn resources(snapshot: &Snapshot) -> Result<Vec<ResourceRow>, IngestError> {
+    Ok(resources_in_scope(snapshot)?.0)
+}
+
+/// The inventory in a Resource Graph snapshot, keeping only rows of the snapshot's own
+/// subscription and Azure tenant, and how many rows were dropped for naming another one. A
+/// response that mixes in another customer's rows must never put them in this tenant's scope.
+///
+/// # Errors
+/// A stored page does not decode.
+pub fn resources_in_scope(snapshot: &Snapshot) -> Result<(Vec<ResourceRow>, usize), IngestError> {
     let mut rows = Vec::new();
+    let mut foreign = 0;
     for exchange in &snapshot.exchanges {
         let page: QueryResponse = decode(Connector::ResourceGraph, &exchange.response)?;
-        rows.extend(page.rows().iter().filter_map(map_resource));
+        for row in page.rows() {
+            let Some(resource) = map_resource(&row) else { continue };
+            let tenant = row.get("tenantId").and_then(Value::as_str).unwrap_or("");
+            let own_tenant = tenant.is_empty() || tenant.eq_ignore_ascii_case(&snapshot.azure_tenant_id);
+            if own_tenant && resource.subscription_id.eq_ignore_ascii_case(&snapshot.subscription_id) {
+                rows.push(resource);
+            } else {
+                foreign += 1;
+            }
+        }
     }
     rows.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
     rows.dedup_by(|a, b| a.resource_id == b.resource_id);
-    Ok(rows)
+    Ok((rows, foreign))
 }
 
 /// The Advisor Cost recommendations in an Advisor snapshot.
@@ -120,12 +140,31 @@ pub fn resources(snapshot: &Snapshot) -> Result<Vec<ResourceRow>, IngestError> {
 /// # Errors
 /// A stored page does not decode.
 pub fn advisor_rows(snapshot: &Snapshot) -> Result<Vec<AdvisorRecommendationRow>, IngestError> {
+    Ok(advisor_rows_in_scope(snapshot)?.0)
+}
+
+/// The Advisor Cost recommendations in an Advisor snapshot whose resource lies in the
+/// snapshot's subscription, and how many named another subscription and were dropped.
+///
+/// # Errors
+/// A stored page does not decode.
+pub fn advisor_rows_in_scope(
+    snapshot: &Snapshot,
+) -> Result<(Vec<AdvisorRecommendationRow>, usize), IngestError> {
     let mut rows = Vec::new();
+    let mut foreign = 0;
     for exchange in &snapshot.exchanges {
         let page: advisor::RecommendationList = decode(Connector::Advisor, &exchange.response)?;
-        rows.extend(advisor::map_page(&snapshot.subscription_id, &page));
+        for row in advisor::map_page(&snapshot.subscription_id, &page) {
+            let named = crate::azure::connectors::subscription_of(&row.resource_id);
+            if named.is_empty() || named.eq_ignore_ascii_case(&snapshot.subscription_id) {
+                rows.push(row);
+            } else {
+                foreign += 1;
+            }
+        }
     }
-    Ok(rows)
+    Ok((rows, foreign))
 }
 
 /// Which of the three cost queries an exchange answered (see the cost connector's docs).

@@ -10,6 +10,7 @@ use azcops::config::SettingsSource;
 use azcops::model::{CostDailyRow, ResourceRow};
 use azcops::state::{AppState, DiagnosticOptions};
 use azcops::store::{
+    Actor,
     NewSubscription, NewTenant, RecommendationUpsert, Store, StoreConfig, TenantScope, TenantType,
 };
 use serde_json::{Value, json};
@@ -191,7 +192,7 @@ async fn tenant(store: &Store, n: u32) -> TenantScope {
             name: format!("tenant {n}"),
             azure_tenant_id: guid(n),
             tenant_type: TenantType::External,
-        })
+        }, &Actor::named("test"))
         .await
         .unwrap();
     let scope = TenantScope::from_trusted_trigger(tenant.id);
@@ -203,6 +204,7 @@ async fn tenant(store: &Store, n: u32) -> TenantScope {
                 display_name: format!("sub {n}"),
                 billing_scope: None,
             },
+            &Actor::named("test"),
         )
         .await
         .unwrap();

@@ -7,7 +7,7 @@ use azcops::store::{
 };
 
 use crate::store_test;
-use crate::support::{Ctx, at, cost, day, finding, guid, resource, tenant, vm_metrics};
+use crate::support::{Ctx, at, by, cost, day, finding, guid, resource, tenant, vm_metrics};
 
 store_test!(tenant_b_cannot_see_or_touch_tenant_a);
 
@@ -94,11 +94,11 @@ async fn tenant_b_cannot_see_or_touch_tenant_a(ctx: Ctx) {
     );
     assert!(not_found(
         store
-            .update_subscription(&b, &sub, &SubscriptionUpdate { active: Some(false), ..Default::default() })
+            .update_subscription(&b, &sub, &SubscriptionUpdate { active: Some(false), ..Default::default() }, &by())
             .await
             .map(drop)
     ));
-    assert!(not_found(store.delete_subscription(&b, &sub).await));
+    assert!(not_found(store.delete_subscription(&b, &sub, &by()).await));
     assert!(not_found(store.mark_subscription_ingested(&b, &sub, at(2026, 11, 25, 0)).await));
     let update = ItemUpdate {
         status: ItemStatus::Failed,
