@@ -181,9 +181,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // otherwise a client of its own, so registrations can still be verified.
     let azure = match &ingest {
         Ok(ctx) => Ok(ctx.arm.clone()),
-        Err(_) => azcops::azure::AzureConfig::from_source(&source).map_err(|e| e.to_string()).and_then(|config| {
-            azcops::azure::ArmClient::from_config(config).map_err(|e| format!("Azure client: {e}"))
-        }),
+        Err(_) => {
+            azcops::azure::AzureConfig::from_source(&source).map_err(|e| e.to_string()).and_then(|config| {
+                azcops::azure::ArmClient::from_config(config).map_err(|e| format!("Azure client: {e}"))
+            })
+        }
     };
     let state = azcops::state::AppState::with_store(store, diagnostics, ingest)
         .with_azure(azure)

@@ -102,7 +102,9 @@ impl AppState {
     ) -> Self {
         let database: Arc<dyn DatabaseProbe> = Arc::new(store.clone());
         let azure = ingest.as_ref().map(|ctx| ctx.arm.clone()).map_err(Clone::clone);
-        Self { inner: Arc::new(Inner { database, store: Some(store), diagnostics, ingest, azure, api: None }) }
+        Self {
+            inner: Arc::new(Inner { database, store: Some(store), diagnostics, ingest, azure, api: None }),
+        }
     }
 
     /// Replaces the Azure client used outside ingestion (verifying what tenants register), or

@@ -21,7 +21,10 @@ pub struct CorrelationId(pub String);
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CorrelationId {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
         // Outside the middleware (envelope-mode functions) the caller's header is still honoured.
         Ok(parts.extensions.get::<Self>().cloned().unwrap_or_else(|| {
             Self(correlation_id_or_new(parts.headers.get(CORRELATION_HEADER).and_then(|v| v.to_str().ok())))

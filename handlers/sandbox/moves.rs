@@ -19,8 +19,13 @@ pub async fn move_subscription(State(state): State<Shared>, Path(id): Path<Strin
     let target = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|v| v.get("tenant_id").and_then(Value::as_str).map(str::to_ascii_lowercase));
-    let Some(target) = target.filter(|t| state.estate.tenants.iter().any(|x| x.id.eq_ignore_ascii_case(t))) else {
-        return arm_error(StatusCode::BAD_REQUEST, "InvalidMove", "tenant_id must name a tenant of the estate");
+    let Some(target) = target.filter(|t| state.estate.tenants.iter().any(|x| x.id.eq_ignore_ascii_case(t)))
+    else {
+        return arm_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidMove",
+            "tenant_id must name a tenant of the estate",
+        );
     };
     let subscription_id = state.estate.subscriptions[sub].id.clone();
     state.control().moved.insert(subscription_id.clone(), target.clone());

@@ -212,7 +212,8 @@ impl Store {
         by: &Actor,
     ) -> Result<Subscription, StoreError> {
         let key = subscription_id.trim().to_ascii_lowercase();
-        let select = format!("SELECT {COLUMNS} FROM subscriptions WHERE tenant_id = $1 AND subscription_id = $2");
+        let select =
+            format!("SELECT {COLUMNS} FROM subscriptions WHERE tenant_id = $1 AND subscription_id = $2");
         let after = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let before: Subscription = sqlx::query_as(sqlx::AssertSqlSafe(select.clone()))
@@ -259,7 +260,8 @@ impl Store {
         by: &Actor,
     ) -> Result<(), StoreError> {
         let key = subscription_id.trim().to_ascii_lowercase();
-        let select = format!("SELECT {COLUMNS} FROM subscriptions WHERE tenant_id = $1 AND subscription_id = $2");
+        let select =
+            format!("SELECT {COLUMNS} FROM subscriptions WHERE tenant_id = $1 AND subscription_id = $2");
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let before: Subscription = sqlx::query_as(sqlx::AssertSqlSafe(select))

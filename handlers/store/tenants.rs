@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::error::conflict_as;
 use super::audit::insert_audit;
+use super::error::conflict_as;
 use super::{Actor, Page, PageRequest, Store, StoreError, new_id, now, on_pool};
 
 /// Whether a tenant is the operator's own organisation or a customer.
@@ -149,7 +149,8 @@ impl PlatformAdmin<'_> {
             created_at: at,
             updated_at: at,
         };
-        let entry = by.entry("tenant.created", "tenant", &tenant.id, serde_json::Value::Null, audit_view(&tenant));
+        let entry =
+            by.entry("tenant.created", "tenant", &tenant.id, serde_json::Value::Null, audit_view(&tenant));
         on_pool!(self.store, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(
@@ -241,7 +242,12 @@ impl PlatformAdmin<'_> {
     ///
     /// # Errors
     /// [`StoreError::NotFound`]; [`StoreError::Validation`] for an empty name.
-    pub async fn update_tenant(&self, id: &str, update: &TenantUpdate, by: &Actor) -> Result<Tenant, StoreError> {
+    pub async fn update_tenant(
+        &self,
+        id: &str,
+        update: &TenantUpdate,
+        by: &Actor,
+    ) -> Result<Tenant, StoreError> {
         if let Some(name) = &update.name {
             non_empty("name", name)?;
         }

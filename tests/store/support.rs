@@ -5,8 +5,7 @@ use std::future::Future;
 
 use azcops::model::{CostDailyRow, ResourceRow, VmMetricsRow};
 use azcops::store::{
-    Actor,
-    NewSubscription, NewTenant, RecommendationUpsert, Store, StoreConfig, TenantScope, TenantType,
+    Actor, NewSubscription, NewTenant, RecommendationUpsert, Store, StoreConfig, TenantScope, TenantType,
 };
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use sqlx::Connection;
@@ -116,11 +115,14 @@ pub fn guid(n: u32) -> String {
 pub async fn tenant(store: &Store, n: u32) -> TenantScope {
     let tenant = store
         .platform_admin()
-        .create_tenant(&NewTenant {
-            name: format!("tenant {n}"),
-            azure_tenant_id: guid(n),
-            tenant_type: TenantType::External,
-        }, &Actor::named("test"))
+        .create_tenant(
+            &NewTenant {
+                name: format!("tenant {n}"),
+                azure_tenant_id: guid(n),
+                tenant_type: TenantType::External,
+            },
+            &Actor::named("test"),
+        )
         .await
         .unwrap();
     let scope = TenantScope::from_trusted_trigger(tenant.id);

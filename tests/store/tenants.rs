@@ -1,9 +1,8 @@
 //! Migrations, health, tenants and subscriptions, including duplicate detection.
 
 use azcops::store::{
-    AuditFilter,
-    NewSubscription, NewTenant, PageRequest, StoreError, SubscriptionUpdate, TenantScope, TenantType,
-    TenantUpdate,
+    AuditFilter, NewSubscription, NewTenant, PageRequest, StoreError, SubscriptionUpdate, TenantScope,
+    TenantType, TenantUpdate,
 };
 
 use crate::store_test;
@@ -56,7 +55,10 @@ async fn tenant_lifecycle_and_duplicates(ctx: Ctx) {
     assert!(admin.list_active_tenants().await.unwrap().is_empty());
     assert_eq!(admin.list_tenants(PageRequest::first(10).unwrap()).await.unwrap().total, 1);
     assert!(matches!(admin.get_tenant("nope").await, Err(StoreError::NotFound)));
-    assert!(matches!(admin.update_tenant("nope", &TenantUpdate::default(), &by()).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        admin.update_tenant("nope", &TenantUpdate::default(), &by()).await,
+        Err(StoreError::NotFound)
+    ));
 
     // Deleting a tenant removes its data but keeps its audit trail.
     let scope = TenantScope::from_trusted_trigger(created.id.clone());

@@ -136,7 +136,8 @@ pub async fn create_tenant(
         azure_tenant_id,
         tenant_type: body.tenant_type.into(),
     };
-    let tenant = store_of(&state)?.platform_admin().create_tenant(&new, &actor(&caller, &correlation)).await?;
+    let tenant =
+        store_of(&state)?.platform_admin().create_tenant(&new, &actor(&caller, &correlation)).await?;
     Ok((StatusCode::CREATED, Json(tenant)).into_response())
 }
 
@@ -157,7 +158,8 @@ pub async fn list_tenants(
     platform_admin(&caller)?;
     let store = store_of(&state)?;
     let request = paging.request()?;
-    audit_platform_read(&store, &caller, &correlation, PLATFORM_AUDIT_TENANT, "/api/v1/tenants".into()).await?;
+    audit_platform_read(&store, &caller, &correlation, PLATFORM_AUDIT_TENANT, "/api/v1/tenants".into())
+        .await?;
     let page = store.platform_admin().list_tenants(request).await?;
     Ok(Json(page).into_response())
 }
@@ -179,7 +181,8 @@ pub async fn get_tenant(
     platform_admin(&caller)?;
     let store = store_of(&state)?;
     let tenant = store.platform_admin().get_tenant(&id).await?;
-    audit_platform_read(&store, &caller, &correlation, &tenant.id, format!("/api/v1/tenants/{}", tenant.id)).await?;
+    audit_platform_read(&store, &caller, &correlation, &tenant.id, format!("/api/v1/tenants/{}", tenant.id))
+        .await?;
     Ok(Json(tenant).into_response())
 }
 
@@ -283,7 +286,8 @@ pub async fn create_subscription(
         display_name: body.display_name.trim().to_owned(),
         billing_scope: body.billing_scope,
     };
-    let created = tenant.store.add_subscription(&tenant.scope, &new, &actor(&tenant.caller, &correlation)).await?;
+    let created =
+        tenant.store.add_subscription(&tenant.scope, &new, &actor(&tenant.caller, &correlation)).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
@@ -292,7 +296,8 @@ async fn verify_ownership(state: &AppState, tenant: &Tenant, subscription_id: &s
     let arm = state.azure().map_err(|why| {
         tracing::warn!(reason = why, "subscription registration refused: no Azure client");
         ApiError::Unavailable {
-            message: "subscriptions cannot be verified: this instance has no Azure identity configured".into(),
+            message: "subscriptions cannot be verified: this instance has no Azure identity configured"
+                .into(),
             retry_after: 60,
         }
     })?;
@@ -300,7 +305,10 @@ async fn verify_ownership(state: &AppState, tenant: &Tenant, subscription_id: &s
     match verify_owner(arm, &owner.azure_tenant_id, subscription_id).await {
         Ok(_) => Ok(()),
         Err(OwnershipError::NotOwned { .. }) => {
-            tracing::warn!(subscription_id, "subscription registration refused: not in the tenant's directory");
+            tracing::warn!(
+                subscription_id,
+                "subscription registration refused: not in the tenant's directory"
+            );
             Err(ApiError::SubscriptionNotInTenant(subscription_id.to_owned()))
         }
         Err(OwnershipError::Unavailable(cause)) => {

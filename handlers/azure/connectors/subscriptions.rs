@@ -209,7 +209,11 @@ mod tests {
         assert!(denies_ownership(&AzureError::Auth("InvalidAuthenticationTokenTenant: wrong issuer".into())));
         assert!(!denies_ownership(&AzureError::Auth("cannot obtain a token".into())));
         assert!(!denies_ownership(&AzureError::Transport("reset".into())));
-        assert!(!denies_ownership(&AzureError::Http { status: 500, code: String::new(), message: String::new() }));
+        assert!(!denies_ownership(&AzureError::Http {
+            status: 500,
+            code: String::new(),
+            message: String::new()
+        }));
         assert!(!denies_ownership(&AzureError::Throttled { api: Api::Subscriptions, retry_after: None }));
     }
 
