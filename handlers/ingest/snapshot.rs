@@ -279,3 +279,61 @@ pub fn metric_rows(snapshot: &Snapshot) -> Result<(Vec<VmMetricsRow>, Vec<Resour
     others.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
     Ok((vms, others))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(connector: Connector, response: serde_json::Value) -> Snapshot {
+        Snapshot {
+            connector,
+            tenant_id: "t".into(),
+            azure_tenant_id: "aaaa".into(),
+            subscription_id: "s1".into(),
+            run_id: "r".into(),
+            correlation_id: "c".into(),
+            fetched_at: Utc::now(),
+            window: None,
+            exchanges: vec![Exchange {
+                api: "resource_graph".into(),
+                method: "POST".into(),
+                path: "/".into(),
+                request: None,
+                status: 200,
+                response: RawValue::from_string(response.to_string()).unwrap(),
+            }],
+        }
+    }
+
+    #[test]
+    fn rows_of_another_subscription_or_tenant_are_dropped_and_counted() {
+        let row = |id: &str, sub: &str, tenant: &str| serde_json::json!({"id": id, "name": "x", "type": "microsoft.compute/disks", "subscriptionId": sub, "tenantId": tenant});
+        let page = serde_json::json!({"totalRecords": 4, "count": 4, "data": [
+            row("/subscriptions/s1/resourcegroups/rg/providers/microsoft.compute/disks/own", "s1", "AAAA"),
+            row("/subscriptions/s2/resourcegroups/rg/providers/microsoft.compute/disks/other-sub", "s2", "aaaa"),
+            row("/subscriptions/s1/resourcegroups/rg/providers/microsoft.compute/disks/other-tenant", "s1", "bbbb"),
+            serde_json::json!({"id": "/subscriptions/s1/resourcegroups/rg/providers/microsoft.compute/disks/no-tenant", "subscriptionId": "s1"}),
+        ]});
+        let (rows, foreign) = resources_in_scope(&snapshot(Connector::ResourceGraph, page)).unwrap();
+        let names: Vec<&str> = rows.iter().map(|r| r.resource_id.rsplit('/').next().unwrap_or("")).collect();
+        assert_eq!(names, ["no-tenant", "own"]);
+        assert_eq!(foreign, 2);
+    }
+
+    #[test]
+    fn advisor_recommendations_for_another_subscription_are_dropped_and_counted() {
+        let rec = |resource: &str| {
+            serde_json::json!({"id": format!("{resource}/providers/Microsoft.Advisor/recommendations/1"),
+                "properties": {"category": "Cost", "impact": "High",
+                    "resourceMetadata": {"resourceId": resource}, "shortDescription": {"problem": "p", "solution": "s"}}})
+        };
+        let page = serde_json::json!({"value": [
+            rec("/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/disks/own"),
+            rec("/subscriptions/s9/resourceGroups/rg/providers/Microsoft.Compute/disks/theirs"),
+        ]});
+        let (rows, foreign) = advisor_rows_in_scope(&snapshot(Connector::Advisor, page)).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert!(rows[0].resource_id.ends_with("/own"));
+        assert_eq!(foreign, 1);
+    }
+}
