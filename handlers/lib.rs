@@ -14,6 +14,7 @@ pub mod dev;
 pub mod ingest;
 pub mod invocation;
 pub mod model;
+pub mod money;
 pub mod ops;
 pub mod raw;
 pub mod rules;

@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod limit;
 pub mod middleware;
+pub mod money;
 pub mod openapi;
 mod routes;
 pub mod schemas;

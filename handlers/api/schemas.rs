@@ -362,30 +362,55 @@ pub struct Recommendation {
     pub created_at: DateTime<Utc>,
     /// Updated.
     pub updated_at: DateTime<Utc>,
+    /// For an Advisor recommendation: the rule id of AzCops's own finding on the same resource
+    /// it agrees with (left out of savings totals); `null` otherwise.
+    pub duplicate_of: Option<String>,
 }
 
-/// One (category, status) group.
+/// One (category, status, currency) group.
 #[derive(Serialize, ToSchema)]
 pub struct RecommendationGroup {
     /// Category.
     pub category: String,
     /// Status.
     pub status: String,
+    /// Currency of the savings.
+    pub currency: String,
     /// Count.
     pub count: i64,
-    /// Savings.
+    /// Savings, rounded to the currency's minor unit.
     pub estimated_monthly_savings: f64,
 }
 
-/// `GET /recommendations/summary`.
+/// Savings of one currency.
 #[derive(Serialize, ToSchema)]
-pub struct RecommendationSummary {
+pub struct CurrencySavings {
     /// Savings of open recommendations.
     pub open_monthly_savings: f64,
     /// Savings by category.
     pub by_category: BTreeMap<String, f64>,
     /// Savings by status.
     pub by_status: BTreeMap<String, f64>,
+}
+
+/// `GET /recommendations/summary`. Amounts of different currencies are never added: the
+/// top-level figures are those of `currency` (the one with the most open savings), and
+/// `by_currency` has every currency's own. Advisor recommendations that agree with one of
+/// AzCops's findings are counted in `advisor_agreements`, not in the savings.
+#[derive(Serialize, ToSchema)]
+pub struct RecommendationSummary {
+    /// The currency of the top-level figures (`null` when there are no recommendations).
+    pub currency: Option<String>,
+    /// Savings of open recommendations.
+    pub open_monthly_savings: f64,
+    /// Savings by category.
+    pub by_category: BTreeMap<String, f64>,
+    /// Savings by status.
+    pub by_status: BTreeMap<String, f64>,
+    /// The same figures for each currency.
+    pub by_currency: BTreeMap<String, CurrencySavings>,
+    /// Advisor recommendations linked to one of AzCops's own findings.
+    pub advisor_agreements: i64,
     /// Every group.
     pub groups: Vec<RecommendationGroup>,
 }

@@ -33,9 +33,10 @@ pub struct EvaluationSummary {
     pub findings: usize,
     /// Findings per rule id.
     pub findings_by_rule: std::collections::BTreeMap<String, usize>,
-    /// Advisor recommendations stored (after de-duplication).
+    /// Advisor recommendations stored (those agreeing with a rule's finding included).
     pub advisor_recommendations: usize,
-    /// Advisor recommendations dropped as duplicates of a rule's finding.
+    /// Advisor recommendations that agree with a rule's finding: stored and linked to it,
+    /// left out of savings.
     pub advisor_duplicates: usize,
     /// Recommendations closed because their finding no longer holds.
     pub closed: usize,
@@ -92,11 +93,17 @@ pub fn to_upsert(
         priority_score: priority(savings, f.confidence, rule.risk()),
         evidence: f.evidence.to_value(),
         detected_at: at,
+        duplicate_of: None,
     }
 }
 
-/// An Advisor recommendation as a recommendation row (`rule_id` `advisor:<type>`).
-pub fn advisor_upsert(a: &AdvisorRecommendationRow, at: DateTime<Utc>) -> RecommendationUpsert {
+/// An Advisor recommendation as a recommendation row (`rule_id` `advisor:<type>`), linked to
+/// the rule whose finding on the same resource it duplicates, if any.
+pub fn advisor_upsert(
+    a: &AdvisorRecommendationRow,
+    duplicate_of: Option<&str>,
+    at: DateTime<Utc>,
+) -> RecommendationUpsert {
     let category = registry::advisor_equivalent(&a.recommendation_type_id)
         .and_then(|id| id.split('.').next())
         .unwrap_or("advisor");
@@ -122,6 +129,7 @@ pub fn advisor_upsert(a: &AdvisorRecommendationRow, at: DateTime<Utc>) -> Recomm
             "extended_properties": a.extended_properties,
         }),
         detected_at: at,
+        duplicate_of: duplicate_of.map(str::to_owned),
     }
 }
 
@@ -198,18 +206,22 @@ pub async fn evaluate_subscription(
     let mut advisor_rule_ids: HashSet<String> =
         registry::ADVISOR_EQUIVALENTS.iter().map(|(t, _)| format!("advisor:{t}")).collect();
     for a in &snapshot.advisor {
-        let duplicate = registry::advisor_equivalent(&a.recommendation_type_id)
-            .is_some_and(|rule| found.contains(&(a.resource_id.clone(), rule)));
-        if duplicate || a.resource_id.is_empty() {
-            summary.advisor_duplicates += usize::from(duplicate);
+        if a.resource_id.is_empty() {
             continue;
         }
-        let row = advisor_upsert(a, now);
+        // Azure agreeing with a finding is evidence a reviewer wants: keep it, linked, but
+        // never as a second saving.
+        let duplicate_of = registry::advisor_equivalent(&a.recommendation_type_id)
+            .filter(|rule| found.contains(&(a.resource_id.clone(), *rule)));
+        summary.advisor_duplicates += usize::from(duplicate_of.is_some());
+        let row = advisor_upsert(a, duplicate_of, now);
         advisor_rule_ids.insert(row.rule_id.clone());
         upserts.push(row);
         summary.advisor_recommendations += 1;
     }
-    summary.monthly_savings = round2(upserts.iter().map(|u| u.estimated_monthly_savings).sum());
+    summary.monthly_savings = round2(
+        upserts.iter().filter(|u| u.duplicate_of.is_none()).map(|u| u.estimated_monthly_savings).sum(),
+    );
     store.upsert_recommendations(scope, &upserts).await?;
 
     let mut evaluated: Vec<String> = rules.iter().map(|r| r.id().to_owned()).collect();

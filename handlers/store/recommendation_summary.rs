@@ -11,6 +11,8 @@ pub struct RecommendationGroup {
     pub category: String,
     /// Lifecycle status.
     pub status: String,
+    /// Currency of the savings (amounts of different currencies are never added).
+    pub currency: String,
     /// Recommendations in the group.
     pub count: i64,
     /// Sum of their estimated monthly savings.
@@ -18,8 +20,9 @@ pub struct RecommendationGroup {
 }
 
 impl Store {
-    /// Count and savings of the tenant's recommendations per (category, status), ordered by
-    /// category then status.
+    /// Count and savings of the tenant's recommendations per (category, status, currency),
+    /// ordered by category, status and currency. Advisor recommendations linked to one of
+    /// AzCops's own findings (`duplicate_of`) are left out: the saving is the finding's.
     ///
     /// # Errors
     /// Database errors.
@@ -29,14 +32,30 @@ impl Store {
     ) -> Result<Vec<RecommendationGroup>, StoreError> {
         let rows = on_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT category, status, COUNT(*) AS count, \
+                "SELECT category, status, currency, COUNT(*) AS count, \
                  COALESCE(SUM(estimated_monthly_savings), 0.0) AS estimated_monthly_savings \
-                 FROM recommendations WHERE tenant_id = $1 GROUP BY category, status ORDER BY category, status",
+                 FROM recommendations WHERE tenant_id = $1 AND duplicate_of IS NULL \
+                 GROUP BY category, status, currency ORDER BY category, status, currency",
             )
             .bind(scope.tenant_id())
             .fetch_all(pool)
             .await?
         });
         Ok(rows)
+    }
+
+    /// How many Advisor recommendations agree with one of AzCops's own findings.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn count_advisor_agreements(&self, scope: &TenantScope) -> Result<i64, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM recommendations WHERE tenant_id = $1 AND duplicate_of IS NOT NULL",
+            )
+            .bind(scope.tenant_id())
+            .fetch_one(pool)
+            .await?
+        }))
     }
 }

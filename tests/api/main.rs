@@ -5,6 +5,7 @@
 mod auth;
 mod docs;
 mod lifecycle;
+mod money;
 mod ownership;
 mod requests;
 mod sandbox;

@@ -320,6 +320,7 @@ pub fn finding(n: u32, name: &str, savings: f64) -> RecommendationUpsert {
         priority_score: savings * 0.9,
         evidence: json!({"diskState": "Unattached"}),
         detected_at: azcops::store::now(),
+        duplicate_of: None,
     }
 }
 

@@ -116,18 +116,27 @@ async fn evaluation_is_idempotent_and_keeps_decisions(ctx: Ctx) {
         advisor("00000000-aaaa-4000-8000-000000000001", &ip().resource_id),
     ];
     let first = evaluate_subscription(store, &prices(), &scope, &snap, now()).await.unwrap();
-    assert_eq!((first.rules_evaluated, first.findings, first.advisor_recommendations), (10, 3, 1));
-    assert_eq!(first.advisor_duplicates, 1, "Advisor's unattached-disk duplicate of our rule is dropped");
+    assert_eq!((first.rules_evaluated, first.findings, first.advisor_recommendations), (10, 3, 2));
+    assert_eq!(first.advisor_duplicates, 1, "Advisor agrees with our unattached-disk finding");
     let rows = all(store, &scope).await;
-    let rules: Vec<(&str, &str)> = rows.iter().map(|r| (r.rule_id.as_str(), r.source.as_str())).collect();
+    let rules: Vec<(&str, &str, Option<&str>)> =
+        rows.iter().map(|r| (r.rule_id.as_str(), r.source.as_str(), r.duplicate_of.as_deref())).collect();
     assert_eq!(
         rules,
         [
-            ("advisor:00000000-aaaa-4000-8000-000000000001", "advisor"),
-            ("governance.missing_cost_center_tag", "rule"),
-            ("waste.orphaned_public_ip", "rule"),
-            ("waste.unattached_disk", "rule"),
-        ]
+            ("advisor:00000000-aaaa-4000-8000-000000000001", "advisor", None),
+            ("advisor:48eda464-1485-4dcf-a674-d0905df5054a", "advisor", Some("waste.unattached_disk")),
+            ("governance.missing_cost_center_tag", "rule", None),
+            ("waste.orphaned_public_ip", "rule", None),
+            ("waste.unattached_disk", "rule", None),
+        ],
+        "Advisor's agreement is kept and linked to the rule's finding"
+    );
+    let counted: f64 =
+        rows.iter().filter(|r| r.duplicate_of.is_none()).map(|r| r.estimated_monthly_savings).sum();
+    assert!(
+        (first.monthly_savings - (counted * 100.0).round() / 100.0).abs() < 1e-9,
+        "the linked saving is not counted twice"
     );
     let disk_rec = rows.iter().find(|r| r.rule_id == "waste.unattached_disk").unwrap();
     assert_eq!((disk_rec.savings_basis.as_str(), disk_rec.estimated_monthly_savings), ("heuristic", 19.2));

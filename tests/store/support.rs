@@ -222,5 +222,6 @@ pub fn finding(
         priority_score: priority,
         evidence: serde_json::json!({"observed": savings}),
         detected_at: at(2026, 11, 20, 2),
+        duplicate_of: None,
     }
 }

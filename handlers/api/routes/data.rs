@@ -9,6 +9,7 @@ use chrono::{Datelike as _, NaiveDate};
 use serde::Deserialize;
 
 use crate::api::extract::{ApiQuery, Paging, Tenant, check_year};
+use crate::api::money::RoundMoney;
 use crate::api::{ApiError, csv_stream};
 use crate::state::AppState;
 use crate::store::{CostFilter, CostRow, ResourceFilter, ResourceRecord, ResourceSort, SortDirection};
@@ -221,7 +222,7 @@ impl CostQuery {
 pub async fn list_costs(tenant: Tenant, ApiQuery(query): ApiQuery<CostQuery>) -> Result<Response, ApiError> {
     let filter = query.filter()?;
     let page = Paging { page: query.page, page_size: query.page_size }.request()?;
-    Ok(Json(tenant.store.list_costs(&tenant.scope, &filter, page).await?).into_response())
+    Ok(Json(tenant.store.list_costs(&tenant.scope, &filter, page).await?.round_money()).into_response())
 }
 
 /// `GET /costs/export.csv`.
@@ -318,7 +319,11 @@ pub async fn cost_summary(
         subscription.as_deref().unwrap_or("")
     );
     cached_json(&state, key, || async move {
-        tenant.store.cost_summary(&tenant.scope, to, query.days, subscription.as_deref()).await
+        tenant
+            .store
+            .cost_summary(&tenant.scope, to, query.days, subscription.as_deref())
+            .await
+            .map(RoundMoney::round_money)
     })
     .await
 }

@@ -15,10 +15,12 @@ use serde_json::json;
 
 use crate::api::auth::{ROLE_ADMIN, ROLE_APPROVER};
 use crate::api::extract::{ApiQuery, Paging, Tenant, check_year, parse_json};
+use crate::api::money::RoundMoney;
 use crate::api::{ApiError, csv_stream};
+use crate::money::round_to_minor_unit;
 use crate::store::{
-    AuditFilter, Recommendation, RecommendationFilter, RecommendationSort, RecommendationStatus,
-    SortDirection,
+    AuditFilter, Recommendation, RecommendationFilter, RecommendationGroup, RecommendationSort,
+    RecommendationStatus, SortDirection,
 };
 
 /// Sort keys of `GET /recommendations`.
@@ -125,7 +127,8 @@ impl ListQuery {
 pub async fn list(tenant: Tenant, ApiQuery(query): ApiQuery<ListQuery>) -> Result<Response, ApiError> {
     let filter = query.filter()?;
     let page = Paging { page: query.page, page_size: query.page_size }.request()?;
-    Ok(Json(tenant.store.list_recommendations(&tenant.scope, &filter, page).await?).into_response())
+    Ok(Json(tenant.store.list_recommendations(&tenant.scope, &filter, page).await?.round_money())
+        .into_response())
 }
 
 /// `GET /recommendations/{id}` with its evidence.
@@ -137,7 +140,7 @@ pub async fn list(tenant: Tenant, ApiQuery(query): ApiQuery<ListQuery>) -> Resul
     responses((status = 200, description = "The recommendation with its evidence", body = crate::api::schemas::Recommendation), crate::api::openapi::Errors)
 )]
 pub async fn get_one(tenant: Tenant, Path(id): Path<String>) -> Result<Response, ApiError> {
-    Ok(Json(tenant.store.get_recommendation(&tenant.scope, &id).await?).into_response())
+    Ok(Json(tenant.store.get_recommendation(&tenant.scope, &id).await?.round_money()).into_response())
 }
 
 /// Body of the decision endpoints.
@@ -207,7 +210,7 @@ async fn decide(
         .store
         .transition_recommendation(&tenant.scope, &id, to, &tenant.caller.actor(), reason.as_deref())
         .await?;
-    Ok(Json(updated).into_response())
+    Ok(Json(updated.round_money()).into_response())
 }
 
 /// `GET /recommendations/summary`: count and savings by category and status.
@@ -218,21 +221,67 @@ async fn decide(
     responses((status = 200, description = "Savings by category and status", body = crate::api::schemas::RecommendationSummary), crate::api::openapi::Errors)
 )]
 pub async fn summary(tenant: Tenant) -> Result<Response, ApiError> {
-    let groups = tenant.store.recommendation_summary(&tenant.scope).await?;
-    let mut by_category: BTreeMap<&str, f64> = BTreeMap::new();
-    let mut by_status: BTreeMap<&str, f64> = BTreeMap::new();
-    for group in &groups {
-        *by_category.entry(&group.category).or_default() += group.estimated_monthly_savings;
-        *by_status.entry(&group.status).or_default() += group.estimated_monthly_savings;
+    let groups: Vec<RecommendationGroup> = tenant
+        .store
+        .recommendation_summary(&tenant.scope)
+        .await?
+        .into_iter()
+        .map(RoundMoney::round_money)
+        .collect();
+    let agreements = tenant.store.count_advisor_agreements(&tenant.scope).await?;
+    Ok(Json(summary_body(&groups, agreements)).into_response())
+}
+
+/// Totals per currency (never added across currencies); the top-level figures are those of the
+/// currency with the most open savings, which for a tenant billed in one currency is all of them.
+fn summary_body(groups: &[RecommendationGroup], advisor_agreements: i64) -> serde_json::Value {
+    let mut by_currency: BTreeMap<&str, CurrencyTotals> = BTreeMap::new();
+    for group in groups {
+        let totals = by_currency.entry(&group.currency).or_default();
+        *totals.by_category.entry(group.category.clone()).or_default() += group.estimated_monthly_savings;
+        *totals.by_status.entry(group.status.clone()).or_default() += group.estimated_monthly_savings;
+        if group.status == "open" {
+            totals.open += group.estimated_monthly_savings;
+        }
     }
-    let open: f64 = groups.iter().filter(|g| g.status == "open").map(|g| g.estimated_monthly_savings).sum();
-    Ok(Json(json!({
-        "open_monthly_savings": open,
-        "by_category": by_category,
-        "by_status": by_status,
+    let rounded: BTreeMap<&str, serde_json::Value> =
+        by_currency.iter().map(|(currency, totals)| (*currency, totals.to_json(currency))).collect();
+    let main = by_currency
+        .iter()
+        .max_by(|a, b| a.1.open.total_cmp(&b.1.open).then_with(|| b.0.cmp(a.0)))
+        .map(|(currency, _)| *currency);
+    let empty = json!({"open_monthly_savings": 0.0, "by_category": {}, "by_status": {}});
+    let headline = main.and_then(|c| rounded.get(c)).unwrap_or(&empty);
+    json!({
+        "currency": main,
+        "open_monthly_savings": headline["open_monthly_savings"],
+        "by_category": headline["by_category"],
+        "by_status": headline["by_status"],
+        "by_currency": rounded,
+        "advisor_agreements": advisor_agreements,
         "groups": groups,
-    }))
-    .into_response())
+    })
+}
+
+/// Savings of one currency.
+#[derive(Default)]
+struct CurrencyTotals {
+    open: f64,
+    by_category: BTreeMap<String, f64>,
+    by_status: BTreeMap<String, f64>,
+}
+
+impl CurrencyTotals {
+    fn to_json(&self, currency: &str) -> serde_json::Value {
+        let round = |m: &BTreeMap<String, f64>| -> BTreeMap<String, f64> {
+            m.iter().map(|(k, v)| (k.clone(), round_to_minor_unit(*v, currency))).collect()
+        };
+        json!({
+            "open_monthly_savings": round_to_minor_unit(self.open, currency),
+            "by_category": round(&self.by_category),
+            "by_status": round(&self.by_status),
+        })
+    }
 }
 
 /// `GET /recommendations/export.csv`.

@@ -21,7 +21,7 @@ const ID_CHUNK: usize = 500;
 const SELECT: &str = "SELECT id, subscription_id, resource_id, rule_id, source, category, title, \
      estimated_monthly_savings, savings_basis, currency, confidence_score, risk_level, effort_level, priority_score, \
      status, evidence, first_detected_at, last_detected_at, status_changed_at, status_changed_by, created_at, \
-     updated_at FROM recommendations WHERE ";
+     updated_at, duplicate_of FROM recommendations WHERE ";
 
 /// One finding to upsert (from a rule or from Advisor).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -56,6 +56,9 @@ pub struct RecommendationUpsert {
     pub evidence: serde_json::Value,
     /// When this evaluation detected it.
     pub detected_at: DateTime<Utc>,
+    /// For an Advisor recommendation: the rule id of AzCops's own finding on the same resource
+    /// that it agrees with (it is then left out of savings totals).
+    pub duplicate_of: Option<String>,
 }
 
 /// A stored recommendation.
@@ -106,6 +109,9 @@ pub struct Recommendation {
     pub created_at: DateTime<Utc>,
     /// Last real change.
     pub updated_at: DateTime<Utc>,
+    /// For an Advisor recommendation: the rule id of AzCops's own finding on the same resource
+    /// that it agrees with; such a row is evidence, not a second saving.
+    pub duplicate_of: Option<String>,
 }
 
 impl TryFrom<String> for RecommendationStatus {

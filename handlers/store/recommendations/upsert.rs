@@ -14,7 +14,7 @@ const POSTGRES_CHUNK: usize = 5_000;
 const INSERT_COLUMNS: &str = "tenant_id, id, subscription_id, resource_id, rule_id, source, category, title, \
      estimated_monthly_savings, savings_basis, currency, confidence_score, risk_level, effort_level, priority_score, \
      evidence, first_detected_at, last_detected_at, status, status_changed_at, status_changed_by, created_at, \
-     updated_at";
+     updated_at, duplicate_of";
 
 /// Never touches a status a person set; only `closed` comes back to `open` (system reopen).
 const ON_CONFLICT: &str = "ON CONFLICT (tenant_id, resource_id, rule_id) DO UPDATE SET \
@@ -23,7 +23,7 @@ const ON_CONFLICT: &str = "ON CONFLICT (tenant_id, resource_id, rule_id) DO UPDA
      savings_basis = excluded.savings_basis, currency = excluded.currency, \
      confidence_score = excluded.confidence_score, risk_level = excluded.risk_level, \
      effort_level = excluded.effort_level, priority_score = excluded.priority_score, evidence = excluded.evidence, \
-     last_detected_at = excluded.last_detected_at, \
+     last_detected_at = excluded.last_detected_at, duplicate_of = excluded.duplicate_of, \
      status = CASE WHEN recommendations.status = 'closed' THEN 'open' ELSE recommendations.status END, \
      status_changed_at = CASE WHEN recommendations.status = 'closed' THEN excluded.last_detected_at \
          ELSE recommendations.status_changed_at END, \
@@ -42,14 +42,15 @@ const ON_CONFLICT: &str = "ON CONFLICT (tenant_id, resource_id, rule_id) DO UPDA
          OR recommendations.effort_level IS DISTINCT FROM excluded.effort_level \
          OR recommendations.priority_score IS DISTINCT FROM excluded.priority_score \
          OR recommendations.evidence IS DISTINCT FROM excluded.evidence \
+         OR recommendations.duplicate_of IS DISTINCT FROM excluded.duplicate_of \
          THEN excluded.updated_at ELSE recommendations.updated_at END";
 
 const POSTGRES_INSERT: &str = "SELECT $1, u.id, u.s, u.r, u.rule, u.src, u.cat, u.title, u.sav, u.basis, u.cur, \
-     u.conf, u.risk, u.effort, u.prio, u.ev::jsonb, u.at, u.at, 'open', u.at, 'system', $2, $2 \
+     u.conf, u.risk, u.effort, u.prio, u.ev::jsonb, u.at, u.at, 'open', u.at, 'system', $2, $2, u.dup \
      FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
      $10::float8[], $11::text[], $12::text[], $13::float8[], $14::text[], $15::text[], $16::float8[], \
-     $17::text[], $18::timestamptz[]) \
-     AS u(id, s, r, rule, src, cat, title, sav, basis, cur, conf, risk, effort, prio, ev, at) ";
+     $17::text[], $18::timestamptz[], $19::text[]) \
+     AS u(id, s, r, rule, src, cat, title, sav, basis, cur, conf, risk, effort, prio, ev, at, dup) ";
 
 fn validate(rows: &[RecommendationUpsert]) -> Result<Vec<&RecommendationUpsert>, StoreError> {
     let mut index: HashMap<(&str, &str), usize> = HashMap::new();
@@ -75,7 +76,7 @@ fn validate(rows: &[RecommendationUpsert]) -> Result<Vec<&RecommendationUpsert>,
 
 fn sqlite_sql(rows: usize) -> String {
     let mut sql = format!("INSERT INTO recommendations ({INSERT_COLUMNS}) VALUES ");
-    sql.push_str(&sqlite_values(rows, 23));
+    sql.push_str(&sqlite_values(rows, 24));
     sql.push(' ');
     sql.push_str(ON_CONFLICT);
     sql
@@ -166,7 +167,8 @@ impl Store {
                             .bind(r.detected_at)
                             .bind("system")
                             .bind(at)
-                            .bind(at);
+                            .bind(at)
+                            .bind(&r.duplicate_of);
                     }
                     query.execute(&mut *tx).await?;
                 }
@@ -209,6 +211,7 @@ impl Store {
                         .bind(num(|r| r.priority_score))
                         .bind(evidence[base..base + chunk.len()].to_vec())
                         .bind(chunk.iter().map(|r| r.detected_at).collect::<Vec<_>>())
+                        .bind(chunk.iter().map(|r| r.duplicate_of.clone()).collect::<Vec<_>>())
                         .execute(&mut *tx)
                         .await?;
                 }

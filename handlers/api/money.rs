@@ -1,0 +1,92 @@
+//! Rounds the money in API answers to each amount's currency (see [`crate::money`]): the store
+//! keeps full precision, callers see amounts a finance team would write down.
+
+use crate::money::round_to_minor_unit;
+use crate::store::{CostRow, CostSummary, Page, Recommendation, RecommendationGroup};
+
+/// A value whose money fields are rounded before it leaves the API.
+pub trait RoundMoney {
+    /// The same value with every amount rounded to its currency's minor unit.
+    #[must_use]
+    fn round_money(self) -> Self;
+}
+
+impl RoundMoney for CostRow {
+    fn round_money(mut self) -> Self {
+        self.cost = round_to_minor_unit(self.cost, &self.currency);
+        self.amortized_cost = round_to_minor_unit(self.amortized_cost, &self.currency);
+        self
+    }
+}
+
+impl RoundMoney for Recommendation {
+    fn round_money(mut self) -> Self {
+        self.estimated_monthly_savings = round_to_minor_unit(self.estimated_monthly_savings, &self.currency);
+        self
+    }
+}
+
+impl RoundMoney for RecommendationGroup {
+    fn round_money(mut self) -> Self {
+        self.estimated_monthly_savings = round_to_minor_unit(self.estimated_monthly_savings, &self.currency);
+        self
+    }
+}
+
+/// The summary carries no currency yet (one billing currency per tenant is assumed there), so
+/// its amounts are rounded to cents, the minor unit of every currency Azure bills in but a few.
+impl RoundMoney for CostSummary {
+    fn round_money(mut self) -> Self {
+        let cents = |amount: f64| round_to_minor_unit(amount, "");
+        self.total_cost = cents(self.total_cost);
+        self.total_amortized_cost = cents(self.total_amortized_cost);
+        for service in &mut self.by_service {
+            service.cost = cents(service.cost);
+            service.amortized_cost = cents(service.amortized_cost);
+        }
+        for day in &mut self.daily {
+            day.cost = cents(day.cost);
+            day.amortized_cost = cents(day.amortized_cost);
+        }
+        self
+    }
+}
+
+impl<T: RoundMoney> RoundMoney for Page<T> {
+    fn round_money(mut self) -> Self {
+        self.items = self.items.into_iter().map(RoundMoney::round_money).collect();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_round_each_row_in_its_own_currency() {
+        let row = |cost: f64, currency: &str| CostRow {
+            subscription_id: "s".into(),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+            resource_group: String::new(),
+            service_name: "VM".into(),
+            meter_category: "VM".into(),
+            resource_id: String::new(),
+            cost,
+            amortized_cost: cost,
+            currency: currency.into(),
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        };
+        let page = Page {
+            items: vec![row(1301.1399999999999, "USD"), row(99.6, "JPY")],
+            page: 1,
+            page_size: 2,
+            total: 2,
+            total_pages: 1,
+        };
+        let rounded = page.round_money();
+        assert_eq!(rounded.items[0].cost.to_string(), "1301.14");
+        assert_eq!(rounded.items[1].amortized_cost, 100.0);
+    }
+}
