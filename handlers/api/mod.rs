@@ -45,6 +45,10 @@ pub const SETTINGS: &[&str] = &[
     "AZCOPS_API_RATE_LIMIT_PER_MINUTE",
     "AZCOPS_API_MAX_BODY_BYTES",
     "AZCOPS_API_REQUEST_TIMEOUT_SECS",
+    "AZCOPS_API_RATE_LIMIT_PER_CALLER_PER_MINUTE",
+    "AZCOPS_API_CACHE_SECONDS",
+    "AZCOPS_API_CACHE_MAX_BYTES",
+    "AZCOPS_INGESTION_TRIGGER_COOLDOWN_MINUTES",
 ];
 
 /// API settings: authentication plus the middleware limits.
@@ -60,6 +64,14 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// Longest a request may run before it is answered 503.
     pub request_timeout: Duration,
+    /// Requests a minute per caller (`tid` + `oid`), under the tenant's ceiling (0: unlimited).
+    pub rate_limit_per_caller_per_minute: u32,
+    /// How long a cached response is served (zero: no cache).
+    pub cache_ttl: Duration,
+    /// Total bytes of cached responses kept at most.
+    pub cache_max_bytes: usize,
+    /// Least time between two on-demand ingestion runs of one tenant.
+    pub ingestion_trigger_cooldown: Duration,
 }
 
 impl ApiConfig {
@@ -67,7 +79,11 @@ impl ApiConfig {
     /// `AZCOPS_API_RATE_LIMIT_PER_MINUTE` (default 1200: a busy dashboard issues a few requests a
     /// second), `AZCOPS_API_MAX_BODY_BYTES` (default 64 KiB: no endpoint takes more than a small
     /// JSON object) and `AZCOPS_API_REQUEST_TIMEOUT_SECS` (default 30, below the host's own
-    /// HTTP timeout so the caller gets our JSON error rather than the host's).
+    /// HTTP timeout so the caller gets our JSON error rather than the host's). The bounds of
+    /// issue 13: `AZCOPS_API_RATE_LIMIT_PER_CALLER_PER_MINUTE` (default 300, under the tenant
+    /// ceiling above), `AZCOPS_API_CACHE_SECONDS` (default 15, 0 turns the response cache off),
+    /// `AZCOPS_API_CACHE_MAX_BYTES` (default 32 MiB) and
+    /// `AZCOPS_INGESTION_TRIGGER_COOLDOWN_MINUTES` (default 15).
     ///
     /// # Errors
     /// A value does not parse.
@@ -91,6 +107,13 @@ impl ApiConfig {
             rate_limit_per_minute: source.parse_or("AZCOPS_API_RATE_LIMIT_PER_MINUTE", 1200)?,
             max_body_bytes: source.parse_or("AZCOPS_API_MAX_BODY_BYTES", 64 * 1024)?,
             request_timeout: Duration::from_secs(timeout),
+            rate_limit_per_caller_per_minute: source
+                .parse_or("AZCOPS_API_RATE_LIMIT_PER_CALLER_PER_MINUTE", 300)?,
+            cache_ttl: Duration::from_secs(source.parse_or("AZCOPS_API_CACHE_SECONDS", 15)?),
+            cache_max_bytes: source.parse_or("AZCOPS_API_CACHE_MAX_BYTES", 32 << 20)?,
+            ingestion_trigger_cooldown: Duration::from_secs(
+                source.parse_or::<u64>("AZCOPS_INGESTION_TRIGGER_COOLDOWN_MINUTES", 15)?.saturating_mul(60),
+            ),
         })
     }
 }
@@ -102,7 +125,7 @@ pub struct ApiRuntime {
     pub config: ApiConfig,
     /// Token validation (also used by envelope-mode HTTP functions).
     pub authenticator: Arc<Authenticator>,
-    /// Per-tenant rate limit.
+    /// Per-caller and per-tenant rate limits.
     pub limiter: limit::RateLimiter,
     /// Short-lived cache of aggregate responses.
     pub response_cache: cache::ResponseCache,
@@ -113,8 +136,8 @@ impl ApiRuntime {
     pub fn new(config: ApiConfig, store: Option<crate::store::Store>) -> Self {
         Self {
             authenticator: Arc::new(Authenticator::new(config.auth.clone(), store)),
-            limiter: limit::RateLimiter::new(config.rate_limit_per_minute),
-            response_cache: cache::ResponseCache::default(),
+            limiter: limit::RateLimiter::new(config.rate_limit_per_caller_per_minute, config.rate_limit_per_minute),
+            response_cache: cache::ResponseCache::new(config.cache_ttl, config.cache_max_bytes),
             config,
         }
     }

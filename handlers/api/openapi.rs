@@ -71,6 +71,7 @@ pub enum Errors {
         admin::update_subscription,
         admin::delete_subscription,
         data::list_resources,
+        data::get_resource,
         data::export_resources,
         data::list_costs,
         data::cost_summary,

@@ -12,10 +12,11 @@ use serde_json::{Value, json};
 use crate::api::ApiError;
 use crate::api::auth::ROLE_ADMIN;
 use crate::api::extract::Tenant;
-use crate::ingest::{RunKind, RunTrigger, plan_runs};
+use crate::ingest::RunKind;
+use crate::ingest::plan::{OnDemand, OnDemandPlan, plan_on_demand};
 use crate::invocation::{HttpTriggerRequest, InvocationRequest, InvocationResponse, TriggerPayload};
 use crate::state::AppState;
-use crate::store::NewAuditEntry;
+use crate::store::{NewAuditEntry, OnDemandRun};
 
 use super::{FunctionSpec, TriggerError, TriggerKind};
 
@@ -38,7 +39,9 @@ struct TriggerBody {
 }
 
 /// Handles one invocation: 202 with the run id and one queue message per subscription, or the
-/// API's JSON error (401/403/404/422/429/503) on `res` with no messages.
+/// API's JSON error on `res` with no messages: 409 naming the tenant's active on-demand run,
+/// 429 with `Retry-After` during the cooldown (`AZCOPS_INGESTION_TRIGGER_COOLDOWN_MINUTES`
+/// since the tenant's last on-demand run), or 401/403/404/422/503.
 ///
 /// # Errors
 /// The envelope does not decode.
@@ -67,22 +70,25 @@ async fn trigger(state: &AppState, req: &HttpTriggerRequest) -> Result<(Value, V
         Some(text) => crate::api::extract::parse_json(text.as_bytes())?,
     };
     let kind = body.kind.unwrap_or(RunKind::Full);
-    let trigger = RunTrigger::OnDemand { requested_by: tenant.caller.actor() };
-    let planned =
-        plan_runs(&tenant.store, kind, &trigger, Some(&tenant.scope), body.subscription_id.as_deref())
-            .await
-            .map_err(|e| match e {
-                crate::ingest::IngestError::Unknown(message) => {
-                    ApiError::Validation { field: "subscription_id".into(), message }
-                }
-                crate::ingest::IngestError::Store(store) => store.into(),
-                other => ApiError::Internal(other.to_string()),
-            })?;
-    let Some(run) = planned.into_iter().next() else {
-        return Err(ApiError::Validation {
-            field: "subscription_id".into(),
-            message: "the tenant has no active subscriptions to ingest".into(),
-        });
+    let runtime = state.api().ok_or(ApiError::NotConfigured("AZCOPS_AUTH_AUDIENCE"))?;
+    let requested_by = tenant.caller.actor();
+    let request = OnDemand {
+        kind,
+        requested_by: &requested_by,
+        subscription: body.subscription_id.as_deref(),
+        at: crate::store::now(),
+        cooldown: runtime.config.ingestion_trigger_cooldown,
+    };
+    let planned = plan_on_demand(&tenant.store, &tenant.scope, &request).await.map_err(|e| match e {
+        crate::ingest::IngestError::Unknown(message) => {
+            ApiError::Validation { field: "subscription_id".into(), message }
+        }
+        crate::ingest::IngestError::Store(store) => store.into(),
+        other => ApiError::Internal(other.to_string()),
+    })?;
+    let run = match planned {
+        OnDemandPlan::Planned(run) => run,
+        OnDemandPlan::Refused(refused) => return Err(refusal_error(refused)),
     };
     let entry = NewAuditEntry {
         actor: tenant.caller.actor(),
@@ -104,6 +110,27 @@ async fn trigger(state: &AppState, req: &HttpTriggerRequest) -> Result<(Value, V
         "body": body.to_string(),
     });
     Ok((res, messages))
+}
+
+/// The API error for a refused on-demand run.
+fn refusal_error(refused: OnDemandRun) -> ApiError {
+    match refused {
+        OnDemandRun::CoolingDown { run, retry_after_secs } => ApiError::Throttled {
+            code: "ingestion_cooldown",
+            message: format!(
+                "the tenant's last on-demand ingestion run started at {}; the next may start in {retry_after_secs} s",
+                run.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            retry_after: retry_after_secs,
+            details: json!({"run_id": run.id, "retry_after_seconds": retry_after_secs}),
+        },
+        OnDemandRun::Active(run) | OnDemandRun::Created(crate::store::RunWithItems { run, .. }) => {
+            ApiError::ConflictWith {
+                message: format!("on-demand ingestion run {} is still {}", run.id, run.status),
+                details: json!({"run_id": run.id, "status": run.status}),
+            }
+        }
+    }
 }
 
 /// An axum response as the host's `http` output binding value.
