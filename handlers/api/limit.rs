@@ -88,7 +88,8 @@ impl Buckets {
         if self.map.len() < self.max_keys {
             return;
         }
-        let mut by_idle: Vec<(Instant, String)> = self.map.iter().map(|(k, (_, last))| (*last, k.clone())).collect();
+        let mut by_idle: Vec<(Instant, String)> =
+            self.map.iter().map(|(k, (_, last))| (*last, k.clone())).collect();
         by_idle.sort();
         let excess = self.map.len() + 1 - self.max_keys;
         let remove = excess.max(self.max_keys / 10);

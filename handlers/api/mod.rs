@@ -136,7 +136,10 @@ impl ApiRuntime {
     pub fn new(config: ApiConfig, store: Option<crate::store::Store>) -> Self {
         Self {
             authenticator: Arc::new(Authenticator::new(config.auth.clone(), store)),
-            limiter: limit::RateLimiter::new(config.rate_limit_per_caller_per_minute, config.rate_limit_per_minute),
+            limiter: limit::RateLimiter::new(
+                config.rate_limit_per_caller_per_minute,
+                config.rate_limit_per_minute,
+            ),
             response_cache: cache::ResponseCache::new(config.cache_ttl, config.cache_max_bytes),
             config,
         }

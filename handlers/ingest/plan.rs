@@ -10,7 +10,7 @@ use super::snapshot::Connector;
 use super::{IngestError, IngestMessage};
 
 /// What a run collects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunKind {
     /// Every connector (the nightly run).
@@ -136,7 +136,9 @@ async fn subscriptions_to_ingest(
     let Some(only) = subscription else { return Ok(subscriptions) };
     let only = only.trim().to_ascii_lowercase();
     if !subscriptions.contains(&only) {
-        return Err(IngestError::Unknown(format!("subscription {only} is not an active subscription of the tenant")));
+        return Err(IngestError::Unknown(format!(
+            "subscription {only} is not an active subscription of the tenant"
+        )));
     }
     Ok(vec![only])
 }

@@ -47,8 +47,8 @@ pub use costs::{CostFilter, CostRow, CostSummary, DailyCost, ServiceCost};
 pub use entra::{Clock, DbAuth, PG_TOKEN_SCOPE, system_clock};
 pub use error::StoreError;
 pub use ingestion::{
-    IngestionItem, IngestionRun, ItemStatus, ItemUpdate, NewRun, OnDemandRequest, OnDemandRun, RunStatus, RunWithItems,
-    STALE_ACTIVE_RUN,
+    IngestionItem, IngestionRun, ItemStatus, ItemUpdate, NewRun, OnDemandRequest, OnDemandRun, RunStatus,
+    RunWithItems, STALE_ACTIVE_RUN,
 };
 pub use lifecycle::{Changer, RecommendationStatus};
 pub use page::{MAX_PAGE_SIZE, Page, PageRequest};

@@ -29,9 +29,9 @@ pub const SPEC: FunctionSpec = FunctionSpec {
 };
 
 /// The optional request body.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TriggerBody {
+pub struct TriggerBody {
     /// Only this subscription (default every active subscription of the tenant).
     subscription_id: Option<String>,
     /// `full` (default) or `incremental`.
@@ -54,6 +54,32 @@ pub async fn run(state: &AppState, request: &InvocationRequest) -> Result<Invoca
     Ok(InvocationResponse::empty().with_output("res", res).with_output("messages", Value::Array(messages)))
 }
 
+/// `202 Accepted` of `POST /ingestion/trigger`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TriggerAccepted {
+    /// The new run; follow it at `Location` (`/api/v1/ingestion/status/{run_id}`).
+    pub run_id: String,
+    /// `queued`.
+    pub status: String,
+    /// `full` or `incremental`.
+    pub kind: RunKind,
+    /// Subscriptions (queue messages) in the run.
+    pub subscriptions: usize,
+}
+
+/// `POST /ingestion/trigger` (an envelope-mode function, documented with the forwarded routes).
+#[utoipa::path(
+    post,
+    path = "/api/v1/ingestion/trigger",
+    tag = "data",
+    request_body(content = Option<TriggerBody>, description = "Optional: one subscription, the run kind"),
+    responses(
+        crate::api::openapi::Errors,
+        (status = 202, description = "Run planned", body = TriggerAccepted, headers(("Location" = String))),
+        (status = 409, description = "An on-demand run of the tenant is queued or running; `details.run_id` names it", body = crate::api::schemas::ErrorBody),
+        (status = 429, description = "Rate limit, or the tenant's on-demand cooldown (`AZCOPS_INGESTION_TRIGGER_COOLDOWN_MINUTES`, code `ingestion_cooldown`, `details.run_id`, `details.retry_after_seconds`)", body = crate::api::schemas::ErrorBody, headers(("Retry-After" = u64)))
+    )
+)]
 async fn trigger(state: &AppState, req: &HttpTriggerRequest) -> Result<(Value, Vec<Value>), ApiError> {
     let mut builder =
         axum::http::Request::builder().method(req.method.as_str()).uri("/api/v1/ingestion/trigger");
@@ -100,7 +126,13 @@ async fn trigger(state: &AppState, req: &HttpTriggerRequest) -> Result<(Value, V
     };
     tenant.store.append_audit(&tenant.scope, &entry).await?;
     let messages = run.messages.iter().filter_map(|m| serde_json::to_value(m).ok()).collect();
-    let body = json!({"run_id": run.run.id, "status": run.run.status, "kind": kind, "subscriptions": run.messages.len()});
+    let body = serde_json::to_value(TriggerAccepted {
+        run_id: run.run.id.clone(),
+        status: run.run.status.to_string(),
+        kind,
+        subscriptions: run.messages.len(),
+    })
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
     let res = json!({
         "statusCode": 202,
         "headers": {

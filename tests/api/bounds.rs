@@ -13,8 +13,13 @@ use crate::support::*;
 async fn finish(api: &Api, run_id: &str) {
     let run = api.store.get_run(&api.scope_a, run_id).await.unwrap();
     for item in run.items {
-        let update =
-            ItemUpdate { status: ItemStatus::Succeeded, attempts: Some(1), error: None, counts: None, duration_ms: None };
+        let update = ItemUpdate {
+            status: ItemStatus::Succeeded,
+            attempts: Some(1),
+            error: None,
+            counts: None,
+            duration_ms: None,
+        };
         api.store.update_run_item(&api.scope_a, run_id, &item.subscription_id, &update).await.unwrap();
     }
 }
@@ -69,7 +74,11 @@ async fn a_zero_cooldown_allows_the_next_run_once_the_last_finished() {
     let admin = token(&tid_a(), &[ADMIN]).await;
     let (first, _) = api.trigger(&admin, None).await;
     let run_id = first.json()["run_id"].as_str().unwrap().to_owned();
-    assert_eq!(api.trigger(&admin, None).await.0.status, StatusCode::CONFLICT, "still one active run at a time");
+    assert_eq!(
+        api.trigger(&admin, None).await.0.status,
+        StatusCode::CONFLICT,
+        "still one active run at a time"
+    );
     finish(&api, &run_id).await;
     let (next, messages) = api.trigger(&admin, None).await;
     assert_eq!((next.status, messages), (StatusCode::ACCEPTED, 1), "{}", next.text);
@@ -124,7 +133,8 @@ async fn cooldown_by_the_clock(api: Api) {
         at,
         cooldown: TimeDelta::minutes(15),
     };
-    let OnDemandRun::Created(first) = api.store.create_on_demand_run(&api.scope_a, &request(t0)).await.unwrap()
+    let OnDemandRun::Created(first) =
+        api.store.create_on_demand_run(&api.scope_a, &request(t0)).await.unwrap()
     else {
         panic!("the first run is created");
     };
@@ -138,7 +148,8 @@ async fn cooldown_by_the_clock(api: Api) {
         other => panic!("{other:?}"),
     }
     let after = t0 + TimeDelta::minutes(15);
-    let OnDemandRun::Created(second) = api.store.create_on_demand_run(&api.scope_a, &request(after)).await.unwrap()
+    let OnDemandRun::Created(second) =
+        api.store.create_on_demand_run(&api.scope_a, &request(after)).await.unwrap()
     else {
         panic!("the cooldown has passed");
     };

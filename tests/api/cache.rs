@@ -8,7 +8,8 @@ use serde_json::json;
 use crate::support::*;
 
 async fn seed(api: &Api, count: u32) {
-    let rows: Vec<_> = (0..count).map(|i| resource_row(1, &format!("disk-{i:03}"), &[("env", "prod")])).collect();
+    let rows: Vec<_> =
+        (0..count).map(|i| resource_row(1, &format!("disk-{i:03}"), &[("env", "prod")])).collect();
     api.store.upsert_resources(&api.scope_a, &rows, azcops::store::now()).await.unwrap();
 }
 
@@ -28,7 +29,9 @@ fn spellings() -> Vec<String> {
                 if variant & 2 == 2 {
                     params.push("order=asc".into());
                 }
-                params.push(if variant & 4 == 4 { "location=WestEurope" } else { "location=westeurope" }.into());
+                params.push(
+                    if variant & 4 == 4 { "location=WestEurope" } else { "location=westeurope" }.into(),
+                );
                 if variant & 8 == 8 {
                     params.reverse();
                 }
@@ -59,7 +62,10 @@ async fn a_thousand_spellings_of_one_query_occupy_one_entry() {
     let cache = &api.runtime().response_cache;
     assert_eq!((cache.len(), cache.loads()), (1, 1), "one entry, one database query");
     // A different query is a different entry.
-    assert_eq!(api.get("/api/v1/resources?page=2&page_size=1", &reader).await.json()["items"][0]["name"], "disk-001");
+    assert_eq!(
+        api.get("/api/v1/resources?page=2&page_size=1", &reader).await.json()["items"][0]["name"],
+        "disk-001"
+    );
     assert_eq!((cache.len(), cache.loads()), (2, 2));
 }
 
@@ -120,9 +126,9 @@ async fn concurrent_identical_requests_reach_the_database_once() {
     let api = Api::on(Backend::Postgres, &[]).await;
     seed(&api, 30).await;
     let reader = token(&tid_a(), &[READER]).await;
-    let replies = futures::future::join_all(
-        (0..20).map(|i| api.get(if i % 2 == 0 { "/api/v1/resources?page=1" } else { "/api/v1/resources" }, &reader)),
-    )
+    let replies = futures::future::join_all((0..20).map(|i| {
+        api.get(if i % 2 == 0 { "/api/v1/resources?page=1" } else { "/api/v1/resources" }, &reader)
+    }))
     .await;
     assert!(replies.iter().all(|r| r.status == StatusCode::OK && r.text == replies[0].text));
     // Each caller either joined the one load in flight or found its result cached.
@@ -154,7 +160,10 @@ async fn resource_by_id(api: Api) {
     let one = api.get(&format!("/api/v1/resources/{encoded}"), &reader).await;
     assert_eq!(one.status, StatusCode::OK, "{}", one.text);
     let one = one.json();
-    assert_eq!((one["resource_id"].as_str(), one["properties"].clone()), (Some(id), json!({"diskState": "Unattached"})));
+    assert_eq!(
+        (one["resource_id"].as_str(), one["properties"].clone()),
+        (Some(id), json!({"diskState": "Unattached"}))
+    );
     // Ids are matched case-insensitively, as ARM treats them.
     let upper: String = url::form_urlencoded::byte_serialize(id.to_ascii_uppercase().as_bytes()).collect();
     assert_eq!(api.get(&format!("/api/v1/resources/{upper}"), &reader).await.status, StatusCode::OK);
@@ -164,7 +173,10 @@ async fn resource_by_id(api: Api) {
     let reply = api.get(&format!("/api/v1/resources/{encoded}"), &other).await;
     assert_eq!(error_field(&reply, StatusCode::NOT_FOUND), None);
     let missing: String = url::form_urlencoded::byte_serialize(format!("{id}-gone").as_bytes()).collect();
-    assert_eq!(error_field(&api.get(&format!("/api/v1/resources/{missing}"), &reader).await, StatusCode::NOT_FOUND), None);
+    assert_eq!(
+        error_field(&api.get(&format!("/api/v1/resources/{missing}"), &reader).await, StatusCode::NOT_FOUND),
+        None
+    );
     let reply = api.get("/api/v1/resources/disk-000", &reader).await;
     assert_eq!(error_field(&reply, StatusCode::UNPROCESSABLE_ENTITY).as_deref(), Some("id"));
     let long = format!("%2F{}", "a".repeat(3000));
@@ -172,6 +184,9 @@ async fn resource_by_id(api: Api) {
     assert_eq!(error_field(&reply, StatusCode::UNPROCESSABLE_ENTITY).as_deref(), Some("id"));
     // The export route is not shadowed by the new one.
     assert_eq!(api.get("/api/v1/resources/export.csv", &reader).await.status, StatusCode::OK);
-    assert_eq!(api.get("/api/v1/resources/x", &token(&tid_a(), &[]).await).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        api.get("/api/v1/resources/x", &token(&tid_a(), &[]).await).await.status,
+        StatusCode::FORBIDDEN
+    );
     api.finish().await;
 }

@@ -32,7 +32,11 @@ async fn a_roleless_token_cannot_spend_the_tenant_budget() {
     for path in ["/api/v1/me", "/api/v1/resources", "/api/v1/costs/summary"].iter().cycle().take(60) {
         let reply = api.get(path, &roleless).await;
         assert_eq!(error_field(&reply, StatusCode::FORBIDDEN), None, "{path}");
-        assert!(reply.json()["error"]["message"].as_str().unwrap().contains("no AzCops role"), "{}", reply.text);
+        assert!(
+            reply.json()["error"]["message"].as_str().unwrap().contains("no AzCops role"),
+            "{}",
+            reply.text
+        );
     }
     // An invalid token stays 401 and costs nothing either.
     for _ in 0..10 {
@@ -82,8 +86,15 @@ async fn platform_admins_are_limited_per_caller_and_spend_no_tenant_budget() {
     let two = user(&tid_control(), "operator-2", &[PLATFORM_ADMIN]).await;
     let tenant_a = api.tenant_a.clone();
     for _ in 0..3 {
-        let reply =
-            api.call_with(axum::http::Method::GET, "/api/v1/resources", Some(&one), None, &[("x-azcops-tenant", &tenant_a)]).await;
+        let reply = api
+            .call_with(
+                axum::http::Method::GET,
+                "/api/v1/resources",
+                Some(&one),
+                None,
+                &[("x-azcops-tenant", &tenant_a)],
+            )
+            .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     }
     assert_limited(&api.get("/api/v1/tenants", &one).await);

@@ -228,7 +228,8 @@ impl Api {
             );
         }
         let reply = Reply {
-            status: StatusCode::from_u16(u16::try_from(res["statusCode"].as_u64().unwrap()).unwrap()).unwrap(),
+            status: StatusCode::from_u16(u16::try_from(res["statusCode"].as_u64().unwrap()).unwrap())
+                .unwrap(),
             headers,
             text: res["body"].as_str().unwrap().to_owned(),
         };

@@ -171,7 +171,10 @@ pub async fn get_resource(tenant: Tenant, Path(id): Path<String>) -> Result<Resp
         return Err(ApiError::validation("id", format!("must be at most {MAX_RESOURCE_ID_LEN} characters")));
     }
     if !id.starts_with('/') {
-        return Err(ApiError::validation("id", "must be an ARM resource id (`/subscriptions/...`), URL-encoded"));
+        return Err(ApiError::validation(
+            "id",
+            "must be an ARM resource id (`/subscriptions/...`), URL-encoded",
+        ));
     }
     Ok(Json(tenant.store.get_resource(&tenant.scope, &id).await?).into_response())
 }

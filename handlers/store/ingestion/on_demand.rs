@@ -85,7 +85,7 @@ impl Store {
                 return Ok(OnDemandRun::Created(self.get_run(scope, &run_id).await?));
             }
         }
-        Err(StoreError::Conflict { what: "a concurrent on-demand run".into() })
+        Err(StoreError::Conflict { what: "a concurrent on-demand run" })
     }
 
     /// The tenant's on-demand runs that may still matter: the active ones and the latest.
@@ -215,12 +215,15 @@ mod tests {
         let t0 = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
         assert_eq!(refusal(&[], &request(t0)), None);
         let queued = run("on_demand:1", RunStatus::Queued, t0);
-        assert!(matches!(refusal(&[queued.clone()], &request(t0 + TimeDelta::hours(5))), Some(OnDemandRun::Active(_))));
+        assert!(matches!(
+            refusal(std::slice::from_ref(&queued), &request(t0 + TimeDelta::hours(5))),
+            Some(OnDemandRun::Active(_))
+        ));
         assert_eq!(refusal(&[queued], &request(t0 + STALE_ACTIVE_RUN + TimeDelta::seconds(1))), None);
 
         let done = run("on_demand:1", RunStatus::Succeeded, t0);
         let at = t0 + TimeDelta::minutes(14) + TimeDelta::milliseconds(30_500);
-        match refusal(&[done.clone()], &request(at)) {
+        match refusal(std::slice::from_ref(&done), &request(at)) {
             Some(OnDemandRun::CoolingDown { retry_after_secs, .. }) => assert_eq!(retry_after_secs, 30),
             other => panic!("{other:?}"),
         }
