@@ -89,6 +89,9 @@ impl ApiConfig {
     /// A value does not parse.
     pub fn from_source(source: &SettingsSource) -> Result<Self, ConfigError> {
         let timeout: u64 = source.parse_or("AZCOPS_API_REQUEST_TIMEOUT_SECS", 30)?;
+        let cache_seconds = at_most(source, "AZCOPS_API_CACHE_SECONDS", 15, MAX_CACHE_SECONDS)?;
+        let cooldown_minutes =
+            at_most(source, "AZCOPS_INGESTION_TRIGGER_COOLDOWN_MINUTES", 15, MAX_COOLDOWN_MINUTES)?;
         if timeout == 0 {
             return Err(ConfigError::Invalid {
                 key: "AZCOPS_API_REQUEST_TIMEOUT_SECS".into(),
@@ -109,13 +112,26 @@ impl ApiConfig {
             request_timeout: Duration::from_secs(timeout),
             rate_limit_per_caller_per_minute: source
                 .parse_or("AZCOPS_API_RATE_LIMIT_PER_CALLER_PER_MINUTE", 300)?,
-            cache_ttl: Duration::from_secs(source.parse_or("AZCOPS_API_CACHE_SECONDS", 15)?),
+            cache_ttl: Duration::from_secs(cache_seconds),
             cache_max_bytes: source.parse_or("AZCOPS_API_CACHE_MAX_BYTES", 32 << 20)?,
-            ingestion_trigger_cooldown: Duration::from_secs(
-                source.parse_or::<u64>("AZCOPS_INGESTION_TRIGGER_COOLDOWN_MINUTES", 15)?.saturating_mul(60),
-            ),
+            ingestion_trigger_cooldown: Duration::from_secs(cooldown_minutes * 60),
         })
     }
+}
+
+/// Longest cache lifetime accepted: cached answers older than an hour would hide ingestion.
+const MAX_CACHE_SECONDS: u64 = 3600;
+
+/// Longest on-demand cooldown accepted (a week): the nightly run covers anything longer.
+const MAX_COOLDOWN_MINUTES: u64 = 7 * 24 * 60;
+
+/// Reads `key` (default `default`), refusing values above `max`.
+fn at_most(source: &SettingsSource, key: &str, default: u64, max: u64) -> Result<u64, ConfigError> {
+    let value: u64 = source.parse_or(key, default)?;
+    if value > max {
+        return Err(ConfigError::invalid(key, format!("must be at most {max}")));
+    }
+    Ok(value)
 }
 
 /// What the API needs at run time, held in [`AppState`].
@@ -215,4 +231,31 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
 /// The JSON 404 for any path the API does not serve.
 pub async fn not_found() -> ApiError {
     ApiError::NotFound("no such route".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_settings_default_and_refuse_out_of_range_values() {
+        let config = ApiConfig::from_source(&SettingsSource::default()).unwrap();
+        assert_eq!(
+            (config.cache_ttl, config.cache_max_bytes, config.ingestion_trigger_cooldown),
+            (Duration::from_secs(15), 32 << 20, Duration::from_secs(15 * 60))
+        );
+        assert_eq!((config.rate_limit_per_minute, config.rate_limit_per_caller_per_minute), (1200, 300));
+        for (key, value) in [
+            ("AZCOPS_API_CACHE_SECONDS", "3601"),
+            ("AZCOPS_API_CACHE_SECONDS", "-1"),
+            ("AZCOPS_INGESTION_TRIGGER_COOLDOWN_MINUTES", "10081"),
+            ("AZCOPS_API_CACHE_MAX_BYTES", "lots"),
+            ("AZCOPS_API_RATE_LIMIT_PER_CALLER_PER_MINUTE", "-5"),
+        ] {
+            let error = ApiConfig::from_source(&SettingsSource::from_pairs([(key, value)])).unwrap_err();
+            assert!(error.to_string().contains(key), "{error}");
+        }
+        let off = SettingsSource::from_pairs([("AZCOPS_API_CACHE_SECONDS", "0")]);
+        assert_eq!(ApiConfig::from_source(&off).unwrap().cache_ttl, Duration::ZERO);
+    }
 }

@@ -160,7 +160,7 @@ impl Store {
 /// Why `request` is refused given the tenant's on-demand `runs` (newest first), if it is: an
 /// active run that is not stale, else a latest run younger than the cooldown.
 pub fn refusal(runs: &[IngestionRun], request: &OnDemandRequest) -> Option<OnDemandRun> {
-    let stale_before = request.at - STALE_ACTIVE_RUN;
+    let stale_before = request.at.checked_sub_signed(STALE_ACTIVE_RUN).unwrap_or(DateTime::<Utc>::MIN_UTC);
     if let Some(active) = runs
         .iter()
         .find(|r| matches!(r.status, RunStatus::Queued | RunStatus::Running) && r.updated_at > stale_before)
@@ -168,7 +168,7 @@ pub fn refusal(runs: &[IngestionRun], request: &OnDemandRequest) -> Option<OnDem
         return Some(OnDemandRun::Active(active.clone()));
     }
     let latest = runs.iter().max_by_key(|r| r.created_at)?;
-    let ends = latest.created_at + request.cooldown;
+    let ends = latest.created_at.checked_add_signed(request.cooldown).unwrap_or(DateTime::<Utc>::MAX_UTC);
     if ends <= request.at {
         return None;
     }
