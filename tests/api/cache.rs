@@ -70,6 +70,32 @@ async fn a_thousand_spellings_of_one_query_occupy_one_entry() {
 }
 
 #[tokio::test]
+async fn summary_spellings_share_an_entry_and_an_empty_filter_is_not_no_filter() {
+    let api = Api::new().await;
+    let day = chrono::Utc::now().date_naive();
+    api.store.upsert_costs_daily(&api.scope_a, &[cost_row(1, day, 12.5)]).await.unwrap();
+    let reader = token(&tid_a(), &[READER]).await;
+    let sub = subscription(1);
+    let upper = sub.to_ascii_uppercase();
+    let spellings = [
+        format!("days=7&subscription_id={sub}"),
+        format!("days=007&subscription_id={upper}"),
+        format!("subscription_id={sub}&to={day}&days=7"),
+        format!("to={day}&days=07&subscription_id=%20{sub}"),
+    ];
+    for query in &spellings {
+        let reply = api.get(&format!("/api/v1/costs/summary?{query}"), &reader).await;
+        assert_eq!(reply.json()["total_cost"], 12.5, "{query}: {}", reply.text);
+    }
+    let cache = &api.runtime().response_cache;
+    assert_eq!((cache.len(), cache.loads()), (1, 1));
+    let empty = api.get("/api/v1/costs/summary?days=7&subscription_id=", &reader).await;
+    assert_eq!(empty.json()["total_cost"], 0.0, "{}", empty.text);
+    assert_eq!(api.get("/api/v1/costs/summary?days=7", &reader).await.json()["total_cost"], 12.5);
+    assert_eq!((cache.len(), cache.loads()), (3, 3));
+}
+
+#[tokio::test]
 async fn the_byte_cap_evicts_the_oldest_pages() {
     const CAP: usize = 6_000;
     let api = Api::with(&[("AZCOPS_API_CACHE_MAX_BYTES", "6000")]).await;

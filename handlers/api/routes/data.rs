@@ -356,12 +356,10 @@ pub async fn cost_summary(
     check_year("to", query.to.map(|d| d.year()))?;
     let to = query.to.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let subscription = query.subscription_id.as_deref().map(|s| s.trim().to_ascii_lowercase());
-    let key = format!(
-        "summary|{}|{}|{to}|{}",
-        tenant.scope.tenant_id(),
-        query.days,
-        subscription.as_deref().unwrap_or("")
-    );
+    // From the parsed values, with `to` resolved: `days=07`, `to=<today>` and omitted `to` share
+    // an entry, while an empty `subscription_id` stays distinct from none.
+    let key =
+        serde_json::json!(["summary", tenant.scope.tenant_id(), query.days, to, subscription]).to_string();
     cached_json(&state, key, || async move {
         tenant.store.cost_summary(&tenant.scope, to, query.days, subscription.as_deref()).await
     })
