@@ -73,11 +73,14 @@ async fn run_estate(label: &str, spec: EstateSpec, seed: u64) -> BTreeMap<String
     store.migrate().await.unwrap();
     let tenant = store
         .platform_admin()
-        .create_tenant(&NewTenant {
-            name: "quality".into(),
-            azure_tenant_id: home.clone(),
-            tenant_type: TenantType::Internal,
-        })
+        .create_tenant(
+            &NewTenant {
+                name: "quality".into(),
+                azure_tenant_id: home.clone(),
+                tenant_type: TenantType::Internal,
+            },
+            &azcops::store::Actor::named("bench"),
+        )
         .await
         .unwrap();
     let scope = TenantScope::from_trusted_trigger(tenant.id);

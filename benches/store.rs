@@ -55,11 +55,14 @@ fn rows(subs: usize, days: usize, per_day: usize, end: NaiveDate) -> Vec<CostDai
 async fn tenant(store: &Store, n: u32) -> TenantScope {
     let t = store
         .platform_admin()
-        .create_tenant(&NewTenant {
-            name: format!("bench {n}"),
-            azure_tenant_id: format!("00000000-0000-4000-9000-{n:012x}"),
-            tenant_type: TenantType::External,
-        })
+        .create_tenant(
+            &NewTenant {
+                name: format!("bench {n}"),
+                azure_tenant_id: format!("00000000-0000-4000-9000-{n:012x}"),
+                tenant_type: TenantType::External,
+            },
+            &azcops::store::Actor::named("bench"),
+        )
         .await
         .unwrap();
     TenantScope::from_trusted_trigger(t.id)

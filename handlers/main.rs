@@ -177,7 +177,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Err(why) = &ingest {
         tracing::warn!(reason = %why, "ingestion is not available in this process");
     }
+    // Ingestion's client when there is one (one governor paces every ARM call of the process);
+    // otherwise a client of its own, so registrations can still be verified.
+    let azure = match &ingest {
+        Ok(ctx) => Ok(ctx.arm.clone()),
+        Err(_) => {
+            azcops::azure::AzureConfig::from_source(&source).map_err(|e| e.to_string()).and_then(|config| {
+                azcops::azure::ArmClient::from_config(config).map_err(|e| format!("Azure client: {e}"))
+            })
+        }
+    };
     let state = azcops::state::AppState::with_store(store, diagnostics, ingest)
+        .with_azure(azure)
         .with_api(azcops::api::ApiConfig::from_source(&source)?);
     let app = azcops::app::Application::bind(port, &host.route_prefix, state).await?;
     tracing::info!(port = app.port(), route_prefix = %host.route_prefix, "custom handler listening");

@@ -80,6 +80,7 @@ struct Inner {
     store: Option<crate::store::Store>,
     diagnostics: DiagnosticOptions,
     ingest: Result<crate::ingest::IngestContext, String>,
+    azure: Result<crate::azure::ArmClient, String>,
     api: Option<Arc<crate::api::ApiRuntime>>,
 }
 
@@ -87,7 +88,8 @@ impl AppState {
     /// Builds the state from its parts (tests and builds without a store).
     pub fn new(database: Arc<dyn DatabaseProbe>, diagnostics: DiagnosticOptions) -> Self {
         let ingest = Err("no curated store is configured".to_owned());
-        Self { inner: Arc::new(Inner { database, store: None, diagnostics, ingest, api: None }) }
+        let azure = Err("no Azure identity is configured".to_owned());
+        Self { inner: Arc::new(Inner { database, store: None, diagnostics, ingest, azure, api: None }) }
     }
 
     /// Builds the state around the curated store, which also answers the health probe.
@@ -99,7 +101,29 @@ impl AppState {
         ingest: Result<crate::ingest::IngestContext, String>,
     ) -> Self {
         let database: Arc<dyn DatabaseProbe> = Arc::new(store.clone());
-        Self { inner: Arc::new(Inner { database, store: Some(store), diagnostics, ingest, api: None }) }
+        let azure = ingest.as_ref().map(|ctx| ctx.arm.clone()).map_err(Clone::clone);
+        Self {
+            inner: Arc::new(Inner { database, store: Some(store), diagnostics, ingest, azure, api: None }),
+        }
+    }
+
+    /// Replaces the Azure client used outside ingestion (verifying what tenants register), or
+    /// records why there is none; a process can reach ARM even when ingestion lacks a raw store.
+    pub fn with_azure(self, azure: Result<crate::azure::ArmClient, String>) -> Self {
+        let inner = Inner {
+            database: self.inner.database.clone(),
+            store: self.inner.store.clone(),
+            diagnostics: self.inner.diagnostics,
+            ingest: self.inner.ingest.clone(),
+            azure,
+            api: self.inner.api.clone(),
+        };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// The Azure client for control-plane checks, or why this process has none.
+    pub fn azure(&self) -> Result<&crate::azure::ArmClient, &str> {
+        self.inner.azure.as_ref().map_err(String::as_str)
     }
 
     /// The ingestion pipeline's context, or why it is unavailable.
@@ -125,6 +149,7 @@ impl AppState {
             store: self.inner.store.clone(),
             diagnostics: self.inner.diagnostics,
             ingest: self.inner.ingest.clone(),
+            azure: self.inner.azure.clone(),
             api: Some(api),
         };
         Self { inner: Arc::new(inner) }

@@ -54,6 +54,11 @@ pub enum ApiError {
         /// What is wrong.
         message: String,
     },
+    /// 422 `subscription_not_in_tenant`: ARM does not confirm the subscription belongs to the
+    /// caller's Azure tenant. Unknown, unreadable and foreign subscriptions answer alike, so the
+    /// answer reveals nothing about what the platform identity can see.
+    #[error("subscription {0} is not a subscription of this tenant's Azure directory that AzCops can read")]
+    SubscriptionNotInTenant(String),
     /// 429: the tenant's rate limit is exhausted.
     #[error("rate limit exceeded")]
     TooManyRequests {
@@ -115,6 +120,11 @@ impl ApiError {
             Self::Validation { field, .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", json!({"field": field}))
             }
+            Self::SubscriptionNotInTenant(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "subscription_not_in_tenant",
+                json!({"field": "subscription_id"}),
+            ),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", Value::Null),
             Self::Throttled { code, details, .. } => (StatusCode::TOO_MANY_REQUESTS, code, details.clone()),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", Value::Null),

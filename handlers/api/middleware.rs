@@ -13,13 +13,33 @@ use crate::telemetry::correlation_id_or_new;
 /// The correlation header accepted from callers and echoed back.
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
 
+/// The request's correlation id, as [`correlation_and_logging`] settled it; audit rows carry it
+/// so a change can be traced to its request line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorrelationId(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CorrelationId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        // Outside the middleware (envelope-mode functions) the caller's header is still honoured.
+        Ok(parts.extensions.get::<Self>().cloned().unwrap_or_else(|| {
+            Self(correlation_id_or_new(parts.headers.get(CORRELATION_HEADER).and_then(|v| v.to_str().ok())))
+        }))
+    }
+}
+
 /// Takes a well-formed `X-Correlation-ID` or makes one, runs the request in a span carrying it,
 /// echoes it back, and logs method, route template, status and `duration_ms` — never headers,
 /// so bearer tokens cannot reach the log.
-pub async fn correlation_and_logging(request: Request, next: Next) -> Response {
+pub async fn correlation_and_logging(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let correlation_id =
         correlation_id_or_new(request.headers().get(CORRELATION_HEADER).and_then(|v| v.to_str().ok()));
+    request.extensions_mut().insert(CorrelationId(correlation_id.clone()));
     let route = request
         .extensions()
         .get::<MatchedPath>()

@@ -113,6 +113,13 @@ pub enum IngestError {
         /// What failed.
         reason: String,
     },
+    /// ARM does not show the subscription in its tenant's directory any more (moved to another
+    /// tenant, or the delegation was removed): nothing is ingested, and retrying cannot help.
+    #[error("{0}; nothing was ingested")]
+    NotOwned(crate::azure::connectors::subscriptions::OwnershipError),
+    /// ARM could not confirm the subscription's tenant, so nothing was read (retryable).
+    #[error("{0}; nothing was ingested")]
+    OwnershipUnknown(crate::azure::connectors::subscriptions::OwnershipError),
     /// The queue message is not an ingestion message.
     #[error("invalid ingestion message: {0}")]
     Message(String),

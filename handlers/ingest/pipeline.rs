@@ -10,6 +10,7 @@ use futures::StreamExt as _;
 use crate::azure::client::Recorder;
 use crate::azure::connectors::cost_management::{self, CostScope};
 use crate::azure::connectors::monitor::{self, MetricWindow};
+use crate::azure::connectors::subscriptions::{OwnershipError, verify_owner};
 use crate::azure::connectors::{advisor, resource_graph};
 use crate::azure::{ArmClient, CallContext};
 use crate::model::ResourceRow;
@@ -94,8 +95,12 @@ pub async fn ingest_subscription(
             Ok(ItemOutcome { counts, duration_ms, manifest, manifest_written })
         }
         Err(e) => {
+            // A subscription outside its tenant's directory stays outside on retry: fail the item
+            // now instead of spending the platform's retries (and ARM reads) on it.
+            let status =
+                if matches!(e, IngestError::NotOwned(_)) { ItemStatus::Failed } else { ItemStatus::Running };
             let failed = ItemUpdate {
-                status: ItemStatus::Running,
+                status,
                 attempts: Some(i64::from(attempt)),
                 error: Some(e.to_string()),
                 counts: None,
@@ -158,6 +163,13 @@ async fn run_connectors(
         return Err(IngestError::Unknown(format!("tenant {} is not active", tenant.id)));
     }
     let subscription = ctx.store.get_subscription(scope, &message.subscription_id).await?;
+    // The platform identity reads every delegated customer, so a subscription is read for this
+    // tenant only while ARM still places it in the tenant's directory (it may have moved).
+    match verify_owner(&ctx.arm, &tenant.azure_tenant_id, &subscription.subscription_id).await {
+        Ok(_) => {}
+        Err(e @ OwnershipError::NotOwned { .. }) => return Err(IngestError::NotOwned(e)),
+        Err(e @ OwnershipError::Unavailable(_)) => return Err(IngestError::OwnershipUnknown(e)),
+    }
     let day = message.requested_at.date_naive();
     let job = Job {
         ctx,
@@ -175,9 +187,11 @@ async fn run_connectors(
         let (path, snap) = job.snapshot(*connector, &resources).await?;
         match connector {
             Connector::ResourceGraph => {
-                resources = snapshot::resources(&snap)?;
+                let foreign;
+                (resources, foreign) = snapshot::resources_in_scope(&snap)?;
                 ctx.store.upsert_resources(scope, &resources, snap.fetched_at).await?;
                 counts.insert("resources".into(), resources.len() as i64);
+                record_foreign(&mut counts, "resource_graph", foreign);
             }
             Connector::CostManagement => {
                 let rows = snapshot::cost_rows(&snap)?;
@@ -186,8 +200,10 @@ async fn run_connectors(
             }
             Connector::Advisor => {
                 // Advisor recommendations become recommendations in the rule engine, which
-                // de-duplicates them against AzCops's own findings.
-                counts.insert("advisor".into(), snapshot::advisor_rows(&snap)?.len() as i64);
+                // links those that agree with AzCops's own findings.
+                let (rows, foreign) = snapshot::advisor_rows_in_scope(&snap)?;
+                counts.insert("advisor".into(), rows.len() as i64);
+                record_foreign(&mut counts, "advisor", foreign);
             }
             Connector::Monitor => {
                 let (vms, others) = snapshot::metric_rows(&snap)?;
@@ -230,6 +246,15 @@ async fn run_connectors(
         (None, false)
     };
     Ok((counts, manifest.0, manifest.1))
+}
+
+/// Counts (and warns about) rows a connector's response named for another subscription or
+/// tenant, which were dropped rather than stored in this tenant's scope.
+fn record_foreign(counts: &mut BTreeMap<String, i64>, connector: &str, foreign: usize) {
+    if foreign > 0 {
+        tracing::warn!(connector, dropped = foreign, "rows of another subscription or tenant dropped");
+        counts.insert(format!("{connector}_foreign_rows_dropped"), foreign as i64);
+    }
 }
 
 /// One subscription's ingestion: the names and clients every connector step shares.

@@ -105,14 +105,34 @@ fn decode<T: serde::de::DeserializeOwned>(connector: Connector, page: &RawValue)
 /// # Errors
 /// A stored page does not decode.
 pub fn resources(snapshot: &Snapshot) -> Result<Vec<ResourceRow>, IngestError> {
+    Ok(resources_in_scope(snapshot)?.0)
+}
+
+/// The inventory in a Resource Graph snapshot, keeping only rows of the snapshot's own
+/// subscription and Azure tenant, and how many rows were dropped for naming another one. A
+/// response that mixes in another customer's rows must never put them in this tenant's scope.
+///
+/// # Errors
+/// A stored page does not decode.
+pub fn resources_in_scope(snapshot: &Snapshot) -> Result<(Vec<ResourceRow>, usize), IngestError> {
     let mut rows = Vec::new();
+    let mut foreign = 0;
     for exchange in &snapshot.exchanges {
         let page: QueryResponse = decode(Connector::ResourceGraph, &exchange.response)?;
-        rows.extend(page.rows().iter().filter_map(map_resource));
+        for row in page.rows() {
+            let Some(resource) = map_resource(&row) else { continue };
+            let tenant = row.get("tenantId").and_then(Value::as_str).unwrap_or("");
+            let own_tenant = tenant.is_empty() || tenant.eq_ignore_ascii_case(&snapshot.azure_tenant_id);
+            if own_tenant && resource.subscription_id.eq_ignore_ascii_case(&snapshot.subscription_id) {
+                rows.push(resource);
+            } else {
+                foreign += 1;
+            }
+        }
     }
     rows.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
     rows.dedup_by(|a, b| a.resource_id == b.resource_id);
-    Ok(rows)
+    Ok((rows, foreign))
 }
 
 /// The Advisor Cost recommendations in an Advisor snapshot.
@@ -120,12 +140,31 @@ pub fn resources(snapshot: &Snapshot) -> Result<Vec<ResourceRow>, IngestError> {
 /// # Errors
 /// A stored page does not decode.
 pub fn advisor_rows(snapshot: &Snapshot) -> Result<Vec<AdvisorRecommendationRow>, IngestError> {
+    Ok(advisor_rows_in_scope(snapshot)?.0)
+}
+
+/// The Advisor Cost recommendations in an Advisor snapshot whose resource lies in the
+/// snapshot's subscription, and how many named another subscription and were dropped.
+///
+/// # Errors
+/// A stored page does not decode.
+pub fn advisor_rows_in_scope(
+    snapshot: &Snapshot,
+) -> Result<(Vec<AdvisorRecommendationRow>, usize), IngestError> {
     let mut rows = Vec::new();
+    let mut foreign = 0;
     for exchange in &snapshot.exchanges {
         let page: advisor::RecommendationList = decode(Connector::Advisor, &exchange.response)?;
-        rows.extend(advisor::map_page(&snapshot.subscription_id, &page));
+        for row in advisor::map_page(&snapshot.subscription_id, &page) {
+            let named = crate::azure::connectors::subscription_of(&row.resource_id);
+            if named.is_empty() || named.eq_ignore_ascii_case(&snapshot.subscription_id) {
+                rows.push(row);
+            } else {
+                foreign += 1;
+            }
+        }
     }
-    Ok(rows)
+    Ok((rows, foreign))
 }
 
 /// Which of the three cost queries an exchange answered (see the cost connector's docs).
@@ -239,4 +278,62 @@ pub fn metric_rows(snapshot: &Snapshot) -> Result<(Vec<VmMetricsRow>, Vec<Resour
     vms.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
     others.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
     Ok((vms, others))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(connector: Connector, response: serde_json::Value) -> Snapshot {
+        Snapshot {
+            connector,
+            tenant_id: "t".into(),
+            azure_tenant_id: "aaaa".into(),
+            subscription_id: "s1".into(),
+            run_id: "r".into(),
+            correlation_id: "c".into(),
+            fetched_at: Utc::now(),
+            window: None,
+            exchanges: vec![Exchange {
+                api: "resource_graph".into(),
+                method: "POST".into(),
+                path: "/".into(),
+                request: None,
+                status: 200,
+                response: RawValue::from_string(response.to_string()).unwrap(),
+            }],
+        }
+    }
+
+    #[test]
+    fn rows_of_another_subscription_or_tenant_are_dropped_and_counted() {
+        let row = |id: &str, sub: &str, tenant: &str| serde_json::json!({"id": id, "name": "x", "type": "microsoft.compute/disks", "subscriptionId": sub, "tenantId": tenant});
+        let page = serde_json::json!({"totalRecords": 4, "count": 4, "data": [
+            row("/subscriptions/s1/resourcegroups/rg/providers/microsoft.compute/disks/own", "s1", "AAAA"),
+            row("/subscriptions/s2/resourcegroups/rg/providers/microsoft.compute/disks/other-sub", "s2", "aaaa"),
+            row("/subscriptions/s1/resourcegroups/rg/providers/microsoft.compute/disks/other-tenant", "s1", "bbbb"),
+            serde_json::json!({"id": "/subscriptions/s1/resourcegroups/rg/providers/microsoft.compute/disks/no-tenant", "subscriptionId": "s1"}),
+        ]});
+        let (rows, foreign) = resources_in_scope(&snapshot(Connector::ResourceGraph, page)).unwrap();
+        let names: Vec<&str> = rows.iter().map(|r| r.resource_id.rsplit('/').next().unwrap_or("")).collect();
+        assert_eq!(names, ["no-tenant", "own"]);
+        assert_eq!(foreign, 2);
+    }
+
+    #[test]
+    fn advisor_recommendations_for_another_subscription_are_dropped_and_counted() {
+        let rec = |resource: &str| {
+            serde_json::json!({"id": format!("{resource}/providers/Microsoft.Advisor/recommendations/1"),
+                "properties": {"category": "Cost", "impact": "High",
+                    "resourceMetadata": {"resourceId": resource}, "shortDescription": {"problem": "p", "solution": "s"}}})
+        };
+        let page = serde_json::json!({"value": [
+            rec("/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/disks/own"),
+            rec("/subscriptions/s9/resourceGroups/rg/providers/Microsoft.Compute/disks/theirs"),
+        ]});
+        let (rows, foreign) = advisor_rows_in_scope(&snapshot(Connector::Advisor, page)).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert!(rows[0].resource_id.ends_with("/own"));
+        assert_eq!(foreign, 1);
+    }
 }

@@ -115,7 +115,7 @@ async fn register_tenant(
     // The sandbox's first tenant is the managing one; the others reach AzCops through Lighthouse.
     let tenant_type = if index == 0 { TenantType::Internal } else { TenantType::External };
     let new = NewTenant { name: name.to_owned(), azure_tenant_id: azure_tenant_id.to_owned(), tenant_type };
-    admin.create_tenant(&new).await?;
+    admin.create_tenant(&new, &crate::store::Actor::named("system:demo")).await?;
     Ok(())
 }
 

@@ -10,6 +10,9 @@ pub mod tenants;
 
 use crate::store::{Store, StoreError, Tenant};
 
+/// Settings read by the operator commands themselves.
+pub const SETTINGS: &[&str] = &["AZCOPS_OPERATOR"];
+
 /// Why an operator command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OpsError {
@@ -42,6 +45,18 @@ pub enum OpsError {
         /// All subscriptions.
         total: usize,
     },
+}
+
+/// The audit actor of a command-line change: `operator:<AZCOPS_OPERATOR or USER>`, so the log
+/// says which operator ran it (the CLI has no token to take an identity from).
+pub fn operator(source: &crate::config::SettingsSource) -> crate::store::Actor {
+    let name = source
+        .get("AZCOPS_OPERATOR")
+        .or_else(|| source.get("USER"))
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("unknown");
+    crate::store::Actor::named(format!("operator:{name}"))
 }
 
 /// Finds a tenant by its Azure tenant id or its AzCops id.

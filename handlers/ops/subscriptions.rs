@@ -1,11 +1,11 @@
 //! `azcops subscription add|discover|list`: the subscriptions AzCops ingests per tenant.
 
-use crate::azure::connectors::subscriptions::list_subscriptions;
+use crate::azure::connectors::subscriptions::{OwnershipError, list_subscriptions, verify_owner};
 use crate::azure::{ArmClient, AzureConfig, CallContext};
 use crate::config::SettingsSource;
 use crate::store::{NewSubscription, PageRequest, StoreError, TenantScope};
 
-use super::{OpsError, open_store, resolve_tenant};
+use super::{OpsError, open_store, operator, resolve_tenant};
 
 /// `azcops subscription …`.
 #[derive(Debug, Clone, clap::Args)]
@@ -16,7 +16,7 @@ pub struct SubscriptionArgs {
 
 #[derive(Debug, Clone, clap::Subcommand)]
 enum SubscriptionCommand {
-    /// Register one subscription.
+    /// Register one subscription, once Azure confirms it belongs to the tenant's directory.
     Add {
         /// The tenant (Entra tenant id or AzCops id).
         #[arg(long)]
@@ -57,13 +57,30 @@ pub async fn run(args: SubscriptionArgs, source: &SettingsSource) -> Result<(), 
                     "--subscription-id {subscription_id:?} is not a GUID"
                 )));
             }
-            let scope = TenantScope::from_trusted_trigger(tenant.id);
+            let scope = TenantScope::from_trusted_trigger(tenant.id.clone());
+            let client = ArmClient::from_config(AzureConfig::from_source(source)?)?;
+            let subscription_id = subscription_id.to_ascii_lowercase();
+            let info = match verify_owner(&client, &tenant.azure_tenant_id, &subscription_id).await {
+                Ok(info) => info,
+                Err(OwnershipError::NotOwned { .. }) => {
+                    return Err(OpsError::Invalid(format!(
+                        "subscription {subscription_id} is not a subscription of Azure tenant {} that the \
+                         configured identity can read; nothing was registered",
+                        tenant.azure_tenant_id
+                    )));
+                }
+                Err(e @ OwnershipError::Unavailable(_)) => {
+                    return Err(OpsError::Invalid(format!("{e}; nothing was registered")));
+                }
+            };
             let new = NewSubscription {
-                display_name: display_name.unwrap_or_else(|| subscription_id.clone()),
-                subscription_id: subscription_id.to_ascii_lowercase(),
+                display_name: display_name
+                    .or_else(|| Some(info.display_name).filter(|n| !n.trim().is_empty()))
+                    .unwrap_or_else(|| subscription_id.clone()),
+                subscription_id,
                 billing_scope: None,
             };
-            let added = store.add_subscription(&scope, &new).await?;
+            let added = store.add_subscription(&scope, &new, &operator(source)).await?;
             println!("subscription {} registered ({})", added.subscription_id, added.display_name);
         }
         SubscriptionCommand::Discover { tenant } => {
@@ -84,7 +101,7 @@ pub async fn run(args: SubscriptionArgs, source: &SettingsSource) -> Result<(), 
                     display_name: info.display_name.clone(),
                     billing_scope: None,
                 };
-                match store.add_subscription(&scope, &new).await {
+                match store.add_subscription(&scope, &new, &operator(source)).await {
                     Ok(s) => {
                         added += 1;
                         let via = if info.managed_by_tenants.is_empty() { "" } else { " (Lighthouse)" };

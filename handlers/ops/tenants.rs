@@ -3,7 +3,7 @@
 use crate::config::SettingsSource;
 use crate::store::{NewTenant, PageRequest, TenantType};
 
-use super::{OpsError, open_store};
+use super::{OpsError, open_store, operator};
 
 /// `azcops tenant …`.
 #[derive(Debug, Clone, clap::Args)]
@@ -54,7 +54,7 @@ pub async fn run(args: TenantArgs, source: &SettingsSource) -> Result<(), OpsErr
                 Kind::External => TenantType::External,
             };
             let new = NewTenant { name, azure_tenant_id: azure_tenant_id.to_ascii_lowercase(), tenant_type };
-            let tenant = store.platform_admin().create_tenant(&new).await?;
+            let tenant = store.platform_admin().create_tenant(&new, &operator(source)).await?;
             println!("tenant {} registered: {} ({})", tenant.id, tenant.name, tenant.azure_tenant_id);
         }
         TenantCommand::List => {

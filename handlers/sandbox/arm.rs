@@ -9,10 +9,10 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::auth::{ARM_AUDIENCE, Claims};
-use super::render;
 use super::server::{
     Shared, authorize, can_read, json_response, paged_json, query_map, readable_subscription, tenant_index,
 };
+use super::{moves, render};
 
 const TOKEN_LIFETIME_SECS: i64 = 3600;
 
@@ -33,8 +33,12 @@ pub async fn list_subscriptions(
     let visible: Vec<usize> =
         (0..estate.subscriptions.len()).filter(|s| can_read(estate, &claims, *s)).collect();
     let size = state.pages.subscriptions.max(1);
-    let value: Vec<Value> =
-        visible.iter().skip(skip).take(size).map(|s| render::subscription_json(estate, *s)).collect();
+    let value: Vec<Value> = visible
+        .iter()
+        .skip(skip)
+        .take(size)
+        .map(|s| moves::apply(&state, render::subscription_json(estate, *s)))
+        .collect();
     let mut body = json!({ "value": value });
     if skip + size < visible.len() {
         body["nextLink"] = json!(format!(
@@ -53,7 +57,9 @@ pub async fn get_subscription(state: &Shared, headers: &HeaderMap, sub_id: &str)
         Err(r) => return *r,
     };
     match readable_subscription(state, &claims, sub_id, "Microsoft.Resources/subscriptions/read") {
-        Ok(sub) => json_response(StatusCode::OK, &render::subscription_json(&state.estate, sub)),
+        Ok(sub) => {
+            json_response(StatusCode::OK, &moves::apply(state, render::subscription_json(&state.estate, sub)))
+        }
         Err(r) => *r,
     }
 }

@@ -364,6 +364,8 @@ pub struct Control {
     pub quotas: Quotas,
     /// Units drawn per quota bucket, enforced or not.
     pub quota_use: super::quota_use::QuotaUse,
+    /// Subscriptions moved to another tenant at run time: subscription id → tenant id.
+    pub moved: BTreeMap<String, String>,
 }
 
 impl Control {
@@ -381,6 +383,7 @@ impl Control {
             stats: BTreeMap::new(),
             quotas: Quotas::default(),
             quota_use: super::quota_use::QuotaUse::default(),
+            moved: BTreeMap::new(),
         }
     }
 

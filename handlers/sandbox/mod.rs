@@ -55,6 +55,7 @@ pub mod generate;
 pub mod graph;
 pub mod kql;
 pub mod monitor;
+pub mod moves;
 pub mod prices;
 pub mod quota_use;
 pub mod render;

@@ -387,6 +387,7 @@ pub fn router(state: Shared) -> Router {
         .route("/{tenant}/oauth2/v2.0/token", post(arm::entra_token))
         .route("/_sandbox/stats", get(stats))
         .route("/_sandbox/faults", put(set_faults))
+        .route("/_sandbox/subscriptions/{id}/tenant", put(super::moves::move_subscription))
         .merge(super::entra::routes())
         .fallback(dispatch)
         .layer(middleware::from_fn_with_state(state.clone(), edge))

@@ -32,6 +32,50 @@ macro_rules! insert_audit {
 }
 pub(crate) use insert_audit;
 
+/// The `tenant_id` of audit rows about the platform as a whole (a platform admin listing
+/// tenants), which belong to no one tenant.
+pub const PLATFORM_AUDIT_TENANT: &str = "platform";
+
+/// Who makes an administrative change, and under which request, for the audit row written in
+/// the same transaction as the change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The person or principal (object id, `tenant:<guid>`, `operator:<name>`, `system`).
+    pub actor: String,
+    /// The request's correlation id, when the change came through the API.
+    pub correlation_id: Option<String>,
+}
+
+impl Actor {
+    /// An actor with no correlation id (the CLI, the system).
+    pub fn named(actor: impl Into<String>) -> Self {
+        Self { actor: actor.into(), correlation_id: None }
+    }
+
+    /// The audit entry of a change to `target_type`/`target_id`, with the values before and after.
+    pub(crate) fn entry(
+        &self,
+        action: &str,
+        target_type: &str,
+        target_id: &str,
+        before: serde_json::Value,
+        after: serde_json::Value,
+    ) -> NewAuditEntry {
+        NewAuditEntry {
+            actor: self.actor.clone(),
+            action: action.to_owned(),
+            target_type: target_type.to_owned(),
+            target_id: target_id.to_owned(),
+            metadata: serde_json::json!({
+                "before": before,
+                "after": after,
+                "correlation_id": self.correlation_id,
+            }),
+            occurred_at: now(),
+        }
+    }
+}
+
 /// An audit record to append.
 #[derive(Debug, Clone)]
 pub struct NewAuditEntry {

@@ -41,7 +41,7 @@ mod vm_metrics;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
-pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
+pub use audit::{Actor, AuditEntry, AuditFilter, NewAuditEntry, PLATFORM_AUDIT_TENANT};
 pub use connect::{Backend, MigrateArgs, SETTINGS, Store, StoreConfig, migrate, run};
 pub use costs::{CostFilter, CostRow, CostSummary, DailyCost, ServiceCost};
 pub use entra::{Clock, DbAuth, PG_TOKEN_SCOPE, system_clock};

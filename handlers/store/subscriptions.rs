@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{Page, PageRequest, Store, StoreError, TenantScope, new_id, now, on_pool};
+use super::audit::insert_audit;
+use super::{Actor, Page, PageRequest, Store, StoreError, TenantScope, new_id, now, on_pool};
 
 /// An Azure subscription a tenant has onboarded.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -53,6 +54,16 @@ pub struct SubscriptionUpdate {
 const COLUMNS: &str = "id, tenant_id, subscription_id, display_name, billing_scope, active, last_ingested_at, \
                        created_at, updated_at";
 
+/// What an audit row records of a subscription: the fields a person can change.
+fn audit_view(s: &Subscription) -> serde_json::Value {
+    serde_json::json!({
+        "subscription_id": s.subscription_id,
+        "display_name": s.display_name,
+        "billing_scope": s.billing_scope,
+        "active": s.active,
+    })
+}
+
 pub(crate) fn normalise_subscription_id(value: &str) -> Result<String, StoreError> {
     uuid::Uuid::parse_str(value.trim())
         .map(|guid| guid.hyphenated().to_string())
@@ -60,7 +71,8 @@ pub(crate) fn normalise_subscription_id(value: &str) -> Result<String, StoreErro
 }
 
 impl Store {
-    /// Registers a subscription under the scope's tenant.
+    /// Registers a subscription under the scope's tenant, audited (`subscription.created`) in
+    /// the same transaction. Callers verify ownership with Azure first; the store only records.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] (`subscription`) when the tenant already has it;
@@ -69,6 +81,7 @@ impl Store {
         &self,
         scope: &TenantScope,
         new: &NewSubscription,
+        by: &Actor,
     ) -> Result<Subscription, StoreError> {
         let at = now();
         let subscription = Subscription {
@@ -82,7 +95,15 @@ impl Store {
             created_at: at,
             updated_at: at,
         };
+        let entry = by.entry(
+            "subscription.created",
+            "subscription",
+            &subscription.subscription_id,
+            serde_json::Value::Null,
+            audit_view(&subscription),
+        );
         on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO subscriptions (id, tenant_id, subscription_id, display_name, billing_scope, active, \
                  created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -95,7 +116,7 @@ impl Store {
             .bind(subscription.active)
             .bind(at)
             .bind(at)
-            .execute(pool)
+            .execute(&mut *tx)
             .await
             .map_err(|error| match &error {
                 sqlx::Error::Database(db) if db.is_unique_violation() => {
@@ -104,6 +125,8 @@ impl Store {
                 sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
                 _ => StoreError::from(error),
             })?;
+            insert_audit!(&mut *tx, scope.tenant_id(), &entry)?;
+            tx.commit().await?;
         });
         Ok(subscription)
     }
@@ -176,7 +199,8 @@ impl Store {
         }))
     }
 
-    /// Changes a subscription's display name, billing scope or active flag.
+    /// Changes a subscription's display name, billing scope or active flag, audited
+    /// (`subscription.updated`, before and after) in the same transaction.
     ///
     /// # Errors
     /// [`StoreError::NotFound`].
@@ -185,9 +209,19 @@ impl Store {
         scope: &TenantScope,
         subscription_id: &str,
         update: &SubscriptionUpdate,
+        by: &Actor,
     ) -> Result<Subscription, StoreError> {
         let key = subscription_id.trim().to_ascii_lowercase();
-        let changed = on_pool!(self, pool => {
+        let select =
+            format!("SELECT {COLUMNS} FROM subscriptions WHERE tenant_id = $1 AND subscription_id = $2");
+        let after = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let before: Subscription = sqlx::query_as(sqlx::AssertSqlSafe(select.clone()))
+                .bind(scope.tenant_id())
+                .bind(&key)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
             sqlx::query(
                 "UPDATE subscriptions SET display_name = COALESCE($3, display_name), \
                  billing_scope = COALESCE($4, billing_scope), active = COALESCE($5, active), updated_at = $6 \
@@ -199,17 +233,23 @@ impl Store {
             .bind(&update.billing_scope)
             .bind(update.active)
             .bind(now())
-            .execute(pool)
-            .await?
-            .rows_affected()
+            .execute(&mut *tx)
+            .await?;
+            let after: Subscription = sqlx::query_as(sqlx::AssertSqlSafe(select))
+                .bind(scope.tenant_id())
+                .bind(&key)
+                .fetch_one(&mut *tx)
+                .await?;
+            let entry = by.entry("subscription.updated", "subscription", &key, audit_view(&before), audit_view(&after));
+            insert_audit!(&mut *tx, scope.tenant_id(), &entry)?;
+            tx.commit().await?;
+            after
         });
-        if changed == 0 {
-            return Err(StoreError::NotFound);
-        }
-        self.get_subscription(scope, &key).await
+        Ok(after)
     }
 
-    /// Removes a subscription from the tenant (its curated data stays until retention).
+    /// Removes a subscription from the tenant (its curated data stays until retention),
+    /// audited (`subscription.deleted`, with what was removed) in the same transaction.
     ///
     /// # Errors
     /// [`StoreError::NotFound`].
@@ -217,17 +257,30 @@ impl Store {
         &self,
         scope: &TenantScope,
         subscription_id: &str,
+        by: &Actor,
     ) -> Result<(), StoreError> {
         let key = subscription_id.trim().to_ascii_lowercase();
-        let deleted = on_pool!(self, pool => {
+        let select =
+            format!("SELECT {COLUMNS} FROM subscriptions WHERE tenant_id = $1 AND subscription_id = $2");
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let before: Subscription = sqlx::query_as(sqlx::AssertSqlSafe(select))
+                .bind(scope.tenant_id())
+                .bind(&key)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
             sqlx::query("DELETE FROM subscriptions WHERE tenant_id = $1 AND subscription_id = $2")
                 .bind(scope.tenant_id())
                 .bind(&key)
-                .execute(pool)
-                .await?
-                .rows_affected()
+                .execute(&mut *tx)
+                .await?;
+            let entry =
+                by.entry("subscription.deleted", "subscription", &key, audit_view(&before), serde_json::Value::Null);
+            insert_audit!(&mut *tx, scope.tenant_id(), &entry)?;
+            tx.commit().await?;
         });
-        if deleted == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        Ok(())
     }
 
     /// Records that an ingestion of the subscription completed at `at`.

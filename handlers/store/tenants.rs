@@ -4,8 +4,9 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::audit::insert_audit;
 use super::error::conflict_as;
-use super::{Page, PageRequest, Store, StoreError, new_id, now, on_pool};
+use super::{Actor, Page, PageRequest, Store, StoreError, new_id, now, on_pool};
 
 /// Whether a tenant is the operator's own organisation or a customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -108,6 +109,16 @@ const TENANT_TABLES: &[&str] = &[
     "DELETE FROM subscriptions WHERE tenant_id = $1",
 ];
 
+/// What an audit row records of a tenant: the fields a person can change, and its directory.
+fn audit_view(t: &Tenant) -> serde_json::Value {
+    serde_json::json!({
+        "name": t.name,
+        "azure_tenant_id": t.azure_tenant_id,
+        "tenant_type": t.tenant_type,
+        "active": t.active,
+    })
+}
+
 fn normalise_guid(field: &'static str, value: &str) -> Result<String, StoreError> {
     uuid::Uuid::parse_str(value.trim())
         .map(|guid| guid.hyphenated().to_string())
@@ -119,12 +130,13 @@ fn non_empty(field: &'static str, value: &str) -> Result<(), StoreError> {
 }
 
 impl PlatformAdmin<'_> {
-    /// Creates a tenant.
+    /// Creates a tenant, audited (`tenant.created`, in the new tenant's log) in the same
+    /// transaction.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] (`tenant`) when the Azure tenant id is already registered;
     /// [`StoreError::Validation`] for an empty name or a malformed GUID.
-    pub async fn create_tenant(&self, new: &NewTenant) -> Result<Tenant, StoreError> {
+    pub async fn create_tenant(&self, new: &NewTenant, by: &Actor) -> Result<Tenant, StoreError> {
         non_empty("name", &new.name)?;
         let azure_tenant_id = normalise_guid("azure_tenant_id", &new.azure_tenant_id)?;
         let at = now();
@@ -137,7 +149,10 @@ impl PlatformAdmin<'_> {
             created_at: at,
             updated_at: at,
         };
+        let entry =
+            by.entry("tenant.created", "tenant", &tenant.id, serde_json::Value::Null, audit_view(&tenant));
         on_pool!(self.store, pool => {
+            let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO tenants (id, name, azure_tenant_id, tenant_type, active, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -149,9 +164,11 @@ impl PlatformAdmin<'_> {
             .bind(tenant.active)
             .bind(at)
             .bind(at)
-            .execute(pool)
+            .execute(&mut *tx)
             .await
             .map_err(conflict_as("tenant"))?;
+            insert_audit!(&mut *tx, &tenant.id, &entry)?;
+            tx.commit().await?;
         });
         Ok(tenant)
     }
@@ -220,15 +237,28 @@ impl PlatformAdmin<'_> {
         }))
     }
 
-    /// Changes a tenant's name, type or active flag.
+    /// Changes a tenant's name, type or active flag, audited (`tenant.updated`, before and
+    /// after) in the same transaction.
     ///
     /// # Errors
     /// [`StoreError::NotFound`]; [`StoreError::Validation`] for an empty name.
-    pub async fn update_tenant(&self, id: &str, update: &TenantUpdate) -> Result<Tenant, StoreError> {
+    pub async fn update_tenant(
+        &self,
+        id: &str,
+        update: &TenantUpdate,
+        by: &Actor,
+    ) -> Result<Tenant, StoreError> {
         if let Some(name) = &update.name {
             non_empty("name", name)?;
         }
-        let changed = on_pool!(self.store, pool => {
+        let select = format!("SELECT {COLUMNS} FROM tenants WHERE id = $1");
+        let after = on_pool!(self.store, pool => {
+            let mut tx = pool.begin().await?;
+            let before: Tenant = sqlx::query_as(sqlx::AssertSqlSafe(select.clone()))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
             sqlx::query(
                 "UPDATE tenants SET name = COALESCE($2, name), tenant_type = COALESCE($3, tenant_type), \
                  active = COALESCE($4, active), updated_at = $5 WHERE id = $1",
@@ -238,38 +268,45 @@ impl PlatformAdmin<'_> {
             .bind(update.tenant_type.map(TenantType::as_str))
             .bind(update.active)
             .bind(now())
-            .execute(pool)
-            .await?
-            .rows_affected()
+            .execute(&mut *tx)
+            .await?;
+            let after: Tenant = sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(id).fetch_one(&mut *tx).await?;
+            let entry = by.entry("tenant.updated", "tenant", id, audit_view(&before), audit_view(&after));
+            insert_audit!(&mut *tx, id, &entry)?;
+            tx.commit().await?;
+            after
         });
-        if changed == 0 {
-            return Err(StoreError::NotFound);
-        }
-        self.get_tenant(id).await
+        Ok(after)
     }
 
     /// Marks a tenant inactive (its data stays; scheduled ingestion skips it).
     ///
     /// # Errors
     /// [`StoreError::NotFound`].
-    pub async fn deactivate_tenant(&self, id: &str) -> Result<Tenant, StoreError> {
-        self.update_tenant(id, &TenantUpdate { active: Some(false), ..TenantUpdate::default() }).await
+    pub async fn deactivate_tenant(&self, id: &str, by: &Actor) -> Result<Tenant, StoreError> {
+        self.update_tenant(id, &TenantUpdate { active: Some(false), ..TenantUpdate::default() }, by).await
     }
 
-    /// Deletes a tenant and all its curated data in one transaction, keeping its audit trail.
+    /// Deletes a tenant and all its curated data in one transaction, keeping its audit trail
+    /// and adding `tenant.deleted` (with what was removed) to it.
     ///
     /// # Errors
     /// [`StoreError::NotFound`].
-    pub async fn delete_tenant(&self, id: &str) -> Result<(), StoreError> {
+    pub async fn delete_tenant(&self, id: &str, by: &Actor) -> Result<(), StoreError> {
+        let select = format!("SELECT {COLUMNS} FROM tenants WHERE id = $1");
         on_pool!(self.store, pool => {
             let mut tx = pool.begin().await?;
+            let before: Tenant = sqlx::query_as(sqlx::AssertSqlSafe(select))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
             for statement in TENANT_TABLES {
                 sqlx::query(*statement).bind(id).execute(&mut *tx).await?;
             }
-            let deleted = sqlx::query("DELETE FROM tenants WHERE id = $1").bind(id).execute(&mut *tx).await?;
-            if deleted.rows_affected() == 0 {
-                return Err(StoreError::NotFound);
-            }
+            sqlx::query("DELETE FROM tenants WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            let entry = by.entry("tenant.deleted", "tenant", id, audit_view(&before), serde_json::Value::Null);
+            insert_audit!(&mut *tx, id, &entry)?;
             tx.commit().await?;
         });
         Ok(())

@@ -22,7 +22,16 @@ pub async fn run(state: &AppState, request: &InvocationRequest) -> Result<Invoca
     let delivery = QueueTrigger::decode(SPEC.binding, request)?;
     let message = support::ingest_message(SPEC.binding, &delivery.message)?;
     let ctx = support::ingest(state, SPEC.name)?;
-    let outcome = crate::ingest::ingest_subscription(ctx, &message, delivery.dequeue_count).await?;
+    let outcome = match crate::ingest::ingest_subscription(ctx, &message, delivery.dequeue_count).await {
+        Ok(outcome) => outcome,
+        // The ledger already says why the item failed for good; a redelivery would only ask
+        // ARM the same question again, so the message is consumed.
+        Err(e @ crate::ingest::IngestError::NotOwned(_)) => {
+            tracing::error!(run_id = %message.run_id, error = %e, "ingestion.subscriptions_failed");
+            return Ok(InvocationResponse::empty());
+        }
+        Err(e) => return Err(e.into()),
+    };
     tracing::info!(run_id = %message.run_id, counts = ?outcome.counts, duration_ms = outcome.duration_ms, "subscription ingested");
     Ok(InvocationResponse::empty())
 }

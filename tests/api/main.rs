@@ -8,6 +8,7 @@ mod cache;
 mod docs;
 mod lifecycle;
 mod limits;
+mod ownership;
 mod requests;
 mod sandbox;
 mod support;

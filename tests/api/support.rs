@@ -10,7 +10,7 @@ use azcops::config::SettingsSource;
 use azcops::model::{CostDailyRow, ResourceRow};
 use azcops::state::{AppState, DiagnosticOptions};
 use azcops::store::{
-    NewSubscription, NewTenant, RecommendationUpsert, Store, StoreConfig, TenantScope, TenantType,
+    Actor, NewSubscription, NewTenant, RecommendationUpsert, Store, StoreConfig, TenantScope, TenantType,
 };
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
@@ -90,6 +90,21 @@ impl Api {
     /// An instance on `backend`; PostgreSQL needs `AZCOPS_TEST_POSTGRES_URL`
     /// (`scripts/start-postgres.sh`) and gets a fresh database.
     pub async fn on(backend: Backend, extra: &[(&str, &str)]) -> Self {
+        Self::build(backend, extra, [tid_a(), tid_b()], Err("no Azure in API tests".to_owned())).await
+    }
+
+    /// An instance whose tenants A and B are the Entra tenants `tenants` and whose control-plane
+    /// checks (subscription ownership) ask ARM through `azure`.
+    pub async fn with_azure(backend: Backend, tenants: [String; 2], azure: azcops::azure::ArmClient) -> Self {
+        Self::build(backend, &[], tenants, Ok(azure)).await
+    }
+
+    async fn build(
+        backend: Backend,
+        extra: &[(&str, &str)],
+        tenants: [String; 2],
+        azure: Result<azcops::azure::ArmClient, String>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let (url, postgres) = match backend {
             Backend::Sqlite => (format!("sqlite://{}/api.db", dir.path().display()), None),
@@ -110,8 +125,9 @@ impl Api {
         };
         let store = Store::connect(&StoreConfig::for_url(&url, 4).unwrap()).await.unwrap();
         store.migrate().await.unwrap();
-        let scope_a = tenant(&store, 1).await;
-        let scope_b = tenant(&store, 2).await;
+        let [tenant_a_id, tenant_b_id] = tenants;
+        let scope_a = tenant(&store, 1, &tenant_a_id).await;
+        let scope_b = tenant(&store, 2, &tenant_b_id).await;
         let mut pairs: Vec<(String, String)> = vec![
             ("AZCOPS_AUTH_AUDIENCE".into(), AUDIENCE.into()),
             ("AZCOPS_AUTH_AUTHORITY".into(), oidc()),
@@ -130,6 +146,7 @@ impl Api {
             DiagnosticOptions { enabled: false, fanout: 0, fail_sequence: None },
             Err("no ingestion in API tests".to_owned()),
         )
+        .with_azure(azure)
         .with_api(config);
         let router = Router::new().nest("/api", azcops::api::router(state.clone()));
         let tenant_a = scope_a.tenant_id().to_owned();
@@ -237,14 +254,17 @@ impl Api {
     }
 }
 
-async fn tenant(store: &Store, n: u32) -> TenantScope {
+async fn tenant(store: &Store, n: u32, azure_tenant_id: &str) -> TenantScope {
     let tenant = store
         .platform_admin()
-        .create_tenant(&NewTenant {
-            name: format!("tenant {n}"),
-            azure_tenant_id: guid(n),
-            tenant_type: TenantType::External,
-        })
+        .create_tenant(
+            &NewTenant {
+                name: format!("tenant {n}"),
+                azure_tenant_id: azure_tenant_id.to_owned(),
+                tenant_type: TenantType::External,
+            },
+            &Actor::named("test"),
+        )
         .await
         .unwrap();
     let scope = TenantScope::from_trusted_trigger(tenant.id);
@@ -256,6 +276,7 @@ async fn tenant(store: &Store, n: u32) -> TenantScope {
                 display_name: format!("sub {n}"),
                 billing_scope: None,
             },
+            &Actor::named("test"),
         )
         .await
         .unwrap();

@@ -59,8 +59,10 @@ async fn tenant_b_never_sees_tenant_a(api: Api) {
     assert_eq!(api.get("/api/v1/recommendations", &b).await.json()["total"], 0);
     assert_eq!(api.get("/api/v1/costs/summary?days=7", &b).await.json()["total_cost"], 0.0);
     assert_eq!(api.get("/api/v1/recommendations/summary", &b).await.json()["groups"], json!([]));
+    // B's log holds only B's own onboarding rows, nothing about A's objects.
     let audit = api.get("/api/v1/audit-logs", &b).await;
-    assert_eq!(audit.json()["total"], 0, "{}", audit.text);
+    assert_eq!(audit.json()["total"], 2, "{}", audit.text);
+    assert!(!audit.text.contains(&subscription(1)) && !audit.text.contains(&api.tenant_a), "{}", audit.text);
     for export in
         ["/api/v1/resources/export.csv", "/api/v1/costs/export.csv", "/api/v1/recommendations/export.csv"]
     {

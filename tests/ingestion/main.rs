@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 
 use azcops::sandbox::control::{Api, FaultConfig, ThrottleStorm};
 use azcops::store::ItemStatus;
@@ -92,24 +91,75 @@ async fn faults_and_a_second_night_converge_on_the_same_curated_state() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_subscription_that_always_fails_is_poisoned_and_the_others_succeed() {
+async fn a_connector_that_always_fails_is_poisoned_after_every_delivery() {
+    let mut world = World::start(
+        Backends::Embedded,
+        FaultConfig {
+            error_rate: 1.0,
+            error_statuses: vec![500],
+            apis: vec![azcops::sandbox::control::Api::ResourceGraph],
+            ..FaultConfig::default()
+        },
+    )
+    .await;
+    // One attempt per delivery inside the client, so the platform's retries are what is tested.
+    world.set("AZCOPS_AZURE_MAX_RETRIES", "1");
+    world.register_all();
+    let dev = world.nightly();
+    check(&dev, "azcops dev with Resource Graph always failing");
+    let console = String::from_utf8_lossy(&dev.stdout);
+    let (_, items) = world.items_of_tenant(1).await;
+    assert!(!items.is_empty());
+    for item in &items {
+        assert_eq!(item.status, ItemStatus::Failed, "{item:?}");
+        assert_eq!(item.attempts, 3, "retried up to maxDequeueCount: {item:?}");
+        let error = item.error.clone().unwrap_or_default();
+        assert!(error.starts_with("gave up after 3 attempts") && error.contains("500"), "{error}");
+    }
+    assert!(console.contains("Executed 'Functions.ingest_poison' (Succeeded"), "{console}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_subscription_outside_its_tenant_fails_at_once_and_the_others_succeed() {
     let world = World::start(Backends::Embedded, FaultConfig::default()).await;
     world.register_all();
-    let (tenant_index, hidden) = world.register_unreadable_subscription();
+    // The command line refuses what ARM does not place in the tenant's directory.
+    let (tenant_index, hidden) = world.unreadable_subscription();
+    let tenant = world.estate().tenants[tenant_index].id.clone();
+    let refused = world.azcops(&["subscription", "add", "--tenant", &tenant, "--subscription-id", &hidden]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("nothing was registered"), "{stderr}");
+    // One registered before its delegation was removed, and one of the tenant's own that its
+    // owner moved to another customer tenant the platform also manages.
+    world.insert_subscription(tenant_index, &hidden).await;
+    let moved = world
+        .estate()
+        .subscriptions
+        .iter()
+        .find(|s| s.tenant == tenant_index && s.delegated)
+        .map(|s| s.id.clone())
+        .expect("a delegated subscription");
+    let elsewhere = (1..world.tenant_count()).find(|t| *t != tenant_index).unwrap();
+    world.move_subscription(&moved, elsewhere).await;
+
     let dev = world.nightly();
-    check(&dev, "azcops dev with one unreadable subscription");
+    check(&dev, "azcops dev with two subscriptions outside their tenant");
     let console = String::from_utf8_lossy(&dev.stdout);
-    assert_eq!(console.matches("Executed 'Functions.ingest_poison' (Succeeded").count(), 1, "{console}");
-    let (tenant, items) = world.items_of_tenant(tenant_index).await;
-    let failed: Vec<_> = items.iter().filter(|i| i.status == ItemStatus::Failed).collect();
-    assert_eq!(failed.len(), 1, "only the unreadable subscription fails");
-    assert_eq!(failed[0].subscription_id, hidden);
-    let error = failed[0].error.clone().unwrap_or_default();
-    assert!(error.starts_with("gave up after 3 attempts"), "{error}");
-    assert!(error.to_ascii_lowercase().contains("forbidden"), "{error}");
-    assert!(items.iter().filter(|i| i.subscription_id != hidden).all(|i| i.status == ItemStatus::Succeeded));
-    let counts: BTreeMap<_, _> = items.iter().map(|i| (i.subscription_id.clone(), i.attempts)).collect();
-    assert_eq!(counts[&hidden], 3, "retried up to maxDequeueCount: {counts:?} (tenant {tenant})");
+    assert!(!console.contains("Functions.ingest_poison"), "no retries, no poison: {console}");
+    let (_, items) = world.items_of_tenant(tenant_index).await;
+    for outsider in [&hidden, &moved] {
+        let item = items.iter().find(|i| &i.subscription_id == outsider).unwrap();
+        assert_eq!((item.status, item.attempts), (ItemStatus::Failed, 1), "{item:?}");
+        let error = item.error.clone().unwrap_or_default();
+        assert!(error.contains(&format!("is not a subscription of Azure tenant {tenant}")), "{error}");
+        assert!(error.contains("nothing was ingested"), "{error}");
+        assert_eq!(world.rows_of(tenant_index, outsider).await, (0, 0), "no rows written for {outsider}");
+    }
+    let others: Vec<_> =
+        items.iter().filter(|i| i.subscription_id != hidden && i.subscription_id != moved).collect();
+    assert!(!others.is_empty());
+    assert!(others.iter().all(|i| i.status == ItemStatus::Succeeded), "{others:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

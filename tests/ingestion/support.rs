@@ -125,21 +125,54 @@ impl World {
         }
     }
 
-    /// Registers a subscription the identity cannot read (not delegated), returning its
-    /// tenant's index and its id.
-    pub fn register_unreadable_subscription(&self) -> (usize, String) {
+    /// A subscription of a customer tenant the identity cannot read (not delegated): its tenant's
+    /// index and its id.
+    pub fn unreadable_subscription(&self) -> (usize, String) {
         let estate = self.estate();
         let sub = estate
             .subscriptions
             .iter()
             .find(|s| s.tenant != 0 && !s.delegated)
             .expect("an undelegated subscription");
-        let tenant = &estate.tenants[sub.tenant].id;
-        check(
-            &self.azcops(&["subscription", "add", "--tenant", tenant, "--subscription-id", &sub.id]),
-            "subscription add",
-        );
         (sub.tenant, sub.id.clone())
+    }
+
+    /// Puts a subscription in a tenant's store directly, as if it had been registered before
+    /// its delegation was removed (registration itself refuses what ARM does not confirm).
+    pub async fn insert_subscription(&self, tenant_index: usize, subscription_id: &str) {
+        let store = self.store().await;
+        let scope = self.scope_of(&store, tenant_index).await;
+        let new = azcops::store::NewSubscription {
+            subscription_id: subscription_id.to_owned(),
+            display_name: "no longer delegated".into(),
+            billing_scope: None,
+        };
+        store.add_subscription(&scope, &new, &azcops::store::Actor::named("test")).await.unwrap();
+        store.close().await;
+    }
+
+    /// Moves a subscription to another tenant of the estate, as its owner could in Azure.
+    pub async fn move_subscription(&self, subscription_id: &str, to_tenant: usize) {
+        let url = format!("{}/_sandbox/subscriptions/{subscription_id}/tenant", self.sandbox.base_url());
+        let body = serde_json::json!({"tenant_id": self.estate().tenants[to_tenant].id});
+        let reply = reqwest::Client::new().put(url).json(&body).send().await.unwrap();
+        assert!(reply.status().is_success(), "move refused: {}", reply.status());
+    }
+
+    /// Curated rows of one subscription: resources and daily cost rows.
+    pub async fn rows_of(&self, tenant_index: usize, subscription_id: &str) -> (u64, u64) {
+        let store = self.store().await;
+        let scope = self.scope_of(&store, tenant_index).await;
+        let page = PageRequest::new(1, 1).unwrap();
+        let resources =
+            ResourceFilter { subscription_id: Some(subscription_id.to_owned()), ..Default::default() };
+        let costs = CostFilter { subscription_id: Some(subscription_id.to_owned()), ..Default::default() };
+        let counted = (
+            store.list_resources(&scope, &resources, page).await.unwrap().total,
+            store.list_costs(&scope, &costs, page).await.unwrap().total,
+        );
+        store.close().await;
+        counted
     }
 
     /// Adds settings (before the binary is run).

@@ -7,7 +7,7 @@ use azcops::store::{
 };
 
 use crate::store_test;
-use crate::support::{Ctx, at, cost, day, finding, guid, resource, tenant, vm_metrics};
+use crate::support::{Ctx, at, by, cost, day, finding, guid, resource, tenant, vm_metrics};
 
 store_test!(tenant_b_cannot_see_or_touch_tenant_a);
 
@@ -74,7 +74,9 @@ async fn tenant_b_cannot_see_or_touch_tenant_a(ctx: Ctx) {
         0
     );
     assert!(not_found(store.get_recommendation(&b, &rec.id).await.map(drop)));
-    assert_eq!(store.list_audit(&b, &AuditFilter::default(), page).await.unwrap().total, 0);
+    let b_audit = store.list_audit(&b, &AuditFilter::default(), page).await.unwrap();
+    assert_eq!(b_audit.total, 2, "only B's own tenant.created and subscription.created");
+    assert!(b_audit.items.iter().all(|e| e.tenant_id == b.tenant_id() && e.target_id != rec.id));
     assert!(not_found(store.get_run(&b, &run.run.id).await.map(drop)));
     assert_eq!(store.list_runs(&b, page).await.unwrap().total, 0);
 
@@ -94,11 +96,16 @@ async fn tenant_b_cannot_see_or_touch_tenant_a(ctx: Ctx) {
     );
     assert!(not_found(
         store
-            .update_subscription(&b, &sub, &SubscriptionUpdate { active: Some(false), ..Default::default() })
+            .update_subscription(
+                &b,
+                &sub,
+                &SubscriptionUpdate { active: Some(false), ..Default::default() },
+                &by()
+            )
             .await
             .map(drop)
     ));
-    assert!(not_found(store.delete_subscription(&b, &sub).await));
+    assert!(not_found(store.delete_subscription(&b, &sub, &by()).await));
     assert!(not_found(store.mark_subscription_ingested(&b, &sub, at(2026, 11, 25, 0)).await));
     let update = ItemUpdate {
         status: ItemStatus::Failed,

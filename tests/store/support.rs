@@ -5,7 +5,7 @@ use std::future::Future;
 
 use azcops::model::{CostDailyRow, ResourceRow, VmMetricsRow};
 use azcops::store::{
-    NewSubscription, NewTenant, RecommendationUpsert, Store, StoreConfig, TenantScope, TenantType,
+    Actor, NewSubscription, NewTenant, RecommendationUpsert, Store, StoreConfig, TenantScope, TenantType,
 };
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use sqlx::Connection;
@@ -102,6 +102,11 @@ macro_rules! store_test {
 }
 
 /// A deterministic GUID from a small number.
+/// The actor of changes tests make directly through the store.
+pub fn by() -> Actor {
+    Actor::named("test")
+}
+
 pub fn guid(n: u32) -> String {
     format!("00000000-0000-4000-8000-{n:012x}")
 }
@@ -110,11 +115,14 @@ pub fn guid(n: u32) -> String {
 pub async fn tenant(store: &Store, n: u32) -> TenantScope {
     let tenant = store
         .platform_admin()
-        .create_tenant(&NewTenant {
-            name: format!("tenant {n}"),
-            azure_tenant_id: guid(n),
-            tenant_type: TenantType::External,
-        })
+        .create_tenant(
+            &NewTenant {
+                name: format!("tenant {n}"),
+                azure_tenant_id: guid(n),
+                tenant_type: TenantType::External,
+            },
+            &Actor::named("test"),
+        )
         .await
         .unwrap();
     let scope = TenantScope::from_trusted_trigger(tenant.id);
@@ -126,6 +134,7 @@ pub async fn tenant(store: &Store, n: u32) -> TenantScope {
                 display_name: format!("sub {n}"),
                 billing_scope: None,
             },
+            &Actor::named("test"),
         )
         .await
         .unwrap();

@@ -1,12 +1,12 @@
 //! Migrations, health, tenants and subscriptions, including duplicate detection.
 
 use azcops::store::{
-    NewSubscription, NewTenant, PageRequest, StoreError, SubscriptionUpdate, TenantScope, TenantType,
-    TenantUpdate,
+    AuditFilter, NewSubscription, NewTenant, PageRequest, StoreError, SubscriptionUpdate, TenantScope,
+    TenantType, TenantUpdate,
 };
 
 use crate::store_test;
-use crate::support::{Ctx, at, guid, tenant};
+use crate::support::{Ctx, at, by, guid, tenant};
 
 store_test!(
     migrations_are_idempotent_and_ping_works,
@@ -26,16 +26,16 @@ async fn tenant_lifecycle_and_duplicates(ctx: Ctx) {
         azure_tenant_id: guid(7).to_uppercase(),
         tenant_type: TenantType::External,
     };
-    let created = admin.create_tenant(&new).await.unwrap();
+    let created = admin.create_tenant(&new, &by()).await.unwrap();
     assert_eq!(created.azure_tenant_id, guid(7), "GUIDs are stored lower-cased");
     assert_eq!(admin.get_tenant(&created.id).await.unwrap(), created);
     assert_eq!(admin.get_tenant_by_azure_tenant_id(&guid(7)).await.unwrap(), created);
 
-    let duplicate = admin.create_tenant(&new).await.unwrap_err();
+    let duplicate = admin.create_tenant(&new, &by()).await.unwrap_err();
     assert!(matches!(duplicate, StoreError::Conflict { what: "tenant" }), "{duplicate:?}");
     let bad = NewTenant { azure_tenant_id: "not-a-guid".into(), ..new.clone() };
     assert!(matches!(
-        admin.create_tenant(&bad).await.unwrap_err(),
+        admin.create_tenant(&bad, &by()).await.unwrap_err(),
         StoreError::Validation { field: "azure_tenant_id", .. }
     ));
 
@@ -43,6 +43,7 @@ async fn tenant_lifecycle_and_duplicates(ctx: Ctx) {
         .update_tenant(
             &created.id,
             &TenantUpdate { name: Some("Contoso Ltd".into()), ..TenantUpdate::default() },
+            &by(),
         )
         .await
         .unwrap();
@@ -50,11 +51,14 @@ async fn tenant_lifecycle_and_duplicates(ctx: Ctx) {
         (renamed.name.as_str(), renamed.tenant_type, renamed.active),
         ("Contoso Ltd", TenantType::External, true)
     );
-    assert!(!admin.deactivate_tenant(&created.id).await.unwrap().active);
+    assert!(!admin.deactivate_tenant(&created.id, &by()).await.unwrap().active);
     assert!(admin.list_active_tenants().await.unwrap().is_empty());
     assert_eq!(admin.list_tenants(PageRequest::first(10).unwrap()).await.unwrap().total, 1);
     assert!(matches!(admin.get_tenant("nope").await, Err(StoreError::NotFound)));
-    assert!(matches!(admin.update_tenant("nope", &TenantUpdate::default()).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        admin.update_tenant("nope", &TenantUpdate::default(), &by()).await,
+        Err(StoreError::NotFound)
+    ));
 
     // Deleting a tenant removes its data but keeps its audit trail.
     let scope = TenantScope::from_trusted_trigger(created.id.clone());
@@ -62,6 +66,7 @@ async fn tenant_lifecycle_and_duplicates(ctx: Ctx) {
         .add_subscription(
             &scope,
             &NewSubscription { subscription_id: guid(1), display_name: "s".into(), billing_scope: None },
+            &by(),
         )
         .await
         .unwrap();
@@ -79,13 +84,37 @@ async fn tenant_lifecycle_and_duplicates(ctx: Ctx) {
         )
         .await
         .unwrap();
-    admin.delete_tenant(&created.id).await.unwrap();
+    admin.delete_tenant(&created.id, &by()).await.unwrap();
     assert!(matches!(admin.get_tenant(&created.id).await, Err(StoreError::NotFound)));
     assert_eq!(ctx.store.list_subscriptions(&scope, PageRequest::first(10).unwrap()).await.unwrap().total, 0);
     let audit =
         ctx.store.list_audit(&scope, &Default::default(), PageRequest::first(10).unwrap()).await.unwrap();
-    assert_eq!(audit.total, 1);
-    assert!(matches!(admin.delete_tenant(&created.id).await, Err(StoreError::NotFound)));
+    let mut actions: Vec<&str> = audit.items.iter().map(|e| e.action.as_str()).collect();
+    actions.sort_unstable();
+    assert_eq!(
+        actions,
+        [
+            "subscription.created",
+            "tenant.created",
+            "tenant.created",
+            "tenant.deleted",
+            "tenant.updated",
+            "tenant.updated"
+        ],
+        "every change is audited with the change and survives the tenant's deletion"
+    );
+    let deleted = audit.items.iter().find(|e| e.action == "tenant.deleted").unwrap();
+    assert_eq!(deleted.actor, "test");
+    assert_eq!(deleted.metadata.0["before"]["name"], "Contoso Ltd");
+    assert!(deleted.metadata.0["after"].is_null());
+    let renamed = audit
+        .items
+        .iter()
+        .find(|e| e.action == "tenant.updated" && e.metadata.0["before"]["name"] == "Contoso")
+        .unwrap();
+    assert_eq!(renamed.metadata.0["after"]["name"], "Contoso Ltd");
+    assert_eq!(renamed.metadata.0["after"]["active"], true, "the rename came before the deactivation");
+    assert!(matches!(admin.delete_tenant(&created.id, &by()).await, Err(StoreError::NotFound)));
 }
 
 async fn subscriptions_and_duplicates(ctx: Ctx) {
@@ -96,13 +125,13 @@ async fn subscriptions_and_duplicates(ctx: Ctx) {
         display_name: "Prod".into(),
         billing_scope: None,
     };
-    let added = store.add_subscription(&scope, &new).await.unwrap();
+    let added = store.add_subscription(&scope, &new, &by()).await.unwrap();
     assert_eq!(added.subscription_id, guid(500));
-    let duplicate = store.add_subscription(&scope, &new).await.unwrap_err();
+    let duplicate = store.add_subscription(&scope, &new, &by()).await.unwrap_err();
     assert!(matches!(duplicate, StoreError::Conflict { what: "subscription" }), "{duplicate:?}");
 
     let ghost = TenantScope::from_trusted_trigger("no-such-tenant");
-    assert!(matches!(store.add_subscription(&ghost, &new).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.add_subscription(&ghost, &new, &by()).await, Err(StoreError::NotFound)));
 
     assert_eq!(store.get_subscription(&scope, &guid(500)).await.unwrap(), added);
     let updated = store
@@ -114,6 +143,7 @@ async fn subscriptions_and_duplicates(ctx: Ctx) {
                 active: Some(false),
                 ..Default::default()
             },
+            &by(),
         )
         .await
         .unwrap();
@@ -132,7 +162,19 @@ async fn subscriptions_and_duplicates(ctx: Ctx) {
 
     let page = store.list_subscriptions(&scope, PageRequest::first(10).unwrap()).await.unwrap();
     assert_eq!(page.total, 2);
-    store.delete_subscription(&scope, &guid(500)).await.unwrap();
+    store.delete_subscription(&scope, &guid(500), &by()).await.unwrap();
     assert!(matches!(store.get_subscription(&scope, &guid(500)).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.delete_subscription(&scope, &guid(500)).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.delete_subscription(&scope, &guid(500), &by()).await, Err(StoreError::NotFound)));
+
+    // One row per change that happened, written with it: the refused duplicate and the
+    // deletion of a missing subscription left none.
+    let filter = AuditFilter { target_id: Some(guid(500)), ..AuditFilter::default() };
+    let audit = store.list_audit(&scope, &filter, PageRequest::first(10).unwrap()).await.unwrap();
+    let mut actions: Vec<&str> = audit.items.iter().map(|e| e.action.as_str()).collect();
+    actions.sort_unstable();
+    assert_eq!(actions, ["subscription.created", "subscription.deleted", "subscription.updated"]);
+    let updated = audit.items.iter().find(|e| e.action == "subscription.updated").unwrap();
+    assert_eq!(updated.metadata.0["before"]["display_name"], "Prod");
+    assert_eq!(updated.metadata.0["after"]["display_name"], "Production");
+    assert_eq!(updated.metadata.0["after"]["active"], false);
 }

@@ -121,9 +121,101 @@ pub async fn list_subscriptions(
     }
 }
 
+/// Reads one subscription (`GET /subscriptions/{id}`) as the platform identity sees it.
+///
+/// # Errors
+/// Any [`AzureError`] of the call.
+pub async fn get_subscription(
+    client: &ArmClient,
+    ctx: &CallContext,
+    subscription_id: &str,
+) -> Result<SubscriptionInfo, AzureError> {
+    let path = format!("/subscriptions/{}", crate::azure::client::encode_query_part(subscription_id));
+    let url = client.arm_url(&path, &[("api-version", SUBSCRIPTIONS_API_VERSION)])?;
+    let wire: SubscriptionWire = client.send_json(ctx, &ApiRequest::get(Api::Subscriptions, url)).await?;
+    map_subscription(&wire).ok_or_else(|| AzureError::Decode {
+        api: Api::Subscriptions,
+        path: "subscriptionId".into(),
+        message: "the subscription has no id".into(),
+    })
+}
+
+/// Why a subscription cannot be taken into a tenant's scope.
+#[derive(Debug, thiserror::Error)]
+pub enum OwnershipError {
+    /// ARM does not show the subscription in the tenant's directory: it does not exist, the
+    /// platform cannot read it, or it belongs to another tenant. One variant for all three so
+    /// callers cannot become an oracle of which subscriptions the platform identity sees.
+    #[error("subscription {subscription_id} is not a subscription of Azure tenant {azure_tenant_id}")]
+    NotOwned {
+        /// The subscription asked about.
+        subscription_id: String,
+        /// The tenant it was expected in.
+        azure_tenant_id: String,
+    },
+    /// ARM could not answer, so ownership is unknown (never treated as owned).
+    #[error("cannot verify the subscription's tenant with Azure Resource Manager: {0}")]
+    Unavailable(String),
+}
+
+/// Confirms with ARM that `subscription_id` belongs to `azure_tenant_id` before the platform
+/// identity, which sees every delegated customer, acts on it for that tenant.
+///
+/// # Errors
+/// [`OwnershipError::NotOwned`] when ARM answers with another tenant, 404, 403 or a 401
+/// `InvalidAuthenticationTokenTenant`; [`OwnershipError::Unavailable`] when ARM cannot answer.
+pub async fn verify_owner(
+    client: &ArmClient,
+    azure_tenant_id: &str,
+    subscription_id: &str,
+) -> Result<SubscriptionInfo, OwnershipError> {
+    let not_owned = || OwnershipError::NotOwned {
+        subscription_id: subscription_id.to_ascii_lowercase(),
+        azure_tenant_id: azure_tenant_id.to_ascii_lowercase(),
+    };
+    let ctx = CallContext::new(azure_tenant_id, subscription_id);
+    match get_subscription(client, &ctx, subscription_id).await {
+        Ok(info) if info.tenant_id.eq_ignore_ascii_case(azure_tenant_id) => Ok(info),
+        Ok(_) => Err(not_owned()),
+        Err(error) if denies_ownership(&error) => Err(not_owned()),
+        Err(error) => Err(OwnershipError::Unavailable(error.to_string())),
+    }
+}
+
+/// ARM answers that say "not this caller's subscription" rather than "ARM is unwell".
+fn denies_ownership(error: &AzureError) -> bool {
+    match error {
+        AzureError::Forbidden { .. } => true,
+        AzureError::Http { status, .. } => matches!(status, 400 | 404),
+        // A subscription of a directory the token was not issued for; any other 401 means the
+        // platform's own credential failed, which says nothing about the subscription.
+        AzureError::Auth(message) => message.starts_with("InvalidAuthenticationTokenTenant"),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_answers_about_the_subscription_deny_ownership() {
+        assert!(denies_ownership(&AzureError::Forbidden { subscription: "s".into() }));
+        assert!(denies_ownership(&AzureError::Http {
+            status: 404,
+            code: "SubscriptionNotFound".into(),
+            message: String::new()
+        }));
+        assert!(denies_ownership(&AzureError::Auth("InvalidAuthenticationTokenTenant: wrong issuer".into())));
+        assert!(!denies_ownership(&AzureError::Auth("cannot obtain a token".into())));
+        assert!(!denies_ownership(&AzureError::Transport("reset".into())));
+        assert!(!denies_ownership(&AzureError::Http {
+            status: 500,
+            code: String::new(),
+            message: String::new()
+        }));
+        assert!(!denies_ownership(&AzureError::Throttled { api: Api::Subscriptions, retry_after: None }));
+    }
 
     #[test]
     fn lighthouse_delegation_is_recognised() {
