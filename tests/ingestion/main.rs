@@ -6,7 +6,6 @@
 
 mod support;
 
-
 use azcops::sandbox::control::{Api, FaultConfig, ThrottleStorm};
 use azcops::store::ItemStatus;
 
