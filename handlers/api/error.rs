@@ -35,6 +35,14 @@ pub enum ApiError {
     /// 409: the object exists already or the state forbids the change.
     #[error("{0}")]
     Conflict(String),
+    /// 409 with `details` naming what is in the way (e.g. the active run's id).
+    #[error("{message}")]
+    ConflictWith {
+        /// What conflicts.
+        message: String,
+        /// Machine-readable details.
+        details: Value,
+    },
     /// 413: the request body is larger than the limit.
     #[error("request body too large")]
     PayloadTooLarge,
@@ -56,6 +64,18 @@ pub enum ApiError {
     TooManyRequests {
         /// Seconds until a request will be accepted again.
         retry_after: u64,
+    },
+    /// 429 for a bound other than the request rate (e.g. a cooldown), with its own code.
+    #[error("{message}")]
+    Throttled {
+        /// The error code.
+        code: &'static str,
+        /// What is exhausted.
+        message: String,
+        /// Seconds until a request will be accepted again.
+        retry_after: u64,
+        /// Machine-readable details.
+        details: Value,
     },
     /// 500: something failed inside; the cause is logged, not returned.
     #[error("internal error")]
@@ -95,6 +115,7 @@ impl ApiError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", Value::Null),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", Value::Null),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict", Value::Null),
+            Self::ConflictWith { details, .. } => (StatusCode::CONFLICT, "conflict", details.clone()),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", Value::Null),
             Self::Validation { field, .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", json!({"field": field}))
@@ -105,6 +126,7 @@ impl ApiError {
                 json!({"field": "subscription_id"}),
             ),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", Value::Null),
+            Self::Throttled { code, details, .. } => (StatusCode::TOO_MANY_REQUESTS, code, details.clone()),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", Value::Null),
             Self::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", Value::Null),
             Self::NotConfigured(setting) => {
@@ -155,7 +177,9 @@ impl IntoResponse for ApiError {
                     headers.insert(header::WWW_AUTHENTICATE, value);
                 }
             }
-            Self::TooManyRequests { retry_after } | Self::Unavailable { retry_after, .. } => {
+            Self::TooManyRequests { retry_after }
+            | Self::Throttled { retry_after, .. }
+            | Self::Unavailable { retry_after, .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             _ => {}

@@ -7,7 +7,8 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::ApiError;
-use super::auth::{Caller, ROLE_READER};
+use super::auth::{Caller, ROLE_ADMIN, ROLE_APPROVER, ROLE_PLATFORM_ADMIN, ROLE_READER};
+use super::limit::Charge;
 use crate::state::AppState;
 use crate::store::{NewAuditEntry, PageRequest, Store, StoreError, TenantScope, now};
 
@@ -134,7 +135,8 @@ impl Paging {
     }
 }
 
-/// The authenticated caller (rate-limited per Entra tenant).
+/// The authenticated caller holding at least one AzCops role, rate-limited per caller under
+/// its tenant's ceiling (see [`super::limit`]).
 #[derive(Debug, Clone)]
 pub struct Authed(pub Caller);
 
@@ -148,12 +150,56 @@ impl FromRequestParts<AppState> for Authed {
         let runtime = state.api().ok_or(ApiError::NotConfigured("AZCOPS_AUTH_AUDIENCE"))?;
         let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let caller = runtime.authenticator.authenticate(header).await?;
+        // Refused before the limiter: a roleless token must not spend its tenant's budget.
+        require_any_role(&caller)?;
         runtime
             .limiter
-            .check(&caller.azure_tenant_id)
+            .check(rate_charge(&caller).as_charge())
             .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
         parts.extensions.insert(caller.clone());
         Ok(Self(caller))
+    }
+}
+
+/// 403 for a valid token that carries no AzCops role: the tenant's directory let the user sign
+/// in, but nobody granted them access to AzCops.
+///
+/// # Errors
+/// 403.
+pub fn require_any_role(caller: &Caller) -> Result<(), ApiError> {
+    if caller.roles.is_empty() {
+        return Err(ApiError::Forbidden(format!(
+            "the token carries no AzCops role: assign one of {ROLE_READER}, {ROLE_APPROVER}, {ROLE_ADMIN} \
+             (or {ROLE_PLATFORM_ADMIN} in the control-plane tenant)"
+        )));
+    }
+    Ok(())
+}
+
+/// The limiter keys of a caller: the tenant (`tid`) and the caller (`tid` + `oid`); platform
+/// admins only by caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateCharge {
+    /// The tenant ceiling's key, `None` for platform admins.
+    pub tenant: Option<String>,
+    /// The caller's key.
+    pub caller: String,
+}
+
+impl RateCharge {
+    /// The borrowed form the limiter takes.
+    pub fn as_charge(&self) -> Charge<'_> {
+        Charge { tenant: self.tenant.as_deref(), caller: &self.caller }
+    }
+}
+
+/// The limiter keys of `caller`. Tokens without `oid` (rare: app-only tokens) share one caller
+/// bucket per tenant.
+pub fn rate_charge(caller: &Caller) -> RateCharge {
+    let oid = caller.object_id.as_deref().unwrap_or("-");
+    RateCharge {
+        tenant: (!caller.platform_admin).then(|| caller.azure_tenant_id.clone()),
+        caller: format!("{}/{oid}", caller.azure_tenant_id),
     }
 }
 

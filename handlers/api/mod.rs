@@ -46,6 +46,10 @@ pub const SETTINGS: &[&str] = &[
     "AZCOPS_API_RATE_LIMIT_PER_MINUTE",
     "AZCOPS_API_MAX_BODY_BYTES",
     "AZCOPS_API_REQUEST_TIMEOUT_SECS",
+    "AZCOPS_API_RATE_LIMIT_PER_CALLER_PER_MINUTE",
+    "AZCOPS_API_CACHE_SECONDS",
+    "AZCOPS_API_CACHE_MAX_BYTES",
+    "AZCOPS_INGESTION_TRIGGER_COOLDOWN_MINUTES",
 ];
 
 /// API settings: authentication plus the middleware limits.
@@ -61,6 +65,14 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// Longest a request may run before it is answered 503.
     pub request_timeout: Duration,
+    /// Requests a minute per caller (`tid` + `oid`), under the tenant's ceiling (0: unlimited).
+    pub rate_limit_per_caller_per_minute: u32,
+    /// How long a cached response is served (zero: no cache).
+    pub cache_ttl: Duration,
+    /// Total bytes of cached responses kept at most.
+    pub cache_max_bytes: usize,
+    /// Least time between two on-demand ingestion runs of one tenant.
+    pub ingestion_trigger_cooldown: Duration,
 }
 
 impl ApiConfig {
@@ -68,12 +80,19 @@ impl ApiConfig {
     /// `AZCOPS_API_RATE_LIMIT_PER_MINUTE` (default 1200: a busy dashboard issues a few requests a
     /// second), `AZCOPS_API_MAX_BODY_BYTES` (default 64 KiB: no endpoint takes more than a small
     /// JSON object) and `AZCOPS_API_REQUEST_TIMEOUT_SECS` (default 30, below the host's own
-    /// HTTP timeout so the caller gets our JSON error rather than the host's).
+    /// HTTP timeout so the caller gets our JSON error rather than the host's). The bounds of
+    /// issue 13: `AZCOPS_API_RATE_LIMIT_PER_CALLER_PER_MINUTE` (default 300, under the tenant
+    /// ceiling above), `AZCOPS_API_CACHE_SECONDS` (default 15, 0 turns the response cache off),
+    /// `AZCOPS_API_CACHE_MAX_BYTES` (default 32 MiB) and
+    /// `AZCOPS_INGESTION_TRIGGER_COOLDOWN_MINUTES` (default 15).
     ///
     /// # Errors
     /// A value does not parse.
     pub fn from_source(source: &SettingsSource) -> Result<Self, ConfigError> {
         let timeout: u64 = source.parse_or("AZCOPS_API_REQUEST_TIMEOUT_SECS", 30)?;
+        let cache_seconds = at_most(source, "AZCOPS_API_CACHE_SECONDS", 15, MAX_CACHE_SECONDS)?;
+        let cooldown_minutes =
+            at_most(source, "AZCOPS_INGESTION_TRIGGER_COOLDOWN_MINUTES", 15, MAX_COOLDOWN_MINUTES)?;
         if timeout == 0 {
             return Err(ConfigError::Invalid {
                 key: "AZCOPS_API_REQUEST_TIMEOUT_SECS".into(),
@@ -92,8 +111,28 @@ impl ApiConfig {
             rate_limit_per_minute: source.parse_or("AZCOPS_API_RATE_LIMIT_PER_MINUTE", 1200)?,
             max_body_bytes: source.parse_or("AZCOPS_API_MAX_BODY_BYTES", 64 * 1024)?,
             request_timeout: Duration::from_secs(timeout),
+            rate_limit_per_caller_per_minute: source
+                .parse_or("AZCOPS_API_RATE_LIMIT_PER_CALLER_PER_MINUTE", 300)?,
+            cache_ttl: Duration::from_secs(cache_seconds),
+            cache_max_bytes: source.parse_or("AZCOPS_API_CACHE_MAX_BYTES", 32 << 20)?,
+            ingestion_trigger_cooldown: Duration::from_secs(cooldown_minutes * 60),
         })
     }
+}
+
+/// Longest cache lifetime accepted: cached answers older than an hour would hide ingestion.
+const MAX_CACHE_SECONDS: u64 = 3600;
+
+/// Longest on-demand cooldown accepted (a week): the nightly run covers anything longer.
+const MAX_COOLDOWN_MINUTES: u64 = 7 * 24 * 60;
+
+/// Reads `key` (default `default`), refusing values above `max`.
+fn at_most(source: &SettingsSource, key: &str, default: u64, max: u64) -> Result<u64, ConfigError> {
+    let value: u64 = source.parse_or(key, default)?;
+    if value > max {
+        return Err(ConfigError::invalid(key, format!("must be at most {max}")));
+    }
+    Ok(value)
 }
 
 /// What the API needs at run time, held in [`AppState`].
@@ -103,7 +142,7 @@ pub struct ApiRuntime {
     pub config: ApiConfig,
     /// Token validation (also used by envelope-mode HTTP functions).
     pub authenticator: Arc<Authenticator>,
-    /// Per-tenant rate limit.
+    /// Per-caller and per-tenant rate limits.
     pub limiter: limit::RateLimiter,
     /// Short-lived cache of aggregate responses.
     pub response_cache: cache::ResponseCache,
@@ -114,8 +153,11 @@ impl ApiRuntime {
     pub fn new(config: ApiConfig, store: Option<crate::store::Store>) -> Self {
         Self {
             authenticator: Arc::new(Authenticator::new(config.auth.clone(), store)),
-            limiter: limit::RateLimiter::new(config.rate_limit_per_minute),
-            response_cache: cache::ResponseCache::default(),
+            limiter: limit::RateLimiter::new(
+                config.rate_limit_per_caller_per_minute,
+                config.rate_limit_per_minute,
+            ),
+            response_cache: cache::ResponseCache::new(config.cache_ttl, config.cache_max_bytes),
             config,
         }
     }
@@ -190,4 +232,31 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
 /// The JSON 404 for any path the API does not serve.
 pub async fn not_found() -> ApiError {
     ApiError::NotFound("no such route".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_settings_default_and_refuse_out_of_range_values() {
+        let config = ApiConfig::from_source(&SettingsSource::default()).unwrap();
+        assert_eq!(
+            (config.cache_ttl, config.cache_max_bytes, config.ingestion_trigger_cooldown),
+            (Duration::from_secs(15), 32 << 20, Duration::from_secs(15 * 60))
+        );
+        assert_eq!((config.rate_limit_per_minute, config.rate_limit_per_caller_per_minute), (1200, 300));
+        for (key, value) in [
+            ("AZCOPS_API_CACHE_SECONDS", "3601"),
+            ("AZCOPS_API_CACHE_SECONDS", "-1"),
+            ("AZCOPS_INGESTION_TRIGGER_COOLDOWN_MINUTES", "10081"),
+            ("AZCOPS_API_CACHE_MAX_BYTES", "lots"),
+            ("AZCOPS_API_RATE_LIMIT_PER_CALLER_PER_MINUTE", "-5"),
+        ] {
+            let error = ApiConfig::from_source(&SettingsSource::from_pairs([(key, value)])).unwrap_err();
+            assert!(error.to_string().contains(key), "{error}");
+        }
+        let off = SettingsSource::from_pairs([("AZCOPS_API_CACHE_SECONDS", "0")]);
+        assert_eq!(ApiConfig::from_source(&off).unwrap().cache_ttl, Duration::ZERO);
+    }
 }

@@ -23,7 +23,10 @@ pub enum Errors {
     #[response(status = 401, description = "Missing or invalid bearer token", headers(("WWW-Authenticate" = String)))]
     Unauthorized(schemas::ErrorBody),
     /// Role missing.
-    #[response(status = 403, description = "A role is missing")]
+    #[response(
+        status = 403,
+        description = "A role is missing (a token without any AzCops role is refused before it counts against a rate limit)"
+    )]
     Forbidden(schemas::ErrorBody),
     /// No such object in the caller's tenant.
     #[response(status = 404, description = "Not found (also for another tenant's objects)")]
@@ -38,7 +41,7 @@ pub enum Errors {
     #[response(status = 422, description = "Validation failed; `details.field` names the field")]
     Validation(schemas::ErrorBody),
     /// Rate limit.
-    #[response(status = 429, description = "Rate limit exceeded", headers(("Retry-After" = u64)))]
+    #[response(status = 429, description = "Rate limit exceeded: the caller's bucket (`tid` + `oid`) or the tenant's ceiling", headers(("Retry-After" = u64)))]
     TooManyRequests(schemas::ErrorBody),
     /// Internal.
     #[response(status = 500, description = "Internal error")]
@@ -71,11 +74,13 @@ pub enum Errors {
         admin::update_subscription,
         admin::delete_subscription,
         data::list_resources,
+        data::get_resource,
         data::export_resources,
         data::list_costs,
         data::cost_summary,
         data::export_costs,
         data::ingestion_status,
+        crate::triggers::ingestion_trigger::trigger,
         recommendations::list,
         recommendations::get_one,
         recommendations::approve,

@@ -146,6 +146,40 @@ pub struct Resource {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A resource as `GET /resources` lists it: without `properties`.
+#[derive(Serialize, ToSchema)]
+pub struct ResourceSummary {
+    /// Subscription GUID.
+    pub subscription_id: String,
+    /// ARM id (lower-case); URL-encode it for `GET /resources/{id}`.
+    pub resource_id: String,
+    /// Name.
+    pub name: String,
+    /// Type (lower-case).
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    /// Kind.
+    pub kind: Option<String>,
+    /// Region.
+    pub location: String,
+    /// Resource group.
+    pub resource_group: String,
+    /// SKU object.
+    pub sku: Option<serde_json::Value>,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+    /// `managedBy`.
+    pub managed_by: Option<String>,
+    /// First seen.
+    pub first_seen: DateTime<Utc>,
+    /// Last seen.
+    pub last_seen: DateTime<Utc>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Updated.
+    pub updated_at: DateTime<Utc>,
+}
+
 /// A daily cost row.
 #[derive(Serialize, ToSchema)]
 pub struct CostRow {

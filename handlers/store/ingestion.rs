@@ -2,7 +2,7 @@
 //!
 //! A run is planned once per `schedule_key` and tenant (planning twice returns the existing run);
 //! its status is derived from its items and kept in step in the same transaction as every
-//! item update.
+//! item update. On-demand runs are bounded per tenant (see [`on_demand`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,6 +12,10 @@ use serde::Serialize;
 use sqlx::types::Json;
 
 use super::{Page, PageRequest, Store, StoreError, TenantScope, new_id, now, on_pool};
+
+mod on_demand;
+
+pub use on_demand::{OnDemandRequest, OnDemandRun, STALE_ACTIVE_RUN};
 
 /// Status of one subscription within a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

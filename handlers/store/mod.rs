@@ -46,7 +46,10 @@ pub use connect::{Backend, MigrateArgs, SETTINGS, Store, StoreConfig, migrate, r
 pub use costs::{CostFilter, CostRow, CostSummary, DailyCost, ServiceCost};
 pub use entra::{Clock, DbAuth, PG_TOKEN_SCOPE, system_clock};
 pub use error::StoreError;
-pub use ingestion::{IngestionItem, IngestionRun, ItemStatus, ItemUpdate, NewRun, RunStatus, RunWithItems};
+pub use ingestion::{
+    IngestionItem, IngestionRun, ItemStatus, ItemUpdate, NewRun, OnDemandRequest, OnDemandRun, RunStatus,
+    RunWithItems, STALE_ACTIVE_RUN,
+};
 pub use lifecycle::{Changer, RecommendationStatus};
 pub use page::{MAX_PAGE_SIZE, Page, PageRequest};
 pub use recommendation_summary::RecommendationGroup;
@@ -54,7 +57,7 @@ pub use recommendations::{
     Recommendation, RecommendationFilter, RecommendationSort, RecommendationUpsert, StaleFindingKey,
 };
 pub use resource_costs::ResourceCost;
-pub use resources::{ResourceFilter, ResourceRecord, ResourceSort, SortDirection};
+pub use resources::{ResourceFilter, ResourceRecord, ResourceSort, ResourceSummary, SortDirection};
 pub use retention::RetentionReport;
 pub use scope::TenantScope;
 pub use subscriptions::{NewSubscription, Subscription, SubscriptionUpdate};

@@ -12,10 +12,11 @@ use serde_json::{Value, json};
 use crate::api::ApiError;
 use crate::api::auth::ROLE_ADMIN;
 use crate::api::extract::Tenant;
-use crate::ingest::{RunKind, RunTrigger, plan_runs};
+use crate::ingest::RunKind;
+use crate::ingest::plan::{OnDemand, OnDemandPlan, plan_on_demand};
 use crate::invocation::{HttpTriggerRequest, InvocationRequest, InvocationResponse, TriggerPayload};
 use crate::state::AppState;
-use crate::store::NewAuditEntry;
+use crate::store::{NewAuditEntry, OnDemandRun};
 
 use super::{FunctionSpec, TriggerError, TriggerKind};
 
@@ -28,9 +29,9 @@ pub const SPEC: FunctionSpec = FunctionSpec {
 };
 
 /// The optional request body.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TriggerBody {
+pub struct TriggerBody {
     /// Only this subscription (default every active subscription of the tenant).
     subscription_id: Option<String>,
     /// `full` (default) or `incremental`.
@@ -38,7 +39,9 @@ struct TriggerBody {
 }
 
 /// Handles one invocation: 202 with the run id and one queue message per subscription, or the
-/// API's JSON error (401/403/404/422/429/503) on `res` with no messages.
+/// API's JSON error on `res` with no messages: 409 naming the tenant's active on-demand run,
+/// 429 with `Retry-After` during the cooldown (`AZCOPS_INGESTION_TRIGGER_COOLDOWN_MINUTES`
+/// since the tenant's last on-demand run), or 401/403/404/422/503.
 ///
 /// # Errors
 /// The envelope does not decode.
@@ -51,6 +54,32 @@ pub async fn run(state: &AppState, request: &InvocationRequest) -> Result<Invoca
     Ok(InvocationResponse::empty().with_output("res", res).with_output("messages", Value::Array(messages)))
 }
 
+/// `202 Accepted` of `POST /ingestion/trigger`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TriggerAccepted {
+    /// The new run; follow it at `Location` (`/api/v1/ingestion/status/{run_id}`).
+    pub run_id: String,
+    /// `queued`.
+    pub status: String,
+    /// `full` or `incremental`.
+    pub kind: RunKind,
+    /// Subscriptions (queue messages) in the run.
+    pub subscriptions: usize,
+}
+
+/// `POST /ingestion/trigger` (an envelope-mode function, documented with the forwarded routes).
+#[utoipa::path(
+    post,
+    path = "/api/v1/ingestion/trigger",
+    tag = "data",
+    request_body(content = Option<TriggerBody>, description = "Optional: one subscription, the run kind"),
+    responses(
+        crate::api::openapi::Errors,
+        (status = 202, description = "Run planned", body = TriggerAccepted, headers(("Location" = String))),
+        (status = 409, description = "An on-demand run of the tenant is queued or running; `details.run_id` names it", body = crate::api::schemas::ErrorBody),
+        (status = 429, description = "Rate limit, or the tenant's on-demand cooldown (`AZCOPS_INGESTION_TRIGGER_COOLDOWN_MINUTES`, code `ingestion_cooldown`, `details.run_id`, `details.retry_after_seconds`)", body = crate::api::schemas::ErrorBody, headers(("Retry-After" = u64)))
+    )
+)]
 async fn trigger(state: &AppState, req: &HttpTriggerRequest) -> Result<(Value, Vec<Value>), ApiError> {
     let mut builder =
         axum::http::Request::builder().method(req.method.as_str()).uri("/api/v1/ingestion/trigger");
@@ -67,22 +96,25 @@ async fn trigger(state: &AppState, req: &HttpTriggerRequest) -> Result<(Value, V
         Some(text) => crate::api::extract::parse_json(text.as_bytes())?,
     };
     let kind = body.kind.unwrap_or(RunKind::Full);
-    let trigger = RunTrigger::OnDemand { requested_by: tenant.caller.actor() };
-    let planned =
-        plan_runs(&tenant.store, kind, &trigger, Some(&tenant.scope), body.subscription_id.as_deref())
-            .await
-            .map_err(|e| match e {
-                crate::ingest::IngestError::Unknown(message) => {
-                    ApiError::Validation { field: "subscription_id".into(), message }
-                }
-                crate::ingest::IngestError::Store(store) => store.into(),
-                other => ApiError::Internal(other.to_string()),
-            })?;
-    let Some(run) = planned.into_iter().next() else {
-        return Err(ApiError::Validation {
-            field: "subscription_id".into(),
-            message: "the tenant has no active subscriptions to ingest".into(),
-        });
+    let runtime = state.api().ok_or(ApiError::NotConfigured("AZCOPS_AUTH_AUDIENCE"))?;
+    let requested_by = tenant.caller.actor();
+    let request = OnDemand {
+        kind,
+        requested_by: &requested_by,
+        subscription: body.subscription_id.as_deref(),
+        at: crate::store::now(),
+        cooldown: runtime.config.ingestion_trigger_cooldown,
+    };
+    let planned = plan_on_demand(&tenant.store, &tenant.scope, &request).await.map_err(|e| match e {
+        crate::ingest::IngestError::Unknown(message) => {
+            ApiError::Validation { field: "subscription_id".into(), message }
+        }
+        crate::ingest::IngestError::Store(store) => store.into(),
+        other => ApiError::Internal(other.to_string()),
+    })?;
+    let run = match planned {
+        OnDemandPlan::Planned(run) => run,
+        OnDemandPlan::Refused(refused) => return Err(refusal_error(refused)),
     };
     let entry = NewAuditEntry {
         actor: tenant.caller.actor(),
@@ -94,7 +126,13 @@ async fn trigger(state: &AppState, req: &HttpTriggerRequest) -> Result<(Value, V
     };
     tenant.store.append_audit(&tenant.scope, &entry).await?;
     let messages = run.messages.iter().filter_map(|m| serde_json::to_value(m).ok()).collect();
-    let body = json!({"run_id": run.run.id, "status": run.run.status, "kind": kind, "subscriptions": run.messages.len()});
+    let body = serde_json::to_value(TriggerAccepted {
+        run_id: run.run.id.clone(),
+        status: run.run.status.to_string(),
+        kind,
+        subscriptions: run.messages.len(),
+    })
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
     let res = json!({
         "statusCode": 202,
         "headers": {
@@ -104,6 +142,27 @@ async fn trigger(state: &AppState, req: &HttpTriggerRequest) -> Result<(Value, V
         "body": body.to_string(),
     });
     Ok((res, messages))
+}
+
+/// The API error for a refused on-demand run.
+fn refusal_error(refused: OnDemandRun) -> ApiError {
+    match refused {
+        OnDemandRun::CoolingDown { run, retry_after_secs } => ApiError::Throttled {
+            code: "ingestion_cooldown",
+            message: format!(
+                "the tenant's last on-demand ingestion run started at {}; the next may start in {retry_after_secs} s",
+                run.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            retry_after: retry_after_secs,
+            details: json!({"run_id": run.id, "retry_after_seconds": retry_after_secs}),
+        },
+        OnDemandRun::Active(run) | OnDemandRun::Created(crate::store::RunWithItems { run, .. }) => {
+            ApiError::ConflictWith {
+                message: format!("on-demand ingestion run {} is still {}", run.id, run.status),
+                details: json!({"run_id": run.id, "status": run.status}),
+            }
+        }
+    }
 }
 
 /// An axum response as the host's `http` output binding value.

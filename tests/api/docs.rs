@@ -19,6 +19,8 @@ async fn openapi_document_and_pages() {
         "/api/v1/subscriptions/{id}",
         "/api/v1/resources",
         "/api/v1/resources/export.csv",
+        "/api/v1/resources/{id}",
+        "/api/v1/ingestion/trigger",
         "/api/v1/costs",
         "/api/v1/costs/summary",
         "/api/v1/costs/export.csv",
@@ -34,6 +36,17 @@ async fn openapi_document_and_pages() {
         assert!(paths.contains_key(path), "missing {path}");
     }
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    let trigger = &paths["/api/v1/ingestion/trigger"]["post"]["responses"];
+    for status in ["202", "409", "429"] {
+        assert!(trigger.get(status).is_some(), "trigger answers {status}: {trigger}");
+    }
+    assert!(trigger["429"]["description"].as_str().unwrap().contains("ingestion_cooldown"), "{trigger}");
+    assert!(trigger["409"]["description"].as_str().unwrap().contains("details.run_id"), "{trigger}");
+    assert!(trigger["429"]["headers"].get("Retry-After").is_some());
+    let list = doc["components"]["schemas"]["ResourceSummary"]["properties"].as_object().unwrap();
+    assert!(list.contains_key("tags") && !list.contains_key("properties"), "lists omit properties");
+    let one = &paths["/api/v1/resources/{id}"]["get"]["responses"]["200"];
+    assert!(one.to_string().contains("#/components/schemas/Resource\""), "{one}");
 
     let docs = api.call(Method::GET, "/api/docs/", None, None).await;
     assert_eq!(docs.status, StatusCode::OK);

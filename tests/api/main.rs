@@ -3,8 +3,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod auth;
+mod bounds;
+mod cache;
 mod docs;
 mod lifecycle;
+mod limits;
 mod money;
 mod ownership;
 mod requests;

@@ -49,6 +49,7 @@ pub fn oidc_rogue() -> String {
 
 pub struct Api {
     pub router: Router,
+    pub state: AppState,
     pub store: Store,
     pub scope_a: TenantScope,
     pub scope_b: TenantScope,
@@ -133,6 +134,7 @@ impl Api {
             ("AZCOPS_AUTH_JWKS_URL".into(), format!("{}/jwks", oidc())),
             ("AZCOPS_CONTROL_PLANE_TENANT".into(), tid_control()),
             ("AZCOPS_API_RATE_LIMIT_PER_MINUTE".into(), "0".into()),
+            ("AZCOPS_API_RATE_LIMIT_PER_CALLER_PER_MINUTE".into(), "0".into()),
         ];
         for (k, v) in extra {
             pairs.retain(|(key, _)| key != k);
@@ -146,9 +148,9 @@ impl Api {
         )
         .with_azure(azure)
         .with_api(config);
-        let router = Router::new().nest("/api", azcops::api::router(state));
+        let router = Router::new().nest("/api", azcops::api::router(state.clone()));
         let tenant_a = scope_a.tenant_id().to_owned();
-        Self { router, store, scope_a, scope_b, tenant_a, _dir: dir, postgres }
+        Self { router, state, store, scope_a, scope_b, tenant_a, _dir: dir, postgres }
     }
 
     /// Closes the store and drops a PostgreSQL test database.
@@ -198,6 +200,57 @@ impl Api {
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
         self.call(Method::GET, path, Some(token), None).await
+    }
+
+    /// The API runtime (limiter, response cache) of this instance.
+    pub fn runtime(&self) -> &azcops::api::ApiRuntime {
+        self.state.api().unwrap()
+    }
+
+    /// `POST /api/v1/ingestion/trigger` as the Functions host delivers it: an invocation envelope
+    /// on the handler's `POST /ingestion_trigger`. Returns the `res` output as a reply and the
+    /// number of queue messages.
+    pub async fn trigger(&self, token: &str, body: Option<Value>) -> (Reply, usize) {
+        const PORT: u16 = 7071;
+        let envelope = json!({
+            "Data": {"req": {
+                "Url": "http://localhost:7071/api/v1/ingestion/trigger",
+                "Method": "POST",
+                "Query": {},
+                "Headers": {"Authorization": [format!("Bearer {token}")], "Content-Type": ["application/json"]},
+                "Params": {},
+                "Body": body.map(|b| b.to_string()),
+            }},
+            "Metadata": {},
+        });
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri("/ingestion_trigger")
+            .header("host", format!("127.0.0.1:{PORT}"))
+            .header(azcops::invocation::INVOCATION_ID_HEADER, uuid::Uuid::new_v4().to_string())
+            .header("content-type", "application/json")
+            .body(Body::from(envelope.to_string()))
+            .unwrap();
+        let app = azcops::app::router(self.state.clone(), "api", PORT);
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "the invocation itself succeeds");
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let outputs: Value = serde_json::from_slice(&bytes).unwrap();
+        let res = &outputs["Outputs"]["res"];
+        let mut headers = HeaderMap::new();
+        for (name, value) in res["headers"].as_object().unwrap() {
+            headers.insert(
+                axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.as_str().unwrap().parse().unwrap(),
+            );
+        }
+        let reply = Reply {
+            status: StatusCode::from_u16(u16::try_from(res["statusCode"].as_u64().unwrap()).unwrap())
+                .unwrap(),
+            headers,
+            text: res["body"].as_str().unwrap().to_owned(),
+        };
+        (reply, outputs["Outputs"]["messages"].as_array().map_or(0, Vec::len))
     }
 }
 

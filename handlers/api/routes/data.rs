@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike as _, NaiveDate};
@@ -12,7 +12,9 @@ use crate::api::extract::{ApiQuery, Paging, Tenant, check_year};
 use crate::api::money::RoundMoney;
 use crate::api::{ApiError, csv_stream};
 use crate::state::AppState;
-use crate::store::{CostFilter, CostRow, ResourceFilter, ResourceRecord, ResourceSort, SortDirection};
+use crate::store::{
+    CostFilter, CostRow, PageRequest, ResourceFilter, ResourceRecord, ResourceSort, SortDirection,
+};
 
 /// Sort keys accepted by `GET /resources`.
 #[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
@@ -109,30 +111,73 @@ impl ResourceQuery {
     }
 }
 
-/// `GET /resources`.
+/// `GET /resources`: a page of resources without their `properties` documents (read one
+/// resource with `GET /resources/{id}` for those). Pages are cached like the cost summary.
 #[utoipa::path(
     get,
     path = "/api/v1/resources",
     tag = "data",
     params(ResourceQuery),
-    responses((status = 200, description = "Resources", body = crate::api::schemas::PaginatedResponse<crate::api::schemas::Resource>), crate::api::openapi::Errors)
+    responses((status = 200, description = "Resources, without `properties`", body = crate::api::schemas::PaginatedResponse<crate::api::schemas::ResourceSummary>), crate::api::openapi::Errors)
 )]
 pub async fn list_resources(
     State(state): State<AppState>,
-    RawQuery(raw): RawQuery,
     tenant: Tenant,
     ApiQuery(query): ApiQuery<ResourceQuery>,
 ) -> Result<Response, ApiError> {
     let filter = query.filter()?;
     let page = Paging { page: query.page, page_size: query.page_size }.request()?;
-    // The inventory changes only when ingestion runs, so a page is cached like the summary.
-    let key = format!("resources|{}|{}", tenant.scope.tenant_id(), raw.unwrap_or_default());
-    cached_json(
-        &state,
-        key,
-        || async move { tenant.store.list_resources(&tenant.scope, &filter, page).await },
-    )
+    let key = resource_list_key(tenant.scope.tenant_id(), &filter, page);
+    cached_json(&state, key, || async move {
+        tenant.store.list_resource_summaries(&tenant.scope, &filter, page).await
+    })
     .await
+}
+
+/// The cache key of a resource page, from the parsed query normalised as the store applies it
+/// (trimmed, lower-cased columns; defaults filled in), so every spelling of one query (`page=01`,
+/// reordered or default-valued parameters, case) shares one entry.
+fn resource_list_key(tenant_id: &str, filter: &ResourceFilter, page: PageRequest) -> String {
+    let lower = |value: &Option<String>| value.as_deref().map(|v| v.trim().to_ascii_lowercase());
+    serde_json::json!([
+        "resources",
+        tenant_id,
+        lower(&filter.resource_type),
+        lower(&filter.location),
+        lower(&filter.resource_group),
+        lower(&filter.subscription_id),
+        filter.tag,
+        format!("{:?}", filter.sort),
+        format!("{:?}", filter.direction),
+        page.page(),
+        page.page_size(),
+    ])
+    .to_string()
+}
+
+/// Longest resource id accepted by `GET /resources/{id}` (ARM ids stay far below it).
+const MAX_RESOURCE_ID_LEN: usize = 2048;
+
+/// `GET /resources/{id}`: one resource with its `properties` document. `id` is the ARM resource
+/// id, URL-encoded as one path segment (`/` as `%2F`); it is matched case-insensitively.
+#[utoipa::path(
+    get,
+    path = "/api/v1/resources/{id}",
+    tag = "data",
+    params(("id" = String, Path, description = "The ARM resource id, URL-encoded (`/` as `%2F`)")),
+    responses((status = 200, description = "The resource with its properties", body = crate::api::schemas::Resource), crate::api::openapi::Errors)
+)]
+pub async fn get_resource(tenant: Tenant, Path(id): Path<String>) -> Result<Response, ApiError> {
+    if id.len() > MAX_RESOURCE_ID_LEN {
+        return Err(ApiError::validation("id", format!("must be at most {MAX_RESOURCE_ID_LEN} characters")));
+    }
+    if !id.starts_with('/') {
+        return Err(ApiError::validation(
+            "id",
+            "must be an ARM resource id (`/subscriptions/...`), URL-encoded",
+        ));
+    }
+    Ok(Json(tenant.store.get_resource(&tenant.scope, &id).await?).into_response())
 }
 
 /// `GET /resources/export.csv`.
@@ -292,7 +337,7 @@ fn thirty() -> u32 {
 }
 
 /// `GET /costs/summary?days=30`: totals, by service, daily trend, actual and amortized. Answers
-/// are cached per (tenant, window) for [`crate::api::cache::TTL`]: cost data only changes when
+/// are cached per (tenant, window) for `AZCOPS_API_CACHE_SECONDS`: cost data only changes when
 /// ingestion runs.
 #[utoipa::path(
     get,
@@ -312,12 +357,10 @@ pub async fn cost_summary(
     check_year("to", query.to.map(|d| d.year()))?;
     let to = query.to.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let subscription = query.subscription_id.as_deref().map(|s| s.trim().to_ascii_lowercase());
-    let key = format!(
-        "summary|{}|{}|{to}|{}",
-        tenant.scope.tenant_id(),
-        query.days,
-        subscription.as_deref().unwrap_or("")
-    );
+    // From the parsed values, with `to` resolved: `days=07`, `to=<today>` and omitted `to` share
+    // an entry, while an empty `subscription_id` stays distinct from none.
+    let key =
+        serde_json::json!(["summary", tenant.scope.tenant_id(), query.days, to, subscription]).to_string();
     cached_json(&state, key, || async move {
         tenant
             .store
@@ -328,23 +371,22 @@ pub async fn cost_summary(
     .await
 }
 
-/// Answers from the response cache when fresh, else runs `load` and caches its JSON.
+/// Answers from the response cache when fresh, else runs `load` (once for concurrent callers
+/// of the same key) and caches its JSON.
 async fn cached_json<T, F, Fut>(state: &AppState, key: String, load: F) -> Result<Response, ApiError>
 where
     T: serde::Serialize,
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<T, crate::store::StoreError>>,
 {
-    let cache = state.api().map(|api| &api.response_cache);
-    let now = std::time::Instant::now();
-    if let Some(body) = cache.and_then(|c| c.get_at(&key, now)) {
-        return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
-    }
-    let value = load().await?;
-    let body = Bytes::from(serde_json::to_vec(&value).map_err(|e| ApiError::Internal(e.to_string()))?);
-    if let Some(cache) = cache {
-        cache.put_at(key, body.clone(), now);
-    }
+    let load = || async move {
+        let value = load().await?;
+        serde_json::to_vec(&value).map(Bytes::from).map_err(|e| ApiError::Internal(e.to_string()))
+    };
+    let body = match state.api() {
+        Some(api) => api.response_cache.get_or_load(&key, load).await?,
+        None => load().await?,
+    };
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 

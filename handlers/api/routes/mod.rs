@@ -25,6 +25,7 @@ pub fn v1() -> Router<AppState> {
         )
         .route("/resources", get(data::list_resources))
         .route("/resources/export.csv", get(data::export_resources))
+        .route("/resources/{id}", get(data::get_resource))
         .route("/costs", get(data::list_costs))
         .route("/costs/summary", get(data::cost_summary))
         .route("/costs/export.csv", get(data::export_costs))

@@ -50,6 +50,11 @@ locals {
     AZCOPS_API_MAX_BODY_BYTES        = "65536"
     AZCOPS_API_REQUEST_TIMEOUT_SECS  = "30"
 
+    AZCOPS_API_RATE_LIMIT_PER_CALLER_PER_MINUTE = "300"
+    AZCOPS_API_CACHE_SECONDS                    = "15"
+    AZCOPS_API_CACHE_MAX_BYTES                  = "33554432"
+    AZCOPS_INGESTION_TRIGGER_COOLDOWN_MINUTES   = "15"
+
     AZCOPS_LOG_FORMAT = "json"
     RUST_LOG          = var.rust_log
   }
