@@ -8,8 +8,10 @@
 
 pub mod auth;
 pub mod cache;
+mod csv_cell;
 mod csv_stream;
 pub mod error;
+pub mod export_slots;
 pub mod extract;
 pub mod limit;
 pub mod middleware;
@@ -45,6 +47,8 @@ pub const SETTINGS: &[&str] = &[
     "AZCOPS_API_RATE_LIMIT_PER_MINUTE",
     "AZCOPS_API_MAX_BODY_BYTES",
     "AZCOPS_API_REQUEST_TIMEOUT_SECS",
+    "AZCOPS_API_EXPORT_MAX_ROWS",
+    "AZCOPS_API_EXPORT_CONCURRENCY",
 ];
 
 /// API settings: authentication plus the middleware limits.
@@ -60,6 +64,10 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// Longest a request may run before it is answered 503.
     pub request_timeout: Duration,
+    /// Most rows one CSV export writes (more matching rows: 413).
+    pub export_max_rows: u64,
+    /// CSV exports one tenant may run at once (more: 429).
+    pub export_concurrency: usize,
 }
 
 impl ApiConfig {
@@ -67,7 +75,10 @@ impl ApiConfig {
     /// `AZCOPS_API_RATE_LIMIT_PER_MINUTE` (default 1200: a busy dashboard issues a few requests a
     /// second), `AZCOPS_API_MAX_BODY_BYTES` (default 64 KiB: no endpoint takes more than a small
     /// JSON object) and `AZCOPS_API_REQUEST_TIMEOUT_SECS` (default 30, below the host's own
-    /// HTTP timeout so the caller gets our JSON error rather than the host's).
+    /// HTTP timeout so the caller gets our JSON error rather than the host's),
+    /// `AZCOPS_API_EXPORT_MAX_ROWS` (default 100000: Excel's own limit is about a million rows,
+    /// and a bigger extract belongs in a filtered query) and `AZCOPS_API_EXPORT_CONCURRENCY`
+    /// (default 2 per tenant).
     ///
     /// # Errors
     /// A value does not parse.
@@ -91,7 +102,10 @@ impl ApiConfig {
             rate_limit_per_minute: source.parse_or("AZCOPS_API_RATE_LIMIT_PER_MINUTE", 1200)?,
             max_body_bytes: source.parse_or("AZCOPS_API_MAX_BODY_BYTES", 64 * 1024)?,
             request_timeout: Duration::from_secs(timeout),
+            export_max_rows: source.parse_or("AZCOPS_API_EXPORT_MAX_ROWS", 100_000)?,
+            export_concurrency: source.parse_or("AZCOPS_API_EXPORT_CONCURRENCY", 2)?,
         })
+        .and_then(|config| csv_stream::check_settings(&config).map(|()| config))
     }
 }
 
@@ -106,6 +120,8 @@ pub struct ApiRuntime {
     pub limiter: limit::RateLimiter,
     /// Short-lived cache of aggregate responses.
     pub response_cache: cache::ResponseCache,
+    /// Per-tenant CSV export slots.
+    pub export_slots: export_slots::ExportSlots,
 }
 
 impl ApiRuntime {
@@ -115,6 +131,7 @@ impl ApiRuntime {
             authenticator: Arc::new(Authenticator::new(config.auth.clone(), store)),
             limiter: limit::RateLimiter::new(config.rate_limit_per_minute),
             response_cache: cache::ResponseCache::default(),
+            export_slots: export_slots::ExportSlots::new(config.export_concurrency),
             config,
         }
     }

@@ -25,6 +25,7 @@ mod cost_load;
 mod costs;
 mod entra;
 mod error;
+mod export;
 mod ingestion;
 pub mod lifecycle;
 mod page;
@@ -42,10 +43,13 @@ mod vm_metrics;
 use chrono::{DateTime, SubsecRound, Utc};
 
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
-pub use connect::{Backend, MigrateArgs, SETTINGS, Store, StoreConfig, migrate, run};
+pub use connect::{Backend, MigrateArgs, PoolStatus, SETTINGS, Store, StoreConfig, migrate, run};
 pub use costs::{CostFilter, CostRow, CostSummary, DailyCost, ServiceCost};
 pub use entra::{Clock, DbAuth, PG_TOKEN_SCOPE, system_clock};
 pub use error::StoreError;
+pub use export::{
+    CostCursor, MAX_EXPORT_PAGE, RecommendationCursor, ResourceCursor, ResourceExportRow, SortValue,
+};
 pub use ingestion::{IngestionItem, IngestionRun, ItemStatus, ItemUpdate, NewRun, RunStatus, RunWithItems};
 pub use lifecycle::{Changer, RecommendationStatus};
 pub use page::{MAX_PAGE_SIZE, Page, PageRequest};
