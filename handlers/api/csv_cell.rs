@@ -91,7 +91,10 @@ mod tests {
     #[test]
     fn records_quote_separators_quotes_and_breaks() {
         assert_eq!(record(&["a", "b"]), "a,b\r\n");
-        assert_eq!(record(&["a,b", "say \"hi\"", "x\ny", "p;=1+1"]), "\"a,b\",\"say \"\"hi\"\"\",\"x\ny\",\"p;=1+1\"\r\n");
+        assert_eq!(
+            record(&["a,b", "say \"hi\"", "x\ny", "p;=1+1"]),
+            "\"a,b\",\"say \"\"hi\"\"\",\"x\ny\",\"p;=1+1\"\r\n"
+        );
         // A neutralised cell that also needs quoting keeps the quote prefix inside the quotes.
         assert_eq!(record(&["=1,2", "-12.5"]), "\"'=1,2\",-12.5\r\n");
         assert_eq!(record(&["\r=1"]), "\"'\r=1\"\r\n");

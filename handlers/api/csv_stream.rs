@@ -128,7 +128,8 @@ where
     async fn next(mut self) -> Option<(Result<Bytes, StoreError>, Self)> {
         self.slot.as_ref()?;
         // One row more than the cap leaves room for is enough to tell whether rows were cut.
-        let want = u32::try_from(self.remaining.saturating_add(1)).map_or(EXPORT_PAGE, |n| n.min(EXPORT_PAGE));
+        let want =
+            u32::try_from(self.remaining.saturating_add(1)).map_or(EXPORT_PAGE, |n| n.min(EXPORT_PAGE));
         let rows = match (self.fetch)(self.after.take(), want).await {
             Ok(rows) => rows,
             Err(error) => {
@@ -168,7 +169,10 @@ pub(super) fn check_settings(config: &ApiConfig) -> Result<(), crate::config::Co
         return Err(crate::config::ConfigError::invalid("AZCOPS_API_EXPORT_MAX_ROWS", "must be at least 1"));
     }
     if config.export_concurrency == 0 {
-        return Err(crate::config::ConfigError::invalid("AZCOPS_API_EXPORT_CONCURRENCY", "must be at least 1"));
+        return Err(crate::config::ConfigError::invalid(
+            "AZCOPS_API_EXPORT_CONCURRENCY",
+            "must be at least 1",
+        ));
     }
     Ok(())
 }

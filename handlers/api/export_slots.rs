@@ -45,7 +45,9 @@ impl ExportSlots {
             // A semaphore only the map holds has no export running: forget it, so the map
             // holds no more than the tenants exporting right now.
             tenants.retain(|_, semaphore| Arc::strong_count(semaphore) > 1);
-            Arc::clone(tenants.entry(tenant.to_owned()).or_insert_with(|| Arc::new(Semaphore::new(self.per_tenant))))
+            Arc::clone(
+                tenants.entry(tenant.to_owned()).or_insert_with(|| Arc::new(Semaphore::new(self.per_tenant))),
+            )
         };
         semaphore.try_acquire_owned().ok().map(|permit| ExportSlot { _permit: permit })
     }

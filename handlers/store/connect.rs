@@ -437,8 +437,9 @@ mod tests {
 
     #[test]
     fn statement_timeout_is_a_connection_option() {
-        let config = StoreConfig::from_source(&SettingsSource::from_pairs([(DATABASE_URL, "postgres://u@db/a")]))
-            .unwrap();
+        let config =
+            StoreConfig::from_source(&SettingsSource::from_pairs([(DATABASE_URL, "postgres://u@db/a")]))
+                .unwrap();
         assert_eq!(config.statement_timeout, Some(Duration::from_millis(DEFAULT_STATEMENT_TIMEOUT_MS)));
         let options = config.pg_options().unwrap();
         assert_eq!(options.get_options(), Some("-c statement_timeout=20000"));
@@ -448,7 +449,10 @@ mod tests {
         assert_eq!((off.statement_timeout, off.pg_options().unwrap().get_options()), (None, None));
         for bad in ["-1", "soon", "3600001"] {
             let source = SettingsSource::from_pairs([(STATEMENT_TIMEOUT, bad)]);
-            assert!(StoreConfig::from_source(&source).unwrap_err().to_string().contains(STATEMENT_TIMEOUT), "{bad}");
+            assert!(
+                StoreConfig::from_source(&source).unwrap_err().to_string().contains(STATEMENT_TIMEOUT),
+                "{bad}"
+            );
         }
     }
 

@@ -4,6 +4,8 @@
 
 mod auth;
 mod docs;
+mod export_faults;
+mod exports;
 mod lifecycle;
 mod requests;
 mod sandbox;

@@ -89,6 +89,15 @@ impl Api {
     /// An instance on `backend`; PostgreSQL needs `AZCOPS_TEST_POSTGRES_URL`
     /// (`scripts/start-postgres.sh`) and gets a fresh database.
     pub async fn on(backend: Backend, extra: &[(&str, &str)]) -> Self {
+        Self::on_store(backend, extra, |_| {}).await
+    }
+
+    /// As [`Api::on`] with the store's settings (pool size 4, no statement timeout) adjusted.
+    pub async fn on_store(
+        backend: Backend,
+        extra: &[(&str, &str)],
+        configure: impl FnOnce(&mut StoreConfig),
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let (url, postgres) = match backend {
             Backend::Sqlite => (format!("sqlite://{}/api.db", dir.path().display()), None),
@@ -107,7 +116,9 @@ impl Api {
                 (url.to_string(), Some((server, database)))
             }
         };
-        let store = Store::connect(&StoreConfig::for_url(&url, 4).unwrap()).await.unwrap();
+        let mut store_config = StoreConfig::for_url(&url, 4).unwrap();
+        configure(&mut store_config);
+        let store = Store::connect(&store_config).await.unwrap();
         store.migrate().await.unwrap();
         let scope_a = tenant(&store, 1).await;
         let scope_b = tenant(&store, 2).await;
@@ -132,6 +143,14 @@ impl Api {
         let router = Router::new().nest("/api", azcops::api::router(state));
         let tenant_a = scope_a.tenant_id().to_owned();
         Self { router, store, scope_a, scope_b, tenant_a, _dir: dir, postgres }
+    }
+
+    /// The URL of this instance's PostgreSQL test database.
+    pub fn postgres_url(&self) -> Option<String> {
+        let (server, database) = self.postgres.as_ref()?;
+        let mut url = url::Url::parse(server).unwrap();
+        url.set_path(&format!("/{database}"));
+        Some(url.to_string())
     }
 
     /// Closes the store and drops a PostgreSQL test database.
