@@ -456,6 +456,42 @@ mod tests {
         }
     }
 
+    /// Always hands out the same token.
+    struct OneToken;
+
+    #[async_trait::async_trait]
+    impl TokenSource for OneToken {
+        async fn token(
+            &self,
+            _tenant: Option<&str>,
+            _scope: &str,
+        ) -> Result<crate::azure::credential::BearerToken, crate::azure::AzureError> {
+            Ok(crate::azure::credential::BearerToken {
+                token: Secret::new("token-1"),
+                expires_at: SystemTime::now() + Duration::from_secs(3600),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn entra_logins_keep_the_statement_timeout() {
+        // Never dialled: the test reads the options a new connection would log in with.
+        let mut config =
+            StoreConfig::for_url("postgres://id-azcops@127.0.0.1:1/azcops?sslmode=require", 1).unwrap();
+        config.statement_timeout = Some(Duration::from_millis(1500));
+        let store =
+            Store::connect_lazy_with_tokens(&config, Arc::new(OneToken), entra::system_clock()).unwrap();
+        store.renew_token().await.unwrap();
+        let Db::Postgres(pool) = store.db() else { panic!("a PostgreSQL store") };
+        let options = pool.connect_options();
+        assert_eq!(options.get_options(), Some("-c statement_timeout=1500"));
+        assert!(
+            matches!(options.get_ssl_mode(), sqlx::postgres::PgSslMode::Require),
+            "the URL's options are kept"
+        );
+        store.close().await;
+    }
+
     #[test]
     fn bad_settings_name_the_key() {
         let bad_url = SettingsSource::from_pairs([(DATABASE_URL, "mysql://x")]);

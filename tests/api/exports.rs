@@ -307,3 +307,24 @@ fn assert_no_formula(text: &str) {
         }
     }
 }
+
+#[tokio::test]
+async fn openapi_documents_the_export_answers() {
+    let api = Api::new().await;
+    let doc = api.call(axum::http::Method::GET, "/api/openapi.json", None, None).await.json();
+    for path in
+        ["/api/v1/resources/export.csv", "/api/v1/costs/export.csv", "/api/v1/recommendations/export.csv"]
+    {
+        let responses = &doc["paths"][path]["get"]["responses"];
+        assert!(responses["200"]["content"]["text/csv"].is_object(), "{path}: {responses}");
+        assert!(responses["200"]["description"].as_str().unwrap().contains("# TRUNCATED:"), "{path}");
+        assert!(responses["200"]["headers"]["X-AzCops-Export-Max-Rows"].is_object(), "{path}");
+        assert!(responses["413"]["description"].as_str().unwrap().contains("export_too_large"), "{path}");
+        assert!(
+            responses["429"]["description"].as_str().unwrap().contains("export_concurrency_exceeded"),
+            "{path}"
+        );
+        assert!(responses["429"]["headers"]["Retry-After"].is_object(), "{path}");
+        assert!(responses["503"]["description"].as_str().unwrap().contains("statement_timeout"), "{path}");
+    }
+}
