@@ -9,23 +9,17 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use super::StoreError;
 use super::entra::{self, Clock, DB_AUTH, DbAuth, TokenRenewer};
+use super::{StoreError, statement_timeout};
 use crate::azure::credential::TokenSource;
 use crate::config::{ConfigError, Secret, SettingsSource};
 
 /// Every setting this module reads.
-pub const SETTINGS: &[&str] = &[DATABASE_URL, MAX_CONNECTIONS, DB_AUTH, STATEMENT_TIMEOUT];
+pub const SETTINGS: &[&str] = &[DATABASE_URL, MAX_CONNECTIONS, DB_AUTH, statement_timeout::SETTING];
 
 const DATABASE_URL: &str = "DATABASE_URL";
 const MAX_CONNECTIONS: &str = "AZCOPS_DB_MAX_CONNECTIONS";
 const DEFAULT_URL: &str = "sqlite://data/azcops.db";
-const STATEMENT_TIMEOUT: &str = "AZCOPS_DB_STATEMENT_TIMEOUT_MS";
-/// Below the API's default request timeout (30 s), so a runaway statement is cancelled and
-/// answered with its own error before the request as a whole times out.
-const DEFAULT_STATEMENT_TIMEOUT_MS: u64 = 20_000;
-/// An hour: anything longer is a mistake for an interactive API and would hide runaway queries.
-const MAX_STATEMENT_TIMEOUT_MS: u64 = 3_600_000;
 
 /// Which database engine a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,11 +59,7 @@ impl StoreConfig {
         let url = source.get(DATABASE_URL).unwrap_or(DEFAULT_URL);
         let mut config = Self::for_url(url, source.parse_or(MAX_CONNECTIONS, 10u32)?)?;
         config.auth = entra::resolve(source, url, config.backend() == Backend::Postgres)?;
-        let timeout_ms: u64 = source.parse_or(STATEMENT_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT_MS)?;
-        if timeout_ms > MAX_STATEMENT_TIMEOUT_MS {
-            return Err(ConfigError::invalid(STATEMENT_TIMEOUT, "must be at most 3600000 (an hour)"));
-        }
-        config.statement_timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
+        config.statement_timeout = statement_timeout::from_source(source)?;
         Ok(config)
     }
 
@@ -98,17 +88,12 @@ impl StoreConfig {
         backend_of(self.database_url.expose()).unwrap_or(Backend::Sqlite)
     }
 
-    /// The PostgreSQL connect options: the URL's, plus `statement_timeout` as a startup
-    /// parameter. As a connection option it holds for every connection the pool opens, and
-    /// the Entra token renewer copies these options, so renewed logins keep it too.
+    /// The PostgreSQL connect options: the URL's plus the statement timeout, for the pool and
+    /// for the Entra token renewer alike.
     fn pg_options(&self) -> Result<PgConnectOptions, StoreError> {
         let options = PgConnectOptions::from_str(self.database_url.expose())
             .map_err(|e| StoreError::validation("DATABASE_URL", e.to_string()))?;
-        Ok(match self.statement_timeout {
-            // A bare number is milliseconds to PostgreSQL.
-            Some(timeout) => options.options([("statement_timeout", timeout.as_millis().to_string())]),
-            None => options,
-        })
+        Ok(statement_timeout::apply(options, self.statement_timeout))
     }
 }
 
@@ -433,63 +418,6 @@ mod tests {
         store.ping().await.unwrap();
         store.close().await;
         assert!(matches!(store.ping().await, Err(StoreError::Unavailable(_))), "health reports degraded");
-    }
-
-    #[test]
-    fn statement_timeout_is_a_connection_option() {
-        let config =
-            StoreConfig::from_source(&SettingsSource::from_pairs([(DATABASE_URL, "postgres://u@db/a")]))
-                .unwrap();
-        assert_eq!(config.statement_timeout, Some(Duration::from_millis(DEFAULT_STATEMENT_TIMEOUT_MS)));
-        let options = config.pg_options().unwrap();
-        assert_eq!(options.get_options(), Some("-c statement_timeout=20000"));
-        let source =
-            SettingsSource::from_pairs([(DATABASE_URL, "postgres://u@db/a"), (STATEMENT_TIMEOUT, "0")]);
-        let off = StoreConfig::from_source(&source).unwrap();
-        assert_eq!((off.statement_timeout, off.pg_options().unwrap().get_options()), (None, None));
-        for bad in ["-1", "soon", "3600001"] {
-            let source = SettingsSource::from_pairs([(STATEMENT_TIMEOUT, bad)]);
-            assert!(
-                StoreConfig::from_source(&source).unwrap_err().to_string().contains(STATEMENT_TIMEOUT),
-                "{bad}"
-            );
-        }
-    }
-
-    /// Always hands out the same token.
-    struct OneToken;
-
-    #[async_trait::async_trait]
-    impl TokenSource for OneToken {
-        async fn token(
-            &self,
-            _tenant: Option<&str>,
-            _scope: &str,
-        ) -> Result<crate::azure::credential::BearerToken, crate::azure::AzureError> {
-            Ok(crate::azure::credential::BearerToken {
-                token: Secret::new("token-1"),
-                expires_at: SystemTime::now() + Duration::from_secs(3600),
-            })
-        }
-    }
-
-    #[tokio::test]
-    async fn entra_logins_keep_the_statement_timeout() {
-        // Never dialled: the test reads the options a new connection would log in with.
-        let mut config =
-            StoreConfig::for_url("postgres://id-azcops@127.0.0.1:1/azcops?sslmode=require", 1).unwrap();
-        config.statement_timeout = Some(Duration::from_millis(1500));
-        let store =
-            Store::connect_lazy_with_tokens(&config, Arc::new(OneToken), entra::system_clock()).unwrap();
-        store.renew_token().await.unwrap();
-        let Db::Postgres(pool) = store.db() else { panic!("a PostgreSQL store") };
-        let options = pool.connect_options();
-        assert_eq!(options.get_options(), Some("-c statement_timeout=1500"));
-        assert!(
-            matches!(options.get_ssl_mode(), sqlx::postgres::PgSslMode::Require),
-            "the URL's options are kept"
-        );
-        store.close().await;
     }
 
     #[test]

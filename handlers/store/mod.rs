@@ -36,6 +36,7 @@ mod resources;
 mod retention;
 mod rule_settings;
 mod scope;
+mod statement_timeout;
 mod subscriptions;
 mod tenants;
 mod vm_metrics;
