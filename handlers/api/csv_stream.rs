@@ -176,3 +176,36 @@ pub(super) fn check_settings(config: &ApiConfig) -> Result<(), crate::config::Co
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SettingsSource;
+
+    #[test]
+    fn export_settings_default_and_refuse_zero_or_garbage() {
+        let config = ApiConfig::from_source(&SettingsSource::default()).unwrap();
+        assert_eq!((config.export_max_rows, config.export_concurrency), (100_000, 2));
+        for key in ["AZCOPS_API_EXPORT_MAX_ROWS", "AZCOPS_API_EXPORT_CONCURRENCY"] {
+            for bad in ["0", "-1", "many"] {
+                let error = ApiConfig::from_source(&SettingsSource::from_pairs([(key, bad)])).unwrap_err();
+                assert!(error.to_string().contains(key), "{key}={bad}: {error}");
+            }
+        }
+        let set = SettingsSource::from_pairs([
+            ("AZCOPS_API_EXPORT_MAX_ROWS", "7"),
+            ("AZCOPS_API_EXPORT_CONCURRENCY", "1"),
+        ]);
+        let config = ApiConfig::from_source(&set).unwrap();
+        assert_eq!((config.export_max_rows, config.export_concurrency), (7, 1));
+    }
+
+    #[test]
+    fn the_note_says_truncated_and_is_no_formula() {
+        let note = truncation_note(100_000);
+        assert!(note.starts_with("# TRUNCATED: this export stops at 100000 rows"));
+        let mut record = String::new();
+        write_record(&mut record, &[note.as_str()]);
+        assert_eq!(record, format!("{note}\r\n"), "one unquoted cell");
+    }
+}
