@@ -212,7 +212,7 @@ async fn concurrency_limit(api: Api) {
     let t = token(&tid_a(), &[READER]).await;
     let path = "/api/v1/resources/export.csv";
     // Two exports whose clients have not read anything yet hold both of the tenant's slots.
-    let first = Download::open(&api, path, &t).await;
+    let mut first = Download::open(&api, path, &t).await;
     let mut second = Download::open(&api, "/api/v1/costs/export.csv", &t).await;
     assert_eq!((first.status, second.status), (StatusCode::OK, StatusCode::OK));
     let refused = api.get("/api/v1/recommendations/export.csv", &t).await;
@@ -226,7 +226,8 @@ async fn concurrency_limit(api: Api) {
     assert_eq!(api.get(path, &b).await.status, StatusCode::OK);
     assert_eq!(api.get("/api/v1/resources", &t).await.status, StatusCode::OK);
 
-    // A client that disconnects mid-stream gives its slot back.
+    // A client that disconnects mid-stream (header read, rows not yet) gives its slot back.
+    assert!(first.chunk().await.unwrap().starts_with("subscription_id,"));
     drop(first);
     let mut third = Download::open(&api, path, &t).await;
     assert_eq!(third.status, StatusCode::OK);
