@@ -77,6 +77,23 @@ pub enum ApiError {
         /// Machine-readable details.
         details: Value,
     },
+    /// 413: a CSV export matches more rows than `AZCOPS_API_EXPORT_MAX_ROWS` allows.
+    #[error("the export matches more than {max_rows} rows; narrow the filters and export again")]
+    ExportTooLarge {
+        /// The row cap.
+        max_rows: u64,
+    },
+    /// 429: the tenant already runs `AZCOPS_API_EXPORT_CONCURRENCY` exports.
+    #[error("too many exports are running for this tenant; retry when one has finished")]
+    ExportsBusy {
+        /// Concurrent exports allowed per tenant.
+        limit: usize,
+        /// Seconds until a retry makes sense.
+        retry_after: u64,
+    },
+    /// 503: PostgreSQL cancelled a statement that ran past `AZCOPS_DB_STATEMENT_TIMEOUT_MS`.
+    #[error("a database statement ran longer than the statement timeout and was cancelled")]
+    StatementTimeout,
     /// 500: something failed inside; the cause is logged, not returned.
     #[error("internal error")]
     Internal(String),
@@ -127,6 +144,21 @@ impl ApiError {
             ),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", Value::Null),
             Self::Throttled { code, details, .. } => (StatusCode::TOO_MANY_REQUESTS, code, details.clone()),
+            Self::ExportTooLarge { max_rows } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "export_too_large",
+                json!({"max_rows": max_rows, "setting": "AZCOPS_API_EXPORT_MAX_ROWS"}),
+            ),
+            Self::ExportsBusy { limit, .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "export_concurrency_exceeded",
+                json!({"limit": limit, "setting": "AZCOPS_API_EXPORT_CONCURRENCY"}),
+            ),
+            Self::StatementTimeout => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "statement_timeout",
+                json!({"setting": "AZCOPS_DB_STATEMENT_TIMEOUT_MS"}),
+            ),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", Value::Null),
             Self::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", Value::Null),
             Self::NotConfigured(setting) => {
@@ -148,6 +180,11 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(cause) => {
                 tracing::warn!(cause = %cause, "database unavailable");
                 Self::database_unavailable()
+            }
+            // 57014 query_canceled: the statement timeout (or an operator) cancelled it.
+            StoreError::Database(sqlx::Error::Database(db)) if db.code().as_deref() == Some("57014") => {
+                tracing::warn!(cause = %db, "database statement cancelled");
+                Self::StatementTimeout
             }
             // PostgreSQL refuses some values SQLite stores (NUL bytes, out-of-range dates): class
             // 22 "data exception" is the caller's input, not our failure.
@@ -179,8 +216,12 @@ impl IntoResponse for ApiError {
             }
             Self::TooManyRequests { retry_after }
             | Self::Throttled { retry_after, .. }
-            | Self::Unavailable { retry_after, .. } => {
+            | Self::Unavailable { retry_after, .. }
+            | Self::ExportsBusy { retry_after, .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            Self::StatementTimeout => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS));
             }
             _ => {}
         }

@@ -8,8 +8,10 @@
 
 pub mod auth;
 pub mod cache;
+mod csv_cell;
 mod csv_stream;
 pub mod error;
+pub mod export_slots;
 pub mod extract;
 pub mod limit;
 pub mod middleware;
@@ -50,6 +52,8 @@ pub const SETTINGS: &[&str] = &[
     "AZCOPS_API_CACHE_SECONDS",
     "AZCOPS_API_CACHE_MAX_BYTES",
     "AZCOPS_INGESTION_TRIGGER_COOLDOWN_MINUTES",
+    "AZCOPS_API_EXPORT_MAX_ROWS",
+    "AZCOPS_API_EXPORT_CONCURRENCY",
 ];
 
 /// API settings: authentication plus the middleware limits.
@@ -73,6 +77,10 @@ pub struct ApiConfig {
     pub cache_max_bytes: usize,
     /// Least time between two on-demand ingestion runs of one tenant.
     pub ingestion_trigger_cooldown: Duration,
+    /// Most rows one CSV export writes (more matching rows: 413).
+    pub export_max_rows: u64,
+    /// CSV exports one tenant may run at once (more: 429).
+    pub export_concurrency: usize,
 }
 
 impl ApiConfig {
@@ -83,8 +91,11 @@ impl ApiConfig {
     /// HTTP timeout so the caller gets our JSON error rather than the host's). The bounds of
     /// issue 13: `AZCOPS_API_RATE_LIMIT_PER_CALLER_PER_MINUTE` (default 300, under the tenant
     /// ceiling above), `AZCOPS_API_CACHE_SECONDS` (default 15, 0 turns the response cache off),
-    /// `AZCOPS_API_CACHE_MAX_BYTES` (default 32 MiB) and
-    /// `AZCOPS_INGESTION_TRIGGER_COOLDOWN_MINUTES` (default 15).
+    /// `AZCOPS_API_CACHE_MAX_BYTES` (default 32 MiB),
+    /// `AZCOPS_INGESTION_TRIGGER_COOLDOWN_MINUTES` (default 15),
+    /// `AZCOPS_API_EXPORT_MAX_ROWS` (default 100000: Excel's own limit is about a million rows,
+    /// and a bigger extract belongs in a filtered query) and `AZCOPS_API_EXPORT_CONCURRENCY`
+    /// (default 2 per tenant).
     ///
     /// # Errors
     /// A value does not parse.
@@ -116,7 +127,10 @@ impl ApiConfig {
             cache_ttl: Duration::from_secs(cache_seconds),
             cache_max_bytes: source.parse_or("AZCOPS_API_CACHE_MAX_BYTES", 32 << 20)?,
             ingestion_trigger_cooldown: Duration::from_secs(cooldown_minutes * 60),
+            export_max_rows: source.parse_or("AZCOPS_API_EXPORT_MAX_ROWS", 100_000)?,
+            export_concurrency: source.parse_or("AZCOPS_API_EXPORT_CONCURRENCY", 2)?,
         })
+        .and_then(|config| csv_stream::check_settings(&config).map(|()| config))
     }
 }
 
@@ -146,6 +160,8 @@ pub struct ApiRuntime {
     pub limiter: limit::RateLimiter,
     /// Short-lived cache of aggregate responses.
     pub response_cache: cache::ResponseCache,
+    /// Per-tenant CSV export slots.
+    pub export_slots: export_slots::ExportSlots,
 }
 
 impl ApiRuntime {
@@ -158,6 +174,7 @@ impl ApiRuntime {
                 config.rate_limit_per_minute,
             ),
             response_cache: cache::ResponseCache::new(config.cache_ttl, config.cache_max_bytes),
+            export_slots: export_slots::ExportSlots::new(config.export_concurrency),
             config,
         }
     }

@@ -47,8 +47,41 @@ pub enum Errors {
     #[response(status = 500, description = "Internal error")]
     Internal(schemas::ErrorBody),
     /// Unavailable.
-    #[response(status = 503, description = "Database or identity provider unavailable, timeout, or not configured", headers(("Retry-After" = u64)))]
+    #[response(status = 503, description = "Database or identity provider unavailable, timeout (`statement_timeout`: a database statement ran past AZCOPS_DB_STATEMENT_TIMEOUT_MS and was cancelled), or not configured", headers(("Retry-After" = u64)))]
     Unavailable(schemas::ErrorBody),
+}
+
+/// The answers of the CSV exports, listed after [`Errors`] so their 413 and 429 replace the
+/// generic ones.
+#[derive(utoipa::IntoResponses)]
+pub enum ExportResponses {
+    /// The file.
+    #[response(
+        status = 200,
+        description = "RFC 4180 CSV with a header row, streamed. Cells that would start with `=`, `+`, `-`, `@`, \
+                       tab or CR are prefixed with `'` so spreadsheets show them as text (plain numbers such as \
+                       `-12.5` stay numbers). If rows arrive while the file streams and push it past \
+                       AZCOPS_API_EXPORT_MAX_ROWS, it stops at the cap and its last row is a note starting \
+                       `# TRUNCATED:`. `X-AzCops-Export-Max-Rows` states the cap.",
+        content_type = "text/csv",
+        headers(("X-AzCops-Export-Max-Rows" = u64, description = "The row cap the export ran under"))
+    )]
+    Csv(String),
+    /// Over the row cap.
+    #[response(
+        status = 413,
+        description = "`export_too_large`: more rows match than AZCOPS_API_EXPORT_MAX_ROWS allows \
+                       (`details.max_rows`); nothing is streamed, narrow the filters"
+    )]
+    TooLarge(schemas::ErrorBody),
+    /// Too many exports.
+    #[response(
+        status = 429,
+        description = "`export_concurrency_exceeded`: the tenant already runs AZCOPS_API_EXPORT_CONCURRENCY \
+                       exports (`details.limit`), or `rate_limited`",
+        headers(("Retry-After" = u64))
+    )]
+    Busy(schemas::ErrorBody),
 }
 
 /// The API's OpenAPI document.

@@ -9,13 +9,13 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use super::StoreError;
 use super::entra::{self, Clock, DB_AUTH, DbAuth, TokenRenewer};
+use super::{StoreError, statement_timeout};
 use crate::azure::credential::TokenSource;
 use crate::config::{ConfigError, Secret, SettingsSource};
 
 /// Every setting this module reads.
-pub const SETTINGS: &[&str] = &[DATABASE_URL, MAX_CONNECTIONS, DB_AUTH];
+pub const SETTINGS: &[&str] = &[DATABASE_URL, MAX_CONNECTIONS, DB_AUTH, statement_timeout::SETTING];
 
 const DATABASE_URL: &str = "DATABASE_URL";
 const MAX_CONNECTIONS: &str = "AZCOPS_DB_MAX_CONNECTIONS";
@@ -41,24 +41,29 @@ pub struct StoreConfig {
     pub acquire_timeout: Duration,
     /// How PostgreSQL logins authenticate (`AZCOPS_DB_AUTH`).
     pub auth: DbAuth,
+    /// PostgreSQL's `statement_timeout` for every pooled connection (`None`: the server's own).
+    pub statement_timeout: Option<Duration>,
 }
 
 impl StoreConfig {
     /// Reads `DATABASE_URL` (default `sqlite://data/azcops.db`), `AZCOPS_DB_MAX_CONNECTIONS`
-    /// (default 10) and `AZCOPS_DB_AUTH` (default `auto`: Entra tokens for a password-less
-    /// PostgreSQL URL when an Azure identity is configured).
+    /// (default 10), `AZCOPS_DB_AUTH` (default `auto`: Entra tokens for a password-less
+    /// PostgreSQL URL when an Azure identity is configured) and
+    /// `AZCOPS_DB_STATEMENT_TIMEOUT_MS` (default 20000; `0` leaves the server's setting).
     ///
     /// # Errors
-    /// The URL has an unsupported scheme, the pool size is not a number in 1..=1000, or
-    /// `AZCOPS_DB_AUTH` is unknown or `entra` for a URL that cannot use it.
+    /// The URL has an unsupported scheme, the pool size is not a number in 1..=1000,
+    /// `AZCOPS_DB_AUTH` is unknown or `entra` for a URL that cannot use it, or the statement
+    /// timeout is not a number of milliseconds up to an hour.
     pub fn from_source(source: &SettingsSource) -> Result<Self, ConfigError> {
         let url = source.get(DATABASE_URL).unwrap_or(DEFAULT_URL);
         let mut config = Self::for_url(url, source.parse_or(MAX_CONNECTIONS, 10u32)?)?;
         config.auth = entra::resolve(source, url, config.backend() == Backend::Postgres)?;
+        config.statement_timeout = statement_timeout::from_source(source)?;
         Ok(config)
     }
 
-    /// Settings for an explicit URL (tests, benchmarks).
+    /// Settings for an explicit URL (tests, benchmarks), without a statement timeout.
     ///
     /// # Errors
     /// The URL has an unsupported scheme or the pool size is out of range.
@@ -74,6 +79,7 @@ impl StoreConfig {
             max_connections,
             acquire_timeout: Duration::from_secs(10),
             auth: DbAuth::Password,
+            statement_timeout: None,
         })
     }
 
@@ -81,6 +87,25 @@ impl StoreConfig {
     pub fn backend(&self) -> Backend {
         backend_of(self.database_url.expose()).unwrap_or(Backend::Sqlite)
     }
+
+    /// The PostgreSQL connect options: the URL's plus the statement timeout, for the pool and
+    /// for the Entra token renewer alike.
+    fn pg_options(&self) -> Result<PgConnectOptions, StoreError> {
+        let options = PgConnectOptions::from_str(self.database_url.expose())
+            .map_err(|e| StoreError::validation("DATABASE_URL", e.to_string()))?;
+        Ok(statement_timeout::apply(options, self.statement_timeout))
+    }
+}
+
+/// How many connections a pool holds, for health checks and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Open connections (idle or in use).
+    pub size: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// The most the pool opens.
+    pub max: u32,
 }
 
 fn backend_of(url: &str) -> Option<Backend> {
@@ -166,8 +191,7 @@ impl Store {
         let Db::Postgres(pool) = &store.db else {
             return Err(StoreError::validation("DATABASE_URL", "not a PostgreSQL URL"));
         };
-        let base = PgConnectOptions::from_str(config.database_url.expose())
-            .map_err(|e| StoreError::validation("DATABASE_URL", e.to_string()))?;
+        let base = config.pg_options()?;
         let renewer = Arc::new(TokenRenewer::new(pool.clone(), base, tokens, clock));
         if entra::spawn(&renewer).is_none() {
             return Err(StoreError::validation("AZCOPS_DB_AUTH", "Entra tokens need a Tokio runtime"));
@@ -237,8 +261,7 @@ impl Store {
                 )
             }
             Backend::Postgres => {
-                let options = PgConnectOptions::from_str(url)
-                    .map_err(|e| StoreError::validation("DATABASE_URL", e.to_string()))?;
+                let options = config.pg_options()?;
                 Db::Postgres(
                     PgPoolOptions::new()
                         .max_connections(config.max_connections)
@@ -252,6 +275,15 @@ impl Store {
 
     pub(crate) fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// The pool's current size and idle connections.
+    pub fn pool_status(&self) -> PoolStatus {
+        let (size, idle, max) = match &self.db {
+            Db::Sqlite(pool) => (pool.size(), pool.num_idle(), pool.options().get_max_connections()),
+            Db::Postgres(pool) => (pool.size(), pool.num_idle(), pool.options().get_max_connections()),
+        };
+        PoolStatus { size, idle: u32::try_from(idle).unwrap_or(u32::MAX), max }
     }
 
     /// The statement opening a transaction that reads and then writes. SQLite must take the
@@ -310,8 +342,10 @@ impl Store {
 /// # Errors
 /// Invalid settings ([`StoreError::Validation`]), an unreachable database, or a failed migration.
 pub async fn migrate(settings: &SettingsSource) -> Result<Backend, StoreError> {
-    let config = StoreConfig::from_source(settings)
+    let mut config = StoreConfig::from_source(settings)
         .map_err(|e| StoreError::validation("DATABASE_URL", e.to_string()))?;
+    // A migration may rebuild an index over a large table: the API's bound is not for it.
+    config.statement_timeout = None;
     let store = Store::connect(&config).await?;
     store.migrate().await?;
     store.close().await;

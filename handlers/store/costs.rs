@@ -105,7 +105,7 @@ struct DayServiceSum {
 }
 
 /// Appends the tenant predicate and the filters to a query that ends in `WHERE `.
-fn push_filters<DB>(qb: &mut QueryBuilder<DB>, scope: &TenantScope, filter: &CostFilter)
+pub(super) fn push_filters<DB>(qb: &mut QueryBuilder<DB>, scope: &TenantScope, filter: &CostFilter)
 where
     DB: Database,
     String: for<'q> Encode<'q, DB> + Type<DB>,

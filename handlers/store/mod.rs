@@ -25,6 +25,7 @@ mod cost_load;
 mod costs;
 mod entra;
 mod error;
+mod export;
 mod ingestion;
 pub mod lifecycle;
 mod page;
@@ -35,6 +36,7 @@ mod resources;
 mod retention;
 mod rule_settings;
 mod scope;
+mod statement_timeout;
 mod subscriptions;
 mod tenants;
 mod vm_metrics;
@@ -42,10 +44,13 @@ mod vm_metrics;
 use chrono::{DateTime, SubsecRound, Utc};
 
 pub use audit::{Actor, AuditEntry, AuditFilter, NewAuditEntry, PLATFORM_AUDIT_TENANT};
-pub use connect::{Backend, MigrateArgs, SETTINGS, Store, StoreConfig, migrate, run};
+pub use connect::{Backend, MigrateArgs, PoolStatus, SETTINGS, Store, StoreConfig, migrate, run};
 pub use costs::{CostFilter, CostRow, CostSummary, DailyCost, ServiceCost};
 pub use entra::{Clock, DbAuth, PG_TOKEN_SCOPE, system_clock};
 pub use error::StoreError;
+pub use export::{
+    CostCursor, MAX_EXPORT_PAGE, RecommendationCursor, ResourceCursor, ResourceExportRow, SortValue,
+};
 pub use ingestion::{
     IngestionItem, IngestionRun, ItemStatus, ItemUpdate, NewRun, OnDemandRequest, OnDemandRun, RunStatus,
     RunWithItems, STALE_ACTIVE_RUN,

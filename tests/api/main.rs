@@ -6,6 +6,8 @@ mod auth;
 mod bounds;
 mod cache;
 mod docs;
+mod export_faults;
+mod exports;
 mod lifecycle;
 mod limits;
 mod money;

@@ -54,4 +54,11 @@ async fn amounts_are_rounded_and_currencies_kept_apart() {
     let summary = api.get("/api/v1/costs/summary?days=30&to=2026-11-30", &t).await.json();
     assert_eq!(summary["total_cost"].to_string(), "0.3", "{summary}");
     assert_eq!(summary["total_amortized_cost"].to_string(), "0.67");
+
+    // The same rounding in the CSV exports.
+    let costs = api.get("/api/v1/costs/export.csv", &t).await.text;
+    assert!(costs.lines().nth(1).unwrap().ends_with(",0.3,0.67,EUR"), "{costs}");
+    let recommendations = api.get("/api/v1/recommendations/export.csv", &t).await.text;
+    assert!(recommendations.contains(",1301.14,") && recommendations.contains(",0.11,"), "{recommendations}");
+    assert!(!recommendations.contains("1301.1399"), "{recommendations}");
 }

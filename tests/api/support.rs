@@ -90,13 +90,23 @@ impl Api {
     /// An instance on `backend`; PostgreSQL needs `AZCOPS_TEST_POSTGRES_URL`
     /// (`scripts/start-postgres.sh`) and gets a fresh database.
     pub async fn on(backend: Backend, extra: &[(&str, &str)]) -> Self {
-        Self::build(backend, extra, [tid_a(), tid_b()], Err("no Azure in API tests".to_owned())).await
+        Self::build(backend, extra, [tid_a(), tid_b()], Err("no Azure in API tests".to_owned()), |_| {}).await
+    }
+
+    /// As [`Api::on`] with the store's settings (pool size 4, no statement timeout) adjusted.
+    pub async fn on_store(
+        backend: Backend,
+        extra: &[(&str, &str)],
+        configure: impl FnOnce(&mut StoreConfig),
+    ) -> Self {
+        Self::build(backend, extra, [tid_a(), tid_b()], Err("no Azure in API tests".to_owned()), configure)
+            .await
     }
 
     /// An instance whose tenants A and B are the Entra tenants `tenants` and whose control-plane
     /// checks (subscription ownership) ask ARM through `azure`.
     pub async fn with_azure(backend: Backend, tenants: [String; 2], azure: azcops::azure::ArmClient) -> Self {
-        Self::build(backend, &[], tenants, Ok(azure)).await
+        Self::build(backend, &[], tenants, Ok(azure), |_| {}).await
     }
 
     async fn build(
@@ -104,6 +114,7 @@ impl Api {
         extra: &[(&str, &str)],
         tenants: [String; 2],
         azure: Result<azcops::azure::ArmClient, String>,
+        configure: impl FnOnce(&mut StoreConfig),
     ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let (url, postgres) = match backend {
@@ -123,7 +134,9 @@ impl Api {
                 (url.to_string(), Some((server, database)))
             }
         };
-        let store = Store::connect(&StoreConfig::for_url(&url, 4).unwrap()).await.unwrap();
+        let mut store_config = StoreConfig::for_url(&url, 4).unwrap();
+        configure(&mut store_config);
+        let store = Store::connect(&store_config).await.unwrap();
         store.migrate().await.unwrap();
         let [tenant_a_id, tenant_b_id] = tenants;
         let scope_a = tenant(&store, 1, &tenant_a_id).await;
@@ -151,6 +164,14 @@ impl Api {
         let router = Router::new().nest("/api", azcops::api::router(state.clone()));
         let tenant_a = scope_a.tenant_id().to_owned();
         Self { router, state, store, scope_a, scope_b, tenant_a, _dir: dir, postgres }
+    }
+
+    /// The URL of this instance's PostgreSQL test database.
+    pub fn postgres_url(&self) -> Option<String> {
+        let (server, database) = self.postgres.as_ref()?;
+        let mut url = url::Url::parse(server).unwrap();
+        url.set_path(&format!("/{database}"));
+        Some(url.to_string())
     }
 
     /// Closes the store and drops a PostgreSQL test database.

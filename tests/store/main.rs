@@ -7,6 +7,7 @@ mod support;
 mod audit;
 mod costs;
 mod entra;
+mod exports;
 mod ingestion;
 mod isolation;
 mod pagination;

@@ -11,9 +11,11 @@ use serde::Deserialize;
 use crate::api::extract::{ApiQuery, Paging, Tenant, check_year};
 use crate::api::money::RoundMoney;
 use crate::api::{ApiError, csv_stream};
+use crate::money::round_to_minor_unit;
 use crate::state::AppState;
 use crate::store::{
-    CostFilter, CostRow, PageRequest, ResourceFilter, ResourceRecord, ResourceSort, SortDirection,
+    CostCursor, CostFilter, CostRow, PageRequest, ResourceExportRow, ResourceFilter, ResourceSort,
+    SortDirection,
 };
 
 /// Sort keys accepted by `GET /resources`.
@@ -180,33 +182,44 @@ pub async fn get_resource(tenant: Tenant, Path(id): Path<String>) -> Result<Resp
     Ok(Json(tenant.store.get_resource(&tenant.scope, &id).await?).into_response())
 }
 
-/// `GET /resources/export.csv`.
+/// `GET /resources/export.csv`: every matching resource in the list's order (see
+/// [`csv_stream`] for the row cap and the concurrency limit).
 #[utoipa::path(
     get,
     path = "/api/v1/resources/export.csv",
     tag = "data",
     params(ResourceQuery),
-    responses((status = 200, description = "RFC 4180 CSV with a header row", content_type = "text/csv", body = String), crate::api::openapi::Errors)
+    responses(crate::api::openapi::Errors, crate::api::openapi::ExportResponses)
 )]
 pub async fn export_resources(
+    State(state): State<AppState>,
     tenant: Tenant,
     ApiQuery(query): ApiQuery<ResourceQuery>,
 ) -> Result<Response, ApiError> {
     let filter = query.filter()?;
     let Tenant { store, scope, .. } = tenant;
+    let tenant_id = scope.tenant_id().to_owned();
+    let sort = filter.sort;
+    let (count_store, count_scope, count_filter) = (store.clone(), scope.clone(), filter.clone());
     csv_stream::export(
-        "resources.csv",
-        &["subscription_id", "resource_id", "name", "type", "location", "resource_group", "tags"],
-        move |page| {
-            let (store, scope, filter) = (store.clone(), scope.clone(), filter.clone());
-            async move { store.list_resources(&scope, &filter, page).await }
+        &state,
+        &tenant_id,
+        csv_stream::CsvSpec {
+            filename: "resources.csv",
+            header: &["subscription_id", "resource_id", "name", "type", "location", "resource_group", "tags"],
+            row: resource_row,
         },
-        resource_row,
+        |upto| async move { count_store.count_resources_upto(&count_scope, &count_filter, upto).await },
+        move |after, limit| {
+            let (store, scope, filter) = (store.clone(), scope.clone(), filter.clone());
+            async move { store.export_resources_page(&scope, &filter, after.as_ref(), limit).await }
+        },
+        move |row: &ResourceExportRow| row.cursor(sort),
     )
     .await
 }
 
-fn resource_row(r: &ResourceRecord) -> Vec<String> {
+fn resource_row(r: &ResourceExportRow) -> Vec<String> {
     let tags = serde_json::to_string(&r.tags.0).unwrap_or_default();
     vec![
         r.subscription_id.clone(),
@@ -270,38 +283,48 @@ pub async fn list_costs(tenant: Tenant, ApiQuery(query): ApiQuery<CostQuery>) ->
     Ok(Json(tenant.store.list_costs(&tenant.scope, &filter, page).await?.round_money()).into_response())
 }
 
-/// `GET /costs/export.csv`.
+/// `GET /costs/export.csv`: every matching cost row, newest day first (see [`csv_stream`]
+/// for the row cap and the concurrency limit).
 #[utoipa::path(
     get,
     path = "/api/v1/costs/export.csv",
     tag = "data",
     params(CostQuery),
-    responses((status = 200, description = "RFC 4180 CSV with a header row", content_type = "text/csv", body = String), crate::api::openapi::Errors)
+    responses(crate::api::openapi::Errors, crate::api::openapi::ExportResponses)
 )]
 pub async fn export_costs(
+    State(state): State<AppState>,
     tenant: Tenant,
     ApiQuery(query): ApiQuery<CostQuery>,
 ) -> Result<Response, ApiError> {
     let filter = query.filter()?;
     let Tenant { store, scope, .. } = tenant;
+    let tenant_id = scope.tenant_id().to_owned();
+    let (count_store, count_scope, count_filter) = (store.clone(), scope.clone(), filter.clone());
     csv_stream::export(
-        "costs.csv",
-        &[
-            "date",
-            "subscription_id",
-            "resource_group",
-            "service_name",
-            "meter_category",
-            "resource_id",
-            "cost",
-            "amortized_cost",
-            "currency",
-        ],
-        move |page| {
-            let (store, scope, filter) = (store.clone(), scope.clone(), filter.clone());
-            async move { store.list_costs(&scope, &filter, page).await }
+        &state,
+        &tenant_id,
+        csv_stream::CsvSpec {
+            filename: "costs.csv",
+            header: &[
+                "date",
+                "subscription_id",
+                "resource_group",
+                "service_name",
+                "meter_category",
+                "resource_id",
+                "cost",
+                "amortized_cost",
+                "currency",
+            ],
+            row: cost_row,
         },
-        cost_row,
+        |upto| async move { count_store.count_costs_upto(&count_scope, &count_filter, upto).await },
+        move |after, limit| {
+            let (store, scope, filter) = (store.clone(), scope.clone(), filter.clone());
+            async move { store.export_costs_page(&scope, &filter, after.as_ref(), limit).await }
+        },
+        CostCursor::after,
     )
     .await
 }
@@ -314,8 +337,8 @@ fn cost_row(c: &CostRow) -> Vec<String> {
         c.service_name.clone(),
         c.meter_category.clone(),
         c.resource_id.clone(),
-        c.cost.to_string(),
-        c.amortized_cost.to_string(),
+        round_to_minor_unit(c.cost, &c.currency).to_string(),
+        round_to_minor_unit(c.amortized_cost, &c.currency).to_string(),
         c.currency.clone(),
     ]
 }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Datelike as _, Utc};
 use serde::Deserialize;
@@ -18,9 +18,10 @@ use crate::api::extract::{ApiQuery, Paging, Tenant, check_year, parse_json};
 use crate::api::money::RoundMoney;
 use crate::api::{ApiError, csv_stream};
 use crate::money::round_to_minor_unit;
+use crate::state::AppState;
 use crate::store::{
-    AuditFilter, Recommendation, RecommendationFilter, RecommendationGroup, RecommendationSort,
-    RecommendationStatus, SortDirection,
+    AuditFilter, Recommendation, RecommendationCursor, RecommendationFilter, RecommendationGroup,
+    RecommendationSort, RecommendationStatus, SortDirection,
 };
 
 /// Sort keys of `GET /recommendations`.
@@ -284,43 +285,58 @@ impl CurrencyTotals {
     }
 }
 
-/// `GET /recommendations/export.csv`.
+/// `GET /recommendations/export.csv`: every matching recommendation in the list's order (see
+/// [`csv_stream`] for the row cap and the concurrency limit).
 #[utoipa::path(
     get,
     path = "/api/v1/recommendations/export.csv",
     tag = "recommendations",
     params(ListQuery),
-    responses((status = 200, description = "RFC 4180 CSV with a header row", content_type = "text/csv", body = String), crate::api::openapi::Errors)
+    responses(crate::api::openapi::Errors, crate::api::openapi::ExportResponses)
 )]
-pub async fn export(tenant: Tenant, ApiQuery(query): ApiQuery<ListQuery>) -> Result<Response, ApiError> {
+pub async fn export(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Response, ApiError> {
     let filter = query.filter()?;
     let Tenant { store, scope, .. } = tenant;
+    let tenant_id = scope.tenant_id().to_owned();
+    let sort = filter.sort;
+    let (count_store, count_scope, count_filter) = (store.clone(), scope.clone(), filter.clone());
     csv_stream::export(
-        "recommendations.csv",
-        &[
-            "id",
-            "subscription_id",
-            "resource_id",
-            "rule_id",
-            "source",
-            "category",
-            "title",
-            "estimated_monthly_savings",
-            "savings_basis",
-            "currency",
-            "confidence_score",
-            "risk_level",
-            "effort_level",
-            "priority_score",
-            "status",
-            "first_detected_at",
-            "last_detected_at",
-        ],
-        move |page| {
-            let (store, scope, filter) = (store.clone(), scope.clone(), filter.clone());
-            async move { store.list_recommendations(&scope, &filter, page).await }
+        &state,
+        &tenant_id,
+        csv_stream::CsvSpec {
+            filename: "recommendations.csv",
+            header: &[
+                "id",
+                "subscription_id",
+                "resource_id",
+                "rule_id",
+                "source",
+                "category",
+                "title",
+                "estimated_monthly_savings",
+                "savings_basis",
+                "currency",
+                "confidence_score",
+                "risk_level",
+                "effort_level",
+                "priority_score",
+                "status",
+                "first_detected_at",
+                "last_detected_at",
+                "duplicate_of",
+            ],
+            row: recommendation_row,
         },
-        recommendation_row,
+        |upto| async move { count_store.count_recommendations_upto(&count_scope, &count_filter, upto).await },
+        move |after, limit| {
+            let (store, scope, filter) = (store.clone(), scope.clone(), filter.clone());
+            async move { store.export_recommendations_page(&scope, &filter, after.as_ref(), limit).await }
+        },
+        move |row: &Recommendation| RecommendationCursor::after(row, sort),
     )
     .await
 }
@@ -334,7 +350,7 @@ fn recommendation_row(r: &Recommendation) -> Vec<String> {
         r.source.clone(),
         r.category.clone(),
         r.title.clone(),
-        r.estimated_monthly_savings.to_string(),
+        round_to_minor_unit(r.estimated_monthly_savings, &r.currency).to_string(),
         r.savings_basis.clone(),
         r.currency.clone(),
         r.confidence_score.to_string(),
@@ -344,6 +360,7 @@ fn recommendation_row(r: &Recommendation) -> Vec<String> {
         r.status.to_string(),
         r.first_detected_at.to_rfc3339(),
         r.last_detected_at.to_rfc3339(),
+        r.duplicate_of.clone().unwrap_or_default(),
     ]
 }
 

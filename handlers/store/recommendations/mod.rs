@@ -18,7 +18,7 @@ mod upsert;
 /// Ids per `IN (...)` list.
 const ID_CHUNK: usize = 500;
 
-const SELECT: &str = "SELECT id, subscription_id, resource_id, rule_id, source, category, title, \
+pub(super) const SELECT: &str = "SELECT id, subscription_id, resource_id, rule_id, source, category, title, \
      estimated_monthly_savings, savings_basis, currency, confidence_score, risk_level, effort_level, priority_score, \
      status, evidence, first_detected_at, last_detected_at, status_changed_at, status_changed_by, created_at, \
      updated_at, duplicate_of FROM recommendations WHERE ";
@@ -160,7 +160,7 @@ pub struct StaleFindingKey {
     pub rule_id: String,
 }
 
-fn push_filters<DB>(qb: &mut QueryBuilder<DB>, scope: &TenantScope, filter: &RecommendationFilter)
+pub(super) fn push_filters<DB>(qb: &mut QueryBuilder<DB>, scope: &TenantScope, filter: &RecommendationFilter)
 where
     DB: Database,
     String: for<'q> Encode<'q, DB> + Type<DB>,

@@ -159,8 +159,12 @@ pub struct ResourceFilter {
     pub direction: SortDirection,
 }
 
-fn push_filters<DB>(qb: &mut QueryBuilder<DB>, backend: Backend, scope: &TenantScope, filter: &ResourceFilter)
-where
+pub(super) fn push_filters<DB>(
+    qb: &mut QueryBuilder<DB>,
+    backend: Backend,
+    scope: &TenantScope,
+    filter: &ResourceFilter,
+) where
     DB: Database,
     String: for<'q> Encode<'q, DB> + Type<DB>,
 {
