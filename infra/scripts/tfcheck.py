@@ -50,6 +50,7 @@ LOCAL_ONLY = {
     "FUNCTIONS_CUSTOMHANDLER_PORT": "set by the Functions host for the handler process it starts",
     "FUNCTIONS_APP_ROOT_PATH": "set by the Functions host for the handler process it starts",
     "AZCOPS_INGEST_CONCURRENCY": "fan-out of the `azcops ingest` command; in Azure the queue trigger's batchSize decides",
+    "AZCOPS_OPERATOR": "names the operator of command-line changes in the audit log; API changes are audited with the caller's token",
 }
 
 # Settings Terraform sets that the binary does not read: they configure the Functions host.
