@@ -54,6 +54,9 @@ locals {
     AZCOPS_API_CACHE_SECONDS                    = "15"
     AZCOPS_API_CACHE_MAX_BYTES                  = "33554432"
     AZCOPS_INGESTION_TRIGGER_COOLDOWN_MINUTES   = "15"
+    AZCOPS_API_EXPORT_MAX_ROWS                  = "100000"
+    AZCOPS_API_EXPORT_CONCURRENCY               = "2"
+    AZCOPS_DB_STATEMENT_TIMEOUT_MS              = "20000"
 
     AZCOPS_LOG_FORMAT = "json"
     RUST_LOG          = var.rust_log
