@@ -9,6 +9,7 @@ mod costs;
 mod entra;
 mod ingestion;
 mod isolation;
+mod least_privilege;
 mod pagination;
 mod recommendation_summary;
 mod recommendations;
