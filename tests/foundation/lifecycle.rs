@@ -1,5 +1,5 @@
-//! The handler child never outlives the local host. `azcops dev` stopped with SIGTERM or Ctrl-C
-//! stops its handler and exits cleanly; an emulator killed outright (SIGKILL, as after a crash)
+//! The handler child never outlives the local host. `azcops dev` and `azcops demo` stopped with
+//! SIGTERM or Ctrl-C stop their handler and exit cleanly; an emulator killed outright (SIGKILL, as after a crash)
 //! leaves no handler behind either, because the handler exits when its stdin lifeline closes.
 //! A handler started without the emulator's marker (as the Functions host starts it) ignores
 //! stdin. Liveness is read from /proc by pid and start time, waiting in a bounded loop.
@@ -76,15 +76,41 @@ struct Emulator {
 }
 
 impl Emulator {
+    /// `azcops dev` on a temporary app, running once its banner is printed.
     fn start(dir: &Path) -> Self {
         let app = make_app(dir, &["api"], |_| {});
         let storage = dir.join("data");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_azcops"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_azcops"));
+        command
             .args(["dev", "--app-root"])
             .arg(&app)
             .args(["--port", "0", "--no-timers"])
             .env("AZCOPS_DEV_STORAGE_ROOT", &storage)
-            .env("DATABASE_URL", format!("sqlite://{}", storage.join("azcops.db").display()))
+            .env("DATABASE_URL", format!("sqlite://{}", storage.join("azcops.db").display()));
+        Self::launch(command, "listening on http://127.0.0.1:")
+    }
+
+    /// `azcops demo` on a one-subscription sandbox estate, once `ready` is printed.
+    fn demo(dir: &Path, ready: &str) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_azcops"));
+        command
+            .current_dir(crate::support::repo())
+            .args([
+                "demo",
+                "--port",
+                "0",
+                "--estate",
+                "tenants=1,subscriptions=1,resources=5,days=3",
+                "--data-dir",
+            ])
+            .arg(dir.join("data"));
+        Self::launch(command, ready)
+    }
+
+    /// Starts `command`, reads its console until a line contains `ready`, and finds the handler
+    /// pid in the local host's banner.
+    fn launch(mut command: Command, ready: &str) -> Self {
+        let mut child = command
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -93,21 +119,29 @@ impl Emulator {
             .unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, lines) = channel();
-        // Keeps draining after the banner so the emulator never blocks on a full pipe.
+        // Keeps draining after `ready` so the emulator never blocks on a full pipe.
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 let _ = tx.send(line);
             }
         });
         let deadline = Instant::now() + DEADLINE;
-        let banner = loop {
+        let mut banner = None;
+        loop {
             match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(line) if line.contains("listening on http://127.0.0.1:") => break line,
-                Ok(_) => {}
-                Err(RecvTimeoutError::Timeout) => panic!("no banner within {DEADLINE:?}"),
-                Err(RecvTimeoutError::Disconnected) => panic!("azcops dev exited before its banner"),
+                Ok(line) => {
+                    if line.contains("listening on http://127.0.0.1:") {
+                        banner = Some(line.clone());
+                    }
+                    if line.contains(ready) {
+                        break;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => panic!("{ready:?} not printed within {DEADLINE:?}"),
+                Err(RecvTimeoutError::Disconnected) => panic!("exited before printing {ready:?}"),
             }
-        };
+        }
+        let banner = banner.unwrap_or_else(|| panic!("no local host banner before {ready:?}"));
         let pid: u32 = banner
             .split("pid ")
             .nth(1)
@@ -164,6 +198,36 @@ fn a_killed_emulator_leaves_no_handler_behind() {
     let status = emulator.child.wait().unwrap();
     assert!(!status.success());
     emulator.handler.wait_gone("after SIGKILL of the emulator");
+}
+
+#[test]
+fn sigterm_stops_a_serving_demo_and_its_handler() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut demo = Emulator::demo(dir.path(), "Ctrl-C to stop.");
+    signal(demo.child.id(), "TERM");
+    let status = wait_exit(&mut demo.child);
+    assert!(status.success(), "{status}");
+    demo.handler.wait_gone("after SIGTERM to azcops demo");
+}
+
+#[test]
+fn sigterm_during_the_demo_run_stops_it_and_its_handler() {
+    let dir = tempfile::tempdir().unwrap();
+    // Signalled as soon as the handler is up, while the demo's ingestion may still be running.
+    let mut demo = Emulator::demo(dir.path(), "listening on http://127.0.0.1:");
+    signal(demo.child.id(), "TERM");
+    let status = wait_exit(&mut demo.child);
+    assert!(status.success(), "{status}");
+    demo.handler.wait_gone("after SIGTERM during the demo run");
+}
+
+#[test]
+fn a_killed_demo_leaves_no_handler_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut demo = Emulator::demo(dir.path(), "Ctrl-C to stop.");
+    demo.child.kill().unwrap();
+    demo.child.wait().unwrap();
+    demo.handler.wait_gone("after SIGKILL of azcops demo");
 }
 
 /// `azcops serve` as the Functions host starts it: stdin at end-of-file from the start.

@@ -78,8 +78,8 @@ async fn the_app_role(ctx: Ctx) {
     let scope = tenant(&app_store, 1).await;
     let sub = guid(101);
     let disk = resource(&sub, "disk-1", "microsoft.compute/disks", "westeurope", "prod");
-    app_store.upsert_resources(&scope, &[disk.clone()], at(2026, 11, 20, 2)).await.unwrap();
-    app_store.upsert_resources(&scope, &[disk.clone()], at(2026, 11, 21, 2)).await.unwrap();
+    app_store.upsert_resources(&scope, std::slice::from_ref(&disk), at(2026, 11, 20, 2)).await.unwrap();
+    app_store.upsert_resources(&scope, std::slice::from_ref(&disk), at(2026, 11, 21, 2)).await.unwrap();
     app_store
         .upsert_recommendations(
             &scope,
