@@ -192,7 +192,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_api(azcops::api::ApiConfig::from_source(&source)?);
     let app = azcops::app::Application::bind(port, &host.route_prefix, state).await?;
     tracing::info!(port = app.port(), route_prefix = %host.route_prefix, "custom handler listening");
-    app.run_until(shutdown_signal()).await?;
+    // Started by `azcops dev`/`azcops demo`: never outlive the emulator, however it ended.
+    tokio::select! {
+        served = app.run_until(shutdown_signal()) => served?,
+        () = azcops::dev::parent_gone() => {
+            tracing::warn!("the local host that started this handler is gone; exiting");
+        }
+    }
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Offline checks of infra/: HCL parses, formatting, checkov, module consistency, and app settings
-# against local.settings.json.example. Installs its tools on first run (into target/infra-tools,
+# Offline checks of infra/: HCL parses, formatting, checkov, module consistency, app settings
+# against local.settings.json.example, and the least-privilege rules. Installs its tools on first run (into target/infra-tools,
 # or $AZCOPS_INFRA_TOOLS) and reuses them afterwards. Prints PASS/FAIL per check; exits non-zero
 # if any check fails. Terraform itself cannot be installed from the reachable registries, so
 # provider-schema validation (terraform validate/plan) runs in the pipeline instead.
@@ -135,7 +135,15 @@ result settings $? >/dev/null
 "$HCL2_VENV/bin/python" infra/scripts/tfcheck.py lighthouse
 result lighthouse $? >/dev/null
 
-# 7. The consistency checks themselves catch each kind of defect (mutations of a scratch copy).
+# 7. Least privilege: blob data roles only on containers (never Blob Data Owner, never the account),
+#    no app role on the deployment container and a separate deployment storage identity, the app
+#    identity not the PostgreSQL administrator, the public authority as AZCOPS_AUTH_AUTHORITY's
+#    default, and the pipeline migrating + granting (infra/sql/app-role.sql) as the administrator
+#    before the package is deployed.
+"$HCL2_VENV/bin/python" infra/scripts/tfcheck.py privilege
+result privilege $? >/dev/null
+
+# 8. The consistency checks themselves catch each kind of defect (mutations of a scratch copy).
 selftest="$("$HCL2_VENV/bin/python" infra/scripts/test_tfcheck.py 2>&1)"
 rc=$?
 [ $rc -eq 0 ] || printf '%s\n' "$selftest" | grep -v '^ok ' | sed 's/^/  /'

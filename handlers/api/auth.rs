@@ -61,7 +61,7 @@ impl AuthConfig {
     /// (default `{authority}/common/discovery/v2.0/keys`) and `AZCOPS_CONTROL_PLANE_TENANT`.
     ///
     /// # Errors
-    /// The authority or key-set URL is not an http(s) URL.
+    /// The authority or key-set URL is not a URL, or not https while its host is not loopback.
     pub fn from_source(source: &SettingsSource) -> Result<Self, ConfigError> {
         let authority =
             source.get("AZCOPS_AUTH_AUTHORITY").unwrap_or(DEFAULT_AUTHORITY).trim_end_matches('/').to_owned();
@@ -81,11 +81,9 @@ impl AuthConfig {
     }
 }
 
+/// Keys and issuers fetched over plain http could be swapped on the way: https unless loopback.
 fn check_url(key: &str, value: &str) -> Result<(), ConfigError> {
-    match url::Url::parse(value) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(()),
-        _ => Err(ConfigError::Invalid { key: key.to_owned(), reason: "must be an http(s) URL".into() }),
-    }
+    crate::azure::config::secure_url(key, value).map(drop)
 }
 
 /// Why a request could not be authenticated.
@@ -391,6 +389,34 @@ mod tests {
             AuthConfig::from_source(&SettingsSource::from_pairs([("AZCOPS_AUTH_AUTHORITY", "ftp://x")]))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn authority_and_key_set_must_be_https_unless_loopback() {
+        let config =
+            |pairs: &[(&str, &str)]| AuthConfig::from_source(&SettingsSource::from_pairs(pairs.to_vec()));
+        assert_eq!(config(&[]).unwrap().authority, DEFAULT_AUTHORITY);
+        for loopback in ["http://127.0.0.1:9", "http://127.1.2.3", "http://[::1]:9", "http://localhost:9"] {
+            assert!(config(&[("AZCOPS_AUTH_AUTHORITY", loopback)]).is_ok(), "{loopback}");
+            assert!(config(&[("AZCOPS_AUTH_JWKS_URL", &format!("{loopback}/keys"))]).is_ok(), "{loopback}");
+        }
+        for (key, value) in [
+            ("AZCOPS_AUTH_AUTHORITY", "http://login.microsoftonline.com"),
+            ("AZCOPS_AUTH_AUTHORITY", "http://10.1.2.3:8080"),
+            ("AZCOPS_AUTH_JWKS_URL", "http://login.microsoftonline.com/common/discovery/v2.0/keys"),
+            ("AZCOPS_AUTH_JWKS_URL", "http://localhost.evil.example/keys"),
+        ] {
+            let err = config(&[(key, value)]).unwrap_err().to_string();
+            assert!(err.contains(key) && err.contains("https"), "{key}={value}: {err}");
+        }
+        // An http authority on a loopback host does not excuse a remote http key set.
+        let err = config(&[
+            ("AZCOPS_AUTH_AUTHORITY", "http://127.0.0.1:9"),
+            ("AZCOPS_AUTH_JWKS_URL", "http://keys.example/k"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("AZCOPS_AUTH_JWKS_URL"), "{err}");
     }
 
     #[test]

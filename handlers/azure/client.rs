@@ -336,6 +336,15 @@ impl ArmClient {
     ) -> Result<reqwest::RequestBuilder, AzureError> {
         let mut builder = self.http.request(req.method.clone(), req.url.clone());
         if req.api != Api::RetailPrices {
+            // The ARM token goes only to the configured ARM endpoint, whatever URL a caller built.
+            let arm = Url::parse(&self.config.arm_endpoint).map(|u| u.origin());
+            if arm.as_ref().ok() != Some(&req.url.origin()) {
+                return Err(AzureError::InvalidRequest(format!(
+                    "{} request to {} refused: the ARM token is sent only to AZCOPS_ARM_ENDPOINT",
+                    req.api,
+                    req.url.origin().ascii_serialization()
+                )));
+            }
             let token = self.tokens.token(ctx.token_tenant.as_deref(), &self.config.arm_scope()).await?;
             builder = builder.bearer_auth(token.token.expose());
             if !ctx.correlation_id.is_empty() {

@@ -100,6 +100,12 @@ impl AzureConfig {
             url::Url::parse(&raw).map_err(|e| ConfigError::invalid(key, e.to_string()))?;
             Ok(raw)
         };
+        // Endpoints that receive a token or issue one: plain http only to this machine.
+        let token_url = |key: &str, default: &str| -> Result<String, ConfigError> {
+            let raw = url(key, default)?;
+            secure_url(key, &raw)?;
+            Ok(raw)
+        };
         let max_attempts: u32 = source.parse_or("AZCOPS_AZURE_MAX_RETRIES", 5)?;
         if max_attempts == 0 {
             return Err(ConfigError::invalid("AZCOPS_AZURE_MAX_RETRIES", "must be at least 1"));
@@ -110,13 +116,13 @@ impl AzureConfig {
         }
         let page_cap: usize = source.parse_or("AZCOPS_AZURE_PAGE_CAP", 10_000)?;
         Ok(Self {
-            arm_endpoint: url("AZCOPS_ARM_ENDPOINT", "https://management.azure.com")?,
+            arm_endpoint: token_url("AZCOPS_ARM_ENDPOINT", "https://management.azure.com")?,
             retail_prices_endpoint: url("AZCOPS_RETAIL_PRICES_ENDPOINT", "https://prices.azure.com")?,
             arm_audience: source
                 .get("AZCOPS_ARM_AUDIENCE")
                 .unwrap_or("https://management.azure.com/")
                 .to_owned(),
-            authority_host: url("AZCOPS_AUTHORITY_HOST", "https://login.microsoftonline.com")?,
+            authority_host: token_url("AZCOPS_AUTHORITY_HOST", "https://login.microsoftonline.com")?,
             credential: source.parse_or("AZCOPS_AZURE_CREDENTIAL", CredentialKind::Auto)?,
             client_id: source.get("AZURE_CLIENT_ID").map(str::to_owned),
             tenant_id: source.get("AZURE_TENANT_ID").map(str::to_owned),
@@ -148,9 +154,71 @@ impl AzureConfig {
     }
 }
 
+/// Parses `value`, the URL of setting `key`, requiring `https` unless the host is loopback
+/// (127.0.0.0/8, ::1, localhost): a token or a key set must never travel in clear over a network.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] naming `key` when the value is not a URL, not http(s), or plain http
+/// to a host that is not loopback.
+pub fn secure_url(key: &str, value: &str) -> Result<url::Url, ConfigError> {
+    let url =
+        url::Url::parse(value.trim()).map_err(|e| ConfigError::invalid(key, format!("not a URL: {e}")))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err(ConfigError::invalid(
+            key,
+            "must be an https URL (plain http is allowed only for a loopback host: 127.0.0.0/8, ::1, localhost)",
+        )),
+        _ => Err(ConfigError::invalid(key, "must be an https URL")),
+    }
+}
+
+/// True when `url`'s host is this machine: 127.0.0.0/8, `::1` or `localhost`.
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_endpoints_must_be_https_unless_loopback() {
+        for key in ["AZCOPS_ARM_ENDPOINT", "AZCOPS_AUTHORITY_HOST"] {
+            for ok in [
+                "https://login.example.com",
+                "http://127.0.0.1:9",
+                "http://127.8.9.10",
+                "http://[::1]:9",
+                "http://localhost:9",
+                "http://LOCALHOST",
+            ] {
+                let s = SettingsSource::from_pairs([(key, ok)]);
+                assert!(AzureConfig::from_source(&s).is_ok(), "{key}={ok}");
+            }
+            for bad in [
+                "http://login.example.com",
+                "http://10.0.0.1",
+                "http://128.0.0.1",
+                "http://localhost.example.com",
+                "ftp://127.0.0.1",
+                "http://[::2]",
+            ] {
+                let s = SettingsSource::from_pairs([(key, bad)]);
+                let err = AzureConfig::from_source(&s).unwrap_err().to_string();
+                assert!(err.contains(key) && err.contains("https"), "{key}={bad}: {err}");
+            }
+        }
+        // The Retail Prices API gets no token; its endpoint keeps the plain URL rule.
+        let s = SettingsSource::from_pairs([("AZCOPS_RETAIL_PRICES_ENDPOINT", "http://prices.example.com")]);
+        assert!(AzureConfig::from_source(&s).is_ok());
+    }
 
     #[test]
     fn defaults_are_public_cloud() {

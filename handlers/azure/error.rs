@@ -41,6 +41,19 @@ pub enum AzureError {
         /// The API that looped.
         api: Api,
     },
+    /// A paging link named another scheme, host or port than the first page's: not followed,
+    /// so the bearer token never goes to a host a response chose.
+    #[error(
+        "{api} paging link points to {link_origin}, not to {first_origin} which served the first page; not followed"
+    )]
+    ForeignPageLink {
+        /// The API whose response carried the link.
+        api: Api,
+        /// Scheme, host and port of the link.
+        link_origin: String,
+        /// Scheme, host and port of the first page.
+        first_origin: String,
+    },
     /// A token could not be obtained, or Azure rejected it (401).
     #[error("authentication failed: {0}")]
     Auth(String),

@@ -33,7 +33,7 @@ pub fn prepare(authority_host: &str) -> Result<AuthoritySetup, AzureError> {
         return Ok(AuthoritySetup { authority_host: authority_host.to_owned(), transport: None });
     }
     let host = url.host_str().unwrap_or_default().to_owned();
-    if !matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]" | "::1") {
+    if !crate::azure::config::is_loopback(&url) {
         return Err(AzureError::Auth("a plain-http authority host must be a loopback address".into()));
     }
     let mut https = url.clone();

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -28,6 +29,7 @@ pub struct Supervisor {
     ready_tx: Arc<watch::Sender<bool>>,
     check: Arc<tokio::sync::Notify>,
     child: Arc<Mutex<Option<Child>>>,
+    pid: Arc<AtomicU32>,
     stopping: watch::Sender<bool>,
 }
 
@@ -60,20 +62,23 @@ impl Supervisor {
             ("FUNCTIONS_CUSTOMHANDLER_WORKER_ID", worker_id.clone()),
             ("FUNCTIONS_HTTPWORKER_ID", worker_id),
             ("FUNCTIONS_APP_ROOT_PATH", root.display().to_string()),
+            (super::PARENT_PIPE_ENV, "1".to_owned()),
         ] {
             env.push((key.to_owned(), value));
         }
         let args = app.host.arguments.iter().map(|a| expand_settings(a, source)).collect();
         let launch = Launch { program, args, env, dir: root, port };
-        let child = Arc::new(Mutex::new(Some(spawn(&launch)?)));
+        let process = spawn(&launch)?;
+        let pid = Arc::new(AtomicU32::new(process.id().unwrap_or(0)));
+        let child = Arc::new(Mutex::new(Some(process)));
         let (ready_tx, ready) = watch::channel(false);
         let ready_tx = Arc::new(ready_tx);
         let check = Arc::new(tokio::sync::Notify::new());
         let (stopping, stop_rx) = watch::channel(false);
         wait_ready(port).await?;
         let _ = ready_tx.send(true);
-        tokio::spawn(supervise(launch, child.clone(), ready_tx.clone(), check.clone(), stop_rx));
-        Ok(Self { port, ready, ready_tx, check, child, stopping })
+        tokio::spawn(supervise(launch, child.clone(), pid.clone(), ready_tx.clone(), check.clone(), stop_rx));
+        Ok(Self { port, ready, ready_tx, check, child, pid, stopping })
     }
 
     /// Reports that the handler did not answer: invocations wait until it is ready again (the
@@ -87,6 +92,11 @@ impl Supervisor {
     pub async fn ready(&self) {
         let mut ready = self.ready.clone();
         let _ = ready.wait_for(|r| *r).await;
+    }
+
+    /// The running handler's process id (the latest one after a restart).
+    pub fn pid(&self) -> u32 {
+        self.pid.load(Ordering::SeqCst)
     }
 
     /// Stops the handler.
@@ -127,7 +137,9 @@ fn spawn(launch: &Launch) -> Result<Child, DevError> {
         .current_dir(&launch.dir)
         .env_clear()
         .envs(launch.env.iter().cloned())
-        .stdin(Stdio::null())
+        // The lifeline: the write end stays in `Child` (never written, never closed) until this
+        // process ends, and the handler exits at end-of-file (see `lifecycle`).
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
@@ -175,6 +187,7 @@ async fn wait_ready(port: u16) -> Result<(), DevError> {
 async fn supervise(
     launch: Launch,
     child: Arc<Mutex<Option<Child>>>,
+    pid: Arc<AtomicU32>,
     ready: Arc<watch::Sender<bool>>,
     check: Arc<tokio::sync::Notify>,
     mut stopping: watch::Receiver<bool>,
@@ -223,6 +236,7 @@ async fn supervise(
         eprintln!("[host] handler exited ({status}); restarting");
         match spawn(&launch) {
             Ok(process) => {
+                pid.store(process.id().unwrap_or(0), Ordering::SeqCst);
                 *child.lock().await = Some(process);
                 if wait_ready(launch.port).await.is_ok() {
                     let _ = ready.send(true);

@@ -82,8 +82,9 @@ impl Engine {
     /// Prints the function list, as the host console does at start.
     pub fn print_banner(&self, public_port: u16) {
         println!(
-            "AzCops local host listening on http://127.0.0.1:{public_port} (handler on 127.0.0.1:{})",
-            self.child.port
+            "AzCops local host listening on http://127.0.0.1:{public_port} (handler on 127.0.0.1:{}, pid {})",
+            self.child.port,
+            self.child.pid()
         );
         println!("Functions:");
         for f in &self.app.functions {

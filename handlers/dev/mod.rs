@@ -18,6 +18,7 @@ mod child;
 mod engine;
 mod http;
 mod invoker;
+mod lifecycle;
 mod queues;
 mod routes;
 mod storage;
@@ -32,6 +33,7 @@ use crate::config::{ConfigError, SettingsSource};
 
 pub use engine::{Engine, queue_envelope, queue_messages};
 pub use http::http_output_response;
+pub use lifecycle::{PARENT_PIPE_ENV, parent_gone, stop_requested};
 pub use queues::QueueMessage;
 pub use queues::QueueService;
 pub use routes::match_route;
@@ -181,20 +183,26 @@ impl LocalHost {
     }
 }
 
-/// Runs the emulator until Ctrl-C (or until idle with `--until-idle`).
+/// Runs the emulator until Ctrl-C or SIGTERM (or until idle with `--until-idle`), then stops the
+/// handler before returning.
 ///
 /// # Errors
 /// The app definition or settings are invalid, or the handler cannot be started.
 pub async fn run(args: DevArgs, source: SettingsSource) -> Result<(), DevError> {
+    // Listening before the handler starts: a stop request at any point ends in `host.stop()`.
+    let stop = stop_requested();
     let host = LocalHost::start(&args, &source).await?;
-    for name in &args.run {
-        host.run_function(name).await;
-    }
-    if args.until_idle {
-        host.wait_until_idle().await;
-    } else {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+    let work = async {
+        for name in &args.run {
+            host.run_function(name).await;
+        }
+        if args.until_idle {
+            host.wait_until_idle().await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! { () = work => {}, () = stop => {} }
     host.stop().await;
     Ok(())
 }

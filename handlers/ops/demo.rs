@@ -4,7 +4,7 @@
 //! subscriptions through ARM (Lighthouse included), starts the local host emulator and the
 //! handler on the embedded store (SQLite) and raw store (`data/raw`), fires `nightly_ingest`,
 //! waits for the fan-out and every blob-triggered rule run, prints the summary, and keeps serving
-//! the API on `http://127.0.0.1:7071` until interrupted.
+//! the API on `http://127.0.0.1:7071` until Ctrl-C or SIGTERM, which stop the handler child too.
 
 use std::path::PathBuf;
 
@@ -40,6 +40,8 @@ pub struct DemoArgs {
 /// # Errors
 /// The sandbox, store, discovery or local host fail to start, or the run fails.
 pub async fn run(args: DemoArgs, source: &SettingsSource) -> Result<(), OpsError> {
+    // Listening from the start: Ctrl-C or SIGTERM at any point stops the handler child.
+    let mut stop = std::pin::pin!(crate::dev::stop_requested());
     let spec = args.estate.parse().map_err(|e| OpsError::Invalid(format!("--estate: {e}")))?;
     let mut options = SandboxOptions::new(spec, args.seed, chrono::Utc::now().date_naive());
     options.out_dir = Some(args.data_dir.join("sandbox"));
@@ -61,8 +63,18 @@ pub async fn run(args: DemoArgs, source: &SettingsSource) -> Result<(), OpsError
         handler: None,
     };
     let host = LocalHost::start(&dev, &source).await?;
-    host.run_function("nightly_ingest").await;
-    host.wait_until_idle().await;
+    let ingest = async {
+        host.run_function("nightly_ingest").await;
+        host.wait_until_idle().await;
+    };
+    tokio::select! {
+        () = ingest => {}
+        () = &mut stop => {
+            host.stop().await;
+            store.close().await;
+            return Ok(());
+        }
+    }
     print_summary(&store, &tenants).await?;
     if args.no_serve {
         host.stop().await;
@@ -75,7 +87,7 @@ pub async fn run(args: DemoArgs, source: &SettingsSource) -> Result<(), OpsError
         println!("  export TOKEN={token}");
         println!("  curl -H \"Authorization: Bearer $TOKEN\" {api}/v1/recommendations/summary");
         println!("Ctrl-C to stop.");
-        let _ = tokio::signal::ctrl_c().await;
+        stop.await;
         host.stop().await;
     }
     store.close().await;

@@ -76,6 +76,15 @@ CASES = [
     ("syntax error", "parse", append(f"{TF}/modules/storage/main.tf", '\nresource "x" {\n'), "storage/main.tf"),
     ("Contributor in the Lighthouse template", "lighthouse", replace("infra/lighthouse/azcops-delegation.json", "acdd72a7-3385-48ef-bd42-f606fba81ae7", "b24988ac-6180-42a0-ab88-20f7382dd24c"), "b24988ac-6180-42a0-ab88-20f7382dd24c"),
     ("setting read but not deployed", "settings", settings_extra("AZCOPS_NEW_KNOB"), "AZCOPS_NEW_KNOB"),
+    ("Blob Data Owner on the storage account", "privilege", replace(f"{TF}/modules/azcops/roles.tf", 'scope                = module.storage.container_ids[each.value]\n  role_definition_name = "Storage Blob Data Contributor"', 'scope                = module.storage.id\n  role_definition_name = "Storage Blob Data Owner"'), "grants Storage Blob Data Owner"),
+    ("blob role on the whole account", "privilege", replace(f"{TF}/modules/azcops/roles.tf", 'scope                = module.storage.container_ids["deployment"]', "scope                = module.storage.id"), "never the account"),
+    ("app identity may write the deployment container", "privilege", replace(f"{TF}/modules/azcops/roles.tf", 'app_blob_containers = ["raw",', 'app_blob_containers = ["deployment", "raw",'), "on the deployment container"),
+    ("app identity as deployment storage identity", "privilege", replace(f"{TF}/modules/azcops/main.tf", "deployment_identity_id   = module.identity.deployment_id", "deployment_identity_id   = module.identity.id"), "deployment_identity_id other than the app identity"),
+    ("app identity as PostgreSQL administrator", "privilege", replace(f"{TF}/modules/azcops/main.tf", "admin_principal            = var.postgres_admin", 'admin_principal            = { object_id = module.identity.principal_id, principal_name = module.identity.name, principal_type = "ServicePrincipal" }'), "must not be the PostgreSQL administrator"),
+    ("postgres module makes the app an administrator", "privilege", replace(f"{TF}/modules/postgres/main.tf", "object_id           = var.admin_principal.object_id", "object_id           = var.app_identity.principal_id"), "makes the app identity a PostgreSQL administrator"),
+    ("organizations authority by default", "privilege", replace(f"{TF}/modules/functionapp/variables.tf", 'authority = optional(string, "https://login.microsoftonline.com")', 'authority = optional(string, "https://login.microsoftonline.com/organizations/v2.0")'), "default AZCOPS_AUTH_AUTHORITY"),
+    ("package deployed before the migration", "privilege", replace(".github/workflows/deploy-environment.yml", "needs: [infra, migrate]", "needs: [infra]"), "without needing migrate"),
+    ("migration as the app identity", "privilege", replace(".github/workflows/deploy-environment.yml", "client-id: ${{ vars.AZCOPS_DB_ADMIN_CLIENT_ID }}", "client-id: ${{ vars.AZURE_CLIENT_ID }}"), "must sign in as the PostgreSQL administrator"),
     ("setting deployed but not read", "settings", replace(f"{TF}/modules/functionapp/settings.tf", "    RUST_LOG ", '    AZCOPS_STRAY = "x"\n    RUST_LOG '), "AZCOPS_STRAY is set by Terraform but read by nothing"),
 ]
 
@@ -98,6 +107,7 @@ def fresh_copy(root: Path) -> Path:
     if scratch.exists():
         shutil.rmtree(scratch)
     shutil.copytree(REPO / "infra", scratch / "infra", ignore=shutil.ignore_patterns(".terraform", "__pycache__"))
+    shutil.copytree(REPO / ".github", scratch / ".github")
     (scratch / "handlers").mkdir()
     (scratch / "local.settings.json.example").write_text(json.dumps(baseline_settings(scratch)), encoding="utf-8")
     return scratch
@@ -108,7 +118,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="tfcheck-test-") as tmp:
         root = Path(tmp)
         scratch = fresh_copy(root)
-        for check in ("parse", "modules", "settings", "lighthouse"):
+        for check in ("parse", "modules", "settings", "lighthouse", "privilege"):
             rc, out = run_check(scratch, check)
             if rc == 0:
                 passed += 1

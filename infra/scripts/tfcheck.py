@@ -7,6 +7,10 @@ Subcommands (each prints one PASS/FAIL line and exits non-zero on failure):
   modules   variables, outputs, locals, module calls and resource references agree
   settings  the Function App's app settings match local.settings.json.example
   lighthouse the delegation template grants exactly the three read roles, nothing else
+  privilege  least privilege: blob roles scoped to containers (never Blob Data Owner, never the
+             account), no app role on the deployment container, the app identity is not the
+             PostgreSQL administrator, the public authority by default, migrations by the admin
+             principal in the pipeline before the package is deployed
 
 Run from anywhere; paths are resolved from the repository root (two levels up from here).
 """
@@ -357,11 +361,182 @@ def cmd_lighthouse() -> list[str]:
     return errors if errors else [f"ok:{len(granted)} read-only authorizations"]
 
 
+AZCOPS_MODULE = TERRAFORM / "modules" / "azcops"
+POSTGRES_MODULE = TERRAFORM / "modules" / "postgres"
+DEPLOY_WORKFLOW = REPO / ".github" / "workflows" / "deploy-environment.yml"
+APP_ROLE_SQL = INFRA / "sql" / "app-role.sql"
+PUBLIC_AUTHORITY = "https://login.microsoftonline.com"
+# References to the app's own identity (the one the binary runs as) in the azcops module.
+APP_PRINCIPAL = "module.identity.principal_id"
+
+
+def resources_of(m: ModuleDir, rtype: str) -> list[tuple[str, str, dict]]:
+    """(file, name, body) of every resource of `rtype` in a module directory."""
+    found = []
+    for file, doc in m.parsed.items():
+        for block in doc.get("resource", []):
+            for t in real_keys(block):
+                if unquote(t) == rtype:
+                    for name in real_keys(block[t]):
+                        found.append((file, unquote(name), block[t][name]))
+    return found
+
+
+def list_local(m: ModuleDir, name: str) -> list[str] | None:
+    for doc in m.parsed.values():
+        for block in doc.get("locals", []):
+            if name in block and isinstance(block[name], list):
+                return [unquote(str(v)) for v in block[name]]
+    return None
+
+
+def containers_of(m: ModuleDir, body: dict) -> list[str] | None:
+    """Container names a role assignment's scope covers, or None when it is not a container."""
+    scope = str(body.get("scope", ""))
+    literal = re.search(r'container_ids\[\\?"([^"\\]+)\\?"\]', scope)
+    if literal:
+        return [literal.group(1)]
+    if "container_ids[each.value]" in scope or "container_ids[each.key]" in scope:
+        ref = LOCAL_REF.search(str(body.get("for_each", "")))
+        values = list_local(m, ref.group(1)) if ref else None
+        return values if values is not None else ["<unresolved for_each>"]
+    return None
+
+
+def check_storage_roles(errors: list[str]):
+    dirs = [load_dir(p) for p in terraform_dirs()]
+    azcops = next((m for m in dirs if m.path == AZCOPS_MODULE), None)
+    for m in dirs:
+        for file, name, body in resources_of(m, "azurerm_role_assignment"):
+            role = unquote(str(body.get("role_definition_name", "")))
+            where = f"{m.rel()}/{file}: azurerm_role_assignment.{name}"
+            if not role.startswith("Storage Blob Data"):
+                continue
+            if role == "Storage Blob Data Owner":
+                errors.append(f"{where} grants Storage Blob Data Owner: grant Contributor or Reader on the containers the principal uses")
+            containers = containers_of(m, body)
+            if containers is None:
+                errors.append(f"{where} grants {role} on {body.get('scope')}: blob data roles must be scoped to containers (module.storage.container_ids[...]), never the account")
+                continue
+            principal = str(body.get("principal_id", ""))
+            if APP_PRINCIPAL in principal and "deployment" in containers and role != "Storage Blob Data Reader":
+                errors.append(f"{where} grants the app identity {role} on the deployment container: the app must not be able to write its own package")
+            if "<unresolved for_each>" in containers:
+                errors.append(f"{where}: cannot resolve the containers of its for_each (use toset(local.<list>))")
+    if azcops is None:
+        errors.append(f"{AZCOPS_MODULE.relative_to(REPO)} not found")
+        return
+    app_call = azcops.calls.get("function_app", {})
+    deployment = str(app_call.get("deployment_identity_id", ""))
+    if not deployment or deployment == str(app_call.get("identity_id", "")) or "module.identity.id" in deployment:
+        errors.append(f"{azcops.rel()}: module function_app must get a deployment_identity_id other than the app identity (got {deployment or 'none'}); the deployment storage identity can write the package")
+    fa = load_dir(FUNCTION_APP_MODULE)
+    for file, name, body in resources_of(fa, "azurerm_function_app_flex_consumption"):
+        if str(body.get("storage_user_assigned_identity_id", "")) != "${var.deployment_identity_id}":
+            errors.append(f"{fa.rel()}/{file}: {name}.storage_user_assigned_identity_id must be var.deployment_identity_id")
+
+
+def check_postgres_admin(errors: list[str]):
+    pg = load_dir(POSTGRES_MODULE)
+    admins = resources_of(pg, "azurerm_postgresql_flexible_server_active_directory_administrator")
+    if not admins:
+        errors.append(f"{pg.rel()}: no Entra administrator resource")
+    for file, name, body in admins:
+        ref = f"{body.get('object_id', '')} {body.get('principal_name', '')}"
+        if "app_identity" in ref:
+            errors.append(f"{pg.rel()}/{file}: {name} makes the app identity a PostgreSQL administrator; the app logs in as a DML-only role")
+    azcops = load_dir(AZCOPS_MODULE)
+    call = azcops.calls.get("postgres", {})
+    admin = str(call.get("admin_principal", ""))
+    if not admin:
+        errors.append(f"{azcops.rel()}: module postgres gets no admin_principal")
+    elif "module.identity" in admin:
+        errors.append(f"{azcops.rel()}: module postgres admin_principal is the app identity ({admin}); the app must not be the PostgreSQL administrator")
+
+
+def check_authority(errors: list[str]):
+    fa = load_dir(FUNCTION_APP_MODULE)
+    defaults = {}
+    for doc in fa.parsed.values():
+        for block in doc.get("variable", []):
+            for name in real_keys(block):
+                if unquote(name) != "auth":
+                    continue
+                t = str(block[name].get("type", ""))
+                for key in ("authority", "jwks_url"):
+                    found = re.search(key + r'\s*=\s*optional\(\s*string\s*,\s*\\?"([^"\\]+)\\?"', t)
+                    defaults[key] = found.group(1) if found else None
+    if defaults.get("authority") != PUBLIC_AUTHORITY:
+        errors.append(f"{fa.rel()}: the default AZCOPS_AUTH_AUTHORITY (auth.authority) is {defaults.get('authority')!r}, not {PUBLIC_AUTHORITY!r}: any other default makes the API refuse every token")
+    if not str(defaults.get("jwks_url") or "").startswith("https://"):
+        errors.append(f"{fa.rel()}: the default AZCOPS_AUTH_JWKS_URL (auth.jwks_url) is {defaults.get('jwks_url')!r}, not an https URL")
+
+
+def workflow_jobs(text: str) -> dict[str, str]:
+    """Top-level jobs of a workflow file: name -> its text (indentation-based, no YAML parser)."""
+    body = text.split("\njobs:\n", 1)[-1] if "\njobs:\n" in text else ""
+    jobs: dict[str, str] = {}
+    current = None
+    for line in body.splitlines():
+        head = re.match(r"^  ([A-Za-z_][\w-]*):\s*$", line)
+        if head:
+            current = head.group(1)
+            jobs[current] = ""
+        elif current and (line.startswith("   ") or not line.strip()):
+            jobs[current] += line + "\n"
+        elif line.strip() and not line.startswith(" "):
+            break
+    return jobs
+
+
+def check_pipeline(errors: list[str]):
+    if not APP_ROLE_SQL.exists():
+        errors.append(f"{APP_ROLE_SQL.relative_to(REPO)} is missing: nothing grants the app role its DML rights")
+    if not DEPLOY_WORKFLOW.exists():
+        errors.append(f"{DEPLOY_WORKFLOW.relative_to(REPO)} is missing")
+        return
+    jobs = workflow_jobs(DEPLOY_WORKFLOW.read_text(encoding="utf-8"))
+    migrate = [n for n, t in jobs.items() if "azcops migrate" in t or "./azcops migrate" in t]
+    deploy = [n for n, t in jobs.items() if "config-zip" in t]
+    where = DEPLOY_WORKFLOW.relative_to(REPO)
+    if len(migrate) != 1:
+        errors.append(f"{where}: expected one job running `azcops migrate`, found {migrate}")
+        return
+    job = jobs[migrate[0]]
+    if "infra/sql/app-role.sql" not in job:
+        errors.append(f"{where}: job {migrate[0]} does not apply infra/sql/app-role.sql after the migrations")
+    elif job.index("infra/sql/app-role.sql") < job.index("azcops migrate"):
+        errors.append(f"{where}: job {migrate[0]} applies infra/sql/app-role.sql before `azcops migrate`")
+    if "vars.AZCOPS_DB_ADMIN_CLIENT_ID" not in job or "vars.AZURE_CLIENT_ID" in job:
+        errors.append(f"{where}: job {migrate[0]} must sign in as the PostgreSQL administrator (vars.AZCOPS_DB_ADMIN_CLIENT_ID) only")
+    for name in deploy:
+        needs = re.search(r"^    needs:\s*(\[[^\]]*\]|\S+)", jobs[name], re.M)
+        if not needs or migrate[0] not in needs.group(1):
+            errors.append(f"{where}: job {name} deploys the package without needing {migrate[0]}: the schema must be migrated and granted first")
+    if not deploy:
+        errors.append(f"{where}: no job deploys the package (config-zip)")
+
+
+def cmd_privilege() -> list[str]:
+    errors: list[str] = []
+    check_storage_roles(errors)
+    check_postgres_admin(errors)
+    check_authority(errors)
+    check_pipeline(errors)
+    return errors if errors else ["ok:blob roles on containers only, none on the deployment container for the app, app identity not the PostgreSQL administrator, public authority by default, migrations by the admin before deployment"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("check", choices=["parse", "modules", "settings", "lighthouse"])
+    parser.add_argument("check", choices=["parse", "modules", "settings", "lighthouse", "privilege"])
     args = parser.parse_args()
-    checks = {"parse": cmd_parse, "modules": cmd_modules, "settings": cmd_settings, "lighthouse": cmd_lighthouse}
+    checks = {
+        "parse": cmd_parse,
+        "modules": cmd_modules,
+        "settings": cmd_settings,
+        "lighthouse": cmd_lighthouse,
+        "privilege": cmd_privilege,
+    }
     result = checks[args.check]()
     if len(result) == 1 and result[0].startswith("ok:"):
         print(f"PASS {args.check}: {result[0][3:]}")

@@ -5,6 +5,7 @@
 mod collect;
 mod fake;
 mod fixtures;
+mod foreign_links;
 mod identity;
 mod lighthouse;
 mod logging;

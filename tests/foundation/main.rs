@@ -5,6 +5,7 @@
 mod azurite;
 mod emulator;
 mod layout;
+mod lifecycle;
 mod protocol;
 mod server;
 mod support;

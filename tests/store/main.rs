@@ -10,6 +10,7 @@ mod entra;
 mod exports;
 mod ingestion;
 mod isolation;
+mod least_privilege;
 mod pagination;
 mod recommendation_summary;
 mod recommendations;

@@ -187,13 +187,12 @@ pub async fn fetch_recommendations(
     let mut guard = PageGuard::new(Api::Advisor, client.config().page_cap);
     let mut out = Vec::new();
     loop {
-        let page: RecommendationList = client.send_json(ctx, &ApiRequest::get(Api::Advisor, url)).await?;
+        let page: RecommendationList =
+            client.send_json(ctx, &ApiRequest::get(Api::Advisor, url.clone())).await?;
         guard.page_received()?;
         out.extend(map_page(subscription_id, &page));
-        match guard.next(page.next_link.as_deref())? {
-            Some(next) => {
-                url = url::Url::parse(&next).map_err(|e| AzureError::InvalidRequest(e.to_string()))?
-            }
+        match guard.next_url(&url, page.next_link.as_deref())? {
+            Some(next) => url = next,
             None => return Ok(out),
         }
     }

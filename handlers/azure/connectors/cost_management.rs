@@ -245,10 +245,8 @@ pub async fn query_all(
         let page: QueryResult = decode(Api::CostManagement, &resp.body)?;
         let Some(props) = page.properties else { return Ok(out) };
         out.extend(props.cells()?);
-        match guard.next(props.next_link.as_deref())? {
-            Some(next) => {
-                url = url::Url::parse(&next).map_err(|e| AzureError::InvalidRequest(e.to_string()))?
-            }
+        match guard.next_url(&url, props.next_link.as_deref())? {
+            Some(next) => url = next,
             None => return Ok(out),
         }
     }

@@ -265,13 +265,11 @@ pub async fn fetch_prices(
     let mut guard = PageGuard::new(Api::RetailPrices, client.config().page_cap);
     let mut out = Vec::new();
     loop {
-        let page: PricePage = client.send_json(ctx, &ApiRequest::get(Api::RetailPrices, url)).await?;
+        let page: PricePage = client.send_json(ctx, &ApiRequest::get(Api::RetailPrices, url.clone())).await?;
         guard.page_received()?;
         out.extend(page.items);
-        match guard.next(page.next_page_link.as_deref())? {
-            Some(next) => {
-                url = url::Url::parse(&next).map_err(|e| AzureError::InvalidRequest(e.to_string()))?
-            }
+        match guard.next_url(&url, page.next_page_link.as_deref())? {
+            Some(next) => url = next,
             None => return Ok(out),
         }
     }

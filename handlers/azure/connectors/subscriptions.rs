@@ -109,13 +109,11 @@ pub async fn list_subscriptions(
     let mut out = Vec::new();
     loop {
         let page: SubscriptionListResponse =
-            client.send_json(ctx, &ApiRequest::get(Api::Subscriptions, url)).await?;
+            client.send_json(ctx, &ApiRequest::get(Api::Subscriptions, url.clone())).await?;
         guard.page_received()?;
         out.extend(page.value.iter().filter_map(map_subscription));
-        match guard.next(page.next_link.as_deref())? {
-            Some(next) => {
-                url = url::Url::parse(&next).map_err(|e| AzureError::InvalidRequest(e.to_string()))?
-            }
+        match guard.next_url(&url, page.next_link.as_deref())? {
+            Some(next) => url = next,
             None => return Ok(out),
         }
     }

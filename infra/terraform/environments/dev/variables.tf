@@ -43,6 +43,15 @@ variable "postgres" {
   })
 }
 
+variable "postgres_admin" {
+  description = "The PostgreSQL Entra administrator that runs migrations, never the app identity (TF_VAR_postgres_admin in the pipeline)."
+  type = object({
+    object_id      = string
+    principal_name = string
+    principal_type = optional(string, "ServicePrincipal")
+  })
+}
+
 variable "postgres_additional_entra_admins" {
   description = "Extra Entra administrators of the database, keyed by display name."
   type = map(object({

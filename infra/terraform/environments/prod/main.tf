@@ -6,6 +6,7 @@ module "azcops" {
   network                          = var.network
   function_app                     = var.function_app
   postgres                         = var.postgres
+  postgres_admin                   = var.postgres_admin
   postgres_additional_entra_admins = var.postgres_additional_entra_admins
   storage_replication_type         = var.storage_replication_type
   raw_immutability_locked          = var.raw_immutability_locked

@@ -33,6 +33,21 @@ output "postgres_fqdn" {
   value       = module.azcops.postgres_fqdn
 }
 
+output "postgres_database_name" {
+  description = "Database the pipeline migrates."
+  value       = module.azcops.postgres_database_name
+}
+
+output "postgres_app_role" {
+  description = "PostgreSQL role of the app (DML only, granted by infra/sql/app-role.sql)."
+  value       = module.azcops.postgres_app_role
+}
+
+output "postgres_admin_role" {
+  description = "PostgreSQL role of the administrator that runs the migrations."
+  value       = module.azcops.postgres_admin_role
+}
+
 output "app_setting_names" {
   description = "Every app setting Terraform sets."
   value       = module.azcops.app_setting_names

@@ -108,6 +108,7 @@ module "postgres" {
     principal_id = module.identity.principal_id
     name         = module.identity.name
   }
+  admin_principal            = var.postgres_admin
   additional_entra_admins    = var.postgres_additional_entra_admins
   private_endpoint_subnet_id = module.network.postgres_subnet_id
   private_dns_zone_id        = module.network.private_dns_zone_ids["postgres"]
@@ -121,6 +122,7 @@ module "function_app" {
   location                 = var.location
   resource_group_name      = azurerm_resource_group.this.name
   identity_id              = module.identity.id
+  deployment_identity_id   = module.identity.deployment_id
   identity_client_id       = module.identity.client_id
   storage_account_name     = module.storage.name
   deployment_container_url = module.storage.deployment_container_url
@@ -148,7 +150,8 @@ module "function_app" {
 
   # Host storage and Key Vault references are resolved at start-up; grant access first.
   depends_on = [
-    azurerm_role_assignment.app_blob_owner,
+    azurerm_role_assignment.app_blob_containers,
+    azurerm_role_assignment.deployment_package,
     azurerm_role_assignment.app_queue_contributor,
   ]
 }

@@ -38,6 +38,21 @@ output "postgres_fqdn" {
   value       = module.postgres.fqdn
 }
 
+output "postgres_database_name" {
+  description = "The AzCops database (the pipeline migrates it)."
+  value       = module.postgres.database_name
+}
+
+output "postgres_app_role" {
+  description = "PostgreSQL role the app logs in as; infra/sql/app-role.sql grants it DML only."
+  value       = module.postgres.app_role_name
+}
+
+output "postgres_admin_role" {
+  description = "PostgreSQL role of the Entra administrator that runs the migrations."
+  value       = module.postgres.admin_principal_name
+}
+
 output "key_vault_name" {
   description = "Key Vault name."
   value       = module.keyvault.name

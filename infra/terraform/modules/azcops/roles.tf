@@ -1,16 +1,37 @@
 # Data-plane roles of the app, each on the single resource it needs. Subscription and
-# management-group roles (read-only) live in the identity module.
+# management-group roles (read-only) live in the identity module. scripts/check-infra.sh asserts
+# that no blob data role is granted on the whole storage account and that the app identity holds
+# no role on the deployment container.
 
-resource "azurerm_role_assignment" "app_blob_owner" {
-  # Owner rather than Contributor: the Functions host manages blob leases and container ACL-free
-  # metadata for its own bookkeeping, which the docs require Blob Data Owner for.
-  scope                = module.storage.id
-  role_definition_name = "Storage Blob Data Owner"
-  principal_id         = module.identity.principal_id
-  principal_type       = "ServicePrincipal"
-  description          = "AzCops host storage, deployment package and raw layer"
+locals {
+  # Blob containers the app identity reads and writes: the Functions host's bookkeeping (locks,
+  # timer schedules, blob-trigger receipts; host keys) and the raw layer (whose WORM policy
+  # refuses overwrites and deletes whatever the role allows). Not `deployment`: the package is
+  # written and read by the platform with the deployment identity.
+  app_blob_containers = ["raw", "azure-webjobs-hosts", "azure-webjobs-secrets"]
 }
 
+resource "azurerm_role_assignment" "app_blob_containers" {
+  for_each             = toset(local.app_blob_containers)
+  scope                = module.storage.container_ids[each.value]
+  role_definition_name = "Storage Blob Data Contributor"
+  principal_id         = module.identity.principal_id
+  principal_type       = "ServicePrincipal"
+  description          = "AzCops app: container ${each.value}"
+}
+
+# One Deploy uploads the package through the platform with the app's deployment storage identity,
+# and each instance downloads it with the same identity: write on this one container only.
+resource "azurerm_role_assignment" "deployment_package" {
+  scope                = module.storage.container_ids["deployment"]
+  role_definition_name = "Storage Blob Data Contributor"
+  principal_id         = module.identity.deployment_principal_id
+  principal_type       = "ServicePrincipal"
+  description          = "Flex Consumption deployment package (One Deploy upload, instance download)"
+}
+
+# The host creates its internal queues (blob-trigger poison queue) at run time, so queue access
+# stays at the account: the account holds only the ingestion queues and the host's own.
 resource "azurerm_role_assignment" "app_queue_contributor" {
   scope                = module.storage.id
   role_definition_name = "Storage Queue Data Contributor"

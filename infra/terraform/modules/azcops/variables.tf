@@ -54,6 +54,15 @@ variable "postgres" {
   })
 }
 
+variable "postgres_admin" {
+  description = "The PostgreSQL Entra administrator: a principal separate from the app identity (e.g. a deployment identity with a federated credential for the pipeline) that runs `azcops migrate` and infra/sql/app-role.sql. principal_name is its display name, which is also its PostgreSQL role."
+  type = object({
+    object_id      = string
+    principal_name = string
+    principal_type = optional(string, "ServicePrincipal")
+  })
+}
+
 variable "postgres_additional_entra_admins" {
   description = "Extra Entra administrators of the database (e.g. an operators group), keyed by display name."
   type = map(object({

@@ -24,7 +24,7 @@ resource "azurerm_function_app_flex_consumption" "this" {
   storage_container_type            = "blobContainer"
   storage_container_endpoint        = var.deployment_container_url
   storage_authentication_type       = "UserAssignedIdentity"
-  storage_user_assigned_identity_id = var.identity_id
+  storage_user_assigned_identity_id = var.deployment_identity_id
 
   instance_memory_in_mb  = var.instance_memory_mb
   maximum_instance_count = var.maximum_instance_count
@@ -42,12 +42,13 @@ resource "azurerm_function_app_flex_consumption" "this" {
   virtual_network_subnet_id                      = var.function_subnet_id
   webdeploy_publish_basic_authentication_enabled = false
 
-  # The user-assigned identity does all the work; the system-assigned one exists only to resolve
-  # Key Vault references, which Flex resolves with the system identity (this resource cannot set
-  # keyVaultReferenceIdentity).
+  # The app identity does all the work; the deployment identity only gives the platform access
+  # to the package container (Flex needs it attached to use it); the system-assigned one exists
+  # only to resolve Key Vault references, which Flex resolves with the system identity (this
+  # resource cannot set keyVaultReferenceIdentity).
   identity {
     type         = "SystemAssigned, UserAssigned"
-    identity_ids = [var.identity_id]
+    identity_ids = [var.identity_id, var.deployment_identity_id]
   }
 
   site_config {

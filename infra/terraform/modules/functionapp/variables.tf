@@ -23,6 +23,16 @@ variable "identity_id" {
   type        = string
 }
 
+variable "deployment_identity_id" {
+  description = "Resource ID of the user-assigned identity Flex Consumption uses for the deployment container (package upload and download). Must not be identity_id, so the app identity cannot write its own package."
+  type        = string
+
+  validation {
+    condition     = var.deployment_identity_id != ""
+    error_message = "deployment_identity_id is required."
+  }
+}
+
 variable "identity_client_id" {
   description = "Client ID of that identity."
   type        = string
@@ -137,9 +147,15 @@ variable "auth" {
   description = "Validation of callers' Entra tokens on /api/v1: the API app registration's audience, the authority, and the JWKS URL."
   type = object({
     audience  = string
-    authority = optional(string, "https://login.microsoftonline.com/organizations/v2.0")
+    authority = optional(string, "https://login.microsoftonline.com")
     jwks_url  = optional(string, "https://login.microsoftonline.com/common/discovery/v2.0/keys")
   })
+
+  # The binary refuses plain http for these unless the host is loopback, which never applies here.
+  validation {
+    condition     = startswith(var.auth.authority, "https://") && startswith(var.auth.jwks_url, "https://")
+    error_message = "auth.authority and auth.jwks_url must be https URLs."
+  }
 }
 
 variable "control_plane_tenant_id" {

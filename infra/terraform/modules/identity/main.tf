@@ -1,6 +1,6 @@
-# The control-plane identity: the Function App runs as it, PostgreSQL knows it as an Entra
-# administrator, and customers delegate to it through Lighthouse. Read-only roles only at the
-# monitored scopes; never Contributor.
+# The control-plane identity: the Function App runs as it, PostgreSQL knows it as a DML-only role,
+# and customers delegate to it through Lighthouse. Read-only roles only at the monitored scopes;
+# never Contributor. A second identity exists only for Flex Consumption's deployment storage.
 
 locals {
   # Built-in role names; these three are what ingestion needs (Resource Graph and ARM reads,
@@ -15,6 +15,16 @@ locals {
 
 resource "azurerm_user_assigned_identity" "app" {
   name                = "id-${var.name_prefix}"
+  location            = var.location
+  resource_group_name = var.resource_group_name
+  tags                = var.tags
+}
+
+# Flex Consumption writes the package (One Deploy) and reads it at start-up with the identity set
+# as the app's deployment storage identity. A separate identity keeps that write right off the
+# identity the binary uses: the app identity has no role on the deployment container.
+resource "azurerm_user_assigned_identity" "deployment" {
+  name                = "id-${var.name_prefix}-deploy"
   location            = var.location
   resource_group_name = var.resource_group_name
   tags                = var.tags

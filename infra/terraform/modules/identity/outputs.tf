@@ -18,6 +18,16 @@ output "client_id" {
   value       = azurerm_user_assigned_identity.app.client_id
 }
 
+output "deployment_id" {
+  description = "Resource ID of the deployment storage identity (Flex Consumption package access only)."
+  value       = azurerm_user_assigned_identity.deployment.id
+}
+
+output "deployment_principal_id" {
+  description = "Object ID of the deployment storage identity."
+  value       = azurerm_user_assigned_identity.deployment.principal_id
+}
+
 output "tenant_id" {
   description = "Tenant of the identity."
   value       = azurerm_user_assigned_identity.app.tenant_id

@@ -1,6 +1,8 @@
 # PostgreSQL Flexible Server reachable only through its private endpoint, accepting only Entra tokens.
 # The app identity connects as itself: DATABASE_URL names the identity as user and carries no
-# password; the binary presents a token for the ossrdbms audience instead.
+# password; the binary presents a token for the ossrdbms audience instead. The app identity is not
+# an administrator: a separate principal (admin_principal) owns the schema, runs the migrations in
+# the pipeline and grants the app's role DML only (infra/sql/app-role.sql).
 
 resource "azurerm_postgresql_flexible_server" "this" {
   #checkov:skip=CKV_AZURE_136:Geo-redundant backup is a per-environment variable (on in prod).
@@ -53,17 +55,24 @@ resource "azurerm_postgresql_flexible_server_database" "this" {
   collation = "en_US.utf8"
 }
 
-resource "azurerm_postgresql_flexible_server_active_directory_administrator" "app" {
+resource "azurerm_postgresql_flexible_server_active_directory_administrator" "admin" {
   server_name         = azurerm_postgresql_flexible_server.this.name
   resource_group_name = var.resource_group_name
   tenant_id           = var.tenant_id
-  object_id           = var.app_identity.principal_id
-  principal_name      = var.app_identity.name
-  principal_type      = "ServicePrincipal"
+  object_id           = var.admin_principal.object_id
+  principal_name      = var.admin_principal.principal_name
+  principal_type      = var.admin_principal.principal_type
+
+  lifecycle {
+    precondition {
+      condition     = lower(var.admin_principal.object_id) != lower(var.app_identity.principal_id) && var.admin_principal.principal_name != var.app_identity.name
+      error_message = "The app identity must not be the PostgreSQL administrator: set admin_principal to a separate principal that runs migrations."
+    }
+  }
 }
 
 resource "azurerm_postgresql_flexible_server_active_directory_administrator" "additional" {
-  for_each            = var.additional_entra_admins
+  for_each            = { for name, admin in var.additional_entra_admins : name => admin if lower(admin.object_id) != lower(var.app_identity.principal_id) }
   server_name         = azurerm_postgresql_flexible_server.this.name
   resource_group_name = var.resource_group_name
   tenant_id           = var.tenant_id

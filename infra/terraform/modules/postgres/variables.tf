@@ -71,15 +71,29 @@ variable "geo_redundant_backup_enabled" {
 }
 
 variable "app_identity" {
-  description = "The Function App's user-assigned identity, made an Entra administrator so it can own and migrate the schema."
+  description = "The Function App's user-assigned identity. Its PostgreSQL role (same name) is created by the pipeline and gets DML rights only; it is never an administrator."
   type = object({
     principal_id = string
     name         = string
   })
 }
 
+variable "admin_principal" {
+  description = "The Entra administrator of the server: the principal the pipeline signs in as to run `azcops migrate` and infra/sql/app-role.sql. Must not be the app identity."
+  type = object({
+    object_id      = string
+    principal_name = string
+    principal_type = string
+  })
+
+  validation {
+    condition     = contains(["ServicePrincipal", "Group", "User"], var.admin_principal.principal_type)
+    error_message = "admin_principal.principal_type must be ServicePrincipal, Group or User."
+  }
+}
+
 variable "additional_entra_admins" {
-  description = "Further Entra administrators (e.g. an operators group), keyed by display name."
+  description = "Further Entra administrators (e.g. an operators group), keyed by display name. An entry naming the app identity is ignored: the app is never an administrator."
   type = map(object({
     object_id      = string
     principal_type = string

@@ -5,8 +5,11 @@
 locals {
   raw_container        = "raw"
   deployment_container = "deployment"
-  queues               = ["ingest-subscription", "ingest-subscription-poison"]
-  endpoint_services    = ["blob", "queue", "table", "dfs"]
+  # The Functions host's own containers (locks, timer schedules, blob receipts; host keys). Created
+  # here so the app's roles can be scoped to them instead of to the account.
+  host_containers   = ["azure-webjobs-hosts", "azure-webjobs-secrets"]
+  queues            = ["ingest-subscription", "ingest-subscription-poison"]
+  endpoint_services = ["blob", "queue", "table", "dfs"]
 }
 
 resource "azurerm_storage_account" "this" {
@@ -69,6 +72,14 @@ resource "azurerm_storage_container" "raw" {
 resource "azurerm_storage_container" "deployment" {
   #checkov:skip=CKV2_AZURE_21:Blob read/write/delete logs go to Log Analytics through the blobServices diagnostic setting below, which checkov cannot link to the container.
   name                  = local.deployment_container
+  storage_account_id    = azurerm_storage_account.this.id
+  container_access_type = "private"
+}
+
+resource "azurerm_storage_container" "host" {
+  #checkov:skip=CKV2_AZURE_21:Blob read/write/delete logs go to Log Analytics through the blobServices diagnostic setting below, which checkov cannot link to the container.
+  for_each              = toset(local.host_containers)
+  name                  = each.value
   storage_account_id    = azurerm_storage_account.this.id
   container_access_type = "private"
 }

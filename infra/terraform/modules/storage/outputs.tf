@@ -28,6 +28,17 @@ output "deployment_container_url" {
   value       = "${azurerm_storage_account.this.primary_blob_endpoint}${azurerm_storage_container.deployment.name}"
 }
 
+output "container_ids" {
+  description = "Resource Manager IDs of the containers, keyed by name: the scopes of the blob data roles."
+  value = merge(
+    {
+      (azurerm_storage_container.raw.name)        = azurerm_storage_container.raw.id
+      (azurerm_storage_container.deployment.name) = azurerm_storage_container.deployment.id
+    },
+    { for name, container in azurerm_storage_container.host : name => container.id },
+  )
+}
+
 output "queue_names" {
   description = "Names of the ingestion queue and its poison queue."
   value       = [for q in azurerm_storage_queue.this : q.name]
