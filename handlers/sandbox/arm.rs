@@ -52,7 +52,7 @@ pub async fn get_subscription(state: &Shared, headers: &HeaderMap, sub_id: &str)
         Ok(c) => c,
         Err(r) => return *r,
     };
-    match readable_subscription(state, &claims, sub_id, "Microsoft.Resources/subscriptions/read") {
+    match readable_subscription(state, &claims, sub_id) {
         Ok(sub) => json_response(StatusCode::OK, &render::subscription_json(&state.estate, sub)),
         Err(r) => *r,
     }

@@ -61,8 +61,10 @@ pub mod render;
 pub mod retail;
 pub mod server;
 pub mod spec;
+pub mod timeframe;
 pub mod truth;
 pub mod usage;
+pub mod versions;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
