@@ -62,6 +62,7 @@ pub mod retail;
 pub mod server;
 pub mod spec;
 pub mod timeframe;
+pub mod tls;
 pub mod truth;
 pub mod usage;
 pub mod versions;
@@ -152,6 +153,8 @@ pub struct SandboxOptions {
     pub manual_clock: bool,
     /// Page sizes.
     pub pages: PageSizes,
+    /// Serve https with a generated certificate ([`tls`]) instead of http.
+    pub https: bool,
 }
 
 impl SandboxOptions {
@@ -168,6 +171,7 @@ impl SandboxOptions {
             port: 0,
             manual_clock: false,
             pages: PageSizes::default(),
+            https: false,
         }
     }
 }
@@ -182,6 +186,7 @@ pub struct RunningSandbox {
     state: server::Shared,
     truth: Arc<Vec<TruthRow>>,
     truth_path: Option<PathBuf>,
+    ca_cert: Option<PathBuf>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -227,9 +232,18 @@ impl Sandbox {
             .map_err(|source| SandboxError::Bind { port: options.port, source })?;
         let port =
             listener.local_addr().map_err(|source| SandboxError::Bind { port: options.port, source })?.port();
+        let tls = if options.https {
+            let dir = options.out_dir.clone().unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("azcops-sandbox-{}", uuid::Uuid::new_v4().simple()))
+            });
+            Some(tls::generate(&dir)?)
+        } else {
+            None
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let state = Arc::new(server::AppState {
             estate: Arc::new(estate),
-            base_url: format!("http://127.0.0.1:{port}"),
+            base_url: format!("{scheme}://127.0.0.1:{port}"),
             auth: auth::TokenAuthority::new(),
             control: Mutex::new(control::Control::new(options.faults, options.quotas, options.latency)),
             clock: if options.manual_clock { control::Clock::manual() } else { control::Clock::tokio() },
@@ -237,34 +251,64 @@ impl Sandbox {
         });
         let app = server::router(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-        });
-        Ok(RunningSandbox { state, truth: Arc::new(truth), truth_path, shutdown: Some(tx), task: Some(task) })
+        let stop = async {
+            let _ = rx.await;
+        };
+        let (task, ca_cert) = match tls {
+            Some((config, ca_path)) => {
+                let listener = tls::TlsListener::new(listener, config)
+                    .map_err(|source| SandboxError::Bind { port, source })?;
+                (tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stop).await }), Some(ca_path))
+            }
+            None => (tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stop).await }), None),
+        };
+        Ok(RunningSandbox {
+            state,
+            truth: Arc::new(truth),
+            truth_path,
+            ca_cert,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
     }
 }
 
 impl RunningSandbox {
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` in https mode).
     pub fn base_url(&self) -> &str {
         &self.state.base_url
     }
 
-    /// The settings a client needs, as (name, value) pairs.
+    /// The CA certificate (PEM) to trust in https mode.
+    pub fn ca_cert_path(&self) -> Option<&std::path::Path> {
+        self.ca_cert.as_deref()
+    }
+
+    /// The settings a client needs, as (name, value) pairs: AzCops's own, the CA certificate in
+    /// https mode, and each tenant's development app registration
+    /// (`AZCOPS_SANDBOX_APP_<n>_{TENANT_ID,CLIENT_ID,CLIENT_SECRET}`, n = tenant index) for
+    /// client-credentials clients such as azure-identity and MSAL.
     pub fn exports(&self) -> Vec<(String, String)> {
         let base = self.base_url().to_owned();
         let tenants: Vec<&str> = self.state.estate.tenants.iter().map(|t| t.id.as_str()).collect();
-        vec![
+        let mut exports = vec![
             ("AZCOPS_ARM_ENDPOINT".into(), base.clone()),
             ("AZCOPS_RETAIL_PRICES_ENDPOINT".into(), base.clone()),
             ("IDENTITY_ENDPOINT".into(), format!("{base}/msi/token")),
             ("IDENTITY_HEADER".into(), self.state.auth.identity_header().expose().to_owned()),
             ("AZCOPS_SANDBOX_TENANTS".into(), tenants.join(",")),
-        ]
+        ];
+        if let Some(path) = &self.ca_cert {
+            exports.push(("AZCOPS_SANDBOX_CA_CERT".into(), path.display().to_string()));
+        }
+        for (n, tenant) in tenants.iter().enumerate() {
+            if let Some((client_id, secret)) = self.app_credential(n) {
+                exports.push((format!("AZCOPS_SANDBOX_APP_{n}_TENANT_ID"), (*tenant).to_owned()));
+                exports.push((format!("AZCOPS_SANDBOX_APP_{n}_CLIENT_ID"), client_id));
+                exports.push((format!("AZCOPS_SANDBOX_APP_{n}_CLIENT_SECRET"), secret.expose().to_owned()));
+            }
+        }
+        exports
     }
 
     /// The estate served.
