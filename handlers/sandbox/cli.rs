@@ -152,9 +152,15 @@ pub async fn run(args: SandboxArgs) -> Result<(), SandboxError> {
         println!("export {name}={value}");
     }
     if let Some(ca) = sandbox.ca_cert_path() {
-        println!("# https: trust {} (e.g. REQUESTS_CA_BUNDLE for Python, SSL_CERT_FILE for Rust)", ca.display());
+        println!(
+            "# https: trust {} (e.g. REQUESTS_CA_BUNDLE for Python, SSL_CERT_FILE for Rust)",
+            ca.display()
+        );
     }
-    println!("# app registrations: AZCOPS_SANDBOX_APP_<n>_* are client credentials for tenant <n> (authority {})", sandbox.base_url());
+    println!(
+        "# app registrations: AZCOPS_SANDBOX_APP_<n>_* are client credentials for tenant <n> (authority {})",
+        sandbox.base_url()
+    );
     let estate = sandbox.estate();
     let summary = truth::summarize(estate, sandbox.ground_truth());
     println!("# estate: seed {} as of {} ({})", estate.seed, estate.as_of, estate.spec);

@@ -54,6 +54,8 @@ pub mod estate;
 pub mod generate;
 pub mod graph;
 pub mod kql;
+pub mod kql_eval;
+pub mod kql_parse;
 pub mod monitor;
 pub mod prices;
 pub mod quota_use;
@@ -258,9 +260,17 @@ impl Sandbox {
             Some((config, ca_path)) => {
                 let listener = tls::TlsListener::new(listener, config)
                     .map_err(|source| SandboxError::Bind { port, source })?;
-                (tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stop).await }), Some(ca_path))
+                (
+                    tokio::spawn(
+                        async move { axum::serve(listener, app).with_graceful_shutdown(stop).await },
+                    ),
+                    Some(ca_path),
+                )
             }
-            None => (tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stop).await }), None),
+            None => (
+                tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stop).await }),
+                None,
+            ),
         };
         Ok(RunningSandbox {
             state,

@@ -144,11 +144,7 @@ pub fn can_read(estate: &Estate, claims: &Claims, sub: usize) -> bool {
 ///
 /// # Errors
 /// Unknown subscription (404 `SubscriptionNotFound`) or a token of another tenant (401).
-pub fn readable_subscription(
-    state: &AppState,
-    claims: &Claims,
-    sub_id: &str,
-) -> Result<usize, Rejection> {
+pub fn readable_subscription(state: &AppState, claims: &Claims, sub_id: &str) -> Result<usize, Rejection> {
     let Some(sub) = state.estate.subscription(sub_id) else {
         return Err(Box::new(arm_error(
             StatusCode::NOT_FOUND,
@@ -163,7 +159,8 @@ pub fn readable_subscription(
             claims.tid, state.base_url
         );
         let mut r = arm_error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationTokenTenant", &message);
-        if let Some(v) = challenge(&format!("{}/{owner}", state.base_url), "The access token is from the wrong issuer.")
+        if let Some(v) =
+            challenge(&format!("{}/{owner}", state.base_url), "The access token is from the wrong issuer.")
         {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }
@@ -314,7 +311,9 @@ async fn edge(State(state): State<Shared>, request: Request, next: Next) -> Resp
     let mut response = match forced_status {
         Some(Fault::Status(status)) => fault_status(status),
         Some(Fault::Throttled(remaining)) => storm_response(api, remaining),
-        None => match VersionedApi::of(request.method(), request.uri().path()).map(|v| v.check(request.uri().query())) {
+        None => match VersionedApi::of(request.method(), request.uri().path())
+            .map(|v| v.check(request.uri().query()))
+        {
             // ARM authenticates before it routes: a bad token is told so first.
             Some(Err(refusal)) => match authorize(&state, request.headers()) {
                 Err(r) => *r,

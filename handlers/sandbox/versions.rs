@@ -89,11 +89,25 @@ const COST_QUERY: &[&str] = &[
     "2018-05-31",
 ];
 /// Microsoft.Advisor/recommendations (specification/advisor/…); the SDK 9.x sends 2020-01-01.
-const ADVISOR: &[&str] =
-    &["2025-01-01", "2023-01-01", "2022-10-01", "2020-01-01", "2017-04-19", "2017-03-31", "2016-07-12-preview"];
+const ADVISOR: &[&str] = &[
+    "2025-01-01",
+    "2023-01-01",
+    "2022-10-01",
+    "2020-01-01",
+    "2017-04-19",
+    "2017-03-31",
+    "2016-07-12-preview",
+];
 /// Microsoft.Insights/metrics (specification/monitor/…); the SDK 7.x sends 2024-02-01.
-const METRICS: &[&str] =
-    &["2024-02-01", "2023-10-01", "2021-05-01", "2019-07-01", "2018-01-01", "2017-05-01-preview", "2016-09-01"];
+const METRICS: &[&str] = &[
+    "2024-02-01",
+    "2023-10-01",
+    "2021-05-01",
+    "2019-07-01",
+    "2018-01-01",
+    "2017-05-01-preview",
+    "2016-09-01",
+];
 
 impl VersionedApi {
     /// Which checked API a request is, if any.
@@ -109,7 +123,9 @@ impl VersionedApi {
         } else if p.ends_with("/providers/microsoft.insights/metrics") {
             Some(Self::Metrics)
         } else if method == Method::GET
-            && (p == "/subscriptions" || p == "/tenants" || (p.starts_with("/subscriptions/") && segments == 2))
+            && (p == "/subscriptions"
+                || p == "/tenants"
+                || (p.starts_with("/subscriptions/") && segments == 2))
         {
             Some(Self::Resources)
         } else {
@@ -190,7 +206,8 @@ mod tests {
         assert_eq!(VersionedApi::of(&get, "/tenants"), Some(VersionedApi::Resources));
         let cost = "/subscriptions/a/resourceGroups/b/providers/Microsoft.CostManagement/query";
         assert_eq!(VersionedApi::of(&Method::POST, cost), Some(VersionedApi::CostQuery));
-        let metrics = "/subscriptions/a/resourceGroups/b/providers/x/y/z/providers/microsoft.insights/metrics";
+        let metrics =
+            "/subscriptions/a/resourceGroups/b/providers/x/y/z/providers/microsoft.insights/metrics";
         assert_eq!(VersionedApi::of(&get, metrics), Some(VersionedApi::Metrics));
         assert_eq!(VersionedApi::of(&get, "/api/retail/prices"), None);
         assert_eq!(VersionedApi::of(&get, "/msi/token"), None);
