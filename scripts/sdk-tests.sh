@@ -4,6 +4,9 @@
 # ports: a clean one, and one injecting 5xx errors and recurring 429 storms that the SDKs'
 # retries must absorb. Both are stopped on exit.
 #
+# Last, the Rust SDK AzCops uses (azure_identity's ClientSecretCredential over azure_core) reads
+# the clean sandbox through `azcops collect`, trusting the CA through SSL_CERT_FILE.
+#
 # AZCOPS_BIN overrides the binary (default target/debug/azcops, built when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,3 +59,17 @@ REQUESTS_CA_BUNDLE="$WORK/ca-bundle.pem" \
 AZCOPS_SDK_CLEAN="$WORK/clean.out" \
 AZCOPS_SDK_FAULTY="$WORK/faulty.out" \
   target/venv/bin/python -m pytest -q tests/sdk "$@"
+
+echo "azure_identity (Rust) client secret over https: azcops collect advisor"
+(
+  eval "$(sed -n 's/^export //p' "$WORK/clean.out")"
+  sub=$(target/venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["subscriptions"][0]["subscription_id"])' "$WORK/clean/estate.json")
+  SSL_CERT_FILE="$AZCOPS_SANDBOX_CA_CERT" AZCOPS_ARM_ENDPOINT="$AZCOPS_ARM_ENDPOINT" \
+  AZCOPS_AZURE_CREDENTIAL=client_secret AZCOPS_AUTHORITY_HOST="$AZCOPS_ARM_ENDPOINT" \
+  AZURE_TENANT_ID="$AZCOPS_SANDBOX_APP_0_TENANT_ID" AZURE_CLIENT_ID="$AZCOPS_SANDBOX_APP_0_CLIENT_ID" \
+  AZURE_CLIENT_SECRET="$AZCOPS_SANDBOX_APP_0_CLIENT_SECRET" \
+    "$BIN" collect advisor --tenant "$AZCOPS_SANDBOX_APP_0_TENANT_ID" --subscription "$sub" >"$WORK/collect.out"
+  rows=$(wc -l <"$WORK/collect.out")
+  [ "$rows" -gt 0 ] || { echo "no Advisor rows read over https" >&2; exit 1; }
+  echo "ok: $rows Advisor rows"
+)

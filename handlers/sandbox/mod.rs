@@ -2,10 +2,12 @@
 //!
 //! # Use
 //! In-process: [`Sandbox::start`] with [`SandboxOptions`] gives a [`RunningSandbox`] serving on
-//! `http://127.0.0.1:PORT`; [`RunningSandbox::exports`] lists the settings a client needs
-//! (`AZCOPS_ARM_ENDPOINT`, `AZCOPS_RETAIL_PRICES_ENDPOINT`, `IDENTITY_ENDPOINT`,
-//! `IDENTITY_HEADER`, `AZCOPS_SANDBOX_TENANTS`). From the command line: `azcops sandbox` (see
-//! [`cli::SandboxArgs`]).
+//! `http://127.0.0.1:PORT` (or `https://` with [`SandboxOptions::https`], see [`tls`]);
+//! [`RunningSandbox::exports`] lists the settings a client needs (`AZCOPS_ARM_ENDPOINT`,
+//! `AZCOPS_RETAIL_PRICES_ENDPOINT`, `IDENTITY_ENDPOINT`, `IDENTITY_HEADER`,
+//! `AZCOPS_SANDBOX_TENANTS`, `AZCOPS_SANDBOX_CA_CERT` in https mode, and each tenant's app
+//! registration `AZCOPS_SANDBOX_APP_<n>_{TENANT_ID,CLIENT_ID,CLIENT_SECRET}`). From the command
+//! line: `azcops sandbox` (see [`cli::SandboxArgs`]).
 //!
 //! # Estate SPEC
 //! A preset — `demo` (3 tenants × 4 subscriptions × 60 resources, 60 days), `large`
@@ -19,13 +21,16 @@
 //! Tenant #0 is the managing tenant; its managed identity (the `IDENTITY_ENDPOINT`) reads its
 //! own subscriptions and, through Lighthouse, the customer tenants' delegated ones. The last
 //! subscription of the last customer tenant (when a tenant has ≥ 2) is not delegated: it is not
-//! listed and answers 403. Each tenant also has an app registration for the Entra v2
-//! client-credentials endpoint ([`RunningSandbox::app_credential`]).
+//! listed and answers 401 `InvalidAuthenticationTokenTenant`, as ARM does for a token of another
+//! tenant. Each tenant also has an app registration for the Entra v2 client-credentials endpoint
+//! ([`RunningSandbox::app_credential`]); discovery of an unknown tenant answers AADSTS90002.
 //!
 //! # APIs and their limits
-//! - Resource Graph KQL: the subset documented in [`kql`]; other queries get the real 400.
-//! - Cost Management: subscription and resource-group scopes; see [`cost`]. An empty scope
-//!   period (entirely outside the history) answers 204.
+//! - Every ARM API checks its api-version ([`versions`]).
+//! - Resource Graph KQL: the inventory subset of [`kql`] on a fast path, the operators of
+//!   [`kql_parse`] otherwise; syntax errors get Resource Graph's `ParserFailure` 400.
+//! - Cost Management: subscription and resource-group scopes, every timeframe ([`timeframe`]);
+//!   see [`cost`]. An empty scope period (entirely outside the history) answers 204.
 //! - Monitor: `PT1H` interval only; 93-day retention.
 //! - Retail: `eq` clauses joined by `and`; USD (EUR/GBP at fixed indicative rates).
 //!
@@ -55,6 +60,7 @@ pub mod generate;
 pub mod graph;
 pub mod kql;
 pub mod kql_eval;
+mod kql_lex;
 pub mod kql_parse;
 pub mod monitor;
 pub mod prices;
