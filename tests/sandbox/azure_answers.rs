@@ -105,7 +105,7 @@ async fn every_timeframe_is_served_with_azures_dates() {
     assert!((total(&last_month) - total(&october)).abs() < 1e-6);
     assert_eq!(last_month["properties"]["rows"], october["properties"]["rows"]);
 
-    let mut same = |timeframe: &str| {
+    let same = |timeframe: &str| {
         let mut r = request.clone();
         r["timeframe"] = json!(timeframe);
         r
