@@ -494,7 +494,7 @@ mod tests {
             br#"{"error":{"code":"InvalidAuthenticationTokenTenant","message":"The access token is from the wrong issuer"}}"#,
         );
         let err = classify(&ctx, 401, HeaderMap::new(), wrong_tenant).unwrap_err();
-        assert!(matches!(&err, AzureError::Forbidden { subscription } if subscription == "SUB-1"), "{err:?}");
+        assert!(matches!(&err, AzureError::Forbidden { subscription } if subscription == "sub-1"), "{err:?}");
         let forged =
             Bytes::from_static(br#"{"error":{"code":"InvalidAuthenticationToken","message":"invalid"}}"#);
         assert!(matches!(classify(&ctx, 401, HeaderMap::new(), forged), Err(AzureError::Auth(_))));
