@@ -65,7 +65,7 @@ echo "azure_identity (Rust) client secret over https: azcops collect advisor"
   eval "$(sed -n 's/^export //p' "$WORK/clean.out")"
   sub=$(target/venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["subscriptions"][0]["subscription_id"])' "$WORK/clean/estate.json")
   SSL_CERT_FILE="$AZCOPS_SANDBOX_CA_CERT" AZCOPS_ARM_ENDPOINT="$AZCOPS_ARM_ENDPOINT" \
-  AZCOPS_AZURE_CREDENTIAL=client_secret AZCOPS_AUTHORITY_HOST="$AZCOPS_ARM_ENDPOINT" \
+  RUST_LOG=warn AZCOPS_AZURE_CREDENTIAL=client_secret AZCOPS_AUTHORITY_HOST="$AZCOPS_ARM_ENDPOINT" \
   AZURE_TENANT_ID="$AZCOPS_SANDBOX_APP_0_TENANT_ID" AZURE_CLIENT_ID="$AZCOPS_SANDBOX_APP_0_CLIENT_ID" \
   AZURE_CLIENT_SECRET="$AZCOPS_SANDBOX_APP_0_CLIENT_SECRET" \
     "$BIN" collect advisor --tenant "$AZCOPS_SANDBOX_APP_0_TENANT_ID" --subscription "$sub" >"$WORK/collect.out"

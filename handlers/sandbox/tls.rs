@@ -94,6 +94,18 @@ impl TlsListener {
     /// # Errors
     /// The listener has no local address.
     pub fn new(listener: TcpListener, config: ServerConfig) -> std::io::Result<Self> {
+        Self::with_handshake_timeout(listener, config, HANDSHAKE_TIMEOUT)
+    }
+
+    /// [`TlsListener::new`] with another handshake bound (tests shorten it).
+    ///
+    /// # Errors
+    /// The listener has no local address.
+    pub fn with_handshake_timeout(
+        listener: TcpListener,
+        config: ServerConfig,
+        handshake_timeout: Duration,
+    ) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
         let acceptor = TlsAcceptor::from(Arc::new(config));
         let (tx, ready) = mpsc::channel(PENDING);
@@ -112,7 +124,7 @@ impl TlsListener {
                 }
                 let (acceptor, tx) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
                         Ok(Ok(stream)) => {
                             let _ = tx.send((stream, peer)).await;
                         }
@@ -162,5 +174,30 @@ mod tests {
         let pem = std::fs::read_to_string(&path).unwrap();
         assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
         assert_eq!(config.alpn_protocols, vec![b"http/1.1".to_vec()]);
+    }
+
+    #[tokio::test]
+    async fn a_silent_client_neither_stalls_others_nor_stays_past_the_handshake_bound() {
+        use tokio::io::AsyncReadExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (config, ca) = generate(dir.path()).unwrap();
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = TlsListener::with_handshake_timeout(tcp, config, Duration::from_millis(200)).unwrap();
+        let addr = axum::serve::Listener::local_addr(&listener).unwrap();
+        let app = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+        // Connects and never says hello.
+        let mut silent = TcpStream::connect(addr).await.unwrap();
+        let pem = std::fs::read(&ca).unwrap();
+        let client = reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+            .build()
+            .unwrap();
+        let body = client.get(format!("https://127.0.0.1:{}/", addr.port())).send().await.unwrap();
+        assert_eq!(body.text().await.unwrap(), "ok", "served while the silent client waits");
+        let mut buf = [0u8; 1];
+        assert_eq!(silent.read(&mut buf).await.unwrap(), 0, "dropped once the handshake bound passed");
+        server.abort();
     }
 }
