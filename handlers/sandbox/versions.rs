@@ -12,10 +12,13 @@
 //!   api-versions are '…'." (as quoted in Azure/azure-sdk-for-python#16102 and #27327).
 //!
 //! Either layer answers a request with no api-version at all with 400
-//! `MissingApiVersionParameter`. The version lists are the stable and preview folders of each
-//! provider in Azure/azure-rest-api-specs (`specification/<service>/resource-manager/…`), plus
-//! the versions `../shared/spec/azure-apis.md` §0 pins; they include every version AzCops's own
-//! client and the official Python SDKs the contract suite installs send.
+//! `MissingApiVersionParameter`. The version lists follow the api-version folders of each
+//! provider in Azure/azure-rest-api-specs (`specification/<service>/resource-manager/…`; checked
+//! against the repository listing for Resource Graph, and for Cost Management against the list
+//! the service itself printed in Azure/azure-sdk-for-python#16102 plus the later stable folders),
+//! and include the versions `../shared/spec/azure-apis.md` §0 pins and every version AzCops's own
+//! client and the official Python SDKs of the contract suite send. A version missing here that
+//! Azure serves would be a sandbox bug: add it with its source.
 //!
 //! Retail Prices is not an ARM API (no error documented for an unknown version) and the token
 //! endpoints are not versioned by ARM: neither is checked.
