@@ -26,6 +26,9 @@ cargo clippy --all-targets --locked -- -D warnings
 step "Rust tests"
 cargo test --locked
 
+step "Sandbox contract: official Azure SDK for Python and MSAL (scripts/sdk-tests.sh)"
+bash scripts/sdk-tests.sh
+
 step "Deployment package (release build, scripts/package.sh)"
 bash scripts/package.sh
 

@@ -449,6 +449,12 @@ fn classify(
 ) -> Result<RawResponse, AzureError> {
     match status {
         200..=299 => Ok(RawResponse { status, headers, body }),
+        // ARM refuses a subscription of a tenant the token was not issued for (e.g. a customer
+        // subscription that is not delegated) with this 401, not 403: a fresh token would be
+        // refused the same way, so it is the subscription that cannot be read.
+        401 if error_envelope(&body).0 == "InvalidAuthenticationTokenTenant" => {
+            Err(AzureError::Forbidden { subscription: ctx.subscription_id.clone() })
+        }
         401 => Err(AzureError::Auth(error_summary(&body))),
         403 => Err(AzureError::Forbidden { subscription: ctx.subscription_id.clone() }),
         _ => {
@@ -488,6 +494,19 @@ mod tests {
         assert_eq!(c, "BadRequest");
         let (c, m) = error_envelope(b"<html>oops</html>");
         assert_eq!((c.as_str(), m.as_str()), ("", "<html>oops</html>"));
+    }
+
+    #[test]
+    fn a_token_of_another_tenant_means_the_subscription_is_not_readable() {
+        let ctx = CallContext::new("tenant-a", "SUB-1");
+        let wrong_tenant = Bytes::from_static(
+            br#"{"error":{"code":"InvalidAuthenticationTokenTenant","message":"The access token is from the wrong issuer"}}"#,
+        );
+        let err = classify(&ctx, 401, HeaderMap::new(), wrong_tenant).unwrap_err();
+        assert!(matches!(&err, AzureError::Forbidden { subscription } if subscription == "sub-1"), "{err:?}");
+        let forged =
+            Bytes::from_static(br#"{"error":{"code":"InvalidAuthenticationToken","message":"invalid"}}"#);
+        assert!(matches!(classify(&ctx, 401, HeaderMap::new(), forged), Err(AzureError::Auth(_))));
     }
 
     #[test]

@@ -209,7 +209,7 @@ pub async fn list(state: &Shared, headers: &HeaderMap, sub_id: &str, raw_query: 
         Ok(c) => c,
         Err(r) => return *r,
     };
-    let sub = match readable_subscription(state, &claims, sub_id, "Microsoft.Advisor/recommendations/read") {
+    let sub = match readable_subscription(state, &claims, sub_id) {
         Ok(s) => s,
         Err(r) => return *r,
     };

@@ -56,7 +56,7 @@ pub async fn get_subscription(state: &Shared, headers: &HeaderMap, sub_id: &str)
         Ok(c) => c,
         Err(r) => return *r,
     };
-    match readable_subscription(state, &claims, sub_id, "Microsoft.Resources/subscriptions/read") {
+    match readable_subscription(state, &claims, sub_id) {
         Ok(sub) => {
             json_response(StatusCode::OK, &moves::apply(state, render::subscription_json(&state.estate, sub)))
         }
@@ -116,20 +116,30 @@ pub async fn msi_token(
     )
 }
 
-fn entra_error(status: StatusCode, error: &str, code: u32, description: &str) -> Response {
+/// An Entra v2 error body (`error`, `error_description` with the AADSTS code and trace lines,
+/// `error_codes`, ids and timestamp), as in the docs' client-credentials error example.
+pub(super) fn entra_body(error: &str, code: u32, description: &str) -> Value {
     let trace = uuid::Uuid::new_v4().to_string();
     let correlation = uuid::Uuid::new_v4().to_string();
     let timestamp = chrono::Utc::now().format("%Y-%m-%d %H:%M:%SZ").to_string();
-    json_response(
-        status,
-        &json!({
-            "error": error,
-            "error_description": format!("AADSTS{code}: {description}\r\nTrace ID: {trace}\r\nCorrelation ID: {correlation}\r\nTimestamp: {timestamp}"),
-            "error_codes": [code],
-            "timestamp": timestamp,
-            "trace_id": trace,
-            "correlation_id": correlation,
-        }),
+    json!({
+        "error": error,
+        "error_description": format!("AADSTS{code}: {description}\r\nTrace ID: {trace}\r\nCorrelation ID: {correlation}\r\nTimestamp: {timestamp}"),
+        "error_codes": [code],
+        "timestamp": timestamp,
+        "trace_id": trace,
+        "correlation_id": correlation,
+    })
+}
+
+fn entra_error(status: StatusCode, error: &str, code: u32, description: &str) -> Response {
+    json_response(status, &entra_body(error, code, description))
+}
+
+/// AADSTS90002's description, as Entra words it.
+pub(super) fn tenant_not_found(tenant: &str) -> String {
+    format!(
+        "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
     )
 }
 
@@ -146,12 +156,7 @@ pub async fn entra_token(
         .iter()
         .find(|t| t.id.eq_ignore_ascii_case(&tenant) || t.domain.eq_ignore_ascii_case(&tenant))
     else {
-        return entra_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            90002,
-            &format!("Tenant '{tenant}' not found."),
-        );
+        return entra_error(StatusCode::BAD_REQUEST, "invalid_request", 90002, &tenant_not_found(&tenant));
     };
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
         return entra_error(

@@ -37,6 +37,11 @@ pub struct SandboxArgs {
     /// Latency: `fixed:MS`, `uniform:MIN-MAX` or `lognormal:MEDIAN:SIGMA`.
     #[arg(long)]
     pub latency: Option<String>,
+    /// Serve https with a generated development certificate (its CA is written to `--out` or a
+    /// temporary directory and printed as `AZCOPS_SANDBOX_CA_CERT`); needed by clients that
+    /// refuse http, such as the official Azure SDKs and MSAL.
+    #[arg(long)]
+    pub https: bool,
 }
 
 fn invalid(what: &str, text: &str) -> SandboxError {
@@ -121,6 +126,7 @@ pub fn options(args: &SandboxArgs, today: NaiveDate) -> Result<SandboxOptions, S
     let mut options = SandboxOptions::new(spec, args.seed, args.as_of.unwrap_or(today));
     options.port = args.port;
     options.out_dir = args.out.clone();
+    options.https = args.https;
     options.quotas = match args.quotas.as_str() {
         "on" => QuotaConfig::all_on(),
         "off" => QuotaConfig::default(),
@@ -145,6 +151,16 @@ pub async fn run(args: SandboxArgs) -> Result<(), SandboxError> {
     for (name, value) in sandbox.exports() {
         println!("export {name}={value}");
     }
+    if let Some(ca) = sandbox.ca_cert_path() {
+        println!(
+            "# https: trust {} (e.g. REQUESTS_CA_BUNDLE for Python, SSL_CERT_FILE for Rust)",
+            ca.display()
+        );
+    }
+    println!(
+        "# app registrations: AZCOPS_SANDBOX_APP_<n>_* are client credentials for tenant <n> (authority {})",
+        sandbox.base_url()
+    );
     let estate = sandbox.estate();
     let summary = truth::summarize(estate, sandbox.ground_truth());
     println!("# estate: seed {} as of {} ({})", estate.seed, estate.as_of, estate.spec);

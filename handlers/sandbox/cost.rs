@@ -86,11 +86,6 @@ fn filter_matches(estate: &Estate, line: &Line<'_>, filter: &Value) -> Result<bo
     Ok(values.iter().filter_map(Value::as_str).any(|v| v.eq_ignore_ascii_case(&value)))
 }
 
-fn parse_day(v: Option<&Value>) -> Option<NaiveDate> {
-    let s = v?.as_str()?;
-    NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()
-}
-
 /// The query handler.
 pub async fn query(
     state: &Shared,
@@ -104,7 +99,7 @@ pub async fn query(
         Ok(c) => c,
         Err(r) => return *r,
     };
-    let sub = match readable_subscription(state, &claims, sub_id, "Microsoft.CostManagement/query/action") {
+    let sub = match readable_subscription(state, &claims, sub_id) {
         Ok(s) => s,
         Err(r) => return *r,
     };
@@ -123,24 +118,10 @@ pub async fn query(
         return bad("Dataset is invalid or not supplied");
     };
     let yesterday = estate.as_of.pred_opt().unwrap_or(estate.as_of);
-    let (from, to) = match def.get("timeframe").and_then(Value::as_str).unwrap_or("") {
-        "Custom" => {
-            let period = def.get("timePeriod");
-            match (parse_day(period.and_then(|p| p.get("from"))), parse_day(period.and_then(|p| p.get("to"))))
-            {
-                (Some(f), Some(t)) if f <= t => (f, t),
-                _ => return bad("timePeriod with from <= to is required for a Custom timeframe"),
-            }
-        }
-        "MonthToDate" | "BillingMonthToDate" => (yesterday.with_day(1).unwrap_or(yesterday), yesterday),
-        "WeekToDate" => {
-            (yesterday - Days::new(u64::from(yesterday.weekday().num_days_from_monday())), yesterday)
-        }
-        "TheLastBillingMonth" => {
-            let last = estate.as_of.with_day(1).and_then(|d| d.pred_opt()).unwrap_or(yesterday);
-            (last.with_day(1).unwrap_or(last), last)
-        }
-        other => return bad(&format!("timeframe {other} is currently not supported")),
+    let timeframe = def.get("timeframe").and_then(Value::as_str).unwrap_or("");
+    let (from, to) = match super::timeframe::period(timeframe, def.get("timePeriod"), estate.as_of) {
+        Ok(p) => p,
+        Err(e) => return bad(&e.0),
     };
     let span = (to - from).num_days() + 1;
     if span > 366 {

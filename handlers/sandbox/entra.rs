@@ -17,6 +17,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::arm::{entra_body, tenant_not_found};
 use super::server::Shared;
 
 /// Key id of the development signing key.
@@ -69,16 +70,43 @@ pub fn routes() -> Router<Shared> {
         .route("/_sandbox/user-token", post(user_token))
 }
 
+/// Entra's v2 discovery document. An unknown tenant gets Entra's 400 `invalid_tenant` with
+/// AADSTS90002 (MSAL and azure-identity read it and stop), not a document for a tenant that does
+/// not exist. `common` and `organizations` resolve as on Entra, with the `{tenantid}` issuer
+/// template.
 async fn openid_configuration(State(state): State<Shared>, Path(tenant): Path<String>) -> Response {
     let base = &state.base_url;
+    let known = state
+        .estate
+        .tenants
+        .iter()
+        .find(|t| t.id.eq_ignore_ascii_case(&tenant) || t.domain.eq_ignore_ascii_case(&tenant));
+    let issuer_tenant = match known {
+        Some(t) => t.id.clone(),
+        None if tenant.eq_ignore_ascii_case("common") || tenant.eq_ignore_ascii_case("organizations") => {
+            "{tenantid}".to_owned()
+        }
+        None => {
+            let mut body = entra_body("invalid_tenant", 90002, &tenant_not_found(&tenant));
+            body["error_uri"] = json!(format!("{base}/error?code=90002"));
+            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+        }
+    };
     Json(json!({
-        "issuer": format!("{base}/{tenant}/v2.0"),
+        "issuer": format!("{base}/{issuer_tenant}/v2.0"),
         "authorization_endpoint": format!("{base}/{tenant}/oauth2/v2.0/authorize"),
         "token_endpoint": format!("{base}/{tenant}/oauth2/v2.0/token"),
+        "device_authorization_endpoint": format!("{base}/{tenant}/oauth2/v2.0/devicecode"),
+        "end_session_endpoint": format!("{base}/{tenant}/oauth2/v2.0/logout"),
         "jwks_uri": format!("{base}/common/discovery/v2.0/keys"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "response_types_supported": ["code", "id_token", "token id_token"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "subject_types_supported": ["pairwise"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "name", "oid", "tid", "ver"],
+        "request_uri_parameter_supported": false,
         "tenant_region_scope": "EU",
     }))
     .into_response()

@@ -1,4 +1,5 @@
-//! The KQL subset the sandbox's Resource Graph understands.
+//! The fast path of the sandbox's Resource Graph: the inventory-shaped subset AzCops sends, run
+//! without rendering a row before it is paged.
 //!
 //! A query is `Resources` followed by `|`-separated stages, each one of:
 //! - `where <col> <op> '<text>' [and <col> <op> '<text>' ...]` with `==`, `=~` (case-insensitive),
@@ -10,7 +11,8 @@
 //!
 //! Columns: `id, name, type, kind, location, resourceGroup, subscriptionId, tenantId, managedBy`
 //! (strings) and `sku, tags, properties, identity, plan, zones, extendedLocation` (objects).
-//! Anything else is rejected with the error Resource Graph returns for an invalid query.
+//! Anything else goes to the general parser and evaluator ([`super::kql_parse`],
+//! [`super::kql_eval`]), which also tell syntax errors from valid queries.
 
 /// String columns (filterable and sortable).
 pub const STRING_COLUMNS: &[&str] =
@@ -86,7 +88,7 @@ pub struct Query {
     pub count: bool,
 }
 
-/// Why a query was rejected (becomes Resource Graph's `InvalidQuery` 400).
+/// Why a query is outside the fast path (it then takes the general path).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct QueryError(pub String);

@@ -2,10 +2,12 @@
 //!
 //! # Use
 //! In-process: [`Sandbox::start`] with [`SandboxOptions`] gives a [`RunningSandbox`] serving on
-//! `http://127.0.0.1:PORT`; [`RunningSandbox::exports`] lists the settings a client needs
-//! (`AZCOPS_ARM_ENDPOINT`, `AZCOPS_RETAIL_PRICES_ENDPOINT`, `IDENTITY_ENDPOINT`,
-//! `IDENTITY_HEADER`, `AZCOPS_SANDBOX_TENANTS`). From the command line: `azcops sandbox` (see
-//! [`cli::SandboxArgs`]).
+//! `http://127.0.0.1:PORT` (or `https://` with [`SandboxOptions::https`], see [`tls`]);
+//! [`RunningSandbox::exports`] lists the settings a client needs (`AZCOPS_ARM_ENDPOINT`,
+//! `AZCOPS_RETAIL_PRICES_ENDPOINT`, `IDENTITY_ENDPOINT`, `IDENTITY_HEADER`,
+//! `AZCOPS_SANDBOX_TENANTS`, `AZCOPS_SANDBOX_CA_CERT` in https mode, and each tenant's app
+//! registration `AZCOPS_SANDBOX_APP_<n>_{TENANT_ID,CLIENT_ID,CLIENT_SECRET}`). From the command
+//! line: `azcops sandbox` (see [`cli::SandboxArgs`]).
 //!
 //! # Estate SPEC
 //! A preset — `demo` (3 tenants × 4 subscriptions × 60 resources, 60 days), `large`
@@ -19,13 +21,16 @@
 //! Tenant #0 is the managing tenant; its managed identity (the `IDENTITY_ENDPOINT`) reads its
 //! own subscriptions and, through Lighthouse, the customer tenants' delegated ones. The last
 //! subscription of the last customer tenant (when a tenant has ≥ 2) is not delegated: it is not
-//! listed and answers 403. Each tenant also has an app registration for the Entra v2
-//! client-credentials endpoint ([`RunningSandbox::app_credential`]).
+//! listed and answers 401 `InvalidAuthenticationTokenTenant`, as ARM does for a token of another
+//! tenant. Each tenant also has an app registration for the Entra v2 client-credentials endpoint
+//! ([`RunningSandbox::app_credential`]); discovery of an unknown tenant answers AADSTS90002.
 //!
 //! # APIs and their limits
-//! - Resource Graph KQL: the subset documented in [`kql`]; other queries get the real 400.
-//! - Cost Management: subscription and resource-group scopes; see [`cost`]. An empty scope
-//!   period (entirely outside the history) answers 204.
+//! - Every ARM API checks its api-version ([`versions`]).
+//! - Resource Graph KQL: the inventory subset of [`kql`] on a fast path, the operators of
+//!   [`kql_parse`] otherwise; syntax errors get Resource Graph's `ParserFailure` 400.
+//! - Cost Management: subscription and resource-group scopes, every timeframe ([`timeframe`]);
+//!   see [`cost`]. An empty scope period (entirely outside the history) answers 204.
 //! - Monitor: `PT1H` interval only; 93-day retention.
 //! - Retail: `eq` clauses joined by `and`; USD (EUR/GBP at fixed indicative rates).
 //!
@@ -54,6 +59,9 @@ pub mod estate;
 pub mod generate;
 pub mod graph;
 pub mod kql;
+pub mod kql_eval;
+mod kql_lex;
+pub mod kql_parse;
 pub mod monitor;
 pub mod moves;
 pub mod prices;
@@ -62,8 +70,11 @@ pub mod render;
 pub mod retail;
 pub mod server;
 pub mod spec;
+pub mod timeframe;
+pub mod tls;
 pub mod truth;
 pub mod usage;
+pub mod versions;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -151,6 +162,8 @@ pub struct SandboxOptions {
     pub manual_clock: bool,
     /// Page sizes.
     pub pages: PageSizes,
+    /// Serve https with a generated certificate ([`tls`]) instead of http.
+    pub https: bool,
 }
 
 impl SandboxOptions {
@@ -167,6 +180,7 @@ impl SandboxOptions {
             port: 0,
             manual_clock: false,
             pages: PageSizes::default(),
+            https: false,
         }
     }
 }
@@ -181,6 +195,7 @@ pub struct RunningSandbox {
     state: server::Shared,
     truth: Arc<Vec<TruthRow>>,
     truth_path: Option<PathBuf>,
+    ca_cert: Option<PathBuf>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -226,9 +241,18 @@ impl Sandbox {
             .map_err(|source| SandboxError::Bind { port: options.port, source })?;
         let port =
             listener.local_addr().map_err(|source| SandboxError::Bind { port: options.port, source })?.port();
+        let tls = if options.https {
+            let dir = options.out_dir.clone().unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("azcops-sandbox-{}", uuid::Uuid::new_v4().simple()))
+            });
+            Some(tls::generate(&dir)?)
+        } else {
+            None
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let state = Arc::new(server::AppState {
             estate: Arc::new(estate),
-            base_url: format!("http://127.0.0.1:{port}"),
+            base_url: format!("{scheme}://127.0.0.1:{port}"),
             auth: auth::TokenAuthority::new(),
             control: Mutex::new(control::Control::new(options.faults, options.quotas, options.latency)),
             clock: if options.manual_clock { control::Clock::manual() } else { control::Clock::tokio() },
@@ -236,34 +260,72 @@ impl Sandbox {
         });
         let app = server::router(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-        });
-        Ok(RunningSandbox { state, truth: Arc::new(truth), truth_path, shutdown: Some(tx), task: Some(task) })
+        let stop = async {
+            let _ = rx.await;
+        };
+        let (task, ca_cert) = match tls {
+            Some((config, ca_path)) => {
+                let listener = tls::TlsListener::new(listener, config)
+                    .map_err(|source| SandboxError::Bind { port, source })?;
+                (
+                    tokio::spawn(
+                        async move { axum::serve(listener, app).with_graceful_shutdown(stop).await },
+                    ),
+                    Some(ca_path),
+                )
+            }
+            None => (
+                tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stop).await }),
+                None,
+            ),
+        };
+        Ok(RunningSandbox {
+            state,
+            truth: Arc::new(truth),
+            truth_path,
+            ca_cert,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
     }
 }
 
 impl RunningSandbox {
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` in https mode).
     pub fn base_url(&self) -> &str {
         &self.state.base_url
     }
 
-    /// The settings a client needs, as (name, value) pairs.
+    /// The CA certificate (PEM) to trust in https mode.
+    pub fn ca_cert_path(&self) -> Option<&std::path::Path> {
+        self.ca_cert.as_deref()
+    }
+
+    /// The settings a client needs, as (name, value) pairs: AzCops's own, the CA certificate in
+    /// https mode, and each tenant's development app registration
+    /// (`AZCOPS_SANDBOX_APP_<n>_{TENANT_ID,CLIENT_ID,CLIENT_SECRET}`, n = tenant index) for
+    /// client-credentials clients such as azure-identity and MSAL.
     pub fn exports(&self) -> Vec<(String, String)> {
         let base = self.base_url().to_owned();
         let tenants: Vec<&str> = self.state.estate.tenants.iter().map(|t| t.id.as_str()).collect();
-        vec![
+        let mut exports = vec![
             ("AZCOPS_ARM_ENDPOINT".into(), base.clone()),
             ("AZCOPS_RETAIL_PRICES_ENDPOINT".into(), base.clone()),
             ("IDENTITY_ENDPOINT".into(), format!("{base}/msi/token")),
             ("IDENTITY_HEADER".into(), self.state.auth.identity_header().expose().to_owned()),
             ("AZCOPS_SANDBOX_TENANTS".into(), tenants.join(",")),
-        ]
+        ];
+        if let Some(path) = &self.ca_cert {
+            exports.push(("AZCOPS_SANDBOX_CA_CERT".into(), path.display().to_string()));
+        }
+        for (n, tenant) in tenants.iter().enumerate() {
+            if let Some((client_id, secret)) = self.app_credential(n) {
+                exports.push((format!("AZCOPS_SANDBOX_APP_{n}_TENANT_ID"), (*tenant).to_owned()));
+                exports.push((format!("AZCOPS_SANDBOX_APP_{n}_CLIENT_ID"), client_id));
+                exports.push((format!("AZCOPS_SANDBOX_APP_{n}_CLIENT_SECRET"), secret.expose().to_owned()));
+            }
+        }
+        exports
     }
 
     /// The estate served.

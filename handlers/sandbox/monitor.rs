@@ -35,7 +35,7 @@ pub async fn metrics(
         Ok(c) => c,
         Err(r) => return *r,
     };
-    let sub = match readable_subscription(state, &claims, sub_id, "Microsoft.Insights/metrics/read") {
+    let sub = match readable_subscription(state, &claims, sub_id) {
         Ok(s) => s,
         Err(r) => return *r,
     };

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use super::auth::{self, Claims, TokenAuthority};
 use super::control::{Api, Clock, Control, FaultConfig};
 use super::estate::Estate;
+use super::versions::VersionedApi;
 use super::{PageSizes, advisor, arm, cost, graph, monitor, retail};
 
 /// Everything the handlers share.
@@ -82,7 +83,18 @@ pub fn encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-/// Checks the bearer token for an ARM call; the error is ARM's 401 response.
+/// ARM's `WWW-Authenticate` challenge. ARM names its login authority (`login.windows.net`);
+/// the sandbox names itself, the authority that issues its tokens.
+fn challenge(authority: &str, description: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!(
+        "Bearer authorization_uri=\"{authority}\", error=\"invalid_token\", error_description=\"{description}\""
+    ))
+    .ok()
+}
+
+/// Checks the bearer token for an ARM call; the error is ARM's 401 response, whose challenge
+/// says what ARM says for that failure (only a request without the header is told the header
+/// is missing).
 ///
 /// # Errors
 /// Missing, invalid, expired or wrong-audience token.
@@ -91,8 +103,15 @@ pub fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Claims, Reject
     let now = chrono::Utc::now().timestamp();
     auth::bearer(raw).and_then(|t| state.auth.verify_arm(t, now)).map_err(|e| {
         let mut r = arm_error(StatusCode::UNAUTHORIZED, e.code(), &e.to_string());
-        let challenge = "Bearer authorization_uri=\"https://login.microsoftonline.com/common\", error=\"invalid_token\", error_description=\"The authentication failed because of missing 'Authorization' header.\"";
-        r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        let description = match e {
+            auth::TokenError::Missing => {
+                "The authentication failed because of missing 'Authorization' header.".to_owned()
+            }
+            other => other.to_string(),
+        };
+        if let Some(v) = challenge(&format!("{}/", state.base_url), &description) {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
         Box::new(r)
     })
 }
@@ -113,16 +132,19 @@ pub fn can_read(estate: &Estate, claims: &Claims, sub: usize) -> bool {
     }
 }
 
-/// Resolves a subscription the bearer may read; the error is ARM's 404 or 403.
+/// Resolves a subscription the bearer may read; the error is ARM's 404 or 401.
+///
+/// A subscription the bearer cannot read belongs to a tenant its token was not issued for (its
+/// own tenant's are all readable, and Lighthouse delegations are the only cross-tenant grant).
+/// ARM checks the token's issuer against the subscription's tenant before any role assignment,
+/// so it answers 401 `InvalidAuthenticationTokenTenant` naming the right authority, not 403
+/// `AuthorizationFailed` (the latter is for a principal of the right tenant without a role);
+/// wording as quoted from the service in Azure/azure-sdk-for-python#38382 and
+/// Azure/azure-sdk-for-net#49391.
 ///
 /// # Errors
-/// Unknown subscription (404 `SubscriptionNotFound`) or no access (403 `AuthorizationFailed`).
-pub fn readable_subscription(
-    state: &AppState,
-    claims: &Claims,
-    sub_id: &str,
-    action: &str,
-) -> Result<usize, Rejection> {
+/// Unknown subscription (404 `SubscriptionNotFound`) or a token of another tenant (401).
+pub fn readable_subscription(state: &AppState, claims: &Claims, sub_id: &str) -> Result<usize, Rejection> {
     let Some(sub) = state.estate.subscription(sub_id) else {
         return Err(Box::new(arm_error(
             StatusCode::NOT_FOUND,
@@ -131,11 +153,18 @@ pub fn readable_subscription(
         )));
     };
     if !can_read(&state.estate, claims, sub) {
+        let owner = &state.estate.tenant_of(sub).id;
         let message = format!(
-            "The client '{0}' with object id '{0}' does not have authorization to perform action '{action}' over scope '/subscriptions/{sub_id}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
-            claims.oid
+            "The access token is from the wrong issuer 'https://sts.windows.net/{0}/'. It must match the tenant 'https://sts.windows.net/{owner}/' associated with this subscription. Please use the authority (URL) '{1}/{owner}' to get the token. Note, if the subscription is transferred to another tenant there is no impact to the services, but information about new tenant could take time to propagate (up to an hour). If you just transferred your subscription and see this error message, please try back later.",
+            claims.tid, state.base_url
         );
-        return Err(Box::new(arm_error(StatusCode::FORBIDDEN, "AuthorizationFailed", &message)));
+        let mut r = arm_error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationTokenTenant", &message);
+        if let Some(v) =
+            challenge(&format!("{}/{owner}", state.base_url), "The access token is from the wrong issuer.")
+        {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+        return Err(Box::new(r));
     }
     Ok(sub)
 }
@@ -282,7 +311,16 @@ async fn edge(State(state): State<Shared>, request: Request, next: Next) -> Resp
     let mut response = match forced_status {
         Some(Fault::Status(status)) => fault_status(status),
         Some(Fault::Throttled(remaining)) => storm_response(api, remaining),
-        None => next.run(request).await,
+        None => match VersionedApi::of(request.method(), request.uri().path())
+            .map(|v| v.check(request.uri().query()))
+        {
+            // ARM authenticates before it routes: a bad token is told so first.
+            Some(Err(refusal)) => match authorize(&state, request.headers()) {
+                Err(r) => *r,
+                Ok(_) => *refusal,
+            },
+            _ => next.run(request).await,
+        },
     };
     if response.extensions().get::<Paged>().is_some() {
         let truncate = {

@@ -1,5 +1,6 @@
-//! Auth: 401 bodies, Lighthouse reads with the managing tenant's identity, 403 on
-//! non-delegated subscriptions, per-tenant app credentials.
+//! Auth: 401 bodies, Lighthouse reads with the managing tenant's identity, 401
+//! `InvalidAuthenticationTokenTenant` on subscriptions of other tenants, per-tenant app
+//! credentials.
 
 use std::collections::HashMap;
 
@@ -89,20 +90,26 @@ async fn the_managed_identity_reads_lighthouse_subscriptions_but_not_undelegated
     assert_eq!(support::cost(&sb, &token, &lighthouse, &body).await.status(), 200);
     let hidden = support::hidden_subscription(&sb);
     assert!(subs.iter().all(|s| s["subscriptionId"] != hidden.as_str()));
-    assert_eq!(
-        error_code(support::cost(&sb, &token, &hidden, &body).await).await,
-        (403, "AuthorizationFailed".into())
-    );
+    let refused = support::cost(&sb, &token, &hidden, &body).await;
+    let owner = sb.estate().tenants[2].id.clone();
+    let challenge = refused.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(challenge.contains(&format!("authorization_uri=\"{}/{owner}\"", sb.base_url())), "{challenge}");
+    assert_eq!(error_code(refused).await, (401, "InvalidAuthenticationTokenTenant".into()));
     let advisor =
         format!("/subscriptions/{hidden}/providers/Microsoft.Advisor/recommendations?api-version=2023-01-01");
-    assert_eq!(
-        error_code(support::get(&sb, &token, &advisor).await).await,
-        (403, "AuthorizationFailed".into())
+    let refused = support::get(&sb, &token, &advisor).await;
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "InvalidAuthenticationTokenTenant");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&format!("wrong issuer 'https://sts.windows.net/{managing}/'")), "{message}");
+    assert!(
+        message.contains(&format!("must match the tenant 'https://sts.windows.net/{owner}/'")),
+        "{message}"
     );
     let tenants: Value =
         support::get(&sb, &token, "/tenants?api-version=2022-12-01").await.json().await.unwrap();
     assert_eq!(tenants["value"].as_array().unwrap().len(), 3);
-    let unknown = format!("/subscriptions/{}", uuid::Uuid::nil());
+    let unknown = format!("/subscriptions/{}?api-version=2022-12-01", uuid::Uuid::nil());
     assert_eq!(
         error_code(support::get(&sb, &token, &unknown).await).await,
         (404, "SubscriptionNotFound".into())
@@ -149,6 +156,6 @@ async fn a_customer_app_credential_reads_only_its_own_tenant() {
     let other_tenant = sb.estate().subscriptions.iter().find(|s| s.tenant == 1).unwrap().id.clone();
     assert_eq!(
         error_code(support::cost(&sb, token, &other_tenant, &body).await).await,
-        (403, "AuthorizationFailed".into())
+        (401, "InvalidAuthenticationTokenTenant".into())
     );
 }

@@ -8,14 +8,27 @@ use serde_json::{Value, json};
 use crate::support::{self, client, start};
 
 #[tokio::test]
-async fn unsupported_kql_gets_resource_graphs_error_shape() {
+async fn kql_errors_get_resource_graphs_error_shape() {
     let sb = start("demo", |_| {}).await;
     let token = sb.managed_identity_token();
-    let r = support::graph(&sb, &token, &json!({ "query": "Resources | summarize count() by type" })).await;
+    let r = support::graph(&sb, &token, &json!({ "query": "Resources | where name == 'x" })).await;
     assert_eq!(r.status(), 400);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "BadRequest");
     assert_eq!(body["error"]["details"][0]["code"], "InvalidQuery");
+    assert_eq!(body["error"]["details"][1]["code"], "ParserFailure");
+    assert_eq!(body["error"]["details"][1]["line"], 1);
+    assert_eq!(body["error"]["details"][1]["characterPositionInLine"], 26);
+    let r = support::graph(&sb, &token, &json!({ "query": "Resources | search 'x'" })).await;
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["details"][1]["code"], "InvalidQueryLanguage");
+    assert_eq!(body["error"]["details"][1]["token"], "search");
+    let r = support::graph(&sb, &token, &json!({ "query": "Resources | distinct type" })).await;
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    let codes: Vec<&str> =
+        body["error"]["details"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["SandboxUnsupportedQuery"], "a valid query is not called invalid");
     let disks = json!({ "subscriptions": [sb.estate().subscriptions[0].id], "query": "Resources | where type =~ 'Microsoft.Compute/disks' | count" });
     let counted: Value = support::graph(&sb, &token, &disks).await.json().await.unwrap();
     let expected = sb.estate().resources_of(0).iter().filter(|r| matches!(r.kind, Kind::Disk { .. })).count();

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod auth;
+mod azure_answers;
 mod behaviour;
 mod determinism;
 mod faults;
