@@ -345,6 +345,16 @@ impl Store {
         let counts = update.counts.as_ref().map(|c| Json(c.clone()));
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            // Take the run's row lock first: concurrent items of one run then derive the run's
+            // status one after another, each seeing the others' committed statuses. Without it,
+            // under PostgreSQL's READ COMMITTED two last items could each see the other still
+            // running and leave a finished run `running` for good.
+            sqlx::query("UPDATE ingestion_runs SET updated_at = $3 WHERE tenant_id = $1 AND id = $2")
+                .bind(scope.tenant_id())
+                .bind(run_id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
             let changed = sqlx::query(
                 "UPDATE ingestion_run_items SET status = $4, attempts = COALESCE($5, attempts), error = $6, \
                  counts = COALESCE($7, counts), duration_ms = COALESCE($8, duration_ms), updated_at = $9 \
@@ -376,8 +386,7 @@ impl Store {
                 statuses.into_iter().map(ItemStatus::try_from).collect::<Result<Vec<_>, StoreError>>()?;
             let status = RunStatus::derive(&statuses);
             sqlx::query(
-                "UPDATE ingestion_runs SET status = $3, updated_at = $4 \
-                 WHERE tenant_id = $1 AND id = $2 AND status <> $3",
+                "UPDATE ingestion_runs SET status = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2",
             )
             .bind(scope.tenant_id())
             .bind(run_id)

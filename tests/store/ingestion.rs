@@ -7,7 +7,7 @@ use azcops::store::{ItemStatus, ItemUpdate, NewRun, PageRequest, RunStatus, Stor
 use crate::store_test;
 use crate::support::{Ctx, guid, tenant};
 
-store_test!(runs_are_idempotent_and_status_is_derived);
+store_test!(runs_are_idempotent_and_status_is_derived, items_finishing_together_leave_the_run_finished);
 
 fn update(status: ItemStatus) -> ItemUpdate {
     ItemUpdate { status, attempts: None, error: None, counts: None, duration_ms: None }
@@ -79,4 +79,33 @@ async fn runs_are_idempotent_and_status_is_derived(ctx: Ctx) {
         store.create_run(&scope, &empty_key).await,
         Err(StoreError::Validation { field: "schedule_key", .. })
     ));
+}
+
+/// Items of one run finishing at the same moment (one instance carries 24 at once) must leave
+/// the run `succeeded`: each derives the run's status after the others' commits, never from a
+/// snapshot in which the others are still running.
+async fn items_finishing_together_leave_the_run_finished(ctx: Ctx) {
+    let store = &ctx.store;
+    let scope = tenant(store, 1).await;
+    let subs: Vec<String> = (0..24).map(|n| guid(200 + n)).collect();
+    let new = NewRun {
+        kind: "full".into(),
+        schedule_key: "full:2026-11-26".into(),
+        requested_by: "timer".into(),
+        subscription_ids: subs.clone(),
+    };
+    let (run, _) = store.create_run(&scope, &new).await.unwrap();
+    for round in 0..5 {
+        let status = if round % 2 == 0 { ItemStatus::Running } else { ItemStatus::Succeeded };
+        let updates = subs.iter().map(|sub| {
+            let (store, scope, run_id) = (store.clone(), scope.clone(), run.run.id.clone());
+            let sub = sub.clone();
+            tokio::spawn(async move { store.update_run_item(&scope, &run_id, &sub, &update(status)).await })
+        });
+        for outcome in futures::future::join_all(updates).await {
+            outcome.unwrap().unwrap();
+        }
+        let expected = if status == ItemStatus::Running { RunStatus::Running } else { RunStatus::Succeeded };
+        assert_eq!(store.get_run(&scope, &run.run.id).await.unwrap().run.status, expected, "round {round}");
+    }
 }
