@@ -120,7 +120,8 @@ async fn a_connector_that_always_fails_is_poisoned_after_every_delivery() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_subscription_outside_its_tenant_fails_at_once_and_the_others_succeed() {
-    let world = World::start(Backends::Embedded, FaultConfig::default()).await;
+    let mut world = World::start(Backends::Embedded, FaultConfig::default()).await;
+    world.set("AZCOPS_OPERATOR", "ops-alice");
     world.register_all();
     // The command line refuses what ARM does not place in the tenant's directory.
     let (tenant_index, hidden) = world.unreadable_subscription();
@@ -129,6 +130,20 @@ async fn a_subscription_outside_its_tenant_fails_at_once_and_the_others_succeed(
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("nothing was registered"), "{stderr}");
+    // The command line's changes are audited with the operator; the refusal changed nothing.
+    let audit = world.audit_of(tenant_index).await;
+    let delegated =
+        world.estate().subscriptions.iter().filter(|s| s.tenant == tenant_index && s.delegated).count();
+    assert_eq!(
+        audit.first().map(|(actor, action)| (actor.as_str(), action.as_str())),
+        Some(("operator:ops-alice", "tenant.created"))
+    );
+    assert_eq!(
+        audit.iter().filter(|(_, action)| action == "subscription.created").count(),
+        delegated,
+        "{audit:?}"
+    );
+    assert!(audit.iter().all(|(actor, _)| actor == "operator:ops-alice"), "{audit:?}");
     // One registered before its delegation was removed, and one of the tenant's own that its
     // owner moved to another customer tenant the platform also manages.
     world.insert_subscription(tenant_index, &hidden).await;

@@ -151,6 +151,18 @@ impl World {
         store.close().await;
     }
 
+    /// (actor, action) of every audit row of a tenant, oldest first.
+    pub async fn audit_of(&self, tenant_index: usize) -> Vec<(String, String)> {
+        let store = self.store().await;
+        let scope = self.scope_of(&store, tenant_index).await;
+        let page = store
+            .list_audit(&scope, &azcops::store::AuditFilter::default(), PageRequest::new(1, 200).unwrap())
+            .await
+            .unwrap();
+        store.close().await;
+        page.items.into_iter().rev().map(|e| (e.actor, e.action)).collect()
+    }
+
     /// Moves a subscription to another tenant of the estate, as its owner could in Azure.
     pub async fn move_subscription(&self, subscription_id: &str, to_tenant: usize) {
         let url = format!("{}/_sandbox/subscriptions/{subscription_id}/tenant", self.sandbox.base_url());
