@@ -35,10 +35,24 @@ python3 "$REPO/scripts/api-seed.py" "$STATE/api.db" "$TENANT" --subscriptions 2 
   --resources-per-subscription 60 >"$STATE/seed.json"
 
 SERVER_PID=""
+SANDBOX_PID=""
 cleanup() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi
+  if [ -n "$SANDBOX_PID" ]; then kill "$SANDBOX_PID" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
+
+# Subscription registration asks ARM who owns a subscription; the sandbox answers as ARM does
+# (the fuzzer's random GUIDs are unknown there, so registration answers its documented 422).
+"$BIN" sandbox --estate "tenants=2,subscriptions=2,resources=5,days=3" >"$STATE/sandbox.out" 2>"$STATE/sandbox.log" &
+SANDBOX_PID=$!
+for _ in $(seq 100); do
+  if grep -q '^# serving on' "$STATE/sandbox.out" 2>/dev/null; then break; fi
+  sleep 0.1
+done
+grep -q '^# serving on' "$STATE/sandbox.out"
+eval "$(grep '^export ' "$STATE/sandbox.out")"
+export AZCOPS_AZURE_CREDENTIAL=managed_identity
 
 FUNCTIONS_APP_ROOT_PATH="$REPO" AZCOPS_AUTH_AUDIENCE="$AUDIENCE" AZCOPS_AUTH_AUTHORITY="$AZCOPS_TEST_OIDC" \
   AZCOPS_AUTH_JWKS_URL="$AZCOPS_TEST_OIDC/jwks" AZCOPS_API_RATE_LIMIT_PER_MINUTE=0 AZCOPS_API_RATE_LIMIT_PER_CALLER_PER_MINUTE=0 AZCOPS_CONTROL_PLANE_TENANT="$OPERATORS" RUST_LOG=warn \

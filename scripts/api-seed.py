@@ -67,7 +67,7 @@ def seed(tid: str, subs: int, days: int, per_day: int, per_sub: int, tag: str) -
                 recs.append((str(uuid.uuid4()), tid, s, rid, "waste.unattached_disk", "rule", "waste",
                              f"Delete unattached disk res-{i:05d}", savings, "observed_cost", "EUR", 0.9, "low",
                              "low", savings * 0.9, status, json.dumps({"diskState": "Unattached"}), TS, TS, TS,
-                             "system", TS, TS))
+                             "system", TS, TS, None))
         for d in range(days):
             day = (TODAY - dt.timedelta(days=d)).isoformat()
             for r in range(per_day):
@@ -77,7 +77,7 @@ def seed(tid: str, subs: int, days: int, per_day: int, per_sub: int, tag: str) -
                               round(rng.uniform(0.1, 40), 4), round(rng.uniform(0.1, 40), 4), "EUR", TS, TS))
     cur.executemany("INSERT INTO resources VALUES (" + ",".join("?" * 16) + ")", resources)
     cur.executemany("INSERT INTO costs_daily VALUES (" + ",".join("?" * 12) + ")", costs)
-    cur.executemany("INSERT INTO recommendations VALUES (" + ",".join("?" * 23) + ")", recs)
+    cur.executemany("INSERT INTO recommendations VALUES (" + ",".join("?" * 24) + ")", recs)
     for n in range(30):
         cur.execute("INSERT INTO audit_logs VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (str(uuid.uuid4()), tid, "system", "recommendation.closed", "recommendation",

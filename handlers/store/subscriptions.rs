@@ -103,7 +103,7 @@ impl Store {
             audit_view(&subscription),
         );
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_write()).await?;
             sqlx::query(
                 "INSERT INTO subscriptions (id, tenant_id, subscription_id, display_name, billing_scope, active, \
                  created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -215,7 +215,7 @@ impl Store {
         let select =
             format!("SELECT {COLUMNS} FROM subscriptions WHERE tenant_id = $1 AND subscription_id = $2");
         let after = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_write()).await?;
             let before: Subscription = sqlx::query_as(sqlx::AssertSqlSafe(select.clone()))
                 .bind(scope.tenant_id())
                 .bind(&key)
@@ -263,7 +263,7 @@ impl Store {
         let select =
             format!("SELECT {COLUMNS} FROM subscriptions WHERE tenant_id = $1 AND subscription_id = $2");
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_write()).await?;
             let before: Subscription = sqlx::query_as(sqlx::AssertSqlSafe(select))
                 .bind(scope.tenant_id())
                 .bind(&key)

@@ -152,7 +152,7 @@ impl PlatformAdmin<'_> {
         let entry =
             by.entry("tenant.created", "tenant", &tenant.id, serde_json::Value::Null, audit_view(&tenant));
         on_pool!(self.store, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.store.begin_write()).await?;
             sqlx::query(
                 "INSERT INTO tenants (id, name, azure_tenant_id, tenant_type, active, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -253,7 +253,7 @@ impl PlatformAdmin<'_> {
         }
         let select = format!("SELECT {COLUMNS} FROM tenants WHERE id = $1");
         let after = on_pool!(self.store, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.store.begin_write()).await?;
             let before: Tenant = sqlx::query_as(sqlx::AssertSqlSafe(select.clone()))
                 .bind(id)
                 .fetch_optional(&mut *tx)
@@ -295,7 +295,7 @@ impl PlatformAdmin<'_> {
     pub async fn delete_tenant(&self, id: &str, by: &Actor) -> Result<(), StoreError> {
         let select = format!("SELECT {COLUMNS} FROM tenants WHERE id = $1");
         on_pool!(self.store, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.store.begin_write()).await?;
             let before: Tenant = sqlx::query_as(sqlx::AssertSqlSafe(select))
                 .bind(id)
                 .fetch_optional(&mut *tx)
