@@ -102,6 +102,7 @@ for layer, (modules, crates) in RULES.items():
 for line in sorted(set(offences)):
     print(line)
 if offences:
+    sys.stdout.flush()
     print(f"{len(set(offences))} layer violation(s); see handlers/README.md", file=sys.stderr)
     sys.exit(1)
 print("layers: ok")

@@ -8,7 +8,6 @@
 //! idempotently, then the manifest naming the snapshots. Every step is safe to repeat, so the
 //! platform's retries and redeliveries converge on the same state.
 
-pub mod evaluation;
 pub mod manifest;
 pub mod pipeline;
 pub mod plan;
@@ -102,9 +101,6 @@ pub enum IngestError {
     /// Azure failed.
     #[error(transparent)]
     Azure(#[from] crate::azure::AzureError),
-    /// The rule engine failed.
-    #[error(transparent)]
-    Rules(#[from] crate::rules::RulesError),
     /// A stored snapshot could not be replayed into curated rows.
     #[error("cannot replay the {connector} snapshot: {reason}")]
     Replay {

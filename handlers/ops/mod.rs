@@ -28,6 +28,9 @@ pub enum OpsError {
     /// Ingestion failed.
     #[error(transparent)]
     Ingest(#[from] crate::ingest::IngestError),
+    /// The rule evaluation failed.
+    #[error(transparent)]
+    Evaluation(#[from] crate::evaluation::EvaluationError),
     /// The raw store failed.
     #[error(transparent)]
     Raw(#[from] crate::raw::RawError),

@@ -4,7 +4,6 @@
 pub mod advisor;
 pub mod cost_management;
 pub mod cost_merge;
-pub mod facts;
 pub mod monitor;
 pub mod resource_graph;
 pub mod retail_prices;

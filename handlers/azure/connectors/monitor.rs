@@ -4,7 +4,7 @@
 //! fetched with bounded concurrency; one VM's failure is reported beside the others' rows and
 //! never fails them. The same statistics serve App Service plans (`CpuPercentage`,
 //! `MemoryPercentage`) and SQL databases (`dtu_consumption_percent`) →
-//! [`crate::rules::ResourceMetric`] rows ([`fetch_resource_metrics`]).
+//! [`crate::model::ResourceMetric`] rows ([`fetch_resource_metrics`]).
 //!
 //! A bucket with no data is a `data[]` entry with only `timeStamp`: absent and null are
 //! "missing", 0 is a value. A metric can fail inside a 200 (`errorCode` ≠ `Success`); its
@@ -278,11 +278,11 @@ pub fn resource_metric_rows(
     resource_id: &str,
     window: MetricWindow,
     stats: &[MetricStats],
-) -> Vec<crate::rules::ResourceMetric> {
+) -> Vec<crate::model::ResourceMetric> {
     stats
         .iter()
         .filter(|s| s.error.is_none())
-        .map(|s| crate::rules::ResourceMetric {
+        .map(|s| crate::model::ResourceMetric {
             subscription_id: subscription_of(resource_id),
             resource_id: resource_id.to_ascii_lowercase(),
             metric: s.name.clone(),
@@ -301,7 +301,7 @@ pub fn resource_metric_rows(
 #[derive(Debug, Default)]
 pub struct ResourceMetricsOutcome {
     /// One row per (resource, metric) that answered.
-    pub rows: Vec<crate::rules::ResourceMetric>,
+    pub rows: Vec<crate::model::ResourceMetric>,
     /// `(resource id, error)` per resource that did not.
     pub errors: Vec<(String, AzureError)>,
 }

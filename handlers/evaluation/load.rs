@@ -4,8 +4,10 @@
 use crate::model::{AdvisorRecommendationRow, ResourceRow, VmMetricsRow};
 use crate::raw::RawStore;
 
-use super::snapshot::{self, Connector, ResourceMetrics, Snapshot};
-use super::{IngestError, Manifest};
+use super::EvaluationError;
+use crate::ingest::snapshot::{self, Connector, ResourceMetrics, Snapshot};
+use crate::ingest::{IngestContext, IngestError, Manifest};
+use crate::rules::SubscriptionSnapshot;
 
 /// The replayed contents of one manifest.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,12 +68,12 @@ pub fn parse_manifest(content: &[u8]) -> Result<Manifest, IngestError> {
 }
 
 /// The rule engine's view of a loaded snapshot.
-pub fn rules_snapshot(subscription_id: &str, loaded: LoadedSnapshot) -> crate::rules::SubscriptionSnapshot {
+pub fn rules_snapshot(subscription_id: &str, loaded: LoadedSnapshot) -> SubscriptionSnapshot {
     let resource_metrics = loaded
         .resource_metrics
         .iter()
         .flat_map(|r| {
-            r.stats.iter().map(move |s| crate::rules::ResourceMetric {
+            r.stats.iter().map(move |s| crate::model::ResourceMetric {
                 subscription_id: subscription_id.to_owned(),
                 resource_id: r.resource_id.clone(),
                 metric: s.name.clone(),
@@ -85,7 +87,7 @@ pub fn rules_snapshot(subscription_id: &str, loaded: LoadedSnapshot) -> crate::r
             })
         })
         .collect();
-    crate::rules::SubscriptionSnapshot {
+    SubscriptionSnapshot {
         subscription_id: subscription_id.to_owned(),
         as_of: loaded.as_of,
         resources: loaded.resources,
@@ -102,15 +104,15 @@ pub fn rules_snapshot(subscription_id: &str, loaded: LoadedSnapshot) -> crate::r
 /// # Errors
 /// A snapshot is missing or does not replay, or the rule engine fails.
 pub async fn evaluate(
-    ctx: &super::IngestContext,
+    ctx: &IngestContext,
     manifest: &Manifest,
     cache: &crate::azure::connectors::retail_prices::RetailPriceCache,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<crate::rules::EvaluationSummary, IngestError> {
+) -> Result<super::EvaluationSummary, EvaluationError> {
     let scope = crate::store::TenantScope::from_trusted_trigger(manifest.tenant_id.clone());
     let loaded = load(ctx.raw.as_ref(), manifest).await?;
     let snapshot = rules_snapshot(&manifest.subscription_id, loaded);
     let call = crate::azure::CallContext::new(&manifest.tenant_id, &manifest.subscription_id);
-    let prices = crate::rules::RetailPriceSource::new(ctx.arm.clone(), call, cache.clone());
-    Ok(crate::rules::evaluate_subscription(&ctx.store, &prices, &scope, &snapshot, now).await?)
+    let prices = super::RetailPriceSource::new(ctx.arm.clone(), call, cache.clone());
+    super::evaluate_subscription(&ctx.store, &prices, &scope, &snapshot, now).await
 }
