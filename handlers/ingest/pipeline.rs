@@ -60,7 +60,6 @@ pub async fn ingest_subscription(
     attempt: u32,
 ) -> Result<ItemOutcome, IngestError> {
     let scope = TenantScope::from_trusted_trigger(message.tenant_id.clone());
-    crate::invocation::logs::label(Some(&message.tenant_id), Some(&message.subscription_id));
     let started = Instant::now();
     let running = ItemUpdate {
         status: ItemStatus::Running,
