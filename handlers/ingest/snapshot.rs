@@ -5,16 +5,13 @@
 //! call: a retried message that finds its snapshot already written replays it, so every attempt
 //! of a run converges on the same rows, and `azcops evaluate` can replay history later.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::azure::client::Exchange;
-use crate::azure::connectors::cost_management::{CostReport, QueryResult};
-use crate::azure::connectors::cost_merge::{Key, assemble, merge};
+use crate::azure::connectors::cost_management;
 use crate::azure::connectors::monitor::{self, MetricWindow, MetricsResponse};
 use crate::azure::connectors::resource_graph::{QueryResponse, map_resource};
 use crate::azure::connectors::{advisor, monitor::MetricStats};
@@ -167,79 +164,25 @@ pub fn advisor_rows_in_scope(
     Ok((rows, foreign))
 }
 
-/// Which of the three cost queries an exchange answered (see the cost connector's docs).
-fn cost_query_of(request: &Value) -> Option<(String, String, char)> {
-    let kind = request.get("type")?.as_str()?.to_owned();
-    let from = request.pointer("/timePeriod/from")?.as_str()?.to_owned();
-    let grouping: Vec<&str> = request
-        .pointer("/dataset/grouping")?
-        .as_array()?
-        .iter()
-        .filter_map(|g| g.get("name").and_then(Value::as_str))
-        .collect();
-    let query = match grouping.as_slice() {
-        ["ResourceId", "MeterCategory"] => 'a',
-        ["MeterCategory", "ServiceName"] => 'b',
-        ["ResourceId", "ResourceGroupName"] => 'c',
-        ["ResourceId", "ServiceName"] => 'd',
-        _ => return None,
-    };
-    Some((kind, from, query))
-}
-
-/// The curated daily cost rows in a Cost Management snapshot.
+/// The curated daily cost rows in a Cost Management snapshot (the connector's own mapping).
 ///
 /// # Errors
 /// A stored page does not decode, or a query of the snapshot is not one the connector sends.
 pub fn cost_rows(snapshot: &Snapshot) -> Result<Vec<CostDailyRow>, IngestError> {
-    type Cells = Vec<crate::azure::connectors::cost_management::CostCell>;
-    // (month chunk) → (cost type) → (query letter) → cells
-    let mut chunks: HashMap<String, HashMap<String, HashMap<char, Cells>>> = HashMap::new();
-    for exchange in &snapshot.exchanges {
-        let Some(request) = &exchange.request else { continue };
-        let (kind, from, query) = cost_query_of(request).ok_or_else(|| IngestError::Replay {
-            connector: Connector::CostManagement.as_str(),
-            reason: "a stored cost query has an unknown grouping".into(),
-        })?;
-        if exchange.response.get() == "null" {
-            continue; // 204: no data for this scope and window
-        }
-        let page: QueryResult = decode(Connector::CostManagement, &exchange.response)?;
-        let cells = match page.properties {
-            Some(props) => props.cells().map_err(|e| IngestError::Replay {
-                connector: Connector::CostManagement.as_str(),
-                reason: e.to_string(),
-            })?,
-            None => Vec::new(),
-        };
-        chunks.entry(from).or_default().entry(kind).or_default().entry(query).or_default().extend(cells);
+    match cost_management::rows_from_exchanges(&snapshot.subscription_id, &snapshot.exchanges) {
+        Ok((rows, _)) => Ok(rows),
+        Err(e) => Err(replay_error(Connector::CostManagement, e)),
     }
-    let mut rows = Vec::new();
-    let mut keys: Vec<&String> = chunks.keys().collect();
-    keys.sort();
-    for from in keys {
-        let by_type = &chunks[from];
-        let mut report = CostReport::default();
-        let mut assembled = |kind: &str| -> HashMap<Key, f64> {
-            let empty = HashMap::new();
-            let q = by_type.get(kind).unwrap_or(&empty);
-            let get = |c: char| q.get(&c).map(Vec::as_slice).unwrap_or(&[]);
-            assemble(get('a'), get('b'), get('c'), get('d'), &mut report)
-        };
-        let actual = assembled("ActualCost");
-        let amortized = assembled("AmortizedCost");
-        rows.extend(merge(&snapshot.subscription_id, actual, amortized));
-    }
-    rows.sort_by(|a, b| {
-        (a.date, &a.resource_group, &a.service_name, &a.meter_category, &a.resource_id).cmp(&(
-            b.date,
-            &b.resource_group,
-            &b.service_name,
-            &b.meter_category,
-            &b.resource_id,
-        ))
-    });
-    Ok(rows)
+}
+
+/// A connector's replay failure as the ledger records it: a decoder's own message, or the
+/// whole error otherwise.
+fn replay_error(connector: Connector, e: crate::azure::AzureError) -> IngestError {
+    let reason = match e {
+        crate::azure::AzureError::Decode { message, path, .. } if path.is_empty() => message,
+        other => other.to_string(),
+    };
+    IngestError::Replay { connector: connector.as_str(), reason }
 }
 
 /// The VM rows and other resources' metric statistics in a Monitor snapshot.
