@@ -15,5 +15,5 @@ pub enum EvaluationError {
     Rules(#[from] RulesError),
     /// The manifest's snapshots could not be read back or replayed.
     #[error(transparent)]
-    Snapshot(#[from] IngestError),
+    Load(#[from] IngestError),
 }

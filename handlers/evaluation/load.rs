@@ -5,13 +5,13 @@ use crate::model::{AdvisorRecommendationRow, ResourceRow, VmMetricsRow};
 use crate::raw::RawStore;
 
 use super::EvaluationError;
-use crate::ingest::snapshot::{self, Connector, ResourceMetrics, Snapshot};
+use crate::ingest::snapshot::{self, Connector, RawSnapshot, ResourceMetrics};
 use crate::ingest::{IngestContext, IngestError, Manifest};
 use crate::rules::SubscriptionSnapshot;
 
 /// The replayed contents of one manifest.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LoadedSnapshot {
+pub struct ReplayedRows {
     /// When the inventory was fetched.
     pub as_of: chrono::DateTime<chrono::Utc>,
     /// Inventory.
@@ -28,8 +28,8 @@ pub struct LoadedSnapshot {
 ///
 /// # Errors
 /// A named snapshot is missing or does not replay.
-pub async fn load(raw: &dyn RawStore, manifest: &Manifest) -> Result<LoadedSnapshot, IngestError> {
-    let mut loaded = LoadedSnapshot {
+pub async fn load(raw: &dyn RawStore, manifest: &Manifest) -> Result<ReplayedRows, IngestError> {
+    let mut loaded = ReplayedRows {
         as_of: chrono::Utc::now(),
         resources: Vec::new(),
         advisor: Vec::new(),
@@ -41,7 +41,7 @@ pub async fn load(raw: &dyn RawStore, manifest: &Manifest) -> Result<LoadedSnaps
             connector: connector.as_str(),
             reason: format!("{path} is missing"),
         })?;
-        let snap: Snapshot = serde_json::from_slice(&bytes)
+        let snap: RawSnapshot = serde_json::from_slice(&bytes)
             .map_err(|e| IngestError::Replay { connector: connector.as_str(), reason: e.to_string() })?;
         match connector {
             Connector::ResourceGraph => {
@@ -64,11 +64,11 @@ pub async fn load(raw: &dyn RawStore, manifest: &Manifest) -> Result<LoadedSnaps
 /// # Errors
 /// The content is not a manifest.
 pub fn parse_manifest(content: &[u8]) -> Result<Manifest, IngestError> {
-    serde_json::from_slice(content).map_err(|e| IngestError::Message(format!("not a manifest: {e}")))
+    serde_json::from_slice(content).map_err(|e| IngestError::NotAManifest(e.to_string()))
 }
 
 /// The rule engine's view of a loaded snapshot.
-pub fn rules_snapshot(subscription_id: &str, loaded: LoadedSnapshot) -> SubscriptionSnapshot {
+pub fn rules_snapshot(subscription_id: &str, loaded: ReplayedRows) -> SubscriptionSnapshot {
     let resource_metrics = loaded
         .resource_metrics
         .iter()

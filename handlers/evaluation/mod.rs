@@ -12,6 +12,6 @@ pub mod prices;
 pub mod service;
 
 pub use error::EvaluationError;
-pub use load::{LoadedSnapshot, evaluate, load, parse_manifest, rules_snapshot};
+pub use load::{ReplayedRows, evaluate, load, parse_manifest, rules_snapshot};
 pub use prices::{FixedPrices, PriceSource, RetailPriceSource};
 pub use service::{EvaluationSummary, evaluate_subscription};

@@ -18,7 +18,7 @@ use crate::raw::{PutOutcome, RawError, RawStore};
 use crate::store::{ItemStatus, ItemUpdate, Store, TenantScope};
 
 use super::manifest::{Manifest, snapshot_path};
-use super::snapshot::{self, Connector, Snapshot, Window};
+use super::snapshot::{self, Connector, RawSnapshot, Window};
 use super::{IngestConfig, IngestError, IngestMessage, RunKind};
 
 /// Everything the pipeline talks to.
@@ -129,11 +129,9 @@ pub async fn record_poisoned(store: &Store, message: &IngestMessage) -> Result<(
         .items
         .into_iter()
         .find(|i| i.subscription_id == message.subscription_id)
-        .ok_or_else(|| {
-            IngestError::Unknown(format!(
-                "run {} has no item for {}",
-                message.run_id, message.subscription_id
-            ))
+        .ok_or_else(|| IngestError::NoRunItem {
+            run_id: message.run_id.clone(),
+            subscription_id: message.subscription_id.clone(),
         })?;
     let error = format!(
         "gave up after {} attempts; last error: {}",
@@ -229,7 +227,7 @@ async fn run_connectors(
             snapshots,
         };
         let bytes = serde_json::to_vec_pretty(&manifest)
-            .map_err(|e| IngestError::Message(format!("cannot serialise the manifest: {e}")))?;
+            .map_err(|e| IngestError::Serialise { what: "the manifest", reason: e.to_string() })?;
         let written = match ctx.raw.put_create_only(&manifest.path(), &bytes).await {
             Ok(_) => true,
             // Manifests are write-once per day: an earlier full run of the same day already
@@ -273,7 +271,7 @@ impl Job<'_> {
         &self,
         connector: Connector,
         resources: &[ResourceRow],
-    ) -> Result<(String, Snapshot), IngestError> {
+    ) -> Result<(String, RawSnapshot), IngestError> {
         let path = snapshot_path(
             self.scope.tenant_id(),
             connector,
@@ -286,7 +284,7 @@ impl Job<'_> {
         }
         let snap = self.fetch(connector, resources).await?;
         let bytes = serde_json::to_vec(&snap)
-            .map_err(|e| IngestError::Message(format!("cannot serialise a snapshot: {e}")))?;
+            .map_err(|e| IngestError::Serialise { what: "a snapshot", reason: e.to_string() })?;
         match self.ctx.raw.put_create_only(&path, &bytes).await {
             Ok(PutOutcome::Created | PutOutcome::AlreadyExists) => Ok((path, snap)),
             // A concurrent delivery of the same message won the write: use what it stored.
@@ -298,7 +296,11 @@ impl Job<'_> {
         }
     }
 
-    async fn fetch(&self, connector: Connector, resources: &[ResourceRow]) -> Result<Snapshot, IngestError> {
+    async fn fetch(
+        &self,
+        connector: Connector,
+        resources: &[ResourceRow],
+    ) -> Result<RawSnapshot, IngestError> {
         let recorder: Recorder = Arc::default();
         let call =
             CallContext::new(self.azure_tenant, &self.message.subscription_id).recording(recorder.clone());
@@ -336,7 +338,7 @@ impl Job<'_> {
         };
         let exchanges =
             std::mem::take(&mut *recorder.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-        Ok(Snapshot {
+        Ok(RawSnapshot {
             connector,
             tenant_id: self.scope.tenant_id().to_owned(),
             azure_tenant_id: self.azure_tenant.to_owned(),
@@ -410,7 +412,7 @@ fn day_start(day: chrono::NaiveDate) -> DateTime<Utc> {
     day.and_time(NaiveTime::MIN).and_utc()
 }
 
-fn parse(connector: Connector, bytes: &[u8]) -> Result<Snapshot, IngestError> {
+fn parse(connector: Connector, bytes: &[u8]) -> Result<RawSnapshot, IngestError> {
     serde_json::from_slice(bytes)
         .map_err(|e| IngestError::Replay { connector: connector.as_str(), reason: e.to_string() })
 }

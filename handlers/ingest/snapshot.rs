@@ -50,7 +50,7 @@ impl Connector {
 
 /// One stored snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Snapshot {
+pub struct RawSnapshot {
     /// Which connector produced it.
     pub connector: Connector,
     /// AzCops tenant id.
@@ -101,7 +101,7 @@ fn decode<T: serde::de::DeserializeOwned>(connector: Connector, page: &RawValue)
 ///
 /// # Errors
 /// A stored page does not decode.
-pub fn resources(snapshot: &Snapshot) -> Result<Vec<ResourceRow>, IngestError> {
+pub fn resources(snapshot: &RawSnapshot) -> Result<Vec<ResourceRow>, IngestError> {
     Ok(resources_in_scope(snapshot)?.0)
 }
 
@@ -111,7 +111,7 @@ pub fn resources(snapshot: &Snapshot) -> Result<Vec<ResourceRow>, IngestError> {
 ///
 /// # Errors
 /// A stored page does not decode.
-pub fn resources_in_scope(snapshot: &Snapshot) -> Result<(Vec<ResourceRow>, usize), IngestError> {
+pub fn resources_in_scope(snapshot: &RawSnapshot) -> Result<(Vec<ResourceRow>, usize), IngestError> {
     let mut rows = Vec::new();
     let mut foreign = 0;
     for exchange in &snapshot.exchanges {
@@ -136,7 +136,7 @@ pub fn resources_in_scope(snapshot: &Snapshot) -> Result<(Vec<ResourceRow>, usiz
 ///
 /// # Errors
 /// A stored page does not decode.
-pub fn advisor_rows(snapshot: &Snapshot) -> Result<Vec<AdvisorRecommendationRow>, IngestError> {
+pub fn advisor_rows(snapshot: &RawSnapshot) -> Result<Vec<AdvisorRecommendationRow>, IngestError> {
     Ok(advisor_rows_in_scope(snapshot)?.0)
 }
 
@@ -146,7 +146,7 @@ pub fn advisor_rows(snapshot: &Snapshot) -> Result<Vec<AdvisorRecommendationRow>
 /// # Errors
 /// A stored page does not decode.
 pub fn advisor_rows_in_scope(
-    snapshot: &Snapshot,
+    snapshot: &RawSnapshot,
 ) -> Result<(Vec<AdvisorRecommendationRow>, usize), IngestError> {
     let mut rows = Vec::new();
     let mut foreign = 0;
@@ -168,7 +168,7 @@ pub fn advisor_rows_in_scope(
 ///
 /// # Errors
 /// A stored page does not decode, or a query of the snapshot is not one the connector sends.
-pub fn cost_rows(snapshot: &Snapshot) -> Result<Vec<CostDailyRow>, IngestError> {
+pub fn cost_rows(snapshot: &RawSnapshot) -> Result<Vec<CostDailyRow>, IngestError> {
     match cost_management::rows_from_exchanges(&snapshot.subscription_id, &snapshot.exchanges) {
         Ok((rows, _)) => Ok(rows),
         Err(e) => Err(replay_error(Connector::CostManagement, e)),
@@ -189,7 +189,7 @@ fn replay_error(connector: Connector, e: crate::azure::AzureError) -> IngestErro
 ///
 /// # Errors
 /// A stored response does not decode, or the snapshot has no window.
-pub fn metric_rows(snapshot: &Snapshot) -> Result<(Vec<VmMetricsRow>, Vec<ResourceMetrics>), IngestError> {
+pub fn metric_rows(snapshot: &RawSnapshot) -> Result<(Vec<VmMetricsRow>, Vec<ResourceMetrics>), IngestError> {
     let window = snapshot.window.ok_or_else(|| IngestError::Replay {
         connector: Connector::Monitor.as_str(),
         reason: "the snapshot has no metric window".into(),
@@ -227,8 +227,8 @@ pub fn metric_rows(snapshot: &Snapshot) -> Result<(Vec<VmMetricsRow>, Vec<Resour
 mod tests {
     use super::*;
 
-    fn snapshot(connector: Connector, response: serde_json::Value) -> Snapshot {
-        Snapshot {
+    fn snapshot(connector: Connector, response: serde_json::Value) -> RawSnapshot {
+        RawSnapshot {
             connector,
             tenant_id: "t".into(),
             azure_tenant_id: "aaaa".into(),
