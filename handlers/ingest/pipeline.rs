@@ -310,11 +310,11 @@ impl Job<'_> {
         let today = fetched_at.date_naive();
         let window = match connector {
             Connector::ResourceGraph => {
-                resource_graph::fetch_inventory(arm, &call, subscription).await?;
+                resource_graph::query_inventory(arm, &call, subscription).await?;
                 None
             }
             Connector::Advisor => {
-                advisor::fetch_recommendations(arm, &call, subscription).await?;
+                advisor::query_recommendations(arm, &call, subscription).await?;
                 None
             }
             Connector::CostManagement => {

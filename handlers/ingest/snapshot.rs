@@ -7,13 +7,12 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::azure::client::Exchange;
 use crate::azure::connectors::cost_management;
 use crate::azure::connectors::monitor::{self, MetricWindow, MetricsResponse};
-use crate::azure::connectors::resource_graph::{QueryResponse, map_resource};
+use crate::azure::connectors::resource_graph;
 use crate::azure::connectors::{advisor, monitor::MetricStats};
 use crate::model::{AdvisorRecommendationRow, CostDailyRow, ResourceRow, VmMetricsRow};
 
@@ -112,24 +111,12 @@ pub fn resources(snapshot: &RawSnapshot) -> Result<Vec<ResourceRow>, IngestError
 /// # Errors
 /// A stored page does not decode.
 pub fn resources_in_scope(snapshot: &RawSnapshot) -> Result<(Vec<ResourceRow>, usize), IngestError> {
-    let mut rows = Vec::new();
-    let mut foreign = 0;
-    for exchange in &snapshot.exchanges {
-        let page: QueryResponse = decode(Connector::ResourceGraph, &exchange.response)?;
-        for row in page.rows() {
-            let Some(resource) = map_resource(&row) else { continue };
-            let tenant = row.get("tenantId").and_then(Value::as_str).unwrap_or("");
-            let own_tenant = tenant.is_empty() || tenant.eq_ignore_ascii_case(&snapshot.azure_tenant_id);
-            if own_tenant && resource.subscription_id.eq_ignore_ascii_case(&snapshot.subscription_id) {
-                rows.push(resource);
-            } else {
-                foreign += 1;
-            }
-        }
-    }
-    rows.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
-    rows.dedup_by(|a, b| a.resource_id == b.resource_id);
-    Ok((rows, foreign))
+    resource_graph::rows_from_exchanges(
+        &snapshot.exchanges,
+        &snapshot.subscription_id,
+        Some(&snapshot.azure_tenant_id),
+    )
+    .map_err(|e| replay_error(Connector::ResourceGraph, e))
 }
 
 /// The Advisor Cost recommendations in an Advisor snapshot.
@@ -148,20 +135,8 @@ pub fn advisor_rows(snapshot: &RawSnapshot) -> Result<Vec<AdvisorRecommendationR
 pub fn advisor_rows_in_scope(
     snapshot: &RawSnapshot,
 ) -> Result<(Vec<AdvisorRecommendationRow>, usize), IngestError> {
-    let mut rows = Vec::new();
-    let mut foreign = 0;
-    for exchange in &snapshot.exchanges {
-        let page: advisor::RecommendationList = decode(Connector::Advisor, &exchange.response)?;
-        for row in advisor::map_page(&snapshot.subscription_id, &page) {
-            let named = crate::azure::connectors::subscription_of(&row.resource_id);
-            if named.is_empty() || named.eq_ignore_ascii_case(&snapshot.subscription_id) {
-                rows.push(row);
-            } else {
-                foreign += 1;
-            }
-        }
-    }
-    Ok((rows, foreign))
+    advisor::rows_from_exchanges(&snapshot.exchanges, &snapshot.subscription_id)
+        .map_err(|e| replay_error(Connector::Advisor, e))
 }
 
 /// The curated daily cost rows in a Cost Management snapshot (the connector's own mapping).

@@ -28,7 +28,7 @@ use chrono::{Datelike, Duration as ChronoDuration, NaiveDate};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::azure::client::{ApiRequest, Recorder, decode};
+use crate::azure::client::{ApiRequest, decode};
 use crate::azure::connectors::COST_MANAGEMENT_API_VERSION;
 use crate::azure::paging::PageGuard;
 use crate::azure::{Api, ArmClient, AzureError, CallContext};
@@ -361,9 +361,9 @@ pub async fn collect_range(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<(Vec<CostDailyRow>, CostReport), AzureError> {
-    let recorder: Recorder = Arc::default();
-    query_range(client, &ctx.clone().recording(recorder.clone()), scope, from, to).await?;
-    let exchanges = std::mem::take(&mut *recorder.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let (recording, recorder) = super::recording(ctx);
+    query_range(client, &recording, scope, from, to).await?;
+    let exchanges = super::recorded(&recorder);
     let subscription = match scope {
         CostScope::Subscription(s) => s.as_str(),
         CostScope::ManagementGroup(_) => "",
