@@ -5,7 +5,8 @@ use crate::model::{AdvisorRecommendationRow, ResourceRow, VmMetricsRow};
 use crate::raw::RawStore;
 
 use super::EvaluationError;
-use crate::ingest::snapshot::{self, Connector, RawSnapshot, ResourceMetrics};
+use crate::azure::connectors::monitor::ResourceStats;
+use crate::ingest::snapshot::{self, Connector, RawSnapshot};
 use crate::ingest::{IngestContext, IngestError, Manifest};
 use crate::rules::SubscriptionSnapshot;
 
@@ -21,7 +22,7 @@ pub struct ReplayedRows {
     /// VM utilisation.
     pub vm_metrics: Vec<VmMetricsRow>,
     /// App Service plan and SQL database metric statistics.
-    pub resource_metrics: Vec<ResourceMetrics>,
+    pub resource_metrics: Vec<ResourceStats>,
 }
 
 /// Reads and replays every snapshot `manifest` names.

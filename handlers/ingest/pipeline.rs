@@ -12,7 +12,7 @@ use crate::azure::connectors::cost_management::{self, CostScope};
 use crate::azure::connectors::monitor::{self, MetricWindow};
 use crate::azure::connectors::subscriptions::{OwnershipError, verify_owner};
 use crate::azure::connectors::{advisor, resource_graph};
-use crate::azure::{ArmClient, CallContext};
+use crate::azure::{ArmClient, AzureError, CallContext};
 use crate::model::ResourceRow;
 use crate::raw::{PutOutcome, RawError, RawStore};
 use crate::store::{ItemStatus, ItemUpdate, Store, TenantScope};
@@ -354,42 +354,47 @@ impl Job<'_> {
     /// VM, App Service plan and SQL database metrics; one resource's failure never fails the
     /// others (failed resources simply have no exchange in the snapshot).
     async fn fetch_metrics(&self, call: &CallContext, resources: &[ResourceRow], window: MetricWindow) {
+        let of_type = |wanted: &str| -> Vec<String> {
+            resources.iter().filter(|r| r.resource_type == wanted).map(|r| r.resource_id.clone()).collect()
+        };
+        let vms = of_type("microsoft.compute/virtualmachines");
+        let vm_failures = self.query_metrics(call, vms, &[monitor::VM_CPU, monitor::VM_MEMORY], window).await;
+        let plans = of_type("microsoft.web/serverfarms");
+        let databases = of_type("microsoft.sql/servers/databases");
+        let other_failures = self.query_metrics(call, plans, monitor::APP_SERVICE_PLAN_METRICS, window).await
+            + self.query_metrics(call, databases, monitor::SQL_DTU_METRICS, window).await;
+        if vm_failures > 0 || other_failures > 0 {
+            tracing::warn!(vm_failures, other_failures, "some metrics could not be read");
+        }
+    }
+
+    /// Asks for `metrics` of each resource, at most the configured concurrency at a time; the
+    /// responses go to `call`'s recorder. Returns how many resources failed.
+    async fn query_metrics(
+        &self,
+        call: &CallContext,
+        ids: Vec<String>,
+        metrics: &[&str],
+        window: MetricWindow,
+    ) -> usize {
         let arm = &self.ctx.arm;
         let concurrency = arm.config().metrics_concurrency.max(1);
-        let vms: Vec<String> = resources
-            .iter()
-            .filter(|r| r.resource_type == "microsoft.compute/virtualmachines")
-            .map(|r| r.resource_id.clone())
-            .collect();
-        let outcome = monitor::fetch_vm_metrics(arm, call, &vms, window, concurrency).await;
-        let others: Vec<(String, bool)> = resources
-            .iter()
-            .filter_map(|r| match r.resource_type.as_str() {
-                "microsoft.web/serverfarms" => Some((r.resource_id.clone(), true)),
-                "microsoft.sql/servers/databases" => Some((r.resource_id.clone(), false)),
-                _ => None,
-            })
-            .collect();
-        let results: Vec<bool> = futures::stream::iter(others)
-            .map(|(id, app_service_plan)| async move {
-                let metrics = if app_service_plan {
-                    monitor::APP_SERVICE_PLAN_METRICS
-                } else {
-                    monitor::SQL_DTU_METRICS
-                };
-                monitor::fetch_metric_stats(arm, call, &id, metrics, window).await.is_err()
+        let results: Vec<(String, Option<AzureError>)> = futures::stream::iter(ids)
+            .map(|id| async move {
+                let error = monitor::query_metrics(arm, call, &id, metrics, window).await.err();
+                (id, error)
             })
             .buffer_unordered(concurrency)
             .collect()
             .await;
-        let failures = results.iter().filter(|failed| **failed).count();
-        if !outcome.errors.is_empty() || failures > 0 {
-            tracing::warn!(
-                vm_failures = outcome.errors.len(),
-                other_failures = failures,
-                "some metrics could not be read"
-            );
+        let mut failures = 0;
+        for (id, error) in results {
+            if let Some(e) = error {
+                tracing::warn!(resource_id = %id, error = %e, "metrics failed");
+                failures += 1;
+            }
         }
+        failures
     }
 }
 

@@ -7,13 +7,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 use crate::azure::client::Exchange;
 use crate::azure::connectors::cost_management;
-use crate::azure::connectors::monitor::{self, MetricWindow, MetricsResponse};
-use crate::azure::connectors::resource_graph;
-use crate::azure::connectors::{advisor, monitor::MetricStats};
+use crate::azure::connectors::monitor::{self, MetricWindow, ResourceStats};
+use crate::azure::connectors::{advisor, resource_graph};
 use crate::model::{AdvisorRecommendationRow, CostDailyRow, ResourceRow, VmMetricsRow};
 
 use super::IngestError;
@@ -77,23 +75,6 @@ pub struct Window {
     pub start: DateTime<Utc>,
     /// Last day (costs, inclusive) / end instant (metrics, exclusive).
     pub end: DateTime<Utc>,
-}
-
-/// Metric statistics of one non-VM resource (App Service plans, SQL databases).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ResourceMetrics {
-    /// Lower-cased resource id.
-    pub resource_id: String,
-    /// Statistics per metric.
-    pub stats: Vec<MetricStats>,
-    /// The window the statistics cover.
-    pub window: MetricWindow,
-}
-
-/// Deserialises a stored page straight from its text into the typed response.
-fn decode<T: serde::de::DeserializeOwned>(connector: Connector, page: &RawValue) -> Result<T, IngestError> {
-    serde_json::from_str(page.get())
-        .map_err(|e| IngestError::Replay { connector: connector.as_str(), reason: e.to_string() })
 }
 
 /// The inventory in a Resource Graph snapshot.
@@ -164,42 +145,19 @@ fn replay_error(connector: Connector, e: crate::azure::AzureError) -> IngestErro
 ///
 /// # Errors
 /// A stored response does not decode, or the snapshot has no window.
-pub fn metric_rows(snapshot: &RawSnapshot) -> Result<(Vec<VmMetricsRow>, Vec<ResourceMetrics>), IngestError> {
+pub fn metric_rows(snapshot: &RawSnapshot) -> Result<(Vec<VmMetricsRow>, Vec<ResourceStats>), IngestError> {
     let window = snapshot.window.ok_or_else(|| IngestError::Replay {
         connector: Connector::Monitor.as_str(),
         reason: "the snapshot has no metric window".into(),
     })?;
     let window = MetricWindow { start: window.start, end: window.end };
-    let mut vms = Vec::new();
-    let mut others = Vec::new();
-    for exchange in &snapshot.exchanges {
-        // The path is `{resourceId}/providers/Microsoft.Insights/metrics?…`.
-        let path = exchange.path.to_ascii_lowercase();
-        let resource_id =
-            path.split("/providers/microsoft.insights/metrics").next().unwrap_or_default().to_owned();
-        let response: MetricsResponse = decode(Connector::Monitor, &exchange.response)?;
-        let stats: Vec<MetricStats> = response.value.iter().map(monitor::stats_of).collect();
-        let find = |name: &str| {
-            stats.iter().find(|s| s.name.eq_ignore_ascii_case(name)).cloned().unwrap_or_default()
-        };
-        if resource_id.contains("/microsoft.compute/virtualmachines/") {
-            vms.push(monitor::vm_row(
-                &resource_id,
-                window,
-                &find(monitor::VM_CPU),
-                &find(monitor::VM_MEMORY),
-            ));
-        } else {
-            others.push(ResourceMetrics { resource_id, stats, window });
-        }
-    }
-    vms.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
-    others.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
-    Ok((vms, others))
+    monitor::rows_from_exchanges(&snapshot.exchanges, window).map_err(|e| replay_error(Connector::Monitor, e))
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::value::RawValue;
+
     use super::*;
 
     fn snapshot(connector: Connector, response: serde_json::Value) -> RawSnapshot {

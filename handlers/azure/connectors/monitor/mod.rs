@@ -10,6 +10,10 @@
 //! "missing", 0 is a value. A metric can fail inside a 200 (`errorCode` ≠ `Success`); its
 //! statistics are then empty.
 
+mod exchanges;
+
+pub use exchanges::{ResourceStats, rows_from_exchanges};
+
 use chrono::{DateTime, Duration as ChronoDuration, DurationRound, Utc};
 use futures::StreamExt;
 use serde::Deserialize;
@@ -188,14 +192,7 @@ pub async fn fetch_metric_stats(
     metrics: &[&str],
     window: MetricWindow,
 ) -> Result<Vec<MetricStats>, AzureError> {
-    let mut url = client.arm_url(&format!("{resource_id}/providers/Microsoft.Insights/metrics"), &[])?;
-    let names: Vec<String> = metrics.iter().map(|m| encode(m)).collect();
-    url.set_query(Some(&format!(
-        "api-version={MONITOR_API_VERSION}&metricnames={}&timespan={}&interval=PT1H&aggregation=average,maximum,minimum",
-        names.join(","),
-        window.timespan()
-    )));
-    let resp: MetricsResponse = client.send_json(ctx, &ApiRequest::get(Api::Monitor, url)).await?;
+    let resp = query_metrics(client, ctx, resource_id, metrics, window).await?;
     let all: Vec<MetricStats> = resp.value.iter().map(stats_of).collect();
     Ok(metrics
         .iter()
@@ -206,6 +203,28 @@ pub async fn fetch_metric_stats(
                 .unwrap_or_else(|| MetricStats { name: (*m).to_owned(), ..Default::default() })
         })
         .collect())
+}
+
+/// Asks for `metrics` of one resource over `window` (hourly average, maximum and minimum), for
+/// a caller that records the exchange and maps it later with [`rows_from_exchanges`].
+///
+/// # Errors
+/// Any [`AzureError`] of the call.
+pub async fn query_metrics(
+    client: &ArmClient,
+    ctx: &CallContext,
+    resource_id: &str,
+    metrics: &[&str],
+    window: MetricWindow,
+) -> Result<MetricsResponse, AzureError> {
+    let mut url = client.arm_url(&format!("{resource_id}/providers/Microsoft.Insights/metrics"), &[])?;
+    let names: Vec<String> = metrics.iter().map(|m| encode(m)).collect();
+    url.set_query(Some(&format!(
+        "api-version={MONITOR_API_VERSION}&metricnames={}&timespan={}&interval=PT1H&aggregation=average,maximum,minimum",
+        names.join(","),
+        window.timespan()
+    )));
+    client.send_json(ctx, &ApiRequest::get(Api::Monitor, url)).await
 }
 
 /// Builds a VM row from its CPU and memory statistics.
