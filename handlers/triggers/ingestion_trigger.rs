@@ -125,7 +125,13 @@ async fn trigger(state: &AppState, req: &HttpTriggerRequest) -> Result<(Value, V
         occurred_at: crate::store::now(),
     };
     tenant.store.append_audit(&tenant.scope, &entry).await?;
-    let messages = run.messages.iter().filter_map(|m| serde_json::to_value(m).ok()).collect();
+    // A message that cannot be serialised fails the request rather than silently not queueing.
+    let messages = run
+        .messages
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<Value>, _>>()
+        .map_err(|e| ApiError::Internal(format!("cannot serialise a queue message: {e}")))?;
     let body = serde_json::to_value(TriggerAccepted {
         run_id: run.run.id.clone(),
         status: run.run.status.to_string(),
