@@ -1,12 +1,18 @@
-//! OpenAPI schemas of the response bodies. The store's row types carry no OpenAPI derive (the
-//! store knows nothing of HTTP), so these mirror what they serialise to; the contract test
-//! (`scripts/api-contract.sh`) checks real responses against them, which catches any drift.
+//! OpenAPI schemas of the response bodies. A row the API answers as the store returns it is
+//! documented by the store's own type (re-exported here); only bodies the API shapes itself
+//! (pages, errors, resources, recommendations, audit entries) are defined in this file. The
+//! contract test (`scripts/api-contract.sh`) checks real responses against them.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+pub use crate::store::{
+    CostRow, CostSummary, DailyCost, IngestionRun, ItemStatus, RecommendationGroup, RecommendationStatus,
+    RunStatus, ServiceCost, Subscription, Tenant, TenantType,
+};
 
 /// `{"error": {...}}`: the one error shape.
 #[derive(Serialize, ToSchema)]
@@ -56,58 +62,6 @@ pub struct Me {
     pub object_id: Option<String>,
     /// Platform admin of the control plane.
     pub platform_admin: bool,
-}
-
-/// Internal or external tenant.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum TenantType {
-    /// The operator.
-    Internal,
-    /// A customer.
-    External,
-}
-
-/// A tenant.
-#[derive(Serialize, ToSchema)]
-pub struct Tenant {
-    /// Internal id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Entra tenant id.
-    pub azure_tenant_id: String,
-    /// Type.
-    pub tenant_type: TenantType,
-    /// Active.
-    pub active: bool,
-    /// Created.
-    pub created_at: DateTime<Utc>,
-    /// Updated.
-    pub updated_at: DateTime<Utc>,
-}
-
-/// A subscription.
-#[derive(Serialize, ToSchema)]
-pub struct Subscription {
-    /// Internal id.
-    pub id: String,
-    /// Owning tenant.
-    pub tenant_id: String,
-    /// Subscription GUID.
-    pub subscription_id: String,
-    /// Display name.
-    pub display_name: String,
-    /// Billing scope.
-    pub billing_scope: Option<String>,
-    /// Active.
-    pub active: bool,
-    /// Last completed ingestion.
-    pub last_ingested_at: Option<DateTime<Utc>>,
-    /// Created.
-    pub created_at: DateTime<Utc>,
-    /// Updated.
-    pub updated_at: DateTime<Utc>,
 }
 
 /// A resource of the inventory.
@@ -180,123 +134,6 @@ pub struct ResourceSummary {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A daily cost row.
-#[derive(Serialize, ToSchema)]
-pub struct CostRow {
-    /// Subscription GUID.
-    pub subscription_id: String,
-    /// Usage date.
-    pub date: NaiveDate,
-    /// Resource group.
-    pub resource_group: String,
-    /// `ServiceName`.
-    pub service_name: String,
-    /// `MeterCategory`.
-    pub meter_category: String,
-    /// Resource id ('' when unknown).
-    pub resource_id: String,
-    /// Actual cost.
-    pub cost: f64,
-    /// Amortized cost.
-    pub amortized_cost: f64,
-    /// Currency.
-    pub currency: String,
-    /// Created.
-    pub created_at: DateTime<Utc>,
-    /// Updated.
-    pub updated_at: DateTime<Utc>,
-}
-
-/// Spend of one service.
-#[derive(Serialize, ToSchema)]
-pub struct ServiceCost {
-    /// `ServiceName`.
-    pub service_name: String,
-    /// Actual.
-    pub cost: f64,
-    /// Amortized.
-    pub amortized_cost: f64,
-}
-
-/// Spend of one day.
-#[derive(Serialize, ToSchema)]
-pub struct DailyCost {
-    /// Day.
-    pub date: NaiveDate,
-    /// Actual.
-    pub cost: f64,
-    /// Amortized.
-    pub amortized_cost: f64,
-}
-
-/// `GET /costs/summary`.
-#[derive(Serialize, ToSchema)]
-pub struct CostSummary {
-    /// First day.
-    pub from: NaiveDate,
-    /// Last day (inclusive).
-    pub to: NaiveDate,
-    /// Total actual.
-    pub total_cost: f64,
-    /// Total amortized.
-    pub total_amortized_cost: f64,
-    /// By service, largest first.
-    pub by_service: Vec<ServiceCost>,
-    /// Daily trend, oldest first.
-    pub daily: Vec<DailyCost>,
-}
-
-/// Run status.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RunStatus {
-    /// Queued.
-    Queued,
-    /// Running.
-    Running,
-    /// Succeeded.
-    Succeeded,
-    /// Some items failed.
-    PartiallyFailed,
-    /// Failed.
-    Failed,
-}
-
-/// Item status.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ItemStatus {
-    /// Queued.
-    Queued,
-    /// Running.
-    Running,
-    /// Succeeded.
-    Succeeded,
-    /// Failed.
-    Failed,
-}
-
-/// An ingestion run.
-#[derive(Serialize, ToSchema)]
-pub struct IngestionRun {
-    /// Run id.
-    pub id: String,
-    /// Tenant.
-    pub tenant_id: String,
-    /// Kind (scheduled, manual, ...).
-    pub kind: String,
-    /// Idempotency key.
-    pub schedule_key: String,
-    /// Status.
-    pub status: RunStatus,
-    /// Who asked.
-    pub requested_by: String,
-    /// Created.
-    pub created_at: DateTime<Utc>,
-    /// Updated.
-    pub updated_at: DateTime<Utc>,
-}
-
 /// One subscription of a run.
 #[derive(Serialize, ToSchema)]
 pub struct IngestionItem {
@@ -329,24 +166,6 @@ pub struct IngestionStatus {
     pub run: IngestionRun,
     /// Its items.
     pub items: Vec<IngestionItem>,
-}
-
-/// Recommendation lifecycle status.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RecommendationStatus {
-    /// Awaiting a decision.
-    Open,
-    /// Approved.
-    Approved,
-    /// Rejected.
-    Rejected,
-    /// Dismissed.
-    Dismissed,
-    /// Executed.
-    Executed,
-    /// Closed by the system.
-    Closed,
 }
 
 /// A recommendation with its evidence.
@@ -399,21 +218,6 @@ pub struct Recommendation {
     /// For an Advisor recommendation: the rule id of AzCops's own finding on the same resource
     /// it agrees with (left out of savings totals); `null` otherwise.
     pub duplicate_of: Option<String>,
-}
-
-/// One (category, status, currency) group.
-#[derive(Serialize, ToSchema)]
-pub struct RecommendationGroup {
-    /// Category.
-    pub category: String,
-    /// Status.
-    pub status: String,
-    /// Currency of the savings.
-    pub currency: String,
-    /// Count.
-    pub count: i64,
-    /// Savings, rounded to the currency's minor unit.
-    pub estimated_monthly_savings: f64,
 }
 
 /// Savings of one currency.

@@ -41,11 +41,7 @@ pub struct TriggerAccepted {
     pub subscriptions: usize,
 }
 
-/// `POST /ingestion/trigger` (an envelope-mode function, documented with the forwarded routes):
-/// the `res` output and one queue message per subscription of the planned run.
-///
-/// # Errors
-/// 401/403/404/409/422/429/503 as the API answers them.
+/// `POST /ingestion/trigger` (an envelope-mode function, documented with the forwarded routes).
 #[utoipa::path(
     post,
     path = "/api/v1/ingestion/trigger",
