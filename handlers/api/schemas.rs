@@ -10,8 +10,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub use crate::store::{
-    CostRow, CostSummary, DailyCost, IngestionRun, ItemStatus, RecommendationGroup, RecommendationStatus,
-    RunStatus, ServiceCost, Subscription, Tenant, TenantType,
+    AuditEntry, CostRow, CostSummary, DailyCost, IngestionItem, IngestionRun, ItemStatus, Recommendation,
+    RecommendationGroup, RecommendationStatus, RunStatus, ServiceCost, Subscription, Tenant, TenantType,
 };
 
 /// `{"error": {...}}`: the one error shape.
@@ -134,31 +134,6 @@ pub struct ResourceSummary {
     pub updated_at: DateTime<Utc>,
 }
 
-/// One subscription of a run.
-#[derive(Serialize, ToSchema)]
-pub struct IngestionItem {
-    /// Item id.
-    pub id: String,
-    /// Run id.
-    pub run_id: String,
-    /// Subscription GUID.
-    pub subscription_id: String,
-    /// Status.
-    pub status: ItemStatus,
-    /// Attempts.
-    pub attempts: i64,
-    /// Last error.
-    pub error: Option<String>,
-    /// Row counts by kind.
-    pub counts: BTreeMap<String, i64>,
-    /// Duration.
-    pub duration_ms: Option<i64>,
-    /// Created.
-    pub created_at: DateTime<Utc>,
-    /// Updated.
-    pub updated_at: DateTime<Utc>,
-}
-
 /// `GET /ingestion/status/{run_id}`.
 #[derive(Serialize, ToSchema)]
 pub struct IngestionStatus {
@@ -166,58 +141,6 @@ pub struct IngestionStatus {
     pub run: IngestionRun,
     /// Its items.
     pub items: Vec<IngestionItem>,
-}
-
-/// A recommendation with its evidence.
-#[derive(Serialize, ToSchema)]
-pub struct Recommendation {
-    /// Id.
-    pub id: String,
-    /// Subscription GUID.
-    pub subscription_id: String,
-    /// Resource id.
-    pub resource_id: String,
-    /// Rule id.
-    pub rule_id: String,
-    /// `rule` or `advisor`.
-    pub source: String,
-    /// Category.
-    pub category: String,
-    /// Title.
-    pub title: String,
-    /// Estimated monthly savings.
-    pub estimated_monthly_savings: f64,
-    /// How the savings were estimated.
-    pub savings_basis: String,
-    /// Currency.
-    pub currency: String,
-    /// Confidence 0..1.
-    pub confidence_score: f64,
-    /// Risk.
-    pub risk_level: String,
-    /// Effort.
-    pub effort_level: String,
-    /// Priority.
-    pub priority_score: f64,
-    /// Status.
-    pub status: RecommendationStatus,
-    /// Evidence.
-    pub evidence: serde_json::Value,
-    /// First detection.
-    pub first_detected_at: DateTime<Utc>,
-    /// Latest detection.
-    pub last_detected_at: DateTime<Utc>,
-    /// Status change.
-    pub status_changed_at: DateTime<Utc>,
-    /// Who changed the status.
-    pub status_changed_by: String,
-    /// Created.
-    pub created_at: DateTime<Utc>,
-    /// Updated.
-    pub updated_at: DateTime<Utc>,
-    /// For an Advisor recommendation: the rule id of AzCops's own finding on the same resource
-    /// it agrees with (left out of savings totals); `null` otherwise.
-    pub duplicate_of: Option<String>,
 }
 
 /// Savings of one currency.
@@ -251,29 +174,6 @@ pub struct RecommendationSummary {
     pub advisor_agreements: i64,
     /// Every group.
     pub groups: Vec<RecommendationGroup>,
-}
-
-/// An audit record.
-#[derive(Serialize, ToSchema)]
-pub struct AuditEntry {
-    /// Id.
-    pub id: String,
-    /// Tenant.
-    pub tenant_id: String,
-    /// Who acted.
-    pub actor: String,
-    /// What was done.
-    pub action: String,
-    /// Object kind.
-    pub target_type: String,
-    /// Object id.
-    pub target_id: String,
-    /// Details.
-    pub metadata: serde_json::Value,
-    /// When it happened.
-    pub timestamp: DateTime<Utc>,
-    /// When recorded.
-    pub created_at: DateTime<Utc>,
 }
 
 /// `GET /api/health`.

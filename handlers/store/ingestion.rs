@@ -156,7 +156,7 @@ pub struct IngestionRun {
 }
 
 /// One subscription within a run.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct IngestionItem {
     /// Item id.
     pub id: String,
@@ -172,6 +172,7 @@ pub struct IngestionItem {
     /// Last error (never a secret).
     pub error: Option<String>,
     /// Rows written per connector.
+    #[schema(value_type = BTreeMap<String, i64>)]
     pub counts: Json<BTreeMap<String, i64>>,
     /// Duration of the last attempt.
     pub duration_ms: Option<i64>,
