@@ -5,13 +5,15 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// A resource of the inventory with its `properties` (the store's record).
+pub use crate::store::ResourceRecord as Resource;
 pub use crate::store::{
     AuditEntry, CostRow, CostSummary, DailyCost, IngestionItem, IngestionRun, ItemStatus, Recommendation,
-    RecommendationGroup, RecommendationStatus, RunStatus, ServiceCost, Subscription, Tenant, TenantType,
+    RecommendationGroup, RecommendationStatus, ResourceSummary, RunStatus, ServiceCost, Subscription, Tenant,
+    TenantType,
 };
 
 /// `{"error": {...}}`: the one error shape.
@@ -62,76 +64,6 @@ pub struct Me {
     pub object_id: Option<String>,
     /// Platform admin of the control plane.
     pub platform_admin: bool,
-}
-
-/// A resource of the inventory.
-#[derive(Serialize, ToSchema)]
-pub struct Resource {
-    /// Subscription GUID.
-    pub subscription_id: String,
-    /// ARM id (lower-case).
-    pub resource_id: String,
-    /// Name.
-    pub name: String,
-    /// Type (lower-case).
-    #[serde(rename = "type")]
-    pub resource_type: String,
-    /// Kind.
-    pub kind: Option<String>,
-    /// Region.
-    pub location: String,
-    /// Resource group.
-    pub resource_group: String,
-    /// SKU object.
-    pub sku: Option<serde_json::Value>,
-    /// Tags.
-    pub tags: BTreeMap<String, String>,
-    /// Properties.
-    pub properties: serde_json::Value,
-    /// `managedBy`.
-    pub managed_by: Option<String>,
-    /// First seen.
-    pub first_seen: DateTime<Utc>,
-    /// Last seen.
-    pub last_seen: DateTime<Utc>,
-    /// Created.
-    pub created_at: DateTime<Utc>,
-    /// Updated.
-    pub updated_at: DateTime<Utc>,
-}
-
-/// A resource as `GET /resources` lists it: without `properties`.
-#[derive(Serialize, ToSchema)]
-pub struct ResourceSummary {
-    /// Subscription GUID.
-    pub subscription_id: String,
-    /// ARM id (lower-case); URL-encode it for `GET /resources/{id}`.
-    pub resource_id: String,
-    /// Name.
-    pub name: String,
-    /// Type (lower-case).
-    #[serde(rename = "type")]
-    pub resource_type: String,
-    /// Kind.
-    pub kind: Option<String>,
-    /// Region.
-    pub location: String,
-    /// Resource group.
-    pub resource_group: String,
-    /// SKU object.
-    pub sku: Option<serde_json::Value>,
-    /// Tags.
-    pub tags: BTreeMap<String, String>,
-    /// `managedBy`.
-    pub managed_by: Option<String>,
-    /// First seen.
-    pub first_seen: DateTime<Utc>,
-    /// Last seen.
-    pub last_seen: DateTime<Utc>,
-    /// Created.
-    pub created_at: DateTime<Utc>,
-    /// Updated.
-    pub updated_at: DateTime<Utc>,
 }
 
 /// `GET /ingestion/status/{run_id}`.
