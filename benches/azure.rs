@@ -10,12 +10,12 @@ use std::time::Instant;
 
 use azcops::azure::client::decode;
 use azcops::azure::connectors::cost_management::{self, CostReport, QueryResult};
-use azcops::azure::connectors::facts;
 use azcops::azure::connectors::resource_graph::{self, QueryResponse};
 use azcops::azure::connectors::subscriptions;
 use azcops::azure::governor::Quota;
 use azcops::azure::{Api, ArmClient, AzureConfig, CallContext, collect};
 use azcops::config::SettingsSource;
+use azcops::rules::facts;
 use serde_json::json;
 
 fn env_usize(key: &str, default: usize) -> usize {

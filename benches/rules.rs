@@ -18,9 +18,9 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use azcops::model::ResourceMetric;
 use azcops::model::{ResourceRow, VmMetricsRow};
 use azcops::rules::context::{CostMap, EvaluationContext, ObservedCost};
-use azcops::rules::snapshot::ResourceMetric;
 use azcops::rules::{PriceBook, PriceKey, RuleSettings, SubscriptionSnapshot, registry};
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::json;
@@ -141,7 +141,7 @@ fn main() {
     let settings = RuleSettings::default();
     let rules = registry::all();
     let mut prices = PriceBook::default();
-    for key in azcops::rules::service::price_queries(&rules, &snap, &settings) {
+    for key in azcops::evaluation::service::price_queries(&rules, &snap, &settings) {
         let monthly = match &key {
             PriceKey::VmReservation { .. } | PriceKey::PlanSavingsPlan { .. } => 60.0,
             _ => 100.0,

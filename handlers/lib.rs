@@ -11,6 +11,7 @@ pub mod azure;
 pub mod azurite;
 pub mod config;
 pub mod dev;
+pub mod evaluation;
 pub mod ingest;
 pub mod invocation;
 pub mod model;

@@ -27,7 +27,7 @@ enum Command {
     /// Print the resolved configuration (secrets redacted) and validate it.
     Config(ConfigArgs),
     /// Apply the curated store's migrations to DATABASE_URL.
-    Migrate(azcops::store::MigrateArgs),
+    Migrate(azcops::ops::migrate::MigrateArgs),
     /// Manage the Entra tenants AzCops works for.
     Tenant(azcops::ops::tenants::TenantArgs),
     /// Manage a tenant's subscriptions (add, discover through ARM and Lighthouse, list).
@@ -42,7 +42,7 @@ enum Command {
     /// Prices, token endpoints) over a generated estate with ground truth.
     Sandbox(azcops::sandbox::cli::SandboxArgs),
     /// Run one Azure connector for one subscription and print the mapped rows as JSON lines.
-    Collect(azcops::azure::cli::CollectArgs),
+    Collect(azcops::ops::collect::CollectArgs),
 }
 
 #[derive(clap::Args)]
@@ -98,7 +98,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let source =
                 SettingsSource::from_env_and_local_file(std::path::Path::new("local.settings.json"))?;
             init_telemetry(&source, true)?;
-            azcops::store::run(args, &source).await?;
+            azcops::ops::migrate::run(args, &source).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Tenant(args) => {
@@ -135,7 +135,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let source =
                 SettingsSource::from_env_and_local_file(std::path::Path::new("local.settings.json"))?;
             init_telemetry(&source, true)?;
-            azcops::azure::cli::run(args, &source).await?;
+            azcops::ops::collect::run(args, &source).await?;
             Ok(ExitCode::SUCCESS)
         }
     }

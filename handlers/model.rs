@@ -131,3 +131,40 @@ pub struct AdvisorRecommendationRow {
     /// Advisor's `extendedProperties`, kept for evidence.
     pub extended_properties: serde_json::Value,
 }
+
+/// Hourly statistics of one Monitor metric of one resource over a window (App Service plan
+/// `CpuPercentage` / `MemoryPercentage`, SQL `dtu_consumption_percent`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceMetric {
+    /// Subscription GUID, lower-cased.
+    pub subscription_id: String,
+    /// Resource id, lower-cased.
+    pub resource_id: String,
+    /// Metric name as Monitor names it (`CpuPercentage`).
+    pub metric: String,
+    /// Window start (inclusive).
+    pub window_start: DateTime<Utc>,
+    /// Window end (exclusive).
+    pub window_end: DateTime<Utc>,
+    /// Mean of the hourly averages.
+    pub avg: Option<f64>,
+    /// Largest hourly maximum.
+    pub max: Option<f64>,
+    /// 95th percentile of the hourly averages.
+    pub p95: Option<f64>,
+    /// Hourly datapoints with a value.
+    pub datapoints: i64,
+    /// Hourly datapoints the window should have had.
+    pub expected_datapoints: i64,
+}
+
+impl ResourceMetric {
+    /// Share of the window's hours that carried a value (0 when the window is empty).
+    pub fn coverage(&self) -> f64 {
+        if self.expected_datapoints <= 0 {
+            0.0
+        } else {
+            self.datapoints as f64 / self.expected_datapoints as f64
+        }
+    }
+}

@@ -23,6 +23,9 @@ step "Formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 
+step "Module layers (scripts/check-layers.sh)"
+bash scripts/check-layers.sh
+
 step "Rust tests"
 cargo test --locked
 

@@ -17,7 +17,7 @@ pub mod limit;
 pub mod middleware;
 pub mod money;
 pub mod openapi;
-mod routes;
+pub(crate) mod routes;
 pub mod schemas;
 
 use std::sync::Arc;

@@ -113,7 +113,7 @@ pub enum ExportResponses {
         data::cost_summary,
         data::export_costs,
         data::ingestion_status,
-        crate::triggers::ingestion_trigger::trigger,
+        super::routes::ingestion::trigger,
         recommendations::list,
         recommendations::get_one,
         recommendations::approve,

@@ -23,7 +23,7 @@ pub struct SubscriptionCollection {
     /// VM utilisation rows.
     pub vm_metrics: Vec<VmMetricsRow>,
     /// App Service plan (`CpuPercentage`, `MemoryPercentage`) and SQL DTU statistics.
-    pub resource_metrics: Vec<crate::rules::ResourceMetric>,
+    pub resource_metrics: Vec<crate::model::ResourceMetric>,
     /// Resources whose metrics failed, with the error text (the others are unaffected).
     pub metric_errors: Vec<(String, String)>,
     /// HTTP attempts the client sent during this collection (exact when the client is not

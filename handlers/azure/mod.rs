@@ -12,7 +12,6 @@
 //! - [`connectors`] build requests, decode typed responses and map them to [`crate::model`] rows;
 //! - [`collect`] runs every connector for one subscription; [`cli`] is `azcops collect`.
 
-pub mod cli;
 pub mod client;
 pub mod collect;
 pub mod config;

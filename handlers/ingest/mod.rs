@@ -8,7 +8,6 @@
 //! idempotently, then the manifest naming the snapshots. Every step is safe to repeat, so the
 //! platform's retries and redeliveries converge on the same state.
 
-pub mod evaluation;
 pub mod manifest;
 pub mod pipeline;
 pub mod plan;
@@ -102,9 +101,6 @@ pub enum IngestError {
     /// Azure failed.
     #[error(transparent)]
     Azure(#[from] crate::azure::AzureError),
-    /// The rule engine failed.
-    #[error(transparent)]
-    Rules(#[from] crate::rules::RulesError),
     /// A stored snapshot could not be replayed into curated rows.
     #[error("cannot replay the {connector} snapshot: {reason}")]
     Replay {
@@ -120,10 +116,26 @@ pub enum IngestError {
     /// ARM could not confirm the subscription's tenant, so nothing was read (retryable).
     #[error("{0}; nothing was ingested")]
     OwnershipUnknown(crate::azure::connectors::subscriptions::OwnershipError),
-    /// The queue message is not an ingestion message.
-    #[error("invalid ingestion message: {0}")]
-    Message(String),
+    /// A manifest or snapshot could not be serialised for the raw layer.
+    #[error("cannot serialise {what}: {reason}")]
+    Serialise {
+        /// What was being written (`the manifest`, `a snapshot`).
+        what: &'static str,
+        /// The serialiser's message.
+        reason: String,
+    },
+    /// A blob read as a manifest is not one.
+    #[error("not a manifest: {0}")]
+    NotAManifest(String),
     /// The message names a tenant or subscription that is unknown or inactive.
     #[error("{0}")]
     Unknown(String),
+    /// The ledger has no item for the message's subscription in its run.
+    #[error("run {run_id} has no item for {subscription_id}")]
+    NoRunItem {
+        /// The run.
+        run_id: String,
+        /// The subscription.
+        subscription_id: String,
+    },
 }

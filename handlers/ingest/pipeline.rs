@@ -12,13 +12,13 @@ use crate::azure::connectors::cost_management::{self, CostScope};
 use crate::azure::connectors::monitor::{self, MetricWindow};
 use crate::azure::connectors::subscriptions::{OwnershipError, verify_owner};
 use crate::azure::connectors::{advisor, resource_graph};
-use crate::azure::{ArmClient, CallContext};
+use crate::azure::{ArmClient, AzureError, CallContext};
 use crate::model::ResourceRow;
 use crate::raw::{PutOutcome, RawError, RawStore};
 use crate::store::{ItemStatus, ItemUpdate, Store, TenantScope};
 
 use super::manifest::{Manifest, snapshot_path};
-use super::snapshot::{self, Connector, Snapshot, Window};
+use super::snapshot::{self, Connector, RawSnapshot, Window};
 use super::{IngestConfig, IngestError, IngestMessage, RunKind};
 
 /// Everything the pipeline talks to.
@@ -60,7 +60,6 @@ pub async fn ingest_subscription(
     attempt: u32,
 ) -> Result<ItemOutcome, IngestError> {
     let scope = TenantScope::from_trusted_trigger(message.tenant_id.clone());
-    crate::invocation::logs::label(Some(&message.tenant_id), Some(&message.subscription_id));
     let started = Instant::now();
     let running = ItemUpdate {
         status: ItemStatus::Running,
@@ -130,11 +129,9 @@ pub async fn record_poisoned(store: &Store, message: &IngestMessage) -> Result<(
         .items
         .into_iter()
         .find(|i| i.subscription_id == message.subscription_id)
-        .ok_or_else(|| {
-            IngestError::Unknown(format!(
-                "run {} has no item for {}",
-                message.run_id, message.subscription_id
-            ))
+        .ok_or_else(|| IngestError::NoRunItem {
+            run_id: message.run_id.clone(),
+            subscription_id: message.subscription_id.clone(),
         })?;
     let error = format!(
         "gave up after {} attempts; last error: {}",
@@ -230,7 +227,7 @@ async fn run_connectors(
             snapshots,
         };
         let bytes = serde_json::to_vec_pretty(&manifest)
-            .map_err(|e| IngestError::Message(format!("cannot serialise the manifest: {e}")))?;
+            .map_err(|e| IngestError::Serialise { what: "the manifest", reason: e.to_string() })?;
         let written = match ctx.raw.put_create_only(&manifest.path(), &bytes).await {
             Ok(_) => true,
             // Manifests are write-once per day: an earlier full run of the same day already
@@ -274,7 +271,7 @@ impl Job<'_> {
         &self,
         connector: Connector,
         resources: &[ResourceRow],
-    ) -> Result<(String, Snapshot), IngestError> {
+    ) -> Result<(String, RawSnapshot), IngestError> {
         let path = snapshot_path(
             self.scope.tenant_id(),
             connector,
@@ -287,7 +284,7 @@ impl Job<'_> {
         }
         let snap = self.fetch(connector, resources).await?;
         let bytes = serde_json::to_vec(&snap)
-            .map_err(|e| IngestError::Message(format!("cannot serialise a snapshot: {e}")))?;
+            .map_err(|e| IngestError::Serialise { what: "a snapshot", reason: e.to_string() })?;
         match self.ctx.raw.put_create_only(&path, &bytes).await {
             Ok(PutOutcome::Created | PutOutcome::AlreadyExists) => Ok((path, snap)),
             // A concurrent delivery of the same message won the write: use what it stored.
@@ -299,7 +296,11 @@ impl Job<'_> {
         }
     }
 
-    async fn fetch(&self, connector: Connector, resources: &[ResourceRow]) -> Result<Snapshot, IngestError> {
+    async fn fetch(
+        &self,
+        connector: Connector,
+        resources: &[ResourceRow],
+    ) -> Result<RawSnapshot, IngestError> {
         let recorder: Recorder = Arc::default();
         let call =
             CallContext::new(self.azure_tenant, &self.message.subscription_id).recording(recorder.clone());
@@ -309,11 +310,11 @@ impl Job<'_> {
         let today = fetched_at.date_naive();
         let window = match connector {
             Connector::ResourceGraph => {
-                resource_graph::fetch_inventory(arm, &call, subscription).await?;
+                resource_graph::query_inventory(arm, &call, subscription).await?;
                 None
             }
             Connector::Advisor => {
-                advisor::fetch_recommendations(arm, &call, subscription).await?;
+                advisor::query_recommendations(arm, &call, subscription).await?;
                 None
             }
             Connector::CostManagement => {
@@ -337,7 +338,7 @@ impl Job<'_> {
         };
         let exchanges =
             std::mem::take(&mut *recorder.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-        Ok(Snapshot {
+        Ok(RawSnapshot {
             connector,
             tenant_id: self.scope.tenant_id().to_owned(),
             azure_tenant_id: self.azure_tenant.to_owned(),
@@ -353,42 +354,47 @@ impl Job<'_> {
     /// VM, App Service plan and SQL database metrics; one resource's failure never fails the
     /// others (failed resources simply have no exchange in the snapshot).
     async fn fetch_metrics(&self, call: &CallContext, resources: &[ResourceRow], window: MetricWindow) {
+        let of_type = |wanted: &str| -> Vec<String> {
+            resources.iter().filter(|r| r.resource_type == wanted).map(|r| r.resource_id.clone()).collect()
+        };
+        let vms = of_type("microsoft.compute/virtualmachines");
+        let vm_failures = self.query_metrics(call, vms, &[monitor::VM_CPU, monitor::VM_MEMORY], window).await;
+        let plans = of_type("microsoft.web/serverfarms");
+        let databases = of_type("microsoft.sql/servers/databases");
+        let other_failures = self.query_metrics(call, plans, monitor::APP_SERVICE_PLAN_METRICS, window).await
+            + self.query_metrics(call, databases, monitor::SQL_DTU_METRICS, window).await;
+        if vm_failures > 0 || other_failures > 0 {
+            tracing::warn!(vm_failures, other_failures, "some metrics could not be read");
+        }
+    }
+
+    /// Asks for `metrics` of each resource, at most the configured concurrency at a time; the
+    /// responses go to `call`'s recorder. Returns how many resources failed.
+    async fn query_metrics(
+        &self,
+        call: &CallContext,
+        ids: Vec<String>,
+        metrics: &[&str],
+        window: MetricWindow,
+    ) -> usize {
         let arm = &self.ctx.arm;
         let concurrency = arm.config().metrics_concurrency.max(1);
-        let vms: Vec<String> = resources
-            .iter()
-            .filter(|r| r.resource_type == "microsoft.compute/virtualmachines")
-            .map(|r| r.resource_id.clone())
-            .collect();
-        let outcome = monitor::fetch_vm_metrics(arm, call, &vms, window, concurrency).await;
-        let others: Vec<(String, bool)> = resources
-            .iter()
-            .filter_map(|r| match r.resource_type.as_str() {
-                "microsoft.web/serverfarms" => Some((r.resource_id.clone(), true)),
-                "microsoft.sql/servers/databases" => Some((r.resource_id.clone(), false)),
-                _ => None,
-            })
-            .collect();
-        let results: Vec<bool> = futures::stream::iter(others)
-            .map(|(id, app_service_plan)| async move {
-                let metrics = if app_service_plan {
-                    monitor::APP_SERVICE_PLAN_METRICS
-                } else {
-                    monitor::SQL_DTU_METRICS
-                };
-                monitor::fetch_metric_stats(arm, call, &id, metrics, window).await.is_err()
+        let results: Vec<(String, Option<AzureError>)> = futures::stream::iter(ids)
+            .map(|id| async move {
+                let error = monitor::query_metrics(arm, call, &id, metrics, window).await.err();
+                (id, error)
             })
             .buffer_unordered(concurrency)
             .collect()
             .await;
-        let failures = results.iter().filter(|failed| **failed).count();
-        if !outcome.errors.is_empty() || failures > 0 {
-            tracing::warn!(
-                vm_failures = outcome.errors.len(),
-                other_failures = failures,
-                "some metrics could not be read"
-            );
+        let mut failures = 0;
+        for (id, error) in results {
+            if let Some(e) = error {
+                tracing::warn!(resource_id = %id, error = %e, "metrics failed");
+                failures += 1;
+            }
         }
+        failures
     }
 }
 
@@ -411,7 +417,7 @@ fn day_start(day: chrono::NaiveDate) -> DateTime<Utc> {
     day.and_time(NaiveTime::MIN).and_utc()
 }
 
-fn parse(connector: Connector, bytes: &[u8]) -> Result<Snapshot, IngestError> {
+fn parse(connector: Connector, bytes: &[u8]) -> Result<RawSnapshot, IngestError> {
     serde_json::from_slice(bytes)
         .map_err(|e| IngestError::Replay { connector: connector.as_str(), reason: e.to_string() })
 }

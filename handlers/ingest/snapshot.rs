@@ -5,19 +5,13 @@
 //! call: a retried message that finds its snapshot already written replays it, so every attempt
 //! of a run converges on the same rows, and `azcops evaluate` can replay history later.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::azure::client::Exchange;
-use crate::azure::connectors::cost_management::{CostReport, QueryResult};
-use crate::azure::connectors::cost_merge::{Key, assemble, merge};
-use crate::azure::connectors::monitor::{self, MetricWindow, MetricsResponse};
-use crate::azure::connectors::resource_graph::{QueryResponse, map_resource};
-use crate::azure::connectors::{advisor, monitor::MetricStats};
+use crate::azure::connectors::cost_management;
+use crate::azure::connectors::monitor::{self, MetricWindow, ResourceStats};
+use crate::azure::connectors::{advisor, resource_graph};
 use crate::model::{AdvisorRecommendationRow, CostDailyRow, ResourceRow, VmMetricsRow};
 
 use super::IngestError;
@@ -53,7 +47,7 @@ impl Connector {
 
 /// One stored snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Snapshot {
+pub struct RawSnapshot {
     /// Which connector produced it.
     pub connector: Connector,
     /// AzCops tenant id.
@@ -83,28 +77,11 @@ pub struct Window {
     pub end: DateTime<Utc>,
 }
 
-/// Metric statistics of one non-VM resource (App Service plans, SQL databases).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ResourceMetrics {
-    /// Lower-cased resource id.
-    pub resource_id: String,
-    /// Statistics per metric.
-    pub stats: Vec<MetricStats>,
-    /// The window the statistics cover.
-    pub window: MetricWindow,
-}
-
-/// Deserialises a stored page straight from its text into the typed response.
-fn decode<T: serde::de::DeserializeOwned>(connector: Connector, page: &RawValue) -> Result<T, IngestError> {
-    serde_json::from_str(page.get())
-        .map_err(|e| IngestError::Replay { connector: connector.as_str(), reason: e.to_string() })
-}
-
 /// The inventory in a Resource Graph snapshot.
 ///
 /// # Errors
 /// A stored page does not decode.
-pub fn resources(snapshot: &Snapshot) -> Result<Vec<ResourceRow>, IngestError> {
+pub fn resources(snapshot: &RawSnapshot) -> Result<Vec<ResourceRow>, IngestError> {
     Ok(resources_in_scope(snapshot)?.0)
 }
 
@@ -114,32 +91,20 @@ pub fn resources(snapshot: &Snapshot) -> Result<Vec<ResourceRow>, IngestError> {
 ///
 /// # Errors
 /// A stored page does not decode.
-pub fn resources_in_scope(snapshot: &Snapshot) -> Result<(Vec<ResourceRow>, usize), IngestError> {
-    let mut rows = Vec::new();
-    let mut foreign = 0;
-    for exchange in &snapshot.exchanges {
-        let page: QueryResponse = decode(Connector::ResourceGraph, &exchange.response)?;
-        for row in page.rows() {
-            let Some(resource) = map_resource(&row) else { continue };
-            let tenant = row.get("tenantId").and_then(Value::as_str).unwrap_or("");
-            let own_tenant = tenant.is_empty() || tenant.eq_ignore_ascii_case(&snapshot.azure_tenant_id);
-            if own_tenant && resource.subscription_id.eq_ignore_ascii_case(&snapshot.subscription_id) {
-                rows.push(resource);
-            } else {
-                foreign += 1;
-            }
-        }
-    }
-    rows.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
-    rows.dedup_by(|a, b| a.resource_id == b.resource_id);
-    Ok((rows, foreign))
+pub fn resources_in_scope(snapshot: &RawSnapshot) -> Result<(Vec<ResourceRow>, usize), IngestError> {
+    resource_graph::rows_from_exchanges(
+        &snapshot.exchanges,
+        &snapshot.subscription_id,
+        Some(&snapshot.azure_tenant_id),
+    )
+    .map_err(|e| replay_error(Connector::ResourceGraph, e))
 }
 
 /// The Advisor Cost recommendations in an Advisor snapshot.
 ///
 /// # Errors
 /// A stored page does not decode.
-pub fn advisor_rows(snapshot: &Snapshot) -> Result<Vec<AdvisorRecommendationRow>, IngestError> {
+pub fn advisor_rows(snapshot: &RawSnapshot) -> Result<Vec<AdvisorRecommendationRow>, IngestError> {
     Ok(advisor_rows_in_scope(snapshot)?.0)
 }
 
@@ -149,143 +114,54 @@ pub fn advisor_rows(snapshot: &Snapshot) -> Result<Vec<AdvisorRecommendationRow>
 /// # Errors
 /// A stored page does not decode.
 pub fn advisor_rows_in_scope(
-    snapshot: &Snapshot,
+    snapshot: &RawSnapshot,
 ) -> Result<(Vec<AdvisorRecommendationRow>, usize), IngestError> {
-    let mut rows = Vec::new();
-    let mut foreign = 0;
-    for exchange in &snapshot.exchanges {
-        let page: advisor::RecommendationList = decode(Connector::Advisor, &exchange.response)?;
-        for row in advisor::map_page(&snapshot.subscription_id, &page) {
-            let named = crate::azure::connectors::subscription_of(&row.resource_id);
-            if named.is_empty() || named.eq_ignore_ascii_case(&snapshot.subscription_id) {
-                rows.push(row);
-            } else {
-                foreign += 1;
-            }
-        }
-    }
-    Ok((rows, foreign))
+    advisor::rows_from_exchanges(&snapshot.exchanges, &snapshot.subscription_id)
+        .map_err(|e| replay_error(Connector::Advisor, e))
 }
 
-/// Which of the three cost queries an exchange answered (see the cost connector's docs).
-fn cost_query_of(request: &Value) -> Option<(String, String, char)> {
-    let kind = request.get("type")?.as_str()?.to_owned();
-    let from = request.pointer("/timePeriod/from")?.as_str()?.to_owned();
-    let grouping: Vec<&str> = request
-        .pointer("/dataset/grouping")?
-        .as_array()?
-        .iter()
-        .filter_map(|g| g.get("name").and_then(Value::as_str))
-        .collect();
-    let query = match grouping.as_slice() {
-        ["ResourceId", "MeterCategory"] => 'a',
-        ["MeterCategory", "ServiceName"] => 'b',
-        ["ResourceId", "ResourceGroupName"] => 'c',
-        ["ResourceId", "ServiceName"] => 'd',
-        _ => return None,
-    };
-    Some((kind, from, query))
-}
-
-/// The curated daily cost rows in a Cost Management snapshot.
+/// The curated daily cost rows in a Cost Management snapshot (the connector's own mapping).
 ///
 /// # Errors
 /// A stored page does not decode, or a query of the snapshot is not one the connector sends.
-pub fn cost_rows(snapshot: &Snapshot) -> Result<Vec<CostDailyRow>, IngestError> {
-    type Cells = Vec<crate::azure::connectors::cost_management::CostCell>;
-    // (month chunk) → (cost type) → (query letter) → cells
-    let mut chunks: HashMap<String, HashMap<String, HashMap<char, Cells>>> = HashMap::new();
-    for exchange in &snapshot.exchanges {
-        let Some(request) = &exchange.request else { continue };
-        let (kind, from, query) = cost_query_of(request).ok_or_else(|| IngestError::Replay {
-            connector: Connector::CostManagement.as_str(),
-            reason: "a stored cost query has an unknown grouping".into(),
-        })?;
-        if exchange.response.get() == "null" {
-            continue; // 204: no data for this scope and window
-        }
-        let page: QueryResult = decode(Connector::CostManagement, &exchange.response)?;
-        let cells = match page.properties {
-            Some(props) => props.cells().map_err(|e| IngestError::Replay {
-                connector: Connector::CostManagement.as_str(),
-                reason: e.to_string(),
-            })?,
-            None => Vec::new(),
-        };
-        chunks.entry(from).or_default().entry(kind).or_default().entry(query).or_default().extend(cells);
+pub fn cost_rows(snapshot: &RawSnapshot) -> Result<Vec<CostDailyRow>, IngestError> {
+    match cost_management::rows_from_exchanges(&snapshot.subscription_id, &snapshot.exchanges) {
+        Ok((rows, _)) => Ok(rows),
+        Err(e) => Err(replay_error(Connector::CostManagement, e)),
     }
-    let mut rows = Vec::new();
-    let mut keys: Vec<&String> = chunks.keys().collect();
-    keys.sort();
-    for from in keys {
-        let by_type = &chunks[from];
-        let mut report = CostReport::default();
-        let mut assembled = |kind: &str| -> HashMap<Key, f64> {
-            let empty = HashMap::new();
-            let q = by_type.get(kind).unwrap_or(&empty);
-            let get = |c: char| q.get(&c).map(Vec::as_slice).unwrap_or(&[]);
-            assemble(get('a'), get('b'), get('c'), get('d'), &mut report)
-        };
-        let actual = assembled("ActualCost");
-        let amortized = assembled("AmortizedCost");
-        rows.extend(merge(&snapshot.subscription_id, actual, amortized));
-    }
-    rows.sort_by(|a, b| {
-        (a.date, &a.resource_group, &a.service_name, &a.meter_category, &a.resource_id).cmp(&(
-            b.date,
-            &b.resource_group,
-            &b.service_name,
-            &b.meter_category,
-            &b.resource_id,
-        ))
-    });
-    Ok(rows)
+}
+
+/// A connector's replay failure as the ledger records it: a decoder's own message, or the
+/// whole error otherwise.
+fn replay_error(connector: Connector, e: crate::azure::AzureError) -> IngestError {
+    let reason = match e {
+        crate::azure::AzureError::Decode { message, path, .. } if path.is_empty() => message,
+        other => other.to_string(),
+    };
+    IngestError::Replay { connector: connector.as_str(), reason }
 }
 
 /// The VM rows and other resources' metric statistics in a Monitor snapshot.
 ///
 /// # Errors
 /// A stored response does not decode, or the snapshot has no window.
-pub fn metric_rows(snapshot: &Snapshot) -> Result<(Vec<VmMetricsRow>, Vec<ResourceMetrics>), IngestError> {
+pub fn metric_rows(snapshot: &RawSnapshot) -> Result<(Vec<VmMetricsRow>, Vec<ResourceStats>), IngestError> {
     let window = snapshot.window.ok_or_else(|| IngestError::Replay {
         connector: Connector::Monitor.as_str(),
         reason: "the snapshot has no metric window".into(),
     })?;
     let window = MetricWindow { start: window.start, end: window.end };
-    let mut vms = Vec::new();
-    let mut others = Vec::new();
-    for exchange in &snapshot.exchanges {
-        // The path is `{resourceId}/providers/Microsoft.Insights/metrics?…`.
-        let path = exchange.path.to_ascii_lowercase();
-        let resource_id =
-            path.split("/providers/microsoft.insights/metrics").next().unwrap_or_default().to_owned();
-        let response: MetricsResponse = decode(Connector::Monitor, &exchange.response)?;
-        let stats: Vec<MetricStats> = response.value.iter().map(monitor::stats_of).collect();
-        let find = |name: &str| {
-            stats.iter().find(|s| s.name.eq_ignore_ascii_case(name)).cloned().unwrap_or_default()
-        };
-        if resource_id.contains("/microsoft.compute/virtualmachines/") {
-            vms.push(monitor::vm_row(
-                &resource_id,
-                window,
-                &find(monitor::VM_CPU),
-                &find(monitor::VM_MEMORY),
-            ));
-        } else {
-            others.push(ResourceMetrics { resource_id, stats, window });
-        }
-    }
-    vms.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
-    others.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
-    Ok((vms, others))
+    monitor::rows_from_exchanges(&snapshot.exchanges, window).map_err(|e| replay_error(Connector::Monitor, e))
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::value::RawValue;
+
     use super::*;
 
-    fn snapshot(connector: Connector, response: serde_json::Value) -> Snapshot {
-        Snapshot {
+    fn snapshot(connector: Connector, response: serde_json::Value) -> RawSnapshot {
+        RawSnapshot {
             connector,
             tenant_id: "t".into(),
             azure_tenant_id: "aaaa".into(),

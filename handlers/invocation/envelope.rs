@@ -93,6 +93,18 @@ impl InvocationResponse {
     }
 }
 
+/// The value of an `http` output binding: status code, headers (names as given) and the body
+/// as text, the shape the host turns into the HTTP response.
+pub fn http_output<'a>(
+    status: u16,
+    headers: impl IntoIterator<Item = (&'a str, String)>,
+    body: &str,
+) -> Value {
+    let headers: Map<String, Value> =
+        headers.into_iter().map(|(name, value)| (name.to_owned(), Value::String(value))).collect();
+    serde_json::json!({"statusCode": status, "headers": headers, "body": body})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ pub mod envelope;
 pub mod logs;
 pub mod payload;
 
-pub use envelope::{InvocationRequest, InvocationResponse};
+pub use envelope::{InvocationRequest, InvocationResponse, http_output};
 pub use payload::{BlobTrigger, HttpTriggerRequest, QueueTrigger, TimerInfo, TriggerPayload};
 
 /// Header carrying the host's invocation id on every invocation and forwarded request.

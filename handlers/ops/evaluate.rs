@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 
 use crate::config::SettingsSource;
-use crate::ingest::evaluation::{evaluate, parse_manifest};
+use crate::evaluation::{evaluate, parse_manifest};
 use crate::ingest::manifest::manifest_path;
 use crate::store::TenantScope;
 

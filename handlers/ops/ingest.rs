@@ -105,7 +105,7 @@ pub async fn ingest_all(
                 // The same evaluation the manifest's blob trigger runs, right after it.
                 Ok(mut outcome) => {
                     if let Some(manifest) = &outcome.manifest {
-                        match crate::ingest::evaluation::evaluate(ctx, manifest, prices, crate::store::now()).await {
+                        match crate::evaluation::evaluate(ctx, manifest, prices, crate::store::now()).await {
                             Ok(summary) => {
                                 let recommendations = summary.findings + summary.advisor_recommendations;
                                 outcome.counts.insert("recommendations".into(), recommendations as i64);

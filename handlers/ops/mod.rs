@@ -1,10 +1,12 @@
-//! Operator commands: `azcops tenant …`, `azcops subscription …`, `azcops ingest`. They use the
-//! same store, connectors and pipeline as the functions, so the command line and the function
-//! app can never disagree.
+//! Operator commands: `azcops tenant …`, `azcops subscription …`, `azcops ingest`, `azcops collect`,
+//! `azcops migrate`. They use the same store, connectors and pipeline as the functions, so the
+//! command line and the function app can never disagree.
 
+pub mod collect;
 pub mod demo;
 pub mod evaluate;
 pub mod ingest;
+pub mod migrate;
 pub mod subscriptions;
 pub mod tenants;
 
@@ -28,6 +30,9 @@ pub enum OpsError {
     /// Ingestion failed.
     #[error(transparent)]
     Ingest(#[from] crate::ingest::IngestError),
+    /// The rule evaluation failed.
+    #[error(transparent)]
+    Evaluation(#[from] crate::evaluation::EvaluationError),
     /// The raw store failed.
     #[error(transparent)]
     Raw(#[from] crate::raw::RawError),

@@ -9,9 +9,10 @@ use serde::Serialize;
 
 use super::prices::{HOURS_PER_MONTH, PriceBook};
 use super::settings::RuleSettings;
-use super::snapshot::{ResourceMetric, SubscriptionSnapshot};
-use crate::azure::connectors::facts::{ResourceFacts, TYPED, extract};
+use super::snapshot::SubscriptionSnapshot;
+use crate::model::ResourceMetric;
 use crate::model::{ResourceRow, VmMetricsRow};
+use crate::rules::facts::{ResourceFacts, TYPED, extract};
 
 /// A hash map with a fast non-cryptographic hasher: the rule engine's maps are keyed by long
 /// resource ids from our own inventory (no untrusted keys), and SipHash dominated evaluation

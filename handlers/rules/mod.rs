@@ -3,20 +3,21 @@
 //! Rules are pure ([`Rule::evaluate`] does no I/O and is not async): everything a rule reads —
 //! inventory, metrics, Advisor, the last 30 days of cost per resource, retail prices and the
 //! tenant's thresholds — is gathered beforehand into an [`EvaluationContext`] by
-//! [`service::evaluate_subscription`], which then stores the findings as recommendations.
+//! `crate::evaluation::evaluate_subscription`, which then stores the findings as
+//! recommendations. This module does no I/O: no store, no Azure client, no async.
 //! [`registry::all`] lists every rule in one place; rule ids are stable (they appear in the
 //! API, CSV exports and users' automation).
 
 pub mod context;
 pub mod error;
 pub mod evidence;
+pub mod facts;
 pub mod governance;
 pub mod prices;
 pub mod rate;
 pub mod registry;
 pub mod rightsizing;
 pub mod scoring;
-pub mod service;
 pub mod settings;
 pub mod snapshot;
 pub mod waste;
@@ -29,11 +30,10 @@ use serde::Serialize;
 pub use context::{EvaluationContext, ObservedCost};
 pub use error::RulesError;
 pub use evidence::Evidence;
-pub use prices::{FixedPrices, PriceBook, PriceKey, PriceSource, RetailPriceSource};
+pub use prices::{PriceBook, PriceKey};
 pub use scoring::{Effort, Risk};
-pub use service::{EvaluationSummary, evaluate_subscription};
 pub use settings::RuleSettings;
-pub use snapshot::{ResourceMetric, SubscriptionSnapshot};
+pub use snapshot::SubscriptionSnapshot;
 
 /// What kind of saving a rule finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

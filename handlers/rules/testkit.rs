@@ -7,8 +7,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use super::context::{CostMap, EvaluationContext, ObservedCost};
 use super::prices::{PriceBook, PriceKey};
 use super::settings::RuleSettings;
-use super::snapshot::{ResourceMetric, SubscriptionSnapshot};
+use super::snapshot::SubscriptionSnapshot;
 use super::{Finding, Rule};
+use crate::model::ResourceMetric;
 use crate::model::{ResourceRow, VmMetricsRow};
 
 pub const SUB: &str = "00000000-0000-4000-8000-000000000001";

@@ -94,7 +94,7 @@ pub struct NewAuditEntry {
 }
 
 /// A stored audit record.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AuditEntry {
     /// Record id (UUID v7).
     pub id: String,
@@ -109,6 +109,7 @@ pub struct AuditEntry {
     /// Object id.
     pub target_id: String,
     /// Details.
+    #[schema(value_type = serde_json::Value)]
     pub metadata: Json<serde_json::Value>,
     /// When it happened.
     #[serde(rename = "timestamp")]

@@ -352,24 +352,6 @@ pub async fn migrate(settings: &SettingsSource) -> Result<Backend, StoreError> {
     Ok(config.backend())
 }
 
-/// `azcops migrate`: applies the curated store's migrations (`DATABASE_URL` selects the backend).
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct MigrateArgs {}
-
-/// Runs `azcops migrate`, printing one line naming the backend (never the URL) to stdout.
-///
-/// # Errors
-/// As [`migrate`].
-pub async fn run(_args: MigrateArgs, settings: &SettingsSource) -> Result<(), StoreError> {
-    let backend = migrate(settings).await?;
-    let name = match backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-    };
-    println!("migrations applied ({name})");
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,17 +375,6 @@ mod tests {
         let options: PgConnectOptions = config.database_url.expose().parse().unwrap();
         let store = Store { db: Db::Postgres(PgPoolOptions::new().connect_lazy_with(options)), tokens: None };
         assert!(!format!("{store:?}").contains("pw"), "{store:?}");
-    }
-
-    #[tokio::test]
-    async fn migrate_command_creates_the_sqlite_file_and_its_directory() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("nested/dir/azcops.db");
-        let source = SettingsSource::from_pairs([(DATABASE_URL, format!("sqlite://{}", file.display()))]);
-        run(MigrateArgs::default(), &source).await.unwrap();
-        assert!(file.exists());
-        // Running it again is a no-op.
-        assert_eq!(migrate(&source).await.unwrap(), Backend::Sqlite);
     }
 
     #[tokio::test]

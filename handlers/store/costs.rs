@@ -13,7 +13,7 @@ pub(super) const COLUMNS: &str = "tenant_id, subscription_id, date, resource_gro
                        resource_id, cost, amortized_cost, currency, created_at, updated_at";
 
 /// A stored `costs_daily` row.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct CostRow {
     /// Subscription GUID.
     pub subscription_id: String,
@@ -55,7 +55,7 @@ pub struct CostFilter {
 }
 
 /// Spend of one service over the summary window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ServiceCost {
     /// `ServiceName`.
     pub service_name: String,
@@ -66,7 +66,7 @@ pub struct ServiceCost {
 }
 
 /// Spend of one day (zero for days without rows).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DailyCost {
     /// The day.
     pub date: NaiveDate,
@@ -80,7 +80,7 @@ pub struct DailyCost {
 ///
 /// Sums assume one billing currency per tenant, which is how Cost Management reports a
 /// billing scope.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CostSummary {
     /// First day of the window.
     pub from: NaiveDate,

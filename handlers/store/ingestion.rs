@@ -18,7 +18,7 @@ mod on_demand;
 pub use on_demand::{OnDemandRequest, OnDemandRun, STALE_ACTIVE_RUN};
 
 /// Status of one subscription within a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemStatus {
     /// Message sent, not picked up yet.
@@ -54,7 +54,7 @@ impl TryFrom<String> for ItemStatus {
 }
 
 /// Status of a run, derived from its items by [`RunStatus::derive`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     /// No item has started.
@@ -134,7 +134,7 @@ pub struct NewRun {
 }
 
 /// A run.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct IngestionRun {
     /// Run id.
     pub id: String,
@@ -156,7 +156,7 @@ pub struct IngestionRun {
 }
 
 /// One subscription within a run.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct IngestionItem {
     /// Item id.
     pub id: String,
@@ -172,6 +172,7 @@ pub struct IngestionItem {
     /// Last error (never a secret).
     pub error: Option<String>,
     /// Rows written per connector.
+    #[schema(value_type = BTreeMap<String, i64>)]
     pub counts: Json<BTreeMap<String, i64>>,
     /// Duration of the last attempt.
     pub duration_ms: Option<i64>,

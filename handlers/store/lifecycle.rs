@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::StoreError;
 
 /// Where a recommendation is in its lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RecommendationStatus {
     /// Detected and awaiting a decision.

@@ -44,7 +44,7 @@ mod vm_metrics;
 use chrono::{DateTime, SubsecRound, Utc};
 
 pub use audit::{Actor, AuditEntry, AuditFilter, NewAuditEntry, PLATFORM_AUDIT_TENANT};
-pub use connect::{Backend, MigrateArgs, PoolStatus, SETTINGS, Store, StoreConfig, migrate, run};
+pub use connect::{Backend, PoolStatus, SETTINGS, Store, StoreConfig, migrate};
 pub use costs::{CostFilter, CostRow, CostSummary, DailyCost, ServiceCost};
 pub use entra::{Clock, DbAuth, PG_TOKEN_SCOPE, system_clock};
 pub use error::StoreError;

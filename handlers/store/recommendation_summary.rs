@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::{Store, StoreError, TenantScope, on_pool};
 
 /// One group of [`Store::recommendation_summary`].
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct RecommendationGroup {
     /// Category.
     pub category: String,

@@ -7,7 +7,7 @@ use super::audit::insert_audit;
 use super::{Actor, Page, PageRequest, Store, StoreError, TenantScope, new_id, now, on_pool};
 
 /// An Azure subscription a tenant has onboarded.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Subscription {
     /// Internal id.
     pub id: String,

@@ -9,7 +9,7 @@ use super::error::conflict_as;
 use super::{Actor, Page, PageRequest, Store, StoreError, new_id, now, on_pool};
 
 /// Whether a tenant is the operator's own organisation or a customer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TenantType {
     /// The operating organisation.
@@ -40,7 +40,7 @@ impl TryFrom<String> for TenantType {
 }
 
 /// A tenant of the control plane.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Tenant {
     /// Internal id (UUID v7); what [`super::TenantScope`] carries.
     pub id: String,

@@ -16,7 +16,7 @@ pub const SPEC: FunctionSpec =
 /// or the evaluation fails.
 pub async fn run(state: &AppState, request: &InvocationRequest) -> Result<InvocationResponse, TriggerError> {
     let blob = BlobTrigger::decode(SPEC.binding, request)?;
-    let manifest = crate::ingest::evaluation::parse_manifest(&blob.content)?;
+    let manifest = crate::evaluation::parse_manifest(&blob.content)?;
     // The path names the tenant folder the blob sits in; a manifest must not speak for another.
     let (path_tenant, path_subscription) =
         (blob.path_params.get("tenant"), blob.path_params.get("subscription"));
@@ -29,7 +29,7 @@ pub async fn run(state: &AppState, request: &InvocationRequest) -> Result<Invoca
     crate::invocation::logs::label(Some(&manifest.tenant_id), Some(&manifest.subscription_id));
     let ctx = support::ingest(state, SPEC.name)?;
     let cache = crate::azure::connectors::retail_prices::RetailPriceCache::new();
-    let summary = crate::ingest::evaluation::evaluate(ctx, &manifest, &cache, crate::store::now()).await?;
+    let summary = crate::evaluation::evaluate(ctx, &manifest, &cache, crate::store::now()).await?;
     tracing::info!(
         run_id = %manifest.run_id,
         findings = summary.findings,

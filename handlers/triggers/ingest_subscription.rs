@@ -22,6 +22,8 @@ pub async fn run(state: &AppState, request: &InvocationRequest) -> Result<Invoca
     let delivery = QueueTrigger::decode(SPEC.binding, request)?;
     let message = support::ingest_message(SPEC.binding, &delivery.message)?;
     let ctx = support::ingest(state, SPEC.name)?;
+    // The invocation's log lines carry the subscription; ingestion itself knows no invocation.
+    crate::invocation::logs::label(Some(&message.tenant_id), Some(&message.subscription_id));
     let outcome = match crate::ingest::ingest_subscription(ctx, &message, delivery.dequeue_count).await {
         Ok(outcome) => outcome,
         // The ledger already says why the item failed for good; a redelivery would only ask

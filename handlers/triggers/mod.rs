@@ -78,6 +78,9 @@ pub enum TriggerError {
     /// Ingestion failed.
     #[error(transparent)]
     Ingest(#[from] crate::ingest::IngestError),
+    /// The rule evaluation failed.
+    #[error(transparent)]
+    Evaluation(#[from] crate::evaluation::EvaluationError),
     /// The curated store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),

@@ -65,8 +65,15 @@ pub async fn plan_from_timer(
         .unwrap_or_else(|| fired.duration_trunc(TimeDelta::minutes(1)).unwrap_or(fired));
     let trigger = crate::ingest::RunTrigger::Schedule { occurrence };
     let planned = crate::ingest::plan_runs(store, kind, &trigger, None, None).await?;
-    let messages: Vec<serde_json::Value> =
-        planned.iter().flat_map(|p| p.messages.iter()).filter_map(|m| serde_json::to_value(m).ok()).collect();
+    let messages = planned
+        .iter()
+        .flat_map(|p| p.messages.iter())
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<serde_json::Value>, _>>()
+        .map_err(|e| crate::ingest::IngestError::Serialise {
+            what: "a queue message",
+            reason: e.to_string(),
+        })?;
     tracing::info!(
         runs = planned.len(),
         messages = messages.len(),

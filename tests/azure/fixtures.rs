@@ -5,11 +5,11 @@ use azcops::azure::Api;
 use azcops::azure::client::{decode, error_envelope};
 use azcops::azure::connectors::advisor::{self, Recommendation, RecommendationList};
 use azcops::azure::connectors::cost_management::QueryResult;
-use azcops::azure::connectors::facts::{self, ResourceFacts};
 use azcops::azure::connectors::monitor::{self, MetricWire, MetricsResponse};
 use azcops::azure::connectors::resource_graph::{self, QueryResponse};
 use azcops::azure::connectors::retail_prices::RetailPrice;
 use azcops::azure::connectors::subscriptions::{self, SubscriptionListResponse, SubscriptionWire};
+use azcops::rules::facts::{self, ResourceFacts};
 use chrono::NaiveDate;
 use serde_json::Value;
 

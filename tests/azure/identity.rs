@@ -7,10 +7,10 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use azcops::azure::cli::{self, CollectArgs, Connector};
 use azcops::azure::connectors::subscriptions;
 use azcops::azure::{ArmClient, AzureConfig, CallContext};
 use azcops::config::SettingsSource;
+use azcops::ops::collect::{self as cli, CollectArgs, Connector};
 use serde_json::json;
 
 use crate::fake::{Fake, Reply, query_param};

@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use azcops::evaluation::{FixedPrices, evaluate_subscription};
 use azcops::model::{AdvisorRecommendationRow, CostDailyRow, ResourceRow};
-use azcops::rules::{FixedPrices, PriceBook, SubscriptionSnapshot, evaluate_subscription};
+use azcops::rules::{PriceBook, SubscriptionSnapshot};
 use azcops::store::{
     AuditFilter, PageRequest, Recommendation, RecommendationFilter, RecommendationStatus, Store, TenantScope,
 };
@@ -205,7 +206,8 @@ async fn thresholds_and_tag_name_are_per_tenant(ctx: Ctx) {
         .unwrap();
     let found_a = evaluate_subscription(store, &prices(), &a, &s, now()).await.unwrap();
     let found_b = evaluate_subscription(store, &prices(), &b, &s, now()).await.unwrap();
-    let ids = |o: &azcops::rules::EvaluationSummary| o.findings_by_rule.keys().cloned().collect::<Vec<_>>();
+    let ids =
+        |o: &azcops::evaluation::EvaluationSummary| o.findings_by_rule.keys().cloned().collect::<Vec<_>>();
     assert_eq!(ids(&found_a), ["waste.stale_snapshot"]);
     assert_eq!(ids(&found_b), ["governance.missing_cost_center_tag"]);
     store.put_rule_settings(&b, &json!({"stale_snapshot_days": "soon"})).await.unwrap();

@@ -2,6 +2,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod data;
+pub(crate) mod ingestion;
 pub(crate) mod recommendations;
 
 use axum::Router;

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::azure::client::ApiRequest;
+use crate::azure::client::{ApiRequest, Exchange};
 use crate::azure::connectors::ADVISOR_API_VERSION;
 use crate::azure::paging::PageGuard;
 use crate::azure::{Api, ArmClient, AzureError, CallContext};
@@ -172,7 +172,61 @@ pub fn map_page(subscription_id: &str, page: &RecommendationList) -> Vec<Advisor
         .collect()
 }
 
-/// Every Cost recommendation of `subscription_id` (all pages).
+/// Pages through the Cost recommendations of `subscription_id` for a caller that records the
+/// exchanges and maps them with [`rows_from_exchanges`].
+///
+/// # Errors
+/// Any [`AzureError`]; `PagingLoop` on a repeated `nextLink`.
+pub async fn query_recommendations(
+    client: &ArmClient,
+    ctx: &CallContext,
+    subscription_id: &str,
+) -> Result<(), AzureError> {
+    let path = format!("/subscriptions/{subscription_id}/providers/Microsoft.Advisor/recommendations");
+    let mut url =
+        client.arm_url(&path, &[("api-version", ADVISOR_API_VERSION), ("$filter", "Category eq 'Cost'")])?;
+    let mut guard = PageGuard::new(Api::Advisor, client.config().page_cap);
+    loop {
+        let page: RecommendationList =
+            client.send_json(ctx, &ApiRequest::get(Api::Advisor, url.clone())).await?;
+        guard.page_received()?;
+        match guard.next_url(&url, page.next_link.as_deref())? {
+            Some(next) => url = next,
+            None => return Ok(()),
+        }
+    }
+}
+
+/// The Cost recommendations in recorded Advisor exchanges whose resource lies in
+/// `subscription_id`, and how many named another subscription and were dropped. The one mapping
+/// from Advisor responses to rows ([`fetch_recommendations`] and ingestion's snapshot replay
+/// both use it).
+///
+/// # Errors
+/// `Decode` when a recorded page does not decode.
+pub fn rows_from_exchanges(
+    exchanges: &[Exchange],
+    subscription_id: &str,
+) -> Result<(Vec<AdvisorRecommendationRow>, usize), AzureError> {
+    let mut rows = Vec::new();
+    let mut foreign = 0;
+    for exchange in exchanges {
+        let page: RecommendationList = serde_json::from_str(exchange.response.get())
+            .map_err(|e| super::undecodable(Api::Advisor, &e))?;
+        for row in map_page(subscription_id, &page) {
+            let named = super::subscription_of(&row.resource_id);
+            if named.is_empty() || named.eq_ignore_ascii_case(subscription_id) {
+                rows.push(row);
+            } else {
+                foreign += 1;
+            }
+        }
+    }
+    Ok((rows, foreign))
+}
+
+/// Every Cost recommendation of `subscription_id` (all pages: [`query_recommendations`], then
+/// [`rows_from_exchanges`]).
 ///
 /// # Errors
 /// Any [`AzureError`]; `PagingLoop` on a repeated `nextLink`.
@@ -181,21 +235,9 @@ pub async fn fetch_recommendations(
     ctx: &CallContext,
     subscription_id: &str,
 ) -> Result<Vec<AdvisorRecommendationRow>, AzureError> {
-    let path = format!("/subscriptions/{subscription_id}/providers/Microsoft.Advisor/recommendations");
-    let mut url =
-        client.arm_url(&path, &[("api-version", ADVISOR_API_VERSION), ("$filter", "Category eq 'Cost'")])?;
-    let mut guard = PageGuard::new(Api::Advisor, client.config().page_cap);
-    let mut out = Vec::new();
-    loop {
-        let page: RecommendationList =
-            client.send_json(ctx, &ApiRequest::get(Api::Advisor, url.clone())).await?;
-        guard.page_received()?;
-        out.extend(map_page(subscription_id, &page));
-        match guard.next_url(&url, page.next_link.as_deref())? {
-            Some(next) => url = next,
-            None => return Ok(out),
-        }
-    }
+    let (recording, recorder) = super::recording(ctx);
+    query_recommendations(client, &recording, subscription_id).await?;
+    Ok(rows_from_exchanges(&super::recorded(&recorder), subscription_id)?.0)
 }
 
 #[cfg(test)]

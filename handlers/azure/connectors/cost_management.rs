@@ -22,7 +22,6 @@
 //! chunked by calendar month (≤ 1 year per request; one QPU per month); pages follow
 //! `properties.nextLink` with a POST of the same body.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{Datelike, Duration as ChronoDuration, NaiveDate};
@@ -35,7 +34,7 @@ use crate::azure::paging::PageGuard;
 use crate::azure::{Api, ArmClient, AzureError, CallContext};
 use crate::model::CostDailyRow;
 
-pub use crate::azure::connectors::cost_merge::{CostReport, Key, assemble, dim, merge};
+pub use crate::azure::connectors::cost_merge::{CostReport, Key, assemble, dim, merge, rows_from_exchanges};
 
 /// Where a cost query runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,11 +64,51 @@ pub enum CostType {
 }
 
 impl CostType {
-    fn as_str(self) -> &'static str {
+    /// The view as a query body's `type` names it.
+    pub fn as_str(self) -> &'static str {
         match self {
             CostType::ActualCost => "ActualCost",
             CostType::AmortizedCost => "AmortizedCost",
         }
+    }
+}
+
+/// The four queries of one cost type (see the module docs). Each names its two groupings here
+/// only: for the requests sent, and for telling recorded requests apart when they are read back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CostQuery {
+    /// `ResourceId` × `MeterCategory`: every charge once.
+    A,
+    /// `MeterCategory` × `ServiceName`: the services of each meter category.
+    B,
+    /// `ResourceId` × `ResourceGroupName`: the groups of resource-less charges.
+    C,
+    /// `ResourceId` × `ServiceName`: the services of each resource.
+    D,
+}
+
+impl CostQuery {
+    /// Every query, in assembly order.
+    pub const ALL: [Self; 4] = [Self::A, Self::B, Self::C, Self::D];
+
+    /// The query's two grouping dimensions.
+    pub fn grouping(self) -> [&'static str; 2] {
+        match self {
+            Self::A => ["ResourceId", "MeterCategory"],
+            Self::B => ["MeterCategory", "ServiceName"],
+            Self::C => ["ResourceId", "ResourceGroupName"],
+            Self::D => ["ResourceId", "ServiceName"],
+        }
+    }
+
+    /// The query grouped by `grouping`, if it is one of the four.
+    pub fn of_grouping(grouping: &[&str]) -> Option<Self> {
+        Self::ALL.into_iter().find(|q| q.grouping().as_slice() == grouping)
+    }
+
+    /// The query's body for `[from, to]`.
+    pub fn body(self, cost_type: CostType, from: NaiveDate, to: NaiveDate) -> Value {
+        query_body(cost_type, from, to, &self.grouping())
     }
 }
 
@@ -265,9 +304,9 @@ async fn fetch_cells(
     report: &mut CostReport,
 ) -> Result<[Vec<CostCell>; 4], AzureError> {
     let months = months_spanned(from, to);
-    let body_a = query_body(cost_type, from, to, &["ResourceId", "MeterCategory"]);
-    let body_b = query_body(cost_type, from, to, &["MeterCategory", "ServiceName"]);
-    let body_d = query_body(cost_type, from, to, &["ResourceId", "ServiceName"]);
+    let body_a = CostQuery::A.body(cost_type, from, to);
+    let body_b = CostQuery::B.body(cost_type, from, to);
+    let body_d = CostQuery::D.body(cost_type, from, to);
     let (a, b, d) = tokio::try_join!(
         query_all(client, ctx, scope, &body_a, months),
         query_all(client, ctx, scope, &body_b, months),
@@ -276,25 +315,12 @@ async fn fetch_cells(
     report.queries += 3;
     let c = if a.iter().any(|x| dim(x, &["ResourceId"]).is_empty()) {
         report.queries += 1;
-        let body_c = query_body(cost_type, from, to, &["ResourceId", "ResourceGroupName"]);
+        let body_c = CostQuery::C.body(cost_type, from, to);
         query_all(client, ctx, scope, &body_c, months).await?
     } else {
         Vec::new()
     };
     Ok([a, b, c, d])
-}
-
-async fn fetch_type(
-    client: &ArmClient,
-    ctx: &CallContext,
-    scope: &CostScope,
-    cost_type: CostType,
-    from: NaiveDate,
-    to: NaiveDate,
-    report: &mut CostReport,
-) -> Result<HashMap<Key, f64>, AzureError> {
-    let [a, b, c, d] = fetch_cells(client, ctx, scope, cost_type, from, to, report).await?;
-    Ok(assemble(&a, &b, &c, &d, report))
 }
 
 fn months_spanned(from: NaiveDate, to: NaiveDate) -> u32 {
@@ -320,7 +346,9 @@ pub fn month_chunks(from: NaiveDate, to: NaiveDate) -> Vec<(NaiveDate, NaiveDate
     out
 }
 
-/// Daily cost rows for `[from, to]` (inclusive), chunked by calendar month.
+/// Daily cost rows for `[from, to]` (inclusive), chunked by calendar month: [`query_range`]
+/// with its exchanges recorded, then [`rows_from_exchanges`] (the mapping ingestion replays).
+/// The exchanges are recorded on a copy of `ctx`, so a recorder `ctx` carries does not see them.
 ///
 /// # Errors
 /// Any [`AzureError`]; `InvalidRequest` when `from > to`.
@@ -331,36 +359,23 @@ pub async fn collect_range(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<(Vec<CostDailyRow>, CostReport), AzureError> {
-    if from > to {
-        return Err(AzureError::InvalidRequest(format!("cost window {from}..{to} is empty")));
-    }
+    let (recording, recorder) = super::recording(ctx);
+    query_range(client, &recording, scope, from, to).await?;
+    let exchanges = super::recorded(&recorder);
     let subscription = match scope {
-        CostScope::Subscription(s) => s.clone(),
-        CostScope::ManagementGroup(_) => String::new(),
+        CostScope::Subscription(s) => s.as_str(),
+        CostScope::ManagementGroup(_) => "",
     };
-    let mut report = CostReport::default();
-    let mut rows = Vec::new();
-    for (start, end) in month_chunks(from, to) {
-        let mut ra = CostReport::default();
-        let mut rb = CostReport::default();
-        let (actual, amortized) = tokio::try_join!(
-            fetch_type(client, ctx, scope, CostType::ActualCost, start, end, &mut ra),
-            fetch_type(client, ctx, scope, CostType::AmortizedCost, start, end, &mut rb)
-        )?;
-        report.apportioned += ra.apportioned + rb.apportioned;
-        report.queries += ra.queries + rb.queries;
-        rows.extend(merge(&subscription, actual, amortized));
-    }
-    Ok((rows, report))
+    rows_from_exchanges(subscription, &exchanges)
 }
 
-/// Runs every query [`collect_range`] runs, for a caller that keeps the responses through the
-/// context's recorder and derives rows from them later (the ingestion pipeline replays its raw
-/// snapshot): no rows are assembled, and each chunk's cells are dropped before the next chunk
-/// waits on the tenant's quota.
+/// Runs every query of `[from, to]` for a caller that keeps the responses through the
+/// context's recorder and derives rows from them with [`rows_from_exchanges`]: no rows are
+/// assembled, and each chunk's cells are dropped before the next chunk waits on the tenant's
+/// quota.
 ///
 /// # Errors
-/// As [`collect_range`].
+/// Any [`AzureError`]; `InvalidRequest` when `from > to`.
 pub async fn query_range(
     client: &ArmClient,
     ctx: &CallContext,
@@ -381,19 +396,6 @@ pub async fn query_range(
         report.queries += ra.queries + rb.queries;
     }
     Ok(report)
-}
-
-/// Yesterday's (UTC) cost rows of `scope`.
-///
-/// # Errors
-/// As [`collect_range`].
-pub async fn collect(
-    client: &ArmClient,
-    ctx: &CallContext,
-    scope: &CostScope,
-) -> Result<(Vec<CostDailyRow>, CostReport), AzureError> {
-    let yesterday = chrono::Utc::now().date_naive() - ChronoDuration::days(1);
-    collect_range(client, ctx, scope, yesterday, yesterday).await
 }
 
 #[cfg(test)]

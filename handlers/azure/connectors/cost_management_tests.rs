@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use super::*;
 
 fn cell(date: &str, dims: &[(&str, &str)], cost: f64) -> CostCell {

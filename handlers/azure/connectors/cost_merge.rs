@@ -1,12 +1,16 @@
 //! The join of the Cost Management groupings into curated rows (see
-//! [`crate::azure::connectors::cost_management`] for why three queries and how they combine).
+//! [`crate::azure::connectors::cost_management`] for why four queries and how they combine),
+//! and [`rows_from_exchanges`], the one mapping from recorded responses to rows.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
+use serde_json::Value;
 
-use crate::azure::connectors::cost_management::CostCell;
+use crate::azure::client::Exchange;
+use crate::azure::connectors::cost_management::{CostCell, CostQuery, CostType, QueryResult};
 use crate::azure::connectors::{resource_group_of, subscription_of};
+use crate::azure::{Api, AzureError};
 use crate::model::CostDailyRow;
 
 /// What the merge had to approximate.
@@ -153,4 +157,78 @@ pub fn merge(
             },
         )
         .collect()
+}
+
+/// Which query of which cost type and month chunk a recorded request is:
+/// `(cost type, chunk start, query)`.
+fn query_of(request: &Value) -> Option<(String, String, CostQuery)> {
+    let kind = request.get("type")?.as_str()?.to_owned();
+    let from = request.pointer("/timePeriod/from")?.as_str()?.to_owned();
+    let grouping: Vec<&str> = request
+        .pointer("/dataset/grouping")?
+        .as_array()?
+        .iter()
+        .filter_map(|g| g.get("name").and_then(Value::as_str))
+        .collect();
+    Some((kind, from, CostQuery::of_grouping(&grouping)?))
+}
+
+/// The curated daily rows in recorded cost query exchanges, and how they were assembled: the
+/// one mapping from Cost Management responses to rows ([`collect_range`] and ingestion's
+/// snapshot replay both use it). `subscription_id` is empty for a management-group scope.
+///
+/// # Errors
+/// `Decode` when a stored page does not decode, or a recorded query is not one this connector
+/// sends.
+pub fn rows_from_exchanges(
+    subscription_id: &str,
+    exchanges: &[Exchange],
+) -> Result<(Vec<CostDailyRow>, CostReport), AzureError> {
+    let decode_error =
+        |message: String| AzureError::Decode { api: Api::CostManagement, path: String::new(), message };
+    // (month chunk) → (cost type) → query → cells
+    let mut chunks: HashMap<String, HashMap<String, HashMap<CostQuery, Vec<CostCell>>>> = HashMap::new();
+    let mut queries = HashSet::new();
+    for exchange in exchanges {
+        let Some(request) = &exchange.request else { continue };
+        let (kind, from, query) = query_of(request)
+            .ok_or_else(|| decode_error("a stored cost query has an unknown grouping".into()))?;
+        queries.insert((kind.clone(), from.clone(), query));
+        if exchange.response.get() == "null" {
+            continue; // 204: no data for this scope and window
+        }
+        let page: QueryResult =
+            serde_json::from_str(exchange.response.get()).map_err(|e| decode_error(e.to_string()))?;
+        let cells = match page.properties {
+            Some(props) => props.cells()?,
+            None => Vec::new(),
+        };
+        chunks.entry(from).or_default().entry(kind).or_default().entry(query).or_default().extend(cells);
+    }
+    let mut report = CostReport { queries: queries.len(), ..CostReport::default() };
+    let mut rows = Vec::new();
+    let mut keys: Vec<&String> = chunks.keys().collect();
+    keys.sort();
+    for from in keys {
+        let by_type = &chunks[from];
+        let mut assembled = |kind: &str| -> HashMap<Key, f64> {
+            let empty = HashMap::new();
+            let q = by_type.get(kind).unwrap_or(&empty);
+            let get = |c: CostQuery| q.get(&c).map(Vec::as_slice).unwrap_or(&[]);
+            assemble(get(CostQuery::A), get(CostQuery::B), get(CostQuery::C), get(CostQuery::D), &mut report)
+        };
+        let actual = assembled(CostType::ActualCost.as_str());
+        let amortized = assembled(CostType::AmortizedCost.as_str());
+        rows.extend(merge(subscription_id, actual, amortized));
+    }
+    rows.sort_by(|a, b| {
+        (a.date, &a.resource_group, &a.service_name, &a.meter_category, &a.resource_id).cmp(&(
+            b.date,
+            &b.resource_group,
+            &b.service_name,
+            &b.meter_category,
+            &b.resource_id,
+        ))
+    });
+    Ok((rows, report))
 }

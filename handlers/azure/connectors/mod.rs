@@ -4,7 +4,6 @@
 pub mod advisor;
 pub mod cost_management;
 pub mod cost_merge;
-pub mod facts;
 pub mod monitor;
 pub mod resource_graph;
 pub mod retail_prices;
@@ -43,6 +42,26 @@ pub fn subscription_of(resource_id: &str) -> String {
         }
     }
     String::new()
+}
+
+/// A copy of `ctx` that records its exchanges, and the recorder to read them from: how a
+/// connector's fetch keeps the responses it then maps with its `rows_from_exchanges`.
+pub fn recording(
+    ctx: &crate::azure::CallContext,
+) -> (crate::azure::CallContext, crate::azure::client::Recorder) {
+    let recorder = crate::azure::client::Recorder::default();
+    (ctx.clone().recording(recorder.clone()), recorder)
+}
+
+/// Takes the exchanges `recorder` holds.
+pub fn recorded(recorder: &crate::azure::client::Recorder) -> Vec<crate::azure::client::Exchange> {
+    std::mem::take(&mut *recorder.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+}
+
+/// A recorded response that does not decode, as the replay reports it (no JSON path: the
+/// decoder's message says where).
+pub fn undecodable(api: crate::azure::Api, e: &serde_json::Error) -> crate::azure::AzureError {
+    crate::azure::AzureError::Decode { api, path: String::new(), message: e.to_string() }
 }
 
 #[cfg(test)]

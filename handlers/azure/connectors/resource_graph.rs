@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::azure::client::ApiRequest;
+use crate::azure::client::{ApiRequest, Exchange};
 use crate::azure::connectors::{RESOURCE_GRAPH_API_VERSION, resource_group_of, subscription_of};
 use crate::azure::paging::PageGuard;
 use crate::azure::{Api, ArmClient, AzureError, CallContext};
@@ -159,24 +159,25 @@ pub fn map_resource(row: &serde_json::Map<String, Value>) -> Option<ResourceRow>
     })
 }
 
-/// Runs `query` over `scope` to the last page, returning every row as a JSON object.
-/// A failing page fails the whole call: no partial inventory.
+/// Runs `query` over `scope` to the last page, for a caller that records the exchanges and
+/// maps them with [`rows_from_exchanges`]. A failing page fails the whole call: no partial
+/// inventory.
 ///
 /// # Errors
-/// Any [`AzureError`]; `PagingLoop` on a repeated `$skipToken`.
-pub async fn query_all(
+/// Any [`AzureError`]; `PagingLoop` on a repeated `$skipToken`; `Truncated` when the service
+/// drops rows it will not page.
+pub async fn query_pages(
     client: &ArmClient,
     ctx: &CallContext,
     scope: &GraphScope,
     query: &str,
-) -> Result<Vec<serde_json::Map<String, Value>>, AzureError> {
+) -> Result<(), AzureError> {
     let url = client.arm_url(
         "/providers/Microsoft.ResourceGraph/resources",
         &[("api-version", RESOURCE_GRAPH_API_VERSION)],
     )?;
     let mut guard = PageGuard::new(Api::ResourceGraph, client.config().page_cap);
     let mut token: Option<String> = None;
-    let mut out = Vec::new();
     loop {
         let body = request_body(scope, query, token.as_deref());
         let page: QueryResponse =
@@ -188,25 +189,73 @@ pub async fn query_all(
         if token.is_none() && page.is_truncated() {
             return Err(AzureError::Truncated { api: Api::ResourceGraph });
         }
-        out.extend(page.rows());
         if token.is_none() {
-            return Ok(out);
+            return Ok(());
         }
     }
 }
 
-/// The inventory of one subscription as curated rows.
+/// Runs the inventory query of one subscription (exchanges go to `ctx`'s recorder).
 ///
 /// # Errors
-/// As [`query_all`].
+/// As [`query_pages`].
+pub async fn query_inventory(
+    client: &ArmClient,
+    ctx: &CallContext,
+    subscription_id: &str,
+) -> Result<(), AzureError> {
+    let scope = GraphScope::Subscriptions(vec![subscription_id.to_ascii_lowercase()]);
+    query_pages(client, ctx, &scope, INVENTORY_QUERY).await
+}
+
+/// The inventory in recorded Resource Graph exchanges, sorted by id, keeping only rows of
+/// `subscription_id` (and of `azure_tenant_id`, when given), and how many rows were dropped for
+/// naming another one: a response that mixes in another customer's rows must never put them
+/// in this scope. The one mapping from Resource Graph responses to rows ([`fetch_inventory`]
+/// and ingestion's snapshot replay both use it).
+///
+/// # Errors
+/// `Decode` when a recorded page does not decode.
+pub fn rows_from_exchanges(
+    exchanges: &[Exchange],
+    subscription_id: &str,
+    azure_tenant_id: Option<&str>,
+) -> Result<(Vec<ResourceRow>, usize), AzureError> {
+    let mut rows = Vec::new();
+    let mut foreign = 0;
+    for exchange in exchanges {
+        let page: QueryResponse = serde_json::from_str(exchange.response.get())
+            .map_err(|e| super::undecodable(Api::ResourceGraph, &e))?;
+        for row in page.rows() {
+            let Some(resource) = map_resource(&row) else { continue };
+            let tenant = row.get("tenantId").and_then(Value::as_str).unwrap_or("");
+            let own_tenant =
+                tenant.is_empty() || azure_tenant_id.is_none_or(|own| tenant.eq_ignore_ascii_case(own));
+            if own_tenant && resource.subscription_id.eq_ignore_ascii_case(subscription_id) {
+                rows.push(resource);
+            } else {
+                foreign += 1;
+            }
+        }
+    }
+    rows.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
+    rows.dedup_by(|a, b| a.resource_id == b.resource_id);
+    Ok((rows, foreign))
+}
+
+/// The inventory of one subscription as curated rows ([`query_inventory`], then
+/// [`rows_from_exchanges`]).
+///
+/// # Errors
+/// As [`query_pages`].
 pub async fn fetch_inventory(
     client: &ArmClient,
     ctx: &CallContext,
     subscription_id: &str,
 ) -> Result<Vec<ResourceRow>, AzureError> {
-    let scope = GraphScope::Subscriptions(vec![subscription_id.to_ascii_lowercase()]);
-    let rows = query_all(client, ctx, &scope, INVENTORY_QUERY).await?;
-    Ok(rows.iter().filter_map(map_resource).collect())
+    let (recording, recorder) = super::recording(ctx);
+    query_inventory(client, &recording, subscription_id).await?;
+    Ok(rows_from_exchanges(&super::recorded(&recorder), subscription_id, None)?.0)
 }
 
 #[cfg(test)]

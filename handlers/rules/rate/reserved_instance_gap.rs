@@ -24,7 +24,7 @@
 //! | underutilised | none |
 //! | no cost rows | none (steadiness unknown) |
 
-use crate::azure::connectors::facts::extract;
+use crate::rules::facts::extract;
 use crate::rules::prices::PriceKey;
 use crate::rules::rate::steady_uncovered;
 use crate::rules::rightsizing::underutilised_vm::{self, TYPE, running_size};

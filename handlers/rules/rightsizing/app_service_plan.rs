@@ -24,9 +24,9 @@
 
 use serde_json::json;
 
-use crate::azure::connectors::facts::{AppServicePlanFacts, ResourceFacts, extract};
 use crate::model::ResourceRow;
 use crate::rules::context::{step_savings, whole_cost_savings};
+use crate::rules::facts::{AppServicePlanFacts, ResourceFacts, extract};
 use crate::rules::prices::PriceKey;
 use crate::rules::rightsizing::plan_step_down;
 use crate::rules::{

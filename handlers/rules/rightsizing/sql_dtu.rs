@@ -24,9 +24,9 @@
 //! | vCore database | none |
 //! | in an elastic pool | none |
 
-use crate::azure::connectors::facts::{ResourceFacts, extract};
 use crate::model::ResourceRow;
 use crate::rules::context::step_savings;
+use crate::rules::facts::{ResourceFacts, extract};
 use crate::rules::prices::PriceKey;
 use crate::rules::rightsizing::{dtu_objective, dtu_step_down};
 use crate::rules::{

@@ -26,9 +26,9 @@
 //! | deallocated | none |
 //! | smallest size of the family | none |
 
-use crate::azure::connectors::facts::{ResourceFacts, extract};
 use crate::model::ResourceRow;
 use crate::rules::context::step_savings;
+use crate::rules::facts::{ResourceFacts, extract};
 use crate::rules::prices::PriceKey;
 use crate::rules::rightsizing::{vm_memory_gib, vm_step_down};
 use crate::rules::{

@@ -17,7 +17,7 @@
 
 use serde_json::Value;
 
-use crate::azure::connectors::facts::ResourceFacts;
+use crate::rules::facts::ResourceFacts;
 use crate::rules::{Category, Effort, EvaluationContext, Evidence, Finding, Risk, Rule, SavingsBasis};
 
 /// The rule.

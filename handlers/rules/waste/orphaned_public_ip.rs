@@ -19,8 +19,8 @@
 //! | no cost rows, Standard | heuristic 3.65 |
 //! | no cost rows, Basic dynamic | heuristic 0 |
 
-use crate::azure::connectors::facts::ResourceFacts;
 use crate::rules::context::whole_cost_savings;
+use crate::rules::facts::ResourceFacts;
 use crate::rules::{Category, Effort, EvaluationContext, Evidence, Finding, Risk, Rule};
 
 /// The rule.

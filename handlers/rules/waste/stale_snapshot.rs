@@ -19,8 +19,8 @@
 
 use std::cell::OnceCell;
 
-use crate::azure::connectors::facts::ResourceFacts;
 use crate::rules::context::{FastSet, whole_cost_savings};
+use crate::rules::facts::ResourceFacts;
 use crate::rules::{Category, Effort, EvaluationContext, Evidence, Finding, Risk, Rule};
 use chrono::Duration;
 

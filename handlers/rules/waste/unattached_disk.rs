@@ -21,9 +21,9 @@
 //! | ASR replica tag | none |
 //! | no cost rows | retail price of the tier, else heuristic |
 
-use crate::azure::connectors::facts::{ResourceFacts, extract};
 use crate::model::ResourceRow;
 use crate::rules::context::whole_cost_savings;
+use crate::rules::facts::{ResourceFacts, extract};
 use crate::rules::prices::{PriceKey, disk_retail_sku};
 use crate::rules::{
     Category, Effort, EvaluationContext, Evidence, Finding, Risk, Rule, RuleSettings, SubscriptionSnapshot,

@@ -62,7 +62,7 @@ pub struct RecommendationUpsert {
 }
 
 /// A stored recommendation.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Recommendation {
     /// Id (UUID v7).
     pub id: String,
@@ -96,6 +96,7 @@ pub struct Recommendation {
     #[sqlx(try_from = "String")]
     pub status: RecommendationStatus,
     /// Evidence.
+    #[schema(value_type = serde_json::Value)]
     pub evidence: Json<serde_json::Value>,
     /// First detection.
     pub first_detected_at: DateTime<Utc>,

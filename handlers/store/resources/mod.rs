@@ -19,7 +19,8 @@ const SELECT: &str = "SELECT subscription_id, resource_id, name, resource_type, 
      sku, tags, properties, managed_by, first_seen, last_seen, created_at, updated_at FROM resources WHERE ";
 
 /// A stored resource.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = Resource)]
 pub struct ResourceRecord {
     /// Subscription GUID.
     pub subscription_id: String,
@@ -37,10 +38,13 @@ pub struct ResourceRecord {
     /// Resource group.
     pub resource_group: String,
     /// SKU object.
+    #[schema(value_type = Option<serde_json::Value>)]
     pub sku: Option<Json<serde_json::Value>>,
     /// Tags.
+    #[schema(value_type = BTreeMap<String, String>)]
     pub tags: Json<BTreeMap<String, String>>,
     /// Properties object.
+    #[schema(value_type = serde_json::Value)]
     pub properties: Json<serde_json::Value>,
     /// `managedBy`.
     pub managed_by: Option<String>,
@@ -60,7 +64,7 @@ const SUMMARY_SELECT: &str = "SELECT subscription_id, resource_id, name, resourc
      resource_group, sku, tags, managed_by, first_seen, last_seen, created_at, updated_at FROM resources WHERE ";
 
 /// A resource as lists show it: [`ResourceRecord`] without `properties`.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ResourceSummary {
     /// Subscription GUID.
     pub subscription_id: String,
@@ -78,8 +82,10 @@ pub struct ResourceSummary {
     /// Resource group.
     pub resource_group: String,
     /// SKU object.
+    #[schema(value_type = Option<serde_json::Value>)]
     pub sku: Option<Json<serde_json::Value>>,
     /// Tags.
+    #[schema(value_type = BTreeMap<String, String>)]
     pub tags: Json<BTreeMap<String, String>>,
     /// `managedBy`.
     pub managed_by: Option<String>,

@@ -4,12 +4,15 @@
 use crate::model::{AdvisorRecommendationRow, ResourceRow, VmMetricsRow};
 use crate::raw::RawStore;
 
-use super::snapshot::{self, Connector, ResourceMetrics, Snapshot};
-use super::{IngestError, Manifest};
+use super::EvaluationError;
+use crate::azure::connectors::monitor::ResourceStats;
+use crate::ingest::snapshot::{self, Connector, RawSnapshot};
+use crate::ingest::{IngestContext, IngestError, Manifest};
+use crate::rules::SubscriptionSnapshot;
 
 /// The replayed contents of one manifest.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LoadedSnapshot {
+pub struct ReplayedRows {
     /// When the inventory was fetched.
     pub as_of: chrono::DateTime<chrono::Utc>,
     /// Inventory.
@@ -19,15 +22,15 @@ pub struct LoadedSnapshot {
     /// VM utilisation.
     pub vm_metrics: Vec<VmMetricsRow>,
     /// App Service plan and SQL database metric statistics.
-    pub resource_metrics: Vec<ResourceMetrics>,
+    pub resource_metrics: Vec<ResourceStats>,
 }
 
 /// Reads and replays every snapshot `manifest` names.
 ///
 /// # Errors
 /// A named snapshot is missing or does not replay.
-pub async fn load(raw: &dyn RawStore, manifest: &Manifest) -> Result<LoadedSnapshot, IngestError> {
-    let mut loaded = LoadedSnapshot {
+pub async fn load(raw: &dyn RawStore, manifest: &Manifest) -> Result<ReplayedRows, IngestError> {
+    let mut loaded = ReplayedRows {
         as_of: chrono::Utc::now(),
         resources: Vec::new(),
         advisor: Vec::new(),
@@ -39,7 +42,7 @@ pub async fn load(raw: &dyn RawStore, manifest: &Manifest) -> Result<LoadedSnaps
             connector: connector.as_str(),
             reason: format!("{path} is missing"),
         })?;
-        let snap: Snapshot = serde_json::from_slice(&bytes)
+        let snap: RawSnapshot = serde_json::from_slice(&bytes)
             .map_err(|e| IngestError::Replay { connector: connector.as_str(), reason: e.to_string() })?;
         match connector {
             Connector::ResourceGraph => {
@@ -62,16 +65,16 @@ pub async fn load(raw: &dyn RawStore, manifest: &Manifest) -> Result<LoadedSnaps
 /// # Errors
 /// The content is not a manifest.
 pub fn parse_manifest(content: &[u8]) -> Result<Manifest, IngestError> {
-    serde_json::from_slice(content).map_err(|e| IngestError::Message(format!("not a manifest: {e}")))
+    serde_json::from_slice(content).map_err(|e| IngestError::NotAManifest(e.to_string()))
 }
 
 /// The rule engine's view of a loaded snapshot.
-pub fn rules_snapshot(subscription_id: &str, loaded: LoadedSnapshot) -> crate::rules::SubscriptionSnapshot {
+pub fn rules_snapshot(subscription_id: &str, loaded: ReplayedRows) -> SubscriptionSnapshot {
     let resource_metrics = loaded
         .resource_metrics
         .iter()
         .flat_map(|r| {
-            r.stats.iter().map(move |s| crate::rules::ResourceMetric {
+            r.stats.iter().map(move |s| crate::model::ResourceMetric {
                 subscription_id: subscription_id.to_owned(),
                 resource_id: r.resource_id.clone(),
                 metric: s.name.clone(),
@@ -85,7 +88,7 @@ pub fn rules_snapshot(subscription_id: &str, loaded: LoadedSnapshot) -> crate::r
             })
         })
         .collect();
-    crate::rules::SubscriptionSnapshot {
+    SubscriptionSnapshot {
         subscription_id: subscription_id.to_owned(),
         as_of: loaded.as_of,
         resources: loaded.resources,
@@ -102,15 +105,15 @@ pub fn rules_snapshot(subscription_id: &str, loaded: LoadedSnapshot) -> crate::r
 /// # Errors
 /// A snapshot is missing or does not replay, or the rule engine fails.
 pub async fn evaluate(
-    ctx: &super::IngestContext,
+    ctx: &IngestContext,
     manifest: &Manifest,
     cache: &crate::azure::connectors::retail_prices::RetailPriceCache,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<crate::rules::EvaluationSummary, IngestError> {
+) -> Result<super::EvaluationSummary, EvaluationError> {
     let scope = crate::store::TenantScope::from_trusted_trigger(manifest.tenant_id.clone());
     let loaded = load(ctx.raw.as_ref(), manifest).await?;
     let snapshot = rules_snapshot(&manifest.subscription_id, loaded);
     let call = crate::azure::CallContext::new(&manifest.tenant_id, &manifest.subscription_id);
-    let prices = crate::rules::RetailPriceSource::new(ctx.arm.clone(), call, cache.clone());
-    Ok(crate::rules::evaluate_subscription(&ctx.store, &prices, &scope, &snapshot, now).await?)
+    let prices = super::RetailPriceSource::new(ctx.arm.clone(), call, cache.clone());
+    super::evaluate_subscription(&ctx.store, &prices, &scope, &snapshot, now).await
 }

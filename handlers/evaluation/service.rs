@@ -7,14 +7,16 @@ use std::collections::HashSet;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::context::{CostMap, EvaluationContext, ObservedCost};
-use super::prices::{PriceKey, PriceSource};
-use super::registry;
-use super::scoring::{priority, round2};
-use super::settings::RuleSettings;
-use super::snapshot::SubscriptionSnapshot;
-use super::{Category, Finding, Rule, RulesError};
+use super::EvaluationError;
+use super::prices::PriceSource;
 use crate::model::AdvisorRecommendationRow;
+use crate::rules::context::{CostMap, EvaluationContext, ObservedCost};
+use crate::rules::prices::PriceKey;
+use crate::rules::registry;
+use crate::rules::scoring::{priority, round2};
+use crate::rules::settings::RuleSettings;
+use crate::rules::snapshot::SubscriptionSnapshot;
+use crate::rules::{Category, Effort, Finding, Risk, Rule};
 use crate::store::{RecommendationUpsert, StaleFindingKey, Store, TenantScope};
 
 /// Days of `costs_daily` the rules price with (ending yesterday: today is still accruing).
@@ -107,7 +109,7 @@ pub fn advisor_upsert(
     let category = registry::advisor_equivalent(&a.recommendation_type_id)
         .and_then(|id| id.split('.').next())
         .unwrap_or("advisor");
-    let risk = super::Risk::Medium;
+    let risk = Risk::Medium;
     let savings = round2(a.monthly_savings);
     RecommendationUpsert {
         subscription_id: a.subscription_id.clone(),
@@ -121,7 +123,7 @@ pub fn advisor_upsert(
         currency: a.currency.clone(),
         confidence_score: a.confidence,
         risk_level: risk.as_str().into(),
-        effort_level: super::Effort::Medium.as_str().into(),
+        effort_level: Effort::Medium.as_str().into(),
         priority_score: priority(savings, a.confidence, risk),
         evidence: serde_json::json!({
             "advisor_id": a.advisor_id, "problem": a.problem, "solution": a.solution, "impact": a.impact,
@@ -165,15 +167,15 @@ fn observed_costs(
 /// `rule_engine.rules_evaluated` and `recommendations.savings_identified`.
 ///
 /// # Errors
-/// [`RulesError::Store`] when loading or storing fails; [`RulesError::Settings`] when the
-/// tenant's stored settings are invalid. Nothing is closed when the upsert fails.
+/// [`EvaluationError::Store`] when loading or storing fails; [`EvaluationError::Rules`] when
+/// the tenant's stored settings are invalid. Nothing is closed when the upsert fails.
 pub async fn evaluate_subscription(
     store: &Store,
     prices: &dyn PriceSource,
     scope: &TenantScope,
     snapshot: &SubscriptionSnapshot,
     now: DateTime<Utc>,
-) -> Result<EvaluationSummary, RulesError> {
+) -> Result<EvaluationSummary, EvaluationError> {
     let started = std::time::Instant::now();
     let subscription_id = snapshot.subscription_id.trim().to_ascii_lowercase();
     let settings = RuleSettings::from_overrides(store.rule_settings(scope).await?.as_ref())?;

@@ -4,11 +4,15 @@
 //! fetched with bounded concurrency; one VM's failure is reported beside the others' rows and
 //! never fails them. The same statistics serve App Service plans (`CpuPercentage`,
 //! `MemoryPercentage`) and SQL databases (`dtu_consumption_percent`) →
-//! [`crate::rules::ResourceMetric`] rows ([`fetch_resource_metrics`]).
+//! [`crate::model::ResourceMetric`] rows ([`fetch_resource_metrics`]).
 //!
 //! A bucket with no data is a `data[]` entry with only `timeStamp`: absent and null are
 //! "missing", 0 is a value. A metric can fail inside a 200 (`errorCode` ≠ `Success`); its
 //! statistics are then empty.
+
+mod exchanges;
+
+pub use exchanges::{ResourceStats, rows_from_exchanges};
 
 use chrono::{DateTime, Duration as ChronoDuration, DurationRound, Utc};
 use futures::StreamExt;
@@ -188,14 +192,7 @@ pub async fn fetch_metric_stats(
     metrics: &[&str],
     window: MetricWindow,
 ) -> Result<Vec<MetricStats>, AzureError> {
-    let mut url = client.arm_url(&format!("{resource_id}/providers/Microsoft.Insights/metrics"), &[])?;
-    let names: Vec<String> = metrics.iter().map(|m| encode(m)).collect();
-    url.set_query(Some(&format!(
-        "api-version={MONITOR_API_VERSION}&metricnames={}&timespan={}&interval=PT1H&aggregation=average,maximum,minimum",
-        names.join(","),
-        window.timespan()
-    )));
-    let resp: MetricsResponse = client.send_json(ctx, &ApiRequest::get(Api::Monitor, url)).await?;
+    let resp = query_metrics(client, ctx, resource_id, metrics, window).await?;
     let all: Vec<MetricStats> = resp.value.iter().map(stats_of).collect();
     Ok(metrics
         .iter()
@@ -206,6 +203,28 @@ pub async fn fetch_metric_stats(
                 .unwrap_or_else(|| MetricStats { name: (*m).to_owned(), ..Default::default() })
         })
         .collect())
+}
+
+/// Asks for `metrics` of one resource over `window` (hourly average, maximum and minimum), for
+/// a caller that records the exchange and maps it later with [`rows_from_exchanges`].
+///
+/// # Errors
+/// Any [`AzureError`] of the call.
+pub async fn query_metrics(
+    client: &ArmClient,
+    ctx: &CallContext,
+    resource_id: &str,
+    metrics: &[&str],
+    window: MetricWindow,
+) -> Result<MetricsResponse, AzureError> {
+    let mut url = client.arm_url(&format!("{resource_id}/providers/Microsoft.Insights/metrics"), &[])?;
+    let names: Vec<String> = metrics.iter().map(|m| encode(m)).collect();
+    url.set_query(Some(&format!(
+        "api-version={MONITOR_API_VERSION}&metricnames={}&timespan={}&interval=PT1H&aggregation=average,maximum,minimum",
+        names.join(","),
+        window.timespan()
+    )));
+    client.send_json(ctx, &ApiRequest::get(Api::Monitor, url)).await
 }
 
 /// Builds a VM row from its CPU and memory statistics.
@@ -278,11 +297,11 @@ pub fn resource_metric_rows(
     resource_id: &str,
     window: MetricWindow,
     stats: &[MetricStats],
-) -> Vec<crate::rules::ResourceMetric> {
+) -> Vec<crate::model::ResourceMetric> {
     stats
         .iter()
         .filter(|s| s.error.is_none())
-        .map(|s| crate::rules::ResourceMetric {
+        .map(|s| crate::model::ResourceMetric {
             subscription_id: subscription_of(resource_id),
             resource_id: resource_id.to_ascii_lowercase(),
             metric: s.name.clone(),
@@ -301,7 +320,7 @@ pub fn resource_metric_rows(
 #[derive(Debug, Default)]
 pub struct ResourceMetricsOutcome {
     /// One row per (resource, metric) that answered.
-    pub rows: Vec<crate::rules::ResourceMetric>,
+    pub rows: Vec<crate::model::ResourceMetric>,
     /// `(resource id, error)` per resource that did not.
     pub errors: Vec<(String, AzureError)>,
 }
