@@ -215,24 +215,7 @@ impl Store {
         filter: &ResourceFilter,
         page: PageRequest,
     ) -> Result<Page<ResourceRecord>, StoreError> {
-        let backend = self.backend();
-        let (items, total) = on_pool!(self, pool => {
-            let mut qb = QueryBuilder::new(SELECT);
-            push_filters(&mut qb, backend, scope, filter);
-            // The sort column comes from a closed enum, never from input text.
-            qb.push(format_args!(
-                " ORDER BY {} {}, resource_id LIMIT ",
-                filter.sort.column(),
-                filter.direction.sql()
-            ));
-            qb.push_bind(page.limit()).push(" OFFSET ").push_bind(page.offset());
-            let items: Vec<ResourceRecord> = qb.build_query_as().fetch_all(pool).await?;
-            let mut count = QueryBuilder::new("SELECT COUNT(*) FROM resources WHERE ");
-            push_filters(&mut count, backend, scope, filter);
-            let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
-            (items, total)
-        });
-        Ok(page.into_page(items, total))
+        self.resource_page(SELECT, scope, filter, page).await
     }
 
     /// Lists resources with filters and sort, without their `properties` documents.
@@ -245,9 +228,26 @@ impl Store {
         filter: &ResourceFilter,
         page: PageRequest,
     ) -> Result<Page<ResourceSummary>, StoreError> {
+        self.resource_page(SUMMARY_SELECT, scope, filter, page).await
+    }
+
+    /// One page of `select` (a column list ending in `WHERE `) under the filters and sort.
+    async fn resource_page<T>(
+        &self,
+        select: &'static str,
+        scope: &TenantScope,
+        filter: &ResourceFilter,
+        page: PageRequest,
+    ) -> Result<Page<T>, StoreError>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
         let backend = self.backend();
         let (items, total) = on_pool!(self, pool => {
-            let mut qb = QueryBuilder::new(SUMMARY_SELECT);
+            let mut qb = QueryBuilder::new(select);
             push_filters(&mut qb, backend, scope, filter);
             // The sort column comes from a closed enum, never from input text.
             qb.push(format_args!(
@@ -256,7 +256,7 @@ impl Store {
                 filter.direction.sql()
             ));
             qb.push_bind(page.limit()).push(" OFFSET ").push_bind(page.offset());
-            let items: Vec<ResourceSummary> = qb.build_query_as().fetch_all(pool).await?;
+            let items: Vec<T> = qb.build_query_as().fetch_all(pool).await?;
             let mut count = QueryBuilder::new("SELECT COUNT(*) FROM resources WHERE ");
             push_filters(&mut count, backend, scope, filter);
             let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
