@@ -210,6 +210,48 @@ const RUN_COLUMNS: &str = "id, tenant_id, kind, schedule_key, status, requested_
 const ITEM_COLUMNS: &str =
     "id, run_id, subscription_id, status, attempts, error, counts, duration_ms, created_at, updated_at";
 
+/// Inserts a run keyed by `$key` (unless the tenant already has one under that key) and one
+/// queued item per subscription, on `$tx`; evaluates to whether the run was inserted. Shared by
+/// scheduled planning and on-demand runs so both lay the ledger out alike.
+macro_rules! insert_run {
+    ($tx:ident, $scope:expr, $run_id:expr, $kind:expr, $key:expr, $requested_by:expr, $at:expr, $subscriptions:expr) => {{
+        let subscriptions: &[String] = $subscriptions;
+        let status = $crate::store::RunStatus::derive(&vec![$crate::store::ItemStatus::Queued; subscriptions.len()]);
+        let inserted = sqlx::query(
+            "INSERT INTO ingestion_runs (id, tenant_id, kind, schedule_key, status, requested_by, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (tenant_id, schedule_key) DO NOTHING",
+        )
+        .bind($run_id)
+        .bind($scope.tenant_id())
+        .bind($kind)
+        .bind($key)
+        .bind(status.as_str())
+        .bind($requested_by)
+        .bind($at)
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if inserted {
+            for subscription in subscriptions {
+                sqlx::query(
+                    "INSERT INTO ingestion_run_items (id, tenant_id, run_id, subscription_id, status, attempts, \
+                     counts, created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', 0, '{}', $5, $5)",
+                )
+                .bind($crate::store::new_id())
+                .bind($scope.tenant_id())
+                .bind($run_id)
+                .bind(subscription)
+                .bind($at)
+                .execute(&mut *$tx)
+                .await?;
+            }
+        }
+        inserted
+    }};
+}
+pub(crate) use insert_run;
+
 impl Store {
     /// Plans a run with one queued item per subscription. Idempotent by `schedule_key`: when the
     /// tenant already has a run with that key, it is returned unchanged and the flag is `false`.
@@ -232,36 +274,16 @@ impl Store {
         subscriptions.dedup();
         let created = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let inserted = sqlx::query(
-                "INSERT INTO ingestion_runs (id, tenant_id, kind, schedule_key, status, requested_by, created_at, \
-                 updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (tenant_id, schedule_key) DO NOTHING",
-            )
-            .bind(&run_id)
-            .bind(scope.tenant_id())
-            .bind(&new.kind)
-            .bind(&new.schedule_key)
-            .bind(RunStatus::derive(&vec![ItemStatus::Queued; subscriptions.len()]).as_str())
-            .bind(&new.requested_by)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if inserted {
-                for subscription in &subscriptions {
-                    sqlx::query(
-                        "INSERT INTO ingestion_run_items (id, tenant_id, run_id, subscription_id, status, attempts, \
-                         counts, created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', 0, '{}', $5, $5)",
-                    )
-                    .bind(new_id())
-                    .bind(scope.tenant_id())
-                    .bind(&run_id)
-                    .bind(subscription)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
+            let inserted = insert_run!(
+                tx,
+                scope,
+                &run_id,
+                &new.kind,
+                &new.schedule_key,
+                &new.requested_by,
+                at,
+                &subscriptions
+            );
             tx.commit().await?;
             inserted
         });

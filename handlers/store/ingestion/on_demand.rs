@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{IngestionRun, ItemStatus, RUN_COLUMNS, RunStatus, RunWithItems};
+use super::{IngestionRun, RUN_COLUMNS, RunStatus, RunWithItems, insert_run};
 use crate::store::{Store, StoreError, TenantScope, new_id, on_pool};
 
 /// The prefix of the slot keys this module gives on-demand runs.
@@ -114,42 +114,23 @@ impl Store {
         subscriptions: &[String],
     ) -> Result<Option<String>, StoreError> {
         let run_id = new_id();
-        let queued = RunStatus::derive(&vec![ItemStatus::Queued; subscriptions.len()]);
         on_pool!(self, pool => {
             // The insert is the transaction's first statement, so on SQLite it takes the write
             // lock before reading anything.
             let mut tx = pool.begin().await?;
-            let inserted = sqlx::query(
-                "INSERT INTO ingestion_runs (id, tenant_id, kind, schedule_key, status, requested_by, created_at, \
-                 updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (tenant_id, schedule_key) DO NOTHING",
-            )
-            .bind(&run_id)
-            .bind(scope.tenant_id())
-            .bind(&request.kind)
-            .bind(key)
-            .bind(queued.to_string())
-            .bind(&request.requested_by)
-            .bind(request.at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
+            let inserted = insert_run!(
+                tx,
+                scope,
+                &run_id,
+                &request.kind,
+                key,
+                &request.requested_by,
+                request.at,
+                subscriptions
+            );
             if !inserted {
                 tx.rollback().await?;
                 return Ok(None);
-            }
-            for subscription in subscriptions {
-                sqlx::query(
-                    "INSERT INTO ingestion_run_items (id, tenant_id, run_id, subscription_id, status, attempts, \
-                     counts, created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', 0, '{}', $5, $5)",
-                )
-                .bind(new_id())
-                .bind(scope.tenant_id())
-                .bind(&run_id)
-                .bind(subscription)
-                .bind(request.at)
-                .execute(&mut *tx)
-                .await?;
             }
             tx.commit().await?;
         });
