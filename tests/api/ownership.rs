@@ -29,6 +29,12 @@ impl TokenSource for PlatformToken {
     }
 }
 
+/// The sandbox's customer tenant that acts as tenant A: the last one, which also owns a
+/// subscription it has not delegated (see the sandbox's tenancy rules).
+const A: usize = 2;
+/// The other customer tenant, B.
+const B: usize = 1;
+
 /// A sandbox with a managing tenant and two customers, and an API whose tenants A and B are the
 /// two customers.
 struct World {
@@ -39,14 +45,14 @@ struct World {
 impl World {
     async fn start(backend: Backend) -> Self {
         let options = SandboxOptions::new(
-            "tenants=3,subscriptions=3,resources=5,days=3".parse().unwrap(),
+            "tenants=3,subscriptions=4,resources=5,days=3".parse().unwrap(),
             11,
             chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
         );
         let sandbox = Sandbox::start(options).await.unwrap();
         let api = Api::with_azure(
             backend,
-            [customer(&sandbox, 1), customer(&sandbox, 2)],
+            [customer(&sandbox, A), customer(&sandbox, B)],
             arm(&sandbox, sandbox.base_url()),
         )
         .await;
@@ -102,9 +108,9 @@ async fn audit_actions(api: &Api, scope: &TenantScope, target: &str) -> Vec<Stri
 async fn a_tenant_registers_only_subscriptions_of_its_own_directory() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let world = World::start(backend).await;
-        let admin_a = token(&world.tid(1), &[ADMIN]).await;
-        let own = world.subscription(1, true).expect("customer A has a delegated subscription");
-        let theirs = world.subscription(2, true).expect("customer B has a delegated subscription");
+        let admin_a = token(&world.tid(A), &[ADMIN]).await;
+        let own = world.subscription(A, true).expect("customer A has a delegated subscription");
+        let theirs = world.subscription(B, true).expect("customer B has a delegated subscription");
 
         // B's subscription is readable by the platform identity, yet A cannot take it.
         let refused = world.register(&admin_a, &theirs).await;
@@ -118,11 +124,10 @@ async fn a_tenant_registers_only_subscriptions_of_its_own_directory() {
         let message =
             |r: &Reply, id: &str| r.json()["error"]["message"].as_str().unwrap().replace(id, "<id>");
         assert_eq!(message(&unknown, &guid(0xdead)), message(&refused, &theirs));
-        if let Some(hidden) = world.subscription(1, false) {
-            let undelegated = world.register(&admin_a, &hidden).await;
-            assert_eq!(undelegated.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", undelegated.text);
-            assert_eq!(message(&undelegated, &hidden), message(&refused, &theirs));
-        }
+        let hidden = world.subscription(A, false).expect("customer A has an undelegated subscription");
+        let undelegated = world.register(&admin_a, &hidden).await;
+        assert_eq!(undelegated.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", undelegated.text);
+        assert_eq!(message(&undelegated, &hidden), message(&refused, &theirs));
         assert!(
             world.api.store.get_subscription(&world.api.scope_a, &theirs).await.is_err(),
             "nothing stored"
@@ -153,14 +158,14 @@ async fn a_tenant_registers_only_subscriptions_of_its_own_directory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registration_without_an_answer_from_arm_is_refused_not_accepted() {
     let world = World::start(Backend::Sqlite).await;
-    let own = world.subscription(1, true).unwrap();
+    let own = world.subscription(A, true).unwrap();
     // An ARM endpoint nobody listens on: ownership cannot be known, so nothing is registered.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
     let api =
-        Api::with_azure(Backend::Sqlite, [world.tid(1), world.tid(2)], arm(&world.sandbox, &dead)).await;
-    let admin_a = token(&world.tid(1), &[ADMIN]).await;
+        Api::with_azure(Backend::Sqlite, [world.tid(A), world.tid(B)], arm(&world.sandbox, &dead)).await;
+    let admin_a = token(&world.tid(A), &[ADMIN]).await;
     let body = json!({"subscription_id": own, "display_name": "x"});
     let reply = api.call(Method::POST, "/api/v1/subscriptions", Some(&admin_a), Some(body.clone())).await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.text);
@@ -180,8 +185,8 @@ async fn registration_without_an_answer_from_arm_is_refused_not_accepted() {
 async fn every_admin_change_has_its_audit_row() {
     let world = World::start(Backend::Sqlite).await;
     let api = &world.api;
-    let admin_a = token(&world.tid(1), &[ADMIN]).await;
-    let own = world.subscription(1, true).unwrap();
+    let admin_a = token(&world.tid(A), &[ADMIN]).await;
+    let own = world.subscription(A, true).unwrap();
     assert_eq!(world.register(&admin_a, &own).await.status, StatusCode::CREATED);
     let path = format!("/api/v1/subscriptions/{own}");
     let patched =
