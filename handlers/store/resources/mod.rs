@@ -15,8 +15,15 @@ use super::{Backend, Page, PageRequest, Store, StoreError, TenantScope, on_pool}
 
 mod upsert;
 
-const SELECT: &str = "SELECT subscription_id, resource_id, name, resource_type, kind, location, resource_group, \
-     sku, tags, properties, managed_by, first_seen, last_seen, created_at, updated_at FROM resources WHERE ";
+/// The columns of [`ResourceSummary`]; [`ResourceRecord`] adds `properties`.
+macro_rules! summary_columns {
+    () => {
+        "subscription_id, resource_id, name, resource_type, kind, location, resource_group, sku, tags, \
+         managed_by, first_seen, last_seen, created_at, updated_at"
+    };
+}
+
+const SELECT: &str = concat!("SELECT ", summary_columns!(), ", properties FROM resources WHERE ");
 
 /// A stored resource.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -60,8 +67,7 @@ pub struct ResourceRecord {
 
 /// The columns of a resource list: everything but the `properties` document, which can be
 /// tens of kilobytes per resource and is served only by [`Store::get_resource`].
-const SUMMARY_SELECT: &str = "SELECT subscription_id, resource_id, name, resource_type, kind, location, \
-     resource_group, sku, tags, managed_by, first_seen, last_seen, created_at, updated_at FROM resources WHERE ";
+const SUMMARY_SELECT: &str = concat!("SELECT ", summary_columns!(), " FROM resources WHERE ");
 
 /// A resource as lists show it: [`ResourceRecord`] without `properties`.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
