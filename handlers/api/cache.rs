@@ -56,6 +56,23 @@ impl Entries {
     }
 }
 
+/// Takes a finished (or abandoned) flight out of the map when dropped, unless a newer flight for
+/// the same key has replaced it.
+struct Landing<'a> {
+    flights: &'a Mutex<HashMap<String, Arc<OnceCell<Bytes>>>>,
+    key: &'a str,
+    flight: Arc<OnceCell<Bytes>>,
+}
+
+impl Drop for Landing<'_> {
+    fn drop(&mut self) {
+        let mut flights = self.flights.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if flights.get(self.key).is_some_and(|f| Arc::ptr_eq(f, &self.flight)) {
+            flights.remove(self.key);
+        }
+    }
+}
+
 /// Serialised responses by key, each with its expiry.
 #[derive(Debug)]
 pub struct ResponseCache {
@@ -156,7 +173,10 @@ impl ResponseCache {
             let mut flights = self.flights.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             flights.entry(key.to_owned()).or_default().clone()
         };
-        let result = flight
+        // Removes the flight however this call ends, a request cancelled mid-load included, so
+        // abandoned keys never accumulate in the map.
+        let _landing = Landing { flights: &self.flights, key, flight: Arc::clone(&flight) };
+        flight
             .get_or_try_init(|| async {
                 // A flight that finished just before this one joined may have filled the cache.
                 if let Some(body) = self.get_at(key, Instant::now()) {
@@ -168,12 +188,7 @@ impl ResponseCache {
                 Ok(body)
             })
             .await
-            .cloned();
-        let mut flights = self.flights.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if flights.get(key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
-            flights.remove(key);
-        }
-        result
+            .cloned()
     }
 
     /// Entries held (fresh or not yet evicted).
@@ -298,5 +313,18 @@ mod tests {
         assert_eq!(cache.loads(), 1);
         assert_eq!(cache.waiting("k"), 0, "the finished flight is forgotten");
         assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn a_load_abandoned_mid_flight_leaves_no_flight_behind() {
+        use futures::FutureExt as _;
+        let cache = ResponseCache::new(Duration::from_secs(15), 1 << 20);
+        for n in 0..100 {
+            let key = format!("k{n}");
+            let load = || std::future::pending::<Result<Bytes, ()>>();
+            // Polled once (the load starts and waits), then dropped: a cancelled request.
+            assert!(cache.get_or_load(&key, load).now_or_never().is_none());
+        }
+        assert!(cache.flights.lock().unwrap().is_empty(), "abandoned keys accumulate");
     }
 }
