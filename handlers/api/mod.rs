@@ -162,7 +162,14 @@ pub struct ApiRuntime {
     pub response_cache: cache::ResponseCache,
     /// Per-tenant CSV export slots.
     pub export_slots: export_slots::ExportSlots,
+    /// Subscription registrations per tenant: each asks ARM as the platform identity, whose
+    /// quota every customer shares, so one tenant cannot spend it by trying GUIDs.
+    pub registrations: limit::RateLimiter,
 }
+
+/// Subscription registrations (ARM ownership checks) a tenant may attempt per minute; onboarding
+/// registers a handful, discovery needs none.
+pub const REGISTRATIONS_PER_MINUTE: u32 = 30;
 
 impl ApiRuntime {
     /// Builds the runtime; tenants are checked against `store`.
@@ -175,6 +182,7 @@ impl ApiRuntime {
             ),
             response_cache: cache::ResponseCache::new(config.cache_ttl, config.cache_max_bytes),
             export_slots: export_slots::ExportSlots::new(config.export_concurrency),
+            registrations: limit::RateLimiter::new(0, REGISTRATIONS_PER_MINUTE),
             config,
         }
     }

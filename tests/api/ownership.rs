@@ -244,3 +244,22 @@ async fn every_admin_change_has_its_audit_row() {
         .unwrap();
     assert_eq!(listing.items.iter().map(|e| e.target_id.as_str()).collect::<Vec<_>>(), ["/api/v1/tenants"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_cannot_spend_the_platforms_arm_quota_by_trying_guids() {
+    let world = World::start(Backend::Sqlite).await;
+    let admin_a = token(&world.tid(A), &[ADMIN]).await;
+    let mut answers = Vec::new();
+    for n in 0..(azcops::api::REGISTRATIONS_PER_MINUTE + 10) {
+        let reply = world.register(&admin_a, &guid(0xbeef00 + n)).await;
+        answers.push((reply.status, reply.headers.get("retry-after").is_some()));
+    }
+    let refused = answers.iter().filter(|(s, _)| *s == StatusCode::UNPROCESSABLE_ENTITY).count();
+    let limited: Vec<_> = answers.iter().filter(|(s, _)| *s == StatusCode::TOO_MANY_REQUESTS).collect();
+    assert!(!limited.is_empty() && limited.iter().all(|(_, retry)| *retry), "{answers:?}");
+    // The bucket refills at half a check a second, so a few more than the burst may pass.
+    assert!(refused < azcops::api::REGISTRATIONS_PER_MINUTE as usize + 5, "{answers:?}");
+    // Tenant B's budget is its own.
+    let admin_b = token(&world.tid(B), &[ADMIN]).await;
+    assert_eq!(world.register(&admin_b, &guid(0xbeefff)).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+}

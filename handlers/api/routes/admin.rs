@@ -293,6 +293,11 @@ pub async fn create_subscription(
 
 /// Asks ARM whether `subscription_id` belongs to the tenant's Azure directory.
 async fn verify_ownership(state: &AppState, tenant: &Tenant, subscription_id: &str) -> Result<(), ApiError> {
+    if let Some(api) = state.api() {
+        let charge =
+            crate::api::limit::Charge { tenant: Some(tenant.scope.tenant_id()), caller: "registrations" };
+        api.registrations.check(charge).map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
+    }
     let arm = state.azure().map_err(|why| {
         tracing::warn!(reason = why, "subscription registration refused: no Azure client");
         ApiError::Unavailable {
