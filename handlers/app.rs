@@ -22,7 +22,7 @@ use crate::telemetry::correlation_id_or_new;
 use crate::triggers::{self, TriggerError};
 
 /// The bound server, ready to run.
-pub struct Application {
+pub struct Server {
     listener: tokio::net::TcpListener,
     router: Router,
 }
@@ -33,7 +33,7 @@ struct ServerState {
     port: u16,
 }
 
-impl Application {
+impl Server {
     /// Binds `127.0.0.1:port` (0 picks a free port) and builds the router.
     ///
     /// # Errors

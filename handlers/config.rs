@@ -211,30 +211,6 @@ mod tests {
     }
 }
 
-/// The managed-identity endpoint settings the Functions platform sets and azure_identity reads
-/// itself (the sandbox prints them for local runs).
-pub const PLATFORM_IDENTITY_SETTINGS: &[&str] = &["IDENTITY_ENDPOINT", "IDENTITY_HEADER"];
-
-/// Every setting key AzCops reads, gathered from the modules that read them.
-pub fn registered_settings() -> Vec<&'static str> {
-    let mut keys: Vec<&'static str> = [
-        crate::telemetry::SETTINGS,
-        crate::state::SETTINGS,
-        crate::dev::SETTINGS,
-        crate::azure::SETTINGS,
-        crate::store::SETTINGS,
-        crate::ingest::SETTINGS,
-        crate::raw::SETTINGS,
-        crate::api::SETTINGS,
-        crate::ops::SETTINGS,
-        PLATFORM_IDENTITY_SETTINGS,
-    ]
-    .concat();
-    keys.sort_unstable();
-    keys.dedup();
-    keys
-}
-
 /// True when a setting's value must never be printed.
 pub fn is_secret_key(key: &str) -> bool {
     let upper = key.to_ascii_uppercase();

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod app;
 pub mod appdef;
+pub mod application;
 pub mod azure;
 pub mod azurite;
 pub mod config;
@@ -20,37 +21,8 @@ pub mod ops;
 pub mod raw;
 pub mod rules;
 pub mod sandbox;
+pub mod settings;
 pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod triggers;
-
-/// Runs every module's settings parser and returns the problems found, each naming its setting.
-pub fn validate_settings(source: &config::SettingsSource) -> Vec<config::ConfigError> {
-    let mut problems = Vec::new();
-    if let Err(e) = telemetry::TelemetryConfig::from_source(source) {
-        problems.push(e);
-    }
-    if let Err(e) = state::DiagnosticOptions::from_source(source) {
-        problems.push(e);
-    }
-    if let Err(e) = dev::DevConfig::from_source(source) {
-        problems.push(e);
-    }
-    if let Err(e) = azure::AzureConfig::from_source(source) {
-        problems.push(e);
-    }
-    if let Err(e) = store::StoreConfig::from_source(source) {
-        problems.push(e);
-    }
-    if let Err(e) = ingest::IngestConfig::from_source(source) {
-        problems.push(e);
-    }
-    if let Err(e) = raw::RawConfig::from_source(source) {
-        problems.push(e);
-    }
-    if let Err(e) = api::ApiConfig::from_source(source) {
-        problems.push(e);
-    }
-    problems
-}

@@ -30,6 +30,7 @@ use std::sync::Arc;
 use crate::appdef::{AppDefError, AppDefinition};
 use crate::azurite::StorageAccount;
 use crate::config::{ConfigError, SettingsSource};
+use crate::settings::Settings;
 
 pub use engine::{Engine, queue_envelope, queue_messages};
 pub use http::http_output_response;
@@ -41,26 +42,20 @@ pub use routes::match_route;
 /// Settings read by the emulator.
 pub const SETTINGS: &[&str] = &["AzureWebJobsStorage", "AZCOPS_DEV_STORAGE_ROOT", "FUNCTIONS_WORKER_RUNTIME"];
 
-/// Command-line options of `azcops dev`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct DevArgs {
+/// What to run locally (`azcops dev`'s arguments, or what `azcops demo` asks for).
+#[derive(Debug, Clone)]
+pub struct DevOptions {
     /// The function app root (holding host.json and functions/).
-    #[arg(long, default_value = ".")]
     pub app_root: PathBuf,
     /// Public HTTP port, as Core Tools' 7071.
-    #[arg(long, default_value_t = 7071)]
     pub port: u16,
-    /// Fire this function once at start (repeatable), like the admin manual-run call.
-    #[arg(long = "run", value_name = "FUNCTION")]
+    /// Functions fired once at start, like the admin manual-run call.
     pub run: Vec<String>,
     /// Exit once every started invocation, queued message and blob event has been handled.
-    #[arg(long)]
     pub until_idle: bool,
     /// Do not fire timers on their schedules (manual runs still work).
-    #[arg(long)]
     pub no_timers: bool,
-    /// The handler binary to start; defaults to this executable.
-    #[arg(long)]
+    /// The handler binary to start; `None` for this executable.
     pub handler: Option<PathBuf>,
 }
 
@@ -137,23 +132,21 @@ impl LocalHost {
     /// # Errors
     /// Invalid app definition or settings, a store that cannot be migrated, or a handler that
     /// does not start.
-    pub async fn start(args: &DevArgs, source: &SettingsSource) -> Result<Self, DevError> {
+    pub async fn start(args: &DevOptions, settings: &Settings) -> Result<Self, DevError> {
         let app = AppDefinition::load(&args.app_root)?;
-        let config = DevConfig::from_source(source)?;
+        let config = settings.dev.clone();
         for name in &args.run {
             if app.function(name).is_none() {
                 return Err(DevError::UnknownFunction(name.clone()));
             }
         }
         // Local modes keep the curated schema current before the handler starts.
-        let store = crate::store::Store::connect(&crate::store::StoreConfig::from_source(source)?).await?;
-        store.migrate().await?;
-        store.close().await;
+        crate::store::migrate(&settings.store).await?;
         let handler = match &args.handler {
             Some(path) => path.clone(),
             None => std::env::current_exe()?,
         };
-        let child = child::Supervisor::start(&app, handler, source).await?;
+        let child = child::Supervisor::start(&app, handler, settings.source()).await?;
         let engine = Arc::new(Engine::new(app, config, child));
         let public = http::bind(engine.clone(), args.port).await?;
         engine.start_background(!args.no_timers).await;
@@ -188,10 +181,10 @@ impl LocalHost {
 ///
 /// # Errors
 /// The app definition or settings are invalid, or the handler cannot be started.
-pub async fn run(args: DevArgs, source: SettingsSource) -> Result<(), DevError> {
+pub async fn run(args: DevOptions, settings: &Settings) -> Result<(), DevError> {
     // Listening before the handler starts: a stop request at any point ends in `host.stop()`.
     let stop = stop_requested();
-    let host = LocalHost::start(&args, &source).await?;
+    let host = LocalHost::start(&args, settings).await?;
     let work = async {
         for name in &args.run {
             host.run_function(name).await;

@@ -12,8 +12,7 @@ use serde::Serialize;
 use crate::azure::connectors::cost_management::{self, CostScope};
 use crate::azure::connectors::monitor::{self, MetricWindow};
 use crate::azure::connectors::{advisor, resource_graph};
-use crate::azure::{Api, ArmClient, AzureConfig, AzureError, CallContext};
-use crate::config::SettingsSource;
+use crate::azure::{Api, ArmClient, AzureError, CallContext};
 
 /// Which connector to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -81,9 +80,7 @@ fn metrics_window(args: &CollectArgs) -> MetricWindow {
 /// # Errors
 /// Configuration, credential or connector failure (a per-VM metrics failure is only reported
 /// on stderr).
-pub async fn run(args: CollectArgs, settings: &SettingsSource) -> Result<(), AzureError> {
-    let config = AzureConfig::from_source(settings)?;
-    let client = ArmClient::from_config(config)?;
+pub async fn run(args: CollectArgs, client: &ArmClient) -> Result<(), AzureError> {
     let mut ctx = CallContext::new(args.tenant.to_ascii_lowercase(), args.subscription.to_ascii_lowercase());
     // Only a configured multi-tenant app credential acts on this; managed and workload
     // identities keep their home token, which is what Lighthouse delegations accept.
@@ -92,7 +89,7 @@ pub async fn run(args: CollectArgs, settings: &SettingsSource) -> Result<(), Azu
     let started = Instant::now();
     let (count, extra) = match args.connector {
         Connector::ResourceGraph => {
-            let rows = resource_graph::fetch_inventory(&client, &ctx, &sub).await?;
+            let rows = resource_graph::fetch_inventory(client, &ctx, &sub).await?;
             print_rows(&rows)?;
             (rows.len(), String::new())
         }
@@ -100,24 +97,19 @@ pub async fn run(args: CollectArgs, settings: &SettingsSource) -> Result<(), Azu
             let yesterday = Utc::now().date_naive() - ChronoDuration::days(1);
             let to = args.to.unwrap_or(yesterday);
             let from = args.from.unwrap_or(to);
-            let (rows, report) = cost_management::collect_range(
-                &client,
-                &ctx,
-                &CostScope::Subscription(sub.clone()),
-                from,
-                to,
-            )
-            .await?;
+            let (rows, report) =
+                cost_management::collect_range(client, &ctx, &CostScope::Subscription(sub.clone()), from, to)
+                    .await?;
             print_rows(&rows)?;
             (rows.len(), format!(", {} queries, {} apportioned", report.queries, report.apportioned))
         }
         Connector::Advisor => {
-            let rows = advisor::fetch_recommendations(&client, &ctx, &sub).await?;
+            let rows = advisor::fetch_recommendations(client, &ctx, &sub).await?;
             print_rows(&rows)?;
             (rows.len(), String::new())
         }
         Connector::Metrics => {
-            let inventory = resource_graph::fetch_inventory(&client, &ctx, &sub).await?;
+            let inventory = resource_graph::fetch_inventory(client, &ctx, &sub).await?;
             let vms: Vec<String> = inventory
                 .into_iter()
                 .filter(|r| r.resource_type == "microsoft.compute/virtualmachines")
@@ -125,7 +117,7 @@ pub async fn run(args: CollectArgs, settings: &SettingsSource) -> Result<(), Azu
                 .collect();
             let window = metrics_window(&args);
             let outcome =
-                monitor::fetch_vm_metrics(&client, &ctx, &vms, window, client.config().metrics_concurrency)
+                monitor::fetch_vm_metrics(client, &ctx, &vms, window, client.config().metrics_concurrency)
                     .await;
             print_rows(&outcome.rows)?;
             for (id, e) in &outcome.errors {

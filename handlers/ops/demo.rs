@@ -8,12 +8,14 @@
 
 use std::path::PathBuf;
 
+use crate::application::Application;
 use crate::config::SettingsSource;
-use crate::dev::{DevArgs, LocalHost};
+use crate::dev::{DevOptions, LocalHost};
 use crate::sandbox::{Sandbox, SandboxOptions};
+use crate::settings::Settings;
 use crate::store::{NewTenant, PageRequest, TenantScope, TenantType};
 
-use super::{OpsError, open_store};
+use super::OpsError;
 
 /// `azcops demo`.
 #[derive(Debug, Clone, clap::Args)]
@@ -39,7 +41,7 @@ pub struct DemoArgs {
 ///
 /// # Errors
 /// The sandbox, store, discovery or local host fail to start, or the run fails.
-pub async fn run(args: DemoArgs, source: &SettingsSource) -> Result<(), OpsError> {
+pub async fn run(args: DemoArgs, app: &Application) -> Result<(), OpsError> {
     // Listening from the start: Ctrl-C or SIGTERM at any point stops the handler child.
     let mut stop = std::pin::pin!(crate::dev::stop_requested());
     let spec = args.estate.parse().map_err(|e| OpsError::Invalid(format!("--estate: {e}")))?;
@@ -47,14 +49,19 @@ pub async fn run(args: DemoArgs, source: &SettingsSource) -> Result<(), OpsError
     options.out_dir = Some(args.data_dir.join("sandbox"));
     let sandbox = Sandbox::start(options).await.map_err(|e| OpsError::Invalid(format!("sandbox: {e}")))?;
     println!("sandbox serving a simulated Azure at {}", sandbox.base_url());
-    let source = demo_settings(source, &args, sandbox.exports());
-    let store = open_store(&source).await?;
+    let demo = Application::build(Settings::load(demo_settings(
+        app.settings().source(),
+        &args,
+        sandbox.exports(),
+    ))?)?;
+    let source = demo.settings().source();
+    let store = demo.migrated_store().await?;
     let tenants: Vec<String> = sandbox.estate().tenants.iter().map(|t| t.id.clone()).collect();
     for (index, azure_tenant_id) in tenants.iter().enumerate() {
         register_tenant(&store, index, azure_tenant_id, &sandbox.estate().tenants[index].name).await?;
-        discover(&source, azure_tenant_id).await?;
+        discover(source, azure_tenant_id).await?;
     }
-    let dev = DevArgs {
+    let dev = DevOptions {
         app_root: PathBuf::from("."),
         port: args.port,
         run: Vec::new(),
@@ -62,7 +69,7 @@ pub async fn run(args: DemoArgs, source: &SettingsSource) -> Result<(), OpsError
         no_timers: true,
         handler: None,
     };
-    let host = LocalHost::start(&dev, &source).await?;
+    let host = LocalHost::start(&dev, demo.settings()).await?;
     let ingest = async {
         host.run_function("nightly_ingest").await;
         host.wait_until_idle().await;

@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 
-use crate::config::SettingsSource;
+use crate::application::Application;
 use crate::evaluation::{evaluate, parse_manifest};
 use crate::ingest::manifest::manifest_path;
 use crate::store::TenantScope;
@@ -29,8 +29,8 @@ pub struct EvaluateArgs {
 ///
 /// # Errors
 /// Settings or store failures; a manifest whose snapshots cannot be replayed.
-pub async fn run(args: EvaluateArgs, source: &SettingsSource) -> Result<(), OpsError> {
-    let ctx = context(source).await?;
+pub async fn run(args: EvaluateArgs, app: &Application) -> Result<(), OpsError> {
+    let ctx = context(app).await?;
     let day = args.date.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let tenants = match &args.tenant {
         Some(key) => vec![resolve_tenant(&ctx.store, key).await?],

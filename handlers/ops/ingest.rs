@@ -6,14 +6,11 @@ use std::time::Instant;
 
 use futures::StreamExt as _;
 
-use crate::azure::{ArmClient, AzureConfig};
-use crate::config::SettingsSource;
-use crate::ingest::{
-    IngestConfig, IngestContext, IngestMessage, ItemOutcome, RunKind, RunTrigger, plan_runs,
-};
+use crate::application::Application;
+use crate::ingest::{IngestContext, IngestMessage, ItemOutcome, RunKind, RunTrigger, plan_runs};
 use crate::store::TenantScope;
 
-use super::{OpsError, open_store, resolve_tenant};
+use super::{OpsError, resolve_tenant};
 
 /// `azcops ingest [--tenant T] [--subscription S] [--incremental]`.
 #[derive(Debug, Clone, clap::Args)]
@@ -29,23 +26,21 @@ pub struct IngestArgs {
     pub incremental: bool,
 }
 
-/// The pipeline's context from settings: store (migrated), raw store, Azure client.
+/// The pipeline's context of a local command: the store (migrated first), raw store, Azure client.
 ///
 /// # Errors
-/// Invalid settings, or a store that cannot be reached.
-pub async fn context(source: &SettingsSource) -> Result<IngestContext, OpsError> {
-    let store = open_store(source).await?;
-    let raw = crate::raw::open(&crate::raw::RawConfig::from_source(source)?).await?;
-    let arm = ArmClient::from_config(AzureConfig::from_source(source)?)?;
-    Ok(IngestContext { store, raw, arm, config: IngestConfig::from_source(source)? })
+/// A store that cannot be reached or migrated, a raw store that cannot be opened, no Azure client.
+pub async fn context(app: &Application) -> Result<IngestContext, OpsError> {
+    app.migrated_store().await?;
+    Ok(app.ingest_context().await?)
 }
 
 /// Runs `azcops ingest`, printing a summary table; fails when any subscription failed.
 ///
 /// # Errors
 /// Settings, planning or store failures; [`OpsError::Failed`] when subscriptions failed.
-pub async fn run(args: IngestArgs, source: &SettingsSource) -> Result<(), OpsError> {
-    let ctx = context(source).await?;
+pub async fn run(args: IngestArgs, app: &Application) -> Result<(), OpsError> {
+    let ctx = context(app).await?;
     let scope = match &args.tenant {
         Some(key) => Some(TenantScope::from_trusted_trigger(resolve_tenant(&ctx.store, key).await?.id)),
         None => None,

@@ -2,11 +2,15 @@
 //! `azcops migrate`. They use the same store, connectors and pipeline as the functions, so the
 //! command line and the function app can never disagree.
 
+pub mod cli;
 pub mod collect;
 pub mod demo;
+pub mod dev;
 pub mod evaluate;
 pub mod ingest;
 pub mod migrate;
+pub mod sandbox;
+pub mod serve;
 pub mod subscriptions;
 pub mod tenants;
 
@@ -21,6 +25,12 @@ pub enum OpsError {
     /// A setting is invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// Settings are invalid (every problem is named).
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
+    /// A service of the application is unavailable.
+    #[error(transparent)]
+    Application(#[from] crate::application::ApplicationError),
     /// The curated store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -81,14 +91,4 @@ pub async fn resolve_tenant(store: &Store, key: &str) -> Result<Tenant, OpsError
         },
         Err(e) => Err(e.into()),
     }
-}
-
-/// Connects to the curated store of `source`, migrating it first in local use.
-///
-/// # Errors
-/// Invalid `DATABASE_URL`, or the database cannot be reached or migrated.
-pub async fn open_store(source: &crate::config::SettingsSource) -> Result<Store, OpsError> {
-    let store = Store::connect(&crate::store::StoreConfig::from_source(source)?).await?;
-    store.migrate().await?;
-    Ok(store)
 }

@@ -1,11 +1,11 @@
 //! `azcops subscription add|discover|list`: the subscriptions AzCops ingests per tenant.
 
+use crate::application::Application;
+use crate::azure::CallContext;
 use crate::azure::connectors::subscriptions::{OwnershipError, list_subscriptions, verify_owner};
-use crate::azure::{ArmClient, AzureConfig, CallContext};
-use crate::config::SettingsSource;
 use crate::store::{NewSubscription, PageRequest, StoreError, TenantScope};
 
-use super::{OpsError, open_store, operator, resolve_tenant};
+use super::{OpsError, operator, resolve_tenant};
 
 /// `azcops subscription …`.
 #[derive(Debug, Clone, clap::Args)]
@@ -47,8 +47,9 @@ enum SubscriptionCommand {
 ///
 /// # Errors
 /// Unknown tenant, invalid input, Azure or store failures.
-pub async fn run(args: SubscriptionArgs, source: &SettingsSource) -> Result<(), OpsError> {
-    let store = open_store(source).await?;
+pub async fn run(args: SubscriptionArgs, app: &Application) -> Result<(), OpsError> {
+    let store = app.migrated_store().await?;
+    let source = app.settings().source();
     match args.command {
         SubscriptionCommand::Add { tenant, subscription_id, display_name } => {
             let tenant = resolve_tenant(&store, &tenant).await?;
@@ -58,9 +59,9 @@ pub async fn run(args: SubscriptionArgs, source: &SettingsSource) -> Result<(), 
                 )));
             }
             let scope = TenantScope::from_trusted_trigger(tenant.id.clone());
-            let client = ArmClient::from_config(AzureConfig::from_source(source)?)?;
+            let client = app.arm()?;
             let subscription_id = subscription_id.to_ascii_lowercase();
-            let info = match verify_owner(&client, &tenant.azure_tenant_id, &subscription_id).await {
+            let info = match verify_owner(client, &tenant.azure_tenant_id, &subscription_id).await {
                 Ok(info) => info,
                 Err(OwnershipError::NotOwned { .. }) => {
                     return Err(OpsError::Invalid(format!(
@@ -86,8 +87,8 @@ pub async fn run(args: SubscriptionArgs, source: &SettingsSource) -> Result<(), 
         SubscriptionCommand::Discover { tenant } => {
             let tenant = resolve_tenant(&store, &tenant).await?;
             let scope = TenantScope::from_trusted_trigger(tenant.id.clone());
-            let client = ArmClient::from_config(AzureConfig::from_source(source)?)?;
-            let visible = list_subscriptions(&client, &CallContext::new(&tenant.azure_tenant_id, "")).await?;
+            let client = app.arm()?;
+            let visible = list_subscriptions(client, &CallContext::new(&tenant.azure_tenant_id, "")).await?;
             let (mut added, mut known, mut skipped) = (0, 0, 0);
             for info in visible {
                 let enabled =

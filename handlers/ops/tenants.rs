@@ -1,9 +1,9 @@
 //! `azcops tenant add|list`: registering the Entra tenants AzCops works for.
 
-use crate::config::SettingsSource;
+use crate::application::Application;
 use crate::store::{NewTenant, PageRequest, TenantType};
 
-use super::{OpsError, open_store, operator};
+use super::{OpsError, operator};
 
 /// `azcops tenant …`.
 #[derive(Debug, Clone, clap::Args)]
@@ -40,8 +40,8 @@ enum Kind {
 ///
 /// # Errors
 /// Invalid input, a duplicate tenant, or store failures.
-pub async fn run(args: TenantArgs, source: &SettingsSource) -> Result<(), OpsError> {
-    let store = open_store(source).await?;
+pub async fn run(args: TenantArgs, app: &Application) -> Result<(), OpsError> {
+    let store = app.migrated_store().await?;
     match args.command {
         TenantCommand::Add { name, azure_tenant_id, kind } => {
             if uuid::Uuid::parse_str(&azure_tenant_id).is_err() {
@@ -54,7 +54,8 @@ pub async fn run(args: TenantArgs, source: &SettingsSource) -> Result<(), OpsErr
                 Kind::External => TenantType::External,
             };
             let new = NewTenant { name, azure_tenant_id: azure_tenant_id.to_ascii_lowercase(), tenant_type };
-            let tenant = store.platform_admin().create_tenant(&new, &operator(source)).await?;
+            let tenant =
+                store.platform_admin().create_tenant(&new, &operator(app.settings().source())).await?;
             println!("tenant {} registered: {} ({})", tenant.id, tenant.name, tenant.azure_tenant_id);
         }
         TenantCommand::List => {

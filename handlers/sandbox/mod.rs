@@ -7,7 +7,7 @@
 //! `AZCOPS_RETAIL_PRICES_ENDPOINT`, `IDENTITY_ENDPOINT`, `IDENTITY_HEADER`,
 //! `AZCOPS_SANDBOX_TENANTS`, `AZCOPS_SANDBOX_CA_CERT` in https mode, and each tenant's app
 //! registration `AZCOPS_SANDBOX_APP_<n>_{TENANT_ID,CLIENT_ID,CLIENT_SECRET}`). From the command
-//! line: `azcops sandbox` (see [`cli::SandboxArgs`]).
+//! line: `azcops sandbox` (see `crate::ops::sandbox`).
 //!
 //! # Estate SPEC
 //! A preset — `demo` (3 tenants × 4 subscriptions × 60 resources, 60 days), `large`
@@ -51,7 +51,6 @@
 pub mod advisor;
 pub mod arm;
 pub mod auth;
-pub mod cli;
 pub mod control;
 pub mod cost;
 pub mod entra;

@@ -337,13 +337,12 @@ impl Store {
     }
 }
 
-/// Applies pending migrations with the configured settings; returns the backend migrated.
+/// Applies pending migrations to the store `config` describes; returns the backend migrated.
 ///
 /// # Errors
-/// Invalid settings ([`StoreError::Validation`]), an unreachable database, or a failed migration.
-pub async fn migrate(settings: &SettingsSource) -> Result<Backend, StoreError> {
-    let mut config = StoreConfig::from_source(settings)
-        .map_err(|e| StoreError::validation("DATABASE_URL", e.to_string()))?;
+/// An unreachable database, or a failed migration.
+pub async fn migrate(config: &StoreConfig) -> Result<Backend, StoreError> {
+    let mut config = config.clone();
     // A migration may rebuild an index over a large table: the API's bound is not for it.
     config.statement_timeout = None;
     let store = Store::connect(&config).await?;

@@ -125,5 +125,7 @@ async fn child_uses_managed_identity_from_env() {
         from: None,
         to: None,
     };
-    cli::run(args, &settings).await.unwrap();
+    // The command line builds its own client from the same settings, as `azcops collect` does.
+    let cli_client = ArmClient::from_config(AzureConfig::from_source(&settings).unwrap()).unwrap();
+    cli::run(args, &cli_client).await.unwrap();
 }

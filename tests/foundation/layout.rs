@@ -81,8 +81,7 @@ fn the_settings_example_lists_exactly_the_settings_the_code_reads() {
     let text = std::fs::read_to_string(repo().join("local.settings.json.example")).unwrap();
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     let example: BTreeSet<String> = doc["Values"].as_object().unwrap().keys().cloned().collect();
-    let read: BTreeSet<String> =
-        azcops::config::registered_settings().into_iter().map(str::to_owned).collect();
+    let read: BTreeSet<String> = azcops::settings::Settings::keys().into_iter().map(str::to_owned).collect();
     assert_eq!(example, read, "local.settings.json.example vs registered settings");
     assert_eq!(doc["IsEncrypted"], false);
 }

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
-use super::control::{Api, FaultConfig, LatencyConfig, QuotaConfig, ThrottleStorm};
-use super::spec::EstateSpec;
-use super::{Sandbox, SandboxError, SandboxOptions, truth};
+use crate::sandbox::{
+    Api, EstateSpec, FaultConfig, LatencyConfig, QuotaConfig, Sandbox, SandboxError, SandboxOptions,
+    ThrottleStorm, truth,
+};
 
 /// Arguments of `azcops sandbox`.
 #[derive(Debug, Clone, clap::Args)]
