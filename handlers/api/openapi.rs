@@ -10,7 +10,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::routes::{admin, data, recommendations};
+use super::routes::{admin, budgets, data, recommendations};
 use super::schemas;
 
 /// The error responses every authenticated route may answer, all in the one error shape.
@@ -124,6 +124,11 @@ pub enum ExportResponses {
         recommendations::summary,
         recommendations::export,
         recommendations::audit_logs,
+        budgets::list,
+        budgets::get_one,
+        budgets::create,
+        budgets::update,
+        budgets::delete,
     ),
     components(schemas(
         schemas::ErrorBody,
@@ -141,6 +146,7 @@ pub enum ExportResponses {
         (name = "data", description = "Inventory and costs"),
         (name = "recommendations", description = "Recommendations and their lifecycle"),
         (name = "audit", description = "Audit log"),
+        (name = "budgets", description = "Monthly budgets and how they stand"),
     )
 )]
 pub struct ApiDoc;

@@ -20,6 +20,7 @@
 //! [`Store::apply_retention`] for the one deletion path.
 
 mod audit;
+mod budgets;
 mod connect;
 mod cost_load;
 mod costs;
@@ -44,6 +45,10 @@ mod vm_metrics;
 use chrono::{DateTime, SubsecRound, Utc};
 
 pub use audit::{Actor, AuditEntry, AuditFilter, NewAuditEntry, PLATFORM_AUDIT_TENANT};
+pub use budgets::{
+    Budget, BudgetInput, CurrencySpend, DEFAULT_ALERT_THRESHOLDS, MAX_ALERT_THRESHOLDS,
+    MAX_BUDGETS_PER_TENANT,
+};
 pub use connect::{Backend, PoolStatus, SETTINGS, Store, StoreConfig, migrate};
 pub use costs::{CostFilter, CostRow, CostSummary, DailyCost, ServiceCost};
 pub use entra::{Clock, DbAuth, PG_TOKEN_SCOPE, system_clock};

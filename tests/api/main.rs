@@ -4,6 +4,7 @@
 
 mod auth;
 mod bounds;
+mod budgets;
 mod cache;
 mod docs;
 mod export_faults;

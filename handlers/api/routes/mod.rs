@@ -1,6 +1,7 @@
 //! The `/api/v1` routes, grouped by area.
 
 pub(crate) mod admin;
+pub(crate) mod budgets;
 pub(crate) mod data;
 pub(crate) mod ingestion;
 pub(crate) mod recommendations;
@@ -41,4 +42,6 @@ pub fn v1() -> Router<AppState> {
         .route("/recommendations/{id}/reopen", post(recommendations::reopen))
         .route("/recommendations/{id}/execute", post(recommendations::execute))
         .route("/audit-logs", get(recommendations::audit_logs))
+        .route("/budgets", get(budgets::list).post(budgets::create))
+        .route("/budgets/{id}", get(budgets::get_one).patch(budgets::update).delete(budgets::delete))
 }
