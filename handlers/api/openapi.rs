@@ -10,7 +10,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::routes::{admin, budgets, data, recommendations};
+use super::routes::{admin, budgets, data, recommendations, settings};
 use super::schemas;
 
 /// The error responses every authenticated route may answer, all in the one error shape.
@@ -129,6 +129,8 @@ pub enum ExportResponses {
         budgets::create,
         budgets::update,
         budgets::delete,
+        settings::get_rules,
+        settings::put_rules,
     ),
     components(schemas(
         schemas::ErrorBody,
@@ -147,6 +149,7 @@ pub enum ExportResponses {
         (name = "recommendations", description = "Recommendations and their lifecycle"),
         (name = "audit", description = "Audit log"),
         (name = "budgets", description = "Monthly budgets and how they stand"),
+        (name = "settings", description = "The tenant's rule thresholds and cost-center tag"),
     )
 )]
 pub struct ApiDoc;

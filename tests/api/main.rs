@@ -14,6 +14,7 @@ mod limits;
 mod money;
 mod ownership;
 mod requests;
+mod rule_settings;
 mod sandbox;
 mod support;
 mod tenancy;

@@ -201,7 +201,11 @@ async fn thresholds_and_tag_name_are_per_tenant(ctx: Ctx) {
     snap.tags = BTreeMap::from([("CostCentre".to_owned(), "cc".to_owned())]);
     let s = snapshot(vec![snap]);
     store
-        .put_rule_settings(&a, &json!({"stale_snapshot_days": 30, "cost_center_tag": "costcentre"}))
+        .put_rule_settings(
+            &a,
+            &json!({"stale_snapshot_days": 30, "cost_center_tag": "costcentre"}),
+            &azcops::store::Actor::named("test"),
+        )
         .await
         .unwrap();
     let found_a = evaluate_subscription(store, &prices(), &a, &s, now()).await.unwrap();
@@ -210,7 +214,10 @@ async fn thresholds_and_tag_name_are_per_tenant(ctx: Ctx) {
         |o: &azcops::evaluation::EvaluationSummary| o.findings_by_rule.keys().cloned().collect::<Vec<_>>();
     assert_eq!(ids(&found_a), ["waste.stale_snapshot"]);
     assert_eq!(ids(&found_b), ["governance.missing_cost_center_tag"]);
-    store.put_rule_settings(&b, &json!({"stale_snapshot_days": "soon"})).await.unwrap();
+    store
+        .put_rule_settings(&b, &json!({"stale_snapshot_days": "soon"}), &azcops::store::Actor::named("test"))
+        .await
+        .unwrap();
     assert!(
         evaluate_subscription(store, &prices(), &b, &s, now()).await.is_err(),
         "invalid settings are refused"

@@ -12,11 +12,21 @@ async fn rule_settings_round_trip_per_tenant(ctx: Ctx) {
     let store = &ctx.store;
     let (a, b) = (tenant(store, 1).await, tenant(store, 2).await);
     assert_eq!(store.rule_settings(&a).await.unwrap(), None);
-    store.put_rule_settings(&a, &json!({"stale_snapshot_days": 30})).await.unwrap();
-    store.put_rule_settings(&a, &json!({"cost_center_tag": "CostCentre"})).await.unwrap();
+    store
+        .put_rule_settings(&a, &json!({"stale_snapshot_days": 30}), &azcops::store::Actor::named("test"))
+        .await
+        .unwrap();
+    store
+        .put_rule_settings(
+            &a,
+            &json!({"cost_center_tag": "CostCentre"}),
+            &azcops::store::Actor::named("test"),
+        )
+        .await
+        .unwrap();
     assert_eq!(store.rule_settings(&a).await.unwrap(), Some(json!({"cost_center_tag": "CostCentre"})));
     assert_eq!(store.rule_settings(&b).await.unwrap(), None, "another tenant sees nothing");
-    assert!(store.put_rule_settings(&a, &json!([1, 2])).await.is_err());
+    assert!(store.put_rule_settings(&a, &json!([1, 2]), &azcops::store::Actor::named("test")).await.is_err());
 }
 
 async fn resource_costs_sum_a_window_per_resource(ctx: Ctx) {

@@ -5,6 +5,7 @@ pub(crate) mod budgets;
 pub(crate) mod data;
 pub(crate) mod ingestion;
 pub(crate) mod recommendations;
+pub(crate) mod settings;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -42,6 +43,7 @@ pub fn v1() -> Router<AppState> {
         .route("/recommendations/{id}/reopen", post(recommendations::reopen))
         .route("/recommendations/{id}/execute", post(recommendations::execute))
         .route("/audit-logs", get(recommendations::audit_logs))
+        .route("/settings/rules", get(settings::get_rules).put(settings::put_rules))
         .route("/budgets", get(budgets::list).post(budgets::create))
         .route("/budgets/{id}", get(budgets::get_one).patch(budgets::update).delete(budgets::delete))
 }
