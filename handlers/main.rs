@@ -43,6 +43,8 @@ enum Command {
     Sandbox(azcops::sandbox::cli::SandboxArgs),
     /// Run one Azure connector for one subscription and print the mapped rows as JSON lines.
     Collect(azcops::ops::collect::CollectArgs),
+    /// Recompute the cost rollups from costs_daily (`rollups rebuild [--tenant T]`).
+    Rollups(azcops::ops::rollups::RollupsArgs),
 }
 
 #[derive(clap::Args)]
@@ -129,6 +131,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sandbox(args) => {
             init_telemetry(&SettingsSource::from_env(), true)?;
             azcops::sandbox::cli::run(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rollups(args) => {
+            let source = local_source()?;
+            azcops::ops::rollups::run(args, &source).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Collect(args) => {

@@ -1,5 +1,5 @@
 //! Operator commands: `azcops tenant …`, `azcops subscription …`, `azcops ingest`, `azcops collect`,
-//! `azcops migrate`. They use the same store, connectors and pipeline as the functions, so the
+//! `azcops migrate`, `azcops rollups`. They use the same store, connectors and pipeline as the functions, so the
 //! command line and the function app can never disagree.
 
 pub mod collect;
@@ -7,6 +7,7 @@ pub mod demo;
 pub mod evaluate;
 pub mod ingest;
 pub mod migrate;
+pub mod rollups;
 pub mod subscriptions;
 pub mod tenants;
 
