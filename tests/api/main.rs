@@ -6,6 +6,7 @@ mod auth;
 mod bounds;
 mod cache;
 mod docs;
+mod explore;
 mod export_faults;
 mod exports;
 mod lifecycle;
