@@ -142,6 +142,7 @@ fn table_for(query: &ExploreQuery) -> Result<(&'static str, Option<String>), Sto
     let dims = std::iter::once(&query.group_by).chain(query.filters.iter().map(|(d, _)| d));
     let mut tag: Option<&String> = None;
     let mut only_service = true;
+    let mut subscription = false;
     let mut tag_table_fits = true;
     for dim in dims {
         match dim {
@@ -153,7 +154,10 @@ fn table_for(query: &ExploreQuery) -> Result<(&'static str, Option<String>), Sto
                 only_service = false;
             }
             Dimension::Service => {}
-            Dimension::Subscription => only_service = false,
+            Dimension::Subscription => {
+                only_service = false;
+                subscription = true;
+            }
             _ => {
                 only_service = false;
                 tag_table_fits = false;
@@ -165,7 +169,8 @@ fn table_for(query: &ExploreQuery) -> Result<(&'static str, Option<String>), Sto
             "group_by",
             "a tag combines only with the service and subscription dimensions",
         )),
-        Some(key) => Ok(("cost_rollup_tag_daily", Some(key.clone()))),
+        Some(key) if subscription => Ok(("cost_rollup_tag_daily", Some(key.clone()))),
+        Some(key) => Ok(("cost_rollup_tag_tenant_daily", Some(key.clone()))),
         None if only_service => Ok(("cost_rollup_tenant_daily", None)),
         None => Ok(("cost_rollup_daily", None)),
     }
@@ -272,7 +277,7 @@ mod tests {
             pick(query(Dimension::Service, vec![Dimension::Subscription])).unwrap(),
             "cost_rollup_daily"
         );
-        assert_eq!(pick(query(tag(), vec![Dimension::Service])).unwrap(), "cost_rollup_tag_daily");
+        assert_eq!(pick(query(tag(), vec![Dimension::Service])).unwrap(), "cost_rollup_tag_tenant_daily");
         assert_eq!(pick(query(Dimension::Subscription, vec![tag()])).unwrap(), "cost_rollup_tag_daily");
         assert!(pick(query(tag(), vec![Dimension::Location])).is_err());
         assert!(pick(query(tag(), vec![Dimension::Tag("owner".into())])).is_err());

@@ -13,7 +13,7 @@ use super::{Backend, Store, StoreError, on_pool};
 pub struct RetentionReport {
     /// `costs_daily` rows older than 13 months.
     pub costs_daily: u64,
-    /// Cost rollup rows older than 13 months (all three rollup tables).
+    /// Cost rollup rows older than 13 months (all four rollup tables).
     pub cost_rollups: u64,
     /// `resource_history` snapshots older than 30 days.
     pub resource_history: u64,
@@ -23,7 +23,12 @@ pub struct RetentionReport {
 
 const COST_MONTHS: u32 = 13;
 /// The rollups of `costs_daily`, kept as long as the rows they sum (same transaction).
-const ROLLUP_TABLES: [&str; 3] = ["cost_rollup_daily", "cost_rollup_tag_daily", "cost_rollup_tenant_daily"];
+const ROLLUP_TABLES: [&str; 4] = [
+    "cost_rollup_daily",
+    "cost_rollup_tag_daily",
+    "cost_rollup_tenant_daily",
+    "cost_rollup_tag_tenant_daily",
+];
 const HISTORY_DAYS: u64 = 30;
 const AUDIT_MONTHS: u32 = 7 * 12;
 

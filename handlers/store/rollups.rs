@@ -1,10 +1,10 @@
 //! Cost rollups: `costs_daily` pre-aggregated so the cost explorer and the summary read rows
 //! shaped for their questions instead of scanning every cost row per request.
 //!
-//! Three tables (created and backfilled by migration 0006, whose queries these mirror):
+//! Four tables (created and backfilled by migration 0006, whose queries these mirror):
 //! `cost_rollup_daily` (every dimension but the resource), `cost_rollup_tag_daily` (the tenant's
-//! allocation tag by subscription and service) and `cost_rollup_tenant_daily` (the tenant by
-//! service). Currency is part of every key, so amounts of different currencies are never added.
+//! allocation tag by subscription and service), `cost_rollup_tenant_daily` (the tenant by
+//! service) and `cost_rollup_tag_tenant_daily` (the tenant by service and allocation tag). Currency is part of every key, so amounts of different currencies are never added.
 //!
 //! Maintenance is a recomputation: for the (tenant, subscription, dates) a cost batch touched,
 //! the slices are deleted and re-inserted with `INSERT ... SELECT ... GROUP BY` from `costs_daily`
@@ -75,9 +75,9 @@ pub(super) fn tag_key_sql(backend: Backend) -> String {
     )
 }
 
-/// The recomputation's statements, in order; `$1` tenant, `$2` days, `$3` the subscription
-/// when `by_subscription`.
-fn statements(backend: Backend, by_subscription: bool) -> [String; 6] {
+/// The recomputation's statements, in order: four per slice, then four tenant-wide; `$1`
+/// tenant, `$2` days, `$3` the subscription when `by_subscription`.
+fn statements(backend: Backend, by_subscription: bool) -> [String; 8] {
     let sub = |column: &str| if by_subscription { format!(" AND {column} = $3") } else { String::new() };
     let slice = format!("tenant_id = $1 AND {}{}", in_dates(backend, "date"), sub("subscription_id"));
     let costs = format!("c.tenant_id = $1 AND {}{}", in_dates(backend, "c.date"), sub("c.subscription_id"));
@@ -123,6 +123,18 @@ fn statements(backend: Backend, by_subscription: bool) -> [String; 6] {
             "INSERT INTO cost_rollup_tenant_daily (tenant_id, date, service_name, currency, cost, amortized_cost) \
              SELECT tenant_id, date, service_name, currency, SUM(cost), SUM(amortized_cost) \
              FROM cost_rollup_daily WHERE tenant_id = $1 AND {} GROUP BY tenant_id, date, service_name, currency",
+            in_dates(backend, "date")
+        ),
+        format!(
+            "DELETE FROM cost_rollup_tag_tenant_daily WHERE tenant_id = $1 AND {}",
+            in_dates(backend, "date")
+        ),
+        format!(
+            "INSERT INTO cost_rollup_tag_tenant_daily (tenant_id, date, tag_key, service_name, tag_value, currency, \
+             cost, amortized_cost) \
+             SELECT tenant_id, date, tag_key, service_name, tag_value, currency, SUM(cost), SUM(amortized_cost) \
+             FROM cost_rollup_tag_daily WHERE tenant_id = $1 AND {} \
+             GROUP BY tenant_id, date, tag_key, service_name, tag_value, currency",
             in_dates(backend, "date")
         ),
     ]

@@ -321,6 +321,7 @@ async fn dump(ctx: &Ctx) -> Vec<(String, f64, f64)> {
             "tenant_id, date, tag_key, subscription_id, service_name, tag_value, currency",
         ),
         ("cost_rollup_tenant_daily", "tenant_id, date, service_name, currency"),
+        ("cost_rollup_tag_tenant_daily", "tenant_id, date, tag_key, service_name, tag_value, currency"),
     ];
     let mut out = Vec::new();
     for (table, key) in tables {
@@ -384,8 +385,8 @@ async fn replays_and_retries_leave_rollups_unchanged(ctx: Ctx) {
         .filter(|(a, b)| a.0 != b.0 || (a.1 - b.1).abs() > 1e-9)
         .map(|(a, _)| a)
         .collect();
-    // The row's slice in each of the three tables, on that day only.
-    assert_eq!(moved.len(), 3, "{moved:?}");
+    // The row's slice in each of the four tables, on that day only.
+    assert_eq!(moved.len(), 4, "{moved:?}");
     assert!(moved.iter().all(|r| r.0.contains("|2026-01-05|")), "{moved:?}");
 }
 
@@ -407,7 +408,8 @@ async fn backfill_and_rebuild_equal_incremental_maintenance(ctx: Ctx) {
         Kind::Sqlite => include_str!("../../handlers/store/migrations/sqlite/0006_cost_rollups.sql"),
         Kind::Postgres => include_str!("../../handlers/store/migrations/postgres/0006_cost_rollups.sql"),
     };
-    let drop = "DROP TABLE cost_rollup_daily; DROP TABLE cost_rollup_tag_daily; DROP TABLE cost_rollup_tenant_daily;";
+    let drop = "DROP TABLE cost_rollup_daily; DROP TABLE cost_rollup_tag_daily; DROP TABLE cost_rollup_tenant_daily; \
+                DROP TABLE cost_rollup_tag_tenant_daily;";
     match ctx.kind {
         Kind::Sqlite => {
             let mut conn = sqlx::SqliteConnection::connect(&ctx.url).await.unwrap();

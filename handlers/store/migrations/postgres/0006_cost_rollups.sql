@@ -50,6 +50,20 @@ CREATE TABLE cost_rollup_tenant_daily (
     PRIMARY KEY (tenant_id, date, service_name, currency) INCLUDE (cost, amortized_cost)
 );
 
+-- The allocation tag for the whole tenant by service: grouping a month by cost center reads
+-- about days x services x tag values rows.
+CREATE TABLE cost_rollup_tag_tenant_daily (
+    tenant_id      TEXT COLLATE "C" NOT NULL,
+    date           DATE NOT NULL,
+    tag_key        TEXT COLLATE "C" NOT NULL,
+    service_name   TEXT COLLATE "C" NOT NULL,
+    tag_value      TEXT COLLATE "C" NOT NULL,
+    currency       TEXT COLLATE "C" NOT NULL,
+    cost           DOUBLE PRECISION NOT NULL,
+    amortized_cost DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (tenant_id, date, tag_key, service_name, tag_value, currency) INCLUDE (cost, amortized_cost)
+);
+
 INSERT INTO cost_rollup_daily (tenant_id, date, subscription_id, resource_group, service_name,
     meter_category, location, resource_type, currency, cost, amortized_cost)
 SELECT c.tenant_id, c.date, c.subscription_id, c.resource_group, c.service_name, c.meter_category,
@@ -78,3 +92,9 @@ INSERT INTO cost_rollup_tenant_daily (tenant_id, date, service_name, currency, c
 SELECT tenant_id, date, service_name, currency, SUM(cost), SUM(amortized_cost)
 FROM cost_rollup_daily
 GROUP BY tenant_id, date, service_name, currency;
+
+INSERT INTO cost_rollup_tag_tenant_daily (tenant_id, date, tag_key, service_name, tag_value, currency, cost,
+    amortized_cost)
+SELECT tenant_id, date, tag_key, service_name, tag_value, currency, SUM(cost), SUM(amortized_cost)
+FROM cost_rollup_tag_daily
+GROUP BY tenant_id, date, tag_key, service_name, tag_value, currency;

@@ -49,6 +49,20 @@ CREATE TABLE cost_rollup_tenant_daily (
     PRIMARY KEY (tenant_id, date, service_name, currency)
 ) WITHOUT ROWID;
 
+-- The allocation tag for the whole tenant by service: grouping a month by cost center reads
+-- about days x services x tag values rows.
+CREATE TABLE cost_rollup_tag_tenant_daily (
+    tenant_id      TEXT NOT NULL,
+    date           TEXT NOT NULL,
+    tag_key        TEXT NOT NULL,
+    service_name   TEXT NOT NULL,
+    tag_value      TEXT NOT NULL,
+    currency       TEXT NOT NULL,
+    cost           REAL NOT NULL,
+    amortized_cost REAL NOT NULL,
+    PRIMARY KEY (tenant_id, date, tag_key, service_name, tag_value, currency)
+) WITHOUT ROWID;
+
 INSERT INTO cost_rollup_daily (tenant_id, date, subscription_id, resource_group, service_name,
     meter_category, location, resource_type, currency, cost, amortized_cost)
 SELECT tenant_id, date, subscription_id, resource_group, service_name, meter_category, location,
@@ -87,3 +101,9 @@ INSERT INTO cost_rollup_tenant_daily (tenant_id, date, service_name, currency, c
 SELECT tenant_id, date, service_name, currency, SUM(cost), SUM(amortized_cost)
 FROM cost_rollup_daily
 GROUP BY tenant_id, date, service_name, currency;
+
+INSERT INTO cost_rollup_tag_tenant_daily (tenant_id, date, tag_key, service_name, tag_value, currency, cost,
+    amortized_cost)
+SELECT tenant_id, date, tag_key, service_name, tag_value, currency, SUM(cost), SUM(amortized_cost)
+FROM cost_rollup_tag_daily
+GROUP BY tenant_id, date, tag_key, service_name, tag_value, currency;
