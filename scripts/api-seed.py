@@ -3,7 +3,9 @@
 load test: tenant A (the one tokens are issued for) with N subscriptions x D days x R cost rows a
 day, resources, recommendations in every status, audit records and an ingestion run; tenant B
 with a little data of its own. Usage: api-seed.py DB TENANT_A_GUID [--subscriptions 10]
-[--days 395] [--rows-per-day 40] [--resources-per-subscription 200]. Prints the seeded ids."""
+[--days 395] [--rows-per-day 40] [--resources-per-subscription 200] [--other-tenants 0] (more
+tenants of 2 subscriptions each, same days and rows). Cost rows name resources that exist, so
+locations and tags reach the cost rollups. Prints the seeded ids."""
 import argparse
 import datetime as dt
 import json
@@ -18,6 +20,7 @@ p.add_argument("--subscriptions", type=int, default=10)
 p.add_argument("--days", type=int, default=395)
 p.add_argument("--rows-per-day", type=int, default=40)
 p.add_argument("--resources-per-subscription", type=int, default=200)
+p.add_argument("--other-tenants", type=int, default=0)
 a = p.parse_args()
 
 rng = random.Random(42)
@@ -73,7 +76,8 @@ def seed(tid: str, subs: int, days: int, per_day: int, per_sub: int, tag: str) -
             for r in range(per_day):
                 svc = SERVICES[r % len(SERVICES)]
                 costs.append((tid, day, s, f"rg-{tag}-{r % 7}", svc, svc,
-                              f"/subscriptions/{s}/resourcegroups/rg-{tag}-{r % 7}/providers/x/res-{r:05d}",
+                              f"/subscriptions/{s}/resourcegroups/rg-{tag}-{r % 7}/providers/{TYPES[r % len(TYPES)]}"
+                              f"/res-{r:05d}",
                               round(rng.uniform(0.1, 40), 4), round(rng.uniform(0.1, 40), 4), "EUR", TS, TS))
     cur.executemany("INSERT INTO resources VALUES (" + ",".join("?" * 16) + ")", resources)
     cur.executemany("INSERT INTO costs_daily VALUES (" + ",".join("?" * 12) + ")", costs)
@@ -96,6 +100,9 @@ a_id = tenant(a.tenant_a, "Tenant A")
 out_a = seed(a_id, a.subscriptions, a.days, a.rows_per_day, a.resources_per_subscription, "a")
 b_id = tenant("00000000-0000-4000-8000-0000000000b2", "Tenant B")
 seed(b_id, 1, 3, 2, 5, "b")
+for n in range(a.other_tenants):
+    other = tenant(f"00000000-0000-4000-8000-{0xc000 + n:012x}", f"Tenant {n + 3}")
+    seed(other, 2, a.days, a.rows_per_day, min(a.resources_per_subscription, a.rows_per_day), f"t{n}")
 db.commit()
 print(json.dumps({"tenant_id": a_id, "run_id": out_a["run"], "subscription": out_a["subscriptions"][0],
                   "recommendation": out_a["recommendations"][0]}))

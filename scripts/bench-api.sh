@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Load test of the dashboard API on loopback with wrk: `azcops serve` (release build) on a
-# SQLite store holding the store issue's reference data (10 subscriptions x 395 days x 40 cost
-# rows a day, plus resources), a valid token from the mock OpenID provider, 64 connections.
-# Prints `name: value unit` lines (req/s, p50/p95/p99 latency, non-2xx responses) for
-# /api/v1/costs/summary?days=30 and /api/v1/resources?page_size=50.
-# Options (env): AZCOPS_BENCH_API_DURATION (default 15s), AZCOPS_BENCH_API_CONNECTIONS (64),
-# AZCOPS_BENCH_API_THREADS (2), AZCOPS_BENCH_API_PORT (10125), AZCOPS_BENCH_API_SUBSCRIPTIONS (10),
-# AZCOPS_BENCH_API_DAYS (395), AZCOPS_BENCH_API_ROWS_PER_DAY (40), AZCOPS_BENCH_API_RESOURCES (500
-# per subscription), AZCOPS_BENCH_API_BIN (a prebuilt binary to measure).
+# Load test of the dashboard API on loopback with wrk: `azcops serve` (release build), uncached
+# (AZCOPS_API_CACHE_SECONDS=0), a valid token from the mock OpenID provider, 64 connections, on
+# PostgreSQL and on SQLite, each holding the cost-analytics reference data: 20 tenants, one of
+# them (the token's) with 100 subscriptions x 395 days x 40 cost rows a day (~1.6 M rows) and
+# resources tagged with a cost center; the others with 2 subscriptions each. The cost rollups
+# are built with `azcops rollups rebuild` after the bulk load (timed).
+# Prints `name: value unit` lines (req/s, p50/p95/p99 latency, non-2xx responses) per backend for
+# /costs/summary over 30 days and 13 months, /costs/explore by service and by the cost-center
+# tag, and a resources page.
+# Options (env): AZCOPS_BENCH_API_BACKENDS ("postgres sqlite"), AZCOPS_BENCH_API_DURATION (15s),
+# AZCOPS_BENCH_API_CONNECTIONS (64), AZCOPS_BENCH_API_THREADS (2), AZCOPS_BENCH_API_PORT (10125),
+# AZCOPS_BENCH_API_SUBSCRIPTIONS (100), AZCOPS_BENCH_API_DAYS (395), AZCOPS_BENCH_API_ROWS_PER_DAY
+# (40), AZCOPS_BENCH_API_RESOURCES (200 per subscription), AZCOPS_BENCH_API_TENANTS (20),
+# AZCOPS_BENCH_API_BIN (a prebuilt binary to measure). A running mock provider
+# (AZCOPS_TEST_OIDC) and PostgreSQL (AZCOPS_TEST_POSTGRES_URL) are used as they are; otherwise
+# scripts/start-oidc.sh and scripts/start-postgres.sh start them.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
@@ -16,6 +23,12 @@ PORT="${AZCOPS_BENCH_API_PORT:-10125}"
 DURATION="${AZCOPS_BENCH_API_DURATION:-15s}"
 CONNECTIONS="${AZCOPS_BENCH_API_CONNECTIONS:-64}"
 THREADS="${AZCOPS_BENCH_API_THREADS:-2}"
+BACKENDS="${AZCOPS_BENCH_API_BACKENDS:-postgres sqlite}"
+SUBS="${AZCOPS_BENCH_API_SUBSCRIPTIONS:-100}"
+DAYS="${AZCOPS_BENCH_API_DAYS:-395}"
+ROWS="${AZCOPS_BENCH_API_ROWS_PER_DAY:-40}"
+RESOURCES="${AZCOPS_BENCH_API_RESOURCES:-200}"
+TENANTS="${AZCOPS_BENCH_API_TENANTS:-20}"
 TENANT="00000000-0000-4000-8000-00000000be01"
 AUDIENCE="api://azcops-bench"
 mkdir -p "$STATE"
@@ -25,7 +38,10 @@ if ! command -v wrk >/dev/null; then
   apt-get install -y wrk >/dev/null
 fi
 
-eval "$(bash "$REPO/scripts/start-oidc.sh")"
+reachable() { curl -fsS -o /dev/null "$1/.well-known/openid-configuration" 2>/dev/null; }
+if [ -z "${AZCOPS_TEST_OIDC:-}" ] || ! reachable "$AZCOPS_TEST_OIDC"; then
+  eval "$(bash "$REPO/scripts/start-oidc.sh")"
+fi
 
 # AZCOPS_BENCH_API_BIN: measure a given binary instead of building target/release/azcops.
 if [ -n "${AZCOPS_BENCH_API_BIN:-}" ]; then
@@ -34,29 +50,56 @@ else
   cargo build -q --release --bin azcops
   BIN="$REPO/target/release/azcops"
 fi
-rm -f "$STATE"/api.db*
-export DATABASE_URL="sqlite://$STATE/api.db?mode=rwc"
-"$BIN" migrate >/dev/null
-python3 "$REPO/scripts/api-seed.py" "$STATE/api.db" "$TENANT" \
-  --subscriptions "${AZCOPS_BENCH_API_SUBSCRIPTIONS:-10}" --days "${AZCOPS_BENCH_API_DAYS:-395}" \
-  --rows-per-day "${AZCOPS_BENCH_API_ROWS_PER_DAY:-40}" \
-  --resources-per-subscription "${AZCOPS_BENCH_API_RESOURCES:-500}" >/dev/null
-sqlite3 "$STATE/api.db" "ANALYZE" 2>/dev/null || true
+
+rebuild_rollups() {
+  local started=$SECONDS
+  "$BIN" rollups rebuild 2>"$STATE/rollups-$1.log"
+  echo "api_${1}_rollups_rebuild: $((SECONDS - started)) s for $(grep -c rebuilt "$STATE/rollups-$1.log") tenant-months"
+}
+
+prepare_sqlite() {
+  rm -f "$STATE"/api.db*
+  export DATABASE_URL="sqlite://$STATE/api.db?mode=rwc"
+  "$BIN" migrate >/dev/null
+  python3 "$REPO/scripts/api-seed.py" "$STATE/api.db" "$TENANT" --subscriptions "$SUBS" --days "$DAYS" \
+    --rows-per-day "$ROWS" --resources-per-subscription "$RESOURCES" --other-tenants "$((TENANTS - 2))" >/dev/null
+  rebuild_rollups sqlite
+  sqlite3 "$STATE/api.db" "ANALYZE" 2>/dev/null || true
+}
+
+prepare_postgres() {
+  if [ -z "${AZCOPS_TEST_POSTGRES_URL:-}" ]; then
+    eval "$(bash "$REPO/scripts/start-postgres.sh")"
+  fi
+  local psql
+  psql="$(ls /usr/lib/postgresql/*/bin/psql | tail -1)"
+  "$psql" -q "$AZCOPS_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS azcops_bench_api WITH (FORCE)" \
+    -c "CREATE DATABASE azcops_bench_api" >/dev/null
+  export DATABASE_URL="${AZCOPS_TEST_POSTGRES_URL%/*}/azcops_bench_api"
+  "$BIN" migrate >/dev/null
+  "$psql" -q "$DATABASE_URL" -v tenant="$TENANT" -v subs="$SUBS" -v others="$((TENANTS - 1))" -v other_subs=2 \
+    -v res="$RESOURCES" -v days="$DAYS" -v rows="$ROWS" -f "$REPO/scripts/bench-api-seed.sql" >/dev/null
+  rebuild_rollups postgres
+  "$psql" -q "$DATABASE_URL" -c "VACUUM ANALYZE" >/dev/null
+}
 
 SERVER_PID=""
 cleanup() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
-# Request logging stays on (as deployed): one JSON line per request, to a file.
-FUNCTIONS_APP_ROOT_PATH="$REPO" AZCOPS_AUTH_AUDIENCE="$AUDIENCE" AZCOPS_AUTH_AUTHORITY="$AZCOPS_TEST_OIDC" \
-  AZCOPS_AUTH_JWKS_URL="$AZCOPS_TEST_OIDC/jwks" AZCOPS_API_RATE_LIMIT_PER_MINUTE=0 RUST_LOG=info \
-  AZCOPS_LOG_FORMAT=json "$BIN" serve --port "$PORT" >"$STATE/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 100); do
-  if curl -fsS "http://127.0.0.1:$PORT/api/health" >/dev/null 2>&1; then break; fi
-  sleep 0.1
-done
+
+start_server() {
+  # Request logging stays on (as deployed): one JSON line per request, to a file.
+  FUNCTIONS_APP_ROOT_PATH="$REPO" AZCOPS_AUTH_AUDIENCE="$AUDIENCE" AZCOPS_AUTH_AUTHORITY="$AZCOPS_TEST_OIDC" \
+    AZCOPS_AUTH_JWKS_URL="$AZCOPS_TEST_OIDC/jwks" AZCOPS_API_RATE_LIMIT_PER_MINUTE=0 AZCOPS_API_CACHE_SECONDS=0 \
+    RUST_LOG=info AZCOPS_LOG_FORMAT=json "$BIN" serve --port "$PORT" >"$STATE/server-$1.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 100); do
+    if curl -fsS "http://127.0.0.1:$PORT/api/health" >/dev/null 2>&1; then break; fi
+    sleep 0.1
+  done
+}
 
 CLAIMS=$(printf '{"iss":"%s/%s/v2.0","aud":"%s","tid":"%s","roles":["AzCops.Reader"],"oid":"bench","name":"Bench"}' \
   "$AZCOPS_TEST_OIDC" "$TENANT" "$AUDIENCE" "$TENANT")
@@ -92,5 +135,16 @@ run() { # name path
 }
 
 echo "api_connections: $CONNECTIONS connections"
-run costs_summary "/api/v1/costs/summary?days=30"
-run resources_page50 "/api/v1/resources?page_size=50"
+for backend in $BACKENDS; do
+  "prepare_$backend"
+  start_server "$backend"
+  run "${backend}_costs_summary_30d" "/api/v1/costs/summary?days=30"
+  run "${backend}_costs_summary_13m" "/api/v1/costs/summary?days=395"
+  run "${backend}_explore_service_30d" "/api/v1/costs/explore?group_by=service"
+  run "${backend}_explore_tag_30d" "/api/v1/costs/explore?group_by=tag:cost-center"
+  run "${backend}_explore_rg_13m_month" "/api/v1/costs/explore?group_by=resource_group&granularity=month&from=$(date -u -d '394 days ago' +%F)"
+  run "${backend}_resources_page50" "/api/v1/resources?page_size=50"
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+done

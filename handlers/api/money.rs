@@ -2,7 +2,7 @@
 //! keeps full precision, callers see amounts a finance team would write down.
 
 use crate::money::round_to_minor_unit;
-use crate::store::{CostRow, CostSummary, Page, Recommendation, RecommendationGroup};
+use crate::store::{CostExplorer, CostRow, CostSummary, Page, Recommendation, RecommendationGroup};
 
 /// A value whose money fields are rounded before it leaves the API.
 pub trait RoundMoney {
@@ -33,20 +33,39 @@ impl RoundMoney for RecommendationGroup {
     }
 }
 
-/// The summary carries no currency yet (one billing currency per tenant is assumed there), so
-/// its amounts are rounded to cents, the minor unit of every currency Azure bills in but a few.
+/// The top-level figures are in the summary's `currency`; `by_currency` in each its own.
 impl RoundMoney for CostSummary {
     fn round_money(mut self) -> Self {
-        let cents = |amount: f64| round_to_minor_unit(amount, "");
-        self.total_cost = cents(self.total_cost);
-        self.total_amortized_cost = cents(self.total_amortized_cost);
+        let currency = self.currency.clone().unwrap_or_default();
+        let round = |amount: f64| round_to_minor_unit(amount, &currency);
+        self.total_cost = round(self.total_cost);
+        self.total_amortized_cost = round(self.total_amortized_cost);
         for service in &mut self.by_service {
-            service.cost = cents(service.cost);
-            service.amortized_cost = cents(service.amortized_cost);
+            service.cost = round(service.cost);
+            service.amortized_cost = round(service.amortized_cost);
         }
         for day in &mut self.daily {
-            day.cost = cents(day.cost);
-            day.amortized_cost = cents(day.amortized_cost);
+            day.cost = round(day.cost);
+            day.amortized_cost = round(day.amortized_cost);
+        }
+        for (currency, totals) in &mut self.by_currency {
+            totals.total_cost = round_to_minor_unit(totals.total_cost, currency);
+            totals.total_amortized_cost = round_to_minor_unit(totals.total_amortized_cost, currency);
+        }
+        self
+    }
+}
+
+impl RoundMoney for CostExplorer {
+    fn round_money(mut self) -> Self {
+        for total in &mut self.totals {
+            total.amount = round_to_minor_unit(total.amount, &total.currency);
+        }
+        for group in &mut self.groups {
+            group.total = round_to_minor_unit(group.total, &group.currency);
+            for amount in &mut group.series {
+                *amount = round_to_minor_unit(*amount, &group.currency);
+            }
         }
         self
     }

@@ -10,7 +10,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::routes::{admin, budgets, data, recommendations, settings};
+use super::routes::{admin, budgets, costs, data, recommendations, settings};
 use super::schemas;
 
 /// The error responses every authenticated route may answer, all in the one error shape.
@@ -109,9 +109,11 @@ pub enum ExportResponses {
         data::list_resources,
         data::get_resource,
         data::export_resources,
-        data::list_costs,
-        data::cost_summary,
-        data::export_costs,
+        costs::list_costs,
+        costs::cost_summary,
+        costs::export_costs,
+        costs::explore,
+        costs::export_explore,
         data::ingestion_status,
         super::routes::ingestion::trigger,
         recommendations::list,

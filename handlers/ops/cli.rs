@@ -44,6 +44,8 @@ enum Command {
     Sandbox(super::sandbox::SandboxArgs),
     /// Run one Azure connector for one subscription and print the mapped rows as JSON lines.
     Collect(super::collect::CollectArgs),
+    /// Recompute the cost rollups from costs_daily (`rollups rebuild [--tenant T]`).
+    Rollups(super::rollups::RollupsArgs),
 }
 
 #[derive(clap::Args)]
@@ -100,6 +102,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Evaluate(args) => super::evaluate::run(args, &local_app()?).await?,
         Command::Demo(args) => super::demo::run(args, &local_app()?).await?,
         Command::Collect(args) => super::collect::run(args, local_app()?.arm()?).await?,
+        Command::Rollups(args) => super::rollups::run(args, &local_app()?).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

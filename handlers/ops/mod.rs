@@ -1,5 +1,5 @@
 //! Operator commands: `azcops tenant …`, `azcops subscription …`, `azcops ingest`, `azcops collect`,
-//! `azcops migrate`. They use the same store, connectors and pipeline as the functions, so the
+//! `azcops migrate`, `azcops rollups`. They use the same store, connectors and pipeline as the functions, so the
 //! command line and the function app can never disagree.
 
 pub mod cli;
@@ -9,6 +9,7 @@ pub mod dev;
 pub mod evaluate;
 pub mod ingest;
 pub mod migrate;
+pub mod rollups;
 pub mod sandbox;
 pub mod serve;
 pub mod subscriptions;

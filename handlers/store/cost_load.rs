@@ -6,7 +6,11 @@
 //! arrays, then updates the keys that exist and whose figures differ, and inserts the keys that
 //! do not, under a transaction-scoped advisory lock per (tenant, subscription). Either way a
 //! re-applied batch changes nothing, not even `updated_at`.
+//!
+//! The same transaction recomputes the cost rollups of the days and subscriptions the batch
+//! touched (see [`super::rollups`]).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{NaiveDate, SecondsFormat};
@@ -57,6 +61,28 @@ const POSTGRES_INSERT: &str = "INSERT INTO costs_daily (tenant_id, date, subscri
      WHERE c.tenant_id = $1 AND c.date = s.date AND c.subscription_id = s.subscription_id \
      AND c.resource_group = s.resource_group AND c.service_name = s.service_name \
      AND c.meter_category = s.meter_category AND c.resource_id = s.resource_id)";
+
+/// Takes the advisory locks of `subscriptions` of `tenant` for the rest of the transaction, in
+/// sorted order (every writer of `costs_daily` and its rollups takes them this way).
+pub(super) async fn lock_subscriptions(
+    conn: &mut sqlx::PgConnection,
+    tenant: &str,
+    mut subscriptions: Vec<String>,
+) -> Result<(), StoreError> {
+    subscriptions.sort_unstable();
+    subscriptions.dedup();
+    sqlx::query(POSTGRES_LOCK).bind(tenant).bind(subscriptions).execute(conn).await?;
+    Ok(())
+}
+
+/// The days each subscription of the batch touched, by subscription.
+fn touched(rows: &[&CostDailyRow]) -> Vec<super::rollups::Slice> {
+    let mut days: BTreeMap<&str, BTreeSet<NaiveDate>> = BTreeMap::new();
+    for row in rows {
+        days.entry(&row.subscription_id).or_default().insert(row.date);
+    }
+    days.into_iter().map(|(s, d)| (Some(s.to_owned()), d.into_iter().collect())).collect()
+}
 
 fn sqlite_upsert_sql(rows: usize) -> String {
     format!(
@@ -192,6 +218,7 @@ impl Store {
                     }
                     query.execute(&mut *tx).await?;
                 }
+                super::rollups::refresh_sqlite(&mut tx, scope.tenant_id(), &touched(&rows)).await?;
                 tx.commit().await?;
             }
             super::connect::Db::Postgres(pool) => {
@@ -209,15 +236,14 @@ impl Store {
                         .bind(chunk.iter().map(|r| r.amortized_cost).collect::<Vec<_>>())
                         .bind(column(|r| &r.currency))
                 };
-                let mut subscriptions: Vec<&str> = rows.iter().map(|r| r.subscription_id.as_str()).collect();
-                subscriptions.sort_unstable();
-                subscriptions.dedup();
+                let touched = touched(&rows);
                 let mut tx = pool.begin().await?;
-                sqlx::query(POSTGRES_LOCK)
-                    .bind(scope.tenant_id())
-                    .bind(subscriptions)
-                    .execute(&mut *tx)
-                    .await?;
+                lock_subscriptions(
+                    &mut tx,
+                    scope.tenant_id(),
+                    touched.iter().filter_map(|(s, _)| s.clone()).collect(),
+                )
+                .await?;
                 sqlx::raw_sql(POSTGRES_STAGE).execute(&mut *tx).await?;
                 let mut chunks = rows.chunks(POSTGRES_CHUNK);
                 let mut next = chunks.next().map(build);
@@ -233,6 +259,7 @@ impl Store {
                 sqlx::raw_sql("ANALYZE costs_daily_stage").execute(&mut *tx).await?;
                 sqlx::query(POSTGRES_UPDATE).bind(scope.tenant_id()).bind(at).execute(&mut *tx).await?;
                 sqlx::query(POSTGRES_INSERT).bind(scope.tenant_id()).bind(at).execute(&mut *tx).await?;
+                super::rollups::refresh_postgres(&mut tx, scope.tenant_id(), &touched).await?;
                 tx.commit().await?;
             }
         }

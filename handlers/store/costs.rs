@@ -76,16 +76,28 @@ pub struct DailyCost {
     pub amortized_cost: f64,
 }
 
+/// One currency's totals over the summary window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CurrencyTotals {
+    /// Total actual cost.
+    pub total_cost: f64,
+    /// Total amortized cost.
+    pub total_amortized_cost: f64,
+}
+
 /// The dashboard overview: totals, spend by service (largest first) and a daily trend.
 ///
-/// Sums assume one billing currency per tenant, which is how Cost Management reports a
-/// billing scope.
+/// Amounts of different currencies are never added: the top-level figures are those of
+/// `currency`, the tenant's largest billing currency in the window (for a tenant billed in one
+/// currency, all of its costs), and `by_currency` has every currency's totals.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CostSummary {
     /// First day of the window.
     pub from: NaiveDate,
     /// Last day of the window (inclusive).
     pub to: NaiveDate,
+    /// The currency of the top-level figures; `null` when the window has no costs.
+    pub currency: Option<String>,
     /// Total actual cost.
     pub total_cost: f64,
     /// Total amortized cost.
@@ -94,12 +106,15 @@ pub struct CostSummary {
     pub by_service: Vec<ServiceCost>,
     /// One entry per day of the window, oldest first.
     pub daily: Vec<DailyCost>,
+    /// Totals per billing currency.
+    pub by_currency: BTreeMap<String, CurrencyTotals>,
 }
 
 #[derive(sqlx::FromRow)]
 struct DayServiceSum {
     date: NaiveDate,
     service_name: String,
+    currency: String,
     cost: f64,
     amortized_cost: f64,
 }
@@ -176,22 +191,34 @@ impl Store {
         let from = to
             .checked_sub_days(Days::new(u64::from(days) - 1))
             .ok_or_else(|| StoreError::validation("to", "out of range"))?;
-        let filter = CostFilter {
-            from: Some(from),
-            to: Some(to),
-            subscription_id: subscription_id.map(str::to_owned),
-            ..CostFilter::default()
-        };
-        // One grouped scan (served by the covering index) feeds all three parts of the summary.
+        // Served from the rollups: the tenant-wide table holds one row per day, service and
+        // currency; one subscription's figures come from the per-subscription table.
         let sums: Vec<DayServiceSum> = on_pool!(self, pool => {
-            let mut qb = QueryBuilder::new(
-                "SELECT date, service_name, SUM(cost) AS cost, SUM(amortized_cost) AS amortized_cost \
-                 FROM costs_daily WHERE ",
-            );
-            push_filters(&mut qb, scope, &filter);
-            qb.push(" GROUP BY date, service_name");
+            let mut qb = QueryBuilder::new(match subscription_id {
+                None => "SELECT date, service_name, currency, cost, amortized_cost \
+                         FROM cost_rollup_tenant_daily WHERE tenant_id = ",
+                Some(_) => "SELECT date, service_name, currency, SUM(cost) AS cost, \
+                            SUM(amortized_cost) AS amortized_cost FROM cost_rollup_daily WHERE tenant_id = ",
+            });
+            qb.push_bind(scope.tenant_id().to_owned());
+            qb.push(" AND date >= ").push_bind(from).push(" AND date <= ").push_bind(to);
+            if let Some(subscription) = subscription_id {
+                qb.push(" AND subscription_id = ").push_bind(subscription.trim().to_ascii_lowercase());
+                qb.push(" GROUP BY date, service_name, currency");
+            }
             qb.build_query_as().fetch_all(pool).await?
         });
+        let mut by_currency: BTreeMap<String, CurrencyTotals> = BTreeMap::new();
+        for sum in &sums {
+            let totals = by_currency.entry(sum.currency.clone()).or_default();
+            totals.total_cost += sum.cost;
+            totals.total_amortized_cost += sum.amortized_cost;
+        }
+        let currency = by_currency
+            .iter()
+            .max_by(|a, b| a.1.total_cost.total_cmp(&b.1.total_cost).then_with(|| b.0.cmp(a.0)))
+            .map(|(c, _)| c.clone());
+        let sums = sums.into_iter().filter(|s| Some(&s.currency) == currency.as_ref());
         let mut by_service: BTreeMap<String, (f64, f64)> = BTreeMap::new();
         let mut by_day: BTreeMap<NaiveDate, (f64, f64)> = BTreeMap::new();
         for sum in sums {
@@ -219,10 +246,12 @@ impl Store {
         Ok(CostSummary {
             from,
             to,
+            currency,
             total_cost: daily.iter().map(|d| d.cost).sum(),
             total_amortized_cost: daily.iter().map(|d| d.amortized_cost).sum(),
             by_service,
             daily,
+            by_currency,
         })
     }
 }

@@ -22,10 +22,12 @@
 mod audit;
 mod budgets;
 mod connect;
+mod cost_explore;
 mod cost_load;
 mod costs;
 mod entra;
 mod error;
+mod explore_result;
 mod export;
 mod ingestion;
 pub mod lifecycle;
@@ -35,6 +37,7 @@ mod recommendations;
 mod resource_costs;
 mod resources;
 mod retention;
+mod rollups;
 mod rule_settings;
 mod scope;
 mod statement_timeout;
@@ -50,9 +53,11 @@ pub use budgets::{
     MAX_BUDGETS_PER_TENANT,
 };
 pub use connect::{Backend, PoolStatus, SETTINGS, Store, StoreConfig, migrate};
-pub use costs::{CostFilter, CostRow, CostSummary, DailyCost, ServiceCost};
+pub use cost_explore::{DIMENSIONS, Dimension, ExploreCell, ExploreQuery, Granularity, Metric};
+pub use costs::{CostFilter, CostRow, CostSummary, CurrencyTotals, DailyCost, ServiceCost};
 pub use entra::{Clock, DbAuth, PG_TOKEN_SCOPE, system_clock};
 pub use error::StoreError;
+pub use explore_result::{CostExplorer, CurrencyTotal, ExploreGroup, shape_explorer};
 pub use export::{
     CostCursor, MAX_EXPORT_PAGE, RecommendationCursor, ResourceCursor, ResourceExportRow, SortValue,
 };
@@ -69,6 +74,7 @@ pub use recommendations::{
 pub use resource_costs::ResourceCost;
 pub use resources::{ResourceFilter, ResourceRecord, ResourceSort, ResourceSummary, SortDirection};
 pub use retention::RetentionReport;
+pub use rollups::DEFAULT_COST_CENTER_TAG;
 pub use scope::TenantScope;
 pub use subscriptions::{NewSubscription, Subscription, SubscriptionUpdate};
 pub use tenants::{NewTenant, PlatformAdmin, Tenant, TenantType, TenantUpdate};

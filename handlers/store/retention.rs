@@ -1,4 +1,4 @@
-//! Curated retention: costs 13 months, resource history 30 days, audit 7 years.
+//! Curated retention: costs and their rollups 13 months, resource history 30 days, audit 7 years.
 //!
 //! This is the one cross-tenant data job (the `retention` timer), and the only path that may
 //! delete audit rows: it opens the database's audit gate inside its own transaction.
@@ -13,6 +13,8 @@ use super::{Backend, Store, StoreError, on_pool};
 pub struct RetentionReport {
     /// `costs_daily` rows older than 13 months.
     pub costs_daily: u64,
+    /// Cost rollup rows older than 13 months (all four rollup tables).
+    pub cost_rollups: u64,
     /// `resource_history` snapshots older than 30 days.
     pub resource_history: u64,
     /// `audit_logs` rows older than 7 years.
@@ -20,6 +22,13 @@ pub struct RetentionReport {
 }
 
 const COST_MONTHS: u32 = 13;
+/// The rollups of `costs_daily`, kept as long as the rows they sum (same transaction).
+const ROLLUP_TABLES: [&str; 4] = [
+    "cost_rollup_daily",
+    "cost_rollup_tag_daily",
+    "cost_rollup_tenant_daily",
+    "cost_rollup_tag_tenant_daily",
+];
 const HISTORY_DAYS: u64 = 30;
 const AUDIT_MONTHS: u32 = 7 * 12;
 
@@ -51,6 +60,15 @@ impl Store {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
+                for table in ROLLUP_TABLES {
+                    let sql = format!("DELETE FROM {table} WHERE tenant_id = $1 AND date < $2");
+                    report.cost_rollups += sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(tenant)
+                        .bind(cost_cutoff)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                }
             }
             tx.commit().await?;
             let mut tx = pool.begin().await?;

@@ -7,6 +7,7 @@ mod bounds;
 mod budgets;
 mod cache;
 mod docs;
+mod explore;
 mod export_faults;
 mod exports;
 mod lifecycle;

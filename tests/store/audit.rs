@@ -119,7 +119,10 @@ async fn retention_deletes_only_what_aged_out(ctx: Ctx) {
     }
 
     let report = store.apply_retention(at).await.unwrap();
-    assert_eq!(report, RetentionReport { costs_daily: 1, resource_history: 2, audit_logs: 2 });
+    assert_eq!(
+        report,
+        RetentionReport { costs_daily: 1, cost_rollups: 4, resource_history: 2, audit_logs: 2 }
+    );
     let costs =
         store.list_costs(&scope, &CostFilter::default(), PageRequest::first(10).unwrap()).await.unwrap();
     assert_eq!(costs.items.iter().map(|c| c.cost).collect::<Vec<_>>(), [3.0, 2.0]);

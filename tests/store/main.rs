@@ -15,5 +15,6 @@ mod pagination;
 mod recommendation_summary;
 mod recommendations;
 mod resources;
+mod rollups;
 mod rule_inputs;
 mod tenants;

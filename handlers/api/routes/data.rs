@@ -1,22 +1,16 @@
-//! Tenant data: resources, costs, the cost summary, CSV exports and ingestion status.
+//! Tenant data: resources, their CSV export and ingestion status (costs are in [`super::costs`]).
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use chrono::{Datelike as _, NaiveDate};
 use serde::Deserialize;
 
-use crate::api::extract::{ApiQuery, Paging, Tenant, check_year};
-use crate::api::money::RoundMoney;
+use crate::api::extract::{ApiQuery, Paging, Tenant};
 use crate::api::{ApiError, csv_stream};
-use crate::money::round_to_minor_unit;
 use crate::state::AppState;
-use crate::store::{
-    CostCursor, CostFilter, CostRow, PageRequest, ResourceExportRow, ResourceFilter, ResourceSort,
-    SortDirection,
-};
+use crate::store::{PageRequest, ResourceExportRow, ResourceFilter, ResourceSort, SortDirection};
 
 /// Sort keys accepted by `GET /resources`.
 #[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
@@ -79,11 +73,11 @@ pub struct ResourceQuery {
     page_size: u32,
 }
 
-fn one() -> u32 {
+pub(crate) fn one() -> u32 {
     1
 }
 
-fn fifty() -> u32 {
+pub(crate) fn fifty() -> u32 {
     50
 }
 
@@ -232,171 +226,13 @@ fn resource_row(r: &ResourceExportRow) -> Vec<String> {
     ]
 }
 
-/// Filters of `GET /costs` and its export.
-#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct CostQuery {
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-    subscription_id: Option<String>,
-    service: Option<String>,
-    resource_group: Option<String>,
-    #[serde(default = "one")]
-    #[param(minimum = 1)]
-    page: u32,
-    #[serde(default = "fifty")]
-    #[param(minimum = 1, maximum = 500)]
-    page_size: u32,
-}
-
-impl CostQuery {
-    fn filter(&self) -> Result<CostFilter, ApiError> {
-        check_year("from", self.from.map(|d| d.year()))?;
-        check_year("to", self.to.map(|d| d.year()))?;
-        if let (Some(from), Some(to)) = (self.from, self.to)
-            && from > to
-        {
-            return Err(ApiError::validation("from", "must not be after to"));
-        }
-        Ok(CostFilter {
-            from: self.from,
-            to: self.to,
-            subscription_id: self.subscription_id.clone(),
-            service_name: self.service.clone(),
-            resource_group: self.resource_group.clone(),
-        })
-    }
-}
-
-/// `GET /costs`.
-#[utoipa::path(
-    get,
-    path = "/api/v1/costs",
-    tag = "data",
-    params(CostQuery),
-    responses((status = 200, description = "Daily cost rows, newest first", body = crate::api::schemas::PaginatedResponse<crate::api::schemas::CostRow>), crate::api::openapi::Errors)
-)]
-pub async fn list_costs(tenant: Tenant, ApiQuery(query): ApiQuery<CostQuery>) -> Result<Response, ApiError> {
-    let filter = query.filter()?;
-    let page = Paging { page: query.page, page_size: query.page_size }.request()?;
-    Ok(Json(tenant.store.list_costs(&tenant.scope, &filter, page).await?.round_money()).into_response())
-}
-
-/// `GET /costs/export.csv`: every matching cost row, newest day first (see [`csv_stream`]
-/// for the row cap and the concurrency limit).
-#[utoipa::path(
-    get,
-    path = "/api/v1/costs/export.csv",
-    tag = "data",
-    params(CostQuery),
-    responses(crate::api::openapi::Errors, crate::api::openapi::ExportResponses)
-)]
-pub async fn export_costs(
-    State(state): State<AppState>,
-    tenant: Tenant,
-    ApiQuery(query): ApiQuery<CostQuery>,
-) -> Result<Response, ApiError> {
-    let filter = query.filter()?;
-    let Tenant { store, scope, .. } = tenant;
-    let tenant_id = scope.tenant_id().to_owned();
-    let (count_store, count_scope, count_filter) = (store.clone(), scope.clone(), filter.clone());
-    csv_stream::export(
-        &state,
-        &tenant_id,
-        csv_stream::CsvSpec {
-            filename: "costs.csv",
-            header: &[
-                "date",
-                "subscription_id",
-                "resource_group",
-                "service_name",
-                "meter_category",
-                "resource_id",
-                "cost",
-                "amortized_cost",
-                "currency",
-            ],
-            row: cost_row,
-        },
-        |upto| async move { count_store.count_costs_upto(&count_scope, &count_filter, upto).await },
-        move |after, limit| {
-            let (store, scope, filter) = (store.clone(), scope.clone(), filter.clone());
-            async move { store.export_costs_page(&scope, &filter, after.as_ref(), limit).await }
-        },
-        CostCursor::after,
-    )
-    .await
-}
-
-fn cost_row(c: &CostRow) -> Vec<String> {
-    vec![
-        c.date.to_string(),
-        c.subscription_id.clone(),
-        c.resource_group.clone(),
-        c.service_name.clone(),
-        c.meter_category.clone(),
-        c.resource_id.clone(),
-        round_to_minor_unit(c.cost, &c.currency).to_string(),
-        round_to_minor_unit(c.amortized_cost, &c.currency).to_string(),
-        c.currency.clone(),
-    ]
-}
-
-/// Parameters of `GET /costs/summary`.
-#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct SummaryQuery {
-    #[serde(default = "thirty")]
-    #[param(minimum = 1, maximum = 400)]
-    days: u32,
-    to: Option<NaiveDate>,
-    subscription_id: Option<String>,
-}
-
-fn thirty() -> u32 {
-    30
-}
-
-/// `GET /costs/summary?days=30`: totals, by service, daily trend, actual and amortized. Answers
-/// are cached per (tenant, window) for `AZCOPS_API_CACHE_SECONDS`: cost data only changes when
-/// ingestion runs.
-#[utoipa::path(
-    get,
-    path = "/api/v1/costs/summary",
-    tag = "data",
-    params(SummaryQuery),
-    responses((status = 200, description = "Totals, by service, daily trend", body = crate::api::schemas::CostSummary), crate::api::openapi::Errors)
-)]
-pub async fn cost_summary(
-    State(state): State<AppState>,
-    tenant: Tenant,
-    ApiQuery(query): ApiQuery<SummaryQuery>,
-) -> Result<Response, ApiError> {
-    if !(1..=400).contains(&query.days) {
-        return Err(ApiError::validation("days", "must be between 1 and 400"));
-    }
-    check_year("to", query.to.map(|d| d.year()))?;
-    let to = query.to.unwrap_or_else(|| chrono::Utc::now().date_naive());
-    let subscription = query.subscription_id.as_deref().map(|s| s.trim().to_ascii_lowercase());
-    // From the parsed values, with `to` resolved: `days=07`, `to=<today>` and omitted `to` share
-    // an entry, while an empty `subscription_id` stays distinct from none.
-    let key =
-        serde_json::json!(["summary", tenant.scope.tenant_id(), query.days, to, subscription]).to_string();
-    cached_json(&state, key, || async move {
-        tenant
-            .store
-            .cost_summary(&tenant.scope, to, query.days, subscription.as_deref())
-            .await
-            .map(RoundMoney::round_money)
-    })
-    .await
-}
-
 /// Answers from the response cache when fresh, else runs `load` (once for concurrent callers
 /// of the same key) and caches its JSON.
-async fn cached_json<T, F, Fut>(state: &AppState, key: String, load: F) -> Result<Response, ApiError>
+pub(crate) async fn cached_json<T, F, Fut>(
+    state: &AppState,
+    key: String,
+    load: F,
+) -> Result<Response, ApiError>
 where
     T: serde::Serialize,
     F: FnOnce() -> Fut,

@@ -2,6 +2,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod budgets;
+pub(crate) mod costs;
 pub(crate) mod data;
 pub(crate) mod ingestion;
 pub(crate) mod recommendations;
@@ -29,9 +30,11 @@ pub fn v1() -> Router<AppState> {
         .route("/resources", get(data::list_resources))
         .route("/resources/export.csv", get(data::export_resources))
         .route("/resources/{id}", get(data::get_resource))
-        .route("/costs", get(data::list_costs))
-        .route("/costs/summary", get(data::cost_summary))
-        .route("/costs/export.csv", get(data::export_costs))
+        .route("/costs", get(costs::list_costs))
+        .route("/costs/summary", get(costs::cost_summary))
+        .route("/costs/export.csv", get(costs::export_costs))
+        .route("/costs/explore", get(costs::explore))
+        .route("/costs/explore/export.csv", get(costs::export_explore))
         .route("/ingestion/status/{run_id}", get(data::ingestion_status))
         .route("/recommendations", get(recommendations::list))
         .route("/recommendations/summary", get(recommendations::summary))
