@@ -209,7 +209,13 @@ pub fn forecast(start: NaiveDate, values: &[f64], as_of: NaiveDate, p: &Forecast
 }
 
 /// Relative errors (`actual / forecast - 1`) of each horizon's sum over past origins.
-fn backtest(start: NaiveDate, x: &[f64], end: usize, horizons: &[(usize, usize)], p: &ForecastParams) -> Vec<Vec<f64>> {
+fn backtest(
+    start: NaiveDate,
+    x: &[f64],
+    end: usize,
+    horizons: &[(usize, usize)],
+    p: &ForecastParams,
+) -> Vec<Vec<f64>> {
     let mut errors = vec![Vec::new(); horizons.len()];
     let last_origin = end.saturating_sub(horizons.iter().map(|h| h.1).min().unwrap_or(0));
     let first_origin = (p.min_history_days - 1).max(last_origin.saturating_sub(p.max_backtests));
@@ -274,7 +280,12 @@ mod tests {
         assert!(f.month_end.lower <= november && november <= f.month_end.upper, "{f:?}");
         assert_eq!(f.basis, IntervalBasis::Backtest);
         assert!(f.month_end.lower >= f.month_to_date);
-        assert!(f.next_month.forecast > 2000.0 && f.next_month.lower <= f.next_month.forecast && f.next_month.upper > f.next_month.forecast, "{f:?}");
+        assert!(
+            f.next_month.forecast > 2000.0
+                && f.next_month.lower <= f.next_month.forecast
+                && f.next_month.upper > f.next_month.forecast,
+            "{f:?}"
+        );
     }
 
     #[test]

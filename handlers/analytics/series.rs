@@ -222,7 +222,11 @@ mod tests {
 
     #[test]
     fn series_are_dense_and_cut_at_the_scope_last_day() {
-        let points = [point(1, "a", "VM", "EUR", 3.0), point(4, "a", "VM", "EUR", 4.0), point(2, "a", "IP", "EUR", 1.0)];
+        let points = [
+            point(1, "a", "VM", "EUR", 3.0),
+            point(4, "a", "VM", "EUR", 4.0),
+            point(2, "a", "IP", "EUR", 1.0),
+        ];
         let g = group(&points, day(1), day(10), Measure::Actual, NO_LIMIT, false);
         assert_eq!(g.series[0].values, vec![3.0, 0.0, 0.0, 4.0]);
         assert_eq!(g.series[1].values, vec![0.0, 1.0, 0.0, 0.0]);
@@ -234,7 +238,14 @@ mod tests {
     fn the_series_limit_keeps_the_largest() {
         let points: Vec<CostPoint> =
             (1..=5).map(|n| point(1, "a", &format!("svc{n}"), "EUR", f64::from(n))).collect();
-        let g = group(&points, day(1), day(1), Measure::Actual, SeriesLimits { max_series_per_subscription: 2 }, false);
+        let g = group(
+            &points,
+            day(1),
+            day(1),
+            Measure::Actual,
+            SeriesLimits { max_series_per_subscription: 2 },
+            false,
+        );
         assert_eq!(g.dropped, 3);
         let kept: Vec<&str> = g.series.iter().map(|s| s.key.dimension_value.as_str()).collect();
         assert_eq!(kept, ["svc5", "svc4"]);
@@ -242,7 +253,11 @@ mod tests {
 
     #[test]
     fn the_tenant_total_waits_for_lagging_subscriptions() {
-        let points = [point(1, "a", "VM", "EUR", 3.0), point(3, "a", "VM", "EUR", 3.0), point(2, "b", "VM", "EUR", 1.0)];
+        let points = [
+            point(1, "a", "VM", "EUR", 3.0),
+            point(3, "a", "VM", "EUR", 3.0),
+            point(2, "b", "VM", "EUR", 1.0),
+        ];
         let g = group(&points, day(1), day(3), Measure::Actual, NO_LIMIT, true);
         let total = g.series.iter().find(|s| s.key.scope == TENANT_SCOPE).unwrap();
         assert_eq!(total.values, vec![3.0, 1.0], "cut at b's last day");

@@ -248,7 +248,12 @@ async fn run_connectors(
 
 /// Detects cost anomalies over the subscription's fresh cost history. The costs are stored
 /// whatever happens here, so a failure is logged rather than failing the ingestion.
-async fn detect_anomalies(ctx: &IngestContext, scope: &TenantScope, subscription_id: &str, day: chrono::NaiveDate) {
+async fn detect_anomalies(
+    ctx: &IngestContext,
+    scope: &TenantScope,
+    subscription_id: &str,
+    day: chrono::NaiveDate,
+) {
     match ctx.store.detect_anomalies(scope, subscription_id, day, DetectionLimits::default()).await {
         Ok(report) => tracing::info!(
             series = report.series,

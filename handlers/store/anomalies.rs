@@ -6,7 +6,9 @@ use serde::Serialize;
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::audit::insert_audit;
-use super::{Backend, NewAuditEntry, Page, PageRequest, Store, StoreError, TenantScope, new_id, now, on_pool};
+use super::{
+    Backend, NewAuditEntry, Page, PageRequest, Store, StoreError, TenantScope, new_id, now, on_pool,
+};
 
 const SELECT: &str = "SELECT id, scope, dimension, dimension_value, day, currency, expected, actual, deviation, \
      severity, kind, status, detected_at, acknowledged_by, acknowledged_at, updated_at FROM cost_anomalies WHERE ";
@@ -119,7 +121,11 @@ impl Store {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn upsert_anomalies(&self, scope: &TenantScope, rows: &[AnomalyUpsert]) -> Result<u64, StoreError> {
+    pub async fn upsert_anomalies(
+        &self,
+        scope: &TenantScope,
+        rows: &[AnomalyUpsert],
+    ) -> Result<u64, StoreError> {
         if rows.is_empty() {
             return Ok(0);
         }
@@ -212,7 +218,9 @@ impl Store {
         let at = now();
         let read = match self.backend() {
             Backend::Sqlite => "SELECT status FROM cost_anomalies WHERE tenant_id = $1 AND id = $2",
-            Backend::Postgres => "SELECT status FROM cost_anomalies WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+            Backend::Postgres => {
+                "SELECT status FROM cost_anomalies WHERE tenant_id = $1 AND id = $2 FOR UPDATE"
+            }
         };
         on_pool!(self, pool => {
             let mut tx = pool.begin_with(self.begin_write()).await?;

@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use super::anomalies::AnomalyUpsert;
 use super::{Store, StoreError, TenantScope, on_pool};
-use crate::analytics::{self, CostPoint, DetectParams, Estimate, ForecastParams, IntervalBasis, Measure, SeriesLimits};
+use crate::analytics::{
+    self, CostPoint, DetectParams, Estimate, ForecastParams, IntervalBasis, Measure, SeriesLimits,
+};
 
 /// Bounds of one detection run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,13 +107,13 @@ impl Store {
         if from > to {
             return Err(StoreError::validation("from", "must not be after to"));
         }
-        let service = if by_service { "service_name" } else { "''" };
+        let (service, grouped) = if by_service { ("service_name", ", service_name") } else { ("''", "") };
         let sub_filter = if subscription.is_some() { " AND subscription_id = $4" } else { "" };
         let sql = format!(
             "SELECT date, subscription_id, {service} AS service_name, currency, SUM(cost) AS cost, \
              SUM(amortized_cost) AS amortized_cost FROM costs_daily \
              WHERE tenant_id = $1 AND date >= $2 AND date <= $3{sub_filter} \
-             GROUP BY date, subscription_id, {service}, currency ORDER BY date, subscription_id"
+             GROUP BY date, subscription_id{grouped}, currency ORDER BY date, subscription_id"
         );
         let subscription = subscription.map(|s| s.trim().to_ascii_lowercase());
         let rows: Vec<(NaiveDate, String, String, String, f64, f64)> = on_pool!(self, pool => {
@@ -148,7 +150,10 @@ impl Store {
         limits: DetectionLimits,
     ) -> Result<DetectionReport, StoreError> {
         if !(1..=MAX_DETECTION_WINDOW_DAYS).contains(&limits.window_days) {
-            return Err(StoreError::validation("window_days", format!("must be between 1 and {MAX_DETECTION_WINDOW_DAYS}")));
+            return Err(StoreError::validation(
+                "window_days",
+                format!("must be between 1 and {MAX_DETECTION_WINDOW_DAYS}"),
+            ));
         }
         if limits.max_series_per_subscription == 0 {
             return Err(StoreError::validation("max_series_per_subscription", "must be at least 1"));
@@ -210,7 +215,11 @@ impl Store {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn cost_forecasts(&self, scope: &TenantScope, as_of: NaiveDate) -> Result<Vec<CostForecast>, StoreError> {
+    pub async fn cost_forecasts(
+        &self,
+        scope: &TenantScope,
+        as_of: NaiveDate,
+    ) -> Result<Vec<CostForecast>, StoreError> {
         let (from, to) = forecast_window(as_of)?;
         let points = self.series_rows(scope, from, to, None, false).await?;
         let mut out = forecasts_of(&points, from, as_of, None);
@@ -234,7 +243,12 @@ fn forecast_window(as_of: NaiveDate) -> Result<(NaiveDate, NaiveDate), StoreErro
 }
 
 /// One forecast per currency of the summed `points` (the tenant's when `subscription` is None).
-fn forecasts_of(points: &[CostPoint], from: NaiveDate, as_of: NaiveDate, subscription: Option<&str>) -> Vec<CostForecast> {
+fn forecasts_of(
+    points: &[CostPoint],
+    from: NaiveDate,
+    as_of: NaiveDate,
+    subscription: Option<&str>,
+) -> Vec<CostForecast> {
     let to = as_of.pred_opt().unwrap_or(as_of);
     let days = (to - from).num_days().max(-1) + 1;
     let mut by_currency: std::collections::BTreeMap<&str, (Vec<f64>, Vec<f64>, usize)> = Default::default();
