@@ -10,7 +10,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::routes::{admin, data, recommendations};
+use super::routes::{admin, analytics, data, recommendations};
 use super::schemas;
 
 /// The error responses every authenticated route may answer, all in the one error shape.
@@ -112,6 +112,9 @@ pub enum ExportResponses {
         data::list_costs,
         data::cost_summary,
         data::export_costs,
+        analytics::list_anomalies,
+        analytics::acknowledge,
+        analytics::forecast,
         data::ingestion_status,
         super::routes::ingestion::trigger,
         recommendations::list,
@@ -130,7 +133,9 @@ pub enum ExportResponses {
         data::ResourceSortParam,
         data::OrderParam,
         recommendations::SortParam,
-        recommendations::StatusParam
+        recommendations::StatusParam,
+        analytics::AnomalyStatusParam,
+        analytics::SeverityParam
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -139,6 +144,7 @@ pub enum ExportResponses {
         (name = "tenants", description = "Tenant registry (platform admins)"),
         (name = "subscriptions", description = "Onboarded subscriptions"),
         (name = "data", description = "Inventory and costs"),
+        (name = "analytics", description = "Cost anomalies and month-end forecasts"),
         (name = "recommendations", description = "Recommendations and their lifecycle"),
         (name = "audit", description = "Audit log"),
     )

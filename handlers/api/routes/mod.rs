@@ -1,6 +1,7 @@
 //! The `/api/v1` routes, grouped by area.
 
 pub(crate) mod admin;
+pub(crate) mod analytics;
 pub(crate) mod data;
 pub(crate) mod ingestion;
 pub(crate) mod recommendations;
@@ -30,6 +31,9 @@ pub fn v1() -> Router<AppState> {
         .route("/costs", get(data::list_costs))
         .route("/costs/summary", get(data::cost_summary))
         .route("/costs/export.csv", get(data::export_costs))
+        .route("/costs/anomalies", get(analytics::list_anomalies))
+        .route("/costs/anomalies/{id}/acknowledge", post(analytics::acknowledge))
+        .route("/costs/forecast", get(analytics::forecast))
         .route("/ingestion/status/{run_id}", get(data::ingestion_status))
         .route("/recommendations", get(recommendations::list))
         .route("/recommendations/summary", get(recommendations::summary))
