@@ -4,6 +4,7 @@
 //! lives in this library; `main.rs` is only the command-line front end.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod analytics;
 pub mod api;
 pub mod app;
 pub mod appdef;

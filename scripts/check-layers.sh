@@ -17,6 +17,10 @@ RULES = {
         {"store", "azure", "raw", "api", "ingest", "evaluation", "triggers"},
         {"tokio", "sqlx"},
     ),
+    "analytics": (
+        {"store", "azure", "raw", "api", "ingest", "evaluation", "triggers", "rules", "sandbox"},
+        {"tokio", "sqlx"},
+    ),
     "azure": ({"rules", "ingest", "api", "triggers"}, set()),
     "store": ({"api", "ingest", "triggers"}, set()),
     "invocation": ({"*"}, set()),

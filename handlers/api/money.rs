@@ -2,7 +2,10 @@
 //! keeps full precision, callers see amounts a finance team would write down.
 
 use crate::money::round_to_minor_unit;
-use crate::store::{CostExplorer, CostRow, CostSummary, Page, Recommendation, RecommendationGroup};
+use crate::store::{
+    CostAnomaly, CostExplorer, CostForecast, CostRow, CostSummary, MeasureForecast, Page, Recommendation,
+    RecommendationGroup,
+};
 
 /// A value whose money fields are rounded before it leaves the API.
 pub trait RoundMoney {
@@ -67,6 +70,31 @@ impl RoundMoney for CostExplorer {
                 *amount = round_to_minor_unit(*amount, &group.currency);
             }
         }
+        self
+    }
+}
+
+impl RoundMoney for CostAnomaly {
+    fn round_money(mut self) -> Self {
+        for amount in [&mut self.expected, &mut self.actual, &mut self.deviation] {
+            *amount = round_to_minor_unit(*amount, &self.currency);
+        }
+        self
+    }
+}
+
+impl RoundMoney for CostForecast {
+    fn round_money(mut self) -> Self {
+        let round = |m: &mut MeasureForecast, currency: &str| {
+            m.month_to_date = round_to_minor_unit(m.month_to_date, currency);
+            for e in [&mut m.month_end, &mut m.next_month] {
+                e.forecast = round_to_minor_unit(e.forecast, currency);
+                e.lower = round_to_minor_unit(e.lower, currency);
+                e.upper = round_to_minor_unit(e.upper, currency);
+            }
+        };
+        round(&mut self.actual, &self.currency);
+        round(&mut self.amortized, &self.currency);
         self
     }
 }

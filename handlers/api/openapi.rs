@@ -10,7 +10,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::routes::{admin, budgets, costs, data, recommendations, settings};
+use super::routes::{admin, analytics, budgets, costs, data, recommendations, settings};
 use super::schemas;
 
 /// The error responses every authenticated route may answer, all in the one error shape.
@@ -114,6 +114,9 @@ pub enum ExportResponses {
         costs::export_costs,
         costs::explore,
         costs::export_explore,
+        analytics::list_anomalies,
+        analytics::acknowledge,
+        analytics::forecast,
         data::ingestion_status,
         super::routes::ingestion::trigger,
         recommendations::list,
@@ -139,7 +142,9 @@ pub enum ExportResponses {
         data::ResourceSortParam,
         data::OrderParam,
         recommendations::SortParam,
-        recommendations::StatusParam
+        recommendations::StatusParam,
+        analytics::AnomalyStatusParam,
+        analytics::SeverityParam
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -148,6 +153,7 @@ pub enum ExportResponses {
         (name = "tenants", description = "Tenant registry (platform admins)"),
         (name = "subscriptions", description = "Onboarded subscriptions"),
         (name = "data", description = "Inventory and costs"),
+        (name = "analytics", description = "Cost anomalies and month-end forecasts"),
         (name = "recommendations", description = "Recommendations and their lifecycle"),
         (name = "audit", description = "Audit log"),
         (name = "budgets", description = "Monthly budgets and how they stand"),

@@ -8,12 +8,13 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+pub use crate::analytics::{Estimate, IntervalBasis};
 /// A resource of the inventory with its `properties` (the store's record).
 pub use crate::store::ResourceRecord as Resource;
 pub use crate::store::{
-    AuditEntry, CostRow, CostSummary, DailyCost, IngestionItem, IngestionRun, ItemStatus, Recommendation,
-    RecommendationGroup, RecommendationStatus, ResourceSummary, RunStatus, ServiceCost, Subscription, Tenant,
-    TenantType,
+    AuditEntry, CostAnomaly, CostForecast, CostRow, CostSummary, DailyCost, IngestionItem, IngestionRun,
+    ItemStatus, MeasureForecast, Recommendation, RecommendationGroup, RecommendationStatus, ResourceSummary,
+    RunStatus, ServiceCost, Subscription, Tenant, TenantType,
 };
 
 /// `{"error": {...}}`: the one error shape.

@@ -15,7 +15,7 @@ use crate::azure::connectors::{advisor, resource_graph};
 use crate::azure::{ArmClient, AzureError, CallContext};
 use crate::model::ResourceRow;
 use crate::raw::{PutOutcome, RawError, RawStore};
-use crate::store::{ItemStatus, ItemUpdate, Store, TenantScope};
+use crate::store::{DetectionLimits, ItemStatus, ItemUpdate, Store, TenantScope};
 
 use super::manifest::{Manifest, snapshot_path};
 use super::snapshot::{self, Connector, RawSnapshot, Window};
@@ -194,6 +194,7 @@ async fn run_connectors(
                 let rows = snapshot::cost_rows(&snap)?;
                 ctx.store.upsert_costs_daily(scope, &rows).await?;
                 counts.insert("costs_daily".into(), rows.len() as i64);
+                detect_anomalies(ctx, scope, &subscription.subscription_id, day).await;
             }
             Connector::Advisor => {
                 // Advisor recommendations become recommendations in the rule engine, which
@@ -243,6 +244,26 @@ async fn run_connectors(
         (None, false)
     };
     Ok((counts, manifest.0, manifest.1))
+}
+
+/// Detects cost anomalies over the subscription's fresh cost history. The costs are stored
+/// whatever happens here, so a failure is logged rather than failing the ingestion.
+async fn detect_anomalies(
+    ctx: &IngestContext,
+    scope: &TenantScope,
+    subscription_id: &str,
+    day: chrono::NaiveDate,
+) {
+    match ctx.store.detect_anomalies(scope, subscription_id, day, DetectionLimits::default()).await {
+        Ok(report) => tracing::info!(
+            series = report.series,
+            series_dropped = report.series_dropped,
+            anomalies = report.anomalies,
+            changed = report.changed,
+            "ingestion.anomalies_detected"
+        ),
+        Err(e) => tracing::warn!(error = %e, "cost anomaly detection failed; the costs are stored"),
+    }
 }
 
 /// Counts (and warns about) rows a connector's response named for another subscription or

@@ -174,6 +174,7 @@ pub async fn run(args: SandboxArgs) -> Result<(), SandboxError> {
         println!("#   {kind}: {n}");
     }
     println!("# total true monthly waste: {:.2} USD", summary.total_true_monthly_waste);
+    println!("# planted cost anomalies: {}", summary.planted_anomalies);
     match sandbox.ground_truth_path() {
         Some(p) => println!("# ground truth: {}", p.display()),
         None => println!("# ground truth: not written (pass --out DIR)"),

@@ -221,7 +221,7 @@ pub async fn query(
                         resource_type: String::new(),
                         location: if purchase { "global" } else { "" },
                         meter: charge.meter,
-                        charge_type: "Purchase",
+                        charge_type: charge.charge_type,
                         pricing_model: if purchase { "Reservation" } else { "OnDemand" },
                         cost,
                     });

@@ -45,7 +45,7 @@
 //! `PUT /_sandbox/faults` replaces the fault config with a JSON [`FaultConfig`].
 //!
 //! # Files
-//! With `out_dir`, `estate.json` and `ground_truth.json` are written side by side
+//! With `out_dir`, `estate.json`, `ground_truth.json` and `anomaly_truth.json` are written side by side
 //! ([`render::write_estate_json`], [`truth`]).
 
 pub mod advisor;
@@ -61,6 +61,7 @@ pub mod kql;
 pub mod kql_eval;
 mod kql_lex;
 pub mod kql_parse;
+pub mod metered;
 pub mod monitor;
 pub mod moves;
 pub mod prices;
@@ -234,6 +235,10 @@ impl Sandbox {
                 serde_json::to_writer_pretty(&mut *out, &truth).map_err(std::io::Error::other)
             })?;
             truth_path = Some(path);
+            let anomalies = truth::anomaly_truth(&estate);
+            write_file(&dir.join("anomaly_truth.json"), |out| {
+                serde_json::to_writer_pretty(&mut *out, &anomalies).map_err(std::io::Error::other)
+            })?;
         }
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
             .await

@@ -9,6 +9,9 @@
 //! reservation gap = pay-as-you-go minus the 1-year reservation rate; savings plan =
 //! pay-as-you-go minus the 1-year savings-plan rate; missing cost-center tag = 0 savings.
 //! A VM planted as underutilised is not also listed as a reservation gap (rightsize first).
+//!
+//! Cost anomalies are planted apart, on metered services without a resource; their truth is
+//! [`anomaly_truth`] (subscription, service, day, kind), see [`super::metered`].
 
 use std::collections::BTreeMap;
 
@@ -18,6 +21,8 @@ use serde::Serialize;
 use super::estate::{Estate, Kind, Plant, Resource};
 use super::prices::{self, HOURS_PER_MONTH, round_to};
 use super::usage;
+
+pub use super::metered::{AnomalyTruth, anomaly_truth};
 
 /// Every finding kind the estate plants.
 pub const FINDING_KINDS: &[&str] = &[
@@ -67,6 +72,8 @@ pub struct Summary {
     pub findings_by_kind: BTreeMap<String, usize>,
     /// Sum of true monthly savings (USD).
     pub total_true_monthly_waste: f64,
+    /// Planted cost anomalies (anomaly ground-truth rows).
+    pub planted_anomalies: usize,
 }
 
 fn savings(r: &Resource, finding: &str, cost: f64) -> f64 {
@@ -160,6 +167,7 @@ pub fn summarize(estate: &Estate, truth: &[TruthRow]) -> Summary {
         planted_findings: truth.len(),
         findings_by_kind,
         total_true_monthly_waste: round_to(truth.iter().map(|r| r.true_monthly_savings).sum(), 2),
+        planted_anomalies: anomaly_truth(estate).len(),
     }
 }
 

@@ -110,11 +110,22 @@ pub struct SubscriptionCharge {
     pub actual: f64,
     /// Amortized cost (0 for commitment purchases, which are spread over covered usage).
     pub amortized: f64,
+    /// Cost Management `ChargeType`: `Purchase` for commitments and plans, `Usage` for metered.
+    pub charge_type: &'static str,
 }
 
-/// The charges without a resource billed to a subscription on a day (on the 1st of a month).
+/// The charges without a resource billed to a subscription on a day: purchases and plans on
+/// the 1st of a month, and every day the metered services of [`super::metered`].
 pub fn subscription_charges(estate: &Estate, sub: usize, day: NaiveDate) -> Vec<SubscriptionCharge> {
-    let mut out = Vec::new();
+    let mut out: Vec<SubscriptionCharge> = super::metered::charges(estate, sub, day)
+        .into_iter()
+        .map(|(meter, amount)| SubscriptionCharge {
+            meter,
+            actual: amount,
+            amortized: amount,
+            charge_type: "Usage",
+        })
+        .collect();
     let first = estate.as_of.checked_sub_days(Days::new(u64::from(estate.spec.days))).unwrap_or(estate.as_of);
     if day.day() != 1 || day >= estate.as_of || day < first {
         return out;
@@ -129,13 +140,19 @@ pub fn subscription_charges(estate: &Estate, sub: usize, day: NaiveDate) -> Vec<
         .map(|v| v.meter.reserved_hourly_1y() * HOURS_PER_MONTH)
         .sum();
     if reserved > 0.0 {
-        out.push(SubscriptionCharge { meter: prices::VM_SIZES[0].meter, actual: reserved, amortized: 0.0 });
+        out.push(SubscriptionCharge {
+            meter: prices::VM_SIZES[0].meter,
+            actual: reserved,
+            amortized: 0.0,
+            charge_type: "Purchase",
+        });
     }
     if estate.subscriptions.get(sub).is_some_and(|s| s.support_plan) {
         out.push(SubscriptionCharge {
             meter: prices::SUPPORT,
             actual: prices::SUPPORT.price,
             amortized: prices::SUPPORT.price,
+            charge_type: "Purchase",
         });
     }
     out

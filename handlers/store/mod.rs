@@ -19,11 +19,13 @@
 //! The audit log is append-only at the database (triggers on both backends); see
 //! [`Store::apply_retention`] for the one deletion path.
 
+mod anomalies;
 mod audit;
 mod budgets;
 mod connect;
 mod cost_explore;
 mod cost_load;
+mod cost_series;
 mod costs;
 mod entra;
 mod error;
@@ -47,6 +49,7 @@ mod vm_metrics;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
+pub use anomalies::{AnomalyFilter, AnomalyUpsert, CostAnomaly};
 pub use audit::{Actor, AuditEntry, AuditFilter, NewAuditEntry, PLATFORM_AUDIT_TENANT};
 pub use budgets::{
     Budget, BudgetInput, CurrencySpend, DEFAULT_ALERT_THRESHOLDS, MAX_ALERT_THRESHOLDS,
@@ -54,6 +57,9 @@ pub use budgets::{
 };
 pub use connect::{Backend, PoolStatus, SETTINGS, Store, StoreConfig, migrate};
 pub use cost_explore::{DIMENSIONS, Dimension, ExploreCell, ExploreQuery, Granularity, Metric};
+pub use cost_series::{
+    CostForecast, DetectionLimits, DetectionReport, MAX_DETECTION_WINDOW_DAYS, MeasureForecast,
+};
 pub use costs::{CostFilter, CostRow, CostSummary, CurrencyTotals, DailyCost, ServiceCost};
 pub use entra::{Clock, DbAuth, PG_TOKEN_SCOPE, system_clock};
 pub use error::StoreError;

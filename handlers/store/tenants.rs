@@ -103,6 +103,7 @@ const TENANT_TABLES: &[&str] = &[
     "DELETE FROM ingestion_runs WHERE tenant_id = $1",
     "DELETE FROM recommendations WHERE tenant_id = $1",
     "DELETE FROM vm_metrics WHERE tenant_id = $1",
+    "DELETE FROM cost_anomalies WHERE tenant_id = $1",
     "DELETE FROM costs_daily WHERE tenant_id = $1",
     "DELETE FROM resource_history WHERE tenant_id = $1",
     "DELETE FROM resources WHERE tenant_id = $1",

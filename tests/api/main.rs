@@ -2,6 +2,7 @@
 //! (`eval "$(scripts/start-oidc.sh)"`), a migrated SQLite store per test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod analytics;
 mod auth;
 mod bounds;
 mod budgets;

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod anomalies;
 mod audit;
 mod costs;
 mod entra;

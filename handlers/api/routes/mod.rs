@@ -1,6 +1,7 @@
 //! The `/api/v1` routes, grouped by area.
 
 pub(crate) mod admin;
+pub(crate) mod analytics;
 pub(crate) mod budgets;
 pub(crate) mod costs;
 pub(crate) mod data;
@@ -35,6 +36,9 @@ pub fn v1() -> Router<AppState> {
         .route("/costs/export.csv", get(costs::export_costs))
         .route("/costs/explore", get(costs::explore))
         .route("/costs/explore/export.csv", get(costs::export_explore))
+        .route("/costs/anomalies", get(analytics::list_anomalies))
+        .route("/costs/anomalies/{id}/acknowledge", post(analytics::acknowledge))
+        .route("/costs/forecast", get(analytics::forecast))
         .route("/ingestion/status/{run_id}", get(data::ingestion_status))
         .route("/recommendations", get(recommendations::list))
         .route("/recommendations/summary", get(recommendations::summary))
