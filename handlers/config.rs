@@ -226,6 +226,7 @@ pub fn registered_settings() -> Vec<&'static str> {
         crate::ingest::SETTINGS,
         crate::raw::SETTINGS,
         crate::api::SETTINGS,
+        crate::web::SETTINGS,
         crate::ops::SETTINGS,
         PLATFORM_IDENTITY_SETTINGS,
     ]

@@ -24,6 +24,7 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod triggers;
+pub mod web;
 
 /// Runs every module's settings parser and returns the problems found, each naming its setting.
 pub fn validate_settings(source: &config::SettingsSource) -> Vec<config::ConfigError> {
@@ -50,6 +51,9 @@ pub fn validate_settings(source: &config::SettingsSource) -> Vec<config::ConfigE
         problems.push(e);
     }
     if let Err(e) = api::ApiConfig::from_source(source) {
+        problems.push(e);
+    }
+    if let Err(e) = web::WebConfig::from_source(source) {
         problems.push(e);
     }
     problems

@@ -189,9 +189,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let state = azcops::state::AppState::with_store(store, diagnostics, ingest)
         .with_azure(azure)
-        .with_api(azcops::api::ApiConfig::from_source(&source)?);
-    let app = azcops::app::Application::bind(port, &host.route_prefix, state).await?;
-    tracing::info!(port = app.port(), route_prefix = %host.route_prefix, "custom handler listening");
+        .with_api(azcops::api::ApiConfig::from_source(&source)?)
+        .with_web(azcops::web::WebConfig::from_source(&source)?);
+    let api_mount = azcops::appdef::api_mount(&app_root, &host);
+    let app = azcops::app::Application::bind(port, &api_mount, state).await?;
+    tracing::info!(port = app.port(), api_mount = %api_mount, "custom handler listening");
     // Started by `azcops dev`/`azcops demo`: never outlive the emulator, however it ended.
     tokio::select! {
         served = app.run_until(shutdown_signal()) => served?,
