@@ -47,7 +47,8 @@ pub async fn run(args: DemoArgs, source: &SettingsSource) -> Result<(), OpsError
     options.out_dir = Some(args.data_dir.join("sandbox"));
     let sandbox = Sandbox::start(options).await.map_err(|e| OpsError::Invalid(format!("sandbox: {e}")))?;
     println!("sandbox serving a simulated Azure at {}", sandbox.base_url());
-    let source = demo_settings(source, &args, sandbox.exports());
+    let first_tenant = sandbox.estate().tenants.first().map(|t| t.id.clone());
+    let source = demo_settings(source, &args, sandbox.exports(), first_tenant.as_deref());
     let store = open_store(&source).await?;
     let tenants: Vec<String> = sandbox.estate().tenants.iter().map(|t| t.id.clone()).collect();
     for (index, azure_tenant_id) in tenants.iter().enumerate() {
@@ -80,6 +81,11 @@ pub async fn run(args: DemoArgs, source: &SettingsSource) -> Result<(), OpsError
         host.stop().await;
     } else {
         let token = demo_token(sandbox.base_url(), &tenants[0]).await?;
+        println!(
+            "\nDashboard at http://127.0.0.1:{}/ : sign in on the sandbox's page as a Reader, Approver or Admin \
+             of any demo tenant, or as the platform admin.",
+            host.port()
+        );
         let api = format!("http://127.0.0.1:{}/api", host.port());
         println!(
             "\nAPI at {api} (docs: {api}/docs). A token for the first tenant (Reader, Approver, Admin; 1 hour):"
@@ -95,7 +101,12 @@ pub async fn run(args: DemoArgs, source: &SettingsSource) -> Result<(), OpsError
 }
 
 /// The demo's settings: the user's, then the sandbox's exports and the embedded defaults.
-fn demo_settings(source: &SettingsSource, args: &DemoArgs, exports: Vec<(String, String)>) -> SettingsSource {
+fn demo_settings(
+    source: &SettingsSource,
+    args: &DemoArgs,
+    exports: Vec<(String, String)>,
+    first_tenant: Option<&str>,
+) -> SettingsSource {
     let mut source = source.clone();
     for (key, value) in exports {
         source.set(key, value);
@@ -111,8 +122,24 @@ fn demo_settings(source: &SettingsSource, args: &DemoArgs, exports: Vec<(String,
         source.set("AZCOPS_AUTH_AUTHORITY", base);
     }
     source.set("AZCOPS_AUTH_AUDIENCE", crate::sandbox::entra::DEFAULT_AUDIENCE);
+    // The dashboard signs in against the sandbox too; the session key is new each run, so a
+    // restart signs everyone out.
+    if source.get("AZCOPS_WEB_CLIENT_ID").is_none() {
+        source.set("AZCOPS_WEB_CLIENT_ID", DEMO_WEB_CLIENT_ID);
+        source.set("AZCOPS_WEB_CLIENT_SECRET", "sandbox-development-secret");
+        source.set("AZCOPS_SESSION_KEY", format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()));
+    }
+    // The sandbox's first tenant manages the others, so its platform admin is the demo's.
+    if source.get("AZCOPS_CONTROL_PLANE_TENANT").is_none()
+        && let Some(first) = first_tenant
+    {
+        source.set("AZCOPS_CONTROL_PLANE_TENANT", first);
+    }
     source
 }
+
+/// The dashboard's client id in the demo (the sandbox accepts any).
+pub const DEMO_WEB_CLIENT_ID: &str = "azcops-dashboard-dev";
 
 async fn register_tenant(
     store: &crate::store::Store,

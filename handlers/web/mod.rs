@@ -160,7 +160,7 @@ mod tests {
 
     #[test]
     fn sign_in_settings_are_all_or_nothing() {
-        assert_eq!(WebConfig::from_source(&SettingsSource::default()).unwrap().client, None);
+        assert!(WebConfig::from_source(&SettingsSource::default()).unwrap().client.is_none());
         let only_id = SettingsSource::from_pairs([("AZCOPS_WEB_CLIENT_ID", "c")]);
         assert!(WebConfig::from_source(&only_id).unwrap_err().to_string().contains("AZCOPS_WEB_CLIENT_SECRET"));
         let short = SettingsSource::from_pairs([
