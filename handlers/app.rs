@@ -64,8 +64,10 @@ pub fn router(state: AppState, route_prefix: &str, port: u16) -> Router {
     let api = crate::api::router(state.clone());
     // The dashboard also answers `GET /`: the readiness JSON unless a browser asks for HTML.
     let web = crate::web::router(state.clone());
-    let internal =
-        Router::new().route("/{function}", post(invoke)).with_state(ServerState { app: state, port }).merge(web);
+    let internal = Router::new()
+        .route("/{function}", post(invoke))
+        .with_state(ServerState { app: state, port })
+        .merge(web);
     let prefix = route_prefix.trim_matches('/');
     if prefix.is_empty() { internal.merge(api) } else { internal.nest(&format!("/{prefix}"), api) }
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))

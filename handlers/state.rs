@@ -90,7 +90,17 @@ impl AppState {
     pub fn new(database: Arc<dyn DatabaseProbe>, diagnostics: DiagnosticOptions) -> Self {
         let ingest = Err("no curated store is configured".to_owned());
         let azure = Err("no Azure identity is configured".to_owned());
-        Self { inner: Arc::new(Inner { database, store: None, diagnostics, ingest, azure, api: None, web: None }) }
+        Self {
+            inner: Arc::new(Inner {
+                database,
+                store: None,
+                diagnostics,
+                ingest,
+                azure,
+                api: None,
+                web: None,
+            }),
+        }
     }
 
     /// Builds the state around the curated store, which also answers the health probe.

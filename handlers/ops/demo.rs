@@ -127,7 +127,10 @@ fn demo_settings(
     if source.get("AZCOPS_WEB_CLIENT_ID").is_none() {
         source.set("AZCOPS_WEB_CLIENT_ID", DEMO_WEB_CLIENT_ID);
         source.set("AZCOPS_WEB_CLIENT_SECRET", "sandbox-development-secret");
-        source.set("AZCOPS_SESSION_KEY", format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()));
+        source.set(
+            "AZCOPS_SESSION_KEY",
+            format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()),
+        );
     }
     // The sandbox's first tenant manages the others, so its platform admin is the demo's.
     if source.get("AZCOPS_CONTROL_PLANE_TENANT").is_none()

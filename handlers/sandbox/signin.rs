@@ -144,8 +144,16 @@ fn escape(text: &str) -> String {
 }
 
 /// The authorisation request's parameters that must survive the identity choice.
-const CARRIED: [&str; 8] =
-    ["client_id", "redirect_uri", "state", "nonce", "code_challenge", "code_challenge_method", "response_type", "scope"];
+const CARRIED: [&str; 8] = [
+    "client_id",
+    "redirect_uri",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "response_type",
+    "scope",
+];
 
 fn check_request(params: &HashMap<String, String>) -> Result<(), String> {
     let get = |k: &str| params.get(k).map(String::as_str).unwrap_or("");
@@ -241,21 +249,47 @@ pub async fn authorize_submit(
 pub fn redeem(state: &AppState, form: &HashMap<String, String>) -> Response {
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
     let Some(pending) = state.signin.take(get("code")) else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", 70008, "The provided authorization code is invalid or has expired.");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            70008,
+            "The provided authorization code is invalid or has expired.",
+        );
     };
     let now = chrono::Utc::now().timestamp();
     if pending.expires_at <= now {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", 70008, "The provided authorization code has expired.");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            70008,
+            "The provided authorization code has expired.",
+        );
     }
     if get("client_id") != pending.client_id || get("redirect_uri") != pending.redirect_uri {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", 50148, "The client or redirect URI does not match the authorization request.");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            50148,
+            "The client or redirect URI does not match the authorization request.",
+        );
     }
     if get("client_secret").is_empty() {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        );
     }
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(get("code_verifier").as_bytes()));
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(get("code_verifier").as_bytes()));
     if get("code_verifier").is_empty() || challenge != pending.challenge {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request.");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            501481,
+            "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+        );
     }
     let i = &pending.identity;
     let issuer = format!("{}/{}/v2.0", state.base_url, i.tid);
@@ -289,7 +323,13 @@ mod tests {
 
     fn pending(expires_at: i64) -> Pending {
         Pending {
-            identity: DemoIdentity { key: "k".into(), tid: "t".into(), name: "n".into(), roles: vec![], oid: "o".into() },
+            identity: DemoIdentity {
+                key: "k".into(),
+                tid: "t".into(),
+                name: "n".into(),
+                roles: vec![],
+                oid: "o".into(),
+            },
             client_id: "c".into(),
             redirect_uri: "http://127.0.0.1/cb".into(),
             nonce: None,

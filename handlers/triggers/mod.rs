@@ -12,8 +12,8 @@ pub mod ingest_subscription;
 pub mod ingestion_trigger;
 pub mod nightly_ingest;
 pub mod retention;
-pub mod web;
 pub mod support;
+pub mod web;
 
 use crate::invocation::{DecodeError, InvocationRequest, InvocationResponse};
 use crate::state::AppState;

@@ -75,7 +75,8 @@ impl WebConfig {
     /// # Errors
     /// A required setting is missing or the key is too short (the value is never echoed).
     pub fn from_source(source: &SettingsSource) -> Result<Self, ConfigError> {
-        let Some(client_id) = source.get("AZCOPS_WEB_CLIENT_ID").map(str::trim).filter(|v| !v.is_empty()) else {
+        let Some(client_id) = source.get("AZCOPS_WEB_CLIENT_ID").map(str::trim).filter(|v| !v.is_empty())
+        else {
             return Ok(Self { client: None });
         };
         let required = |key: &str| {
@@ -162,7 +163,9 @@ mod tests {
     fn sign_in_settings_are_all_or_nothing() {
         assert!(WebConfig::from_source(&SettingsSource::default()).unwrap().client.is_none());
         let only_id = SettingsSource::from_pairs([("AZCOPS_WEB_CLIENT_ID", "c")]);
-        assert!(WebConfig::from_source(&only_id).unwrap_err().to_string().contains("AZCOPS_WEB_CLIENT_SECRET"));
+        assert!(
+            WebConfig::from_source(&only_id).unwrap_err().to_string().contains("AZCOPS_WEB_CLIENT_SECRET")
+        );
         let short = SettingsSource::from_pairs([
             ("AZCOPS_WEB_CLIENT_ID", "c"),
             ("AZCOPS_WEB_CLIENT_SECRET", "s"),

@@ -66,7 +66,10 @@ pub async fn signin(State(state): State<AppState>, headers: HeaderMap) -> Result
         StatusCode::SEE_OTHER,
         [
             (header::LOCATION, location),
-            (header::SET_COOKIE, set_cookie(SIGNIN_COOKIE, &sealed, SIGNIN_LIFETIME_SECS, is_secure(&headers))),
+            (
+                header::SET_COOKIE,
+                set_cookie(SIGNIN_COOKIE, &sealed, SIGNIN_LIFETIME_SECS, is_secure(&headers)),
+            ),
         ],
     )
         .into_response())
@@ -99,7 +102,9 @@ pub async fn callback(
     let key = cookie_key(&state)?;
     if let Some(error) = query.error {
         let description = query.error_description.unwrap_or_default();
-        return Err(WebError::SignIn(format!("the identity provider refused the sign-in: {error} {description}")));
+        return Err(WebError::SignIn(format!(
+            "the identity provider refused the sign-in: {error} {description}"
+        )));
     }
     let now = chrono::Utc::now().timestamp();
     let attempt = headers
@@ -146,33 +151,39 @@ pub async fn callback(
         )));
     };
     let authenticator = &state.api().ok_or(ApiError::NotConfigured("AZCOPS_AUTH_AUDIENCE"))?.authenticator;
-    let (identity, nonce) = authenticator.validate_id_token(&id_token, &client.client_id).await.map_err(|e| {
-        match e {
+    let (identity, nonce) =
+        authenticator.validate_id_token(&id_token, &client.client_id).await.map_err(|e| match e {
             AuthError::Invalid(reason) => {
                 tracing::info!(reason, "ID token rejected");
                 WebError::SignIn("the ID token did not validate".into())
             }
             other => WebError::from(other),
-        }
-    })?;
+        })?;
     if !nonce.as_deref().is_some_and(|n| same_secret(n, &attempt.nonce)) {
         return Err(WebError::SignIn("the ID token's nonce does not match this sign-in attempt".into()));
     }
     // Refuses unregistered organisations here, with a message, rather than on the next page.
     authenticator.caller(&identity).await.map_err(|e| match e {
         AuthError::Invalid(_) => WebError::SignIn(
-            "your organisation is not registered with AzCops (or is deactivated); ask an AzCops operator".into(),
+            "your organisation is not registered with AzCops (or is deactivated); ask an AzCops operator"
+                .into(),
         ),
         other => WebError::from(other),
     })?;
-    let session = Session { identity, csrf: random_token(), expires_at: now + SESSION_LIFETIME_SECS, acting_tenant: None };
+    let session = Session {
+        identity,
+        csrf: random_token(),
+        expires_at: now + SESSION_LIFETIME_SECS,
+        acting_tenant: None,
+    };
     let sealed = key.seal(SESSION_COOKIE, &session).ok_or_else(|| ApiError::Internal("sealing".into()))?;
     let secure = is_secure(&headers);
     let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
     let h = response.headers_mut();
-    for cookie in
-        [set_cookie(SESSION_COOKIE, &sealed, SESSION_LIFETIME_SECS, secure), clear_cookie(SIGNIN_COOKIE, secure)]
-    {
+    for cookie in [
+        set_cookie(SESSION_COOKIE, &sealed, SESSION_LIFETIME_SECS, secure),
+        clear_cookie(SIGNIN_COOKIE, secure),
+    ] {
         if let Ok(value) = header::HeaderValue::from_str(&cookie) {
             h.append(header::SET_COOKIE, value);
         }

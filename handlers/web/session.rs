@@ -97,7 +97,11 @@ impl CookieKey {
         let mut nonce = [0u8; NONCE_LEN];
         SystemRandom::new().fill(&mut nonce).ok()?;
         self.key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(name.as_bytes()), &mut data)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(name.as_bytes()),
+                &mut data,
+            )
             .ok()?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&data);
@@ -160,7 +164,12 @@ mod tests {
 
     fn session(expires_at: i64) -> Session {
         Session {
-            identity: Identity { tid: "t".into(), roles: vec!["AzCops.Reader".into()], name: None, oid: None },
+            identity: Identity {
+                tid: "t".into(),
+                roles: vec!["AzCops.Reader".into()],
+                name: None,
+                oid: None,
+            },
             csrf: random_token(),
             expires_at,
             acting_tenant: None,
@@ -187,7 +196,7 @@ mod tests {
     #[test]
     fn pkce_matches_the_rfc_7636_example() {
         assert_eq!(
-            pkce_challenge("dBjftJeZ4CVP-mJ0aXkFRZ0s2omT5wrwKAKSQmGZ0qc"),
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }

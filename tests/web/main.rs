@@ -15,7 +15,11 @@ async fn without_a_client_id_the_root_says_sign_in_is_not_configured_and_probes_
     let mut browser = site.browser();
     let page = browser.get("/").await;
     assert_eq!(page.status, 503);
-    assert!(page.text.contains("Sign-in is not configured") && page.text.contains("AZCOPS_WEB_CLIENT_ID"), "{}", page.text);
+    assert!(
+        page.text.contains("Sign-in is not configured") && page.text.contains("AZCOPS_WEB_CLIENT_ID"),
+        "{}",
+        page.text
+    );
     assert!(page.headers["content-type"].to_str().unwrap().starts_with("text/html"));
     assert!(page.headers["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
     let probe = site.browser().client.get(format!("{}/", site.base)).send().await.unwrap();
@@ -34,9 +38,15 @@ async fn assets_are_versioned_immutable_gzipped_and_licensed() {
     let url = azcops::web::assets::url("echarts.simple.min.js");
     let hash = url.split('/').nth(2).unwrap().to_owned();
     assert_eq!(hash.len(), 16, "{url}");
-    let gz = client.get(format!("{}{url}", site.base)).header("accept-encoding", "gzip").send().await.unwrap();
+    let gz =
+        client.get(format!("{}{url}", site.base)).header("accept-encoding", "gzip").send().await.unwrap();
     assert_eq!(gz.status().as_u16(), 200);
-    assert_eq!(gz.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"), "{:?}", gz.headers());
+    assert_eq!(
+        gz.headers().get("content-encoding").map(|v| v.to_str().unwrap()),
+        Some("gzip"),
+        "{:?}",
+        gz.headers()
+    );
     assert_eq!(gz.headers()["cache-control"], "public, max-age=31536000, immutable");
     assert!(gz.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
     let compressed = gz.bytes().await.unwrap().len();
@@ -44,15 +54,31 @@ async fn assets_are_versioned_immutable_gzipped_and_licensed() {
     assert!(plain.headers().get("content-encoding").is_none());
     let raw = plain.bytes().await.unwrap().len();
     assert!(compressed * 2 < raw, "{compressed} vs {raw}");
-    let stale = client.get(format!("{}/assets/0000000000000000/echarts.simple.min.js", site.base)).send().await.unwrap();
+    let stale = client
+        .get(format!("{}/assets/0000000000000000/echarts.simple.min.js", site.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(stale.status().as_u16(), 404, "an outdated hash is not served");
     for licence in ["LICENSE-htmx.txt", "LICENSE-echarts.txt", "NOTICE-echarts.txt"] {
-        let text = client.get(format!("{}{}", site.base, azcops::web::assets::url(licence))).send().await.unwrap();
+        let text =
+            client.get(format!("{}{}", site.base, azcops::web::assets::url(licence))).send().await.unwrap();
         assert_eq!(text.status().as_u16(), 200, "{licence}");
     }
     // Pages are compressed too.
-    let page = client.get(format!("{}/", site.base)).header("accept", "text/html").header("accept-encoding", "gzip").send().await.unwrap();
-    assert_eq!(page.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"), "{:?}", page.headers());
+    let page = client
+        .get(format!("{}/", site.base))
+        .header("accept", "text/html")
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.headers().get("content-encoding").map(|v| v.to_str().unwrap()),
+        Some("gzip"),
+        "{:?}",
+        page.headers()
+    );
     site.finish().await;
 }
 

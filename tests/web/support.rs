@@ -96,7 +96,11 @@ impl Site {
             store
                 .add_subscription(
                     &scope,
-                    &NewSubscription { subscription_id: sub.clone(), display_name: format!("sub {n}"), billing_scope: None },
+                    &NewSubscription {
+                        subscription_id: sub.clone(),
+                        display_name: format!("sub {n}"),
+                        billing_scope: None,
+                    },
                     &Actor::named("test"),
                 )
                 .await
@@ -115,7 +119,9 @@ impl Site {
                 })
                 .collect();
             store.upsert_costs_daily(&scope, &costs).await.unwrap();
-            let resource = format!("/subscriptions/{sub}/resourcegroups/rg-app/providers/microsoft.compute/disks/disk-{n}");
+            let resource = format!(
+                "/subscriptions/{sub}/resourcegroups/rg-app/providers/microsoft.compute/disks/disk-{n}"
+            );
             store
                 .upsert_recommendations(
                     &scope,
@@ -141,7 +147,8 @@ impl Site {
                 .await
                 .unwrap();
             let page = azcops::store::PageRequest::first(10).unwrap();
-            let found = store.list_recommendations(&scope, &RecommendationFilter::default(), page).await.unwrap();
+            let found =
+                store.list_recommendations(&scope, &RecommendationFilter::default(), page).await.unwrap();
             recommendation.push(found.items[0].id.clone());
             tids.push(tenant.id.clone());
             names.push(tenant.name.clone());
@@ -205,7 +212,11 @@ impl Site {
     /// A fresh browser on this site.
     pub fn browser(&self) -> Browser {
         Browser {
-            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).no_proxy().build().unwrap(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .build()
+                .unwrap(),
             cookies: BTreeMap::new(),
             base: self.base.clone(),
         }
@@ -232,7 +243,10 @@ impl Page {
 
     /// The `data-value` of the element with `data-testid="{testid}"`.
     pub fn value_of(&self, testid: &str) -> f64 {
-        let at = self.text.find(&format!(r#"data-testid="{testid}""#)).unwrap_or_else(|| panic!("{testid} missing"));
+        let at = self
+            .text
+            .find(&format!(r#"data-testid="{testid}""#))
+            .unwrap_or_else(|| panic!("{testid} missing"));
         let rest = &self.text[at..];
         let v = &rest[rest.find(r#"data-value=""#).unwrap() + 12..];
         v[..v.find('"').unwrap()].parse().unwrap()
@@ -317,7 +331,8 @@ impl Browser {
     /// Opens the identity provider's page and returns it with the authorisation parameters.
     pub async fn at_identity_page(&mut self, authorize: &str) -> (Page, Vec<(String, String)>) {
         let url = url::Url::parse(authorize).unwrap();
-        let params: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let params: Vec<(String, String)> =
+            url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         let response = self.client.get(authorize).send().await.unwrap();
         let status = response.status().as_u16();
         let headers = response.headers().clone();
@@ -333,6 +348,7 @@ pub trait FormPairs {
 
 impl FormPairs for reqwest::RequestBuilder {
     fn form_pairs(self, pairs: &[(String, String)]) -> Self {
-        self.header("content-type", "application/x-www-form-urlencoded").body(serde_urlencoded::to_string(pairs).unwrap())
+        self.header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(pairs).unwrap())
     }
 }

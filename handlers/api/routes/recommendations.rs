@@ -194,7 +194,10 @@ pub(crate) fn decision(action: &str) -> Option<(RecommendationStatus, &'static s
 }
 
 /// The trimmed reason: required to reject or dismiss, at most 2000 characters.
-pub(crate) fn check_reason(to: RecommendationStatus, reason: Option<String>) -> Result<Option<String>, ApiError> {
+pub(crate) fn check_reason(
+    to: RecommendationStatus,
+    reason: Option<String>,
+) -> Result<Option<String>, ApiError> {
     let reason = reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
     if matches!(to, RecommendationStatus::Rejected | RecommendationStatus::Dismissed) && reason.is_none() {
         return Err(ApiError::validation("reason", "is required to reject or dismiss"));

@@ -28,10 +28,8 @@ pub async fn page_or_ready(
     headers: HeaderMap,
     viewer: Result<Viewer, WebError>,
 ) -> Result<Response, WebError> {
-    let wants_html = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
+    let wants_html =
+        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
     if !wants_html {
         return Ok(axum::Json(json!({"status": "ready"})).into_response());
     }
@@ -199,7 +197,10 @@ fn services(summary: &CostSummary, currency: &str) -> Markup {
     }
 }
 
-fn freshness(subscriptions: &[crate::store::Subscription], run: Option<&crate::store::RunWithItems>) -> Markup {
+fn freshness(
+    subscriptions: &[crate::store::Subscription],
+    run: Option<&crate::store::RunWithItems>,
+) -> Markup {
     html! {
         @if subscriptions.is_empty() {
             p.empty { "No subscriptions registered." }

@@ -55,7 +55,7 @@ pub async fn detail(viewer: Viewer, Path(id): Path<String>) -> Result<Response, 
         p { a href="/recommendations" { "← Recommendations" } }
         h1 { (r.title) }
         dl.facts {
-            dt { "Status" } dd { span.status data-testid="status" class=(r.status.to_string()) { (r.status.to_string()) } }
+            dt { "Status" } dd { span data-testid="status" class={"status " (r.status.to_string())} { (r.status.to_string()) } }
             dt { "Monthly savings" } dd data-testid="savings" { (money(r.estimated_monthly_savings, &r.currency)) }
             dt { "Savings basis" } dd { (words(&r.savings_basis)) }
             dt { "Confidence" } dd { (percent(r.confidence_score)) }

@@ -9,7 +9,8 @@ use serde::Deserialize;
 use super::layout::{Nav, page};
 use crate::api::ApiError;
 use crate::store::{
-    PageRequest, Recommendation, RecommendationFilter, RecommendationSort, RecommendationStatus, SortDirection,
+    PageRequest, Recommendation, RecommendationFilter, RecommendationSort, RecommendationStatus,
+    SortDirection,
 };
 use crate::web::WebError;
 use crate::web::format::{money, percent, words};
@@ -175,11 +176,14 @@ mod tests {
 
     #[test]
     fn empty_form_fields_mean_any_and_bad_values_name_the_field() {
-        let q: ListQuery = serde_urlencoded::from_str("status=&category=waste&min_savings=&sort=savings").unwrap();
+        let q: ListQuery =
+            serde_urlencoded::from_str("status=&category=waste&min_savings=&sort=savings").unwrap();
         let f = q.filter().unwrap();
         assert_eq!((f.status, f.category.as_deref(), f.min_savings), (None, Some("waste"), None));
         assert_eq!(f.sort, RecommendationSort::Savings);
-        for (query, field) in [("status=bogus", "status"), ("min_savings=-1", "min_savings"), ("sort=x", "sort")] {
+        for (query, field) in
+            [("status=bogus", "status"), ("min_savings=-1", "min_savings"), ("sort=x", "sort")]
+        {
             let q: ListQuery = serde_urlencoded::from_str(query).unwrap();
             assert!(q.filter().unwrap_err().to_string().contains(field) || field == "status", "{query}");
         }

@@ -23,7 +23,9 @@ async fn platform_admin(state: &AppState, headers: &HeaderMap) -> Result<(Sessio
     let api = state.api().ok_or(ApiError::NotConfigured("AZCOPS_AUTH_AUDIENCE"))?;
     let caller = api.authenticator.caller(&session.identity).await?;
     if !caller.platform_admin {
-        return Err(ApiError::Forbidden("choosing a tenant needs the AzCops.PlatformAdmin role".into()).into());
+        return Err(
+            ApiError::Forbidden("choosing a tenant needs the AzCops.PlatformAdmin role".into()).into()
+        );
     }
     Ok((session, caller))
 }
