@@ -42,10 +42,8 @@ impl Asset {
         self.gzipped.get_or_init(|| {
             use std::io::Write as _;
             let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-            match encoder.write_all(self.body).and_then(|()| encoder.finish()) {
-                Ok(bytes) => bytes,
-                Err(_) => Vec::new(),
-            }
+            // An empty result makes `serve` fall back to the uncompressed bytes.
+            encoder.write_all(self.body).and_then(|()| encoder.finish()).unwrap_or_default()
         })
     }
 }
