@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use serde_json::json;
 use tracing::Instrument as _;
 
@@ -62,10 +62,12 @@ impl Server {
 /// The full router: readiness, gated invocation routes and the API under `route_prefix`.
 pub fn router(state: AppState, route_prefix: &str, port: u16) -> Router {
     let api = crate::api::router(state.clone());
+    // The dashboard also answers `GET /`: the readiness JSON unless a browser asks for HTML.
+    let web = crate::web::router(state.clone());
     let internal = Router::new()
-        .route("/", get(|| async { axum::Json(json!({"status": "ready"})) }))
         .route("/{function}", post(invoke))
-        .with_state(ServerState { app: state, port });
+        .with_state(ServerState { app: state, port })
+        .merge(web);
     let prefix = route_prefix.trim_matches('/');
     if prefix.is_empty() { internal.merge(api) } else { internal.nest(&format!("/{prefix}"), api) }
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))

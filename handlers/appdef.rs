@@ -146,6 +146,27 @@ impl FunctionDef {
     }
 }
 
+/// Where the handler serves the API: the route prefix plus the literal head of the `api`
+/// function's route (`api/{*path}` under an empty prefix gives `api`, so the site root is free
+/// for the dashboard); the route prefix alone when that function cannot be read.
+pub fn api_mount(app_root: &Path, host: &HostConfig) -> String {
+    let route = std::fs::read(app_root.join("functions/api/function.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|doc| {
+            doc["bindings"].as_array()?.iter().find(|b| b["type"] == "httpTrigger")?["route"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    let head = route.split('/').take_while(|s| !s.is_empty() && !s.starts_with('{'));
+    std::iter::once(host.route_prefix.as_str())
+        .chain(head)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// The whole app: host.json plus every function folder.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppDefinition {
@@ -349,11 +370,14 @@ mod tests {
     #[test]
     fn the_repository_app_definition_loads() {
         let app = AppDefinition::load(Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap();
-        assert_eq!(app.host.route_prefix, "api");
+        // The site root is the dashboard's; the API keeps `/api` through its function's route.
+        assert_eq!(app.host.route_prefix, "");
+        assert_eq!(api_mount(Path::new(env!("CARGO_MANIFEST_DIR")), &app.host), "api");
         assert!(app.host.forward_http);
         assert_eq!(app.host.queues.max_dequeue_count, 5);
         let api = app.function("api").unwrap();
         assert!(api.is_forwarded_http(&app.host));
         assert!(!app.function("ingestion_trigger").unwrap().is_forwarded_http(&app.host));
+        assert!(app.function("web").unwrap().is_forwarded_http(&app.host));
     }
 }

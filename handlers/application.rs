@@ -100,5 +100,6 @@ impl Application {
         AppState::with_store(self.store.clone(), self.settings.diagnostics, ingest)
             .with_azure(self.arm.clone())
             .with_api(self.settings.api.clone())
+            .with_web(self.settings.web.clone())
     }
 }

@@ -27,3 +27,4 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod triggers;
+pub mod web;

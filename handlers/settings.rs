@@ -31,6 +31,8 @@ pub struct Settings {
     pub ingest: crate::ingest::IngestConfig,
     /// The HTTP API: authentication, limits, cache, exports.
     pub api: crate::api::ApiConfig,
+    /// The dashboard: sign-in and the session cookie.
+    pub web: crate::web::WebConfig,
     source: SettingsSource,
 }
 
@@ -69,7 +71,8 @@ impl Settings {
         let raw = section(crate::raw::RawConfig::from_source(&source), &mut problems);
         let ingest = section(crate::ingest::IngestConfig::from_source(&source), &mut problems);
         let api = section(crate::api::ApiConfig::from_source(&source), &mut problems);
-        match (telemetry, diagnostics, dev, azure, store, raw, ingest, api) {
+        let web = section(crate::web::WebConfig::from_source(&source), &mut problems);
+        match (telemetry, diagnostics, dev, azure, store, raw, ingest, api, web) {
             (
                 Some(telemetry),
                 Some(diagnostics),
@@ -79,8 +82,9 @@ impl Settings {
                 Some(raw),
                 Some(ingest),
                 Some(api),
+                Some(web),
             ) if problems.is_empty() => {
-                Ok(Self { telemetry, diagnostics, dev, azure, store, raw, ingest, api, source })
+                Ok(Self { telemetry, diagnostics, dev, azure, store, raw, ingest, api, web, source })
             }
             _ => Err(SettingsError { problems }),
         }
@@ -103,6 +107,7 @@ impl Settings {
             crate::raw::SETTINGS,
             crate::ingest::SETTINGS,
             crate::api::SETTINGS,
+            crate::web::SETTINGS,
             crate::ops::SETTINGS,
             PLATFORM_IDENTITY_SETTINGS,
         ]

@@ -82,6 +82,7 @@ struct Inner {
     ingest: Result<crate::ingest::IngestContext, String>,
     azure: Result<crate::azure::ArmClient, String>,
     api: Option<Arc<crate::api::ApiRuntime>>,
+    web: Option<Arc<crate::web::WebRuntime>>,
 }
 
 impl AppState {
@@ -89,7 +90,17 @@ impl AppState {
     pub fn new(database: Arc<dyn DatabaseProbe>, diagnostics: DiagnosticOptions) -> Self {
         let ingest = Err("no curated store is configured".to_owned());
         let azure = Err("no Azure identity is configured".to_owned());
-        Self { inner: Arc::new(Inner { database, store: None, diagnostics, ingest, azure, api: None }) }
+        Self {
+            inner: Arc::new(Inner {
+                database,
+                store: None,
+                diagnostics,
+                ingest,
+                azure,
+                api: None,
+                web: None,
+            }),
+        }
     }
 
     /// Builds the state around the curated store, which also answers the health probe.
@@ -103,7 +114,15 @@ impl AppState {
         let database: Arc<dyn DatabaseProbe> = Arc::new(store.clone());
         let azure = ingest.as_ref().map(|ctx| ctx.arm.clone()).map_err(Clone::clone);
         Self {
-            inner: Arc::new(Inner { database, store: Some(store), diagnostics, ingest, azure, api: None }),
+            inner: Arc::new(Inner {
+                database,
+                store: Some(store),
+                diagnostics,
+                ingest,
+                azure,
+                api: None,
+                web: None,
+            }),
         }
     }
 
@@ -117,6 +136,7 @@ impl AppState {
             ingest: self.inner.ingest.clone(),
             azure,
             api: self.inner.api.clone(),
+            web: self.inner.web.clone(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -151,6 +171,7 @@ impl AppState {
             ingest: self.inner.ingest.clone(),
             azure: self.inner.azure.clone(),
             api: Some(api),
+            web: self.inner.web.clone(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -163,6 +184,25 @@ impl AppState {
     /// The bearer-token authenticator, for envelope-mode HTTP functions.
     pub fn authenticator(&self) -> Option<&Arc<crate::api::Authenticator>> {
         self.inner.api.as_ref().map(|api| &api.authenticator)
+    }
+
+    /// Adds the dashboard's runtime (sign-in settings, cookie key).
+    pub fn with_web(self, config: crate::web::WebConfig) -> Self {
+        let inner = Inner {
+            database: self.inner.database.clone(),
+            store: self.inner.store.clone(),
+            diagnostics: self.inner.diagnostics,
+            ingest: self.inner.ingest.clone(),
+            azure: self.inner.azure.clone(),
+            api: self.inner.api.clone(),
+            web: Some(Arc::new(crate::web::WebRuntime::new(config))),
+        };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// The dashboard's runtime, when configured (without it `/` says sign-in is not configured).
+    pub fn web(&self) -> Option<&Arc<crate::web::WebRuntime>> {
+        self.inner.web.as_ref()
     }
 
     /// Diagnostic function options.

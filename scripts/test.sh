@@ -32,6 +32,9 @@ cargo test --locked
 step "Sandbox contract: official Azure SDK for Python and MSAL (scripts/sdk-tests.sh)"
 bash scripts/sdk-tests.sh
 
+step "Dashboard in headless Chromium: Playwright and axe-core (scripts/web-tests.sh)"
+bash scripts/web-tests.sh
+
 step "Deployment package (release build, scripts/package.sh)"
 bash scripts/package.sh
 

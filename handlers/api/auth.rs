@@ -168,6 +168,21 @@ struct Claims {
     roles: Vec<String>,
     name: Option<String>,
     oid: Option<String>,
+    nonce: Option<String>,
+}
+
+/// The claims of a validated token that authorisation uses; the dashboard keeps them in its
+/// session and turns them into a [`Caller`] per request through [`Authenticator::caller`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// `tid` (lower-case).
+    pub tid: String,
+    /// `roles`, as issued.
+    pub roles: Vec<String>,
+    /// `name`.
+    pub name: Option<String>,
+    /// `oid`.
+    pub oid: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -233,6 +248,26 @@ impl Authenticator {
     pub async fn authenticate(&self, authorization_header: Option<&str>) -> Result<Caller, AuthError> {
         let audience = self.config.audience.as_deref().ok_or(AuthError::NotConfigured)?;
         let token = bearer(authorization_header)?;
+        let (identity, _) = self.validate(token, audience).await?;
+        self.caller(&identity).await
+    }
+
+    /// Validates an OpenID Connect ID token issued to the dashboard's client (`audience` is its
+    /// client id) exactly as access tokens are validated, returning the identity and the token's
+    /// `nonce` for the caller to compare with the one it sent.
+    ///
+    /// # Errors
+    /// As [`Authenticator::authenticate`].
+    pub async fn validate_id_token(
+        &self,
+        token: &str,
+        audience: &str,
+    ) -> Result<(Identity, Option<String>), AuthError> {
+        self.validate(token, audience).await
+    }
+
+    /// Signature, algorithm, audience, lifetime and the per-tenant issuer of `token`.
+    async fn validate(&self, token: &str, audience: &str) -> Result<(Identity, Option<String>), AuthError> {
         let header = decode_header(token).map_err(|_| AuthError::Invalid("malformed header"))?;
         if header.alg != Algorithm::RS256 {
             return Err(AuthError::Invalid("algorithm not RS256"));
@@ -251,18 +286,32 @@ impl Authenticator {
         if claims.iss != format!("{}/{}/v2.0", self.config.authority, tid) {
             return Err(AuthError::Invalid("issuer does not match tid"));
         }
+        let identity = Identity { tid, roles: claims.roles, name: claims.name, oid: claims.oid };
+        Ok((identity, claims.nonce))
+    }
+
+    /// The caller of a validated identity: its tenant must be registered and active (or the
+    /// control plane), and only AzCops roles are kept (`AzCops.PlatformAdmin` only from the
+    /// control plane). The dashboard calls this on every request, so a deactivated tenant is
+    /// locked out of a session as quickly as out of the API.
+    ///
+    /// # Errors
+    /// [`AuthError::Invalid`] for an unregistered tenant, [`AuthError::Unavailable`].
+    pub async fn caller(&self, identity: &Identity) -> Result<Caller, AuthError> {
+        let tid = identity.tid.to_ascii_lowercase();
         let control_plane = self.config.control_plane_tenant.as_deref() == Some(tid.as_str());
         let tenant_id = self.resolve_tenant(&tid).await?;
         if tenant_id.is_none() && !control_plane {
             return Err(AuthError::Invalid("tenant not registered or inactive"));
         }
-        let roles: Vec<String> = claims
+        let roles: Vec<String> = identity
             .roles
-            .into_iter()
+            .iter()
             .filter(|r| {
                 matches!(r.as_str(), ROLE_READER | ROLE_APPROVER | ROLE_ADMIN)
-                    || (control_plane && r == ROLE_PLATFORM_ADMIN)
+                    || (control_plane && r.as_str() == ROLE_PLATFORM_ADMIN)
             })
+            .cloned()
             .collect();
         let platform_admin = roles.iter().any(|r| r == ROLE_PLATFORM_ADMIN);
         Ok(Caller {
@@ -270,8 +319,8 @@ impl Authenticator {
             scope: tenant_id.clone().map(TenantScope::from_verified_token),
             tenant_id,
             roles,
-            display_name: claims.name,
-            object_id: claims.oid,
+            display_name: identity.name.clone(),
+            object_id: identity.oid.clone(),
             platform_admin,
         })
     }

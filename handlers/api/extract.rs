@@ -245,6 +245,30 @@ impl FromRequestParts<AppState> for Tenant {
         let Authed(caller) = Authed::from_request_parts(parts, state).await?;
         let store = store_of(state)?;
         let named = parts.headers.get(TENANT_HEADER).and_then(|v| v.to_str().ok()).map(str::trim);
+        // The original URI: inside nested routers `parts.uri` has lost its prefix.
+        let path = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(|| parts.uri.path().to_owned(), |uri| uri.path().to_owned());
+        Tenant::resolve(caller, store, named, parts.method.as_str(), &path).await
+    }
+}
+
+impl Tenant {
+    /// The tenant `caller` acts on: its own, or for a platform admin the one `named` (internal
+    /// or Entra id), each such request audited in that tenant with `method` and `path`. The
+    /// API (from `X-AzCops-Tenant`) and the dashboard (from its tenant switcher) both use this.
+    ///
+    /// # Errors
+    /// 403 when a non-admin names a tenant or the caller has no tenant role; 404 for an
+    /// unknown tenant; store errors.
+    pub async fn resolve(
+        caller: Caller,
+        store: Store,
+        named: Option<&str>,
+        method: &str,
+        path: &str,
+    ) -> Result<Self, ApiError> {
         let scope = match named {
             Some(named) if !named.is_empty() => {
                 if !caller.platform_admin {
@@ -264,13 +288,9 @@ impl FromRequestParts<AppState> for Tenant {
                     actor: caller.actor(),
                     action: "platform_admin.request".into(),
                     target_type: "request".into(),
-                    // The original URI: inside nested routers `parts.uri` has lost its prefix.
-                    target_id: parts
-                        .extensions
-                        .get::<axum::extract::OriginalUri>()
-                        .map_or_else(|| parts.uri.path().to_owned(), |uri| uri.path().to_owned()),
+                    target_id: path.to_owned(),
                     metadata: serde_json::json!({
-                        "method": parts.method.as_str(),
+                        "method": method,
                         "caller_tenant": caller.azure_tenant_id,
                     }),
                     occurred_at: now(),

@@ -35,7 +35,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::config::{ConfigError, SettingsSource};
 use crate::state::{AppState, VERSION};
 
-pub use auth::{AuthConfig, AuthError, Authenticator, Caller};
+pub use auth::{AuthConfig, AuthError, Authenticator, Caller, Identity};
 pub use error::ApiError;
 
 /// Settings read by [`ApiConfig::from_source`].

@@ -49,10 +49,12 @@ pub async fn run(args: DemoArgs, app: &Application) -> Result<(), OpsError> {
     options.out_dir = Some(args.data_dir.join("sandbox"));
     let sandbox = Sandbox::start(options).await.map_err(|e| OpsError::Invalid(format!("sandbox: {e}")))?;
     println!("sandbox serving a simulated Azure at {}", sandbox.base_url());
+    let first_tenant = sandbox.estate().tenants.first().map(|t| t.id.clone());
     let demo = Application::build(Settings::load(demo_settings(
         app.settings().source(),
         &args,
         sandbox.exports(),
+        first_tenant.as_deref(),
     ))?)?;
     let source = demo.settings().source();
     let store = demo.migrated_store().await?;
@@ -87,6 +89,11 @@ pub async fn run(args: DemoArgs, app: &Application) -> Result<(), OpsError> {
         host.stop().await;
     } else {
         let token = demo_token(sandbox.base_url(), &tenants[0]).await?;
+        println!(
+            "\nDashboard at http://127.0.0.1:{}/ : sign in on the sandbox's page as a Reader, Approver or Admin \
+             of any demo tenant, or as the platform admin.",
+            host.port()
+        );
         let api = format!("http://127.0.0.1:{}/api", host.port());
         println!(
             "\nAPI at {api} (docs: {api}/docs). A token for the first tenant (Reader, Approver, Admin; 1 hour):"
@@ -102,7 +109,12 @@ pub async fn run(args: DemoArgs, app: &Application) -> Result<(), OpsError> {
 }
 
 /// The demo's settings: the user's, then the sandbox's exports and the embedded defaults.
-fn demo_settings(source: &SettingsSource, args: &DemoArgs, exports: Vec<(String, String)>) -> SettingsSource {
+fn demo_settings(
+    source: &SettingsSource,
+    args: &DemoArgs,
+    exports: Vec<(String, String)>,
+    first_tenant: Option<&str>,
+) -> SettingsSource {
     let mut source = source.clone();
     for (key, value) in exports {
         source.set(key, value);
@@ -118,8 +130,27 @@ fn demo_settings(source: &SettingsSource, args: &DemoArgs, exports: Vec<(String,
         source.set("AZCOPS_AUTH_AUTHORITY", base);
     }
     source.set("AZCOPS_AUTH_AUDIENCE", crate::sandbox::entra::DEFAULT_AUDIENCE);
+    // The dashboard signs in against the sandbox too; the session key is new each run, so a
+    // restart signs everyone out.
+    if source.get("AZCOPS_WEB_CLIENT_ID").is_none() {
+        source.set("AZCOPS_WEB_CLIENT_ID", DEMO_WEB_CLIENT_ID);
+        source.set("AZCOPS_WEB_CLIENT_SECRET", "sandbox-development-secret");
+        source.set(
+            "AZCOPS_SESSION_KEY",
+            format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()),
+        );
+    }
+    // The sandbox's first tenant manages the others, so its platform admin is the demo's.
+    if source.get("AZCOPS_CONTROL_PLANE_TENANT").is_none()
+        && let Some(first) = first_tenant
+    {
+        source.set("AZCOPS_CONTROL_PLANE_TENANT", first);
+    }
     source
 }
+
+/// The dashboard's client id in the demo (the sandbox accepts any).
+pub const DEMO_WEB_CLIENT_ID: &str = "azcops-dashboard-dev";
 
 async fn register_tenant(
     store: &crate::store::Store,

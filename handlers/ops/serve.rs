@@ -32,8 +32,9 @@ pub async fn run(args: ServeArgs, app: Application) -> anyhow::Result<()> {
     let host = crate::appdef::load_host_config(&app_root.join("host.json"))
         .context("reading host.json from FUNCTIONS_APP_ROOT_PATH")?;
     let state = app.handler_state().await;
-    let server = crate::app::Server::bind(port, &host.route_prefix, state).await?;
-    tracing::info!(port = server.port(), route_prefix = %host.route_prefix, "custom handler listening");
+    let api_mount = crate::appdef::api_mount(&app_root, &host);
+    let server = crate::app::Server::bind(port, &api_mount, state).await?;
+    tracing::info!(port = server.port(), api_mount = %api_mount, "custom handler listening");
     // Started by `azcops dev`/`azcops demo`: never outlive the emulator, however it ended.
     tokio::select! {
         served = server.run_until(shutdown_signal()) => served?,

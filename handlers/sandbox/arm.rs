@@ -150,6 +150,9 @@ pub async fn entra_token(
     Path(tenant): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
+    if form.get("grant_type").map(String::as_str) == Some("authorization_code") {
+        return super::signin::redeem(&state, &form);
+    }
     let estate = &state.estate;
     let Some(t) = estate
         .tenants

@@ -3,7 +3,8 @@
 //! `POST /_sandbox/user-token` minting RS256 user access tokens with the Entra v2 claims.
 //!
 //! With `AZCOPS_AUTH_AUTHORITY` set to the sandbox's base URL, AzCops accepts these tokens, so
-//! the zero-setup demo can call the API without a real Entra tenant.
+//! the zero-setup demo can call the API without a real Entra tenant. The dashboard's sign-in
+//! (authorisation code + PKCE) is served by [`super::signin`].
 //!
 //! The signing key below is a fixed development key committed in the source: it is PUBLIC and
 //! only for local development and tests. Never trust this sandbox's issuer in a deployment.
@@ -68,6 +69,20 @@ pub fn routes() -> Router<Shared> {
         .route("/{tenant}/v2.0/.well-known/openid-configuration", get(openid_configuration))
         .route("/common/discovery/v2.0/keys", get(keys))
         .route("/_sandbox/user-token", post(user_token))
+        .route(
+            "/{tenant}/oauth2/v2.0/authorize",
+            get(super::signin::authorize_page).post(super::signin::authorize_submit),
+        )
+}
+
+/// Signs `claims` with the development key (RS256, `kid` [`DEV_KEY_ID`]).
+///
+/// # Errors
+/// The key or the claims cannot be encoded.
+pub fn sign(claims: &serde_json::Value) -> Result<String, jsonwebtoken::errors::Error> {
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(DEV_KEY_ID.to_owned());
+    EncodingKey::from_rsa_pem(DEV_PRIVATE_KEY_PEM.as_bytes()).and_then(|key| encode(&header, claims, &key))
 }
 
 /// Entra's v2 discovery document. An unknown tenant gets Entra's 400 `invalid_tenant` with
@@ -160,11 +175,7 @@ async fn user_token(State(state): State<Shared>, body: axum::body::Bytes) -> Res
         "nbf": now,
         "exp": now + TOKEN_LIFETIME_SECS,
     });
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(DEV_KEY_ID.to_owned());
-    let signed = EncodingKey::from_rsa_pem(DEV_PRIVATE_KEY_PEM.as_bytes())
-        .and_then(|key| encode(&header, &claims, &key));
-    match signed {
+    match sign(&claims) {
         Ok(token) => {
             Json(json!({"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_LIFETIME_SECS}))
                 .into_response()

@@ -69,6 +69,7 @@ pub mod quota_use;
 pub mod render;
 pub mod retail;
 pub mod server;
+pub mod signin;
 pub mod spec;
 pub mod timeframe;
 pub mod tls;
@@ -261,6 +262,7 @@ impl Sandbox {
             control: Mutex::new(control::Control::new(options.faults, options.quotas, options.latency)),
             clock: if options.manual_clock { control::Clock::manual() } else { control::Clock::tokio() },
             pages: options.pages,
+            signin: signin::PendingCodes::default(),
         });
         let app = server::router(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -35,6 +35,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Page sizes per API.
     pub pages: PageSizes,
+    /// Authorisation codes issued by the development sign-in page, not yet redeemed.
+    pub signin: super::signin::PendingCodes,
 }
 
 /// Handler state.

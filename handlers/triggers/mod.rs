@@ -13,6 +13,7 @@ pub mod ingestion_trigger;
 pub mod nightly_ingest;
 pub mod retention;
 pub mod support;
+pub mod web;
 
 use crate::invocation::{DecodeError, InvocationRequest, InvocationResponse};
 use crate::state::AppState;
@@ -53,6 +54,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
     retention::SPEC,
     api::SPEC,
     ingestion_trigger::SPEC,
+    web::SPEC,
 ];
 
 /// Why an invocation failed.
@@ -117,6 +119,7 @@ pub async fn dispatch(
         "retention" => retention::run(state, request).await,
         "api" => api::run(state, request).await,
         "ingestion_trigger" => ingestion_trigger::run(state, request).await,
+        "web" => web::run(state, request).await,
         other if state.diagnostics().enabled => diagnostics::dispatch(state, other, request).await,
         other => Err(TriggerError::UnknownFunction(other.to_owned())),
     }

@@ -120,9 +120,11 @@ fn with_an_empty_route_prefix_internal_routes_stay_unreachable() {
         .send()
         .unwrap();
     assert_eq!(response.status().as_u16(), 404, "a forged public invocation is refused");
-    let health = client.get(format!("http://127.0.0.1:{}/health", dev.port)).send().unwrap();
-    assert_eq!(health.status().as_u16(), 200, "the API is served at the root");
-    dev.wait_for("the health request", |l| l.contains("GET /health -> 200"));
+    // The repository's `api` function routes `api/{*path}`, so the API keeps `/api` and the root
+    // is free for the dashboard.
+    let health = client.get(format!("http://127.0.0.1:{}/api/health", dev.port)).send().unwrap();
+    assert_eq!(health.status().as_u16(), 200, "the API is served under /api");
+    dev.wait_for("the health request", |l| l.contains("GET /api/health -> 200"));
     assert_eq!(dev.count("diag_queue", "Failed") + dev.count("diag_queue", "Succeeded"), 0);
 }
 

@@ -395,7 +395,14 @@ async fn backfill_and_rebuild_equal_incremental_maintenance(ctx: Ctx) {
     let scope = &tenant(store, 1).await;
     let other = &tenant(store, 2).await;
     // The second tenant names its allocation tag differently.
-    store.put_rule_settings(other, &serde_json::json!({"cost_center_tag": "Owner"})).await.unwrap();
+    store
+        .put_rule_settings(
+            other,
+            &serde_json::json!({"cost_center_tag": "Owner"}),
+            &azcops::store::Actor::named("test"),
+        )
+        .await
+        .unwrap();
     let estate = estate(23);
     load(store, scope, &estate).await;
     load(store, other, &estate).await;

@@ -181,6 +181,33 @@ decision!(dismiss, "dismiss", "`POST /recommendations/{id}/dismiss` (Approver; r
 decision!(reopen, "reopen", "`POST /recommendations/{id}/reopen` (Approver).");
 decision!(execute, "execute", "`POST /recommendations/{id}/execute` (Admin).");
 
+/// The status a decision moves to and the role it needs (the dashboard uses the same table).
+pub(crate) fn decision(action: &str) -> Option<(RecommendationStatus, &'static str)> {
+    match action {
+        "approve" => Some((RecommendationStatus::Approved, ROLE_APPROVER)),
+        "reject" => Some((RecommendationStatus::Rejected, ROLE_APPROVER)),
+        "dismiss" => Some((RecommendationStatus::Dismissed, ROLE_APPROVER)),
+        "reopen" => Some((RecommendationStatus::Open, ROLE_APPROVER)),
+        "execute" => Some((RecommendationStatus::Executed, ROLE_ADMIN)),
+        _ => None,
+    }
+}
+
+/// The trimmed reason: required to reject or dismiss, at most 2000 characters.
+pub(crate) fn check_reason(
+    to: RecommendationStatus,
+    reason: Option<String>,
+) -> Result<Option<String>, ApiError> {
+    let reason = reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    if matches!(to, RecommendationStatus::Rejected | RecommendationStatus::Dismissed) && reason.is_none() {
+        return Err(ApiError::validation("reason", "is required to reject or dismiss"));
+    }
+    if reason.as_ref().is_some_and(|r| r.len() > 2000) {
+        return Err(ApiError::validation("reason", "must be at most 2000 characters"));
+    }
+    Ok(reason)
+}
+
 /// Applies one decision to a recommendation.
 async fn decide(
     tenant: Tenant,
@@ -188,25 +215,12 @@ async fn decide(
     action: &str,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let (to, role) = match action {
-        "approve" => (RecommendationStatus::Approved, ROLE_APPROVER),
-        "reject" => (RecommendationStatus::Rejected, ROLE_APPROVER),
-        "dismiss" => (RecommendationStatus::Dismissed, ROLE_APPROVER),
-        "reopen" => (RecommendationStatus::Open, ROLE_APPROVER),
-        "execute" => (RecommendationStatus::Executed, ROLE_ADMIN),
-        _ => return Err(ApiError::NotFound("no such route".into())),
-    };
+    let (to, role) = decision(action).ok_or_else(|| ApiError::NotFound("no such route".into()))?;
     tenant.require(role)?;
     // An empty body is allowed for the decisions that need no reason.
     let body: DecisionBody =
         if body.iter().all(u8::is_ascii_whitespace) { DecisionBody::default() } else { parse_json(&body)? };
-    let reason = body.reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
-    if matches!(to, RecommendationStatus::Rejected | RecommendationStatus::Dismissed) && reason.is_none() {
-        return Err(ApiError::validation("reason", "is required to reject or dismiss"));
-    }
-    if reason.as_ref().is_some_and(|r| r.len() > 2000) {
-        return Err(ApiError::validation("reason", "must be at most 2000 characters"));
-    }
+    let reason = check_reason(to, body.reason)?;
     let updated = tenant
         .store
         .transition_recommendation(&tenant.scope, &id, to, &tenant.caller.actor(), reason.as_deref())

@@ -41,11 +41,18 @@ locals {
     AZCOPS_METRICS_CONCURRENCY = tostring(var.azure_client.metrics_concurrency)
     AZCOPS_CLIENT_TYPE         = var.azure_client.client_type
 
-    AZCOPS_AUTH_AUDIENCE             = var.auth.audience
-    AZCOPS_AUTH_AUTHORITY            = var.auth.authority
-    AZCOPS_AUTH_JWKS_URL             = var.auth.jwks_url
-    AZCOPS_CONTROL_PLANE_TENANT      = var.control_plane_tenant_id
-    AZCOPS_CORS_ORIGINS              = join(",", var.cors_origins)
+    AZCOPS_AUTH_AUDIENCE        = var.auth.audience
+    AZCOPS_AUTH_AUTHORITY       = var.auth.authority
+    AZCOPS_AUTH_JWKS_URL        = var.auth.jwks_url
+    AZCOPS_CONTROL_PLANE_TENANT = var.control_plane_tenant_id
+    AZCOPS_CORS_ORIGINS         = join(",", var.cors_origins)
+
+    # The dashboard's sign-in (handlers/web): the client secret and the cookie key are Key Vault
+    # references; with an empty client id the dashboard says sign-in is not configured.
+    AZCOPS_WEB_CLIENT_ID     = var.web.client_id
+    AZCOPS_WEB_CLIENT_SECRET = format(local.key_vault_reference, var.web.client_secret_name)
+    AZCOPS_SESSION_KEY       = format(local.key_vault_reference, var.web.session_key_secret_name)
+
     AZCOPS_API_RATE_LIMIT_PER_MINUTE = "1200"
     AZCOPS_API_MAX_BODY_BYTES        = "65536"
     AZCOPS_API_REQUEST_TIMEOUT_SECS  = "30"

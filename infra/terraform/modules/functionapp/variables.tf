@@ -197,3 +197,13 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "web" {
+  description = "The dashboard's Entra app registration (a confidential web client with redirect URI https://<app>/auth/callback): its client id, and the Key Vault secret names of its client secret and of the session cookie key (at least 32 characters)."
+  type = object({
+    client_id               = optional(string, "")
+    client_secret_name      = optional(string, "web-client-secret")
+    session_key_secret_name = optional(string, "web-session-key")
+  })
+  default = {}
+}

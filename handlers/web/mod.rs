@@ -1,0 +1,185 @@
+//! The dashboard: server-rendered HTML (maud) served by the same binary at the site root, with
+//! htmx and a vendored ECharts build embedded as versioned assets, OpenID Connect sign-in
+//! (authorisation code + PKCE, confidential client) and an encrypted session cookie.
+//!
+//! Authorisation is the API's: the session keeps the ID token's `tid` and `roles`, every request
+//! turns them into a [`crate::api::Caller`] through [`crate::api::Authenticator::caller`] and
+//! into a tenant through [`crate::api::extract::Tenant::resolve`], and decisions go through the
+//! same store calls as the API's routes. See `handlers/web/README.md`.
+
+pub mod assets;
+mod error;
+mod format;
+mod oidc;
+mod pages;
+pub mod session;
+mod viewer;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{get, post};
+
+use crate::config::{ConfigError, SettingsSource};
+use crate::state::AppState;
+
+pub use error::WebError;
+pub use session::CookieKey;
+
+/// Settings read by [`WebConfig::from_source`].
+pub const SETTINGS: &[&str] = &["AZCOPS_WEB_CLIENT_ID", "AZCOPS_WEB_CLIENT_SECRET", "AZCOPS_SESSION_KEY"];
+
+/// Shortest accepted `AZCOPS_SESSION_KEY`: 32 characters carry enough entropy for an AES-256
+/// key when generated randomly (`openssl rand -base64 32` gives 44).
+pub const MIN_SESSION_KEY_CHARS: usize = 32;
+
+/// The Content-Security-Policy of every dashboard page: only this origin's scripts and styles,
+/// no inline script or style, no framing.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
+
+/// Sign-in settings; `None` when `AZCOPS_WEB_CLIENT_ID` is not set (the dashboard then says so).
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebConfig {
+    /// The confidential client, when configured.
+    pub client: Option<WebClient>,
+}
+
+/// The dashboard's app registration.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebClient {
+    /// `AZCOPS_WEB_CLIENT_ID`: the ID token's audience.
+    pub client_id: String,
+    /// `AZCOPS_WEB_CLIENT_SECRET`.
+    pub client_secret: String,
+    /// `AZCOPS_SESSION_KEY`.
+    pub session_key: String,
+}
+
+impl std::fmt::Debug for WebConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let client_id = self.client.as_ref().map(|c| c.client_id.as_str());
+        f.debug_struct("WebConfig").field("client_id", &client_id).finish_non_exhaustive()
+    }
+}
+
+impl WebConfig {
+    /// Reads `AZCOPS_WEB_CLIENT_ID`; when it is set, `AZCOPS_WEB_CLIENT_SECRET` and
+    /// `AZCOPS_SESSION_KEY` (at least [`MIN_SESSION_KEY_CHARS`] characters) are required.
+    ///
+    /// # Errors
+    /// A required setting is missing or the key is too short (the value is never echoed).
+    pub fn from_source(source: &SettingsSource) -> Result<Self, ConfigError> {
+        let Some(client_id) = source.get("AZCOPS_WEB_CLIENT_ID").map(str::trim).filter(|v| !v.is_empty())
+        else {
+            return Ok(Self { client: None });
+        };
+        let required = |key: &str| {
+            source
+                .get(key)
+                .filter(|v| !v.trim().is_empty())
+                .map(str::to_owned)
+                .ok_or_else(|| ConfigError::Missing { key: key.to_owned() })
+        };
+        let client_secret = required("AZCOPS_WEB_CLIENT_SECRET")?;
+        let session_key = required("AZCOPS_SESSION_KEY")?;
+        if session_key.chars().count() < MIN_SESSION_KEY_CHARS {
+            return Err(ConfigError::invalid(
+                "AZCOPS_SESSION_KEY",
+                format!("must be at least {MIN_SESSION_KEY_CHARS} characters"),
+            ));
+        }
+        Ok(Self { client: Some(WebClient { client_id: client_id.to_owned(), client_secret, session_key }) })
+    }
+}
+
+/// What the dashboard needs at run time, held in [`AppState`].
+#[derive(Debug)]
+pub struct WebRuntime {
+    /// The settings.
+    pub config: WebConfig,
+    /// The cookie key, when sign-in is configured.
+    pub cookies: Option<CookieKey>,
+    /// Calls the identity provider's token endpoint.
+    pub http: reqwest::Client,
+}
+
+impl WebRuntime {
+    /// Builds the runtime from its settings.
+    pub fn new(config: WebConfig) -> Self {
+        let cookies = config.client.as_ref().and_then(|c| CookieKey::from_secret(&c.session_key));
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Self { config, cookies, http }
+    }
+}
+
+/// The dashboard's routes (no fallback: merged beside the API and the invocation routes).
+/// `GET /` also answers the host's readiness probe: requests that do not accept HTML get the
+/// readiness JSON.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::overview::page_or_ready))
+        .route("/recommendations", get(pages::recommendations::list))
+        .route("/recommendations/{id}", get(pages::recommendation::detail))
+        .route("/recommendations/{id}/{action}", post(pages::recommendation::decide))
+        .route("/tenant", get(pages::tenant::chooser).post(pages::tenant::switch))
+        .route("/auth/signin", get(oidc::signin))
+        .route("/auth/callback", get(oidc::callback))
+        .route("/auth/signout", post(oidc::signout))
+        .route("/assets/{hash}/{name}", get(assets::serve))
+        .with_state(state)
+        .layer(axum::middleware::from_fn(security_headers))
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
+}
+
+/// CSP and the usual hardening headers on every dashboard response; pages are never cached
+/// (they show per-user data), assets set their own long lifetime.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_in_settings_are_all_or_nothing() {
+        assert!(WebConfig::from_source(&SettingsSource::default()).unwrap().client.is_none());
+        let only_id = SettingsSource::from_pairs([("AZCOPS_WEB_CLIENT_ID", "c")]);
+        assert!(
+            WebConfig::from_source(&only_id).unwrap_err().to_string().contains("AZCOPS_WEB_CLIENT_SECRET")
+        );
+        let short = SettingsSource::from_pairs([
+            ("AZCOPS_WEB_CLIENT_ID", "c"),
+            ("AZCOPS_WEB_CLIENT_SECRET", "s"),
+            ("AZCOPS_SESSION_KEY", "0123456789abcdef0123456789abcde"),
+        ]);
+        let error = WebConfig::from_source(&short).unwrap_err().to_string();
+        assert!(error.contains("AZCOPS_SESSION_KEY") && !error.contains("0123"), "{error}");
+        let ok = SettingsSource::from_pairs([
+            ("AZCOPS_WEB_CLIENT_ID", "c"),
+            ("AZCOPS_WEB_CLIENT_SECRET", "s"),
+            ("AZCOPS_SESSION_KEY", "0123456789abcdef0123456789abcdef"),
+        ]);
+        let config = WebConfig::from_source(&ok).unwrap();
+        assert!(!format!("{config:?}").contains("0123"), "the key is not in Debug output");
+        assert!(WebRuntime::new(config).cookies.is_some());
+    }
+}

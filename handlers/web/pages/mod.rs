@@ -1,0 +1,16 @@
+//! The dashboard's pages.
+
+pub mod layout;
+pub mod overview;
+pub mod recommendation;
+pub mod recommendations;
+pub mod tenant;
+
+use super::WebError;
+use super::viewer::Viewer;
+
+/// The display name of the tenant the viewer acts on.
+pub async fn tenant_name(viewer: &Viewer) -> Result<String, WebError> {
+    let tenant = viewer.tenant.store.platform_admin().get_tenant(viewer.tenant.scope.tenant_id()).await?;
+    Ok(tenant.name)
+}
