@@ -55,6 +55,10 @@ async fn budgets_lifecycle(backend: Backend) {
     assert_eq!(tenant_budget["status"]["state"], "at_risk");
     assert_eq!(tenant_budget["status"]["threshold_reached"], 80);
     assert_eq!(tenant_budget["status"]["other_currencies"]["USD"], 5000.0);
+    let status = tenant_budget["status"].as_object().unwrap();
+    for key in ["forecast", "forecast_lower", "forecast_upper", "percent_forecast"] {
+        assert!(status.contains_key(key), "{key} missing from {tenant_budget}");
+    }
 
     let duplicate = api.call(Method::POST, "/api/v1/budgets", Some(&admin), Some(body)).await;
     assert_eq!(duplicate.status, StatusCode::CONFLICT, "{}", duplicate.text);

@@ -14,7 +14,7 @@ use crate::api::auth::ROLE_ADMIN;
 use crate::api::extract::{ApiJson, Tenant};
 use crate::api::middleware::CorrelationId;
 use crate::money::round_to_minor_unit;
-use crate::store::{Actor, Budget, BudgetInput, CurrencySpend, Store, TenantScope};
+use crate::store::{Actor, Budget, BudgetInput, CostForecast, CurrencySpend, Store, TenantScope};
 
 /// How a budget stands in the current month (UTC).
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -27,7 +27,16 @@ pub struct BudgetStatus {
     pub percent_spent: f64,
     /// The highest alert threshold `spent` has reached, if any.
     pub threshold_reached: Option<u32>,
-    /// `ok`, `at_risk` (a threshold reached, the amount not yet) or `over` (amount reached).
+    /// Month-end forecast of the budget's metric in its currency (`null` without cost history).
+    pub forecast: Option<f64>,
+    /// Lower bound of the forecast's 80 % interval.
+    pub forecast_lower: Option<f64>,
+    /// Upper bound of the forecast's 80 % interval.
+    pub forecast_upper: Option<f64>,
+    /// `forecast` as a percentage of the amount, one decimal.
+    pub percent_forecast: Option<f64>,
+    /// `ok`; `at_risk` when a threshold is reached or the month-end forecast reaches the amount;
+    /// `over` once the amount is spent.
     pub state: String,
     /// Month-to-date cost billed in other currencies, which never counts against the budget.
     pub other_currencies: BTreeMap<String, f64>,
@@ -106,17 +115,31 @@ fn actor(tenant: &Tenant, correlation: &CorrelationId) -> Actor {
     Actor { actor: tenant.caller.actor(), correlation_id: Some(correlation.0.clone()) }
 }
 
-/// The status of `budget` from month-to-date spend per currency.
-pub fn status(budget: &Budget, spend: &[CurrencySpend], today: NaiveDate) -> BudgetStatus {
-    let amount_of = |s: &CurrencySpend| if budget.metric == "amortized" { s.amortized_cost } else { s.cost };
+/// The status of `budget` from month-to-date spend per currency and the month-end forecast of
+/// its scope (the forecasts of other currencies are ignored).
+pub fn status(
+    budget: &Budget,
+    spend: &[CurrencySpend],
+    forecasts: &[CostForecast],
+    today: NaiveDate,
+) -> BudgetStatus {
+    let amortized = budget.metric == "amortized";
+    let amount_of = |s: &CurrencySpend| if amortized { s.amortized_cost } else { s.cost };
     let spent = spend.iter().filter(|s| s.currency == budget.currency).map(amount_of).sum::<f64>();
     let spent = round_to_minor_unit(spent, &budget.currency);
+    let percent_of = |value: f64| (value / budget.amount * 1000.0).round() / 10.0;
     let percent = spent / budget.amount * 100.0;
     let threshold_reached =
         budget.alert_thresholds.0.iter().copied().filter(|t| percent >= f64::from(*t)).max();
+    let estimate = forecasts
+        .iter()
+        .find(|f| f.currency == budget.currency && f.subscription_id == budget.subscription_id)
+        .map(|f| if amortized { f.amortized.month_end } else { f.actual.month_end });
+    let round = |v: f64| round_to_minor_unit(v, &budget.currency);
+    let forecast = estimate.map(|e| round(e.forecast.max(spent)));
     let state = if percent >= 100.0 {
         "over"
-    } else if threshold_reached.is_some() {
+    } else if threshold_reached.is_some() || forecast.is_some_and(|f| f >= budget.amount) {
         "at_risk"
     } else {
         "ok"
@@ -124,8 +147,12 @@ pub fn status(budget: &Budget, spend: &[CurrencySpend], today: NaiveDate) -> Bud
     BudgetStatus {
         month: format!("{:04}-{:02}", today.year(), today.month()),
         spent,
-        percent_spent: (percent * 10.0).round() / 10.0,
+        percent_spent: percent_of(spent),
         threshold_reached,
+        forecast,
+        forecast_lower: estimate.map(|e| round(e.lower)),
+        forecast_upper: estimate.map(|e| round(e.upper)),
+        percent_forecast: forecast.map(percent_of),
         state: state.to_owned(),
         other_currencies: spend
             .iter()
@@ -135,14 +162,33 @@ pub fn status(budget: &Budget, spend: &[CurrencySpend], today: NaiveDate) -> Bud
     }
 }
 
-async fn view(store: &Store, scope: &TenantScope, budget: Budget) -> Result<BudgetView, ApiError> {
+/// Budgets with their status; `forecasts` are the tenant's (and its subscriptions') month-end
+/// forecasts for today, read once for the whole list.
+async fn views(
+    store: &Store,
+    scope: &TenantScope,
+    budgets: Vec<Budget>,
+) -> Result<Vec<BudgetView>, ApiError> {
     let today = Utc::now().date_naive();
     let first = today.with_day(1).unwrap_or(today);
-    let spend = store.spend_by_currency(scope, first, today, budget.subscription_id.as_deref()).await?;
-    let mut budget = budget;
-    budget.amount = round_to_minor_unit(budget.amount, &budget.currency);
-    let status = status(&budget, &spend, today);
-    Ok(BudgetView { budget, status })
+    let forecasts = match budgets.as_slice() {
+        [] => Vec::new(),
+        [one] => store.month_end_forecast(scope, one.subscription_id.as_deref(), today).await?,
+        _ => store.cost_forecasts(scope, today).await?,
+    };
+    let mut views = Vec::with_capacity(budgets.len());
+    for mut budget in budgets {
+        let spend = store.spend_by_currency(scope, first, today, budget.subscription_id.as_deref()).await?;
+        budget.amount = round_to_minor_unit(budget.amount, &budget.currency);
+        let status = status(&budget, &spend, &forecasts, today);
+        views.push(BudgetView { budget, status });
+    }
+    Ok(views)
+}
+
+async fn view(store: &Store, scope: &TenantScope, budget: Budget) -> Result<BudgetView, ApiError> {
+    let mut views = views(store, scope, vec![budget]).await?;
+    views.pop().ok_or_else(|| ApiError::Internal("no budget view".into()))
 }
 
 /// `GET /budgets` (Reader): every budget of the tenant with its month-to-date status.
@@ -153,10 +199,8 @@ async fn view(store: &Store, scope: &TenantScope, budget: Budget) -> Result<Budg
     responses((status = 200, description = "Budgets by name", body = [BudgetView]), crate::api::openapi::Errors)
 )]
 pub async fn list(tenant: Tenant) -> Result<Response, ApiError> {
-    let mut views = Vec::new();
-    for budget in tenant.store.list_budgets(&tenant.scope).await? {
-        views.push(view(&tenant.store, &tenant.scope, budget).await?);
-    }
+    let budgets = tenant.store.list_budgets(&tenant.scope).await?;
+    let views = views(&tenant.store, &tenant.scope, budgets).await?;
     Ok(Json(serde_json::json!({ "items": views })).into_response())
 }
 
@@ -265,15 +309,56 @@ mod tests {
     fn only_the_budget_currency_counts_and_thresholds_set_the_state() {
         let today = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
         let rows = [spend("EUR", 812.345, 400.0), spend("USD", 5000.0, 5000.0)];
-        let s = status(&budget("actual"), &rows, today);
+        let s = status(&budget("actual"), &rows, &[], today);
         assert_eq!((s.month.as_str(), s.spent, s.percent_spent), ("2026-12", 812.35, 81.2));
         assert_eq!((s.threshold_reached, s.state.as_str()), (Some(80), "at_risk"));
         assert_eq!(s.other_currencies["USD"], 5000.0);
-        let s = status(&budget("amortized"), &rows, today);
+        let s = status(&budget("amortized"), &rows, &[], today);
         assert_eq!((s.spent, s.state.as_str(), s.threshold_reached), (400.0, "ok", None));
-        let s = status(&budget("actual"), &[spend("EUR", 1000.0, 0.0)], today);
+        let s = status(&budget("actual"), &[spend("EUR", 1000.0, 0.0)], &[], today);
         assert_eq!((s.state.as_str(), s.threshold_reached), ("over", Some(100)));
-        let s = status(&budget("actual"), &[], today);
+        let s = status(&budget("actual"), &[], &[], today);
         assert_eq!((s.spent, s.state.as_str()), (0.0, "ok"));
+    }
+
+    fn forecast(currency: &str, subscription_id: Option<&str>, month_end: f64) -> CostForecast {
+        use crate::analytics::forecast::{Estimate, IntervalBasis};
+        let measure = crate::store::MeasureForecast {
+            month_to_date: 0.0,
+            month_end: Estimate { forecast: month_end, lower: month_end * 0.9, upper: month_end * 1.1 },
+            next_month: Estimate { forecast: 0.0, lower: 0.0, upper: 0.0 },
+        };
+        CostForecast {
+            scope: if subscription_id.is_some() { "subscription" } else { "tenant" }.into(),
+            subscription_id: subscription_id.map(str::to_owned),
+            currency: currency.into(),
+            month: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            data_through: NaiveDate::from_ymd_opt(2026, 12, 6).unwrap(),
+            actual: measure,
+            amortized: measure,
+            interval_basis: IntervalBasis::Backtest,
+            history_days: 90,
+        }
+    }
+
+    #[test]
+    fn a_forecast_over_the_amount_puts_the_budget_at_risk_before_any_threshold() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let spent = [spend("EUR", 300.0, 300.0)];
+        // Only the forecast of the budget's own scope and currency counts.
+        let forecasts = [
+            forecast("USD", None, 9000.0),
+            forecast("EUR", Some("sub"), 9000.0),
+            forecast("EUR", None, 1200.0),
+        ];
+        let s = status(&budget("actual"), &spent, &forecasts, today);
+        assert_eq!((s.threshold_reached, s.forecast, s.percent_forecast), (None, Some(1200.0), Some(120.0)));
+        assert_eq!((s.forecast_lower, s.forecast_upper), (Some(1080.0), Some(1320.0)));
+        assert_eq!(s.state, "at_risk");
+        let s = status(&budget("actual"), &spent, &[forecast("EUR", None, 700.0)], today);
+        assert_eq!((s.state.as_str(), s.percent_forecast), ("ok", Some(70.0)));
+        // A forecast below what is already spent is raised to it.
+        let s = status(&budget("actual"), &spent, &[forecast("EUR", None, 100.0)], today);
+        assert_eq!(s.forecast, Some(300.0));
     }
 }
