@@ -14,8 +14,8 @@
 //! - Otherwise it is a **spike**, and the baseline uses the expected amount in its place.
 //! - A service's first cost after at least [`DetectParams::new_service_after_days`] days of known
 //!   history of its subscription is a **new service**.
-//! - An amount that matches the same day of the previous month (a monthly charge such as a
-//!   support plan) is not a spike.
+//! - An excess that the same day of the previous month also had over its week (a monthly
+//!   charge such as a support plan) is not a spike.
 
 use chrono::{Datelike as _, Months, NaiveDate};
 use serde::Serialize;
@@ -159,7 +159,7 @@ pub fn detect(series: &Series, params: &DetectParams) -> Vec<Finding> {
         expected[t] = Some(e);
         let band = (params.threshold * noise(&adj, &expected, first, t, params)).max(params.min_relative);
         let v = x[t];
-        if !out_of_band(v, e, band, params) || (v > e && recurs_monthly(series, first, t)) {
+        if !out_of_band(v, e, band, params) || (v > e && recurs_monthly(series, first, t, e)) {
             t += 1;
             continue;
         }
@@ -241,16 +241,21 @@ fn out_of_band(v: f64, e: f64, band: f64, p: &DetectParams) -> bool {
     e <= EPSILON || (v / e - 1.0).abs() > band
 }
 
-/// Whether the same day of the previous month billed about the same amount.
-fn recurs_monthly(series: &Series, first: usize, t: usize) -> bool {
+/// Whether the same day of the previous month stood out from its week by about the same
+/// amount as day `t` stands out from its baseline `e` (a monthly charge, not an anomaly).
+fn recurs_monthly(series: &Series, first: usize, t: usize, e: f64) -> bool {
     let day = series.day(t);
     let Some(prev) = day.checked_sub_months(Months::new(1)) else { return false };
     // The 31st has no match in a 30-day month; neither does a charge there recur.
     if prev.day() != day.day() || prev < series.day(first) {
         return false;
     }
+    let x = &series.values;
     let i = (prev - series.start).num_days() as usize;
-    let (then, now) = (series.values[i], series.values[t]);
+    let around: Vec<f64> =
+        (i.saturating_sub(3).max(first)..(i + 4).min(x.len())).filter(|d| *d != i).map(|d| x[d]).collect();
+    let then = x[i] - median(&around).unwrap_or(0.0);
+    let now = x[t] - e;
     then > EPSILON && (then - now).abs() <= 0.25 * now
 }
 

@@ -251,7 +251,9 @@ fn forecasts_of(
 ) -> Vec<CostForecast> {
     let to = as_of.pred_opt().unwrap_or(as_of);
     let days = (to - from).num_days().max(-1) + 1;
-    let mut by_currency: std::collections::BTreeMap<&str, (Vec<f64>, Vec<f64>, usize)> = Default::default();
+    // Per currency: actual, amortized, (first, last + 1) day index with data.
+    let mut by_currency: std::collections::BTreeMap<&str, (Vec<f64>, Vec<f64>, (usize, usize))> =
+        Default::default();
     for p in points {
         let Ok(i) = usize::try_from((p.date - from).num_days()) else { continue };
         if i as i64 >= days {
@@ -259,20 +261,20 @@ fn forecasts_of(
         }
         let entry = by_currency
             .entry(&p.currency)
-            .or_insert_with(|| (vec![0.0; days as usize], vec![0.0; days as usize], 0));
+            .or_insert_with(|| (vec![0.0; days as usize], vec![0.0; days as usize], (i, i + 1)));
         entry.0[i] += p.cost;
         entry.1[i] += p.amortized_cost;
-        entry.2 = entry.2.max(i + 1);
+        entry.2 = (entry.2.0.min(i), entry.2.1.max(i + 1));
     }
     let params = ForecastParams::default();
     let mut out = Vec::new();
-    for (currency, (mut actual, mut amortized, len)) in by_currency {
-        // Cut at the last day with data, so days not ingested yet are forecast, not zeros.
-        actual.truncate(len);
-        amortized.truncate(len);
+    for (currency, (actual, amortized, (first, end))) in by_currency {
+        // From the first day with data (days before are unknown, not zero spend) to the last
+        // (days not ingested yet are forecast, not taken as zeros).
+        let start = from + Days::new(first as u64);
         let (Some(a), Some(m)) = (
-            analytics::forecast(from, &actual, as_of, &params),
-            analytics::forecast(from, &amortized, as_of, &params),
+            analytics::forecast(start, &actual[first..end], as_of, &params),
+            analytics::forecast(start, &amortized[first..end], as_of, &params),
         ) else {
             continue;
         };
