@@ -237,6 +237,7 @@ fn analytics_section(rt: &tokio::runtime::Runtime, estates: &str, failed: &mut V
         total.detected += s.detected;
         total.hits += s.hits;
         total.steady_errors.extend(s.steady_errors);
+        total.all_errors.extend(s.all_errors);
         total.covered += s.covered;
         total.intervals += s.intervals;
         total.steady_covered += s.steady_covered;
@@ -247,7 +248,12 @@ fn analytics_section(rt: &tokio::runtime::Runtime, estates: &str, failed: &mut V
     println!("quality.anomalies.planted: {}", total.planted);
     println!("quality.anomalies.recall: {recall:.1} %");
     println!("quality.anomalies.precision: {precision:.1} %");
-    println!("quality.forecast.mape_steady: {mape:.2} %");
+    println!("quality.forecast.mape_steady: {mape:.2} % ({} month totals)", total.steady_errors.len());
+    println!(
+        "quality.forecast.mape_all: {:.2} % ({} month totals)",
+        mean(&total.all_errors),
+        total.all_errors.len()
+    );
     println!("quality.forecast.coverage_80: {:.1} %", pct(total.covered, total.intervals));
     println!(
         "quality.forecast.coverage_80_steady: {:.1} %",
