@@ -242,6 +242,10 @@ fn forecast_window(as_of: NaiveDate) -> Result<(NaiveDate, NaiveDate), StoreErro
     Ok((from, to))
 }
 
+/// One currency's daily actual and amortized cost, with the (first, last + 1) day index that
+/// has data.
+type Daily = (Vec<f64>, Vec<f64>, (usize, usize));
+
 /// One forecast per currency of the summed `points` (the tenant's when `subscription` is None).
 fn forecasts_of(
     points: &[CostPoint],
@@ -251,9 +255,7 @@ fn forecasts_of(
 ) -> Vec<CostForecast> {
     let to = as_of.pred_opt().unwrap_or(as_of);
     let days = (to - from).num_days().max(-1) + 1;
-    // Per currency: actual, amortized, (first, last + 1) day index with data.
-    let mut by_currency: std::collections::BTreeMap<&str, (Vec<f64>, Vec<f64>, (usize, usize))> =
-        Default::default();
+    let mut by_currency: std::collections::BTreeMap<&str, Daily> = Default::default();
     for p in points {
         let Ok(i) = usize::try_from((p.date - from).num_days()) else { continue };
         if i as i64 >= days {
