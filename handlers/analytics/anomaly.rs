@@ -207,6 +207,17 @@ pub fn detect(series: &Series, params: &DetectParams) -> Vec<Finding> {
     out
 }
 
+/// The days of `series` whose verdict is settled: judged with a full baseline and noise window
+/// behind them and the level-shift look-ahead after them, so more data (or a later window) does
+/// not change it. An anomaly stored for such a day that detection no longer reports was
+/// restated away and can be resolved. `None` when no day is settled yet.
+pub fn settled_days(series: &Series, params: &DetectParams) -> Option<(NaiveDate, NaiveDate)> {
+    let first = series.values.iter().position(|v| v.abs() > EPSILON)?;
+    let from = first.max(series.history_start) + params.min_history_days + params.noise_days;
+    let to = series.values.len().checked_sub(1 + params.confirm_days)?;
+    (from <= to).then(|| (series.day(from), series.day(to)))
+}
+
 /// Median of the same weekday over the previous weeks (at least three of them, so one odd week cannot move it).
 fn seasonal(adj: &[f64], first: usize, t: usize, p: &DetectParams) -> Option<f64> {
     let same: Vec<f64> =
@@ -350,6 +361,15 @@ mod tests {
         v[index(11)] = 100.0;
         let found = detect(&series(v), &DetectParams::default());
         assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn settled_days_need_history_before_and_look_ahead_after() {
+        let p = DetectParams::default();
+        let settled = settled_days(&series(seasonal_series(60, 10.0)), &p).unwrap();
+        assert_eq!(settled, (start() + chrono::Days::new(49), start() + chrono::Days::new(56)));
+        assert_eq!(settled_days(&series(seasonal_series(50, 10.0)), &p), None);
+        assert_eq!(settled_days(&series(vec![0.0; 80]), &p), None);
     }
 
     #[test]

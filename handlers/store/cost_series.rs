@@ -40,6 +40,8 @@ pub struct DetectionReport {
     pub anomalies: usize,
     /// Anomaly rows inserted or changed.
     pub changed: u64,
+    /// Open anomalies on settled days that detection no longer finds, now resolved.
+    pub resolved: u64,
 }
 
 /// One scope's forecast in one currency.
@@ -137,7 +139,9 @@ impl Store {
     }
 
     /// Detects daily amortized-cost anomalies of one subscription's services and of the tenant
-    /// total over the `limits.window_days` before `as_of`, and stores them (idempotently).
+    /// total over the `limits.window_days` before `as_of`, and stores them (idempotently). Open
+    /// anomalies on settled days (see [`analytics::settled_days`]) that are no longer found
+    /// (restated costs) become `resolved`.
     ///
     /// # Errors
     /// [`StoreError::Validation`] when the window is outside `1..=400` days or the series limit
@@ -172,9 +176,14 @@ impl Store {
         let mut report = DetectionReport { series_dropped: services.dropped, ..Default::default() };
         let mut rows = Vec::new();
         let params = DetectParams::default();
+        let mut settled = Vec::new();
         for series in services.series.into_iter().chain(tenant_series) {
             report.series += 1;
-            for f in analytics::detect(&series, &params) {
+            let found = analytics::detect(&series, &params);
+            if let Some(days) = analytics::settled_days(&series, &params) {
+                settled.push((series.key.clone(), days, found.iter().map(|f| f.day).collect::<Vec<_>>()));
+            }
+            for f in found {
                 rows.push(AnomalyUpsert {
                     scope: series.key.scope.clone(),
                     dimension: series.key.dimension.clone(),
@@ -191,6 +200,10 @@ impl Store {
         }
         report.anomalies = rows.len();
         report.changed = self.upsert_anomalies(scope, &rows).await?;
+        for (key, days, found) in settled {
+            let key = [key.scope.as_str(), &key.dimension, &key.dimension_value, &key.currency];
+            report.resolved += self.resolve_anomalies(scope, key, days, &found).await?;
+        }
         Ok(report)
     }
 
