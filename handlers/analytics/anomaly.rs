@@ -8,8 +8,8 @@
 //! but never narrower than [`DetectParams::min_relative`]; a day outside the band and at least
 //! [`DetectParams::min_absolute`] away from the baseline is anomalous.
 //!
-//! - If the next [`DetectParams::confirm_days`] days stay outside the band on the same side, the
-//!   day starts a **level shift**: the history before it is rescaled to the new level, so the
+//! - If the next [`DetectParams::confirm_days`] days stay outside half the band on the same
+//!   side, the day starts a **level shift**: the history before it is rescaled to the new level, so the
 //!   following days are judged against the new normal and are not reported again.
 //! - Otherwise it is a **spike**, and the baseline uses the expected amount in its place.
 //! - A service's first cost after at least [`DetectParams::new_service_after_days`] days of known
@@ -25,6 +25,9 @@ use super::stats::median;
 
 /// Below this an expected amount counts as zero.
 const EPSILON: f64 = 1e-9;
+/// The share of the band the days after a level shift's first day must stay out of: three days
+/// in a row on the same side are evidence enough without each being a full outlier.
+const CONFIRM_BAND: f64 = 0.5;
 /// Scales a median absolute deviation to a standard deviation under normal noise.
 const MAD_TO_SIGMA: f64 = 1.4826;
 
@@ -168,7 +171,7 @@ pub fn detect(series: &Series, params: &DetectParams) -> Vec<Finding> {
         let shifted = ahead.len() >= params.confirm_days.min(2)
             && ahead.iter().all(|&d| {
                 let ed = seasonal(&adj, first, d, params).map_or(e, |s| s * level);
-                out_of_band(x[d], ed, band, params) && (x[d] > ed) == (v > e)
+                out_of_band(x[d], ed, band * CONFIRM_BAND, params) && (x[d] > ed) == (v > e)
             });
         let kind = if shifted {
             if e > EPSILON {
