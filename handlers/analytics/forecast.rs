@@ -304,6 +304,16 @@ mod tests {
     }
 
     #[test]
+    fn backtests_are_bounded_to_the_most_recent_origins() {
+        let values = series(200, 100.0);
+        let p = ForecastParams::default();
+        let errors = backtest(day(8, 1), &values, 199, &[(1, 10)], &p);
+        assert_eq!(errors[0].len(), p.max_backtests + 1, "origins last-56 ..= last");
+        let few = ForecastParams { max_backtests: 3, ..p };
+        assert_eq!(backtest(day(8, 1), &values, 199, &[(1, 10)], &few)[0].len(), 4);
+    }
+
+    #[test]
     fn short_history_uses_residuals_and_too_short_gives_none() {
         let values = series(10, 50.0);
         let f = forecast(day(8, 1), &values, day(8, 11), &ForecastParams::default()).unwrap();

@@ -231,6 +231,13 @@ async fn series_and_forecast(ctx: Ctx) {
             && f.actual.month_end.forecast <= f.actual.month_end.upper
     );
     assert!((f.amortized.month_to_date - 0.9 * known).abs() < 1e-6);
+    // The forecast reads the 120 days before as_of: costs older than that are not used.
+    assert!(store.month_end_forecast(scope, Some(&sub), nth(70 + 120)).await.unwrap().is_empty());
+    assert_eq!(
+        store.month_end_forecast(scope, Some(&sub), nth(62 + 120)).await.unwrap().len(),
+        1,
+        "days 62..=69"
+    );
     let all_of_tenant = store.cost_forecasts(scope, as_of()).await.unwrap();
     assert_eq!(all_of_tenant.len(), 2, "the tenant and its one subscription");
     assert_eq!(all_of_tenant[0].scope, "tenant");
