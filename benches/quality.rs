@@ -6,7 +6,16 @@
 //! Exits non-zero when a waste or governance rule misses recall 100 % / precision 98 %, or
 //! any rule's mean savings error exceeds 5 %. `AZCOPS_QUALITY_ESTATES` picks estates
 //! (`demo,large`, the default).
+//!
+//! The analytics section (see `quality/analytics.rs`) scores anomaly detection against the
+//! planted anomalies and backtests the month-end forecast; it exits non-zero when recall is
+//! under 95 %, precision under 90 %, fewer than 200 anomalies were planted over the estates, or
+//! the steady subscriptions' mid-month MAPE exceeds 5 %. `AZCOPS_QUALITY_SECTIONS` picks
+//! sections (`rules,analytics`, the default).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+#[path = "quality/analytics.rs"]
+mod analytics;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -157,18 +166,120 @@ async fn run_estate(label: &str, spec: EstateSpec, seed: u64) -> BTreeMap<String
 
 fn main() {
     let estates = std::env::var("AZCOPS_QUALITY_ESTATES").unwrap_or_else(|_| "demo,large".into());
+    let sections = std::env::var("AZCOPS_QUALITY_SECTIONS").unwrap_or_else(|_| "rules,analytics".into());
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let mut failed = Vec::new();
+    if sections.split(',').any(|s| s.trim() == "rules") {
+        rules_section(&rt, &estates, &mut failed);
+    }
+    if sections.split(',').any(|s| s.trim() == "analytics") {
+        analytics_section(&rt, &estates, &mut failed);
+    }
+    if failed.is_empty() {
+        println!("quality: all targets met");
+    } else {
+        for f in &failed {
+            eprintln!("quality: target missed: {f}");
+        }
+        std::process::exit(1);
+    }
+}
+
+fn estate_of(label: &str) -> (EstateSpec, u64) {
+    match label {
+        "demo" => (EstateSpec::DEMO, 42),
+        "large" => (EstateSpec::LARGE, 7),
+        other => panic!("unknown estate {other} (demo, large)"),
+    }
+}
+
+fn analytics_section(rt: &tokio::runtime::Runtime, estates: &str, failed: &mut Vec<String>) {
+    let mut total = analytics::AnalyticsScore::default();
+    println!(
+        "{:<8} {:>8} {:>8} {:>6} {:>8} {:>10} {:>10} {:>10} {:>9}",
+        "estate", "planted", "detected", "hits", "recall", "precision", "mape", "mape.all", "coverage"
+    );
+    let pct = |a: usize, b: usize| if b == 0 { 100.0 } else { 100.0 * a as f64 / b as f64 };
+    let mean = |v: &[f64]| if v.is_empty() { 0.0 } else { 100.0 * v.iter().sum::<f64>() / v.len() as f64 };
+    for label in estates.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (spec, seed) = estate_of(label);
+        let s = rt.block_on(analytics::run(label, spec, seed));
+        let (recall, precision) = (pct(s.hits, s.planted), pct(s.hits, s.detected));
+        let (mape, mape_all, coverage) =
+            (mean(&s.steady_errors), mean(&s.all_errors), pct(s.covered, s.intervals));
+        println!(
+            "{label:<8} {:>8} {:>8} {:>6} {recall:>7.1}% {precision:>9.1}% {mape:>9.2}% {mape_all:>9.2}% {coverage:>8.1}%",
+            s.planted, s.detected, s.hits
+        );
+        println!("quality.{label}.anomalies.planted: {}", s.planted);
+        println!("quality.{label}.anomalies.recall: {recall:.1} %");
+        println!("quality.{label}.anomalies.precision: {precision:.1} %");
+        println!("quality.{label}.anomalies.wrong_kind: {}", s.wrong_kind);
+        println!("quality.{label}.anomalies.tenant_total_found: {}", s.tenant_total_anomalies);
+        for (kind, (planted, hits)) in &s.by_kind {
+            println!(
+                "quality.{label}.anomalies.{kind}.recall: {:.1} % ({hits}/{planted})",
+                pct(*hits, *planted)
+            );
+        }
+        println!(
+            "quality.{label}.forecast.mape_steady: {mape:.2} % ({} month totals)",
+            s.steady_errors.len()
+        );
+        println!("quality.{label}.forecast.mape_all: {mape_all:.2} % ({} month totals)", s.all_errors.len());
+        println!("quality.{label}.forecast.coverage_80: {coverage:.1} % ({} intervals)", s.intervals);
+        println!(
+            "quality.{label}.forecast.coverage_80_steady: {:.1} % ({} intervals)",
+            pct(s.steady_covered, s.steady_intervals),
+            s.steady_intervals
+        );
+        total.planted += s.planted;
+        total.detected += s.detected;
+        total.hits += s.hits;
+        total.steady_errors.extend(s.steady_errors);
+        total.all_errors.extend(s.all_errors);
+        total.covered += s.covered;
+        total.intervals += s.intervals;
+        total.steady_covered += s.steady_covered;
+        total.steady_intervals += s.steady_intervals;
+    }
+    let (recall, precision) = (pct(total.hits, total.planted), pct(total.hits, total.detected));
+    let mape = mean(&total.steady_errors);
+    println!("quality.anomalies.planted: {}", total.planted);
+    println!("quality.anomalies.recall: {recall:.1} %");
+    println!("quality.anomalies.precision: {precision:.1} %");
+    println!("quality.forecast.mape_steady: {mape:.2} % ({} month totals)", total.steady_errors.len());
+    println!(
+        "quality.forecast.mape_all: {:.2} % ({} month totals)",
+        mean(&total.all_errors),
+        total.all_errors.len()
+    );
+    println!("quality.forecast.coverage_80: {:.1} %", pct(total.covered, total.intervals));
+    println!(
+        "quality.forecast.coverage_80_steady: {:.1} %",
+        pct(total.steady_covered, total.steady_intervals)
+    );
+    if total.planted < 200 {
+        failed.push(format!("anomalies: only {} planted (at least 200 needed)", total.planted));
+    }
+    if recall < 95.0 || precision < 90.0 {
+        failed.push(format!("anomalies: recall {recall:.1}% precision {precision:.1}%"));
+    }
+    if total.steady_errors.is_empty() || mape > 5.0 {
+        failed.push(format!(
+            "forecast: steady mid-month MAPE {mape:.2}% over {} month totals",
+            total.steady_errors.len()
+        ));
+    }
+}
+
+fn rules_section(rt: &tokio::runtime::Runtime, estates: &str, failed: &mut Vec<String>) {
     println!(
         "{:<8} {:<36} {:>6} {:>6} {:>6} {:>8} {:>10} {:>10}",
         "estate", "rule", "truth", "found", "hits", "recall", "precision", "sav.err"
     );
     for label in estates.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (spec, seed) = match label {
-            "demo" => (EstateSpec::DEMO, 42),
-            "large" => (EstateSpec::LARGE, 7),
-            other => panic!("unknown estate {other} (demo, large)"),
-        };
+        let (spec, seed) = estate_of(label);
         let scores = rt.block_on(run_estate(label, spec, seed));
         for (rule, s) in &scores {
             let recall = if s.truth == 0 { 100.0 } else { 100.0 * s.hits as f64 / s.truth as f64 };
@@ -196,13 +307,5 @@ fn main() {
                 ));
             }
         }
-    }
-    if failed.is_empty() {
-        println!("quality: all targets met");
-    } else {
-        for f in &failed {
-            eprintln!("quality: target missed: {f}");
-        }
-        std::process::exit(1);
     }
 }

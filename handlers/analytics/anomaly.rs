@@ -8,14 +8,14 @@
 //! but never narrower than [`DetectParams::min_relative`]; a day outside the band and at least
 //! [`DetectParams::min_absolute`] away from the baseline is anomalous.
 //!
-//! - If the next [`DetectParams::confirm_days`] days stay outside the band on the same side, the
-//!   day starts a **level shift**: the history before it is rescaled to the new level, so the
+//! - If the next [`DetectParams::confirm_days`] days stay outside half the band on the same
+//!   side, the day starts a **level shift**: the history before it is rescaled to the new level, so the
 //!   following days are judged against the new normal and are not reported again.
 //! - Otherwise it is a **spike**, and the baseline uses the expected amount in its place.
 //! - A service's first cost after at least [`DetectParams::new_service_after_days`] days of known
 //!   history of its subscription is a **new service**.
-//! - An amount that matches the same day of the previous month (a monthly charge such as a
-//!   support plan) is not a spike.
+//! - An excess that the same day of the previous month also had over its week (a monthly
+//!   charge such as a support plan) is not a spike.
 
 use chrono::{Datelike as _, Months, NaiveDate};
 use serde::Serialize;
@@ -25,6 +25,9 @@ use super::stats::median;
 
 /// Below this an expected amount counts as zero.
 const EPSILON: f64 = 1e-9;
+/// The share of the band the days after a level shift's first day must stay out of: three days
+/// in a row on the same side are evidence enough without each being a full outlier.
+const CONFIRM_BAND: f64 = 0.5;
 /// Scales a median absolute deviation to a standard deviation under normal noise.
 const MAD_TO_SIGMA: f64 = 1.4826;
 
@@ -159,7 +162,7 @@ pub fn detect(series: &Series, params: &DetectParams) -> Vec<Finding> {
         expected[t] = Some(e);
         let band = (params.threshold * noise(&adj, &expected, first, t, params)).max(params.min_relative);
         let v = x[t];
-        if !out_of_band(v, e, band, params) || (v > e && recurs_monthly(series, first, t)) {
+        if !out_of_band(v, e, band, params) || (v > e && recurs_monthly(series, first, t, e)) {
             t += 1;
             continue;
         }
@@ -168,7 +171,7 @@ pub fn detect(series: &Series, params: &DetectParams) -> Vec<Finding> {
         let shifted = ahead.len() >= params.confirm_days.min(2)
             && ahead.iter().all(|&d| {
                 let ed = seasonal(&adj, first, d, params).map_or(e, |s| s * level);
-                out_of_band(x[d], ed, band, params) && (x[d] > ed) == (v > e)
+                out_of_band(x[d], ed, band * CONFIRM_BAND, params) && (x[d] > ed) == (v > e)
             });
         let kind = if shifted {
             if e > EPSILON {
@@ -207,6 +210,17 @@ pub fn detect(series: &Series, params: &DetectParams) -> Vec<Finding> {
     out
 }
 
+/// The days of `series` whose verdict is settled: judged with a full baseline and noise window
+/// behind them and the level-shift look-ahead after them, so more data (or a later window) does
+/// not change it. An anomaly stored for such a day that detection no longer reports was
+/// restated away and can be resolved. `None` when no day is settled yet.
+pub fn settled_days(series: &Series, params: &DetectParams) -> Option<(NaiveDate, NaiveDate)> {
+    let first = series.values.iter().position(|v| v.abs() > EPSILON)?;
+    let from = first.max(series.history_start) + params.min_history_days + params.noise_days;
+    let to = series.values.len().checked_sub(1 + params.confirm_days)?;
+    (from <= to).then(|| (series.day(from), series.day(to)))
+}
+
 /// Median of the same weekday over the previous weeks (at least three of them, so one odd week cannot move it).
 fn seasonal(adj: &[f64], first: usize, t: usize, p: &DetectParams) -> Option<f64> {
     let same: Vec<f64> =
@@ -241,16 +255,21 @@ fn out_of_band(v: f64, e: f64, band: f64, p: &DetectParams) -> bool {
     e <= EPSILON || (v / e - 1.0).abs() > band
 }
 
-/// Whether the same day of the previous month billed about the same amount.
-fn recurs_monthly(series: &Series, first: usize, t: usize) -> bool {
+/// Whether the same day of the previous month stood out from its week by about the same
+/// amount as day `t` stands out from its baseline `e` (a monthly charge, not an anomaly).
+fn recurs_monthly(series: &Series, first: usize, t: usize, e: f64) -> bool {
     let day = series.day(t);
     let Some(prev) = day.checked_sub_months(Months::new(1)) else { return false };
     // The 31st has no match in a 30-day month; neither does a charge there recur.
     if prev.day() != day.day() || prev < series.day(first) {
         return false;
     }
+    let x = &series.values;
     let i = (prev - series.start).num_days() as usize;
-    let (then, now) = (series.values[i], series.values[t]);
+    let around: Vec<f64> =
+        (i.saturating_sub(3).max(first)..(i + 4).min(x.len())).filter(|d| *d != i).map(|d| x[d]).collect();
+    let then = x[i] - median(&around).unwrap_or(0.0);
+    let now = x[t] - e;
     then > EPSILON && (then - now).abs() <= 0.25 * now
 }
 
@@ -345,6 +364,15 @@ mod tests {
         v[index(11)] = 100.0;
         let found = detect(&series(v), &DetectParams::default());
         assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn settled_days_need_history_before_and_look_ahead_after() {
+        let p = DetectParams::default();
+        let settled = settled_days(&series(seasonal_series(60, 10.0)), &p).unwrap();
+        assert_eq!(settled, (start() + chrono::Days::new(49), start() + chrono::Days::new(56)));
+        assert_eq!(settled_days(&series(seasonal_series(50, 10.0)), &p), None);
+        assert_eq!(settled_days(&series(vec![0.0; 80]), &p), None);
     }
 
     #[test]

@@ -12,8 +12,10 @@
 //! The interval comes from backtesting the same model on the series' own history: for every
 //! origin with enough history before it and the same horizon after it, the relative error of
 //! the forecast sum; the interval is the 10th–90th percentile of those errors applied to the
-//! forecast part. With fewer than [`ForecastParams::min_backtests`] origins it falls back to the
-//! in-sample residual spread (`1.2816 σ √(1/h + 1/7)`), and says so in [`IntervalBasis`].
+//! forecast part, widened where needed to the spread of one-day-ahead errors scaled to the
+//! horizon (`1.2816 σ √(1/h + 1/7)`, σ the robust spread of those errors). With fewer than
+//! [`ForecastParams::min_backtests`] origins only the latter is used, and [`IntervalBasis`]
+//! says so.
 
 use chrono::{Datelike as _, Days, Months, NaiveDate};
 use serde::Serialize;
@@ -178,12 +180,14 @@ pub fn forecast(start: NaiveDate, values: &[f64], as_of: NaiveDate, p: &Forecast
     let mut basis = IntervalBasis::Backtest;
     for (h, horizon) in horizons.iter().enumerate() {
         let predicted = point(*horizon);
+        let width = residual_width(start, x, end, p, horizon.1 + 1 - horizon.0.min(horizon.1 + 1));
+        // The wider of the two on each side: backtests miss noise the window did not show,
+        // the residual spread misses level changes the backtests saw.
         let (lo, hi, b) = if errors[h].len() >= p.min_backtests {
-            let lo = quantile(&errors[h], 0.1).unwrap_or(0.0);
-            let hi = quantile(&errors[h], 0.9).unwrap_or(0.0);
+            let lo = quantile(&errors[h], 0.1).unwrap_or(0.0).min(-width);
+            let hi = quantile(&errors[h], 0.9).unwrap_or(0.0).max(width);
             (lo, hi, IntervalBasis::Backtest)
         } else {
-            let width = residual_width(&model, x, end, p, horizon.1 + 1 - horizon.0.min(horizon.1 + 1));
             (-width, width, IntervalBasis::Residuals)
         };
         if h == 0 {
@@ -235,16 +239,17 @@ fn backtest(
     errors
 }
 
-/// The relative half-width of an 80 % interval for a sum over `h` days from in-sample residuals.
-fn residual_width(model: &Model, x: &[f64], end: usize, p: &ForecastParams, h: usize) -> f64 {
-    let lo = (end + 1).saturating_sub(p.history_days);
-    let residuals: Vec<f64> = (lo..=end)
+/// The relative half-width of an 80 % interval for a sum over `h` days, from the spread of
+/// one-day-ahead out-of-sample errors over the window (each day forecast from the days before).
+fn residual_width(start: NaiveDate, x: &[f64], end: usize, p: &ForecastParams, h: usize) -> f64 {
+    let lo = (end + 1).saturating_sub(p.history_days).max(p.min_history_days);
+    let errors: Vec<f64> = (lo..=end)
         .filter_map(|i| {
-            let f = model.predict(i);
+            let f = Model::fit(start, x, i - 1, p)?.predict(i);
             (f > EPSILON).then(|| (x[i] / f - 1.0).abs())
         })
         .collect();
-    let sigma = 1.4826 * median(&residuals).unwrap_or(0.0);
+    let sigma = 1.4826 * median(&errors).unwrap_or(0.0);
     Z_80 * sigma * (1.0 / h.max(1) as f64 + 1.0 / 7.0).sqrt()
 }
 
@@ -296,6 +301,16 @@ mod tests {
         let f = forecast(day(8, 1), &values, day(10, 16), &ForecastParams::default()).unwrap();
         assert!((f.month_end.forecast - (310.0 + 30.0 * 10.0)).abs() < 1.0, "{f:?}");
         assert!((f.next_month.forecast - (300.0 + 30.0 * 10.0)).abs() < 1.0, "{f:?}");
+    }
+
+    #[test]
+    fn backtests_are_bounded_to_the_most_recent_origins() {
+        let values = series(200, 100.0);
+        let p = ForecastParams::default();
+        let errors = backtest(day(8, 1), &values, 199, &[(1, 10)], &p);
+        assert_eq!(errors[0].len(), p.max_backtests + 1, "origins last-56 ..= last");
+        let few = ForecastParams { max_backtests: 3, ..p };
+        assert_eq!(backtest(day(8, 1), &values, 199, &[(1, 10)], &few)[0].len(), 4);
     }
 
     #[test]

@@ -12,6 +12,6 @@ pub mod forecast;
 pub mod series;
 mod stats;
 
-pub use anomaly::{AnomalyKind, DetectParams, Finding, Severity, detect};
+pub use anomaly::{AnomalyKind, DetectParams, Finding, Severity, detect, settled_days};
 pub use forecast::{Estimate, Forecast, ForecastParams, IntervalBasis, forecast};
 pub use series::{CostPoint, Measure, Series, SeriesKey, SeriesLimits, TENANT_SCOPE, TOTAL_DIMENSION, group};

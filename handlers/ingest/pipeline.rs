@@ -260,6 +260,7 @@ async fn detect_anomalies(
             series_dropped = report.series_dropped,
             anomalies = report.anomalies,
             changed = report.changed,
+            resolved = report.resolved,
             "ingestion.anomalies_detected"
         ),
         Err(e) => tracing::warn!(error = %e, "cost anomaly detection failed; the costs are stored"),

@@ -4,7 +4,7 @@
 //! rule's input or a planted finding's truth.
 //!
 //! Per subscription, from the estate seed: each of [`SERVICES`] has a base daily amount, a
-//! weekend factor and ±4 % noise. Two of every three subscriptions (index % 3 ≠ 2) also carry,
+//! weekend factor and ±10 % noise. Two of every three subscriptions (index % 3 ≠ 2) also carry,
 //! when the history is at least [`MIN_DAYS_TO_PLANT`] days: a spike (×2.5–4 for one day) on two
 //! services, a level shift (×1.7–2.2 or ×0.4–0.5 from that day on) on the third, and a new
 //! service ([`NEW_SERVICE`]) first billed on a day at least 42 days into the history. The third
@@ -137,7 +137,7 @@ pub fn charges(estate: &Estate, sub: usize, day: NaiveDate) -> Vec<(Meter, f64)>
     let planted = plan(estate, sub);
     let weekend = day.weekday().number_from_monday() >= 6;
     let noise =
-        |k: u64| 1.0 + 0.08 * (unit_hash(&[estate.seed, sub as u64, k, u64::from(index), 0x0015E]) - 0.5);
+        |k: u64| 1.0 + 0.2 * (unit_hash(&[estate.seed, sub as u64, k, u64::from(index), 0x0015E]) - 0.5);
     let mut out = Vec::with_capacity(SERVICES.len() + 1);
     for (k, (meter, lo, hi)) in SERVICES.iter().enumerate() {
         let base = lo + (hi - lo) * draw(estate, sub, 100 + k as u64);

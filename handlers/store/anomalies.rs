@@ -166,6 +166,42 @@ impl Store {
         Ok(changed)
     }
 
+    /// Resolves the open anomalies of one series (`key`: scope, dimension, dimension value,
+    /// currency) dated within `[from, to]` except on `still_found` days: detection over settled
+    /// days no longer finds them (the costs were restated). Returns how many were resolved.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn resolve_anomalies(
+        &self,
+        scope: &TenantScope,
+        key: [&str; 4],
+        (from, to): (NaiveDate, NaiveDate),
+        still_found: &[NaiveDate],
+    ) -> Result<u64, StoreError> {
+        let at = now();
+        let done = on_pool!(self, pool => {
+            let mut qb = QueryBuilder::new("UPDATE cost_anomalies SET status = 'resolved', updated_at = ");
+            qb.push_bind(at);
+            qb.push(" WHERE tenant_id = ").push_bind(scope.tenant_id().to_owned());
+            for (column, value) in ["scope", "dimension", "dimension_value", "currency"].iter().zip(key) {
+                qb.push(format_args!(" AND {column} = ")).push_bind(value.to_owned());
+            }
+            qb.push(" AND status = 'open' AND day >= ").push_bind(from);
+            qb.push(" AND day <= ").push_bind(to);
+            if !still_found.is_empty() {
+                qb.push(" AND day NOT IN (");
+                let mut list = qb.separated(", ");
+                for day in still_found {
+                    list.push_bind(*day);
+                }
+                qb.push(")");
+            }
+            qb.build().execute(pool).await?.rows_affected()
+        });
+        Ok(done)
+    }
+
     /// Lists anomalies, newest day first (largest deviation first within a day).
     ///
     /// # Errors

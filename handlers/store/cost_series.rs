@@ -40,6 +40,8 @@ pub struct DetectionReport {
     pub anomalies: usize,
     /// Anomaly rows inserted or changed.
     pub changed: u64,
+    /// Open anomalies on settled days that detection no longer finds, now resolved.
+    pub resolved: u64,
 }
 
 /// One scope's forecast in one currency.
@@ -137,7 +139,9 @@ impl Store {
     }
 
     /// Detects daily amortized-cost anomalies of one subscription's services and of the tenant
-    /// total over the `limits.window_days` before `as_of`, and stores them (idempotently).
+    /// total over the `limits.window_days` before `as_of`, and stores them (idempotently). Open
+    /// anomalies on settled days (see [`analytics::settled_days`]) that are no longer found
+    /// (restated costs) become `resolved`.
     ///
     /// # Errors
     /// [`StoreError::Validation`] when the window is outside `1..=400` days or the series limit
@@ -172,9 +176,14 @@ impl Store {
         let mut report = DetectionReport { series_dropped: services.dropped, ..Default::default() };
         let mut rows = Vec::new();
         let params = DetectParams::default();
+        let mut settled = Vec::new();
         for series in services.series.into_iter().chain(tenant_series) {
             report.series += 1;
-            for f in analytics::detect(&series, &params) {
+            let found = analytics::detect(&series, &params);
+            if let Some(days) = analytics::settled_days(&series, &params) {
+                settled.push((series.key.clone(), days, found.iter().map(|f| f.day).collect::<Vec<_>>()));
+            }
+            for f in found {
                 rows.push(AnomalyUpsert {
                     scope: series.key.scope.clone(),
                     dimension: series.key.dimension.clone(),
@@ -191,6 +200,10 @@ impl Store {
         }
         report.anomalies = rows.len();
         report.changed = self.upsert_anomalies(scope, &rows).await?;
+        for (key, days, found) in settled {
+            let key = [key.scope.as_str(), &key.dimension, &key.dimension_value, &key.currency];
+            report.resolved += self.resolve_anomalies(scope, key, days, &found).await?;
+        }
         Ok(report)
     }
 
@@ -242,6 +255,10 @@ fn forecast_window(as_of: NaiveDate) -> Result<(NaiveDate, NaiveDate), StoreErro
     Ok((from, to))
 }
 
+/// One currency's daily actual and amortized cost, with the (first, last + 1) day index that
+/// has data.
+type Daily = (Vec<f64>, Vec<f64>, (usize, usize));
+
 /// One forecast per currency of the summed `points` (the tenant's when `subscription` is None).
 fn forecasts_of(
     points: &[CostPoint],
@@ -251,7 +268,7 @@ fn forecasts_of(
 ) -> Vec<CostForecast> {
     let to = as_of.pred_opt().unwrap_or(as_of);
     let days = (to - from).num_days().max(-1) + 1;
-    let mut by_currency: std::collections::BTreeMap<&str, (Vec<f64>, Vec<f64>, usize)> = Default::default();
+    let mut by_currency: std::collections::BTreeMap<&str, Daily> = Default::default();
     for p in points {
         let Ok(i) = usize::try_from((p.date - from).num_days()) else { continue };
         if i as i64 >= days {
@@ -259,20 +276,20 @@ fn forecasts_of(
         }
         let entry = by_currency
             .entry(&p.currency)
-            .or_insert_with(|| (vec![0.0; days as usize], vec![0.0; days as usize], 0));
+            .or_insert_with(|| (vec![0.0; days as usize], vec![0.0; days as usize], (i, i + 1)));
         entry.0[i] += p.cost;
         entry.1[i] += p.amortized_cost;
-        entry.2 = entry.2.max(i + 1);
+        entry.2 = (entry.2.0.min(i), entry.2.1.max(i + 1));
     }
     let params = ForecastParams::default();
     let mut out = Vec::new();
-    for (currency, (mut actual, mut amortized, len)) in by_currency {
-        // Cut at the last day with data, so days not ingested yet are forecast, not zeros.
-        actual.truncate(len);
-        amortized.truncate(len);
+    for (currency, (actual, amortized, (first, end))) in by_currency {
+        // From the first day with data (days before are unknown, not zero spend) to the last
+        // (days not ingested yet are forecast, not taken as zeros).
+        let start = from + Days::new(first as u64);
         let (Some(a), Some(m)) = (
-            analytics::forecast(from, &actual, as_of, &params),
-            analytics::forecast(from, &amortized, as_of, &params),
+            analytics::forecast(start, &actual[first..end], as_of, &params),
+            analytics::forecast(start, &amortized[first..end], as_of, &params),
         ) else {
             continue;
         };

@@ -16,6 +16,7 @@ store_test!(
     list_filters,
     detection_bounds,
     series_and_forecast,
+    restated_costs_resolve_an_open_anomaly,
 );
 
 const START: (i32, u32, u32) = (2026, 8, 1);
@@ -230,8 +231,50 @@ async fn series_and_forecast(ctx: Ctx) {
             && f.actual.month_end.forecast <= f.actual.month_end.upper
     );
     assert!((f.amortized.month_to_date - 0.9 * known).abs() < 1e-6);
+    // The forecast reads the 120 days before as_of: costs older than that are not used.
+    assert!(store.month_end_forecast(scope, Some(&sub), nth(70 + 120)).await.unwrap().is_empty());
+    assert_eq!(
+        store.month_end_forecast(scope, Some(&sub), nth(62 + 120)).await.unwrap().len(),
+        1,
+        "days 62..=69"
+    );
     let all_of_tenant = store.cost_forecasts(scope, as_of()).await.unwrap();
     assert_eq!(all_of_tenant.len(), 2, "the tenant and its one subscription");
     assert_eq!(all_of_tenant[0].scope, "tenant");
     assert!((all_of_tenant[0].actual.month_to_date - f.actual.month_to_date).abs() < 1e-6);
+}
+
+async fn restated_costs_resolve_an_open_anomaly(ctx: Ctx) {
+    let store = &ctx.store;
+    let scope = &seeded(store, 1).await;
+    let sub = guid(101);
+    store.detect_anomalies(scope, &sub, as_of(), DetectionLimits::default()).await.unwrap();
+    let spike = all(store, scope, &AnomalyFilter::default())
+        .await
+        .into_iter()
+        .find(|a| a.kind == "spike" && a.scope == sub)
+        .unwrap();
+    // Day 50's Bandwidth is restated to its usual weekend amount.
+    let fixed: Vec<CostDailyRow> = estate_rows(&sub)
+        .into_iter()
+        .filter(|r| r.date == nth(50) && r.service_name == "Bandwidth")
+        .map(|r| CostDailyRow { cost: r.cost / 3.0, amortized_cost: r.amortized_cost / 3.0, ..r })
+        .collect();
+    store.upsert_costs_daily(scope, &fixed).await.unwrap();
+    let report = store.detect_anomalies(scope, &sub, as_of(), DetectionLimits::default()).await.unwrap();
+    // The service's spike and the tenant total's spike of that day.
+    assert_eq!(report.resolved, 2, "{report:?}");
+    let resolved =
+        all(store, scope, &AnomalyFilter { status: Some("resolved".into()), ..Default::default() }).await;
+    assert!(resolved.iter().all(|a| a.day == nth(50)) && resolved.iter().any(|a| a.scope == "tenant"));
+    let after = store.get_anomaly(scope, &spike.id).await.unwrap();
+    assert_eq!(after.status, "resolved");
+    let open = all(store, scope, &AnomalyFilter { status: Some("open".into()), ..Default::default() }).await;
+    assert!(!open.is_empty() && open.iter().all(|a| a.id != spike.id), "the others stay open");
+    let again = store.detect_anomalies(scope, &sub, as_of(), DetectionLimits::default()).await.unwrap();
+    assert_eq!((again.resolved, again.changed), (0, 0));
+    assert!(matches!(
+        store.acknowledge_anomaly(scope, &spike.id, "alice", None).await,
+        Err(StoreError::Conflict { .. })
+    ));
 }
