@@ -132,6 +132,22 @@ async fn forecast_shape_one_answer_per_currency() {
     let api = seeded(Backend::Sqlite).await;
     let reader = token(&tid_a(), &[READER]).await;
     let sub = subscription(1);
+    let by = azcops::store::Actor::named("test");
+    let usd_budget = azcops::store::BudgetInput {
+        name: Some("tenant USD".into()),
+        amount: Some(100.0),
+        currency: Some("USD".into()),
+        ..Default::default()
+    };
+    api.store.create_budget(&api.scope_a, &usd_budget, &by).await.unwrap();
+    let sub_budget = azcops::store::BudgetInput {
+        name: Some("one subscription".into()),
+        subscription_id: Some(Some(sub.clone())),
+        amount: Some(1_000_000.0),
+        currency: Some("EUR".into()),
+        ..Default::default()
+    };
+    api.store.create_budget(&api.scope_a, &sub_budget, &by).await.unwrap();
     let reply = api.get(&format!("/api/v1/costs/forecast?as_of={}", nth(70)), &reader).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     let body = reply.json();
@@ -173,6 +189,16 @@ async fn forecast_shape_one_answer_per_currency() {
     assert_eq!(usd["month_to_date"].as_f64(), Some(36.0));
     assert!((usd["month_end"]["forecast"].as_f64().unwrap() - 124.0).abs() < 0.01, "{usd}");
     assert_eq!(forecasts[2]["subscription_id"], sub.as_str());
+    // Each budget stands against its own scope's forecast in its own currency.
+    let budgets = body["budgets"].as_array().unwrap();
+    assert_eq!(budgets.len(), 2, "{body}");
+    let tenant_usd = budgets.iter().find(|b| b["name"] == "tenant USD").unwrap();
+    assert_eq!(tenant_usd["status"]["spent"], 36.0, "{tenant_usd}");
+    assert_eq!(tenant_usd["status"]["forecast"], 124.0, "{tenant_usd}");
+    assert_eq!(
+        tenant_usd["status"]["state"], "at_risk",
+        "below every threshold, but forecast over the amount"
+    );
 
     let one =
         api.get(&format!("/api/v1/costs/forecast?as_of={}&subscription_id={sub}", nth(70)), &reader).await;
@@ -185,6 +211,9 @@ async fn forecast_shape_one_answer_per_currency() {
             .iter()
             .all(|f| f["scope"] == "subscription" && f["subscription_id"] == sub.as_str())
     );
+    let names: Vec<&str> =
+        one["budgets"].as_array().unwrap().iter().map(|b| b["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["one subscription"], "only the subscription's own budgets");
     let other = api
         .get(
             &format!("/api/v1/costs/forecast?as_of={}&subscription_id={}", nth(70), subscription(2)),

@@ -164,6 +164,9 @@ pub struct ForecastResponse {
     pub method: &'static str,
     /// One forecast per scope and currency: the tenant first, then each subscription.
     pub forecasts: Vec<CostForecast>,
+    /// The budgets of the scopes answered (the tenant's and each subscription's, or the one
+    /// subscription's), each with its spend and forecast against its amount on `as_of`.
+    pub budgets: Vec<super::budgets::BudgetView>,
 }
 
 /// The method, as the answer documents it.
@@ -188,11 +191,17 @@ pub async fn forecast(
 ) -> Result<Response, ApiError> {
     check_year("as_of", query.as_of.map(|d| d.year()))?;
     let as_of = query.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
-    let forecasts = match query.subscription_id.as_deref().map(str::trim) {
+    let subscription = query.subscription_id.as_deref().map(|s| s.trim().to_ascii_lowercase());
+    let forecasts = match subscription.as_deref() {
         Some("") => return Err(ApiError::validation("subscription_id", "must not be empty")),
         Some(sub) => tenant.store.month_end_forecast(&tenant.scope, Some(sub), as_of).await?,
         None => tenant.store.cost_forecasts(&tenant.scope, as_of).await?,
     };
+    let mut budgets = tenant.store.list_budgets(&tenant.scope).await?;
+    if let Some(sub) = &subscription {
+        budgets.retain(|b| b.subscription_id.as_ref() == Some(sub));
+    }
+    let budgets = super::budgets::views_on(&tenant.store, &tenant.scope, budgets, &forecasts, as_of).await?;
     let forecasts = forecasts.into_iter().map(RoundMoney::round_money).collect();
-    Ok(Json(ForecastResponse { as_of, method: METHOD, forecasts }).into_response())
+    Ok(Json(ForecastResponse { as_of, method: METHOD, forecasts, budgets }).into_response())
 }

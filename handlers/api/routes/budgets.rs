@@ -162,25 +162,36 @@ pub fn status(
     }
 }
 
-/// Budgets with their status; `forecasts` are the tenant's (and its subscriptions') month-end
-/// forecasts for today, read once for the whole list.
+/// Budgets with their status today, reading the forecasts once for the whole list.
 async fn views(
     store: &Store,
     scope: &TenantScope,
     budgets: Vec<Budget>,
 ) -> Result<Vec<BudgetView>, ApiError> {
     let today = Utc::now().date_naive();
-    let first = today.with_day(1).unwrap_or(today);
     let forecasts = match budgets.as_slice() {
         [] => Vec::new(),
         [one] => store.month_end_forecast(scope, one.subscription_id.as_deref(), today).await?,
         _ => store.cost_forecasts(scope, today).await?,
     };
+    views_on(store, scope, budgets, &forecasts, today).await
+}
+
+/// Budgets with their status on `day` (spend from the 1st of its month through it), against
+/// `forecasts` already made for that day (the forecast route shares its own).
+pub(crate) async fn views_on(
+    store: &Store,
+    scope: &TenantScope,
+    budgets: Vec<Budget>,
+    forecasts: &[CostForecast],
+    day: NaiveDate,
+) -> Result<Vec<BudgetView>, ApiError> {
+    let first = day.with_day(1).unwrap_or(day);
     let mut views = Vec::with_capacity(budgets.len());
     for mut budget in budgets {
-        let spend = store.spend_by_currency(scope, first, today, budget.subscription_id.as_deref()).await?;
+        let spend = store.spend_by_currency(scope, first, day, budget.subscription_id.as_deref()).await?;
         budget.amount = round_to_minor_unit(budget.amount, &budget.currency);
-        let status = status(&budget, &spend, &forecasts, today);
+        let status = status(&budget, &spend, forecasts, day);
         views.push(BudgetView { budget, status });
     }
     Ok(views)
