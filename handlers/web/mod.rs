@@ -125,6 +125,7 @@ impl WebRuntime {
 /// `GET /` also answers the host's readiness probe: requests that do not accept HTML get the
 /// readiness JSON.
 pub fn router(state: AppState) -> Router {
+    assets::warm_up();
     Router::new()
         .route("/", get(pages::overview::page_or_ready))
         .route("/recommendations", get(pages::recommendations::list))

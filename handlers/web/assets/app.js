@@ -55,6 +55,8 @@
       window.echarts.init(el, null, { renderer: "canvas" }).setOption(option);
       el.setAttribute("data-chart-ready", "true");
     }
+    // Lets benchmarks read when the charts were drawn (Navigation Timing's clock).
+    if (nodes.length > 0 && window.performance && performance.mark) { performance.mark("azcops:charts-drawn"); }
   }
 
   window.addEventListener("resize", function () {
