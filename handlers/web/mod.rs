@@ -131,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         .route("/recommendations", get(pages::recommendations::list))
         .route("/recommendations/{id}", get(pages::recommendation::detail))
         .route("/recommendations/{id}/{action}", post(pages::recommendation::decide))
+        .route("/ingestion", get(pages::ingestion::page_view))
         .route("/tenant", get(pages::tenant::chooser).post(pages::tenant::switch))
         .route("/auth/signin", get(oidc::signin))
         .route("/auth/callback", get(oidc::callback))
@@ -182,5 +183,8 @@ mod tests {
         let config = WebConfig::from_source(&ok).unwrap();
         assert!(!format!("{config:?}").contains("0123"), "the key is not in Debug output");
         assert!(WebRuntime::new(config).cookies.is_some());
+        for secret in ["AZCOPS_WEB_CLIENT_SECRET", "AZCOPS_SESSION_KEY"] {
+            assert_eq!(crate::config::display_value(secret, "s3cr3t"), "[redacted]", "{secret}");
+        }
     }
 }

@@ -112,6 +112,27 @@ pub async fn roles_csrf_and_tenants(site: &Site) {
     assert!(!approver.cookies.contains_key("azcops_session"));
     assert_eq!(approver.get("/").await.location(), "/auth/signin");
 
+    // Ingestion: the empty state, then a run and its items; another tenant's run is 404.
+    let empty = reader.get("/ingestion").await;
+    assert_eq!(empty.status, 200);
+    assert!(empty.text.contains(r#"data-testid="empty-runs""#), "{}", empty.text);
+    let new = |key: &str| azcops::store::NewRun {
+        kind: "full".into(),
+        schedule_key: key.into(),
+        requested_by: "timer".into(),
+        subscription_ids: vec![format!("00000000-0000-4000-8000-{:012x}", 100)],
+    };
+    let (run_a, _) = site.store.create_run(&site.scopes[0], &new("full:a")).await.unwrap();
+    let (run_b, _) = site.store.create_run(&site.scopes[1], &new("full:b")).await.unwrap();
+    let runs = reader.get("/ingestion").await;
+    assert!(
+        runs.text.contains(r#"data-testid="run-items""#) && runs.text.contains("queued"),
+        "{}",
+        runs.text
+    );
+    assert_eq!(reader.get(&format!("/ingestion?run={}", run_a.run.id)).await.status, 200);
+    assert_eq!(reader.get(&format!("/ingestion?run={}", run_b.run.id)).await.status, 404);
+
     // A tampered cookie is no session.
     let mut tampered = site.browser();
     tampered.cookies.insert("azcops_session".into(), "AAAA".repeat(20));

@@ -14,6 +14,8 @@ pub enum Nav {
     Overview,
     /// Recommendations.
     Recommendations,
+    /// Ingestion runs.
+    Ingestion,
 }
 
 fn head(title: &str) -> Markup {
@@ -21,8 +23,9 @@ fn head(title: &str) -> Markup {
         head {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
-            // htmx must not inject its indicator <style> (the CSP refuses inline styles).
-            meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false}"#;
+            // htmx must not inject its indicator <style> (the CSP refuses inline styles), and error
+            // pages (4xx/5xx) are shown like any page rather than silently dropped.
+            meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"responseHandling":[{"code":"204","swap":false},{"code":"...","swap":true}]}"#;
             title { (title) " · AzCops" }
             link rel="icon" href=(url("favicon.svg")) type="image/svg+xml";
             link rel="stylesheet" href=(url("app.css"));
@@ -62,6 +65,7 @@ pub fn page(viewer: &Viewer, tenant_name: &str, nav: Nav, title: &str, body: Mar
                         ul {
                             li { a href="/" aria-current=[(nav == Nav::Overview).then_some("page")] { "Overview" } }
                             li { a href="/recommendations" aria-current=[(nav == Nav::Recommendations).then_some("page")] { "Recommendations" } }
+                            li { a href="/ingestion" aria-current=[(nav == Nav::Ingestion).then_some("page")] { "Ingestion" } }
                         }
                     }
                     div.who {

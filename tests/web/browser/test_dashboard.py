@@ -151,7 +151,7 @@ def test_platform_admin_switches_tenant(sign_in, demo):
 
 def views(session):
     href = first_open_recommendation(session)
-    return ["/", "/recommendations", "/recommendations?status=approved", href]
+    return ["/", "/recommendations", "/recommendations?status=approved", href, "/ingestion"]
 
 
 @pytest.mark.parametrize("identity", ["t0-approver", "platform-admin"])
