@@ -131,6 +131,8 @@ pub fn router(state: AppState) -> Router {
         .route("/recommendations", get(pages::recommendations::list))
         .route("/recommendations/{id}", get(pages::recommendation::detail))
         .route("/recommendations/{id}/{action}", post(pages::recommendation::decide))
+        .route("/costs", get(pages::costs::explorer))
+        .route("/costs/export.csv", get(pages::costs::export))
         .route("/ingestion", get(pages::ingestion::page_view))
         .route("/tenant", get(pages::tenant::chooser).post(pages::tenant::switch))
         .route("/auth/signin", get(oidc::signin))

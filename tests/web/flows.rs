@@ -112,6 +112,25 @@ pub async fn roles_csrf_and_tenants(site: &Site) {
     assert!(!approver.cookies.contains_key("azcops_session"));
     assert_eq!(approver.get("/").await.location(), "/auth/signin");
 
+    // Cost explorer: the stacked view's total is the API's; drill-down and CSV; bad presets.
+    let explorer = reader.get("/costs").await;
+    assert_eq!(explorer.status, 200, "{}", explorer.text);
+    assert_eq!(explorer.value_of("explorer-total"), api["total_cost"].as_f64().unwrap());
+    assert!(explorer.text.contains(r#"&quot;kind&quot;:&quot;stacked&quot;"#), "a stacked chart");
+    assert!(explorer.text.contains("group=service"), "series link to their services");
+    let sub = "00000000-0000-4000-8000-000000000064";
+    let services =
+        reader.get(&format!("/costs?preset=7d&group=service&metric=amortized&subscription_id={sub}")).await;
+    assert_eq!(services.status, 200);
+    assert!(services.text.contains("Virtual Machines") && services.text.contains("Storage"));
+    let csv = reader.get("/costs/export.csv?preset=7d").await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(csv.text.starts_with("period,group,amount,currency\r\n"), "{}", csv.text);
+    assert_eq!(csv.text.lines().count(), 1 + 7, "one row per day of the one subscription");
+    assert_eq!(reader.get("/costs?preset=1y").await.status, 422);
+    assert_eq!(reader.get("/costs?metric=list").await.status, 422);
+
     // Ingestion: the empty state, then a run and its items; another tenant's run is 404.
     let empty = reader.get("/ingestion").await;
     assert_eq!(empty.status, 200);

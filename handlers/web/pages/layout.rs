@@ -16,6 +16,8 @@ pub enum Nav {
     Recommendations,
     /// Ingestion runs.
     Ingestion,
+    /// The cost explorer.
+    Costs,
 }
 
 fn head(title: &str) -> Markup {
@@ -64,6 +66,7 @@ pub fn page(viewer: &Viewer, tenant_name: &str, nav: Nav, title: &str, body: Mar
                     nav aria-label="Main" {
                         ul {
                             li { a href="/" aria-current=[(nav == Nav::Overview).then_some("page")] { "Overview" } }
+                            li { a href="/costs" aria-current=[(nav == Nav::Costs).then_some("page")] { "Costs" } }
                             li { a href="/recommendations" aria-current=[(nav == Nav::Recommendations).then_some("page")] { "Recommendations" } }
                             li { a href="/ingestion" aria-current=[(nav == Nav::Ingestion).then_some("page")] { "Ingestion" } }
                         }

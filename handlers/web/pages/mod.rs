@@ -1,5 +1,6 @@
 //! The dashboard's pages.
 
+pub mod costs;
 pub mod ingestion;
 pub mod layout;
 pub mod overview;
