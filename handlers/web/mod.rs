@@ -134,6 +134,7 @@ pub fn router(state: AppState) -> Router {
         .route("/costs", get(pages::costs::explorer))
         .route("/costs/export.csv", get(pages::costs::export))
         .route("/ingestion", get(pages::ingestion::page_view))
+        .route("/portfolio", get(pages::tenant::chooser))
         .route("/tenant", get(pages::tenant::chooser).post(pages::tenant::switch))
         .route("/auth/signin", get(oidc::signin))
         .route("/auth/callback", get(oidc::callback))

@@ -226,12 +226,14 @@ pub async fn platform_admin(site: &Site) {
     let home = admin.get("/").await;
     // The first tenant is both the control plane and a customer: the admin acts on it by default.
     assert_eq!(home.status, 200, "{}", home.text);
-    assert!(home.text.contains("Switch tenant"));
-    let chooser = admin.get("/tenant").await;
+    assert!(home.text.contains("Portfolio · switch tenant"));
+    let chooser = admin.get("/portfolio").await;
     assert_eq!(chooser.status, 200);
     for name in &site.names {
         assert!(chooser.text.contains(name.as_str()), "{name}");
     }
+    assert_eq!(chooser.text.matches("data-tenant=").count(), site.names.len(), "every tenant, once");
+    assert_eq!(admin.get("/tenant").await.status, 200, "the switcher's old address still answers");
     let csrf = chooser.csrf();
     let tenant_b = site.scopes[1].tenant_id().to_owned();
     assert_eq!(admin.post("/tenant", &[("tenant_id", &tenant_b)], &[]).await.status, 403, "CSRF");
@@ -249,8 +251,16 @@ pub async fn platform_admin(site: &Site) {
     let audit =
         site.store.list_audit(&site.scopes[1], &filter, PageRequest::first(50).unwrap()).await.unwrap();
     assert!(audit.items.iter().any(|a| a.target_id == "/"), "{:?}", audit.items);
-    // A Reader cannot use the switcher.
+    // The portfolio's reads are audited in every tenant, like any platform-admin request.
+    let portfolio_reads =
+        site.store.list_audit(&site.scopes[0], &filter, PageRequest::first(50).unwrap()).await.unwrap();
+    assert!(portfolio_reads.items.iter().any(|a| a.target_id == "/portfolio"));
+    // Nobody else sees the portfolio or uses the switcher.
     let mut reader = site.browser();
     reader.sign_in("t1-reader").await;
+    assert_eq!(reader.get("/portfolio").await.status, 403);
     assert_eq!(reader.get("/tenant").await.status, 403);
+    let mut tenant_admin = site.browser();
+    tenant_admin.sign_in("t0-admin").await;
+    assert_eq!(tenant_admin.get("/portfolio").await.status, 403);
 }

@@ -73,7 +73,7 @@ pub fn page(viewer: &Viewer, tenant_name: &str, nav: Nav, title: &str, body: Mar
                     }
                     div.who {
                         span data-testid="tenant-name" { (tenant_name) }
-                        @if caller.platform_admin { " " a href="/tenant" { "Switch tenant" } }
+                        @if caller.platform_admin { " " a href="/portfolio" { "Portfolio · switch tenant" } }
                         " · "
                         span data-testid="user-name" { (caller.display_name.as_deref().unwrap_or("signed in")) }
                         " "
@@ -139,5 +139,5 @@ pub fn signed_out() -> Html<String> {
 
 /// A platform admin has no tenant of their own chosen: points at the tenant switcher.
 pub fn choose_tenant_hint() -> Response {
-    (StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, "/tenant")]).into_response()
+    (StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, "/portfolio")]).into_response()
 }

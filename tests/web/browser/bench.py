@@ -53,7 +53,8 @@ def main() -> None:
             detail = page.locator("table[data-testid=recommendations] tbody a").first.get_attribute("href")
             cookie = "; ".join(f"{c['name']}={c['value']}" for c in context.cookies())
             print(f"server render over loopback, {args.requests} sequential requests each (ms):")
-            for path in ["/", "/recommendations", "/recommendations?category=waste&sort=savings", detail]:
+            for path in ["/", "/costs", "/costs?preset=13m", "/recommendations",
+                         "/recommendations?category=waste&sort=savings", detail, "/ingestion"]:
                 render_times(demo.base, cookie, path, 5)
                 times = render_times(demo.base, cookie, path, args.requests)
                 print(f"  {path[:60]:<60} p50 {statistics.median(times):6.1f}  p95 {p95(times):6.1f}  max {max(times):6.1f}")
@@ -86,10 +87,10 @@ def main() -> None:
             print(f"overview with charts drawn: median {statistics.median(loads):.0f} ms, max {max(loads):.0f} ms over {args.loads} cold loads")
             if args.screenshots:
                 args.screenshots.mkdir(parents=True, exist_ok=True)
-                for name, path in [("overview", "/"), ("recommendations", "/recommendations?status=open"), ("recommendation", detail)]:
+                for name, path in [("overview", "/"), ("explorer", "/costs?preset=30d"), ("recommendation", detail)]:
                     page.goto(f"{demo.base}{path}")
-                    if name == "overview":
-                        page.wait_for_selector("#trend-chart[data-chart-ready=true]")
+                    if name != "recommendation":
+                        page.wait_for_selector("[data-chart-ready=true]")
                     page.screenshot(path=str(args.screenshots / f"dashboard-{name}.png"))
                     print(f"wrote {args.screenshots / f'dashboard-{name}.png'}")
             browser.close()

@@ -100,7 +100,7 @@ def sign_in_page(demo: Demo, page, identity: str):
     """Signs in on `page` through the sandbox's identity page."""
     page.goto(f"{demo.base}/")
     page.locator(f"button[data-identity='{identity}']").click()
-    page.wait_for_url(re.compile(re.escape(demo.base) + r"/(tenant)?$"))
+    page.wait_for_url(re.compile(re.escape(demo.base) + r"/(portfolio)?$"))
     return page
 
 

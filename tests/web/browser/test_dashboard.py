@@ -139,14 +139,21 @@ def test_filters_and_sort(sign_in):
     assert "min_savings" in page.locator("[data-testid=error-message]").inner_text()
 
 
-def test_platform_admin_switches_tenant(sign_in, demo):
+def test_the_portfolio_lists_every_tenant_for_a_platform_admin_only(sign_in, demo):
     session = sign_in("platform-admin")
-    session.goto("/tenant")
+    session.goto("/portfolio")
     page = session.page
-    assert page.locator("ul[data-testid=tenants] li").count() == len(demo.tenants)
-    page.locator("ul[data-testid=tenants] li button").nth(1).click()
+    rows = page.locator("table[data-testid=tenants] tbody tr")
+    assert rows.count() == len(demo.tenants)
+    texts = rows.all_inner_texts()
+    for tid in demo.tenants:
+        assert any(tid in t for t in texts), tid
+    rows.nth(1).locator("button").click()
     page.wait_for_url(re.compile(re.escape(demo.base) + "/$"))
     assert page.locator("h1").first.inner_text() == "Overview"
+    for identity in ["t0-admin", "t1-reader"]:
+        other = sign_in(identity)
+        assert other.goto("/portfolio").status == 403, identity
 
 
 def views(session):
@@ -158,7 +165,7 @@ def views(session):
 @pytest.mark.parametrize("identity", ["t0-approver", "platform-admin"])
 def test_axe_reports_no_serious_or_critical_violation(sign_in, axe_source, identity):
     session = sign_in(identity, bypass_csp=True)
-    pages = views(session) + (["/tenant"] if identity == "platform-admin" else [])
+    pages = views(session) + (["/portfolio"] if identity == "platform-admin" else [])
     failures = []
     for path in pages:
         session.goto(path)
