@@ -126,7 +126,7 @@ pub async fn chooser(State(state): State<AppState>, headers: HeaderMap) -> Resul
                                 form method="post" action="/tenant" {
                                     input type="hidden" name=(CSRF_FIELD) value=(session.csrf);
                                     input type="hidden" name="tenant_id" value=(l.tenant.id);
-                                    button type="submit" aria-label={"Act on " (l.tenant.name)} { "Act on it" }
+                                    button type="submit" { "Act on it" span.visually-hidden { ": " (l.tenant.name) } }
                                 }
                             }
                         }
