@@ -131,15 +131,18 @@ async fn load(viewer: &Viewer, query: &ExplorerQuery) -> Result<View, WebError> 
         _ => return Err(ApiError::validation("group", "must be subscription or service").into()),
     };
     let subscription = Some(query.subscription_id.trim()).filter(|s| !s.is_empty());
-    let total = store.cost_summary(scope, window.to, window.days, subscription).await?;
-    let sample = store.list_costs(scope, &CostFilter::default(), PageRequest::first(1)?).await?;
+    let no_filter = CostFilter::default();
+    let (total, sample, subscriptions) = tokio::try_join!(
+        store.cost_summary(scope, window.to, window.days, subscription),
+        store.list_costs(scope, &no_filter, PageRequest::first(1)?),
+        store.list_subscriptions(scope, PageRequest::first(500)?),
+    )?;
     let currency = sample.items.first().map_or_else(|| "USD".to_owned(), |c| c.currency.clone());
     let all = buckets(&total, window.monthly, amortized);
     let labels: Vec<String> = all.keys().cloned().collect();
     let pick = |cost: f64, amortized_cost: f64| if amortized { amortized_cost } else { cost };
     let mut series = Vec::new();
     if group == "subscription" && subscription.is_none() {
-        let subscriptions = store.list_subscriptions(scope, PageRequest::first(500)?).await?;
         let shown: Vec<_> = subscriptions.items.iter().take(MAX_SERIES).collect();
         let summaries = futures::future::try_join_all(
             shown.iter().map(|s| store.cost_summary(scope, window.to, window.days, Some(&s.subscription_id))),
