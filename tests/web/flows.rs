@@ -264,3 +264,93 @@ pub async fn platform_admin(site: &Site) {
     tenant_admin.sign_in("t0-admin").await;
     assert_eq!(tenant_admin.get("/portfolio").await.status, 403);
 }
+
+/// Seeds tenant 0 past every list bound of the pages and checks each page stops at it.
+pub async fn bounds(site: &Site) {
+    use azcops::model::CostDailyRow;
+    use azcops::store::{Actor, NewRun, NewSubscription, RecommendationUpsert};
+    let scope = &site.scopes[0];
+    let today = chrono::Utc::now().date_naive();
+    let mut costs = Vec::new();
+    for n in 0..13u32 {
+        let sub = format!("00000000-0000-4000-9000-{n:012x}");
+        site.store
+            .add_subscription(
+                scope,
+                &NewSubscription {
+                    subscription_id: sub.clone(),
+                    display_name: format!("bound {n:02}"),
+                    billing_scope: None,
+                },
+                &Actor::named("test"),
+            )
+            .await
+            .unwrap();
+        costs.push(CostDailyRow {
+            subscription_id: sub,
+            date: today - chrono::Duration::days(1),
+            resource_group: "rg".into(),
+            service_name: format!("Service {n:02}"),
+            meter_category: "m".into(),
+            resource_id: String::new(),
+            cost: 100.0 + f64::from(n),
+            amortized_cost: 100.0,
+            currency: "EUR".into(),
+        });
+    }
+    site.store.upsert_costs_daily(scope, &costs).await.unwrap();
+    let findings: Vec<RecommendationUpsert> = (0..60)
+        .map(|n| RecommendationUpsert {
+            subscription_id: "00000000-0000-4000-9000-000000000000".into(),
+            resource_id: format!("/subscriptions/00000000-0000-4000-9000-000000000000/resourcegroups/rg/providers/microsoft.compute/disks/b{n}"),
+            rule_id: "waste.unattached_disk".into(),
+            source: "rule".into(),
+            category: "waste".into(),
+            title: format!("Bound disk {n:02}"),
+            estimated_monthly_savings: f64::from(n) + 1.0,
+            savings_basis: "observed_cost".into(),
+            currency: "EUR".into(),
+            confidence_score: 0.9,
+            risk_level: "low".into(),
+            effort_level: "low".into(),
+            priority_score: f64::from(n) + 1.0,
+            evidence: serde_json::json!({}),
+            detected_at: azcops::store::now(),
+            duplicate_of: None,
+        })
+        .collect();
+    site.store.upsert_recommendations(scope, &findings).await.unwrap();
+    for n in 0..21 {
+        let run = NewRun {
+            kind: "full".into(),
+            schedule_key: format!("full:bound-{n}"),
+            requested_by: "timer".into(),
+            subscription_ids: vec!["00000000-0000-4000-9000-000000000000".into()],
+        };
+        site.store.create_run(scope, &run).await.unwrap();
+    }
+    let mut reader = site.browser();
+    reader.sign_in("t0-reader").await;
+    let rows = |page: &crate::support::Page| page.text.matches("<tr data-id=").count();
+    let overview = reader.get("/").await;
+    let top = &overview.text[overview.text.find("Top recommendations").unwrap()..];
+    assert_eq!(
+        top.split("</table>").next().unwrap().matches("<tr data-id=").count(),
+        10,
+        "top 10 on the overview"
+    );
+    let chart = &overview.text[overview.text.find(r#"id="service-chart""#).unwrap()..];
+    let labels = chart.split("&quot;labels&quot;:[").nth(1).unwrap().split(']').next().unwrap();
+    assert_eq!(labels.matches("&quot;,").count() + 1, 10, "the chart draws the 10 largest services");
+    assert!(overview.text.contains("Service 00"), "the table lists all services");
+    let list = reader.get("/recommendations").await;
+    assert_eq!(rows(&list), 50, "50 a page");
+    assert!(list.text.contains("Page 1 of 2") && list.text.contains("page=2"));
+    let second = reader.get("/recommendations?page=2").await;
+    assert_eq!(rows(&second), 61 - 50, "the rest (the site's own finding included)");
+    let explorer = reader.get("/costs?preset=7d").await;
+    assert_eq!(explorer.text.matches(r#"class="swatch-"#).count(), 12 + 1, "12 series and the others");
+    assert!(explorer.text.contains("Other subscriptions"));
+    let ingestion = reader.get("/ingestion").await;
+    assert!(ingestion.text.contains("Latest 20 of 21 runs"), "{}", ingestion.text);
+}
