@@ -21,7 +21,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::{get, post};
 
 use crate::config::{ConfigError, SettingsSource};
@@ -148,7 +148,20 @@ pub fn router(state: AppState) -> Router {
 /// CSP and the usual hardening headers on every dashboard response; pages are never cached
 /// (they show per-user data), assets set their own long lifetime.
 async fn security_headers(request: Request, next: Next) -> Response {
+    let from_htmx = request.headers().contains_key("hx-request");
     let mut response = next.run(request).await;
+    // An htmx request whose session ended: fetch cannot follow a redirect to the identity
+    // provider (another origin), so htmx is told to load the sign-in page itself.
+    if from_htmx
+        && response.status() == axum::http::StatusCode::SEE_OTHER
+        && response.headers().get(header::LOCATION).is_some_and(|l| l == "/auth/signin")
+    {
+        response = (
+            axum::http::StatusCode::OK,
+            [(axum::http::HeaderName::from_static("hx-redirect"), "/auth/signin")],
+        )
+            .into_response();
+    }
     let h = response.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

@@ -111,6 +111,15 @@ pub async fn roles_csrf_and_tenants(site: &Site) {
     assert_eq!(out.status, 200);
     assert!(!approver.cookies.contains_key("azcops_session"));
     assert_eq!(approver.get("/").await.location(), "/auth/signin");
+    let boosted = approver
+        .client
+        .get(format!("{}/recommendations", site.base))
+        .header("hx-request", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(boosted.status().as_u16(), 200, "htmx is told to navigate, not to follow a redirect");
+    assert_eq!(boosted.headers()["hx-redirect"], "/auth/signin");
 
     // Cost explorer: the stacked view's total is the API's; drill-down and CSV; bad presets.
     let explorer = reader.get("/costs").await;
