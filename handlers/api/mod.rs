@@ -8,7 +8,7 @@
 
 pub mod auth;
 pub mod cache;
-mod csv_cell;
+pub(crate) mod csv_cell;
 mod csv_stream;
 pub mod error;
 pub mod export_slots;

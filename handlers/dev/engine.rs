@@ -61,8 +61,10 @@ impl Engine {
             queues,
             child,
             invoker,
+            // Forwarding is raw, as the host's: bodies stay encoded (gzip passes through).
             forwarder: reqwest::Client::builder()
                 .no_proxy()
+                .no_gzip()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap_or_default(),

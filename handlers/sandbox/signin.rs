@@ -245,6 +245,51 @@ pub async fn authorize_submit(
     (StatusCode::FOUND, [(header::LOCATION, target.to_string())]).into_response()
 }
 
+/// Why a redemption is refused: expired code, another client or redirect URI, no client secret,
+/// or a verifier that does not hash to the challenge.
+fn verify(
+    pending: &Pending,
+    form: &HashMap<String, String>,
+    now: i64,
+) -> Result<(), (StatusCode, &'static str, u32, &'static str)> {
+    let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    if pending.expires_at <= now {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            70008,
+            "The provided authorization code has expired.",
+        ));
+    }
+    if get("client_id") != pending.client_id || get("redirect_uri") != pending.redirect_uri {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            50148,
+            "The client or redirect URI does not match the authorization request.",
+        ));
+    }
+    if get("client_secret").is_empty() {
+        return Err((
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        ));
+    }
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(get("code_verifier").as_bytes()));
+    if get("code_verifier").is_empty() || challenge != pending.challenge {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            501481,
+            "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+        ));
+    }
+    Ok(())
+}
+
 /// The token endpoint's `authorization_code` grant.
 pub fn redeem(state: &AppState, form: &HashMap<String, String>) -> Response {
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
@@ -257,39 +302,8 @@ pub fn redeem(state: &AppState, form: &HashMap<String, String>) -> Response {
         );
     };
     let now = chrono::Utc::now().timestamp();
-    if pending.expires_at <= now {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            70008,
-            "The provided authorization code has expired.",
-        );
-    }
-    if get("client_id") != pending.client_id || get("redirect_uri") != pending.redirect_uri {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            50148,
-            "The client or redirect URI does not match the authorization request.",
-        );
-    }
-    if get("client_secret").is_empty() {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            7000218,
-            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-        );
-    }
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(Sha256::digest(get("code_verifier").as_bytes()));
-    if get("code_verifier").is_empty() || challenge != pending.challenge {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            501481,
-            "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
-        );
+    if let Err((status, error, code, description)) = verify(&pending, form, now) {
+        return oauth_error(status, error, code, description);
     }
     let i = &pending.identity;
     let issuer = format!("{}/{}/v2.0", state.base_url, i.tid);
@@ -369,6 +383,38 @@ mod tests {
         assert!(check_request(&params).unwrap_err().contains("S256"));
         params.remove("code_challenge_method");
         assert!(check_request(&params).is_err());
+    }
+
+    #[test]
+    fn a_code_is_redeemed_only_before_its_bound_with_its_client_and_verifier() {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let issued = 1_000_000;
+        let mut p = pending(issued + CODE_LIFETIME_SECS);
+        p.challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into();
+        let form: HashMap<String, String> = [
+            ("client_id", "c"),
+            ("redirect_uri", "http://127.0.0.1/cb"),
+            ("client_secret", "s"),
+            ("code_verifier", verifier),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        assert!(verify(&p, &form, issued + CODE_LIFETIME_SECS - 1).is_ok());
+        assert_eq!(
+            verify(&p, &form, issued + CODE_LIFETIME_SECS).unwrap_err().2,
+            70008,
+            "expired at the bound"
+        );
+        let mut other = form.clone();
+        other.insert("client_id".into(), "another".into());
+        assert_eq!(verify(&p, &other, issued).unwrap_err().2, 50148);
+        let mut no_secret = form.clone();
+        no_secret.remove("client_secret");
+        assert_eq!(verify(&p, &no_secret, issued).unwrap_err().0, StatusCode::UNAUTHORIZED);
+        let mut wrong = form;
+        wrong.insert("code_verifier".into(), "x".repeat(43));
+        assert_eq!(verify(&p, &wrong, issued).unwrap_err().2, 501481);
     }
 
     #[test]

@@ -66,6 +66,18 @@ pub static ASSETS: LazyLock<[Asset; 9]> = LazyLock::new(|| {
     ]
 });
 
+/// Compresses every asset once in the background, so the first browser does not wait for it.
+pub fn warm_up() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let _ = std::thread::Builder::new().name("asset-gzip".into()).spawn(|| {
+            for asset in ASSETS.iter() {
+                asset.gzipped();
+            }
+        });
+    });
+}
+
 /// The versioned URL of the embedded file `name` (empty if there is none, which a test rules out).
 pub fn url(name: &str) -> String {
     ASSETS.iter().find(|a| a.name == name).map(Asset::url).unwrap_or_default()

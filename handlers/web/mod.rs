@@ -21,7 +21,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::{get, post};
 
 use crate::config::{ConfigError, SettingsSource};
@@ -125,11 +125,16 @@ impl WebRuntime {
 /// `GET /` also answers the host's readiness probe: requests that do not accept HTML get the
 /// readiness JSON.
 pub fn router(state: AppState) -> Router {
+    assets::warm_up();
     Router::new()
         .route("/", get(pages::overview::page_or_ready))
         .route("/recommendations", get(pages::recommendations::list))
         .route("/recommendations/{id}", get(pages::recommendation::detail))
         .route("/recommendations/{id}/{action}", post(pages::recommendation::decide))
+        .route("/costs", get(pages::costs::explorer))
+        .route("/costs/export.csv", get(pages::costs::export))
+        .route("/ingestion", get(pages::ingestion::page_view))
+        .route("/portfolio", get(pages::tenant::chooser))
         .route("/tenant", get(pages::tenant::chooser).post(pages::tenant::switch))
         .route("/auth/signin", get(oidc::signin))
         .route("/auth/callback", get(oidc::callback))
@@ -143,7 +148,20 @@ pub fn router(state: AppState) -> Router {
 /// CSP and the usual hardening headers on every dashboard response; pages are never cached
 /// (they show per-user data), assets set their own long lifetime.
 async fn security_headers(request: Request, next: Next) -> Response {
+    let from_htmx = request.headers().contains_key("hx-request");
     let mut response = next.run(request).await;
+    // An htmx request whose session ended: fetch cannot follow a redirect to the identity
+    // provider (another origin), so htmx is told to load the sign-in page itself.
+    if from_htmx
+        && response.status() == axum::http::StatusCode::SEE_OTHER
+        && response.headers().get(header::LOCATION).is_some_and(|l| l == "/auth/signin")
+    {
+        response = (
+            axum::http::StatusCode::OK,
+            [(axum::http::HeaderName::from_static("hx-redirect"), "/auth/signin")],
+        )
+            .into_response();
+    }
     let h = response.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -181,5 +199,8 @@ mod tests {
         let config = WebConfig::from_source(&ok).unwrap();
         assert!(!format!("{config:?}").contains("0123"), "the key is not in Debug output");
         assert!(WebRuntime::new(config).cookies.is_some());
+        for secret in ["AZCOPS_WEB_CLIENT_SECRET", "AZCOPS_SESSION_KEY"] {
+            assert_eq!(crate::config::display_value(secret, "s3cr3t"), "[redacted]", "{secret}");
+        }
     }
 }

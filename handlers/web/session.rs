@@ -194,6 +194,24 @@ mod tests {
     }
 
     #[test]
+    fn a_sign_in_attempt_lasts_its_bound() {
+        let key = CookieKey::from_secret("0123456789abcdef0123456789abcdef").unwrap();
+        let started = 1_000_000;
+        let attempt = SignInAttempt {
+            state: random_token(),
+            nonce: random_token(),
+            verifier: random_token(),
+            expires_at: started + SIGNIN_LIFETIME_SECS,
+        };
+        let sealed = key.seal(SIGNIN_COOKIE, &attempt).unwrap();
+        assert!(
+            key.open::<SignInAttempt>(SIGNIN_COOKIE, &sealed, started + SIGNIN_LIFETIME_SECS - 1).is_some()
+        );
+        assert!(key.open::<SignInAttempt>(SIGNIN_COOKIE, &sealed, started + SIGNIN_LIFETIME_SECS).is_none());
+        assert_ne!(attempt.state, attempt.nonce, "independent random values");
+    }
+
+    #[test]
     fn pkce_matches_the_rfc_7636_example() {
         assert_eq!(
             pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),

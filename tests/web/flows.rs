@@ -111,6 +111,55 @@ pub async fn roles_csrf_and_tenants(site: &Site) {
     assert_eq!(out.status, 200);
     assert!(!approver.cookies.contains_key("azcops_session"));
     assert_eq!(approver.get("/").await.location(), "/auth/signin");
+    let boosted = approver
+        .client
+        .get(format!("{}/recommendations", site.base))
+        .header("hx-request", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(boosted.status().as_u16(), 200, "htmx is told to navigate, not to follow a redirect");
+    assert_eq!(boosted.headers()["hx-redirect"], "/auth/signin");
+
+    // Cost explorer: the stacked view's total is the API's; drill-down and CSV; bad presets.
+    let explorer = reader.get("/costs").await;
+    assert_eq!(explorer.status, 200, "{}", explorer.text);
+    assert_eq!(explorer.value_of("explorer-total"), api["total_cost"].as_f64().unwrap());
+    assert!(explorer.text.contains(r#"&quot;kind&quot;:&quot;stacked&quot;"#), "a stacked chart");
+    assert!(explorer.text.contains("group=service"), "series link to their services");
+    let sub = "00000000-0000-4000-8000-000000000064";
+    let services =
+        reader.get(&format!("/costs?preset=7d&group=service&metric=amortized&subscription_id={sub}")).await;
+    assert_eq!(services.status, 200);
+    assert!(services.text.contains("Virtual Machines") && services.text.contains("Storage"));
+    let csv = reader.get("/costs/export.csv?preset=7d").await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(csv.text.starts_with("period,group,amount,currency\r\n"), "{}", csv.text);
+    assert_eq!(csv.text.lines().count(), 1 + 7, "one row per day of the one subscription");
+    assert_eq!(reader.get("/costs?preset=1y").await.status, 422);
+    assert_eq!(reader.get("/costs?metric=list").await.status, 422);
+
+    // Ingestion: the empty state, then a run and its items; another tenant's run is 404.
+    let empty = reader.get("/ingestion").await;
+    assert_eq!(empty.status, 200);
+    assert!(empty.text.contains(r#"data-testid="empty-runs""#), "{}", empty.text);
+    let new = |key: &str| azcops::store::NewRun {
+        kind: "full".into(),
+        schedule_key: key.into(),
+        requested_by: "timer".into(),
+        subscription_ids: vec![format!("00000000-0000-4000-8000-{:012x}", 100)],
+    };
+    let (run_a, _) = site.store.create_run(&site.scopes[0], &new("full:a")).await.unwrap();
+    let (run_b, _) = site.store.create_run(&site.scopes[1], &new("full:b")).await.unwrap();
+    let runs = reader.get("/ingestion").await;
+    assert!(
+        runs.text.contains(r#"data-testid="run-items""#) && runs.text.contains("queued"),
+        "{}",
+        runs.text
+    );
+    assert_eq!(reader.get(&format!("/ingestion?run={}", run_a.run.id)).await.status, 200);
+    assert_eq!(reader.get(&format!("/ingestion?run={}", run_b.run.id)).await.status, 404);
 
     // A tampered cookie is no session.
     let mut tampered = site.browser();
@@ -186,12 +235,14 @@ pub async fn platform_admin(site: &Site) {
     let home = admin.get("/").await;
     // The first tenant is both the control plane and a customer: the admin acts on it by default.
     assert_eq!(home.status, 200, "{}", home.text);
-    assert!(home.text.contains("Switch tenant"));
-    let chooser = admin.get("/tenant").await;
+    assert!(home.text.contains("Portfolio · switch tenant"));
+    let chooser = admin.get("/portfolio").await;
     assert_eq!(chooser.status, 200);
     for name in &site.names {
         assert!(chooser.text.contains(name.as_str()), "{name}");
     }
+    assert_eq!(chooser.text.matches("data-tenant=").count(), site.names.len(), "every tenant, once");
+    assert_eq!(admin.get("/tenant").await.status, 200, "the switcher's old address still answers");
     let csrf = chooser.csrf();
     let tenant_b = site.scopes[1].tenant_id().to_owned();
     assert_eq!(admin.post("/tenant", &[("tenant_id", &tenant_b)], &[]).await.status, 403, "CSRF");
@@ -209,8 +260,106 @@ pub async fn platform_admin(site: &Site) {
     let audit =
         site.store.list_audit(&site.scopes[1], &filter, PageRequest::first(50).unwrap()).await.unwrap();
     assert!(audit.items.iter().any(|a| a.target_id == "/"), "{:?}", audit.items);
-    // A Reader cannot use the switcher.
+    // The portfolio's reads are audited in every tenant, like any platform-admin request.
+    let portfolio_reads =
+        site.store.list_audit(&site.scopes[0], &filter, PageRequest::first(50).unwrap()).await.unwrap();
+    assert!(portfolio_reads.items.iter().any(|a| a.target_id == "/portfolio"));
+    // Nobody else sees the portfolio or uses the switcher.
     let mut reader = site.browser();
     reader.sign_in("t1-reader").await;
+    assert_eq!(reader.get("/portfolio").await.status, 403);
     assert_eq!(reader.get("/tenant").await.status, 403);
+    let mut tenant_admin = site.browser();
+    tenant_admin.sign_in("t0-admin").await;
+    assert_eq!(tenant_admin.get("/portfolio").await.status, 403);
+}
+
+/// Seeds tenant 0 past every list bound of the pages and checks each page stops at it.
+pub async fn bounds(site: &Site) {
+    use azcops::model::CostDailyRow;
+    use azcops::store::{Actor, NewRun, NewSubscription, RecommendationUpsert};
+    let scope = &site.scopes[0];
+    let today = chrono::Utc::now().date_naive();
+    let mut costs = Vec::new();
+    for n in 0..13u32 {
+        let sub = format!("00000000-0000-4000-9000-{n:012x}");
+        site.store
+            .add_subscription(
+                scope,
+                &NewSubscription {
+                    subscription_id: sub.clone(),
+                    display_name: format!("bound {n:02}"),
+                    billing_scope: None,
+                },
+                &Actor::named("test"),
+            )
+            .await
+            .unwrap();
+        costs.push(CostDailyRow {
+            subscription_id: sub,
+            date: today - chrono::Duration::days(1),
+            resource_group: "rg".into(),
+            service_name: format!("Service {n:02}"),
+            meter_category: "m".into(),
+            resource_id: String::new(),
+            cost: 100.0 + f64::from(n),
+            amortized_cost: 100.0,
+            currency: "EUR".into(),
+        });
+    }
+    site.store.upsert_costs_daily(scope, &costs).await.unwrap();
+    let findings: Vec<RecommendationUpsert> = (0..60)
+        .map(|n| RecommendationUpsert {
+            subscription_id: "00000000-0000-4000-9000-000000000000".into(),
+            resource_id: format!("/subscriptions/00000000-0000-4000-9000-000000000000/resourcegroups/rg/providers/microsoft.compute/disks/b{n}"),
+            rule_id: "waste.unattached_disk".into(),
+            source: "rule".into(),
+            category: "waste".into(),
+            title: format!("Bound disk {n:02}"),
+            estimated_monthly_savings: f64::from(n) + 1.0,
+            savings_basis: "observed_cost".into(),
+            currency: "EUR".into(),
+            confidence_score: 0.9,
+            risk_level: "low".into(),
+            effort_level: "low".into(),
+            priority_score: f64::from(n) + 1.0,
+            evidence: serde_json::json!({}),
+            detected_at: azcops::store::now(),
+            duplicate_of: None,
+        })
+        .collect();
+    site.store.upsert_recommendations(scope, &findings).await.unwrap();
+    for n in 0..21 {
+        let run = NewRun {
+            kind: "full".into(),
+            schedule_key: format!("full:bound-{n}"),
+            requested_by: "timer".into(),
+            subscription_ids: vec!["00000000-0000-4000-9000-000000000000".into()],
+        };
+        site.store.create_run(scope, &run).await.unwrap();
+    }
+    let mut reader = site.browser();
+    reader.sign_in("t0-reader").await;
+    let rows = |page: &crate::support::Page| page.text.matches("<tr data-id=").count();
+    let overview = reader.get("/").await;
+    let top = &overview.text[overview.text.find("Top recommendations").unwrap()..];
+    assert_eq!(
+        top.split("</table>").next().unwrap().matches("<tr data-id=").count(),
+        10,
+        "top 10 on the overview"
+    );
+    let chart = &overview.text[overview.text.find(r#"id="service-chart""#).unwrap()..];
+    let labels = chart.split("&quot;labels&quot;:[").nth(1).unwrap().split(']').next().unwrap();
+    assert_eq!(labels.matches("&quot;,").count() + 1, 10, "the chart draws the 10 largest services");
+    assert!(overview.text.contains("Service 00"), "the table lists all services");
+    let list = reader.get("/recommendations").await;
+    assert_eq!(rows(&list), 50, "50 a page");
+    assert!(list.text.contains("Page 1 of 2") && list.text.contains("page=2"));
+    let second = reader.get("/recommendations?page=2").await;
+    assert_eq!(rows(&second), 61 - 50, "the rest (the site's own finding included)");
+    let explorer = reader.get("/costs?preset=7d").await;
+    assert_eq!(explorer.text.matches(r#"class="swatch-"#).count(), 12 + 1, "12 series and the others");
+    assert!(explorer.text.contains("Other subscriptions"));
+    let ingestion = reader.get("/ingestion").await;
+    assert!(ingestion.text.contains("Latest 20 of 21 runs"), "{}", ingestion.text);
 }

@@ -116,3 +116,10 @@ async fn platform_admins_choose_a_tenant_through_the_audited_path_on_sqlite() {
     flows::platform_admin(&site).await;
     site.finish().await;
 }
+
+#[tokio::test]
+async fn every_page_stops_at_its_bound() {
+    let site = Site::start(Backend::Sqlite, true).await;
+    flows::bounds(&site).await;
+    site.finish().await;
+}

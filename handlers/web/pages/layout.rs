@@ -14,6 +14,10 @@ pub enum Nav {
     Overview,
     /// Recommendations.
     Recommendations,
+    /// Ingestion runs.
+    Ingestion,
+    /// The cost explorer.
+    Costs,
 }
 
 fn head(title: &str) -> Markup {
@@ -21,8 +25,9 @@ fn head(title: &str) -> Markup {
         head {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
-            // htmx must not inject its indicator <style> (the CSP refuses inline styles).
-            meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false}"#;
+            // htmx must not inject its indicator <style> (the CSP refuses inline styles), and error
+            // pages (4xx/5xx) are shown like any page rather than silently dropped.
+            meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"responseHandling":[{"code":"204","swap":false},{"code":"...","swap":true}]}"#;
             title { (title) " · AzCops" }
             link rel="icon" href=(url("favicon.svg")) type="image/svg+xml";
             link rel="stylesheet" href=(url("app.css"));
@@ -61,12 +66,14 @@ pub fn page(viewer: &Viewer, tenant_name: &str, nav: Nav, title: &str, body: Mar
                     nav aria-label="Main" {
                         ul {
                             li { a href="/" aria-current=[(nav == Nav::Overview).then_some("page")] { "Overview" } }
+                            li { a href="/costs" aria-current=[(nav == Nav::Costs).then_some("page")] { "Costs" } }
                             li { a href="/recommendations" aria-current=[(nav == Nav::Recommendations).then_some("page")] { "Recommendations" } }
+                            li { a href="/ingestion" aria-current=[(nav == Nav::Ingestion).then_some("page")] { "Ingestion" } }
                         }
                     }
                     div.who {
                         span data-testid="tenant-name" { (tenant_name) }
-                        @if caller.platform_admin { " " a href="/tenant" { "Switch tenant" } }
+                        @if caller.platform_admin { " " a href="/portfolio" { "Portfolio · switch tenant" } }
                         " · "
                         span data-testid="user-name" { (caller.display_name.as_deref().unwrap_or("signed in")) }
                         " "
@@ -132,5 +139,5 @@ pub fn signed_out() -> Html<String> {
 
 /// A platform admin has no tenant of their own chosen: points at the tenant switcher.
 pub fn choose_tenant_hint() -> Response {
-    (StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, "/tenant")]).into_response()
+    (StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, "/portfolio")]).into_response()
 }

@@ -1,5 +1,7 @@
 //! The dashboard's pages.
 
+pub mod costs;
+pub mod ingestion;
 pub mod layout;
 pub mod overview;
 pub mod recommendation;

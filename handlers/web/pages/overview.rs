@@ -39,19 +39,29 @@ pub async fn page_or_ready(
 async fn render(viewer: &Viewer) -> Result<Response, WebError> {
     let (store, scope) = (&viewer.tenant.store, &viewer.tenant.scope);
     let today = chrono::Utc::now().date_naive();
-    let mtd = store.cost_summary(scope, today, today.day(), None).await?;
-    let last30 = store.cost_summary(scope, today, 30, None).await?;
-    let sample = store.list_costs(scope, &CostFilter::default(), PageRequest::first(1)?).await?;
-    let groups = store.recommendation_summary(scope).await?;
     let open = RecommendationFilter {
         status: Some(RecommendationStatus::Open),
         sort: RecommendationSort::Priority,
         direction: Some(SortDirection::Desc),
         ..RecommendationFilter::default()
     };
-    let top = store.list_recommendations(scope, &open, PageRequest::first(TOP_RECOMMENDATIONS)?).await?;
-    let subscriptions = store.list_subscriptions(scope, PageRequest::first(500)?).await?;
-    let latest_run = match store.list_runs(scope, PageRequest::first(1)?).await?.items.first() {
+    let no_filter = CostFilter::default();
+    let admin = store.platform_admin();
+    let (one, top_page, all) =
+        (PageRequest::first(1)?, PageRequest::first(TOP_RECOMMENDATIONS)?, PageRequest::first(500)?);
+    // Independent reads run concurrently: the page waits for the slowest, not for their sum.
+    let (mtd, last30, sample, groups, top, subscriptions, runs, name) = tokio::try_join!(
+        store.cost_summary(scope, today, today.day(), None),
+        store.cost_summary(scope, today, 30, None),
+        store.list_costs(scope, &no_filter, one),
+        store.recommendation_summary(scope),
+        store.list_recommendations(scope, &open, top_page),
+        store.list_subscriptions(scope, all),
+        store.list_runs(scope, one),
+        admin.get_tenant(scope.tenant_id()),
+    )?;
+    let name = name.name;
+    let latest_run = match runs.items.first() {
         Some(run) => Some(store.get_run(scope, &run.id).await?),
         None => None,
     };
@@ -136,7 +146,6 @@ async fn render(viewer: &Viewer) -> Result<Response, WebError> {
             (freshness(&subscriptions.items, latest_run.as_ref()))
         }
     };
-    let name = super::tenant_name(viewer).await?;
     Ok(page(viewer, &name, Nav::Overview, "Overview", body))
 }
 

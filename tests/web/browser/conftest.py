@@ -51,14 +51,15 @@ class Demo:
             return json.load(response)
 
 
-@pytest.fixture(scope="session")
-def demo():
+def start_demo(extra_env: dict[str, str] | None = None) -> Demo:
+    """Starts `azcops demo` on a free port and waits until it prints the dashboard's URL."""
     data = tempfile.mkdtemp(prefix="azcops-web-")
     port = free_port()
     log_path = Path(data) / "demo.log"
     log = open(log_path, "w")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AZCOPS_WEB_")}
     env["AZCOPS_API_CACHE_SECONDS"] = "0"
+    env.update(extra_env or {})
     process = subprocess.Popen(
         [BINARY, "demo", "--port", str(port), "--data-dir", data],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
@@ -71,27 +72,49 @@ def demo():
             break
         time.sleep(0.5)
     if "Dashboard at" not in text:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
         raise RuntimeError(f"azcops demo did not come up:\n{text[-4000:]}")
     sandbox = re.search(r"sandbox serving a simulated Azure at (\S+)", text).group(1)
     tenants = re.findall(r"^([0-9a-f-]{36}) ", text, re.M)
-    yield Demo(f"http://127.0.0.1:{port}", sandbox, tenants, process)
-    os.killpg(process.pid, signal.SIGTERM)
+    return Demo(f"http://127.0.0.1:{port}", sandbox, tenants, process)
+
+
+def stop_demo(demo: Demo) -> None:
+    """SIGTERM to the demo's process group (the emulator stops its handler), SIGKILL if stuck."""
+    os.killpg(demo.process.pid, signal.SIGTERM)
     try:
-        process.wait(timeout=30)
+        demo.process.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-    log.close()
+        os.killpg(demo.process.pid, signal.SIGKILL)
+
+
+def launch_chromium(p):
+    return p.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--disable-component-update", "--no-first-run"],
+    )
+
+
+def sign_in_page(demo: Demo, page, identity: str):
+    """Signs in on `page` through the sandbox's identity page."""
+    page.goto(f"{demo.base}/")
+    page.locator(f"button[data-identity='{identity}']").click()
+    page.wait_for_url(re.compile(re.escape(demo.base) + r"/(portfolio)?$"))
+    return page
+
+
+@pytest.fixture(scope="session")
+def demo():
+    running = start_demo()
+    yield running
+    stop_demo(running)
 
 
 @pytest.fixture(scope="session")
 def browser():
     with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"],
-        )
+        chromium = launch_chromium(p)
         yield chromium
         chromium.close()
 
@@ -124,11 +147,8 @@ def sign_in(demo, browser):
         # Only axe-core's injection needs the CSP bypassed: the tests load it, the app never does.
         context = browser.new_context(viewport={"width": 1366, "height": 900}, bypass_csp=bypass_csp)
         contexts.append(context)
-        page = context.new_page()
-        session = Session(demo, context, page)
-        page.goto(f"{demo.base}/")
-        page.locator(f"button[data-identity='{identity}']").click()
-        page.wait_for_url(re.compile(re.escape(demo.base) + r"/(tenant)?$"))
+        session = Session(demo, context, context.new_page())
+        sign_in_page(demo, session.page, identity)
         return session
 
     yield _sign_in

@@ -139,25 +139,33 @@ def test_filters_and_sort(sign_in):
     assert "min_savings" in page.locator("[data-testid=error-message]").inner_text()
 
 
-def test_platform_admin_switches_tenant(sign_in, demo):
+def test_the_portfolio_lists_every_tenant_for_a_platform_admin_only(sign_in, demo):
     session = sign_in("platform-admin")
-    session.goto("/tenant")
+    session.goto("/portfolio")
     page = session.page
-    assert page.locator("ul[data-testid=tenants] li").count() == len(demo.tenants)
-    page.locator("ul[data-testid=tenants] li button").nth(1).click()
+    rows = page.locator("table[data-testid=tenants] tbody tr")
+    assert rows.count() == len(demo.tenants)
+    texts = rows.all_inner_texts()
+    for tid in demo.tenants:
+        assert any(tid in t for t in texts), tid
+    rows.nth(1).locator("button").click()
     page.wait_for_url(re.compile(re.escape(demo.base) + "/$"))
     assert page.locator("h1").first.inner_text() == "Overview"
+    for identity in ["t0-admin", "t1-reader"]:
+        other = sign_in(identity)
+        assert other.goto("/portfolio").status == 403, identity
 
 
 def views(session):
     href = first_open_recommendation(session)
-    return ["/", "/recommendations", "/recommendations?status=approved", href]
+    return ["/", "/costs", "/costs?preset=13m&group=service", "/recommendations",
+            "/recommendations?status=approved", href, "/ingestion"]
 
 
 @pytest.mark.parametrize("identity", ["t0-approver", "platform-admin"])
 def test_axe_reports_no_serious_or_critical_violation(sign_in, axe_source, identity):
     session = sign_in(identity, bypass_csp=True)
-    pages = views(session) + (["/tenant"] if identity == "platform-admin" else [])
+    pages = views(session) + (["/portfolio"] if identity == "platform-admin" else [])
     failures = []
     for path in pages:
         session.goto(path)
@@ -170,3 +178,44 @@ def test_axe_reports_no_serious_or_critical_violation(sign_in, axe_source, ident
                 targets = [n["target"] for n in violation["nodes"]][:3]
                 failures.append(f"{path}: {violation['id']} ({violation['impact']}): {violation['help']} {targets}")
     assert failures == [], "\n".join(failures)
+
+
+def test_cost_explorer_stacks_subscriptions_and_drills_down(sign_in, demo):
+    session = sign_in("t0-reader")
+    session.goto("/costs?preset=30d")
+    page = session.page
+    page.wait_for_selector("#explorer-chart[data-chart-ready=true]")
+    state = page.evaluate(
+        """() => {
+            const option = echarts.getInstanceByDom(document.getElementById('explorer-chart')).getOption();
+            return {
+                stacks: option.series.map(s => s.stack),
+                names: option.series.map(s => s.name),
+                total: option.series.reduce((a, s) => a + s.data.reduce((x, y) => x + y, 0), 0),
+                days: option.xAxis[0].data.length,
+            };
+        }"""
+    )
+    token = demo.api_token(0, ["AzCops.Reader"])
+    subscriptions = demo.api("/v1/subscriptions?page_size=500", token)["items"]
+    assert state["days"] == 30
+    assert set(state["stacks"]) == {"total"}
+    assert len(state["names"]) == len(subscriptions)
+    assert state["total"] == pytest.approx(demo.api("/v1/costs/summary?days=30", token)["total_cost"], abs=0.5)
+    # Drill down: a real click on the first subscription's bar opens its services.
+    point = page.evaluate(
+        """() => {
+            const el = document.getElementById('explorer-chart');
+            const chart = echarts.getInstanceByDom(el);
+            const data = chart.getOption().series[0].data;
+            const i = data.findIndex(v => v > 0);
+            const p = chart.convertToPixel({seriesIndex: 0}, [i, data[i] / 2]);
+            const r = el.getBoundingClientRect();
+            return {x: r.left + p[0], y: r.top + p[1]};
+        }"""
+    )
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_url(re.compile(r".*group=service.*"))
+    assert "group=service" in page.url
+    assert page.locator("table[data-testid=explorer-table] tbody tr").count() > 0
+    assert session.csp_violations() == []

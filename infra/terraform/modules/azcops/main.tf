@@ -140,6 +140,9 @@ module "function_app" {
   auth = {
     audience = var.auth_audience
   }
+  web = {
+    client_id = var.web_client_id
+  }
   control_plane_tenant_id     = local.control_plane_tenant_id
   cors_origins                = var.cors_origins
   rust_log                    = var.rust_log

@@ -119,6 +119,12 @@ variable "auth_audience" {
   type        = string
 }
 
+variable "web_client_id" {
+  description = "Client ID of the dashboard's app registration (AZCOPS_WEB_CLIENT_ID; redirect URI https://<app>/auth/callback). Empty: the dashboard says sign-in is not configured. Its secret and the session key go in extra_secrets as AZCOPS_WEB_CLIENT_SECRET and AZCOPS_SESSION_KEY."
+  type        = string
+  default     = ""
+}
+
 variable "control_plane_tenant_id" {
   description = "Tenant of the platform operators; defaults to the deploying tenant."
   type        = string
