@@ -97,12 +97,17 @@ fn validate(budget: &mut Budget) -> Result<(), StoreError> {
     if budget.name.is_empty() || budget.name.chars().count() > 100 {
         return Err(StoreError::validation("name", "must be 1 to 100 characters"));
     }
-    if !budget.amount.is_finite() || budget.amount <= 0.0 || budget.amount > 1e12 {
-        return Err(StoreError::validation("amount", "must be a positive number up to 1e12"));
-    }
     budget.currency = budget.currency.trim().to_ascii_uppercase();
     if budget.currency.len() != 3 || !budget.currency.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(StoreError::validation("currency", "must be an ISO 4217 code such as USD"));
+    }
+    // A budget is written in its currency's minor unit, so an amount that rounds to nothing is none.
+    budget.amount = crate::money::round_to_minor_unit(budget.amount, &budget.currency);
+    if !budget.amount.is_finite() || budget.amount <= 0.0 || budget.amount > 1e12 {
+        return Err(StoreError::validation(
+            "amount",
+            "must be positive in the currency's minor unit (e.g. at least 0.01 USD) and at most 1e12",
+        ));
     }
     if !matches!(budget.metric.as_str(), "actual" | "amortized") {
         return Err(StoreError::validation("metric", "must be actual or amortized"));
@@ -400,6 +405,8 @@ mod tests {
             validate(&mut b).is_err()
         };
         assert!(refused(|b| b.amount = 0.0));
+        assert!(refused(|b| b.amount = 0.004), "rounds to 0.00 EUR");
+        assert!(refused(|b| b.amount = 1e-210));
         assert!(refused(|b| b.amount = f64::NAN));
         assert!(refused(|b| b.currency = "EURO".into()));
         assert!(refused(|b| b.metric = "blended".into()));

@@ -52,6 +52,13 @@ pub struct BudgetView {
     pub status: BudgetStatus,
 }
 
+/// The answer of `GET /budgets`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BudgetList {
+    /// Every budget of the tenant, by name (at most 200).
+    pub items: Vec<BudgetView>,
+}
+
 /// Body of `POST /budgets`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -207,12 +214,12 @@ async fn view(store: &Store, scope: &TenantScope, budget: Budget) -> Result<Budg
     get,
     path = "/api/v1/budgets",
     tag = "budgets",
-    responses((status = 200, description = "Budgets by name", body = [BudgetView]), crate::api::openapi::Errors)
+    responses((status = 200, description = "Budgets by name", body = BudgetList), crate::api::openapi::Errors)
 )]
 pub async fn list(tenant: Tenant) -> Result<Response, ApiError> {
     let budgets = tenant.store.list_budgets(&tenant.scope).await?;
     let views = views(&tenant.store, &tenant.scope, budgets).await?;
-    Ok(Json(serde_json::json!({ "items": views })).into_response())
+    Ok(Json(BudgetList { items: views }).into_response())
 }
 
 /// `GET /budgets/{id}` (Reader).
