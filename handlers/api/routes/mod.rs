@@ -3,6 +3,7 @@
 pub(crate) mod admin;
 pub(crate) mod costs;
 pub(crate) mod data;
+pub(crate) mod explore;
 pub(crate) mod ingestion;
 pub(crate) mod recommendations;
 
@@ -31,8 +32,8 @@ pub fn v1() -> Router<AppState> {
         .route("/costs", get(costs::list_costs))
         .route("/costs/summary", get(costs::cost_summary))
         .route("/costs/export.csv", get(costs::export_costs))
-        .route("/costs/explore", get(costs::explore))
-        .route("/costs/explore/export.csv", get(costs::export_explore))
+        .route("/costs/explore", get(explore::explore))
+        .route("/costs/explore/export.csv", get(explore::export_explore))
         .route("/ingestion/status/{run_id}", get(data::ingestion_status))
         .route("/recommendations", get(recommendations::list))
         .route("/recommendations/summary", get(recommendations::summary))
