@@ -169,11 +169,7 @@ fn cost_key(row: &CostDailyRow) -> CostKey {
     )
 }
 
-async fn load(
-    store: &Store,
-    scope: &TenantScope,
-    estate: &Estate,
-) -> BTreeMap<CostKey, CostDailyRow> {
+async fn load(store: &Store, scope: &TenantScope, estate: &Estate) -> BTreeMap<CostKey, CostDailyRow> {
     store.upsert_resources(scope, &estate.resources, chrono::Utc::now()).await.unwrap();
     let mut kept = BTreeMap::new();
     for batch in &estate.batches {
