@@ -10,7 +10,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::routes::{admin, analytics, budgets, costs, data, recommendations, settings};
+use super::routes::{admin, analytics, budgets, costs, data, explore, recommendations, settings};
 use super::schemas;
 
 /// The error responses every authenticated route may answer, all in the one error shape.
@@ -112,8 +112,8 @@ pub enum ExportResponses {
         costs::list_costs,
         costs::cost_summary,
         costs::export_costs,
-        costs::explore,
-        costs::export_explore,
+        explore::explore,
+        explore::export_explore,
         analytics::list_anomalies,
         analytics::acknowledge,
         analytics::forecast,

@@ -155,25 +155,27 @@ fn period_of(date: NaiveDate, granularity: Granularity) -> NaiveDate {
     }
 }
 
-async fn load(
-    store: &Store,
-    scope: &TenantScope,
-    estate: &Estate,
-) -> BTreeMap<(NaiveDate, String, String, String, String, String), CostDailyRow> {
+type CostKey = (NaiveDate, String, String, String, String, String);
+
+/// The `costs_daily` primary key of a row (without the tenant).
+fn cost_key(row: &CostDailyRow) -> CostKey {
+    (
+        row.date,
+        row.subscription_id.clone(),
+        row.resource_group.clone(),
+        row.service_name.clone(),
+        row.meter_category.clone(),
+        row.resource_id.clone(),
+    )
+}
+
+async fn load(store: &Store, scope: &TenantScope, estate: &Estate) -> BTreeMap<CostKey, CostDailyRow> {
     store.upsert_resources(scope, &estate.resources, chrono::Utc::now()).await.unwrap();
     let mut kept = BTreeMap::new();
     for batch in &estate.batches {
         store.upsert_costs_daily(scope, batch).await.unwrap();
         for row in batch {
-            let key = (
-                row.date,
-                row.subscription_id.clone(),
-                row.resource_group.clone(),
-                row.service_name.clone(),
-                row.meter_category.clone(),
-                row.resource_id.clone(),
-            );
-            kept.insert(key, row.clone());
+            kept.insert(cost_key(row), row.clone());
         }
     }
     kept
@@ -194,15 +196,7 @@ async fn rollups_equal_sums_over_costs(ctx: Ctx) {
     }
     store.upsert_costs_daily(scope, &replay).await.unwrap();
     for row in replay {
-        let key = (
-            row.date,
-            row.subscription_id.clone(),
-            row.resource_group.clone(),
-            row.service_name.clone(),
-            row.meter_category.clone(),
-            row.resource_id.clone(),
-        );
-        costs.insert(key, row);
+        costs.insert(cost_key(&row), row);
     }
     let rows: Vec<CostDailyRow> = costs.into_values().collect();
     let resources = &estate.resources;

@@ -5,6 +5,7 @@ pub(crate) mod analytics;
 pub(crate) mod budgets;
 pub(crate) mod costs;
 pub(crate) mod data;
+pub(crate) mod explore;
 pub(crate) mod ingestion;
 pub(crate) mod recommendations;
 pub(crate) mod settings;
@@ -34,8 +35,8 @@ pub fn v1() -> Router<AppState> {
         .route("/costs", get(costs::list_costs))
         .route("/costs/summary", get(costs::cost_summary))
         .route("/costs/export.csv", get(costs::export_costs))
-        .route("/costs/explore", get(costs::explore))
-        .route("/costs/explore/export.csv", get(costs::export_explore))
+        .route("/costs/explore", get(explore::explore))
+        .route("/costs/explore/export.csv", get(explore::export_explore))
         .route("/costs/anomalies", get(analytics::list_anomalies))
         .route("/costs/anomalies/{id}/acknowledge", post(analytics::acknowledge))
         .route("/costs/forecast", get(analytics::forecast))
