@@ -71,6 +71,10 @@ async fn render(viewer: &Viewer) -> Result<Response, WebError> {
         .map(|c| c.currency.clone())
         .or_else(|| groups.first().map(|g| g.currency.clone()))
         .unwrap_or_else(|| "USD".to_owned());
+    // A summary's totals are those of its main currency (the tenant's largest), never a sum of
+    // currencies, so each card shows the currency of its own summary.
+    let mtd_currency = mtd.currency.as_deref().unwrap_or(&currency);
+    let last30_currency = last30.currency.as_deref().unwrap_or(&currency);
     // Open savings per currency, then category: amounts of different currencies are never added.
     let mut savings: BTreeMap<String, BTreeMap<String, (i64, f64)>> = BTreeMap::new();
     for g in groups.iter().filter(|g| g.status == "open") {
@@ -93,10 +97,10 @@ async fn render(viewer: &Viewer) -> Result<Response, WebError> {
             }
         }
         section.cards aria-label="Totals" {
-            (card("Month to date", "mtd-cost", mtd.total_cost, &currency, &format!("since {}", mtd.from)))
-            (card("Month to date, amortized", "mtd-amortized", mtd.total_amortized_cost, &currency, "reservations spread over their term"))
-            (card("Last 30 days", "cost-30d", last30.total_cost, &currency, &format!("{} to {}", last30.from, last30.to)))
-            (card("Last 30 days, amortized", "amortized-30d", last30.total_amortized_cost, &currency, ""))
+            (card("Month to date", "mtd-cost", mtd.total_cost, mtd_currency, &format!("since {}", mtd.from)))
+            (card("Month to date, amortized", "mtd-amortized", mtd.total_amortized_cost, mtd_currency, "reservations spread over their term"))
+            (card("Last 30 days", "cost-30d", last30.total_cost, last30_currency, &format!("{} to {}", last30.from, last30.to)))
+            (card("Last 30 days, amortized", "amortized-30d", last30.total_amortized_cost, last30_currency, ""))
             @for (cur, categories) in &savings {
                 (card("Open savings a month", "open-savings", categories.values().map(|v| v.1).sum(), cur, &format!("{} open recommendations", categories.values().map(|v| v.0).sum::<i64>())))
             }
