@@ -139,6 +139,14 @@ pub async fn roles_csrf_and_tenants(site: &Site) {
     assert_eq!(csv.text.lines().count(), 1 + 7, "one row per day of the one subscription");
     assert_eq!(reader.get("/costs?preset=1y").await.status, 422);
     assert_eq!(reader.get("/costs?metric=list").await.status, 422);
+    // Every grouping of the rollups answers with the same total; an unknown one is refused.
+    for group in ["resource_group", "location", "tag"] {
+        let view = reader.get(&format!("/costs?group={group}")).await;
+        assert_eq!(view.status, 200, "{group}: {}", view.text);
+        assert_eq!(view.value_of("explorer-total"), api["total_cost"].as_f64().unwrap(), "{group}");
+        assert!(view.text.contains("explorer-table"), "{group}");
+    }
+    assert_eq!(reader.get("/costs?group=owner").await.status, 422);
 
     // Ingestion: the empty state, then a run and its items; another tenant's run is 404.
     let empty = reader.get("/ingestion").await;

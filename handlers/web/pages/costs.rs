@@ -1,7 +1,8 @@
-//! Cost explorer: a date-range preset, grouped by subscription (a stacked chart, daily or monthly,
-//! from one summary query per subscription) or by service (totals), actual or amortized, the table
-//! under the chart and the view as CSV. Built on the store's cost summary; clicking a
-//! subscription's series drills into its services.
+//! Cost explorer: a date-range preset, grouped by subscription (a stacked chart, daily or monthly)
+//! or by service, resource group, location or the cost-center tag (totals), actual or amortized,
+//! the table under the chart and the view as CSV. Read from the cost rollups through the same
+//! query as `GET /api/v1/costs/explore`, in the tenant's main billing currency (the others are
+//! shown beside it, never added); clicking a subscription's series drills into its services.
 
 use std::collections::BTreeMap;
 
@@ -15,7 +16,7 @@ use serde_json::json;
 
 use super::layout::{Nav, page};
 use crate::api::ApiError;
-use crate::store::{CostFilter, CostSummary, PageRequest};
+use crate::store::{Dimension, ExploreQuery, Granularity, Metric, PageRequest, shape_explorer};
 use crate::web::WebError;
 use crate::web::format::{money, percent};
 use crate::web::viewer::Viewer;
@@ -97,16 +98,6 @@ struct Series {
     values: Vec<f64>,
 }
 
-/// The buckets (days or months) of a summary and each one's amount.
-fn buckets(summary: &CostSummary, monthly: bool, amortized: bool) -> BTreeMap<String, f64> {
-    let mut out = BTreeMap::new();
-    for day in &summary.daily {
-        let key = if monthly { day.date.format("%Y-%m").to_string() } else { day.date.to_string() };
-        *out.entry(key).or_insert(0.0) += if amortized { day.amortized_cost } else { day.cost };
-    }
-    out
-}
-
 struct View {
     window: Window,
     group: &'static str,
@@ -115,7 +106,18 @@ struct View {
     labels: Vec<String>,
     series: Vec<Series>,
     total: f64,
+    /// Totals of the window in the tenant's other billing currencies, never added to `total`.
+    other_currencies: Vec<(String, f64)>,
 }
+
+/// The groupings offered, as `(query value, label)`.
+pub const GROUPS: [(&str, &str); 5] = [
+    ("subscription", "subscription"),
+    ("service", "service"),
+    ("resource_group", "resource group"),
+    ("location", "location"),
+    ("tag", "cost-center tag"),
+];
 
 async fn load(viewer: &Viewer, query: &ExplorerQuery) -> Result<View, WebError> {
     let (store, scope) = (&viewer.tenant.store, &viewer.tenant.scope);
@@ -125,58 +127,71 @@ async fn load(viewer: &Viewer, query: &ExplorerQuery) -> Result<View, WebError> 
         "amortized" => true,
         _ => return Err(ApiError::validation("metric", "must be actual or amortized").into()),
     };
-    let group = match query.group.as_str() {
-        "" | "subscription" => "subscription",
-        "service" => "service",
-        _ => return Err(ApiError::validation("group", "must be subscription or service").into()),
+    let (group, dimension) = match query.group.as_str() {
+        "" | "subscription" => ("subscription", Dimension::Subscription),
+        "service" => ("service", Dimension::Service),
+        "resource_group" => ("resource_group", Dimension::ResourceGroup),
+        "location" => ("location", Dimension::Location),
+        "tag" => {
+            let key = store.allocation_tag(scope).await?.unwrap_or_else(|| "cost-center".to_owned());
+            ("tag", Dimension::Tag(key))
+        }
+        _ => {
+            let names = GROUPS.map(|g| g.0).join(", ");
+            return Err(ApiError::validation("group", format!("must be one of {names}")).into());
+        }
     };
     let subscription = Some(query.subscription_id.trim()).filter(|s| !s.is_empty());
-    let no_filter = CostFilter::default();
-    let (total, sample, subscriptions) = tokio::try_join!(
-        store.cost_summary(scope, window.to, window.days, subscription),
-        store.list_costs(scope, &no_filter, PageRequest::first(1)?),
-        store.list_subscriptions(scope, PageRequest::first(500)?),
+    let from = window.to.checked_sub_days(Days::new(u64::from(window.days) - 1)).unwrap_or(window.to);
+    // Read from the rollups, like the API's explorer: the same sums, one answer per currency.
+    let explore = ExploreQuery {
+        from,
+        to: window.to,
+        granularity: if window.monthly { Granularity::Month } else { Granularity::Day },
+        group_by: dimension,
+        metric: if amortized { Metric::Amortized } else { Metric::Actual },
+        filters: subscription
+            .map(|s| vec![(Dimension::Subscription, vec![Dimension::Subscription.normalise(s)])])
+            .unwrap_or_default(),
+    };
+    let (cells, subscriptions) = tokio::try_join!(
+        store.explore_costs(scope, &explore),
+        store.list_subscriptions(scope, PageRequest::first(500)?)
     )?;
-    let currency = sample.items.first().map_or_else(|| "USD".to_owned(), |c| c.currency.clone());
-    let all = buckets(&total, window.monthly, amortized);
-    let labels: Vec<String> = all.keys().cloned().collect();
-    let pick = |cost: f64, amortized_cost: f64| if amortized { amortized_cost } else { cost };
-    let mut series = Vec::new();
-    if group == "subscription" && subscription.is_none() {
-        let shown: Vec<_> = subscriptions.items.iter().take(MAX_SERIES).collect();
-        let summaries = futures::future::try_join_all(
-            shown.iter().map(|s| store.cost_summary(scope, window.to, window.days, Some(&s.subscription_id))),
-        )
-        .await?;
-        for (s, summary) in shown.iter().zip(&summaries) {
-            let b = buckets(summary, window.monthly, amortized);
-            series.push(Series {
-                name: s.display_name.clone(),
-                subscription: Some(s.subscription_id.clone()),
-                values: labels.iter().map(|l| b.get(l).copied().unwrap_or(0.0)).collect(),
-            });
-        }
-        let rest: Vec<f64> = labels
-            .iter()
-            .enumerate()
-            .map(|(i, l)| {
-                all.get(l).copied().unwrap_or(0.0) - series.iter().map(|s| s.values[i]).sum::<f64>()
-            })
-            .collect();
-        if rest.iter().any(|v| v.abs() >= 0.005) {
-            series.push(Series { name: "Other subscriptions".into(), subscription: None, values: rest });
-        }
-    } else {
-        for s in &total.by_service {
-            series.push(Series {
-                name: s.service_name.clone(),
-                subscription: None,
-                values: vec![pick(s.cost, s.amortized_cost)],
-            });
-        }
-    }
-    let total_amount = pick(total.total_cost, total.total_amortized_cost);
-    Ok(View { window, group, amortized, currency, labels, series, total: total_amount })
+    let explorer = shape_explorer(&explore, MAX_SERIES, cells);
+    // The main currency is the one with the most cost; the others are reported beside it.
+    let main =
+        explorer.totals.iter().max_by(|a, b| a.amount.total_cmp(&b.amount)).map(|t| t.currency.clone());
+    let currency = main.clone().unwrap_or_else(|| "USD".to_owned());
+    let names: BTreeMap<&str, &str> =
+        subscriptions.items.iter().map(|s| (s.subscription_id.as_str(), s.display_name.as_str())).collect();
+    let labels = explorer
+        .periods
+        .iter()
+        .map(|p| if window.monthly { p.format("%Y-%m").to_string() } else { p.to_string() })
+        .collect();
+    let series = explorer
+        .groups
+        .iter()
+        .filter(|g| main.as_deref() == Some(g.currency.as_str()))
+        .map(|g| {
+            let link = (group == "subscription" && !g.other).then(|| g.key.clone()).flatten();
+            let name = match (&link, group) {
+                (Some(id), _) => names.get(id.as_str()).map_or_else(|| id.clone(), |n| (*n).to_owned()),
+                (None, "subscription") if g.other => "Other subscriptions".to_owned(),
+                _ => g.label.clone(),
+            };
+            Series { name, subscription: link, values: g.series.clone() }
+        })
+        .collect();
+    let total = explorer.totals.iter().find(|t| Some(&t.currency) == main.as_ref()).map_or(0.0, |t| t.amount);
+    let other_currencies = explorer
+        .totals
+        .iter()
+        .filter(|t| Some(&t.currency) != main.as_ref())
+        .map(|t| (t.currency.clone(), t.amount))
+        .collect();
+    Ok(View { window, group, amortized, currency, labels, series, total, other_currencies })
 }
 
 /// `GET /costs`.
@@ -221,8 +236,7 @@ pub async fn explorer(viewer: Viewer, Query(query): Query<ExplorerQuery>) -> Res
                 @for (key, label) in PRESETS { option value=(key) selected[view.window.preset == key] { (label) } }
             } }
             label { "Group by " select name="group" {
-                option value="subscription" selected[view.group == "subscription"] { "subscription" }
-                option value="service" selected[view.group == "service"] { "service" }
+                @for (key, label) in GROUPS { option value=(key) selected[view.group == key] { (label) } }
             } }
             label { "Cost " select name="metric" {
                 option value="actual" selected[!view.amortized] { "actual" }
@@ -239,6 +253,9 @@ pub async fn explorer(viewer: Viewer, Query(query): Query<ExplorerQuery>) -> Res
             strong data-testid="explorer-total" data-value=(crate::money::round_to_minor_unit(view.total, &view.currency)) { (money(view.total, &view.currency)) }
             @if !query.subscription_id.trim().is_empty() {
                 " in subscription " span.mono { (query.subscription_id.trim()) } " · " a href={"/costs?preset=" (view.window.preset)} { "all subscriptions" }
+            }
+            @for (code, amount) in &view.other_currencies {
+                " · plus " span data-testid="explorer-other-currency" { (money(*amount, code)) } " billed in " (code) " (not added)"
             }
             " · " a href=(csv) download { "Download CSV" }
         }
