@@ -94,7 +94,7 @@ pub enum ExportResponses {
                        AzCops.PlatformAdmin."
     ),
     paths(
-        super::health,
+        super::routes::freshness::health,
         admin::me,
         admin::create_tenant,
         admin::list_tenants,
@@ -113,6 +113,7 @@ pub enum ExportResponses {
         data::cost_summary,
         data::export_costs,
         data::ingestion_status,
+        super::routes::freshness::freshness,
         super::routes::ingestion::trigger,
         recommendations::list,
         recommendations::get_one,

@@ -27,6 +27,7 @@ mod costs;
 mod entra;
 mod error;
 mod export;
+mod freshness;
 mod ingestion;
 pub mod lifecycle;
 mod page;
@@ -56,6 +57,7 @@ pub use error::StoreError;
 pub use export::{
     CostCursor, MAX_EXPORT_PAGE, RecommendationCursor, ResourceCursor, ResourceExportRow, SortValue,
 };
+pub use freshness::{SubscriptionIngestion, TenantFreshness};
 pub use ingestion::{
     IngestionItem, IngestionRun, ItemStatus, ItemUpdate, NewRun, OnDemandRequest, OnDemandRun, RunStatus,
     RunWithItems, STALE_ACTIVE_RUN,

@@ -9,6 +9,7 @@ mod cache;
 mod docs;
 mod export_faults;
 mod exports;
+mod freshness;
 mod lifecycle;
 mod limits;
 mod money;

@@ -3,6 +3,7 @@
 pub(crate) mod admin;
 pub(crate) mod budgets;
 pub(crate) mod data;
+pub(crate) mod freshness;
 pub(crate) mod ingestion;
 pub(crate) mod recommendations;
 
@@ -32,6 +33,7 @@ pub fn v1() -> Router<AppState> {
         .route("/costs/summary", get(data::cost_summary))
         .route("/costs/export.csv", get(data::export_costs))
         .route("/ingestion/status/{run_id}", get(data::ingestion_status))
+        .route("/ingestion/freshness", get(freshness::freshness))
         .route("/recommendations", get(recommendations::list))
         .route("/recommendations/summary", get(recommendations::summary))
         .route("/recommendations/export.csv", get(recommendations::export))
