@@ -279,6 +279,7 @@ impl ArmClient {
             tracing::info!(
                 api = api.as_str(),
                 method = %req.method,
+                host = req.url.host_str().unwrap_or_default(),
                 path = %logged_path,
                 status,
                 outcome = ?outcome,
