@@ -67,7 +67,11 @@ pub enum LogTarget {
 /// With `export_identity` (the handler under the Functions host) and a connection string, spans
 /// and events are also exported to Application Insights, authenticating as that identity when
 /// the authentication string asks for it.
-pub fn init(config: &TelemetryConfig, target: LogTarget, export_identity: Option<&crate::azure::AzureConfig>) {
+pub fn init(
+    config: &TelemetryConfig,
+    target: LogTarget,
+    export_identity: Option<&crate::azure::AzureConfig>,
+) {
     let filter = EnvFilter::try_new(&config.filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let capture = CaptureLayer.with_filter(tracing_subscriber::filter::LevelFilter::INFO);
     let insights = export_identity.and_then(|azure| crate::insights::install(&config.export, azure));

@@ -32,7 +32,13 @@ pub struct Operation {
 pub fn duration(d: Duration) -> String {
     let total = d.as_secs();
     let ticks = d.subsec_nanos() / 100;
-    format!("{}.{:02}:{:02}:{:02}.{ticks:07}", total / 86_400, (total / 3600) % 24, (total / 60) % 60, total % 60)
+    format!(
+        "{}.{:02}:{:02}:{:02}.{ticks:07}",
+        total / 86_400,
+        (total / 3600) % 24,
+        (total / 60) % 60,
+        total % 60
+    )
 }
 
 /// The trace id and parent span id of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`), when
@@ -43,7 +49,8 @@ pub fn parse_traceparent(value: &str) -> Option<(String, String)> {
     let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
     let valid = hex(version, 2) && version != "ff" && hex(trace, 32) && hex(parent, 16) && hex(flags, 2);
     let zero = |s: &str| s.bytes().all(|b| b == b'0');
-    (valid && !zero(trace) && !zero(parent)).then(|| (trace.to_ascii_lowercase(), parent.to_ascii_lowercase()))
+    (valid && !zero(trace) && !zero(parent))
+        .then(|| (trace.to_ascii_lowercase(), parent.to_ascii_lowercase()))
 }
 
 /// A new random id of `bytes` bytes in hex.
@@ -116,13 +123,27 @@ impl Envelope {
     }
 
     /// A trace message; `severity` 0 verbose … 4 critical.
-    pub fn message(&self, op: &Operation, time: SystemTime, message: &str, severity: u8, properties: Map<String, Value>) -> Value {
+    pub fn message(
+        &self,
+        op: &Operation,
+        time: SystemTime,
+        message: &str,
+        severity: u8,
+        properties: Map<String, Value>,
+    ) -> Value {
         let base = json!({"ver": 2, "message": message, "severityLevel": severity, "properties": properties});
         self.wrap("Message", "MessageData", time, op, base)
     }
 
     /// One custom metric value.
-    pub fn metric(&self, op: &Operation, time: SystemTime, name: &str, value: f64, properties: Map<String, Value>) -> Value {
+    pub fn metric(
+        &self,
+        op: &Operation,
+        time: SystemTime,
+        name: &str,
+        value: f64,
+        properties: Map<String, Value>,
+    ) -> Value {
         let base = json!({"ver": 2, "metrics": [{"name": name, "value": value, "count": 1}], "properties": properties});
         self.wrap("Metric", "MetricData", time, op, base)
     }
@@ -140,8 +161,12 @@ mod tests {
 
     #[test]
     fn traceparents_are_validated() {
-        let (trace, parent) = parse_traceparent("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01").unwrap();
-        assert_eq!((trace.as_str(), parent.as_str()), ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"));
+        let (trace, parent) =
+            parse_traceparent("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01").unwrap();
+        assert_eq!(
+            (trace.as_str(), parent.as_str()),
+            ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7")
+        );
         for bad in [
             "",
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
@@ -156,7 +181,11 @@ mod tests {
     #[test]
     fn envelopes_carry_the_role_and_operation() {
         let env = Envelope { ikey: "k".into(), role: "func-azcops".into(), instance: "host".into() };
-        let op = Operation { id: "a".repeat(32), parent_id: Some("b".repeat(16)), name: Some("nightly_ingest".into()) };
+        let op = Operation {
+            id: "a".repeat(32),
+            parent_id: Some("b".repeat(16)),
+            name: Some("nightly_ingest".into()),
+        };
         let item = env.metric(&op, SystemTime::UNIX_EPOCH, "azcops.rules.evaluated", 3.0, Map::new());
         assert_eq!(item["tags"]["ai.cloud.role"], "func-azcops");
         assert_eq!(item["tags"]["ai.operation.id"], "a".repeat(32));

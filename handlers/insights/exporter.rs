@@ -64,7 +64,8 @@ impl Exporter {
     pub fn start(endpoint: Url, tokens: Option<Arc<dyn TokenSource>>) -> Self {
         let (tx, rx) = mpsc::channel(MAX_QUEUED);
         let stats = Arc::new(ExportStats::default());
-        let client = reqwest::Client::builder().timeout(UPLOAD_TIMEOUT).connect_timeout(UPLOAD_TIMEOUT).build();
+        let client =
+            reqwest::Client::builder().timeout(UPLOAD_TIMEOUT).connect_timeout(UPLOAD_TIMEOUT).build();
         let url = endpoint.join("v2.1/track");
         match (client, url) {
             (Ok(client), Ok(url)) => {

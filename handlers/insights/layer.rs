@@ -129,8 +129,15 @@ where
                 Operation { id: op_id, parent_id, name }
             }
         };
-        let state =
-            SpanState { id: new_id(8), op, start: SystemTime::now(), started: Instant::now(), fields, status: None, failed: false };
+        let state = SpanState {
+            id: new_id(8),
+            op,
+            start: SystemTime::now(),
+            started: Instant::now(),
+            fields,
+            status: None,
+            failed: false,
+        };
         span.extensions_mut().insert(state);
     }
 
@@ -154,7 +161,11 @@ where
         if let Some(span) = &span {
             let mut extensions = span.extensions_mut();
             if let Some(state) = extensions.get_mut::<SpanState>() {
-                op = Operation { id: state.op.id.clone(), parent_id: Some(state.id.clone()), name: state.op.name.clone() };
+                op = Operation {
+                    id: state.op.id.clone(),
+                    parent_id: Some(state.id.clone()),
+                    name: state.op.name.clone(),
+                };
                 if let Some(status) = fields.get("status").and_then(Value::as_u64) {
                     state.status = Some(status);
                 }
@@ -162,7 +173,8 @@ where
                     state.failed = true;
                 }
                 for key in ["tenant_id", "subscription_id", "method"] {
-                    if let Some(value) = fields.get(key).filter(|v| v.as_str().is_some_and(|s| !s.is_empty())) {
+                    if let Some(value) = fields.get(key).filter(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+                    {
                         state.fields.insert(key.to_owned(), value.clone());
                     }
                 }
@@ -172,7 +184,9 @@ where
         let message = text(&fields, "message").unwrap_or_default();
         let item = if message == "azure request" {
             self.dependency(&op, &fields, now)
-        } else if let (Some(name), Some(value)) = (text(&fields, "metric"), fields.get("value").and_then(Value::as_f64)) {
+        } else if let (Some(name), Some(value)) =
+            (text(&fields, "metric"), fields.get("value").and_then(Value::as_f64))
+        {
             self.envelope.metric(&op, now, &name, value, properties(&fields, &["metric", "value"]))
         } else {
             self.envelope.message(&op, now, &message, severity(meta.level()), properties(&fields, &[]))
@@ -195,7 +209,16 @@ where
                     props.insert("InvocationId".into(), invocation.into());
                 }
                 let code = if state.failed { "500" } else { "200" };
-                self.envelope.request(&state.op, &state.id, &function, state.start, took, code, !state.failed, props)
+                self.envelope.request(
+                    &state.op,
+                    &state.id,
+                    &function,
+                    state.start,
+                    took,
+                    code,
+                    !state.failed,
+                    props,
+                )
             }
             "request" => {
                 let route = text(&state.fields, "route").unwrap_or_default();
@@ -203,12 +226,32 @@ where
                 let status = state.status.unwrap_or(0);
                 let name = format!("{method} {route}");
                 let success = (1..500).contains(&status);
-                self.envelope.request(&state.op, &state.id, &name, state.start, took, &status.to_string(), success, props)
+                self.envelope.request(
+                    &state.op,
+                    &state.id,
+                    &name,
+                    state.start,
+                    took,
+                    &status.to_string(),
+                    success,
+                    props,
+                )
             }
             other => {
                 let name = other.to_owned();
                 let (kind, target) = ("InProc", "azcops");
-                self.envelope.dependency(&state.op, kind, target, &name, &name, state.start, took, "0", !state.failed, props)
+                self.envelope.dependency(
+                    &state.op,
+                    kind,
+                    target,
+                    &name,
+                    &name,
+                    state.start,
+                    took,
+                    "0",
+                    !state.failed,
+                    props,
+                )
             }
         };
         self.exporter.offer(item);
@@ -222,12 +265,24 @@ impl InsightsLayer {
         let path = text(fields, "path").unwrap_or_default();
         let target = text(fields, "host").unwrap_or_else(|| api.clone());
         let status = fields.get("status").and_then(Value::as_u64).unwrap_or(0);
-        let took = std::time::Duration::from_millis(fields.get("duration_ms").and_then(Value::as_u64).unwrap_or(0));
+        let took =
+            std::time::Duration::from_millis(fields.get("duration_ms").and_then(Value::as_u64).unwrap_or(0));
         let start = now.checked_sub(took).unwrap_or(now);
         // The operation name is the API and the path's provider part, so the Portal groups calls.
         let name = format!("{method} {api}");
         let success = (200..400).contains(&status);
         let props = properties(fields, &["path"]);
-        self.envelope.dependency(op, "Azure", &target, &name, &path, start, took, &status.to_string(), success, props)
+        self.envelope.dependency(
+            op,
+            "Azure",
+            &target,
+            &name,
+            &path,
+            start,
+            took,
+            &status.to_string(),
+            success,
+            props,
+        )
     }
 }

@@ -24,8 +24,11 @@ pub use exporter::{Exporter, FlushOutcome, MAX_BATCH, MAX_QUEUED, UPLOAD_TIMEOUT
 pub use layer::InsightsLayer;
 
 /// Settings read by [`InsightsConfig::from_source`].
-pub const SETTINGS: &[&str] =
-    &["APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "APPLICATIONINSIGHTS_CONNECTION_STRING", "WEBSITE_SITE_NAME"];
+pub const SETTINGS: &[&str] = &[
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    "WEBSITE_SITE_NAME",
+];
 
 /// Longest a flush (end of a non-HTTP invocation, SIGTERM) waits for the uploads before the
 /// invocation goes on without them.
@@ -109,9 +112,13 @@ impl InsightsConfig {
             None => None,
             Some(text) => {
                 let values: Vec<(String, String)> = pairs(text).collect();
-                let authorization = values.iter().find(|(k, _)| k == "authorization").map(|(_, v)| v.as_str());
+                let authorization =
+                    values.iter().find(|(k, _)| k == "authorization").map(|(_, v)| v.as_str());
                 if !authorization.is_some_and(|v| v.eq_ignore_ascii_case("aad")) {
-                    return Err(ConfigError::invalid(AUTHENTICATION, "expected Authorization=AAD[;ClientId=...]"));
+                    return Err(ConfigError::invalid(
+                        AUTHENTICATION,
+                        "expected Authorization=AAD[;ClientId=...]",
+                    ));
                 }
                 let client_id = values.into_iter().find(|(k, _)| k == "clientid").map(|(_, v)| v);
                 Some(AadAuth { client_id: client_id.filter(|c| !c.is_empty()) })
@@ -185,14 +192,23 @@ mod tests {
         .unwrap();
         let connection = config.connection.unwrap();
         assert_eq!(connection.instrumentation_key, "abc");
-        assert_eq!(connection.ingestion_endpoint.as_str(), "https://westeurope-5.in.applicationinsights.azure.com/");
+        assert_eq!(
+            connection.ingestion_endpoint.as_str(),
+            "https://westeurope-5.in.applicationinsights.azure.com/"
+        );
         assert_eq!(config.aad, Some(AadAuth { client_id: Some("cid".into()) }));
         assert_eq!(config.role, "func-azcops");
-        let local = read(&[("APPLICATIONINSIGHTS_CONNECTION_STRING", "InstrumentationKey=k;IngestionEndpoint=http://127.0.0.1:9/")]);
+        let local = read(&[(
+            "APPLICATIONINSIGHTS_CONNECTION_STRING",
+            "InstrumentationKey=k;IngestionEndpoint=http://127.0.0.1:9/",
+        )]);
         assert!(local.is_ok());
         for (key, value) in [
             ("APPLICATIONINSIGHTS_CONNECTION_STRING", "IngestionEndpoint=https://x/"),
-            ("APPLICATIONINSIGHTS_CONNECTION_STRING", "InstrumentationKey=k;IngestionEndpoint=http://remote.example/"),
+            (
+                "APPLICATIONINSIGHTS_CONNECTION_STRING",
+                "InstrumentationKey=k;IngestionEndpoint=http://remote.example/",
+            ),
             ("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "Authorization=Key"),
         ] {
             assert!(read(&[(key, value)]).unwrap_err().to_string().contains(key), "{value}");
