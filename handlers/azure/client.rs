@@ -256,7 +256,9 @@ impl ArmClient {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
+            let queued = tokio::time::Instant::now();
             self.governor.acquire(api, &quota_key, req.cost).await;
+            let quota_wait_ms = queued.elapsed().as_millis() as u64;
             let builder = self.prepare(ctx, req).await?;
             let started = tokio::time::Instant::now();
             let sent = builder.send().await;
@@ -284,6 +286,7 @@ impl ArmClient {
                 status,
                 outcome = ?outcome,
                 duration_ms,
+                quota_wait_ms,
                 attempt,
                 tenant_id = %ctx.tenant_id,
                 subscription_id = %ctx.subscription_id,

@@ -15,6 +15,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::envelope::{Envelope, Operation, new_id, parse_traceparent};
 use super::exporter::Exporter;
+use super::metrics::{AzureTally, METRICS_TARGET, derived};
 
 /// Fields never exported: they could carry credentials.
 const REDACTED: &[&str] = &["token", "authorization", "access_token", "client_secret", "password", "sig"];
@@ -44,6 +45,7 @@ struct SpanState {
     fields: Map<String, Value>,
     status: Option<u64>,
     failed: bool,
+    azure: std::collections::BTreeMap<String, AzureTally>,
 }
 
 struct Fields<'a>(&'a mut Map<String, Value>);
@@ -137,6 +139,7 @@ where
             fields,
             status: None,
             failed: false,
+            azure: Default::default(),
         };
         span.extensions_mut().insert(state);
     }
@@ -151,14 +154,28 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let meta = event.metadata();
-        if meta.target().starts_with("azcops::insights") || *meta.level() > Level::INFO {
+        let explicit_metric = meta.target() == METRICS_TARGET;
+        if meta.target().starts_with("azcops::insights") || (*meta.level() > Level::INFO && !explicit_metric)
+        {
             return;
         }
         let mut fields = Map::new();
         event.record(&mut Fields(&mut fields));
+        let message = text(&fields, "message").unwrap_or_default();
         let span = ctx.event_span(event);
         let mut op = Operation::default();
+        // The root span's fields (tenant, subscription, function) complete the event's.
+        let mut merged = Map::new();
         if let Some(span) = &span {
+            if let Some(root) = span.scope().from_root().next() {
+                let mut extensions = root.extensions_mut();
+                if let Some(state) = extensions.get_mut::<SpanState>() {
+                    merged.clone_from(&state.fields);
+                    if message == "azure request" {
+                        tally(state, &fields);
+                    }
+                }
+            }
             let mut extensions = span.extensions_mut();
             if let Some(state) = extensions.get_mut::<SpanState>() {
                 op = Operation {
@@ -169,7 +186,8 @@ where
                 if let Some(status) = fields.get("status").and_then(Value::as_u64) {
                     state.status = Some(status);
                 }
-                if *meta.level() == Level::ERROR || text(&fields, "outcome").as_deref() == Some("failed") {
+                // The invocation's own outcome decides its success, not an error logged on the way.
+                if text(&fields, "outcome").as_deref() == Some("failed") {
                     state.failed = true;
                 }
                 for key in ["tenant_id", "subscription_id", "method"] {
@@ -180,14 +198,23 @@ where
                 }
             }
         }
+        merged.retain(|_, v| v.as_str().is_none_or(|s| !s.is_empty()));
+        merged.extend(fields.clone());
         let now = SystemTime::now();
-        let message = text(&fields, "message").unwrap_or_default();
+        if explicit_metric {
+            if let (Some(name), Some(value)) =
+                (text(&fields, "metric"), fields.get("value").and_then(Value::as_f64))
+            {
+                let dims = properties(&merged, &["metric", "value", "traceparent"]);
+                self.exporter.offer(self.envelope.metric(&op, now, &name, value, dims));
+            }
+            return;
+        }
+        for (name, value, dims) in derived(&message, &merged) {
+            self.exporter.offer(self.envelope.metric(&op, now, name, value, dims));
+        }
         let item = if message == "azure request" {
             self.dependency(&op, &fields, now)
-        } else if let (Some(name), Some(value)) =
-            (text(&fields, "metric"), fields.get("value").and_then(Value::as_f64))
-        {
-            self.envelope.metric(&op, now, &name, value, properties(&fields, &["metric", "value"]))
         } else {
             self.envelope.message(&op, now, &message, severity(meta.level()), properties(&fields, &[]))
         };
@@ -209,6 +236,25 @@ where
                     props.insert("InvocationId".into(), invocation.into());
                 }
                 let code = if state.failed { "500" } else { "200" };
+                let now = SystemTime::now();
+                for (api, tally) in &state.azure {
+                    let mut dims = Map::new();
+                    dims.insert("api".into(), api.clone().into());
+                    dims.insert("function".into(), function.clone().into());
+                    for (name, value) in [
+                        ("azcops.azure.requests", tally.requests),
+                        ("azcops.azure.throttled", tally.throttled),
+                        ("azcops.azure.quota_wait_ms", tally.quota_wait_ms),
+                    ] {
+                        self.exporter.offer(self.envelope.metric(
+                            &state.op,
+                            now,
+                            name,
+                            value as f64,
+                            dims.clone(),
+                        ));
+                    }
+                }
                 self.envelope.request(
                     &state.op,
                     &state.id,
@@ -285,4 +331,15 @@ impl InsightsLayer {
             props,
         )
     }
+}
+
+/// Counts an `azure request` event against its invocation.
+fn tally(state: &mut SpanState, fields: &Map<String, Value>) {
+    let api = text(fields, "api").unwrap_or_default();
+    let entry = state.azure.entry(api).or_default();
+    entry.requests += 1;
+    if fields.get("status").and_then(Value::as_u64) == Some(429) {
+        entry.throttled += 1;
+    }
+    entry.quota_wait_ms += fields.get("quota_wait_ms").and_then(Value::as_u64).unwrap_or(0);
 }

@@ -11,6 +11,7 @@
 mod envelope;
 mod exporter;
 mod layer;
+pub mod metrics;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;

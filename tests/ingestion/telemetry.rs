@@ -104,6 +104,45 @@ async fn a_nightly_run_reaches_application_insights_joined_by_invocation_with_a_
         azure.len()
     );
     assert!(of_type(items, "MessageData").iter().any(|m| in_operation(m)), "trace messages join too");
+
+    // The run's figures as custom metrics, under names the infrastructure checks know.
+    let metrics = of_type(items, "MetricData");
+    let sum = |name: &str| -> f64 {
+        metrics
+            .iter()
+            .map(|m| &m["data"]["baseData"]["metrics"][0])
+            .filter(|m| m["name"] == name)
+            .map(|m| m["value"].as_f64().unwrap())
+            .sum()
+    };
+    let succeeded = {
+        let mut n = 0;
+        for tenant in 0..world.tenant_count() {
+            n += world
+                .items_of_tenant(tenant)
+                .await
+                .1
+                .iter()
+                .filter(|i| i.status == ItemStatus::Succeeded)
+                .count();
+        }
+        n
+    };
+    assert_eq!(sum("azcops.ingestion.subscriptions_failed"), 1.0, "the one subscription outside its tenant");
+    assert_eq!(sum("azcops.ingestion.subscriptions_succeeded"), succeeded as f64);
+    assert!(sum("azcops.ingestion.rows") > 0.0);
+    assert!(sum("azcops.azure.requests") >= azure.len() as f64 - 0.5, "every Azure request is counted");
+    assert!(sum("azcops.rules.evaluated") > 0.0);
+    assert!(sum("azcops.findings") > 0.0 && sum("azcops.savings.monthly") > 0.0);
+    let durations = metrics
+        .iter()
+        .filter(|m| m["data"]["baseData"]["metrics"][0]["name"] == "azcops.ingestion.duration_ms")
+        .count();
+    assert_eq!(durations, succeeded, "one duration per ingested subscription");
+    for metric in &metrics {
+        let name = metric["data"]["baseData"]["metrics"][0]["name"].as_str().unwrap();
+        assert!(azcops::insights::metrics::NAMES.contains(&name), "{name} is not a listed metric");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
