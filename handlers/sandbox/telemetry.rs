@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::auth::{self, TokenError};
-use super::server::{Shared, json_response};
+use super::server::{Rejection, Shared, json_response};
 
 /// The audience Application Insights ingestion accepts (with or without the trailing slash).
 pub const MONITOR_AUDIENCE: &str = "https://monitor.azure.com";
@@ -106,12 +106,17 @@ fn breeze(status: StatusCode, received: usize, accepted: usize, errors: Vec<Valu
     json_response(status, &json!({"itemsReceived": received, "itemsAccepted": accepted, "errors": errors}))
 }
 
-fn refusal(status: StatusCode, message: &str) -> Response {
-    breeze(status, 0, 0, vec![json!({"index": 0, "statusCode": status.as_u16(), "message": message})])
+fn refusal(status: StatusCode, message: &str) -> Rejection {
+    Box::new(breeze(
+        status,
+        0,
+        0,
+        vec![json!({"index": 0, "statusCode": status.as_u16(), "message": message})],
+    ))
 }
 
 /// Decompresses (when gzip) and bounds the body.
-fn decode(headers: &HeaderMap, body: &[u8]) -> Result<(Vec<u8>, bool), Response> {
+fn decode(headers: &HeaderMap, body: &[u8]) -> Result<(Vec<u8>, bool), Rejection> {
     let encoded = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).map(str::trim);
     let gzip = encoded.is_some_and(|e| e.eq_ignore_ascii_case("gzip")) || body.starts_with(&[0x1f, 0x8b]);
     let too_large =
@@ -161,7 +166,11 @@ fn invalid_envelope(item: &Value) -> Option<&'static str> {
     }
 }
 
-fn bearer_check(state: &Shared, headers: &HeaderMap, required: bool) -> Result<Option<BearerInfo>, Response> {
+fn bearer_check(
+    state: &Shared,
+    headers: &HeaderMap,
+    required: bool,
+) -> Result<Option<BearerInfo>, Rejection> {
     let raw = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     if raw.is_none() && !required {
         return Ok(None);
@@ -187,7 +196,7 @@ pub async fn track(State(state): State<Shared>, uri: Uri, headers: HeaderMap, bo
     if let Some(status) = config.fail_status {
         state.telemetry.lock().refused += 1;
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        return refusal(status, "the sandbox is configured to fail every upload");
+        return *refusal(status, "the sandbox is configured to fail every upload");
     }
     let outcome = bearer_check(&state, &headers, config.require_token)
         .and_then(|bearer| decode(&headers, &body).map(|decoded| (bearer, decoded)));
@@ -195,15 +204,15 @@ pub async fn track(State(state): State<Shared>, uri: Uri, headers: HeaderMap, bo
         Ok(parts) => parts,
         Err(response) => {
             state.telemetry.lock().refused += 1;
-            return response;
+            return *response;
         }
     };
     let Ok(text) = std::str::from_utf8(&bytes) else {
-        return refusal(StatusCode::BAD_REQUEST, "the body is not UTF-8");
+        return *refusal(StatusCode::BAD_REQUEST, "the body is not UTF-8");
     };
     let items = match envelopes(text) {
         Ok(items) => items,
-        Err(message) => return refusal(StatusCode::BAD_REQUEST, &message),
+        Err(message) => return *refusal(StatusCode::BAD_REQUEST, &message),
     };
     let received = items.len();
     let mut errors = Vec::new();
