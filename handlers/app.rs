@@ -154,6 +154,12 @@ async fn invoke(
             ),
         }
     });
+    // The invocation's request item is queued when its span closes; a non-HTTP invocation then
+    // waits (boundedly) for the upload, since the instance may be frozen once it answers.
+    drop(span);
+    if !crate::insights::is_http_function(&function) {
+        crate::insights::flush().await;
+    }
     let mut logs = log.lines();
     match outcome {
         Ok(mut response) => {

@@ -15,6 +15,7 @@ pub mod config;
 pub mod dev;
 pub mod evaluation;
 pub mod ingest;
+pub mod insights;
 pub mod invocation;
 pub mod model;
 pub mod money;

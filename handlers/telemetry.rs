@@ -7,8 +7,14 @@ use tracing_subscriber::prelude::*;
 use crate::config::{ConfigError, SettingsSource};
 use crate::invocation::logs::CaptureLayer;
 
-/// Settings read by this module.
-pub const SETTINGS: &[&str] = &["AZCOPS_LOG_FORMAT", "RUST_LOG"];
+/// Settings read by this module (the Application Insights export's included).
+pub const SETTINGS: &[&str] = &[
+    "AZCOPS_LOG_FORMAT",
+    "RUST_LOG",
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    "WEBSITE_SITE_NAME",
+];
 
 /// How log lines are written to stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +32,8 @@ pub struct TelemetryConfig {
     pub format: LogFormat,
     /// `RUST_LOG`-style filter.
     pub filter: String,
+    /// Application Insights export (off without a connection string).
+    pub export: crate::insights::InsightsConfig,
 }
 
 impl TelemetryConfig {
@@ -40,7 +48,8 @@ impl TelemetryConfig {
             Some(_) => return Err(ConfigError::invalid("AZCOPS_LOG_FORMAT", "expected json or text")),
         };
         let filter = source.get("RUST_LOG").unwrap_or("info").to_owned();
-        Ok(Self { format, filter })
+        let export = crate::insights::InsightsConfig::from_source(source)?;
+        Ok(Self { format, filter, export })
     }
 }
 
@@ -55,10 +64,18 @@ pub enum LogTarget {
 }
 
 /// Installs the global subscriber. Calling it twice is harmless (the second call is ignored).
-pub fn init(config: &TelemetryConfig, target: LogTarget) {
+/// With `export_identity` (the handler under the Functions host) and a connection string, spans
+/// and events are also exported to Application Insights, authenticating as that identity when
+/// the authentication string asks for it.
+pub fn init(
+    config: &TelemetryConfig,
+    target: LogTarget,
+    export_identity: Option<&crate::azure::AzureConfig>,
+) {
     let filter = EnvFilter::try_new(&config.filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let capture = CaptureLayer.with_filter(tracing_subscriber::filter::LevelFilter::INFO);
-    let registry = tracing_subscriber::registry().with(capture);
+    let insights = export_identity.and_then(|azure| crate::insights::install(&config.export, azure));
+    let registry = tracing_subscriber::registry().with(capture).with(insights);
     let result = match config.format {
         LogFormat::Json => match target {
             LogTarget::Stdout => registry.with(json_layer(std::io::stdout).with_filter(filter)).try_init(),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Offline checks of infra/: HCL parses, formatting, checkov, module consistency, app settings
-# against local.settings.json.example, and the least-privilege rules. Installs its tools on first run (into target/infra-tools,
+# against local.settings.json.example, the least-privilege rules, and the alerts/workbook against the
+# metrics the handler emits. Installs its tools on first run (into target/infra-tools,
 # or $AZCOPS_INFRA_TOOLS) and reuses them afterwards. Prints PASS/FAIL per check; exits non-zero
 # if any check fails. Terraform itself cannot be installed from the reachable registries, so
 # provider-schema validation (terraform validate/plan) runs in the pipeline instead.
@@ -84,7 +85,17 @@ tools_ok=0
 make_venv "$HCL2_VENV" "python-hcl2==$HCL2_VERSION" || { result "install python-hcl2" 1; tools_ok=1; }
 make_venv "$CHECKOV_VENV" "checkov==$CHECKOV_VERSION" || { result "install checkov" 1; tools_ok=1; }
 ensure_hclfmt || { result "install hclfmt" 1; tools_ok=1; }
-[ "$tools_ok" = 0 ] || { echo "check-infra: $passed passed, $failed failed"; exit 1; }
+[ "$tools_ok" = 0 ] || { # 9. The alert rules and the workbook parse and query only what the handler emits (tables,
+#    metric names in handlers/insights/metrics.rs, functions, logged messages); the checker's own
+#    self-test proves it catches each kind of stray reference.
+"$HCL2_VENV/bin/python" infra/scripts/telemetrycheck.py
+result telemetry $? >/dev/null
+telemetry_selftest="$("$HCL2_VENV/bin/python" infra/scripts/telemetrycheck.py --self-test 2>&1)"
+rc=$?
+[ $rc -eq 0 ] || printf '%s\n' "$telemetry_selftest" | grep -v '^ok ' | sed 's/^/  /'
+result "telemetrycheck self-test" $rc "$(printf '%s\n' "$telemetry_selftest" | tail -n1 | sed 's/^telemetrycheck self-test: //')"
+
+echo "check-infra: $passed passed, $failed failed"; exit 1; }
 
 mapfile -t HCL_FILES < <(find infra -type f \( -name '*.tf' -o -name '*.tfvars' \) -not -path '*/.terraform/*' | sort)
 

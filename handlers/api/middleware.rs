@@ -51,7 +51,16 @@ pub async fn correlation_and_logging(mut request: Request, next: Next) -> Respon
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let span = tracing::info_span!("request", correlation_id = %correlation_id, route = %route);
+    // A W3C trace context makes the request part of the caller's trace in Application Insights.
+    let traceparent =
+        request.headers().get("traceparent").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let span = tracing::info_span!(
+        "request",
+        correlation_id = %correlation_id,
+        route = %route,
+        method = %method,
+        traceparent = %traceparent
+    );
     let mut response = next.run(request).instrument(span.clone()).await;
     if let Ok(value) = HeaderValue::from_str(&correlation_id) {
         response.headers_mut().insert(CORRELATION_HEADER, value);

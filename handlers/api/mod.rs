@@ -23,17 +23,14 @@ pub mod schemas;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Json;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
-use axum::response::IntoResponse;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method};
 use axum::routing::get;
-use serde_json::json;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::{ConfigError, SettingsSource};
-use crate::state::{AppState, VERSION};
+use crate::state::AppState;
 
 pub use auth::{AuthConfig, AuthError, Authenticator, Caller, Identity};
 pub use error::ApiError;
@@ -54,6 +51,7 @@ pub const SETTINGS: &[&str] = &[
     "AZCOPS_INGESTION_TRIGGER_COOLDOWN_MINUTES",
     "AZCOPS_API_EXPORT_MAX_ROWS",
     "AZCOPS_API_EXPORT_CONCURRENCY",
+    "AZCOPS_FRESHNESS_MAX_AGE_HOURS",
 ];
 
 /// API settings: authentication plus the middleware limits.
@@ -81,6 +79,8 @@ pub struct ApiConfig {
     pub export_max_rows: u64,
     /// CSV exports one tenant may run at once (more: 429).
     pub export_concurrency: usize,
+    /// Data older than this makes `/api/health` degraded and a subscription `stale`.
+    pub freshness_max_age: Duration,
 }
 
 impl ApiConfig {
@@ -129,6 +129,7 @@ impl ApiConfig {
             ingestion_trigger_cooldown: Duration::from_secs(cooldown_minutes * 60),
             export_max_rows: source.parse_or("AZCOPS_API_EXPORT_MAX_ROWS", 100_000)?,
             export_concurrency: source.parse_or("AZCOPS_API_EXPORT_CONCURRENCY", 2)?,
+            freshness_max_age: routes::freshness::max_age_setting(source)?,
         })
         .and_then(|config| csv_stream::check_settings(&config).map(|()| config))
     }
@@ -197,7 +198,7 @@ pub fn router(state: AppState) -> Router {
         None => (64 * 1024, Duration::from_secs(30), None),
     };
     let mut router = Router::new()
-        .route("/health", get(health))
+        .route("/health", get(routes::freshness::health))
         .nest("/v1", routes::v1())
         .merge(openapi::routes())
         .fallback(not_found)
@@ -230,28 +231,6 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
             .expose_headers([HeaderName::from_static(middleware::CORRELATION_HEADER)])
             .max_age(Duration::from_secs(600)),
     )
-}
-
-/// `GET /api/health`: 200 when the database answers, 207 (degraded) when it does not.
-#[utoipa::path(
-    get,
-    path = "/api/health",
-    tag = "identity",
-    security(()),
-    responses(
-        (status = 200, description = "Healthy", body = schemas::Health),
-        (status = 207, description = "Degraded: the database does not answer", body = schemas::Health)
-    )
-)]
-async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    if state.database().is_connected().await {
-        (StatusCode::OK, Json(json!({"status": "healthy", "version": VERSION, "database": "connected"})))
-    } else {
-        (
-            StatusCode::MULTI_STATUS,
-            Json(json!({"status": "degraded", "version": VERSION, "database": "disconnected"})),
-        )
-    }
 }
 
 /// The JSON 404 for any path the API does not serve.

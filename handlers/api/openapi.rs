@@ -94,7 +94,7 @@ pub enum ExportResponses {
                        AzCops.PlatformAdmin."
     ),
     paths(
-        super::health,
+        super::routes::freshness::health,
         admin::me,
         admin::create_tenant,
         admin::list_tenants,
@@ -118,6 +118,7 @@ pub enum ExportResponses {
         analytics::acknowledge,
         analytics::forecast,
         data::ingestion_status,
+        super::routes::freshness::freshness,
         super::routes::ingestion::trigger,
         recommendations::list,
         recommendations::get_one,

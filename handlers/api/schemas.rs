@@ -108,14 +108,3 @@ pub struct RecommendationSummary {
     /// Every group.
     pub groups: Vec<RecommendationGroup>,
 }
-
-/// `GET /api/health`.
-#[derive(Serialize, ToSchema)]
-pub struct Health {
-    /// `healthy` or `degraded`.
-    pub status: String,
-    /// Binary version.
-    pub version: String,
-    /// `connected` or `disconnected`.
-    pub database: String,
-}

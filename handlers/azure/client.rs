@@ -256,7 +256,9 @@ impl ArmClient {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
+            let queued = tokio::time::Instant::now();
             self.governor.acquire(api, &quota_key, req.cost).await;
+            let quota_wait_ms = queued.elapsed().as_millis() as u64;
             let builder = self.prepare(ctx, req).await?;
             let started = tokio::time::Instant::now();
             let sent = builder.send().await;
@@ -279,10 +281,12 @@ impl ArmClient {
             tracing::info!(
                 api = api.as_str(),
                 method = %req.method,
+                host = req.url.host_str().unwrap_or_default(),
                 path = %logged_path,
                 status,
                 outcome = ?outcome,
                 duration_ms,
+                quota_wait_ms,
                 attempt,
                 tenant_id = %ctx.tenant_id,
                 subscription_id = %ctx.subscription_id,

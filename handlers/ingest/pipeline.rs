@@ -91,6 +91,9 @@ pub async fn ingest_subscription(
                 cost_rows = counts.get("costs_daily").copied().unwrap_or(0),
                 "ingestion.subscription_succeeded"
             );
+            for (table, rows) in &counts {
+                tracing::debug!(target: "azcops::metrics", metric = "azcops.ingestion.rows", value = *rows as f64, table = %table, "metric");
+            }
             Ok(ItemOutcome { counts, duration_ms, manifest, manifest_written })
         }
         Err(e) => {

@@ -128,7 +128,8 @@ fn load(source: SettingsSource, mode: Mode) -> anyhow::Result<Settings> {
         Mode::Local => telemetry::LogTarget::Stderr,
         Mode::Hosted => telemetry::LogTarget::Stdout,
     };
-    telemetry::init(&logging, target);
+    let export_identity = (mode == Mode::Hosted).then_some(&settings.azure);
+    telemetry::init(&logging, target, export_identity);
     Ok(settings)
 }
 

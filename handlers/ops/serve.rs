@@ -42,6 +42,8 @@ pub async fn run(args: ServeArgs, app: Application) -> anyhow::Result<()> {
             tracing::warn!("the local host that started this handler is gone; exiting");
         }
     }
+    // Instances scale to zero: what is queued leaves now or never.
+    crate::insights::flush().await;
     Ok(())
 }
 

@@ -108,6 +108,27 @@ impl TokenAuthority {
     /// # Errors
     /// The token is malformed, forged, expired or for another audience.
     pub fn verify_arm(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
+        let claims = self.verify_signed(token, now)?;
+        let aud = claims.aud.trim_end_matches('/');
+        if aud != "https://management.azure.com" && aud != "https://management.core.windows.net" {
+            return Err(TokenError::Audience(claims.aud.clone()));
+        }
+        Ok(claims)
+    }
+
+    /// Verifies a token's signature, expiry and audience `audience` (trailing slash ignored).
+    ///
+    /// # Errors
+    /// The token is malformed, forged, expired or for another audience.
+    pub fn verify_for(&self, token: &str, now: i64, audience: &str) -> Result<Claims, TokenError> {
+        let claims = self.verify_signed(token, now)?;
+        if claims.aud.trim_end_matches('/') != audience.trim_end_matches('/') {
+            return Err(TokenError::Audience(claims.aud.clone()));
+        }
+        Ok(claims)
+    }
+
+    fn verify_signed(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
         let mut parts = token.split('.');
         let (Some("sbx"), Some(body), Some(sig), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -122,10 +143,6 @@ impl TokenAuthority {
         let claims: Claims = serde_json::from_slice(&bytes).map_err(|_| TokenError::Invalid)?;
         if claims.exp <= now {
             return Err(TokenError::Expired(claims.exp));
-        }
-        let aud = claims.aud.trim_end_matches('/');
-        if aud != "https://management.azure.com" && aud != "https://management.core.windows.net" {
-            return Err(TokenError::Audience(claims.aud.clone()));
         }
         Ok(claims)
     }
@@ -183,6 +200,11 @@ mod tests {
         assert_eq!(TokenAuthority::new().verify_arm(&token, 1), Err(TokenError::Invalid));
         let vault = a.issue(&Claims { aud: "https://vault.azure.net".into(), ..claims });
         assert!(matches!(a.verify_arm(&vault, 1), Err(TokenError::Audience(_))));
+        assert_eq!(
+            a.verify_for(&vault, 1, "https://vault.azure.net/").unwrap().aud,
+            "https://vault.azure.net"
+        );
+        assert!(matches!(a.verify_for(&token, 1, "https://monitor.azure.com"), Err(TokenError::Audience(_))));
         assert_eq!(bearer(Some("Bearer abc")), Ok("abc"));
         assert_eq!(bearer(None), Err(TokenError::Missing));
         assert_eq!(a.app_client_id("x"), a.app_client_id("x"));

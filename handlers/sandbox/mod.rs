@@ -44,6 +44,10 @@
 //! per quota bucket with the run's quota lower bound ([`quota_use`]);
 //! `PUT /_sandbox/faults` replaces the fault config with a JSON [`FaultConfig`].
 //!
+//! # Application Insights
+//! `POST /v2/track` and `/v2.1/track` accept telemetry uploads and `GET /_sandbox/telemetry`
+//! lists them (see [`telemetry`]).
+//!
 //! # Files
 //! With `out_dir`, `estate.json`, `ground_truth.json` and `anomaly_truth.json` are written side by side
 //! ([`render::write_estate_json`], [`truth`]).
@@ -71,6 +75,7 @@ pub mod retail;
 pub mod server;
 pub mod signin;
 pub mod spec;
+pub mod telemetry;
 pub mod timeframe;
 pub mod tls;
 pub mod truth;
@@ -263,6 +268,7 @@ impl Sandbox {
             clock: if options.manual_clock { control::Clock::manual() } else { control::Clock::tokio() },
             pages: options.pages,
             signin: signin::PendingCodes::default(),
+            telemetry: telemetry::TelemetrySink::default(),
         });
         let app = server::router(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -332,6 +338,15 @@ impl RunningSandbox {
             }
         }
         exports
+    }
+
+    /// An `APPLICATIONINSIGHTS_CONNECTION_STRING` whose ingestion endpoint is this sandbox's
+    /// `/v2.1/track` (the instrumentation key is a fixed, made-up GUID).
+    pub fn telemetry_connection_string(&self) -> String {
+        format!(
+            "InstrumentationKey=00000000-0000-4000-8000-0000000000a1;IngestionEndpoint={}/",
+            self.base_url()
+        )
     }
 
     /// The estate served.

@@ -37,6 +37,8 @@ pub struct AppState {
     pub pages: PageSizes,
     /// Authorisation codes issued by the development sign-in page, not yet redeemed.
     pub signin: super::signin::PendingCodes,
+    /// What the Application Insights ingestion endpoint received.
+    pub telemetry: super::telemetry::TelemetrySink,
 }
 
 /// Handler state.
@@ -227,7 +229,7 @@ pub fn with_reads(mut response: Response, remaining: Option<u32>) -> Response {
 
 fn classify(method: &Method, path: &str) -> Option<Api> {
     let p = path.to_ascii_lowercase();
-    if p.starts_with("/_sandbox") {
+    if p.starts_with("/_sandbox") || p.starts_with("/v2/track") || p.starts_with("/v2.1/track") {
         None
     } else if p.contains("/microsoft.resourcegraph/") {
         Some(Api::ResourceGraph)
@@ -427,6 +429,12 @@ pub fn router(state: Shared) -> Router {
         .route("/{tenant}/oauth2/v2.0/token", post(arm::entra_token))
         .route("/_sandbox/stats", get(stats))
         .route("/_sandbox/faults", put(set_faults))
+        .route("/v2/track", post(super::telemetry::track))
+        .route("/v2.1/track", post(super::telemetry::track))
+        .route(
+            "/_sandbox/telemetry",
+            get(super::telemetry::list).put(super::telemetry::configure).delete(super::telemetry::clear),
+        )
         .route("/_sandbox/subscriptions/{id}/tenant", put(super::moves::move_subscription))
         .merge(super::entra::routes())
         .fallback(dispatch)

@@ -31,6 +31,7 @@ mod entra;
 mod error;
 mod explore_result;
 mod export;
+mod freshness;
 mod ingestion;
 pub mod lifecycle;
 mod page;
@@ -67,6 +68,7 @@ pub use explore_result::{CostExplorer, CurrencyTotal, ExploreGroup, shape_explor
 pub use export::{
     CostCursor, MAX_EXPORT_PAGE, RecommendationCursor, ResourceCursor, ResourceExportRow, SortValue,
 };
+pub use freshness::{SubscriptionIngestion, TenantFreshness};
 pub use ingestion::{
     IngestionItem, IngestionRun, ItemStatus, ItemUpdate, NewRun, OnDemandRequest, OnDemandRun, RunStatus,
     RunWithItems, STALE_ACTIVE_RUN,

@@ -84,7 +84,7 @@ pub struct TenantUpdate {
 /// Cross-tenant administration; obtain with [`Store::platform_admin`].
 #[derive(Debug, Clone, Copy)]
 pub struct PlatformAdmin<'a> {
-    store: &'a Store,
+    pub(super) store: &'a Store,
 }
 
 impl Store {

@@ -80,6 +80,20 @@ pub async fn plan_from_timer(
         kind = kind.as_str(),
         "ingestion fan-out"
     );
+    report_data_age(store).await;
     Ok(crate::invocation::InvocationResponse::empty()
         .with_output("messages", serde_json::Value::Array(messages)))
+}
+
+/// Reports each active tenant's data age (hours since its least recently ingested active
+/// subscription's last success) as the `azcops.data.age_hours` metric when a run is planned.
+async fn report_data_age(store: &crate::store::Store) {
+    let Ok(rows) = store.platform_admin().tenant_freshness().await else { return };
+    let now = crate::store::now();
+    for row in rows {
+        if let Some(at) = row.oldest_ingested_at {
+            let hours = (now - at).num_seconds().max(0) as f64 / 3600.0;
+            tracing::debug!(target: "azcops::metrics", metric = "azcops.data.age_hours", value = hours, tenant_id = %row.tenant_id, "metric");
+        }
+    }
 }

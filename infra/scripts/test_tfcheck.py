@@ -29,7 +29,7 @@ def baseline_settings(scratch: Path) -> dict:
     block = text.split("app_settings = {", 1)[1].split("\n  }\n", 1)[0]
     keys = re.findall(r"^\s+([A-Za-z_][A-Za-z0-9_]*)\s+=", block, re.M)
     values = dict(SETTINGS["Values"])
-    values.update({k: "" for k in keys if not k.startswith("AzureWebJobsStorage__") and not k.startswith("APPLICATIONINSIGHTS_AUTH")})
+    values.update({k: "" for k in keys if not k.startswith("AzureWebJobsStorage__")})
     values["APPLICATIONINSIGHTS_CONNECTION_STRING"] = ""
     return {"IsEncrypted": False, "Values": values}
 

@@ -51,6 +51,7 @@ LOCAL_ONLY = {
     "AZCOPS_DIAGNOSTIC_FAIL_SEQUENCE": "option of the diag_* functions (not shipped)",
     "IDENTITY_ENDPOINT": "set by the Functions platform for the managed identity; locally printed by the sandbox",
     "IDENTITY_HEADER": "set by the Functions platform with IDENTITY_ENDPOINT; locally printed by the sandbox",
+    "WEBSITE_SITE_NAME": "set by the Functions platform to the app's name (the telemetry cloud role)",
     "FUNCTIONS_CUSTOMHANDLER_PORT": "set by the Functions host for the handler process it starts",
     "FUNCTIONS_APP_ROOT_PATH": "set by the Functions host for the handler process it starts",
     "AZCOPS_INGEST_CONCURRENCY": "fan-out of the `azcops ingest` command; in Azure the queue trigger's batchSize decides",
@@ -62,8 +63,6 @@ PLATFORM_ONLY = {
     "AzureWebJobsStorage__accountName": "host storage account (identity-based)",
     "AzureWebJobsStorage__credential": "host storage credential kind (managedidentity)",
     "AzureWebJobsStorage__clientId": "host storage user-assigned identity",
-    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "Entra-authenticated telemetry ingestion by the host",
-    "APPLICATIONINSIGHTS_CONNECTION_STRING": "host telemetry (set through site_config as a Key Vault reference)",
 }
 
 META_ARGUMENTS = {"source", "version", "providers", "depends_on", "count", "for_each"}

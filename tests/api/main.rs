@@ -11,6 +11,7 @@ mod docs;
 mod explore;
 mod export_faults;
 mod exports;
+mod freshness;
 mod lifecycle;
 mod limits;
 mod money;

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
+mod telemetry;
 
 use azcops::sandbox::control::{Api, FaultConfig, ThrottleStorm};
 use azcops::store::ItemStatus;

@@ -13,4 +13,5 @@ mod paging;
 mod quotas;
 mod shape;
 mod support;
+mod telemetry;
 mod wire;

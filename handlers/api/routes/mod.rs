@@ -6,6 +6,7 @@ pub(crate) mod budgets;
 pub(crate) mod costs;
 pub(crate) mod data;
 pub(crate) mod explore;
+pub(crate) mod freshness;
 pub(crate) mod ingestion;
 pub(crate) mod recommendations;
 pub(crate) mod settings;
@@ -41,6 +42,7 @@ pub fn v1() -> Router<AppState> {
         .route("/costs/anomalies/{id}/acknowledge", post(analytics::acknowledge))
         .route("/costs/forecast", get(analytics::forecast))
         .route("/ingestion/status/{run_id}", get(data::ingestion_status))
+        .route("/ingestion/freshness", get(freshness::freshness))
         .route("/recommendations", get(recommendations::list))
         .route("/recommendations/summary", get(recommendations::summary))
         .route("/recommendations/export.csv", get(recommendations::export))

@@ -64,6 +64,7 @@ locals {
     AZCOPS_API_EXPORT_MAX_ROWS                  = "100000"
     AZCOPS_API_EXPORT_CONCURRENCY               = "2"
     AZCOPS_DB_STATEMENT_TIMEOUT_MS              = "20000"
+    AZCOPS_FRESHNESS_MAX_AGE_HOURS              = "26"
 
     AZCOPS_LOG_FORMAT = "json"
     RUST_LOG          = var.rust_log
