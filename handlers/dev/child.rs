@@ -41,6 +41,10 @@ struct Launch {
     port: u16,
 }
 
+/// How long a stopped handler may take to exit on its own: longer than its telemetry flush
+/// (`insights::FLUSH_TIMEOUT`), so what an instance holds at shutdown is not lost locally.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
 impl Supervisor {
     /// Starts the handler and waits until it answers `GET /`.
     ///
@@ -99,11 +103,16 @@ impl Supervisor {
         self.pid.load(Ordering::SeqCst)
     }
 
-    /// Stops the handler.
+    /// Stops the handler as the host shuts a worker down: it closes the lifeline, so the handler
+    /// sends what telemetry it still holds and exits, and kills it if it has not within
+    /// [`STOP_GRACE`].
     pub async fn stop(&self) {
         let _ = self.stopping.send(true);
         if let Some(mut child) = self.child.lock().await.take() {
-            let _ = child.kill().await;
+            drop(child.stdin.take());
+            if tokio::time::timeout(STOP_GRACE, child.wait()).await.is_err() {
+                let _ = child.kill().await;
+            }
         }
     }
 }
