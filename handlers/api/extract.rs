@@ -103,25 +103,41 @@ pub fn check_year(field: &str, year: Option<i32>) -> Result<(), ApiError> {
     }
 }
 
+/// Checks a `from`/`to` day window: plausible years, and `from` not after `to`.
+///
+/// # Errors
+/// 422 naming `from` or `to`.
+pub fn check_window(from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> Result<(), ApiError> {
+    use chrono::Datelike as _;
+    check_year("from", from.map(|d| d.year()))?;
+    check_year("to", to.map(|d| d.year()))?;
+    match (from, to) {
+        (Some(from), Some(to)) if from > to => Err(ApiError::validation("from", "must not be after to")),
+        _ => Ok(()),
+    }
+}
+
 /// Common pagination parameters (`page` from 1, `page_size` 1..=500, default 50).
 #[derive(Debug, Clone, Copy, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Paging {
     /// 1-based page.
-    #[serde(default = "one")]
+    #[serde(default = "first_page")]
     #[param(minimum = 1)]
     pub page: u32,
     /// Rows per page.
-    #[serde(default = "fifty")]
+    #[serde(default = "default_page_size")]
     #[param(minimum = 1, maximum = 500)]
     pub page_size: u32,
 }
 
-fn one() -> u32 {
+/// The default `page` of every paged list.
+pub(crate) fn first_page() -> u32 {
     1
 }
 
-fn fifty() -> u32 {
+/// The default `page_size` of every paged list.
+pub(crate) fn default_page_size() -> u32 {
     50
 }
 

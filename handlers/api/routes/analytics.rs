@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::ApiError;
 use crate::api::auth::ROLE_APPROVER;
-use crate::api::extract::{ApiQuery, Paging, Tenant, check_year};
+use crate::api::extract::{ApiQuery, Paging, Tenant, check_window, check_year};
 use crate::api::middleware::CorrelationId;
 use crate::api::money::RoundMoney;
 use crate::store::{AnomalyFilter, CostForecast};
@@ -53,31 +53,17 @@ pub struct AnomalyQuery {
     /// Last day included (`YYYY-MM-DD`).
     to: Option<NaiveDate>,
     severity: Option<SeverityParam>,
-    #[serde(default = "one")]
+    #[serde(default = "crate::api::extract::first_page")]
     #[param(minimum = 1)]
     page: u32,
-    #[serde(default = "fifty")]
+    #[serde(default = "crate::api::extract::default_page_size")]
     #[param(minimum = 1, maximum = 500)]
     page_size: u32,
 }
 
-fn one() -> u32 {
-    1
-}
-
-fn fifty() -> u32 {
-    50
-}
-
 impl AnomalyQuery {
     fn filter(&self) -> Result<AnomalyFilter, ApiError> {
-        check_year("from", self.from.map(|d| d.year()))?;
-        check_year("to", self.to.map(|d| d.year()))?;
-        if let (Some(from), Some(to)) = (self.from, self.to)
-            && from > to
-        {
-            return Err(ApiError::validation("from", "must not be after to"));
-        }
+        check_window(self.from, self.to)?;
         Ok(AnomalyFilter {
             status: self.status.map(|s| {
                 match s {

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::{Datelike as _, NaiveDate};
 use serde::Deserialize;
 
-use super::data::{cached_json, fifty, one};
-use crate::api::extract::{ApiQuery, Paging, Tenant, check_year};
+use super::data::cached_json;
+use crate::api::extract::{ApiQuery, Paging, Tenant, check_window, check_year};
 use crate::api::money::RoundMoney;
 use crate::api::{ApiError, csv_stream};
 use crate::money::round_to_minor_unit;
@@ -26,23 +26,17 @@ pub struct CostQuery {
     subscription_id: Option<String>,
     service: Option<String>,
     resource_group: Option<String>,
-    #[serde(default = "one")]
+    #[serde(default = "crate::api::extract::first_page")]
     #[param(minimum = 1)]
     page: u32,
-    #[serde(default = "fifty")]
+    #[serde(default = "crate::api::extract::default_page_size")]
     #[param(minimum = 1, maximum = 500)]
     page_size: u32,
 }
 
 impl CostQuery {
     fn filter(&self) -> Result<CostFilter, ApiError> {
-        check_year("from", self.from.map(|d| d.year()))?;
-        check_year("to", self.to.map(|d| d.year()))?;
-        if let (Some(from), Some(to)) = (self.from, self.to)
-            && from > to
-        {
-            return Err(ApiError::validation("from", "must not be after to"));
-        }
+        check_window(self.from, self.to)?;
         Ok(CostFilter {
             from: self.from,
             to: self.to,

@@ -65,20 +65,12 @@ pub struct ResourceQuery {
     sort: ResourceSortParam,
     #[serde(default)]
     order: OrderParam,
-    #[serde(default = "one")]
+    #[serde(default = "crate::api::extract::first_page")]
     #[param(minimum = 1)]
     page: u32,
-    #[serde(default = "fifty")]
+    #[serde(default = "crate::api::extract::default_page_size")]
     #[param(minimum = 1, maximum = 500)]
     page_size: u32,
-}
-
-pub(crate) fn one() -> u32 {
-    1
-}
-
-pub(crate) fn fifty() -> u32 {
-    50
 }
 
 impl ResourceQuery {

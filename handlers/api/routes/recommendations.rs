@@ -79,20 +79,12 @@ pub struct ListQuery {
     min_savings: Option<f64>,
     #[serde(default)]
     sort: SortParam,
-    #[serde(default = "one")]
+    #[serde(default = "crate::api::extract::first_page")]
     #[param(minimum = 1)]
     page: u32,
-    #[serde(default = "fifty")]
+    #[serde(default = "crate::api::extract::default_page_size")]
     #[param(minimum = 1, maximum = 500)]
     page_size: u32,
-}
-
-fn one() -> u32 {
-    1
-}
-
-fn fifty() -> u32 {
-    50
 }
 
 impl ListQuery {
@@ -389,10 +381,10 @@ pub struct AuditQuery {
     target_id: Option<String>,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
-    #[serde(default = "one")]
+    #[serde(default = "crate::api::extract::first_page")]
     #[param(minimum = 1)]
     page: u32,
-    #[serde(default = "fifty")]
+    #[serde(default = "crate::api::extract::default_page_size")]
     #[param(minimum = 1, maximum = 500)]
     page_size: u32,
 }
