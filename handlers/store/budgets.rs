@@ -312,36 +312,65 @@ impl Store {
         Ok(())
     }
 
-    /// Cost per currency from `from` to `to` (inclusive), actual and amortized, for the tenant or
-    /// one subscription: what a budget's month-to-date spend is read from.
+    /// Cost per subscription and currency from `from` to `to` (inclusive), actual and amortized:
+    /// what budgets' month-to-date spend is read from, in one query for all of a tenant's budgets.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn spend_by_currency(
+    pub async fn spend_by_subscription(
         &self,
         scope: &TenantScope,
         from: NaiveDate,
         to: NaiveDate,
-        subscription_id: Option<&str>,
-    ) -> Result<Vec<CurrencySpend>, StoreError> {
+    ) -> Result<Vec<SubscriptionSpend>, StoreError> {
         Ok(on_pool!(self, pool => {
-            let mut qb = sqlx::QueryBuilder::new(
-                "SELECT currency, SUM(cost) AS cost, SUM(amortized_cost) AS amortized_cost FROM costs_daily \
-                 WHERE tenant_id = ",
-            );
-            qb.push_bind(scope.tenant_id().to_owned());
-            qb.push(" AND date >= ").push_bind(from).push(" AND date <= ").push_bind(to);
-            if let Some(subscription) = subscription_id {
-                qb.push(" AND subscription_id = ").push_bind(subscription.trim().to_ascii_lowercase());
-            }
-            qb.push(" GROUP BY currency ORDER BY currency");
-            qb.build_query_as().fetch_all(pool).await?
+            sqlx::query_as(
+                "SELECT subscription_id, currency, SUM(cost) AS cost, SUM(amortized_cost) AS amortized_cost \
+                 FROM costs_daily WHERE tenant_id = $1 AND date >= $2 AND date <= $3 \
+                 GROUP BY subscription_id, currency ORDER BY subscription_id, currency",
+            )
+            .bind(scope.tenant_id())
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?
         }))
     }
 }
 
-/// Spend in one currency over a window.
+/// Spend of one subscription in one currency over a window.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct SubscriptionSpend {
+    /// Subscription GUID.
+    pub subscription_id: String,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Actual cost.
+    pub cost: f64,
+    /// Amortized cost.
+    pub amortized_cost: f64,
+}
+
+/// The spend per currency of one subscription, or of every subscription (`None`).
+pub fn spend_of(rows: &[SubscriptionSpend], subscription_id: Option<&str>) -> Vec<CurrencySpend> {
+    let mut by_currency: std::collections::BTreeMap<&str, (f64, f64)> = std::collections::BTreeMap::new();
+    for row in rows.iter().filter(|r| subscription_id.is_none_or(|s| r.subscription_id == s)) {
+        let entry = by_currency.entry(row.currency.as_str()).or_default();
+        entry.0 += row.cost;
+        entry.1 += row.amortized_cost;
+    }
+    by_currency
+        .into_iter()
+        .map(|(currency, (cost, amortized_cost))| CurrencySpend {
+            currency: currency.to_owned(),
+            cost,
+            amortized_cost,
+        })
+        .collect()
+}
+
+/// Spend in one currency over a window.
+#[derive(Debug, Clone, PartialEq)]
 pub struct CurrencySpend {
     /// ISO 4217 code.
     pub currency: String,
@@ -413,5 +442,26 @@ mod tests {
         assert!(refused(|b| b.name = "  ".into()));
         assert!(refused(|b| b.alert_thresholds = Json((1..=11).collect())));
         assert!(refused(|b| b.alert_thresholds = Json(vec![0])));
+    }
+
+    #[test]
+    fn spend_is_summed_per_currency_for_the_tenant_or_one_subscription() {
+        let row = |sub: &str, currency: &str, cost: f64| SubscriptionSpend {
+            subscription_id: sub.into(),
+            currency: currency.into(),
+            cost,
+            amortized_cost: cost / 2.0,
+        };
+        let rows = [row("a", "EUR", 10.0), row("b", "EUR", 5.0), row("b", "USD", 7.0)];
+        let tenant = spend_of(&rows, None);
+        assert_eq!(tenant.len(), 2, "currencies kept apart");
+        assert_eq!(
+            (tenant[0].currency.as_str(), tenant[0].cost, tenant[0].amortized_cost),
+            ("EUR", 15.0, 7.5)
+        );
+        assert_eq!((tenant[1].currency.as_str(), tenant[1].cost), ("USD", 7.0));
+        let one = spend_of(&rows, Some("a"));
+        assert_eq!(one, vec![CurrencySpend { currency: "EUR".into(), cost: 10.0, amortized_cost: 5.0 }]);
+        assert!(spend_of(&rows, Some("zzz")).is_empty());
     }
 }

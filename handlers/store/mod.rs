@@ -54,7 +54,7 @@ pub use anomalies::{AnomalyFilter, AnomalyUpsert, CostAnomaly};
 pub use audit::{Actor, AuditEntry, AuditFilter, NewAuditEntry, PLATFORM_AUDIT_TENANT};
 pub use budgets::{
     Budget, BudgetInput, CurrencySpend, DEFAULT_ALERT_THRESHOLDS, MAX_ALERT_THRESHOLDS,
-    MAX_BUDGETS_PER_TENANT,
+    MAX_BUDGETS_PER_TENANT, SubscriptionSpend, spend_of,
 };
 pub use connect::{Backend, PoolStatus, SETTINGS, Store, StoreConfig, migrate};
 pub use cost_explore::{DIMENSIONS, Dimension, ExploreCell, ExploreQuery, Granularity, Metric};

@@ -14,7 +14,7 @@ use crate::api::auth::ROLE_ADMIN;
 use crate::api::extract::{ApiJson, Tenant};
 use crate::api::middleware::CorrelationId;
 use crate::money::round_to_minor_unit;
-use crate::store::{Actor, Budget, BudgetInput, CostForecast, CurrencySpend, Store, TenantScope};
+use crate::store::{Actor, Budget, BudgetInput, CostForecast, CurrencySpend, Store, TenantScope, spend_of};
 
 /// How a budget stands in the current month (UTC).
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -193,15 +193,20 @@ pub(crate) async fn views_on(
     forecasts: &[CostForecast],
     day: NaiveDate,
 ) -> Result<Vec<BudgetView>, ApiError> {
-    let first = day.with_day(1).unwrap_or(day);
-    let mut views = Vec::with_capacity(budgets.len());
-    for mut budget in budgets {
-        let spend = store.spend_by_currency(scope, first, day, budget.subscription_id.as_deref()).await?;
-        budget.amount = round_to_minor_unit(budget.amount, &budget.currency);
-        let status = status(&budget, &spend, forecasts, day);
-        views.push(BudgetView { budget, status });
+    if budgets.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(views)
+    let first = day.with_day(1).unwrap_or(day);
+    let month = store.spend_by_subscription(scope, first, day).await?;
+    Ok(budgets
+        .into_iter()
+        .map(|mut budget| {
+            let spend = spend_of(&month, budget.subscription_id.as_deref());
+            budget.amount = round_to_minor_unit(budget.amount, &budget.currency);
+            let status = status(&budget, &spend, forecasts, day);
+            BudgetView { budget, status }
+        })
+        .collect())
 }
 
 async fn view(store: &Store, scope: &TenantScope, budget: Budget) -> Result<BudgetView, ApiError> {
