@@ -83,7 +83,8 @@ const FORECAST_WINDOW_DAYS: u64 = 120;
 
 impl Store {
     /// The tenant's daily cost per subscription, service and currency over `[from, to]`
-    /// (optionally one subscription's), summed from the daily rows.
+    /// (optionally one subscription's), read from `cost_rollup_daily`, which the cost load keeps
+    /// equal to the sums over `costs_daily` in the same transaction.
     ///
     /// # Errors
     /// [`StoreError::Validation`] when `from > to`; database errors.
@@ -113,7 +114,7 @@ impl Store {
         let sub_filter = if subscription.is_some() { " AND subscription_id = $4" } else { "" };
         let sql = format!(
             "SELECT date, subscription_id, {service} AS service_name, currency, SUM(cost) AS cost, \
-             SUM(amortized_cost) AS amortized_cost FROM costs_daily \
+             SUM(amortized_cost) AS amortized_cost FROM cost_rollup_daily \
              WHERE tenant_id = $1 AND date >= $2 AND date <= $3{sub_filter} \
              GROUP BY date, subscription_id{grouped}, currency ORDER BY date, subscription_id"
         );
@@ -131,6 +132,40 @@ impl Store {
                 date,
                 subscription_id,
                 service_name,
+                currency,
+                cost,
+                amortized_cost,
+            })
+            .collect())
+    }
+
+    /// The tenant's daily total per currency over `[from, to]` from `cost_rollup_tenant_daily`
+    /// (a few rows a day whatever the number of subscriptions), as points of one unnamed
+    /// subscription: detection runs after every subscription's load and needs only the total.
+    async fn tenant_total_rows(
+        &self,
+        scope: &TenantScope,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<CostPoint>, StoreError> {
+        let rows: Vec<(NaiveDate, String, f64, f64)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT date, currency, SUM(cost) AS cost, SUM(amortized_cost) AS amortized_cost \
+                 FROM cost_rollup_tenant_daily WHERE tenant_id = $1 AND date >= $2 AND date <= $3 \
+                 GROUP BY date, currency ORDER BY date",
+            )
+            .bind(scope.tenant_id())
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(date, currency, cost, amortized_cost)| CostPoint {
+                date,
+                subscription_id: String::new(),
+                service_name: String::new(),
                 currency,
                 cost,
                 amortized_cost,
@@ -169,7 +204,7 @@ impl Store {
         let series_limits = SeriesLimits { max_series_per_subscription: limits.max_series_per_subscription };
         let points = self.daily_cost_series(scope, from, to, Some(subscription_id)).await?;
         let services = analytics::group(&points, from, to, Measure::Amortized, series_limits, false);
-        let totals_points = self.series_rows(scope, from, to, None, false).await?;
+        let totals_points = self.tenant_total_rows(scope, from, to).await?;
         let unbounded = SeriesLimits { max_series_per_subscription: usize::MAX };
         let totals = analytics::group(&totals_points, from, to, Measure::Amortized, unbounded, true);
         let tenant_series = totals.series.into_iter().filter(|s| s.key.scope == analytics::TENANT_SCOPE);
