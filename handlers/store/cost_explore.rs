@@ -1,7 +1,7 @@
 //! The cost explorer's reads: sums per period, group and currency from the smallest rollup
 //! table that holds every dimension a query names (see [`super::rollups`]).
 
-use chrono::NaiveDate;
+use chrono::{Datelike as _, Months, NaiveDate};
 use sqlx::QueryBuilder;
 
 use super::{Backend, Store, StoreError, TenantScope, on_pool};
@@ -176,6 +176,32 @@ fn table_for(query: &ExploreQuery) -> Result<(&'static str, Option<String>), Sto
     }
 }
 
+/// The whole calendar months inside `from..=to`, as the half-open range of their first days.
+fn whole_months(from: NaiveDate, to: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+    let first = if from.day() == 1 { from } else { from.with_day(1)?.checked_add_months(Months::new(1))? };
+    let after = to.succ_opt()?;
+    let end = if after.day() == 1 { after } else { to.with_day(1)? };
+    (first < end).then_some((first, end))
+}
+
+/// `AND <column> = <tag>` and `AND <column> IN (...)` for the query's tag key and filters.
+fn push_filters<DB: sqlx::Database>(qb: &mut QueryBuilder<DB>, query: &ExploreQuery, tag: Option<&str>)
+where
+    String: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    if let Some(key) = tag {
+        qb.push(" AND tag_key = ").push_bind(key.to_owned());
+    }
+    for (dim, values) in &query.filters {
+        qb.push(format!(" AND {} IN (", dim.column()));
+        let mut list = qb.separated(", ");
+        for value in values {
+            list.push_bind(dim.normalise(value));
+        }
+        qb.push(")");
+    }
+}
+
 impl Store {
     /// Sums per (period, group, currency) of the tenant's costs in the query's window, read
     /// from the rollups. `tag_keys` are the tenant's allocation tags, the only keys rolled up.
@@ -210,25 +236,33 @@ impl Store {
             Metric::Actual => "cost",
             Metric::Amortized => "amortized_cost",
         };
-        let select = format!(
-            "SELECT {period} AS period, {} AS grp, currency, SUM({amount}) AS amount FROM {table} WHERE ",
-            query.group_by.column()
-        );
+        let group = query.group_by.column();
+        // By month over the per-subscription table, whole months come from its month-level twin
+        // and only the partial months at the window's edges from the daily rows.
+        let whole_months = (table == "cost_rollup_daily" && query.granularity == Granularity::Month)
+            .then(|| whole_months(query.from, query.to))
+            .flatten();
         let cells: Vec<ExploreCell> = on_pool!(self, pool => {
-            let mut qb = QueryBuilder::new(select);
-            qb.push("tenant_id = ").push_bind(scope.tenant_id().to_owned());
+            let mut qb = QueryBuilder::new("");
+            if let Some((first, end)) = whole_months {
+                qb.push(format!(
+                    "SELECT month AS period, {group} AS grp, currency, SUM({amount}) AS amount \
+                     FROM cost_rollup_monthly WHERE tenant_id = "
+                ));
+                qb.push_bind(scope.tenant_id().to_owned());
+                qb.push(" AND month >= ").push_bind(first).push(" AND month < ").push_bind(end);
+                push_filters(&mut qb, query, None);
+                qb.push(" GROUP BY period, grp, currency UNION ALL ");
+            }
+            qb.push(format!(
+                "SELECT {period} AS period, {group} AS grp, currency, SUM({amount}) AS amount FROM {table} WHERE tenant_id = "
+            ));
+            qb.push_bind(scope.tenant_id().to_owned());
             qb.push(" AND date >= ").push_bind(query.from).push(" AND date <= ").push_bind(query.to);
-            if let Some(key) = &tag {
-                qb.push(" AND tag_key = ").push_bind(key.clone());
+            if let Some((first, end)) = whole_months {
+                qb.push(" AND (date < ").push_bind(first).push(" OR date >= ").push_bind(end).push(")");
             }
-            for (dim, values) in &query.filters {
-                qb.push(format!(" AND {} IN (", dim.column()));
-                let mut list = qb.separated(", ");
-                for value in values {
-                    list.push_bind(dim.normalise(value));
-                }
-                qb.push(")");
-            }
+            push_filters(&mut qb, query, tag.as_deref());
             qb.push(" GROUP BY period, grp, currency");
             let rows: Vec<(NaiveDate, String, String, f64)> = qb.build_query_as().fetch_all(pool).await?;
             rows.into_iter()
@@ -281,6 +315,22 @@ mod tests {
         assert_eq!(pick(query(Dimension::Subscription, vec![tag()])).unwrap(), "cost_rollup_tag_daily");
         assert!(pick(query(tag(), vec![Dimension::Location])).is_err());
         assert!(pick(query(tag(), vec![Dimension::Tag("owner".into())])).is_err());
+    }
+
+    #[test]
+    fn only_whole_months_come_from_the_month_level_table() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(
+            whole_months(day(2025, 11, 7), day(2026, 12, 6)),
+            Some((day(2025, 12, 1), day(2026, 12, 1)))
+        );
+        assert_eq!(whole_months(day(2026, 1, 1), day(2026, 1, 31)), Some((day(2026, 1, 1), day(2026, 2, 1))));
+        assert_eq!(
+            whole_months(day(2026, 11, 30), day(2027, 1, 1)),
+            Some((day(2026, 12, 1), day(2027, 1, 1)))
+        );
+        assert_eq!(whole_months(day(2026, 1, 2), day(2026, 1, 31)), None);
+        assert_eq!(whole_months(day(2026, 1, 15), day(2026, 2, 14)), None);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! This is the one cross-tenant data job (the `retention` timer), and the only path that may
 //! delete audit rows: it opens the database's audit gate inside its own transaction.
 
-use chrono::{DateTime, Days, Months, Utc};
+use chrono::{DateTime, Datelike as _, Days, Months, Utc};
 use serde::Serialize;
 
 use super::{Backend, Store, StoreError, on_pool};
@@ -13,7 +13,8 @@ use super::{Backend, Store, StoreError, on_pool};
 pub struct RetentionReport {
     /// `costs_daily` rows older than 13 months.
     pub costs_daily: u64,
-    /// Cost rollup rows older than 13 months (all four rollup tables).
+    /// Cost rollup rows older than 13 months (the daily rollup tables, and the month-level
+    /// table's months before the cutoff's).
     pub cost_rollups: u64,
     /// `resource_history` snapshots older than 30 days.
     pub resource_history: u64,
@@ -45,6 +46,10 @@ impl Store {
         let today = now.date_naive();
         let out_of_range = || StoreError::validation("now", "out of range");
         let cost_cutoff = today.checked_sub_months(Months::new(COST_MONTHS)).ok_or_else(out_of_range)?;
+        // The month the cutoff falls in keeps its month-level row, summed again from the days
+        // that remain, so it still equals the daily rows.
+        let cutoff_month = cost_cutoff.with_day(1).ok_or_else(out_of_range)?;
+        let after_cutoff_month = cutoff_month.checked_add_months(Months::new(1)).ok_or_else(out_of_range)?;
         let history_cutoff = today.checked_sub_days(Days::new(HISTORY_DAYS)).ok_or_else(out_of_range)?;
         let audit_cutoff = now.checked_sub_months(Months::new(AUDIT_MONTHS)).ok_or_else(out_of_range)?;
         let backend = self.backend();
@@ -68,6 +73,21 @@ impl Store {
                         .execute(&mut *tx)
                         .await?
                         .rows_affected();
+                }
+                report.cost_rollups +=
+                    sqlx::query("DELETE FROM cost_rollup_monthly WHERE tenant_id = $1 AND month < $2")
+                        .bind(tenant)
+                        .bind(cutoff_month)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                for sql in super::rollups::monthly_statements(backend, false) {
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(tenant)
+                        .bind(cutoff_month)
+                        .bind(after_cutoff_month)
+                        .execute(&mut *tx)
+                        .await?;
                 }
             }
             tx.commit().await?;

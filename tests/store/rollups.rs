@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use azcops::model::{CostDailyRow, ResourceRow};
 use azcops::store::{Dimension, ExploreQuery, Granularity, Metric, Store, TenantScope};
-use chrono::{Datelike as _, Days, NaiveDate};
+use chrono::{Datelike as _, Days, Months, NaiveDate};
 use sqlx::Connection as _;
 
 use crate::store_test;
@@ -216,7 +216,8 @@ async fn rollups_equal_sums_over_costs(ctx: Ctx) {
     ];
     let mut rng = Rng(42);
     let mut nonempty = 0;
-    for round in 0..40 {
+    let mut whole_months = 0;
+    for round in 0..60 {
         let group_by = rng.pick(&all).clone();
         let mut filters = Vec::new();
         for _ in 0..rng.below(3) {
@@ -224,15 +225,23 @@ async fn rollups_equal_sums_over_costs(ctx: Ctx) {
             let tagged = matches!(dim, Dimension::Tag(_)) || matches!(group_by, Dimension::Tag(_));
             let fits =
                 |d: &Dimension| matches!(d, Dimension::Service | Dimension::Subscription | Dimension::Tag(_));
-            if (tagged && (!fits(&dim) || !fits(&group_by))) || filters.iter().any(|(d, _)| *d == dim) {
+            // A tag combines only with service and subscription, across every named dimension.
+            let tagged = tagged || filters.iter().any(|(d, _)| matches!(d, Dimension::Tag(_)));
+            let all_fit = fits(&dim) && fits(&group_by) && filters.iter().all(|(d, _)| fits(d));
+            if (tagged && !all_fit) || filters.iter().any(|(d, _)| *d == dim) {
                 continue;
             }
             let candidates = values(&dim);
             let chosen: Vec<String> = (0..1 + rng.below(2)).map(|_| rng.pick(&candidates).clone()).collect();
             filters.push((dim, chosen));
         }
-        let from = day(2026, 1, 1).checked_add_days(Days::new(rng.below(80) as u64)).unwrap();
-        let to = from.checked_add_days(Days::new(rng.below(60) as u64)).unwrap();
+        // A third of the windows start on a month's first day, so by month they span whole
+        // months (read from the month-level table) as well as partial ones.
+        let from = match rng.below(3) {
+            0 => day(2026, 1 + rng.below(2) as u32, 1),
+            _ => day(2026, 1, 1).checked_add_days(Days::new(rng.below(80) as u64)).unwrap(),
+        };
+        let to = from.checked_add_days(Days::new(rng.below(90) as u64)).unwrap();
         let granularity = if rng.below(2) == 0 { Granularity::Day } else { Granularity::Month };
         let metric = if rng.below(2) == 0 { Metric::Actual } else { Metric::Amortized };
         let query = ExploreQuery {
@@ -280,8 +289,20 @@ async fn rollups_equal_sums_over_costs(ctx: Ctx) {
             );
         }
         nonempty += usize::from(!expected.is_empty());
+        let per_subscription_table = matches!(
+            group_by,
+            Dimension::ResourceGroup
+                | Dimension::Location
+                | Dimension::ResourceType
+                | Dimension::MeterCategory
+        );
+        let spans_a_month =
+            from.day() == 1 && to >= from.checked_add_months(Months::new(1)).unwrap().pred_opt().unwrap();
+        whole_months +=
+            usize::from(granularity == Granularity::Month && per_subscription_table && spans_a_month);
     }
-    assert!(nonempty > 20, "most random questions must have answers ({nonempty})");
+    assert!(nonempty > 30, "most random questions must have answers ({nonempty})");
+    assert!(whole_months > 2, "questions read the month-level table ({whole_months})");
 
     // The summary: every currency's totals, the largest one at the top level.
     let summary = store.cost_summary(scope, day(2026, 3, 31), 90, None).await.unwrap();
@@ -316,6 +337,10 @@ async fn dump(ctx: &Ctx) -> Vec<(String, f64, f64)> {
         ),
         ("cost_rollup_tenant_daily", "tenant_id, date, service_name, currency"),
         ("cost_rollup_tag_tenant_daily", "tenant_id, date, tag_key, service_name, tag_value, currency"),
+        (
+            "cost_rollup_monthly",
+            "tenant_id, month, subscription_id, resource_group, service_name, meter_category, location, resource_type, currency",
+        ),
     ];
     let mut out = Vec::new();
     for (table, key) in tables {
@@ -379,9 +404,12 @@ async fn replays_and_retries_leave_rollups_unchanged(ctx: Ctx) {
         .filter(|(a, b)| a.0 != b.0 || (a.1 - b.1).abs() > 1e-9)
         .map(|(a, _)| a)
         .collect();
-    // The row's slice in each of the four tables, on that day only.
-    assert_eq!(moved.len(), 4, "{moved:?}");
-    assert!(moved.iter().all(|r| r.0.contains("|2026-01-05|")), "{moved:?}");
+    // The row's slice in each of the four daily tables, on that day only, and its month's row.
+    assert_eq!(moved.len(), 5, "{moved:?}");
+    let (monthly, daily): (Vec<&&(String, f64, f64)>, Vec<_>) =
+        moved.iter().partition(|r| r.0.starts_with("cost_rollup_monthly|"));
+    assert!(daily.iter().all(|r| r.0.contains("|2026-01-05|")), "{daily:?}");
+    assert!(monthly.len() == 1 && monthly[0].0.contains("|2026-01-01|"), "{monthly:?}");
 }
 
 async fn backfill_and_rebuild_equal_incremental_maintenance(ctx: Ctx) {
@@ -404,23 +432,33 @@ async fn backfill_and_rebuild_equal_incremental_maintenance(ctx: Ctx) {
     assert!(incremental.iter().any(|r| r.0.contains("|owner|") && r.0.contains("|ops|")));
     assert!(incremental.iter().any(|r| r.0.contains("|cost-center|") && r.0.contains("|cc-2|")));
 
-    // Migration 0006 run on a store that has costs but no rollups yet.
-    let migration = match ctx.kind {
-        Kind::Sqlite => include_str!("../../handlers/store/migrations/sqlite/0006_cost_rollups.sql"),
-        Kind::Postgres => include_str!("../../handlers/store/migrations/postgres/0006_cost_rollups.sql"),
+    // Migrations 0006 and 0015 run on a store that has costs but no rollups yet.
+    let migrations = match ctx.kind {
+        Kind::Sqlite => [
+            include_str!("../../handlers/store/migrations/sqlite/0006_cost_rollups.sql"),
+            include_str!("../../handlers/store/migrations/sqlite/0015_cost_rollup_monthly.sql"),
+        ],
+        Kind::Postgres => [
+            include_str!("../../handlers/store/migrations/postgres/0006_cost_rollups.sql"),
+            include_str!("../../handlers/store/migrations/postgres/0015_cost_rollup_monthly.sql"),
+        ],
     };
     let drop = "DROP TABLE cost_rollup_daily; DROP TABLE cost_rollup_tag_daily; DROP TABLE cost_rollup_tenant_daily; \
-                DROP TABLE cost_rollup_tag_tenant_daily;";
+                DROP TABLE cost_rollup_tag_tenant_daily; DROP TABLE cost_rollup_monthly;";
     match ctx.kind {
         Kind::Sqlite => {
             let mut conn = sqlx::SqliteConnection::connect(&ctx.url).await.unwrap();
             sqlx::raw_sql(drop).execute(&mut conn).await.unwrap();
-            sqlx::raw_sql(migration).execute(&mut conn).await.unwrap();
+            for migration in migrations {
+                sqlx::raw_sql(migration).execute(&mut conn).await.unwrap();
+            }
         }
         Kind::Postgres => {
             let mut conn = sqlx::PgConnection::connect(&ctx.url).await.unwrap();
             sqlx::raw_sql(drop).execute(&mut conn).await.unwrap();
-            sqlx::raw_sql(migration).execute(&mut conn).await.unwrap();
+            for migration in migrations {
+                sqlx::raw_sql(migration).execute(&mut conn).await.unwrap();
+            }
         }
     }
     assert_same(&dump(&ctx).await, &incremental, "backfill");
