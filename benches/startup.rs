@@ -1,5 +1,8 @@
 //! Cold start and idle memory of the release handler: process spawn → first answer on
-//! `/api/health`, and resident memory once it is idle. Prints the median of the runs.
+//! `/api/health`, and resident memory once it is idle. Prints the median of the runs, first
+//! without telemetry, then with Application Insights configured (a connection string whose
+//! ingestion endpoint is a local receiver answering every upload with 200), so the exporter's
+//! start-up and memory are measured against the same targets.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{Read, Write};
@@ -36,9 +39,30 @@ fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
-fn main() {
-    let runs: usize =
-        std::env::var("AZCOPS_BENCH_STARTUP_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(25);
+/// A local ingestion endpoint: reads each upload and answers 200, so the exporter never waits
+/// on a refused connection. Returns its base URL.
+fn telemetry_receiver() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+            let mut buffer = [0u8; 65536];
+            let _ = stream.read(&mut buffer);
+            let body = r#"{"itemsReceived":0,"itemsAccepted":0,"errors":[]}"#;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+/// Starts the handler `runs` times with `env` and prints its figures under `prefix`.
+fn measure(prefix: &str, runs: usize, env: &[(&str, String)]) {
     let binary = env!("CARGO_BIN_EXE_azcops");
     let app_root = env!("CARGO_MANIFEST_DIR");
     let mut starts = Vec::with_capacity(runs);
@@ -51,6 +75,7 @@ fn main() {
             .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
             .env("FUNCTIONS_APP_ROOT_PATH", app_root)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -69,10 +94,28 @@ fn main() {
         child.kill().unwrap();
         child.wait().unwrap();
     }
-    println!("startup.runs: {runs}");
-    println!("startup.cold_start_median_ms: {:.1}", median(&mut starts));
-    println!("startup.cold_start_max_ms: {:.1}", starts.iter().copied().fold(0.0, f64::max));
-    println!("startup.idle_rss_median_mib: {:.1}", median(&mut rss));
-    let size = std::fs::metadata(binary).map(|m| m.len()).unwrap_or(0);
+    println!("{prefix}.runs: {runs}");
+    println!("{prefix}.cold_start_median_ms: {:.1}", median(&mut starts));
+    println!("{prefix}.cold_start_max_ms: {:.1}", starts.iter().copied().fold(0.0, f64::max));
+    println!("{prefix}.idle_rss_median_mib: {:.1}", median(&mut rss));
+}
+
+fn main() {
+    let runs: usize =
+        std::env::var("AZCOPS_BENCH_STARTUP_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(25);
+    measure("startup", runs, &[]);
+    let connection = format!(
+        "InstrumentationKey=00000000-0000-4000-8000-0000000000b1;IngestionEndpoint={}",
+        telemetry_receiver()
+    );
+    measure(
+        "startup.telemetry",
+        runs,
+        &[
+            ("APPLICATIONINSIGHTS_CONNECTION_STRING", connection),
+            ("WEBSITE_SITE_NAME", "azcops-bench".to_owned()),
+        ],
+    );
+    let size = std::fs::metadata(env!("CARGO_BIN_EXE_azcops")).map(|m| m.len()).unwrap_or(0);
     println!("startup.binary_size_mib: {:.1}", size as f64 / 1_048_576.0);
 }

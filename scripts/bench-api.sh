@@ -7,7 +7,8 @@
 # are built with `azcops rollups rebuild` after the bulk load (timed).
 # Prints `name: value unit` lines (req/s, p50/p95/p99 latency, non-2xx responses) per backend for
 # /costs/summary over 30 days and 13 months, /costs/explore by service and by the cost-center
-# tag, and a resources page.
+# tag, a resources page, and the resources page again with Application Insights configured (the
+# sandbox as its ingestion endpoint) to show telemetry's per-request cost.
 # Options (env): AZCOPS_BENCH_API_BACKENDS ("postgres sqlite"), AZCOPS_BENCH_API_DURATION (15s),
 # AZCOPS_BENCH_API_CONNECTIONS (64), AZCOPS_BENCH_API_THREADS (2), AZCOPS_BENCH_API_PORT (10125),
 # AZCOPS_BENCH_API_SUBSCRIPTIONS (100), AZCOPS_BENCH_API_DAYS (395), AZCOPS_BENCH_API_ROWS_PER_DAY
@@ -85,17 +86,37 @@ prepare_postgres() {
 }
 
 SERVER_PID=""
+SANDBOX_PID=""
 cleanup() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi
+  if [ -n "$SANDBOX_PID" ]; then kill "$SANDBOX_PID" 2>/dev/null || true; fi
 }
+stop_server() {
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+# The sandbox as Application Insights' ingestion endpoint for the telemetry run.
+SANDBOX_PORT=$((PORT + 1))
+SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT"
+"$BIN" sandbox --port "$SANDBOX_PORT" --estate tenants=1,subscriptions=1,resources=5,days=2 >"$STATE/sandbox.log" 2>&1 &
+SANDBOX_PID=$!
+for _ in $(seq 100); do
+  if curl -fsS -o /dev/null "$SANDBOX_URL/_sandbox/telemetry" 2>/dev/null; then break; fi
+  sleep 0.1
+done
+TELEMETRY="InstrumentationKey=00000000-0000-4000-8000-0000000000b1;IngestionEndpoint=$SANDBOX_URL/"
 trap cleanup EXIT
 
-start_server() {
+start_server() { # backend [extra VAR=value ...]
+  local backend=$1
+  shift
   # Request logging stays on (as deployed): one JSON line per request, to a file.
-  FUNCTIONS_APP_ROOT_PATH="$REPO" AZCOPS_AUTH_AUDIENCE="$AUDIENCE" AZCOPS_AUTH_AUTHORITY="$AZCOPS_TEST_OIDC" \
+  env "$@" FUNCTIONS_APP_ROOT_PATH="$REPO" AZCOPS_AUTH_AUDIENCE="$AUDIENCE" AZCOPS_AUTH_AUTHORITY="$AZCOPS_TEST_OIDC" \
     AZCOPS_AUTH_JWKS_URL="$AZCOPS_TEST_OIDC/jwks" AZCOPS_API_RATE_LIMIT_PER_MINUTE=0 AZCOPS_API_RATE_LIMIT_PER_CALLER_PER_MINUTE=0 \
     AZCOPS_API_CACHE_SECONDS=0 \
-    RUST_LOG=info AZCOPS_LOG_FORMAT=json "$BIN" serve --port "$PORT" >"$STATE/server-$1.log" 2>&1 &
+    RUST_LOG=info AZCOPS_LOG_FORMAT=json "$BIN" serve --port "$PORT" >"$STATE/server-$backend.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 100); do
     if curl -fsS "http://127.0.0.1:$PORT/api/health" >/dev/null 2>&1; then break; fi
@@ -156,7 +177,12 @@ for backend in $BACKENDS; do
   # set does not shrink (40 distinct resources a subscription-day), so requests outlast wrk's
   # 2 s timeout and keep the server busy for a while.
   run "${backend}_explore_rg_13m_month" "/api/v1/costs/explore?group_by=resource_group&granularity=month&from=$(date -u -d '394 days ago' +%F)"
-  kill "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
-  SERVER_PID=""
+  stop_server
+  # Telemetry's per-request cost: the resources page again with Application Insights configured,
+  # its ingestion endpoint the sandbox's `/v2/track` (requests, dependencies and metrics sent).
+  start_server "$backend" APPLICATIONINSIGHTS_CONNECTION_STRING="$TELEMETRY" WEBSITE_SITE_NAME=azcops-bench
+  run "${backend}_resources_page50_telemetry" "/api/v1/resources?page_size=50"
+  stop_server
+  echo "api_${backend}_telemetry_items_received: $(curl -fsS "$SANDBOX_URL/_sandbox/telemetry" |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["items"]) + d["dropped_items"], "items,", len(d["uploads"]), "uploads kept,", d["refused_uploads"], "refused")')"
 done
