@@ -111,8 +111,10 @@ pub struct CostSummary {
 }
 
 #[derive(sqlx::FromRow)]
-struct DayServiceSum {
-    date: NaiveDate,
+struct DayOrServiceSum {
+    /// The day, for a row of the daily trend; `None` for a row of the by-service totals.
+    date: Option<NaiveDate>,
+    /// The service, for a by-service row ('' for a daily one).
     service_name: String,
     currency: String,
     cost: f64,
@@ -192,24 +194,35 @@ impl Store {
             .checked_sub_days(Days::new(u64::from(days) - 1))
             .ok_or_else(|| StoreError::validation("to", "out of range"))?;
         // Served from the rollups: the tenant-wide table holds one row per day, service and
-        // currency; one subscription's figures come from the per-subscription table.
-        let sums: Vec<DayServiceSum> = on_pool!(self, pool => {
-            let mut qb = QueryBuilder::new(match subscription_id {
-                None => "SELECT date, service_name, currency, cost, amortized_cost \
-                         FROM cost_rollup_tenant_daily WHERE tenant_id = ",
-                Some(_) => "SELECT date, service_name, currency, SUM(cost) AS cost, \
-                            SUM(amortized_cost) AS amortized_cost FROM cost_rollup_daily WHERE tenant_id = ",
-            });
-            qb.push_bind(scope.tenant_id().to_owned());
-            qb.push(" AND date >= ").push_bind(from).push(" AND date <= ").push_bind(to);
-            if let Some(subscription) = subscription_id {
-                qb.push(" AND subscription_id = ").push_bind(subscription.trim().to_ascii_lowercase());
-                qb.push(" GROUP BY date, service_name, currency");
+        // currency; one subscription's figures come from the per-subscription table. The database
+        // sums both the daily trend and the by-service totals (one statement, two groupings), so
+        // about days + services rows come back instead of days x services.
+        let sums: Vec<DayOrServiceSum> = on_pool!(self, pool => {
+            let table = if subscription_id.is_some() { "cost_rollup_daily" } else { "cost_rollup_tenant_daily" };
+            let subscription = subscription_id.map(|s| s.trim().to_ascii_lowercase());
+            let mut qb = QueryBuilder::new("");
+            for (select, group) in [
+                ("SELECT date, '' AS service_name", "date"),
+                ("SELECT NULL AS date, service_name", "service_name"),
+            ] {
+                if group == "service_name" {
+                    qb.push(" UNION ALL ");
+                }
+                qb.push(format!(
+                    "{select}, currency, SUM(cost) AS cost, SUM(amortized_cost) AS amortized_cost \
+                     FROM {table} WHERE tenant_id = "
+                ));
+                qb.push_bind(scope.tenant_id().to_owned());
+                qb.push(" AND date >= ").push_bind(from).push(" AND date <= ").push_bind(to);
+                if let Some(subscription) = &subscription {
+                    qb.push(" AND subscription_id = ").push_bind(subscription.clone());
+                }
+                qb.push(format!(" GROUP BY {group}, currency"));
             }
             qb.build_query_as().fetch_all(pool).await?
         });
         let mut by_currency: BTreeMap<String, CurrencyTotals> = BTreeMap::new();
-        for sum in &sums {
+        for sum in sums.iter().filter(|s| s.date.is_some()) {
             let totals = by_currency.entry(sum.currency.clone()).or_default();
             totals.total_cost += sum.cost;
             totals.total_amortized_cost += sum.amortized_cost;
@@ -218,16 +231,15 @@ impl Store {
             .iter()
             .max_by(|a, b| a.1.total_cost.total_cmp(&b.1.total_cost).then_with(|| b.0.cmp(a.0)))
             .map(|(c, _)| c.clone());
-        let sums = sums.into_iter().filter(|s| Some(&s.currency) == currency.as_ref());
         let mut by_service: BTreeMap<String, (f64, f64)> = BTreeMap::new();
         let mut by_day: BTreeMap<NaiveDate, (f64, f64)> = BTreeMap::new();
-        for sum in sums {
-            let service = by_service.entry(sum.service_name).or_default();
-            service.0 += sum.cost;
-            service.1 += sum.amortized_cost;
-            let day = by_day.entry(sum.date).or_default();
-            day.0 += sum.cost;
-            day.1 += sum.amortized_cost;
+        for sum in sums.into_iter().filter(|s| Some(&s.currency) == currency.as_ref()) {
+            let totals = match sum.date {
+                Some(date) => by_day.entry(date).or_default(),
+                None => by_service.entry(sum.service_name).or_default(),
+            };
+            totals.0 += sum.cost;
+            totals.1 += sum.amortized_cost;
         }
         let mut by_service: Vec<ServiceCost> = by_service
             .into_iter()
