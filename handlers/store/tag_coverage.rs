@@ -1,0 +1,371 @@
+//! Cost-center (allocation) tag coverage for the dashboard's Governance view: per subscription,
+//! the share of resources and of cost that carry the tenant's tag; the untagged resources with
+//! their cost; and the coverage over time.
+//!
+//! A resource carries the tag when it has the key (matched case-insensitively, as Azure treats
+//! tag names) with a non-blank value — the `governance.missing_cost_center_tag` rule's test.
+//! Resource coverage over time comes from `tag_coverage_daily`, one row per subscription per
+//! ingestion day written with the inventory (migration 0013); cost coverage comes from the tag
+//! rollups, whose tag values are those of the day the cost was loaded.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::QueryBuilder;
+
+use super::{Backend, Page, PageRequest, Store, StoreError, TenantScope, on_pool};
+use crate::model::ResourceRow;
+
+/// Whether `tags` carry `key` (lower-cased) with a non-blank value.
+pub fn carries_tag(tags: &BTreeMap<String, String>, key: &str) -> bool {
+    tags.iter().any(|(k, v)| k.to_ascii_lowercase() == key && !v.trim().is_empty())
+}
+
+/// Resources and tagged resources per subscription of an inventory batch.
+pub(super) fn coverage_of<'a>(
+    rows: impl Iterator<Item = &'a ResourceRow>,
+    key: &str,
+) -> BTreeMap<&'a str, (i64, i64)> {
+    let mut out: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for row in rows {
+        let entry = out.entry(row.subscription_id.as_str()).or_default();
+        entry.0 += 1;
+        entry.1 += i64::from(carries_tag(&row.tags, key));
+    }
+    out
+}
+
+/// The tenant's allocation tag key (lower-cased) as a query of `$1`.
+pub(super) fn tag_key_select(backend: Backend) -> String {
+    format!("SELECT {}", super::rollups::tag_key_sql(backend))
+}
+
+/// Upsert of one subscription's coverage of a day; the day's latest inventory wins.
+pub(super) const COVERAGE_UPSERT: &str = "INSERT INTO tag_coverage_daily (tenant_id, subscription_id, date, \
+     tag_key, resources, tagged_resources, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     ON CONFLICT (tenant_id, subscription_id, date) DO UPDATE SET tag_key = excluded.tag_key, \
+     resources = excluded.resources, tagged_resources = excluded.tagged_resources, \
+     recorded_at = excluded.recorded_at";
+
+/// Records the coverage of an inventory batch on `$tx` (the inventory upsert's transaction):
+/// one row per subscription of `$rows` for `$day`, measured with the tenant's tag.
+macro_rules! record_tag_coverage {
+    ($tx:ident, $backend:expr, $tenant:expr, $day:expr, $at:expr, $rows:expr) => {{
+        let key: String =
+            sqlx::query_scalar(sqlx::AssertSqlSafe($crate::store::tag_coverage::tag_key_select($backend)))
+                .bind($tenant)
+                .fetch_one(&mut *$tx)
+                .await?;
+        if !key.is_empty() {
+            for (subscription, (resources, tagged)) in $crate::store::tag_coverage::coverage_of($rows, &key) {
+                sqlx::query($crate::store::tag_coverage::COVERAGE_UPSERT)
+                    .bind($tenant)
+                    .bind(subscription)
+                    .bind($day)
+                    .bind(&key)
+                    .bind(resources)
+                    .bind(tagged)
+                    .bind($at)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+        }
+    }};
+}
+pub(crate) use record_tag_coverage;
+
+/// A subscription's resources and how many carry the tag.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ResourceCoverage {
+    /// Subscription GUID.
+    pub subscription_id: String,
+    /// Resources in the inventory.
+    pub resources: i64,
+    /// Resources carrying the tag with a value.
+    pub tagged: i64,
+}
+
+/// A subscription's cost in one currency and the part of it on tagged resources.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct CostCoverage {
+    /// Subscription GUID.
+    pub subscription_id: String,
+    /// Billing currency.
+    pub currency: String,
+    /// Actual cost over the window.
+    pub cost: f64,
+    /// The part of `cost` whose resource carried the tag.
+    pub tagged_cost: f64,
+}
+
+/// A resource without the tag and its cost in one currency over the window.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct UntaggedResource {
+    /// Lower-cased ARM id.
+    pub resource_id: String,
+    /// Name.
+    pub name: String,
+    /// Subscription GUID.
+    pub subscription_id: String,
+    /// Resource group.
+    pub resource_group: String,
+    /// Lower-cased type.
+    pub resource_type: String,
+    /// Currency of `cost`; `None` without cost rows in the window.
+    pub currency: Option<String>,
+    /// Actual cost over the window.
+    pub cost: Option<f64>,
+}
+
+/// The tenant's resource coverage on one day (all subscriptions with an inventory that day).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CoverageDay {
+    /// The day.
+    pub date: NaiveDate,
+    /// Resources inventoried.
+    pub resources: i64,
+    /// Of which carried the tag.
+    pub tagged: i64,
+}
+
+/// The tenant's cost in one currency on one day and the part of it on tagged resources.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct CostCoverageDay {
+    /// The day.
+    pub date: NaiveDate,
+    /// Billing currency.
+    pub currency: String,
+    /// Actual cost.
+    pub cost: f64,
+    /// The part of `cost` whose resource carried the tag.
+    pub tagged_cost: f64,
+}
+
+/// SQL: `r.tags` carry the key bound next (lower-cased) with a non-blank value.
+fn push_tagged<'a, DB: sqlx::Database>(qb: &mut QueryBuilder<'a, DB>, backend: Backend, key: &str)
+where
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    match backend {
+        Backend::Sqlite => qb.push(
+            "EXISTS (SELECT 1 FROM json_each(r.tags) AS j WHERE trim(CAST(j.value AS TEXT)) <> '' AND lower(j.key) = ",
+        ),
+        Backend::Postgres => {
+            qb.push("EXISTS (SELECT 1 FROM jsonb_each_text(r.tags) AS j WHERE btrim(j.value) <> '' AND lower(j.key) = ")
+        }
+    };
+    qb.push_bind(key.to_owned()).push(")");
+}
+
+impl Store {
+    /// Resources per subscription of the current inventory and how many carry `key`.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn resource_tag_coverage(
+        &self,
+        scope: &TenantScope,
+        key: &str,
+    ) -> Result<Vec<ResourceCoverage>, StoreError> {
+        let backend = self.backend();
+        Ok(on_pool!(self, pool => {
+            let mut qb = QueryBuilder::new(
+                "SELECT r.subscription_id, COUNT(*) AS resources, SUM(CASE WHEN ",
+            );
+            push_tagged(&mut qb, backend, key);
+            qb.push(" THEN 1 ELSE 0 END) AS tagged FROM resources AS r WHERE r.tenant_id = ")
+                .push_bind(scope.tenant_id().to_owned())
+                .push(" GROUP BY r.subscription_id ORDER BY r.subscription_id");
+            qb.build_query_as().fetch_all(pool).await?
+        }))
+    }
+
+    /// Cost per subscription and currency within `[from, to]` and the part on resources that
+    /// carried `key`, from the tag rollups.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn cost_tag_coverage(
+        &self,
+        scope: &TenantScope,
+        key: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<CostCoverage>, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT subscription_id, currency, SUM(cost) AS cost, \
+                 SUM(CASE WHEN tag_value <> '' THEN cost ELSE 0 END) AS tagged_cost \
+                 FROM cost_rollup_tag_daily WHERE tenant_id = $1 AND tag_key = $2 AND date >= $3 AND date <= $4 \
+                 GROUP BY subscription_id, currency ORDER BY subscription_id, currency",
+            )
+            .bind(scope.tenant_id())
+            .bind(key)
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// The resources without `key`, most costly first (cost within `[from, to]`, one row per
+    /// currency billed; resources without cost last, by name).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn untagged_resources(
+        &self,
+        scope: &TenantScope,
+        key: &str,
+        (from, to): (NaiveDate, NaiveDate),
+        subscription_id: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<UntaggedResource>, StoreError> {
+        let backend = self.backend();
+        let tenant = scope.tenant_id().to_owned();
+        let subscription = subscription_id.map(|s| s.trim().to_ascii_lowercase());
+        let push_from = |qb: &mut QueryBuilder<'_, _>| {
+            qb.push(
+                " FROM resources AS r LEFT JOIN (SELECT resource_id, currency, SUM(cost) AS cost FROM costs_daily \
+                 WHERE tenant_id = ",
+            )
+            .push_bind(tenant.clone())
+            .push(" AND date >= ")
+            .push_bind(from)
+            .push(" AND date <= ")
+            .push_bind(to)
+            .push(" AND resource_id <> '' GROUP BY resource_id, currency) AS c ON c.resource_id = r.resource_id")
+            .push(" WHERE r.tenant_id = ")
+            .push_bind(tenant.clone());
+            if let Some(s) = &subscription {
+                qb.push(" AND r.subscription_id = ").push_bind(s.clone());
+            }
+            qb.push(" AND NOT ");
+            push_tagged(qb, backend, key);
+        };
+        let (items, total) = on_pool!(self, pool => {
+            let mut qb = QueryBuilder::new(
+                "SELECT r.resource_id, r.name, r.subscription_id, r.resource_group, r.resource_type, c.currency, c.cost",
+            );
+            push_from(&mut qb);
+            qb.push(" ORDER BY COALESCE(c.cost, -1) DESC, r.name, r.resource_id LIMIT ")
+                .push_bind(page.limit())
+                .push(" OFFSET ")
+                .push_bind(page.offset());
+            let items: Vec<UntaggedResource> = qb.build_query_as().fetch_all(pool).await?;
+            let mut count = QueryBuilder::new("SELECT COUNT(*)");
+            push_from(&mut count);
+            let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+            (items, total)
+        });
+        Ok(page.into_page(items, total))
+    }
+
+    /// The tenant's resource coverage per ingestion day within `[from, to]`, oldest first.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn resource_coverage_trend(
+        &self,
+        scope: &TenantScope,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<CoverageDay>, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT date, CAST(SUM(resources) AS BIGINT) AS resources, \
+                 CAST(SUM(tagged_resources) AS BIGINT) AS tagged FROM tag_coverage_daily \
+                 WHERE tenant_id = $1 AND date >= $2 AND date <= $3 GROUP BY date ORDER BY date",
+            )
+            .bind(scope.tenant_id())
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// The tenant's cost per day and currency within `[from, to]` and the part on resources
+    /// that carried `key`, from the tenant-wide tag rollup, oldest first.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn cost_coverage_trend(
+        &self,
+        scope: &TenantScope,
+        key: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<CostCoverageDay>, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT date, currency, SUM(cost) AS cost, \
+                 SUM(CASE WHEN tag_value <> '' THEN cost ELSE 0 END) AS tagged_cost \
+                 FROM cost_rollup_tag_tenant_daily WHERE tenant_id = $1 AND tag_key = $2 AND date >= $3 \
+                 AND date <= $4 GROUP BY date, currency ORDER BY date, currency",
+            )
+            .bind(scope.tenant_id())
+            .bind(key)
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// The recorded coverage rows of one subscription (oldest first): what ingestion wrote.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn tag_coverage_history(
+        &self,
+        scope: &TenantScope,
+        subscription_id: &str,
+    ) -> Result<Vec<(NaiveDate, String, i64, i64, DateTime<Utc>)>, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT date, tag_key, resources, tagged_resources, recorded_at FROM tag_coverage_daily \
+                 WHERE tenant_id = $1 AND subscription_id = $2 ORDER BY date",
+            )
+            .bind(scope.tenant_id())
+            .bind(subscription_id.trim().to_ascii_lowercase())
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(subscription: &str, tags: &[(&str, &str)]) -> ResourceRow {
+        ResourceRow {
+            subscription_id: subscription.into(),
+            resource_id: format!("/subscriptions/{subscription}/x"),
+            name: "x".into(),
+            resource_type: "t".into(),
+            kind: None,
+            location: "l".into(),
+            resource_group: "g".into(),
+            sku: None,
+            tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            properties: serde_json::json!({}),
+            managed_by: None,
+        }
+    }
+
+    #[test]
+    fn a_tag_counts_with_any_case_and_a_non_blank_value() {
+        let rows = [
+            row("a", &[("Cost-Center", "cc1")]),
+            row("a", &[("cost-center", " ")]),
+            row("a", &[("owner", "x")]),
+            row("b", &[("COST-CENTER", "cc2")]),
+        ];
+        let coverage = coverage_of(rows.iter(), "cost-center");
+        assert_eq!(coverage.get("a"), Some(&(3, 1)));
+        assert_eq!(coverage.get("b"), Some(&(1, 1)));
+        assert!(!carries_tag(&rows[2].tags, "cost-center"));
+    }
+}
