@@ -142,9 +142,9 @@ pub struct CostCoverageDay {
 }
 
 /// SQL: `r.tags` carry the key bound next (lower-cased) with a non-blank value.
-fn push_tagged<'a, DB: sqlx::Database>(qb: &mut QueryBuilder<'a, DB>, backend: Backend, key: &str)
+fn push_tagged<DB: sqlx::Database>(qb: &mut QueryBuilder<DB>, backend: Backend, key: &str)
 where
-    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     match backend {
         Backend::Sqlite => qb.push(
@@ -155,6 +155,37 @@ where
         }
     };
     qb.push_bind(key.to_owned()).push(")");
+}
+
+/// `FROM` and `WHERE` of the untagged resources with their cost per currency within the window.
+fn push_untagged_from<DB: sqlx::Database>(
+    qb: &mut QueryBuilder<DB>,
+    backend: Backend,
+    tenant: &str,
+    (from, to): (NaiveDate, NaiveDate),
+    subscription: Option<&str>,
+    key: &str,
+) where
+    String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    NaiveDate: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    qb.push(
+        " FROM resources AS r LEFT JOIN (SELECT resource_id, currency, SUM(cost) AS cost FROM costs_daily \
+         WHERE tenant_id = ",
+    )
+    .push_bind(tenant.to_owned())
+    .push(" AND date >= ")
+    .push_bind(from)
+    .push(" AND date <= ")
+    .push_bind(to)
+    .push(" AND resource_id <> '' GROUP BY resource_id, currency) AS c ON c.resource_id = r.resource_id")
+    .push(" WHERE r.tenant_id = ")
+    .push_bind(tenant.to_owned());
+    if let Some(s) = subscription {
+        qb.push(" AND r.subscription_id = ").push_bind(s.to_owned());
+    }
+    qb.push(" AND NOT ");
+    push_tagged(qb, backend, key);
 }
 
 impl Store {
@@ -195,7 +226,7 @@ impl Store {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT subscription_id, currency, SUM(cost) AS cost, \
-                 SUM(CASE WHEN tag_value <> '' THEN cost ELSE 0 END) AS tagged_cost \
+                 SUM(CASE WHEN tag_value <> '' THEN cost ELSE 0.0 END) AS tagged_cost \
                  FROM cost_rollup_tag_daily WHERE tenant_id = $1 AND tag_key = $2 AND date >= $3 AND date <= $4 \
                  GROUP BY subscription_id, currency ORDER BY subscription_id, currency",
             )
@@ -224,37 +255,18 @@ impl Store {
         let backend = self.backend();
         let tenant = scope.tenant_id().to_owned();
         let subscription = subscription_id.map(|s| s.trim().to_ascii_lowercase());
-        let push_from = |qb: &mut QueryBuilder<'_, _>| {
-            qb.push(
-                " FROM resources AS r LEFT JOIN (SELECT resource_id, currency, SUM(cost) AS cost FROM costs_daily \
-                 WHERE tenant_id = ",
-            )
-            .push_bind(tenant.clone())
-            .push(" AND date >= ")
-            .push_bind(from)
-            .push(" AND date <= ")
-            .push_bind(to)
-            .push(" AND resource_id <> '' GROUP BY resource_id, currency) AS c ON c.resource_id = r.resource_id")
-            .push(" WHERE r.tenant_id = ")
-            .push_bind(tenant.clone());
-            if let Some(s) = &subscription {
-                qb.push(" AND r.subscription_id = ").push_bind(s.clone());
-            }
-            qb.push(" AND NOT ");
-            push_tagged(qb, backend, key);
-        };
         let (items, total) = on_pool!(self, pool => {
             let mut qb = QueryBuilder::new(
                 "SELECT r.resource_id, r.name, r.subscription_id, r.resource_group, r.resource_type, c.currency, c.cost",
             );
-            push_from(&mut qb);
+            push_untagged_from(&mut qb, backend, &tenant, (from, to), subscription.as_deref(), key);
             qb.push(" ORDER BY COALESCE(c.cost, -1) DESC, r.name, r.resource_id LIMIT ")
                 .push_bind(page.limit())
                 .push(" OFFSET ")
                 .push_bind(page.offset());
             let items: Vec<UntaggedResource> = qb.build_query_as().fetch_all(pool).await?;
             let mut count = QueryBuilder::new("SELECT COUNT(*)");
-            push_from(&mut count);
+            push_untagged_from(&mut count, backend, &tenant, (from, to), subscription.as_deref(), key);
             let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
             (items, total)
         });
@@ -300,7 +312,7 @@ impl Store {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT date, currency, SUM(cost) AS cost, \
-                 SUM(CASE WHEN tag_value <> '' THEN cost ELSE 0 END) AS tagged_cost \
+                 SUM(CASE WHEN tag_value <> '' THEN cost ELSE 0.0 END) AS tagged_cost \
                  FROM cost_rollup_tag_tenant_daily WHERE tenant_id = $1 AND tag_key = $2 AND date >= $3 \
                  AND date <= $4 GROUP BY date, currency ORDER BY date, currency",
             )

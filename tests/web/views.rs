@@ -97,6 +97,14 @@ async fn seed(site: &Site) -> Vec<ResourceRow> {
     rows
 }
 
+/// The `data-chart` JSON of the element with `id`.
+fn chart_of(text: &str, id: &str) -> Value {
+    let at = text.find(&format!(r#"id="{id}" data-chart=""#)).unwrap_or_else(|| panic!("{id} missing"));
+    let rest = &text[at + id.len() + 18..];
+    let raw = &rest[..rest.find('"').unwrap()];
+    serde_json::from_str(&raw.replace("&quot;", "\"").replace("&amp;", "&")).unwrap()
+}
+
 fn count(text: &str, needle: &str) -> usize {
     text.matches(needle).count()
 }
@@ -180,7 +188,15 @@ pub async fn resources_and_governance(site: &Site) {
     let vnet_at = gov.text.find(&format!(r#"data-id="{}""#, rows[2].resource_id)).unwrap();
     assert!(vm_at < vnet_at, "the costly one first");
     assert!(gov.text.contains(r#"id="coverage-chart""#) && gov.text.contains("&quot;kind&quot;:&quot;coverage&quot;"));
-    assert!(gov.text.contains("&quot;resources&quot;:[50.0]"), "today's recorded coverage: {}", gov.text);
+    let chart = chart_of(&gov.text, "coverage-chart");
+    assert_eq!(chart["dates"].as_array().unwrap().last().unwrap(), &json!(day(0).to_string()));
+    assert_eq!(chart["resources"].as_array().unwrap().last().unwrap(), &json!(50.0), "today's coverage");
+    let cost_line = chart["cost"].as_array().unwrap();
+    assert_eq!(cost_line.len(), chart["dates"].as_array().unwrap().len());
+    // Yesterday: disk-0's 10 tagged of 51 (vm-a's 30 and the seeded 11 are not); the day before:
+    // app-c's 20 of 32.
+    assert_eq!(cost_line[cost_line.len() - 2], json!(19.6));
+    assert_eq!(cost_line[cost_line.len() - 3], json!(62.5));
     // The other tenant: thirty untagged, 25 a page.
     let other_gov = other.get("/governance").await;
     assert_eq!(other_gov.value_of("resource-coverage"), 0.0);

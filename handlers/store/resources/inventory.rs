@@ -70,8 +70,8 @@ fn like_pattern(text: &str) -> String {
     out
 }
 
-fn push_inventory_filters<'a, DB>(
-    qb: &mut QueryBuilder<'a, DB>,
+fn push_inventory_filters<DB>(
+    qb: &mut QueryBuilder<DB>,
     backend: Backend,
     scope: &TenantScope,
     filter: &InventoryFilter,
@@ -99,7 +99,7 @@ fn push_inventory_filters<'a, DB>(
 }
 
 /// `IN ($n, ...)` of `ids`.
-fn push_ids<'a, DB>(qb: &mut QueryBuilder<'a, DB>, ids: &[String])
+fn push_ids<DB>(qb: &mut QueryBuilder<DB>, ids: &[String])
 where
     DB: sqlx::Database,
     String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
