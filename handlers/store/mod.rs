@@ -82,14 +82,14 @@ pub use recommendations::{
 };
 pub use resource_costs::ResourceCost;
 pub use resources::{
-    InventoryFacets, InventoryFilter, MAX_NAME_SEARCH, ResourceCurrencyCost, ResourceFilter, ResourceRecommendationCount,
-    ResourceRecord, ResourceSort, ResourceSummary, SortDirection,
+    InventoryFacets, InventoryFilter, MAX_NAME_SEARCH, ResourceCurrencyCost, ResourceFilter,
+    ResourceRecommendationCount, ResourceRecord, ResourceSort, ResourceSummary, SortDirection,
 };
 pub use retention::RetentionReport;
 pub use rollups::DEFAULT_COST_CENTER_TAG;
 pub use scope::TenantScope;
-pub use tag_coverage::{CostCoverage, CostCoverageDay, CoverageDay, ResourceCoverage, UntaggedResource};
 pub use subscriptions::{NewSubscription, Subscription, SubscriptionUpdate};
+pub use tag_coverage::{CostCoverage, CostCoverageDay, CoverageDay, ResourceCoverage, UntaggedResource};
 pub use tenants::{NewTenant, PlatformAdmin, Tenant, TenantType, TenantUpdate};
 pub use vm_metrics::VmMetricsRecord;
 

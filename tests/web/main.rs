@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod flows;
-mod views;
 mod support;
+mod views;
 
 use support::*;
 

@@ -122,12 +122,18 @@ pub async fn resources_and_governance(site: &Site) {
     }
     assert!(list.text.contains("4 resources"), "{}", list.text);
     assert!(list.text.contains("env</span>=prod"), "tags shown");
-    assert!(list.text.contains(r#"data-currency="EUR" data-value="10""#), "disk-0's 30 days only: {}", list.text);
+    assert!(
+        list.text.contains(r#"data-currency="EUR" data-value="10""#),
+        "disk-0's 30 days only: {}",
+        list.text
+    );
     assert!(!list.text.contains("1,010"), "the cost of 31 days ago is outside the window");
     assert!(list.text.contains("2 open"), "disk-0 has two open recommendations");
     assert!(!list.text.contains("disk-00"), "another tenant's resources are not listed");
     // Filters: type, location, tag key in any case, tag value, name search, subscription.
-    let only = |page: &Page| rows.iter().filter(|r| page.text.contains(&format!(r#"data-id="{}""#, r.resource_id))).count();
+    let only = |page: &Page| {
+        rows.iter().filter(|r| page.text.contains(&format!(r#"data-id="{}""#, r.resource_id))).count()
+    };
     assert_eq!(only(&reader.get("/resources?type=Microsoft.Compute/Disks").await), 1);
     assert_eq!(only(&reader.get("/resources?location=northeurope").await), 1);
     assert_eq!(only(&reader.get("/resources?tag=cost-center").await), 3, "key present, any case");
@@ -163,9 +169,15 @@ pub async fn resources_and_governance(site: &Site) {
         site.store.recommendations_of_resource(&site.scopes[0], &rows[0].resource_id, 1).await.unwrap();
     assert_eq!(limited.len(), 1, "the detail's bound");
     let vnet = reader.get(&format!("/resources{}", rows[2].resource_id)).await;
-    assert!(vnet.text.contains(r#"data-testid="no-tags""#) && vnet.text.contains(r#"data-testid="no-recommendations""#));
+    assert!(
+        vnet.text.contains(r#"data-testid="no-tags""#)
+            && vnet.text.contains(r#"data-testid="no-recommendations""#)
+    );
     // Another tenant's resource answers 404, as in the API.
-    let foreign = format!("/resources/subscriptions/{}/resourcegroups/rg-app/providers/microsoft.compute/disks/disk-00", sub(1));
+    let foreign = format!(
+        "/resources/subscriptions/{}/resourcegroups/rg-app/providers/microsoft.compute/disks/disk-00",
+        sub(1)
+    );
     assert_eq!(reader.get(&foreign).await.status, 404);
     let mut other = site.browser();
     other.sign_in("t1-reader").await;
@@ -187,7 +199,10 @@ pub async fn resources_and_governance(site: &Site) {
     let vm_at = gov.text.find(&format!(r#"data-id="{}""#, rows[1].resource_id)).unwrap();
     let vnet_at = gov.text.find(&format!(r#"data-id="{}""#, rows[2].resource_id)).unwrap();
     assert!(vm_at < vnet_at, "the costly one first");
-    assert!(gov.text.contains(r#"id="coverage-chart""#) && gov.text.contains("&quot;kind&quot;:&quot;coverage&quot;"));
+    assert!(
+        gov.text.contains(r#"id="coverage-chart""#)
+            && gov.text.contains("&quot;kind&quot;:&quot;coverage&quot;")
+    );
     let chart = chart_of(&gov.text, "coverage-chart");
     assert_eq!(chart["dates"].as_array().unwrap().last().unwrap(), &json!(day(0).to_string()));
     assert_eq!(chart["resources"].as_array().unwrap().last().unwrap(), &json!(50.0), "today's coverage");
@@ -211,7 +226,10 @@ pub async fn resources_and_governance(site: &Site) {
     // Ingestion records one coverage row per subscription and day, idempotently.
     let history = site.store.tag_coverage_history(&site.scopes[0], &sub(0)).await.unwrap();
     assert_eq!(history.len(), 1);
-    assert_eq!((history[0].0, history[0].1.as_str(), history[0].2, history[0].3), (day(0), "cost-center", 4, 2));
+    assert_eq!(
+        (history[0].0, history[0].1.as_str(), history[0].2, history[0].3),
+        (day(0), "cost-center", 4, 2)
+    );
     let mut retagged = rows.clone();
     retagged[2].tags = BTreeMap::from([("cost-center".to_owned(), "cc3".to_owned())]);
     site.store.upsert_resources(&site.scopes[0], &retagged, chrono::Utc::now()).await.unwrap();
@@ -244,7 +262,11 @@ pub async fn settings(site: &Site) {
     let csrf = form.csrf();
     assert_eq!(admin.post("/settings", &[("stale_snapshot_days", "5")], &[]).await.status, 403, "no token");
     let cross = admin
-        .post("/settings", &[("_csrf", &csrf), ("stale_snapshot_days", "5")], &[("origin", "http://evil.example")])
+        .post(
+            "/settings",
+            &[("_csrf", &csrf), ("stale_snapshot_days", "5")],
+            &[("origin", "http://evil.example")],
+        )
         .await;
     assert_eq!(cross.status, 403);
     // Invalid values: 422, the form again with the message and the text typed, nothing stored.
@@ -260,7 +282,12 @@ pub async fn settings(site: &Site) {
     let saved = admin
         .post(
             "/settings",
-            &[("_csrf", &csrf), ("cost_center_tag", "Owner"), ("stale_snapshot_days", "30"), ("vm_cpu_p95_max", "")],
+            &[
+                ("_csrf", &csrf),
+                ("cost_center_tag", "Owner"),
+                ("stale_snapshot_days", "30"),
+                ("vm_cpu_p95_max", ""),
+            ],
             &[],
         )
         .await;
@@ -280,8 +307,16 @@ pub async fn settings(site: &Site) {
     let filter = AuditFilter { action: Some("rule_settings.updated".into()), ..AuditFilter::default() };
     let audit = site.store.list_audit(scope, &filter, PageRequest::first(10).unwrap()).await.unwrap();
     assert_eq!(audit.items.len(), 1);
-    assert!(uuid::Uuid::parse_str(&audit.items[0].actor).is_ok(), "the admin's oid: {}", audit.items[0].actor);
-    assert_eq!(audit.items[0].metadata.0["after"]["cost_center_tag"], "Owner", "{:?}", audit.items[0].metadata);
+    assert!(
+        uuid::Uuid::parse_str(&audit.items[0].actor).is_ok(),
+        "the admin's oid: {}",
+        audit.items[0].actor
+    );
+    assert_eq!(
+        audit.items[0].metadata.0["after"]["cost_center_tag"], "Owner",
+        "{:?}",
+        audit.items[0].metadata
+    );
     let shown = admin.get("/settings?saved=1").await;
     assert!(shown.text.contains(r#"data-testid="saved""#) && shown.text.contains(r#"value="Owner""#));
     assert!(

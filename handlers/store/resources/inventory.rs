@@ -125,10 +125,7 @@ impl Store {
         page: PageRequest,
     ) -> Result<Page<ResourceSummary>, StoreError> {
         if filter.name_contains.as_ref().is_some_and(|n| n.chars().count() > MAX_NAME_SEARCH) {
-            return Err(StoreError::validation(
-                "q",
-                format!("must be at most {MAX_NAME_SEARCH} characters"),
-            ));
+            return Err(StoreError::validation("q", format!("must be at most {MAX_NAME_SEARCH} characters")));
         }
         let backend = self.backend();
         let (items, total) = on_pool!(self, pool => {
@@ -236,7 +233,11 @@ impl Store {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn inventory_facets(&self, scope: &TenantScope, limit: u32) -> Result<InventoryFacets, StoreError> {
+    pub async fn inventory_facets(
+        &self,
+        scope: &TenantScope,
+        limit: u32,
+    ) -> Result<InventoryFacets, StoreError> {
         let mut facets = InventoryFacets::default();
         for (column, out) in [
             ("resource_type", &mut facets.types),

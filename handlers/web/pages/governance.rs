@@ -57,7 +57,10 @@ fn rows<'a>(
     ids.into_iter()
         .map(|id| Row {
             subscription_id: id,
-            name: subscriptions.iter().find(|s| s.subscription_id == id).map_or(id, |s| s.display_name.as_str()),
+            name: subscriptions
+                .iter()
+                .find(|s| s.subscription_id == id)
+                .map_or(id, |s| s.display_name.as_str()),
             resources: resources.iter().find(|r| r.subscription_id == id),
             costs: costs.iter().filter(|c| c.subscription_id == id).collect(),
         })
@@ -97,7 +100,13 @@ pub async fn page_view(viewer: Viewer, RawQuery(raw): RawQuery) -> Result<Respon
         store.list_subscriptions(scope, PageRequest::first(500)?),
         store.resource_tag_coverage(scope, &key),
         store.cost_tag_coverage(scope, &key, window.0, window.1),
-        store.untagged_resources(scope, &key, window, subscription, PageRequest::new(page_no, UNTAGGED_PAGE_SIZE)?),
+        store.untagged_resources(
+            scope,
+            &key,
+            window,
+            subscription,
+            PageRequest::new(page_no, UNTAGGED_PAGE_SIZE)?
+        ),
         store.resource_coverage_trend(scope, trend_from, today),
         store.cost_coverage_trend(scope, &key, trend_from, today),
     )?;
@@ -122,14 +131,23 @@ pub async fn page_view(viewer: Viewer, RawQuery(raw): RawQuery) -> Result<Respon
         .collect();
     let resources_by_day: BTreeMap<NaiveDate, (i64, i64)> =
         resource_trend.iter().map(|d| (d.date, (d.resources, d.tagged))).collect();
-    let days: Vec<NaiveDate> =
-        resources_by_day.keys().chain(cost_by_day.keys()).copied().collect::<BTreeSet<_>>().into_iter().collect();
+    let days: Vec<NaiveDate> = resources_by_day
+        .keys()
+        .chain(cost_by_day.keys())
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let chart = trend_chart(&days, &resources_by_day, &cost_by_day, currency.as_deref().unwrap_or("USD"));
     let base = match subscription {
-        Some(s) => format!("/governance?{}", serde_urlencoded::to_string([("subscription_id", s)]).unwrap_or_default()),
+        Some(s) => format!(
+            "/governance?{}",
+            serde_urlencoded::to_string([("subscription_id", s)]).unwrap_or_default()
+        ),
         None => "/governance?".to_owned(),
     };
-    let page_link = |n: u32| format!("{base}{}page={n}#untagged-h", if subscription.is_some() { "&" } else { "" });
+    let page_link =
+        |n: u32| format!("{base}{}page={n}#untagged-h", if subscription.is_some() { "&" } else { "" });
     let body = html! {
         h1 { "Governance" }
         p data-testid="allocation-tag" {

@@ -154,15 +154,18 @@ pub async fn list(viewer: Viewer, RawQuery(raw): RawQuery) -> Result<Response, W
     )?;
     let ids: Vec<String> = found.items.iter().map(|r| r.resource_id.clone()).collect();
     let (from, to) = cost_window(chrono::Utc::now().date_naive());
-    let (costs, counts) =
-        tokio::try_join!(store.costs_of_resources(scope, &ids, from, to), store.recommendation_counts(scope, &ids))?;
+    let (costs, counts) = tokio::try_join!(
+        store.costs_of_resources(scope, &ids, from, to),
+        store.recommendation_counts(scope, &ids)
+    )?;
     let mut cost_of: BTreeMap<&str, Vec<(String, f64)>> = BTreeMap::new();
     for c in &costs {
         cost_of.entry(c.resource_id.as_str()).or_default().push((c.currency.clone(), c.cost));
     }
     let count_of: BTreeMap<&str, (i64, i64)> =
         counts.iter().map(|c| (c.resource_id.as_str(), (c.open, c.total))).collect();
-    let filtered = raw.as_deref().is_some_and(|r| r.split('&').any(|p| !p.starts_with("page") && !p.ends_with('=')));
+    let filtered =
+        raw.as_deref().is_some_and(|r| r.split('&').any(|p| !p.starts_with("page") && !p.ends_with('=')));
     let page_no = page_request.page();
     let body = html! {
         h1 { "Resources" }
@@ -277,7 +280,8 @@ pub async fn detail(viewer: Viewer, Path(rest): Path<String>) -> Result<Response
         store.list_subscriptions(scope, PageRequest::first(500)?),
     )?;
     let actual: Vec<(String, f64)> = costs.iter().map(|c| (c.currency.clone(), c.cost)).collect();
-    let amortized: Vec<(String, f64)> = costs.iter().map(|c| (c.currency.clone(), c.amortized_cost)).collect();
+    let amortized: Vec<(String, f64)> =
+        costs.iter().map(|c| (c.currency.clone(), c.amortized_cost)).collect();
     let sku = r.sku.as_ref().map(|s| s.0.to_string());
     let body = html! {
         p { a href="/resources" { "← Resources" } }
@@ -327,7 +331,8 @@ mod tests {
 
     #[test]
     fn filters_need_a_key_for_a_value_and_pages_are_bounded() {
-        let q: InventoryQuery = serde_urlencoded::from_str("tag=Cost-Center&tag_value=&q=disk&type=").unwrap();
+        let q: InventoryQuery =
+            serde_urlencoded::from_str("tag=Cost-Center&tag_value=&q=disk&type=").unwrap();
         let f = q.filter().unwrap();
         assert_eq!(f.tag, Some(("Cost-Center".to_owned(), None)));
         assert_eq!((f.name_contains.as_deref(), f.resources.resource_type), (Some("disk"), None));

@@ -82,7 +82,8 @@ fn parse(pairs: &[(String, String)]) -> Result<Value, FormState> {
     let mut state = FormState::default();
     let mut overrides = Map::new();
     for (key, _, kind) in FIELDS {
-        let text = pairs.iter().rev().find(|(k, _)| k == key).map_or("", |(_, v)| v.as_str()).trim().to_owned();
+        let text =
+            pairs.iter().rev().find(|(k, _)| k == key).map_or("", |(_, v)| v.as_str()).trim().to_owned();
         state.values.push((key, text.clone()));
         if text.is_empty() {
             continue;
@@ -102,7 +103,9 @@ fn parse(pairs: &[(String, String)]) -> Result<Value, FormState> {
             Err(e) => state.errors.push((key, e.to_owned())),
         }
     }
-    if let Some((unknown, _)) = pairs.iter().find(|(k, _)| k != CSRF_FIELD && !FIELDS.iter().any(|f| f.0 == k)) {
+    if let Some((unknown, _)) =
+        pairs.iter().find(|(k, _)| k != CSRF_FIELD && !FIELDS.iter().any(|f| f.0 == k))
+    {
         state.general = Some(format!("unknown setting `{unknown}`"));
     }
     let overrides = Value::Object(overrides);
@@ -178,7 +181,12 @@ fn form(viewer: &Viewer, state: &FormState, saved: bool) -> Markup {
     }
 }
 
-async fn render(viewer: &Viewer, status: StatusCode, state: &FormState, saved: bool) -> Result<Response, WebError> {
+async fn render(
+    viewer: &Viewer,
+    status: StatusCode,
+    state: &FormState,
+    saved: bool,
+) -> Result<Response, WebError> {
     let name = super::tenant_name(viewer).await?;
     let mut response = page(viewer, &name, Nav::Settings, "Settings", form(viewer, state, saved));
     *response.status_mut() = status;
@@ -225,8 +233,13 @@ mod tests {
 
     #[test]
     fn blank_fields_are_defaults_and_bad_values_name_their_field() {
-        let ok = parse(&pairs(&[("_csrf", "t"), ("cost_center_tag", " CostCentre "), ("vm_cpu_p95_max", "15"), ("stale_snapshot_days", "")]))
-            .unwrap();
+        let ok = parse(&pairs(&[
+            ("_csrf", "t"),
+            ("cost_center_tag", " CostCentre "),
+            ("vm_cpu_p95_max", "15"),
+            ("stale_snapshot_days", ""),
+        ]))
+        .unwrap();
         assert_eq!(ok, serde_json::json!({"cost_center_tag": "CostCentre", "vm_cpu_p95_max": 15.0}));
         let bad = parse(&pairs(&[("vm_cpu_p95_max", "150"), ("stale_snapshot_days", "x")])).unwrap_err();
         assert_eq!(bad.error("stale_snapshot_days"), Some("must be a whole number of days"));
