@@ -117,6 +117,14 @@ pub struct UntaggedResource {
     pub cost: Option<f64>,
 }
 
+/// A page row of [`Store::untagged_resources`] with the count of every row.
+#[derive(sqlx::FromRow)]
+struct CountedUntagged {
+    #[sqlx(flatten)]
+    resource: UntaggedResource,
+    total_rows: i64,
+}
+
 /// The tenant's resource coverage on one day (all subscriptions with an inventory that day).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CoverageDay {
@@ -141,18 +149,19 @@ pub struct CostCoverageDay {
     pub tagged_cost: f64,
 }
 
-/// SQL: `r.tags` carry the key bound next (lower-cased) with a non-blank value.
-fn push_tagged<DB: sqlx::Database>(qb: &mut QueryBuilder<DB>, backend: Backend, key: &str)
+/// SQL: `{alias}.tags` carry the key bound next (lower-cased) with a non-blank value.
+fn push_tagged<DB: sqlx::Database>(qb: &mut QueryBuilder<DB>, backend: Backend, alias: &str, key: &str)
 where
     String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
+    // The alias is one of this module's literals, never input.
     match backend {
-        Backend::Sqlite => qb.push(
-            "EXISTS (SELECT 1 FROM json_each(r.tags) AS j WHERE trim(CAST(j.value AS TEXT)) <> '' AND lower(j.key) = ",
-        ),
-        Backend::Postgres => {
-            qb.push("EXISTS (SELECT 1 FROM jsonb_each_text(r.tags) AS j WHERE btrim(j.value) <> '' AND lower(j.key) = ")
-        }
+        Backend::Sqlite => qb.push(format_args!(
+            "EXISTS (SELECT 1 FROM json_each({alias}.tags) AS j WHERE trim(CAST(j.value AS TEXT)) <> '' AND lower(j.key) = "
+        )),
+        Backend::Postgres => qb.push(format_args!(
+            "EXISTS (SELECT 1 FROM jsonb_each_text({alias}.tags) AS j WHERE btrim(j.value) <> '' AND lower(j.key) = "
+        )),
     };
     qb.push_bind(key.to_owned()).push(")");
 }
@@ -178,14 +187,31 @@ fn push_untagged_from<DB: sqlx::Database>(
     .push_bind(from)
     .push(" AND date <= ")
     .push_bind(to)
-    .push(" AND resource_id <> '' GROUP BY resource_id, currency) AS c ON c.resource_id = r.resource_id")
-    .push(" WHERE r.tenant_id = ")
+    .push(" AND resource_id IN (SELECT u.resource_id FROM resources AS u WHERE u.tenant_id = ")
     .push_bind(tenant.to_owned());
+    // Only the untagged resources' rows are summed: the group-by over every cost row of the
+    // window was most of this query's time.
+    push_untagged(qb, backend, "u", subscription, key);
+    qb.push(") GROUP BY resource_id, currency) AS c ON c.resource_id = r.resource_id WHERE r.tenant_id = ")
+        .push_bind(tenant.to_owned());
+    push_untagged(qb, backend, "r", subscription, key);
+}
+
+/// ` AND` the resource `alias` is in `subscription` (when given) and does not carry `key`.
+fn push_untagged<DB: sqlx::Database>(
+    qb: &mut QueryBuilder<DB>,
+    backend: Backend,
+    alias: &str,
+    subscription: Option<&str>,
+    key: &str,
+) where
+    String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
     if let Some(s) = subscription {
-        qb.push(" AND r.subscription_id = ").push_bind(s.to_owned());
+        qb.push(format_args!(" AND {alias}.subscription_id = ")).push_bind(s.to_owned());
     }
     qb.push(" AND NOT ");
-    push_tagged(qb, backend, key);
+    push_tagged(qb, backend, alias, key);
 }
 
 impl Store {
@@ -203,7 +229,7 @@ impl Store {
             let mut qb = QueryBuilder::new(
                 "SELECT r.subscription_id, COUNT(*) AS resources, SUM(CASE WHEN ",
             );
-            push_tagged(&mut qb, backend, key);
+            push_tagged(&mut qb, backend, "r", key);
             qb.push(" THEN 1 ELSE 0 END) AS tagged FROM resources AS r WHERE r.tenant_id = ")
                 .push_bind(scope.tenant_id().to_owned())
                 .push(" GROUP BY r.subscription_id ORDER BY r.subscription_id");
@@ -256,19 +282,27 @@ impl Store {
         let tenant = scope.tenant_id().to_owned();
         let subscription = subscription_id.map(|s| s.trim().to_ascii_lowercase());
         let (items, total) = on_pool!(self, pool => {
+            // The total comes with the page (a window count); only a page past the end counts apart.
             let mut qb = QueryBuilder::new(
-                "SELECT r.resource_id, r.name, r.subscription_id, r.resource_group, r.resource_type, c.currency, c.cost",
+                "SELECT r.resource_id, r.name, r.subscription_id, r.resource_group, r.resource_type, c.currency, \
+                 c.cost, COUNT(*) OVER () AS total_rows",
             );
             push_untagged_from(&mut qb, backend, &tenant, (from, to), subscription.as_deref(), key);
             qb.push(" ORDER BY COALESCE(c.cost, -1) DESC, r.name, r.resource_id LIMIT ")
                 .push_bind(page.limit())
                 .push(" OFFSET ")
                 .push_bind(page.offset());
-            let items: Vec<UntaggedResource> = qb.build_query_as().fetch_all(pool).await?;
-            let mut count = QueryBuilder::new("SELECT COUNT(*)");
-            push_untagged_from(&mut count, backend, &tenant, (from, to), subscription.as_deref(), key);
-            let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
-            (items, total)
+            let rows: Vec<CountedUntagged> = qb.build_query_as().fetch_all(pool).await?;
+            let total = match rows.first() {
+                Some(row) => row.total_rows,
+                None if page.page() > 1 => {
+                    let mut count = QueryBuilder::new("SELECT COUNT(*)");
+                    push_untagged_from(&mut count, backend, &tenant, (from, to), subscription.as_deref(), key);
+                    count.build_query_scalar().fetch_one(pool).await?
+                }
+                None => 0,
+            };
+            (rows.into_iter().map(|row| row.resource).collect::<Vec<_>>(), total)
         });
         Ok(page.into_page(items, total))
     }

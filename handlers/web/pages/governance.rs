@@ -223,7 +223,8 @@ pub async fn page_view(viewer: Viewer, RawQuery(raw): RawQuery) -> Result<Respon
         }
         @if untagged.items.is_empty() {
             p.empty data-testid="empty-untagged" {
-                @if resources.is_empty() { "No resources yet." } @else { "Every resource carries the tag." }
+                @if untagged.total > 0 { "This page is past the end: " a href=(page_link(1)) { "back to the first page" } "." }
+                @else if resources.is_empty() { "No resources yet." } @else { "Every resource carries the tag." }
             }
         } @else {
             div.scroll {
