@@ -221,7 +221,9 @@ pub async fn resources_and_governance(site: &Site) {
     assert_eq!(count(&second.text, r#"<tr data-id="/subscriptions/"#), 5);
     assert!(second.text.contains("30 without the tag"), "the total comes with the page");
     let past = other.get("/governance?page=3").await;
-    assert!(past.text.contains("30 without the tag") && past.text.contains(r#"data-testid="empty-untagged""#));
+    assert!(
+        past.text.contains("30 without the tag") && past.text.contains(r#"data-testid="empty-untagged""#)
+    );
     let narrowed = other.get(&format!("/governance?subscription_id={}", sub(0))).await;
     assert!(narrowed.text.contains("0 without the tag"), "a subscription filter stays in the tenant");
     assert_eq!(other.get("/governance?x=1").await.status, 400);
