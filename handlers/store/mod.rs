@@ -45,6 +45,7 @@ mod rule_settings;
 mod scope;
 mod statement_timeout;
 mod subscriptions;
+pub(crate) mod tag_coverage;
 mod tenants;
 mod vm_metrics;
 
@@ -80,11 +81,15 @@ pub use recommendations::{
     Recommendation, RecommendationFilter, RecommendationSort, RecommendationUpsert, StaleFindingKey,
 };
 pub use resource_costs::ResourceCost;
-pub use resources::{ResourceFilter, ResourceRecord, ResourceSort, ResourceSummary, SortDirection};
+pub use resources::{
+    InventoryFacets, InventoryFilter, MAX_NAME_SEARCH, ResourceCurrencyCost, ResourceFilter,
+    ResourceRecommendationCount, ResourceRecord, ResourceSort, ResourceSummary, SortDirection,
+};
 pub use retention::RetentionReport;
 pub use rollups::DEFAULT_COST_CENTER_TAG;
 pub use scope::TenantScope;
 pub use subscriptions::{NewSubscription, Subscription, SubscriptionUpdate};
+pub use tag_coverage::{CostCoverage, CostCoverageDay, CoverageDay, ResourceCoverage, UntaggedResource};
 pub use tenants::{NewTenant, PlatformAdmin, Tenant, TenantType, TenantUpdate};
 pub use vm_metrics::VmMetricsRecord;
 

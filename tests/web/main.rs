@@ -6,6 +6,7 @@
 
 mod flows;
 mod support;
+mod views;
 
 use support::*;
 

@@ -13,7 +13,12 @@ use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::{Backend, Page, PageRequest, Store, StoreError, TenantScope, on_pool};
 
+mod inventory;
 mod upsert;
+
+pub use inventory::{
+    InventoryFacets, InventoryFilter, MAX_NAME_SEARCH, ResourceCurrencyCost, ResourceRecommendationCount,
+};
 
 /// The columns of [`ResourceSummary`]; [`ResourceRecord`] adds `properties`.
 macro_rules! summary_columns {

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::model::ResourceRow;
-use crate::store::{Store, StoreError, TenantScope, sqlite_values};
+use crate::store::tag_coverage::record_tag_coverage;
+use crate::store::{Backend, Store, StoreError, TenantScope, sqlite_values};
 
 const SQLITE_CHUNK: usize = 500;
 const POSTGRES_CHUNK: usize = 5_000;
@@ -154,8 +155,9 @@ const POSTGRES_HISTORY_UPSERT: &str = "INSERT INTO resource_history (tenant_id, 
      OR resource_history.managed_by IS DISTINCT FROM excluded.managed_by";
 
 impl Store {
-    /// Upserts an inventory observed at `observed_at` into `resources`, and that day's snapshot
-    /// into `resource_history`, in one transaction.
+    /// Upserts an inventory observed at `observed_at` into `resources`, that day's snapshot
+    /// into `resource_history` and each subscription's cost-center tag coverage of the day into
+    /// `tag_coverage_daily`, in one transaction.
     ///
     /// # Errors
     /// Database errors; nothing is written when one occurs.
@@ -201,6 +203,8 @@ impl Store {
                         query.execute(&mut *tx).await?;
                     }
                 }
+                let rows = encoded.iter().map(|e| e.row);
+                record_tag_coverage!(tx, Backend::Sqlite, scope.tenant_id(), day, observed_at, rows);
                 tx.commit().await?;
             }
             crate::store::connect::Db::Postgres(pool) => {
@@ -232,6 +236,8 @@ impl Store {
                             .await?;
                     }
                 }
+                let rows = encoded.iter().map(|e| e.row);
+                record_tag_coverage!(tx, Backend::Postgres, scope.tenant_id(), day, observed_at, rows);
                 tx.commit().await?;
             }
         }

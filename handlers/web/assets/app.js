@@ -61,6 +61,24 @@
     };
   }
 
+  // Governance: the share of resources and of cost carrying the cost-center tag, in percent.
+  function coverageOption(data) {
+    var pct = function (v) { return v + "%"; };
+    return {
+      aria: { enabled: true },
+      animation: false,
+      grid: { left: 56, right: 16, top: 16, bottom: 32 },
+      xAxis: { type: "category", data: data.dates, axisLabel: { hideOverlap: true } },
+      yAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: pct } },
+      series: [
+        { id: "resources", name: "Resources tagged", type: "line", data: data.resources, connectNulls: true,
+          color: ACTUAL },
+        { id: "cost", name: "Cost tagged", type: "line", data: data.cost, connectNulls: true, showSymbol: false,
+          color: AMORTIZED, lineStyle: { type: "dashed" } }
+      ]
+    };
+  }
+
   function draw(root) {
     if (typeof window.echarts === "undefined") { return; }
     var nodes = (root || document).querySelectorAll("[data-chart]");
@@ -70,7 +88,8 @@
       var data;
       try { data = JSON.parse(el.getAttribute("data-chart")); } catch (e) { continue; }
       var option = data.kind === "bars" ? barsOption(data)
-        : data.kind === "stacked" ? stackedOption(data) : trendOption(data);
+        : data.kind === "stacked" ? stackedOption(data)
+        : data.kind === "coverage" ? coverageOption(data) : trendOption(data);
       var chart = window.echarts.init(el, null, { renderer: "canvas" });
       chart.setOption(option);
       if (data.links) {

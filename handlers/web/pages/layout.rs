@@ -18,6 +18,12 @@ pub enum Nav {
     Ingestion,
     /// The cost explorer.
     Costs,
+    /// The resource inventory.
+    Resources,
+    /// Cost-center tag coverage.
+    Governance,
+    /// The tenant's rule settings (Admins).
+    Settings,
 }
 
 fn head(title: &str) -> Markup {
@@ -69,6 +75,11 @@ pub fn page(viewer: &Viewer, tenant_name: &str, nav: Nav, title: &str, body: Mar
                             li { a href="/costs" aria-current=[(nav == Nav::Costs).then_some("page")] { "Costs" } }
                             li { a href="/recommendations" aria-current=[(nav == Nav::Recommendations).then_some("page")] { "Recommendations" } }
                             li { a href="/ingestion" aria-current=[(nav == Nav::Ingestion).then_some("page")] { "Ingestion" } }
+                            li { a href="/resources" aria-current=[(nav == Nav::Resources).then_some("page")] { "Resources" } }
+                            li { a href="/governance" aria-current=[(nav == Nav::Governance).then_some("page")] { "Governance" } }
+                            @if viewer.tenant.require(crate::api::auth::ROLE_ADMIN).is_ok() {
+                                li { a href="/settings" aria-current=[(nav == Nav::Settings).then_some("page")] { "Settings" } }
+                            }
                         }
                     }
                     div.who {

@@ -1,11 +1,14 @@
 //! The dashboard's pages.
 
 pub mod costs;
+pub mod governance;
 pub mod ingestion;
 pub mod layout;
 pub mod overview;
 pub mod recommendation;
 pub mod recommendations;
+pub mod resources;
+pub mod settings;
 pub mod tenant;
 
 use super::WebError;

@@ -51,12 +51,20 @@ def main() -> None:
             sign_in_page(demo, page, "t0-approver")
             page.goto(f"{demo.base}/recommendations?status=open")
             detail = page.locator("table[data-testid=recommendations] tbody a").first.get_attribute("href")
+            page.goto(f"{demo.base}/resources")
+            resource = page.locator("table[data-testid=resources] tbody a").first.get_attribute("href")
             cookie = "; ".join(f"{c['name']}={c['value']}" for c in context.cookies())
+            # Settings are the Admin's: a second session for that page.
+            admin = browser.new_context(viewport={"width": 1280, "height": 800})
+            sign_in_page(demo, admin.new_page(), "t0-admin")
+            admin_cookie = "; ".join(f"{c['name']}={c['value']}" for c in admin.cookies())
             print(f"server render over loopback, {args.requests} sequential requests each (ms):")
             for path in ["/", "/costs", "/costs?preset=13m", "/recommendations",
-                         "/recommendations?category=waste&sort=savings", detail, "/ingestion"]:
-                render_times(demo.base, cookie, path, 5)
-                times = render_times(demo.base, cookie, path, args.requests)
+                         "/recommendations?category=waste&sort=savings", detail, "/ingestion",
+                         "/resources", "/resources?tag=cost-center&q=a", resource, "/governance", "/settings"]:
+                who = admin_cookie if path == "/settings" else cookie
+                render_times(demo.base, who, path, 5)
+                times = render_times(demo.base, who, path, args.requests)
                 print(f"  {path[:60]:<60} p50 {statistics.median(times):6.1f}  p95 {p95(times):6.1f}  max {max(times):6.1f}")
             sizes, loads = [], []
             state = context.storage_state()
