@@ -129,6 +129,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::overview::page_or_ready))
         .route("/recommendations", get(pages::recommendations::list))
+        .route("/recommendations/bulk", post(pages::bulk::decide))
         .route("/recommendations/{id}", get(pages::recommendation::detail))
         .route("/recommendations/{id}/{action}", post(pages::recommendation::decide))
         .route("/costs", get(pages::costs::explorer))

@@ -1,6 +1,8 @@
 //! The dashboard's pages.
 
+pub mod bulk;
 pub mod costs;
+pub mod forecast;
 pub mod ingestion;
 pub mod layout;
 pub mod overview;

@@ -1,4 +1,4 @@
-//! Overview: month-to-date and 30-day cost, the 30-day trend (actual vs amortized), cost by
+//! Overview: month-to-date and 30-day cost, the month-end forecast and budgets, the 30-day trend (actual vs amortized), cost by
 //! service, open savings by category, the top recommendations and data freshness.
 
 use std::collections::BTreeMap;
@@ -61,6 +61,7 @@ async fn render(viewer: &Viewer) -> Result<Response, WebError> {
         admin.get_tenant(scope.tenant_id()),
     )?;
     let name = name.name;
+    let (forecasts, budgets) = super::forecast::load(store, scope, today).await?;
     let latest_run = match runs.items.first() {
         Some(run) => Some(store.get_run(scope, &run.id).await?),
         None => None,
@@ -104,6 +105,15 @@ async fn render(viewer: &Viewer) -> Result<Response, WebError> {
             @for (cur, categories) in &savings {
                 (card("Open savings a month", "open-savings", categories.values().map(|v| v.1).sum(), cur, &format!("{} open recommendations", categories.values().map(|v| v.0).sum::<i64>())))
             }
+        }
+        section aria-labelledby="month-end-h" {
+            h2 #month-end-h { "Month end and budgets" }
+            @if forecasts.is_empty() {
+                p.empty data-testid="empty-forecast" { "No forecast yet: it needs the cost history that ingestion loads." }
+            } @else {
+                div.cards { (super::forecast::cards(&forecasts)) }
+            }
+            (super::forecast::budgets(&budgets))
         }
         section aria-labelledby="trend-h" {
             h2 #trend-h { "Daily cost, last 30 days" }
