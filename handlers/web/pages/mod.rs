@@ -8,6 +8,7 @@ pub mod layout;
 pub mod overview;
 pub mod recommendation;
 pub mod recommendations;
+pub mod run_now;
 pub mod tenant;
 
 use super::WebError;
