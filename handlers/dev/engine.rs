@@ -196,7 +196,8 @@ impl Engine {
             if response.outputs.contains_key(&binding.name) {
                 say_err!(
                     "[host] {}: blob output bindings are not emulated; `{}` ignored",
-                    def.name, binding.name
+                    def.name,
+                    binding.name
                 );
             }
         }
@@ -261,7 +262,8 @@ impl Engine {
                 self.queues.enqueue(&poison, message.body.clone()).await;
                 say!(
                     "[host] message {} moved to {poison} after {} attempts",
-                    message.id, message.dequeue_count
+                    message.id,
+                    message.dequeue_count
                 );
             }
             self.queues.delete(queue, &message).await;

@@ -61,7 +61,10 @@ pub async fn run(args: DemoArgs, app: &Application) -> Result<(), OpsError> {
     if let Some(path) = &log {
         crate::dev::console::log_to(path)
             .map_err(|e| OpsError::Invalid(format!("cannot create {}: {e}", path.display())))?;
-        println!("Details (every invocation and Azure request) go to {}; --verbose shows them here.", path.display());
+        println!(
+            "Details (every invocation and Azure request) go to {}; --verbose shows them here.",
+            path.display()
+        );
     }
     let spec = args.estate.parse().map_err(|e| OpsError::Invalid(format!("--estate: {e}")))?;
     let mut options = SandboxOptions::new(spec, args.seed, chrono::Utc::now().date_naive());
@@ -219,7 +222,11 @@ async fn progress(
         let Some(run) = runs.items.first() else { continue };
         let run = store.get_run(&scope, &run.id).await?;
         total += run.items.len();
-        done += run.items.iter().filter(|i| matches!(i.status, ItemStatus::Succeeded | ItemStatus::Failed)).count();
+        done += run
+            .items
+            .iter()
+            .filter(|i| matches!(i.status, ItemStatus::Succeeded | ItemStatus::Failed))
+            .count();
         failed += run.items.iter().filter(|i| i.status == ItemStatus::Failed).count();
     }
     Ok((done, total, failed))
@@ -228,7 +235,11 @@ async fn progress(
 /// Discovers subscriptions in a child process: azure_identity reads the managed-identity
 /// endpoint from the process environment, which this process must not change at run time. Its
 /// logs go to `log` when the demo is quiet; its report lines stay on the console.
-async fn discover(source: &SettingsSource, azure_tenant_id: &str, log: Option<&Path>) -> Result<(), OpsError> {
+async fn discover(
+    source: &SettingsSource,
+    azure_tenant_id: &str,
+    log: Option<&Path>,
+) -> Result<(), OpsError> {
     let exe = std::env::current_exe()
         .map_err(|e| OpsError::Invalid(format!("cannot find this executable: {e}")))?;
     let mut command = tokio::process::Command::new(exe);

@@ -262,7 +262,9 @@ mod tests {
         ));
         let mut bad = federated.clone();
         bad.set("AZCOPS_WEB_CLIENT_ASSERTION", "certificate");
-        assert!(WebConfig::from_source(&bad).unwrap_err().to_string().contains("AZCOPS_WEB_CLIENT_ASSERTION"));
+        assert!(
+            WebConfig::from_source(&bad).unwrap_err().to_string().contains("AZCOPS_WEB_CLIENT_ASSERTION")
+        );
         assert!(WebRuntime::new(config).cookies.is_some());
         for secret in ["AZCOPS_WEB_CLIENT_SECRET", "AZCOPS_SESSION_KEY"] {
             assert_eq!(crate::config::display_value(secret, "s3cr3t"), "[redacted]", "{secret}");

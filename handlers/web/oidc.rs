@@ -8,12 +8,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use super::assertion::JWT_BEARER;
 use super::session::{
     SESSION_COOKIE, SESSION_LIFETIME_SECS, SIGNIN_COOKIE, SIGNIN_LIFETIME_SECS, Session, SignInAttempt,
     clear_cookie, cookie_value, pkce_challenge, random_token, same_secret, set_cookie,
 };
 use super::viewer::{check_csrf, cookie_key, is_secure, session_of};
-use super::assertion::JWT_BEARER;
 use super::{ClientCredential, WebClient, WebError, pages};
 use crate::api::{ApiError, AuthError};
 use crate::state::AppState;
@@ -137,7 +137,10 @@ pub async fn callback(
                 .assertion()
                 .await
                 .map_err(|e| unavailable(format!("the managed identity's client assertion: {e}")))?;
-            vec![("client_assertion_type", JWT_BEARER.to_owned()), ("client_assertion", token.expose().to_owned())]
+            vec![
+                ("client_assertion_type", JWT_BEARER.to_owned()),
+                ("client_assertion", token.expose().to_owned()),
+            ]
         }
     };
     let mut pairs = vec![

@@ -17,7 +17,9 @@ async fn seed_open(site: &Site, t: usize, n: usize) -> Vec<String> {
     let rows: Vec<RecommendationUpsert> = (0..n)
         .map(|i| RecommendationUpsert {
             subscription_id: sub.clone(),
-            resource_id: format!("/subscriptions/{sub}/resourcegroups/rg-app/providers/microsoft.compute/disks/bulk-{i}"),
+            resource_id: format!(
+                "/subscriptions/{sub}/resourcegroups/rg-app/providers/microsoft.compute/disks/bulk-{i}"
+            ),
             rule_id: "waste.unattached_disk".into(),
             source: "rule".into(),
             category: "waste".into(),
@@ -36,14 +38,18 @@ async fn seed_open(site: &Site, t: usize, n: usize) -> Vec<String> {
         .collect();
     site.store.upsert_recommendations(&site.scopes[t], &rows).await.unwrap();
     let open = RecommendationFilter { status: Some(RecommendationStatus::Open), ..Default::default() };
-    let found =
-        site.store.list_recommendations(&site.scopes[t], &open, PageRequest::first(500).unwrap()).await.unwrap();
+    let found = site
+        .store
+        .list_recommendations(&site.scopes[t], &open, PageRequest::first(500).unwrap())
+        .await
+        .unwrap();
     found.items.into_iter().map(|r| r.id).collect()
 }
 
 async fn audit_count(site: &Site, t: usize, action: &str) -> usize {
     let filter = AuditFilter { action: Some(action.into()), ..AuditFilter::default() };
-    site.store.list_audit(&site.scopes[t], &filter, PageRequest::first(500).unwrap()).await.unwrap().total as usize
+    site.store.list_audit(&site.scopes[t], &filter, PageRequest::first(500).unwrap()).await.unwrap().total
+        as usize
 }
 
 pub async fn bulk_decisions(site: &Site) {
@@ -69,7 +75,8 @@ pub async fn bulk_decisions(site: &Site) {
     assert_eq!(list.text.matches(r#"data-testid="select""#).count(), 4, "a checkbox per row");
     assert!(list.text.contains(r#"action="/recommendations/bulk""#));
     let csrf = list.csrf();
-    let no_token = approver.post("/recommendations/bulk", &[("action", "approve"), ("id", &open[0])], &[]).await;
+    let no_token =
+        approver.post("/recommendations/bulk", &[("action", "approve"), ("id", &open[0])], &[]).await;
     assert_eq!(no_token.status, 403, "no CSRF token");
 
     // Two ticked rows and another tenant's id: two approved, one not found, each audited.
@@ -126,7 +133,13 @@ pub async fn bulk_filter_bound(site: &Site) {
     assert_eq!(refused.status, 422, "{}", refused.text);
     assert_eq!(audit_count(site, 0, "recommendation.approved").await, 0, "nothing changed");
     // A filter matching exactly the bound (all but bulk-0, which saves 1.0) is decided.
-    let narrower = [("_csrf", csrf.as_str()), ("action", "approve"), ("all", "1"), ("status", "open"), ("min_savings", "1.5")];
+    let narrower = [
+        ("_csrf", csrf.as_str()),
+        ("action", "approve"),
+        ("all", "1"),
+        ("status", "open"),
+        ("min_savings", "1.5"),
+    ];
     let done = approver.post("/recommendations/bulk", &narrower, &[]).await;
     assert_eq!(done.status, 200, "{}", done.text);
     assert_eq!(done.value_of("bulk-changed"), 500.0);
@@ -208,8 +221,13 @@ pub async fn run_now_for_admins(site: &Site) {
     // Once it finished, the cooldown: the page says when it can run again.
     let run = site.store.get_run(&site.scopes[0], &run_id).await.unwrap();
     for item in run.items {
-        let update =
-            ItemUpdate { status: ItemStatus::Succeeded, attempts: Some(1), error: None, counts: None, duration_ms: None };
+        let update = ItemUpdate {
+            status: ItemStatus::Succeeded,
+            attempts: Some(1),
+            error: None,
+            counts: None,
+            duration_ms: None,
+        };
         site.store.update_run_item(&site.scopes[0], &run_id, &item.subscription_id, &update).await.unwrap();
     }
     let before = chrono::Utc::now();
@@ -258,7 +276,8 @@ pub async fn overview_forecast_and_budgets(site: &Site) {
         .json()
         .await
         .unwrap();
-    let tenant = api["forecasts"].as_array().unwrap().iter().find(|f| f["subscription_id"].is_null()).unwrap();
+    let tenant =
+        api["forecasts"].as_array().unwrap().iter().find(|f| f["subscription_id"].is_null()).unwrap();
     assert_eq!(tenant["currency"], "EUR");
     let month_end = &tenant["actual"]["month_end"];
     assert_eq!(overview.value_of("forecast-EUR"), month_end["forecast"].as_f64().unwrap());

@@ -15,7 +15,11 @@ struct Served {
     base: String,
 }
 
-async fn serve(sandbox: &azcops::sandbox::RunningSandbox, database_url: &str, identity_header: &str) -> Served {
+async fn serve(
+    sandbox: &azcops::sandbox::RunningSandbox,
+    database_url: &str,
+    identity_header: &str,
+) -> Served {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut env: BTreeMap<String, String> = sandbox.exports().into_iter().collect();
     env.insert("IDENTITY_HEADER".into(), identity_header.into());
@@ -50,7 +54,11 @@ async fn serve(sandbox: &azcops::sandbox::RunningSandbox, database_url: &str, id
 
 fn browser(base: &str) -> Browser {
     Browser {
-        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).no_proxy().build().unwrap(),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .unwrap(),
         cookies: BTreeMap::new(),
         base: base.to_owned(),
     }

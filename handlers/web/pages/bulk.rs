@@ -106,7 +106,11 @@ pub async fn decide(viewer: Viewer, headers: HeaderMap, body: Bytes) -> Result<R
         possible.into_iter().map(|r| r.id).collect()
     } else {
         if form.ids.is_empty() {
-            return Err(ApiError::validation("id", "tick at least one recommendation, or all matching the filter").into());
+            return Err(ApiError::validation(
+                "id",
+                "tick at least one recommendation, or all matching the filter",
+            )
+            .into());
         }
         if form.ids.len() > MAX_BULK as usize {
             return Err(too_many(form.ids.len() as u64));
@@ -130,7 +134,9 @@ pub async fn decide(viewer: Viewer, headers: HeaderMap, body: Bytes) -> Result<R
 fn too_many(count: u64) -> WebError {
     ApiError::validation(
         "id",
-        format!("{count} recommendations selected; at most {MAX_BULK} can be decided at once — narrow the filter"),
+        format!(
+            "{count} recommendations selected; at most {MAX_BULK} can be decided at once — narrow the filter"
+        ),
     )
     .into()
 }

@@ -20,10 +20,12 @@ pub async fn load(
     scope: &TenantScope,
     today: NaiveDate,
 ) -> Result<(Vec<CostForecast>, Vec<BudgetView>), WebError> {
-    let (forecasts, budgets) = tokio::try_join!(store.cost_forecasts(scope, today), store.list_budgets(scope))?;
+    let (forecasts, budgets) =
+        tokio::try_join!(store.cost_forecasts(scope, today), store.list_budgets(scope))?;
     let budgets = views_on(store, scope, budgets, &forecasts, today).await?;
     // Only the tenant-wide forecasts are shown; rounded as the API answers them.
-    let tenant = forecasts.into_iter().filter(|f| f.subscription_id.is_none()).map(|f| f.round_money()).collect();
+    let tenant =
+        forecasts.into_iter().filter(|f| f.subscription_id.is_none()).map(|f| f.round_money()).collect();
     Ok((tenant, budgets))
 }
 

@@ -48,8 +48,12 @@ fn refusal(error: ApiError, now: chrono::DateTime<chrono::Utc>) -> Result<Outcom
     match error {
         ApiError::ConflictWith { details, .. } => Ok(Outcome::Active(run_of(&details))),
         ApiError::Throttled { code: "ingestion_cooldown", retry_after, details, .. } => {
-            let until = now + chrono::Duration::seconds(i64::try_from(retry_after).unwrap_or(i64::MAX / 1000));
-            Ok(Outcome::CoolingDown(run_of(&details), until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
+            let until =
+                now + chrono::Duration::seconds(i64::try_from(retry_after).unwrap_or(i64::MAX / 1000));
+            Ok(Outcome::CoolingDown(
+                run_of(&details),
+                until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ))
         }
         other => Err(other),
     }
