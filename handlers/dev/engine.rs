@@ -81,9 +81,10 @@ impl Engine {
         self.child.port
     }
 
-    /// Prints the function list, as the host console does at start.
+    /// Prints the function list, as the host console does at start. The listening line stays on
+    /// the console even when the rest goes to a log (it names the URL and the handler's pid).
     pub fn print_banner(&self, public_port: u16) {
-        say!(
+        println!(
             "AzCops local host listening on http://127.0.0.1:{public_port} (handler on 127.0.0.1:{}, pid {})",
             self.child.port,
             self.child.pid()

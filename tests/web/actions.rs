@@ -296,6 +296,41 @@ pub async fn overview_forecast_and_budgets(site: &Site) {
     assert_eq!(overview.value_of("budget-spent"), status["spent"].as_f64().unwrap());
     assert_eq!(overview.value_of("budget-forecast"), status["forecast"].as_f64().unwrap());
     assert!(overview.text.contains(&format!(">{}<", status["state"].as_str().unwrap().replace('_', " "))));
+
+    // A subscription's budget is compared with that subscription's forecast, as in the API.
+    let sub = "00000000-0000-4000-8000-000000000064";
+    let input = BudgetInput {
+        name: Some("A subscription".into()),
+        subscription_id: Some(Some(sub.into())),
+        amount: Some(50.0),
+        currency: Some("EUR".into()),
+        metric: None,
+        alert_thresholds: None,
+    };
+    let created = site.store.create_budget(&site.scopes[0], &input, &Actor::named("test")).await.unwrap();
+    let overview = reader.get("/").await;
+    assert_eq!(
+        overview.value_of("forecast-EUR"),
+        month_end["forecast"].as_f64().unwrap(),
+        "the same tenant figure"
+    );
+    let budgets: Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/budgets", site.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let api_sub =
+        budgets["items"].as_array().unwrap().iter().find(|b| b["id"] == created.id.as_str()).unwrap();
+    let row = &overview.text[overview.text.find(&format!(r#"data-budget="{}""#, created.id)).unwrap()..];
+    let forecast_at = row.find(r#"data-testid="budget-forecast""#).unwrap();
+    let shown = &row[forecast_at..];
+    let shown = &shown[shown.find(r#"data-value=""#).unwrap() + 12..];
+    let shown: f64 = shown[..shown.find('"').unwrap()].parse().unwrap();
+    assert_eq!(shown, api_sub["status"]["forecast"].as_f64().unwrap());
 }
 
 #[tokio::test]

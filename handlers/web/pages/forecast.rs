@@ -20,8 +20,13 @@ pub async fn load(
     scope: &TenantScope,
     today: NaiveDate,
 ) -> Result<(Vec<CostForecast>, Vec<BudgetView>), WebError> {
-    let (forecasts, budgets) =
-        tokio::try_join!(store.cost_forecasts(scope, today), store.list_budgets(scope))?;
+    // The tenant's forecast alone is enough unless a budget holds one subscription; then every
+    // scope's, as the forecast route computes them (its tenant rows are the same numbers).
+    let (mut forecasts, budgets) =
+        tokio::try_join!(store.month_end_forecast(scope, None, today), store.list_budgets(scope))?;
+    if budgets.iter().any(|b| b.subscription_id.is_some()) {
+        forecasts = store.cost_forecasts(scope, today).await?;
+    }
     let budgets = views_on(store, scope, budgets, &forecasts, today).await?;
     // Only the tenant-wide forecasts are shown; rounded as the API answers them.
     let tenant =
