@@ -50,18 +50,23 @@ async fn render(viewer: &Viewer) -> Result<Response, WebError> {
     let (one, top_page, all) =
         (PageRequest::first(1)?, PageRequest::first(TOP_RECOMMENDATIONS)?, PageRequest::first(500)?);
     // Independent reads run concurrently: the page waits for the slowest, not for their sum.
-    let (mtd, last30, sample, groups, top, subscriptions, runs, name) = tokio::try_join!(
-        store.cost_summary(scope, today, today.day(), None),
-        store.cost_summary(scope, today, 30, None),
-        store.list_costs(scope, &no_filter, one),
-        store.recommendation_summary(scope),
-        store.list_recommendations(scope, &open, top_page),
-        store.list_subscriptions(scope, all),
-        store.list_runs(scope, one),
-        admin.get_tenant(scope.tenant_id()),
-    )?;
+    let reads = async {
+        tokio::try_join!(
+            store.cost_summary(scope, today, today.day(), None),
+            store.cost_summary(scope, today, 30, None),
+            store.list_costs(scope, &no_filter, one),
+            store.recommendation_summary(scope),
+            store.list_recommendations(scope, &open, top_page),
+            store.list_subscriptions(scope, all),
+            store.list_runs(scope, one),
+            admin.get_tenant(scope.tenant_id()),
+        )
+    };
+    // The forecast (the slowest part: 120 days of series and its backtests) runs beside them.
+    let (reads, month_end) = tokio::join!(reads, super::forecast::load(store, scope, today));
+    let (mtd, last30, sample, groups, top, subscriptions, runs, name) = reads?;
+    let (forecasts, budgets) = month_end?;
     let name = name.name;
-    let (forecasts, budgets) = super::forecast::load(store, scope, today).await?;
     let latest_run = match runs.items.first() {
         Some(run) => Some(store.get_run(scope, &run.id).await?),
         None => None,
