@@ -154,7 +154,7 @@ async fn deliver(engine: &Engine, def: &FunctionDef, request: InvocationRequest)
     let uri = request.meta("Uri").cloned().unwrap_or(Value::Null);
     let item = json!({"Type": "BlobTrigger", "FunctionId": format!("Host.Functions.{}", def.name), "BlobType": "BlockBlob", "Uri": uri});
     engine.queues.enqueue(BLOB_POISON_QUEUE, item.to_string().into_bytes()).await;
-    println!("[host] blob for {} moved to {BLOB_POISON_QUEUE} after {attempts} attempts", def.name);
+    say!("[host] blob for {} moved to {BLOB_POISON_QUEUE} after {attempts} attempts", def.name);
 }
 
 /// The envelope for the blob at `path` in the engine's storage, for a manual run.

@@ -169,7 +169,7 @@ fn spawn(launch: &Launch) -> Result<Child, DevError> {
 async fn relay<R: tokio::io::AsyncRead + Unpin>(reader: BufReader<R>) {
     let mut lines = reader.lines();
     while let Ok(Some(line)) = lines.next_line().await {
-        eprintln!("[handler] {line}");
+        say_err!("[handler] {line}");
     }
 }
 
@@ -233,16 +233,16 @@ async fn supervise(
         }
         let _ = ready.send(false);
         if status.code() == Some(0) {
-            eprintln!("[host] handler exited with code 0; the host does not restart it");
+            say_err!("[host] handler exited with code 0; the host does not restart it");
             return;
         }
         failures.retain(|t| t.elapsed() < RESTART_WINDOW);
         failures.push(Instant::now());
         if failures.len() > MAX_RESTARTS {
-            eprintln!("[host] handler failed {} times within 30 minutes; giving up", failures.len());
+            say_err!("[host] handler failed {} times within 30 minutes; giving up", failures.len());
             return;
         }
-        eprintln!("[host] handler exited ({status}); restarting");
+        say_err!("[host] handler exited ({status}); restarting");
         match spawn(&launch) {
             Ok(process) => {
                 pid.store(process.id().unwrap_or(0), Ordering::SeqCst);
@@ -252,7 +252,7 @@ async fn supervise(
                 }
             }
             Err(e) => {
-                eprintln!("[host] {e}");
+                say_err!("[host] {e}");
                 return;
             }
         }

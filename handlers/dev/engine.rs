@@ -81,14 +81,15 @@ impl Engine {
         self.child.port
     }
 
-    /// Prints the function list, as the host console does at start.
+    /// Prints the function list, as the host console does at start. The listening line stays on
+    /// the console even when the rest goes to a log (it names the URL and the handler's pid).
     pub fn print_banner(&self, public_port: u16) {
         println!(
             "AzCops local host listening on http://127.0.0.1:{public_port} (handler on 127.0.0.1:{}, pid {})",
             self.child.port,
             self.child.pid()
         );
-        println!("Functions:");
+        say!("Functions:");
         for f in &self.app.functions {
             let Some(trigger) = f.trigger() else { continue };
             match trigger.kind.as_str() {
@@ -99,9 +100,9 @@ impl Engine {
                         format!("/{}", self.app.host.route_prefix)
                     };
                     let route = trigger.route.clone().unwrap_or_else(|| f.name.clone());
-                    println!("    {}: http://127.0.0.1:{public_port}{prefix}/{route}", f.name);
+                    say!("    {}: http://127.0.0.1:{public_port}{prefix}/{route}", f.name);
                 }
-                kind => println!("    {}: {kind}", f.name),
+                kind => say!("    {}: {kind}", f.name),
             }
         }
     }
@@ -149,13 +150,13 @@ impl Engine {
                 match super::blobs::blob_envelope(self, &def, &path).await {
                     Some(request) => request,
                     None => {
-                        eprintln!("[host] {name}: no blob at {path} matching the trigger path");
+                        say_err!("[host] {name}: no blob at {path} matching the trigger path");
                         return;
                     }
                 }
             }
             _ => {
-                eprintln!("[host] {name}: HTTP functions are called over HTTP, not run manually");
+                say_err!("[host] {name}: HTTP functions are called over HTTP, not run manually");
                 return;
             }
         };
@@ -194,9 +195,10 @@ impl Engine {
         }
         for binding in def.outputs().filter(|b| b.kind == "blob") {
             if response.outputs.contains_key(&binding.name) {
-                eprintln!(
+                say_err!(
                     "[host] {}: blob output bindings are not emulated; `{}` ignored",
-                    def.name, binding.name
+                    def.name,
+                    binding.name
                 );
             }
         }
@@ -259,9 +261,10 @@ impl Engine {
         } else if exhausted || message.dequeue_count >= options.max_dequeue_count {
             if let Some(poison) = poison_queue_name(queue) {
                 self.queues.enqueue(&poison, message.body.clone()).await;
-                println!(
+                say!(
                     "[host] message {} moved to {poison} after {} attempts",
-                    message.id, message.dequeue_count
+                    message.id,
+                    message.dequeue_count
                 );
             }
             self.queues.delete(queue, &message).await;

@@ -147,7 +147,7 @@ async fn forward(engine: &Engine, def: &FunctionDef, request: Request) -> Respon
     let ms = started.elapsed().as_millis();
     match result {
         Ok(response) => {
-            println!(
+            say!(
                 "[{}] Executed 'Functions.{}' (Succeeded, Id={id}, Duration={ms}ms) {} {} -> {}",
                 chrono::Utc::now().to_rfc3339(),
                 def.name,
@@ -168,12 +168,12 @@ async fn forward(engine: &Engine, def: &FunctionDef, request: Request) -> Respon
             out
         }
         Err(e) => {
-            println!(
+            say!(
                 "[{}] Executed 'Functions.{}' (Failed, Id={id}, Duration={ms}ms)",
                 chrono::Utc::now().to_rfc3339(),
                 def.name
             );
-            println!("    handler unreachable: {e}");
+            say!("    handler unreachable: {e}");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }

@@ -50,25 +50,25 @@ impl Invoker {
         let id = uuid::Uuid::new_v4().to_string();
         request.metadata.insert("sys".into(), sys_metadata(function));
         let started = Instant::now();
-        println!("[{}] Executing 'Functions.{function}' (Id={id})", Utc::now().to_rfc3339());
+        say!("[{}] Executing 'Functions.{function}' (Id={id})", Utc::now().to_rfc3339());
         let outcome = self.post(function, &id, &request).await;
         let ms = started.elapsed().as_millis();
         match &outcome {
             Outcome::Succeeded(response) => {
                 for line in &response.logs {
-                    println!("    {line}");
+                    say!("    {line}");
                 }
-                println!(
+                say!(
                     "[{}] Executed 'Functions.{function}' (Succeeded, Id={id}, Duration={ms}ms)",
                     Utc::now().to_rfc3339()
                 );
             }
             Outcome::Failed(reason) | Outcome::Unreachable(reason) => {
-                println!(
+                say!(
                     "[{}] Executed 'Functions.{function}' (Failed, Id={id}, Duration={ms}ms)",
                     Utc::now().to_rfc3339()
                 );
-                println!("    {reason}");
+                say!("    {reason}");
             }
         }
         outcome

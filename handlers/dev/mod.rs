@@ -13,8 +13,19 @@
 //! (`authLevel` is not enforced, as under Core Tools), blob output bindings, and the
 //! `runtime/webhooks` Event Grid endpoints.
 
+/// `println!` for the host's console: the terminal, or the log file when quiet.
+macro_rules! say {
+    ($($arg:tt)*) => { $crate::dev::console::out(&format!($($arg)*)) };
+}
+
+/// `eprintln!` for the host's console: the terminal, or the log file when quiet.
+macro_rules! say_err {
+    ($($arg:tt)*) => { $crate::dev::console::err(&format!($($arg)*)) };
+}
+
 mod blobs;
 mod child;
+pub mod console;
 mod engine;
 mod http;
 mod invoker;

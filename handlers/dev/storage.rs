@@ -96,7 +96,7 @@ impl AzuriteQueues {
         let client = Arc::new(QueueClient::new(url, None, None).ok()?);
         // Created on demand, as the Functions host does for a trigger's queue and poison queue.
         if let Err(e) = client.create(None).await {
-            eprintln!("[host] cannot create queue {queue} on Azurite: {e}");
+            say_err!("[host] cannot create queue {queue} on Azurite: {e}");
             return None;
         }
         self.clients
@@ -119,7 +119,7 @@ impl AzuriteQueues {
             Err(e) => Err(e),
         };
         if let Err(e) = sent {
-            eprintln!("[host] cannot enqueue to {queue} on Azurite: {e}");
+            say_err!("[host] cannot enqueue to {queue} on Azurite: {e}");
         }
     }
 
@@ -133,7 +133,7 @@ impl AzuriteQueues {
         let received = match client.receive_messages(Some(options)).await.and_then(|r| r.into_model()) {
             Ok(list) => list.items.unwrap_or_default(),
             Err(e) => {
-                eprintln!("[host] cannot receive from {queue} on Azurite: {e}");
+                say_err!("[host] cannot receive from {queue} on Azurite: {e}");
                 return Vec::new();
             }
         };
@@ -151,7 +151,7 @@ impl AzuriteQueues {
                     Ok(bytes) => bytes,
                     Err(_) => {
                         // The host moves a message it cannot decode to the poison queue at once.
-                        eprintln!(
+                        say_err!(
                             "[host] message {id} in {queue} is not base64; moved to poison without invoking"
                         );
                         if let Some(poison) = super::queues::poison_queue_name(queue) {
@@ -181,7 +181,7 @@ impl AzuriteQueues {
         if let Some(client) = self.client(queue).await
             && let Err(e) = client.delete_message(&message.id, &message.pop_receipt, None).await
         {
-            eprintln!("[host] cannot delete message {} from {queue}: {e}", message.id);
+            say_err!("[host] cannot delete message {} from {queue}: {e}", message.id);
         }
     }
 
@@ -190,7 +190,7 @@ impl AzuriteQueues {
             && let Err(e) =
                 client.update_message(&message.id, &message.pop_receipt, delay.as_secs() as i32, None).await
         {
-            eprintln!("[host] cannot release message {} in {queue}: {e}", message.id);
+            say_err!("[host] cannot release message {} in {queue}: {e}", message.id);
         }
     }
 

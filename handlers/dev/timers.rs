@@ -42,7 +42,7 @@ pub async fn run(engine: Arc<Engine>, def: FunctionDef) {
     let cron = match parse_schedule(&expression) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("[host] {}: invalid schedule {expression:?}: {e}", def.name);
+            say_err!("[host] {}: invalid schedule {expression:?}: {e}", def.name);
             return;
         }
     };

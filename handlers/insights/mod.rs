@@ -168,7 +168,7 @@ pub async fn flush() -> Option<FlushOutcome> {
 /// Whether `function` is an HTTP-triggered function (flushed by the exporter's own interval,
 /// not at the end of each invocation, so API latency is unchanged).
 pub fn is_http_function(function: &str) -> bool {
-    matches!(function, "api" | "ingestion_trigger")
+    matches!(function, "api" | "ingestion_trigger" | "web_ingestion_run")
 }
 
 #[cfg(test)]

@@ -5,8 +5,12 @@
 //! handler on the embedded store (SQLite) and raw store (`data/raw`), fires `nightly_ingest`,
 //! waits for the fan-out and every blob-triggered rule run, prints the summary, and keeps serving
 //! the API on `http://127.0.0.1:7071` until Ctrl-C or SIGTERM, which stop the handler child too.
+//!
+//! The console shows progress and the summary; the host's per-invocation lines, the handler's
+//! logs (every Azure request) and the discovery processes' logs go to `<data-dir>/demo.log`, or
+//! to the console with `--verbose`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::application::Application;
 use crate::config::SettingsSource;
@@ -35,7 +39,16 @@ pub struct DemoArgs {
     /// Exit after the run instead of serving the API.
     #[arg(long)]
     pub no_serve: bool,
+    /// Show every invocation and Azure request on the console instead of in `<data-dir>/demo.log`.
+    #[arg(long)]
+    pub verbose: bool,
 }
+
+/// The log file of a quiet demo, under its data directory.
+pub const LOG_FILE: &str = "demo.log";
+
+/// How often the progress line is refreshed while the demo ingests.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Runs the demo.
 ///
@@ -44,6 +57,15 @@ pub struct DemoArgs {
 pub async fn run(args: DemoArgs, app: &Application) -> Result<(), OpsError> {
     // Listening from the start: Ctrl-C or SIGTERM at any point stops the handler child.
     let mut stop = std::pin::pin!(crate::dev::stop_requested());
+    let log = (!args.verbose).then(|| args.data_dir.join(LOG_FILE));
+    if let Some(path) = &log {
+        crate::dev::console::log_to(path)
+            .map_err(|e| OpsError::Invalid(format!("cannot create {}: {e}", path.display())))?;
+        println!(
+            "Details (every invocation and Azure request) go to {}; --verbose shows them here.",
+            path.display()
+        );
+    }
     let spec = args.estate.parse().map_err(|e| OpsError::Invalid(format!("--estate: {e}")))?;
     let mut options = SandboxOptions::new(spec, args.seed, chrono::Utc::now().date_naive());
     options.out_dir = Some(args.data_dir.join("sandbox"));
@@ -61,7 +83,7 @@ pub async fn run(args: DemoArgs, app: &Application) -> Result<(), OpsError> {
     let tenants: Vec<String> = sandbox.estate().tenants.iter().map(|t| t.id.clone()).collect();
     for (index, azure_tenant_id) in tenants.iter().enumerate() {
         register_tenant(&store, index, azure_tenant_id, &sandbox.estate().tenants[index].name).await?;
-        discover(source, azure_tenant_id).await?;
+        discover(source, azure_tenant_id, log.as_deref()).await?;
     }
     let dev = DevOptions {
         app_root: PathBuf::from("."),
@@ -72,12 +94,14 @@ pub async fn run(args: DemoArgs, app: &Application) -> Result<(), OpsError> {
         handler: None,
     };
     let host = LocalHost::start(&dev, demo.settings()).await?;
+    println!("Ingesting every subscription, then evaluating the rules…");
     let ingest = async {
         host.run_function("nightly_ingest").await;
         host.wait_until_idle().await;
     };
     tokio::select! {
         () = ingest => {}
+        () = report_progress(&store, &tenants) => {}
         () = &mut stop => {
             host.stop().await;
             store.close().await;
@@ -169,15 +193,66 @@ async fn register_tenant(
     Ok(())
 }
 
+/// Prints a progress line whenever the subscriptions ingested so far change; never returns (the
+/// caller stops polling it when the run is idle).
+async fn report_progress(store: &crate::store::Store, tenants: &[String]) {
+    let mut last = None;
+    let mut tick = tokio::time::interval(PROGRESS_EVERY);
+    loop {
+        tick.tick().await;
+        let Ok(now) = progress(store, tenants).await else { continue };
+        if last != Some(now) && now.1 > 0 {
+            println!("  {} of {} subscriptions ingested, {} failed", now.0, now.1, now.2);
+            last = Some(now);
+        }
+    }
+}
+
+/// (finished, total, failed) items of each tenant's latest run.
+async fn progress(
+    store: &crate::store::Store,
+    tenants: &[String],
+) -> Result<(usize, usize, usize), OpsError> {
+    use crate::store::ItemStatus;
+    let (mut done, mut total, mut failed) = (0, 0, 0);
+    for azure_tenant_id in tenants {
+        let tenant = store.platform_admin().get_tenant_by_azure_tenant_id(azure_tenant_id).await?;
+        let scope = TenantScope::from_trusted_trigger(tenant.id);
+        let runs = store.list_runs(&scope, PageRequest::new(1, 1)?).await?;
+        let Some(run) = runs.items.first() else { continue };
+        let run = store.get_run(&scope, &run.id).await?;
+        total += run.items.len();
+        done += run
+            .items
+            .iter()
+            .filter(|i| matches!(i.status, ItemStatus::Succeeded | ItemStatus::Failed))
+            .count();
+        failed += run.items.iter().filter(|i| i.status == ItemStatus::Failed).count();
+    }
+    Ok((done, total, failed))
+}
+
 /// Discovers subscriptions in a child process: azure_identity reads the managed-identity
-/// endpoint from the process environment, which this process must not change at run time.
-async fn discover(source: &SettingsSource, azure_tenant_id: &str) -> Result<(), OpsError> {
+/// endpoint from the process environment, which this process must not change at run time. Its
+/// logs go to `log` when the demo is quiet; its report lines stay on the console.
+async fn discover(
+    source: &SettingsSource,
+    azure_tenant_id: &str,
+    log: Option<&Path>,
+) -> Result<(), OpsError> {
     let exe = std::env::current_exe()
         .map_err(|e| OpsError::Invalid(format!("cannot find this executable: {e}")))?;
-    let status = tokio::process::Command::new(exe)
-        .args(["subscription", "discover", "--tenant", azure_tenant_id])
-        .env_clear()
-        .envs(source.pairs())
+    let mut command = tokio::process::Command::new(exe);
+    command.args(["subscription", "discover", "--tenant", azure_tenant_id]).env_clear().envs(source.pairs());
+    if let Some(path) = log {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| OpsError::Invalid(format!("cannot open {}: {e}", path.display())))?;
+        command.stderr(file);
+    }
+    let status = command
         .status()
         .await
         .map_err(|e| OpsError::Invalid(format!("cannot run subscription discovery: {e}")))?;

@@ -245,12 +245,14 @@ pub async fn authorize_submit(
     (StatusCode::FOUND, [(header::LOCATION, target.to_string())]).into_response()
 }
 
-/// Why a redemption is refused: expired code, another client or redirect URI, no client secret,
-/// or a verifier that does not hash to the challenge.
+/// Why a redemption is refused: expired code, another client or redirect URI, neither a client
+/// secret nor a client assertion (`assertion` checks one), or a verifier that does not hash to
+/// the challenge.
 fn verify(
     pending: &Pending,
     form: &HashMap<String, String>,
     now: i64,
+    assertion: impl Fn(&str, &str) -> Result<(), (StatusCode, &'static str, u32, &'static str)>,
 ) -> Result<(), (StatusCode, &'static str, u32, &'static str)> {
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
     if pending.expires_at <= now {
@@ -269,13 +271,16 @@ fn verify(
             "The client or redirect URI does not match the authorization request.",
         ));
     }
-    if get("client_secret").is_empty() {
+    if get("client_secret").is_empty() && get("client_assertion").is_empty() {
         return Err((
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             7000218,
             "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
         ));
+    }
+    if !get("client_assertion").is_empty() {
+        assertion(get("client_assertion_type"), get("client_assertion"))?;
     }
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(Sha256::digest(get("code_verifier").as_bytes()));
@@ -285,6 +290,49 @@ fn verify(
             "invalid_grant",
             501481,
             "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+        ));
+    }
+    Ok(())
+}
+
+/// The audience of a managed-identity token used as a federated client assertion.
+pub const TOKEN_EXCHANGE_AUDIENCE: &str = "api://AzureADTokenExchange";
+/// The `client_assertion_type` of a JWT bearer assertion.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// Checks a federated client assertion as Entra does for an app whose federated identity
+/// credential trusts the managing tenant's managed identity: a token this sandbox's managed
+/// identity endpoint issued, unexpired, for `api://AzureADTokenExchange`, whose subject is that
+/// identity.
+fn check_assertion(
+    state: &AppState,
+    assertion_type: &str,
+    assertion: &str,
+    now: i64,
+) -> Result<(), (StatusCode, &'static str, u32, &'static str)> {
+    if assertion_type != JWT_BEARER {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            700_025,
+            "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.",
+        ));
+    }
+    let claims = state.auth.verify_for(assertion, now, TOKEN_EXCHANGE_AUDIENCE).map_err(|_| {
+        (
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            700_211,
+            "The client assertion is not a valid token of a trusted issuer for api://AzureADTokenExchange.",
+        )
+    })?;
+    let managing = state.estate.tenants.first().map(|t| state.auth.managed_identity_object_id(&t.id));
+    if managing.as_deref() != Some(claims.oid.as_str()) {
+        return Err((
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            700_213,
+            "No matching federated identity record found for the presented assertion subject.",
         ));
     }
     Ok(())
@@ -302,7 +350,8 @@ pub fn redeem(state: &AppState, form: &HashMap<String, String>) -> Response {
         );
     };
     let now = chrono::Utc::now().timestamp();
-    if let Err((status, error, code, description)) = verify(&pending, form, now) {
+    let assertion = |kind: &str, token: &str| check_assertion(state, kind, token, now);
+    if let Err((status, error, code, description)) = verify(&pending, form, now, assertion) {
         return oauth_error(status, error, code, description);
     }
     let i = &pending.identity;
@@ -389,6 +438,7 @@ mod tests {
     fn a_code_is_redeemed_only_before_its_bound_with_its_client_and_verifier() {
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         let issued = 1_000_000;
+        let ok = |_: &str, _: &str| Ok(());
         let mut p = pending(issued + CODE_LIFETIME_SECS);
         p.challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into();
         let form: HashMap<String, String> = [
@@ -400,21 +450,28 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-        assert!(verify(&p, &form, issued + CODE_LIFETIME_SECS - 1).is_ok());
+        assert!(verify(&p, &form, issued + CODE_LIFETIME_SECS - 1, ok).is_ok());
         assert_eq!(
-            verify(&p, &form, issued + CODE_LIFETIME_SECS).unwrap_err().2,
+            verify(&p, &form, issued + CODE_LIFETIME_SECS, ok).unwrap_err().2,
             70008,
             "expired at the bound"
         );
         let mut other = form.clone();
         other.insert("client_id".into(), "another".into());
-        assert_eq!(verify(&p, &other, issued).unwrap_err().2, 50148);
+        assert_eq!(verify(&p, &other, issued, ok).unwrap_err().2, 50148);
         let mut no_secret = form.clone();
         no_secret.remove("client_secret");
-        assert_eq!(verify(&p, &no_secret, issued).unwrap_err().0, StatusCode::UNAUTHORIZED);
+        assert_eq!(verify(&p, &no_secret, issued, ok).unwrap_err().0, StatusCode::UNAUTHORIZED);
+        // A client assertion instead of the secret is checked, and its refusal refuses the code.
+        let mut asserted = no_secret.clone();
+        asserted.insert("client_assertion_type".into(), JWT_BEARER.into());
+        asserted.insert("client_assertion".into(), "sbx.a.b".into());
+        assert!(verify(&p, &asserted, issued, ok).is_ok());
+        let refuse = |_: &str, _: &str| Err((StatusCode::UNAUTHORIZED, "invalid_client", 700_211, "no"));
+        assert_eq!(verify(&p, &asserted, issued, refuse).unwrap_err().2, 700_211);
         let mut wrong = form;
         wrong.insert("code_verifier".into(), "x".repeat(43));
-        assert_eq!(verify(&p, &wrong, issued).unwrap_err().2, 501481);
+        assert_eq!(verify(&p, &wrong, issued, ok).unwrap_err().2, 501481);
     }
 
     #[test]

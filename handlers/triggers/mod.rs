@@ -14,6 +14,7 @@ pub mod nightly_ingest;
 pub mod retention;
 pub mod support;
 pub mod web;
+pub mod web_ingestion_run;
 
 use crate::invocation::{DecodeError, InvocationRequest, InvocationResponse};
 use crate::state::AppState;
@@ -55,6 +56,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
     api::SPEC,
     ingestion_trigger::SPEC,
     web::SPEC,
+    web_ingestion_run::SPEC,
 ];
 
 /// Why an invocation failed.
@@ -120,6 +122,7 @@ pub async fn dispatch(
         "api" => api::run(state, request).await,
         "ingestion_trigger" => ingestion_trigger::run(state, request).await,
         "web" => web::run(state, request).await,
+        "web_ingestion_run" => web_ingestion_run::run(state, request).await,
         other if state.diagnostics().enabled => diagnostics::dispatch(state, other, request).await,
         other => Err(TriggerError::UnknownFunction(other.to_owned())),
     }

@@ -7,6 +7,7 @@
 //! into a tenant through [`crate::api::extract::Tenant::resolve`], and decisions go through the
 //! same store calls as the API's routes. See `handlers/web/README.md`.
 
+pub mod assertion;
 pub mod assets;
 mod error;
 mod format;
@@ -28,10 +29,20 @@ use crate::config::{ConfigError, SettingsSource};
 use crate::state::AppState;
 
 pub use error::WebError;
+pub use pages::run_now::run as run_now;
 pub use session::CookieKey;
 
 /// Settings read by [`WebConfig::from_source`].
-pub const SETTINGS: &[&str] = &["AZCOPS_WEB_CLIENT_ID", "AZCOPS_WEB_CLIENT_SECRET", "AZCOPS_SESSION_KEY"];
+pub const SETTINGS: &[&str] = &[
+    "AZCOPS_WEB_CLIENT_ID",
+    "AZCOPS_WEB_CLIENT_SECRET",
+    "AZCOPS_WEB_CLIENT_ASSERTION",
+    "AZCOPS_SESSION_KEY",
+];
+
+/// The value of `AZCOPS_WEB_CLIENT_ASSERTION` that selects the managed identity's federated
+/// credential instead of the client secret.
+pub const ASSERTION_MANAGED_IDENTITY: &str = "managed-identity";
 
 /// Shortest accepted `AZCOPS_SESSION_KEY`: 32 characters carry enough entropy for an AES-256
 /// key when generated randomly (`openssl rand -base64 32` gives 44).
@@ -50,13 +61,27 @@ pub struct WebConfig {
     pub client: Option<WebClient>,
 }
 
+/// How the dashboard proves itself to the token endpoint when it redeems a code.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ClientCredential {
+    /// `AZCOPS_WEB_CLIENT_SECRET`.
+    Secret(String),
+    /// `AZCOPS_WEB_CLIENT_ASSERTION=managed-identity`: a managed-identity token for
+    /// `api://AzureADTokenExchange`, which the registration's federated identity credential
+    /// trusts; no secret to store or rotate.
+    ManagedIdentity {
+        /// `AZURE_CLIENT_ID`: a user-assigned identity's client id (`None`: system-assigned).
+        identity_client_id: Option<String>,
+    },
+}
+
 /// The dashboard's app registration.
 #[derive(Clone, PartialEq, Eq)]
 pub struct WebClient {
     /// `AZCOPS_WEB_CLIENT_ID`: the ID token's audience.
     pub client_id: String,
-    /// `AZCOPS_WEB_CLIENT_SECRET`.
-    pub client_secret: String,
+    /// The client secret or the federated credential.
+    pub credential: ClientCredential,
     /// `AZCOPS_SESSION_KEY`.
     pub session_key: String,
 }
@@ -69,8 +94,9 @@ impl std::fmt::Debug for WebConfig {
 }
 
 impl WebConfig {
-    /// Reads `AZCOPS_WEB_CLIENT_ID`; when it is set, `AZCOPS_WEB_CLIENT_SECRET` and
-    /// `AZCOPS_SESSION_KEY` (at least [`MIN_SESSION_KEY_CHARS`] characters) are required.
+    /// Reads `AZCOPS_WEB_CLIENT_ID`; when it is set, `AZCOPS_SESSION_KEY` (at least
+    /// [`MIN_SESSION_KEY_CHARS`] characters) is required, and `AZCOPS_WEB_CLIENT_SECRET` unless
+    /// `AZCOPS_WEB_CLIENT_ASSERTION` is `managed-identity`.
     ///
     /// # Errors
     /// A required setting is missing or the key is too short (the value is never echoed).
@@ -86,7 +112,22 @@ impl WebConfig {
                 .map(str::to_owned)
                 .ok_or_else(|| ConfigError::Missing { key: key.to_owned() })
         };
-        let client_secret = required("AZCOPS_WEB_CLIENT_SECRET")?;
+        let credential = match source.get("AZCOPS_WEB_CLIENT_ASSERTION").map(str::trim).unwrap_or("") {
+            "" => ClientCredential::Secret(required("AZCOPS_WEB_CLIENT_SECRET")?),
+            ASSERTION_MANAGED_IDENTITY => ClientCredential::ManagedIdentity {
+                identity_client_id: source
+                    .get("AZURE_CLIENT_ID")
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned),
+            },
+            _ => {
+                return Err(ConfigError::invalid(
+                    "AZCOPS_WEB_CLIENT_ASSERTION",
+                    format!("must be {ASSERTION_MANAGED_IDENTITY} or empty (the client secret)"),
+                ));
+            }
+        };
         let session_key = required("AZCOPS_SESSION_KEY")?;
         if session_key.chars().count() < MIN_SESSION_KEY_CHARS {
             return Err(ConfigError::invalid(
@@ -94,7 +135,7 @@ impl WebConfig {
                 format!("must be at least {MIN_SESSION_KEY_CHARS} characters"),
             ));
         }
-        Ok(Self { client: Some(WebClient { client_id: client_id.to_owned(), client_secret, session_key }) })
+        Ok(Self { client: Some(WebClient { client_id: client_id.to_owned(), credential, session_key }) })
     }
 }
 
@@ -107,6 +148,8 @@ pub struct WebRuntime {
     pub cookies: Option<CookieKey>,
     /// Calls the identity provider's token endpoint.
     pub http: reqwest::Client,
+    /// The managed identity's tokens for the federated credential (cached), or why there are none.
+    pub assertions: Option<Result<assertion::Assertions, String>>,
 }
 
 impl WebRuntime {
@@ -117,7 +160,13 @@ impl WebRuntime {
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        Self { config, cookies, http }
+        let assertions = match config.client.as_ref().map(|c| &c.credential) {
+            Some(ClientCredential::ManagedIdentity { identity_client_id }) => {
+                Some(assertion::Assertions::managed_identity(identity_client_id.clone()))
+            }
+            _ => None,
+        };
+        Self { config, cookies, http, assertions }
     }
 }
 
@@ -129,6 +178,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::overview::page_or_ready))
         .route("/recommendations", get(pages::recommendations::list))
+        .route("/recommendations/bulk", post(pages::bulk::decide))
         .route("/recommendations/{id}", get(pages::recommendation::detail))
         .route("/recommendations/{id}/{action}", post(pages::recommendation::decide))
         .route("/costs", get(pages::costs::explorer))
@@ -202,6 +252,23 @@ mod tests {
         ]);
         let config = WebConfig::from_source(&ok).unwrap();
         assert!(!format!("{config:?}").contains("0123"), "the key is not in Debug output");
+        // The federated credential replaces the secret; anything else is refused by name.
+        let federated = SettingsSource::from_pairs([
+            ("AZCOPS_WEB_CLIENT_ID", "c"),
+            ("AZCOPS_WEB_CLIENT_ASSERTION", "managed-identity"),
+            ("AZURE_CLIENT_ID", "uami"),
+            ("AZCOPS_SESSION_KEY", "0123456789abcdef0123456789abcdef"),
+        ]);
+        let client = WebConfig::from_source(&federated).unwrap().client.unwrap();
+        assert!(matches!(
+            client.credential,
+            ClientCredential::ManagedIdentity { identity_client_id: Some(ref id) } if id == "uami"
+        ));
+        let mut bad = federated.clone();
+        bad.set("AZCOPS_WEB_CLIENT_ASSERTION", "certificate");
+        assert!(
+            WebConfig::from_source(&bad).unwrap_err().to_string().contains("AZCOPS_WEB_CLIENT_ASSERTION")
+        );
         assert!(WebRuntime::new(config).cookies.is_some());
         for secret in ["AZCOPS_WEB_CLIENT_SECRET", "AZCOPS_SESSION_KEY"] {
             assert_eq!(crate::config::display_value(secret, "s3cr3t"), "[redacted]", "{secret}");

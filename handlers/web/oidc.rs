@@ -1,4 +1,5 @@
-//! OpenID Connect sign-in as a confidential client: authorisation code flow with PKCE (S256),
+//! OpenID Connect sign-in as a confidential client (client secret, or the managed identity's
+//! federated credential as a client assertion): authorisation code flow with PKCE (S256),
 //! `state` and `nonce` checked, the ID token validated by the API's authenticator (same key set,
 //! same per-tenant issuer rule) with the dashboard's client id as audience.
 
@@ -7,12 +8,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use super::assertion::JWT_BEARER;
 use super::session::{
     SESSION_COOKIE, SESSION_LIFETIME_SECS, SIGNIN_COOKIE, SIGNIN_LIFETIME_SECS, Session, SignInAttempt,
     clear_cookie, cookie_value, pkce_challenge, random_token, same_secret, set_cookie,
 };
 use super::viewer::{check_csrf, cookie_key, is_secure, session_of};
-use super::{WebClient, WebError, pages};
+use super::{ClientCredential, WebClient, WebError, pages};
 use crate::api::{ApiError, AuthError};
 use crate::state::AppState;
 
@@ -92,7 +94,7 @@ struct TokenResponse {
 }
 
 /// `GET /auth/callback`: checks `state`, redeems the code with the PKCE verifier and the client
-/// secret, validates the ID token and its `nonce`, and starts the session.
+/// secret or assertion, validates the ID token and its `nonce`, and starts the session.
 pub async fn callback(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -122,17 +124,36 @@ pub async fn callback(
     if !same_secret(&returned_state, &attempt.state) {
         return Err(WebError::SignIn("the returned state does not match this sign-in attempt".into()));
     }
-    let form = serde_urlencoded::to_string([
-        ("grant_type", "authorization_code"),
-        ("client_id", client.client_id.as_str()),
-        ("client_secret", client.client_secret.as_str()),
-        ("code", code.as_str()),
-        ("redirect_uri", redirect_uri(&headers).as_str()),
-        ("code_verifier", attempt.verifier.as_str()),
-        ("scope", "openid profile"),
-    ])
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let http = &state.web().ok_or(WebError::NotConfigured)?.http;
+    let web = state.web().ok_or(WebError::NotConfigured)?;
+    let credential: Vec<(&str, String)> = match &client.credential {
+        ClientCredential::Secret(secret) => vec![("client_secret", secret.clone())],
+        ClientCredential::ManagedIdentity { .. } => {
+            let assertions = match &web.assertions {
+                Some(Ok(assertions)) => assertions,
+                Some(Err(why)) => return Err(unavailable(format!("the managed identity: {why}"))),
+                None => return Err(unavailable("no managed identity credential".into())),
+            };
+            let token = assertions
+                .assertion()
+                .await
+                .map_err(|e| unavailable(format!("the managed identity's client assertion: {e}")))?;
+            vec![
+                ("client_assertion_type", JWT_BEARER.to_owned()),
+                ("client_assertion", token.expose().to_owned()),
+            ]
+        }
+    };
+    let mut pairs = vec![
+        ("grant_type", "authorization_code".to_owned()),
+        ("client_id", client.client_id.clone()),
+        ("code", code),
+        ("redirect_uri", redirect_uri(&headers)),
+        ("code_verifier", attempt.verifier.clone()),
+        ("scope", "openid profile".to_owned()),
+    ];
+    pairs.extend(credential);
+    let form = serde_urlencoded::to_string(&pairs).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let http = &web.http;
     let answer = http
         .post(format!("{}/token", authority(&state)?))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod azurite;
+mod demo_console;
 mod emulator;
 mod layout;
 mod lifecycle;

@@ -4,6 +4,8 @@
 //! suite (`tests/web/browser/`) covers rendering, charts and accessibility.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod actions;
+mod assertion;
 mod flows;
 mod support;
 mod views;

@@ -69,6 +69,31 @@ pub async fn trigger(state: &AppState, req: &HttpTriggerRequest) -> Result<(Valu
         None | Some("") => TriggerBody::default(),
         Some(text) => crate::api::extract::parse_json(text.as_bytes())?,
     };
+    let (accepted, messages) = start_on_demand(state, &tenant, body).await?;
+    let body = serde_json::to_value(&accepted).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let location = format!("/api/v1/ingestion/status/{}", accepted.run_id);
+    let res = http_output(
+        202,
+        [("Content-Type", "application/json".to_owned()), ("Location", location)],
+        &body.to_string(),
+    );
+    Ok((res, messages))
+}
+
+/// Plans an on-demand run for `tenant` (Admin) and audits it: the one path of
+/// `POST /api/v1/ingestion/trigger` and the dashboard's "Run now", with the same limits (one
+/// queued or running on-demand run per tenant, then the cooldown). Returns the answer and the
+/// queue messages (one per subscription) for the function's `messages` output.
+///
+/// # Errors
+/// 403 without the Admin role, 409 naming the active run, 429 during the cooldown, 422 for an
+/// unknown subscription, or the store's failure.
+pub(crate) async fn start_on_demand(
+    state: &AppState,
+    tenant: &Tenant,
+    body: TriggerBody,
+) -> Result<(TriggerAccepted, Vec<Value>), ApiError> {
+    tenant.require(ROLE_ADMIN)?;
     let kind = body.kind.unwrap_or(RunKind::Full);
     let runtime = state.api().ok_or(ApiError::NotConfigured("AZCOPS_AUTH_AUDIENCE"))?;
     let requested_by = tenant.caller.actor();
@@ -106,20 +131,13 @@ pub async fn trigger(state: &AppState, req: &HttpTriggerRequest) -> Result<(Valu
         .map(serde_json::to_value)
         .collect::<Result<Vec<Value>, _>>()
         .map_err(|e| ApiError::Internal(format!("cannot serialise a queue message: {e}")))?;
-    let body = serde_json::to_value(TriggerAccepted {
+    let accepted = TriggerAccepted {
         run_id: run.run.id.clone(),
         status: run.run.status.to_string(),
         kind,
         subscriptions: run.messages.len(),
-    })
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let location = format!("/api/v1/ingestion/status/{}", run.run.id);
-    let res = http_output(
-        202,
-        [("Content-Type", "application/json".to_owned()), ("Location", location)],
-        &body.to_string(),
-    );
-    Ok((res, messages))
+    };
+    Ok((accepted, messages))
 }
 
 /// The API error for a refused on-demand run.

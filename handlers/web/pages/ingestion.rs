@@ -1,16 +1,16 @@
 //! Ingestion: the tenant's recent runs and one run's per-subscription items (status, attempts,
-//! duration, rows written, error). Read-only: starting a run stays `POST /api/v1/ingestion/trigger`.
+//! duration, rows written, error), and "Run now" for Admins (see [`super::run_now`]).
 
 use axum::extract::Query;
 use axum::response::Response;
-use maud::html;
+use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::layout::{Nav, page};
 use crate::store::{ItemStatus, PageRequest};
 use crate::web::WebError;
 use crate::web::format::when;
-use crate::web::viewer::Viewer;
+use crate::web::viewer::{CSRF_FIELD, Viewer};
 
 /// Runs listed.
 pub const RUNS_SHOWN: u32 = 20;
@@ -19,6 +19,41 @@ pub const RUNS_SHOWN: u32 = 20;
 #[derive(Debug, Default, Deserialize)]
 pub struct IngestionQuery {
     run: Option<String>,
+    /// How the last "Run now" ended: `started`, `active` or `cooldown`.
+    outcome: Option<String>,
+    /// With `cooldown`: when the next on-demand run may start.
+    until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The "Run now" form (Admins) and the outcome of the last one.
+fn run_now(viewer: &Viewer, query: &IngestionQuery) -> Markup {
+    let admin = viewer.tenant.require(crate::api::auth::ROLE_ADMIN).is_ok();
+    let run = query.run.as_deref().unwrap_or("");
+    html! {
+        @match query.outcome.as_deref() {
+            Some("started") => div.notice role="status" data-testid="run-outcome" data-outcome="started" {
+                "Run " code { (run) } " planned: its subscriptions are queued and appear below as they finish."
+            },
+            Some("active") => div.notice role="status" data-testid="run-outcome" data-outcome="active" {
+                "An on-demand run of this tenant is still queued or running: " a href={"/ingestion?run=" (run)} { code { (run) } }
+                ". Wait for it to finish."
+            },
+            Some("cooldown") => div.notice role="status" data-testid="run-outcome" data-outcome="cooldown" {
+                "The last on-demand run (" a href={"/ingestion?run=" (run)} { code { (run) } } ") started recently; the next may start "
+                @match query.until { Some(at) => { "at " time datetime=(at.to_rfc3339()) data-testid="run-again-at" { (when(at)) } }, None => "later" }
+                "."
+            },
+            _ => {}
+        }
+        @if admin {
+            form.run-now method="post" action=(super::run_now::PATH) {
+                input type="hidden" name=(CSRF_FIELD) value=(viewer.session.csrf);
+                button type="submit" data-testid="run-now" { "Run now" }
+                " "
+                small { "Ingests every active subscription of this tenant; one on-demand run at a time." }
+            }
+        }
+    }
 }
 
 fn item_status(status: ItemStatus) -> String {
@@ -35,10 +70,11 @@ pub async fn page_view(viewer: Viewer, Query(query): Query<IngestionQuery>) -> R
     };
     let body = html! {
         h1 { "Ingestion" }
+        (run_now(&viewer, &query))
         @if runs.items.is_empty() {
             p.empty data-testid="empty-runs" {
                 "No ingestion run yet. Runs are planned nightly at 02:00 UTC; an Admin can start one with "
-                code { "POST /api/v1/ingestion/trigger" } "."
+                "Run now or " code { "POST /api/v1/ingestion/trigger" } "."
             }
         } @else {
             table data-testid="runs" {

@@ -1,6 +1,8 @@
 //! The dashboard's pages.
 
+pub mod bulk;
 pub mod costs;
+pub mod forecast;
 pub mod governance;
 pub mod ingestion;
 pub mod layout;
@@ -8,6 +10,7 @@ pub mod overview;
 pub mod recommendation;
 pub mod recommendations;
 pub mod resources;
+pub mod run_now;
 pub mod settings;
 pub mod tenant;
 

@@ -1,4 +1,4 @@
-//! Overview: month-to-date and 30-day cost, the 30-day trend (actual vs amortized), cost by
+//! Overview: month-to-date and 30-day cost, the month-end forecast and budgets, the 30-day trend (actual vs amortized), cost by
 //! service, open savings by category, the top recommendations and data freshness.
 
 use std::collections::BTreeMap;
@@ -50,16 +50,22 @@ async fn render(viewer: &Viewer) -> Result<Response, WebError> {
     let (one, top_page, all) =
         (PageRequest::first(1)?, PageRequest::first(TOP_RECOMMENDATIONS)?, PageRequest::first(500)?);
     // Independent reads run concurrently: the page waits for the slowest, not for their sum.
-    let (mtd, last30, sample, groups, top, subscriptions, runs, name) = tokio::try_join!(
-        store.cost_summary(scope, today, today.day(), None),
-        store.cost_summary(scope, today, 30, None),
-        store.list_costs(scope, &no_filter, one),
-        store.recommendation_summary(scope),
-        store.list_recommendations(scope, &open, top_page),
-        store.list_subscriptions(scope, all),
-        store.list_runs(scope, one),
-        admin.get_tenant(scope.tenant_id()),
-    )?;
+    let reads = async {
+        tokio::try_join!(
+            store.cost_summary(scope, today, today.day(), None),
+            store.cost_summary(scope, today, 30, None),
+            store.list_costs(scope, &no_filter, one),
+            store.recommendation_summary(scope),
+            store.list_recommendations(scope, &open, top_page),
+            store.list_subscriptions(scope, all),
+            store.list_runs(scope, one),
+            admin.get_tenant(scope.tenant_id()),
+        )
+    };
+    // The forecast (the slowest part: 120 days of series and its backtests) runs beside them.
+    let (reads, month_end) = tokio::join!(reads, super::forecast::load(store, scope, today));
+    let (mtd, last30, sample, groups, top, subscriptions, runs, name) = reads?;
+    let (forecasts, budgets) = month_end?;
     let name = name.name;
     let latest_run = match runs.items.first() {
         Some(run) => Some(store.get_run(scope, &run.id).await?),
@@ -104,6 +110,15 @@ async fn render(viewer: &Viewer) -> Result<Response, WebError> {
             @for (cur, categories) in &savings {
                 (card("Open savings a month", "open-savings", categories.values().map(|v| v.1).sum(), cur, &format!("{} open recommendations", categories.values().map(|v| v.0).sum::<i64>())))
             }
+        }
+        section aria-labelledby="month-end-h" {
+            h2 #month-end-h { "Month end and budgets" }
+            @if forecasts.is_empty() {
+                p.empty data-testid="empty-forecast" { "No forecast yet: it needs the cost history that ingestion loads." }
+            } @else {
+                div.cards { (super::forecast::cards(&forecasts)) }
+            }
+            (super::forecast::budgets(&budgets))
         }
         section aria-labelledby="trend-h" {
             h2 #trend-h { "Daily cost, last 30 days" }

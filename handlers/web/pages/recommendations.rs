@@ -47,7 +47,8 @@ fn some(value: &str) -> Option<String> {
 }
 
 impl ListQuery {
-    fn filter(&self) -> Result<RecommendationFilter, ApiError> {
+    /// The store filter these fields ask for.
+    pub(super) fn filter(&self) -> Result<RecommendationFilter, ApiError> {
         let status = match some(&self.status) {
             None => None,
             Some(s) => Some(s.parse::<RecommendationStatus>().map_err(|_| {
@@ -77,7 +78,8 @@ impl ListQuery {
         })
     }
 
-    fn with_page(&self, page: u32) -> String {
+    /// The filter fields that are set, by name (the bulk form carries them).
+    pub(super) fn fields(&self) -> Vec<(&'static str, &str)> {
         let pairs = [
             ("status", self.status.as_str()),
             ("category", &self.category),
@@ -86,8 +88,12 @@ impl ListQuery {
             ("min_savings", &self.min_savings),
             ("sort", &self.sort),
         ];
+        pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect()
+    }
+
+    fn with_page(&self, page: u32) -> String {
         let mut query: Vec<(&str, String)> =
-            pairs.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (*k, (*v).to_owned())).collect();
+            self.fields().into_iter().map(|(k, v)| (k, v.to_owned())).collect();
         query.push(("page", page.to_string()));
         format!("/recommendations?{}", serde_urlencoded::to_string(&query).unwrap_or_default())
     }
@@ -103,6 +109,8 @@ pub async fn list(viewer: Viewer, RawQuery(raw): RawQuery) -> Result<Response, W
     let (store, scope) = (&viewer.tenant.store, &viewer.tenant.scope);
     let found = store.list_recommendations(scope, &filter, page_request).await?;
     let subscriptions = store.list_subscriptions(scope, PageRequest::first(500)?).await?;
+    // Readers get no checkboxes: bulk decisions need the role the single decisions need.
+    let may_decide = viewer.tenant.require(crate::api::auth::ROLE_APPROVER).is_ok();
     let body = html! {
         h1 { "Recommendations" }
         form.filters method="get" action="/recommendations" role="search" aria-label="Filter recommendations" {
@@ -132,7 +140,8 @@ pub async fn list(viewer: Viewer, RawQuery(raw): RawQuery) -> Result<Response, W
         @if found.items.is_empty() {
             p.empty { "None match these filters. Clear a filter, or wait for the next evaluation (it runs after each ingestion)." }
         } @else {
-            (table(&found.items))
+            @if may_decide { (super::bulk::form(&viewer, &query, found.total)) }
+            (selectable_table(&found.items, may_decide))
             nav.pager aria-label="Pages" {
                 @if page_no > 1 { a href=(query.with_page(page_no - 1)) { "Previous" } }
                 " Page " (page_no) " of " (found.total_pages) " "
@@ -146,9 +155,15 @@ pub async fn list(viewer: Viewer, RawQuery(raw): RawQuery) -> Result<Response, W
 
 /// The recommendations table shared by the overview and the list.
 pub fn table(items: &[Recommendation]) -> Markup {
+    selectable_table(items, false)
+}
+
+/// The table, with a checkbox per row belonging to the bulk form when `select` is set.
+fn selectable_table(items: &[Recommendation], select: bool) -> Markup {
     html! {
         table.recommendations data-testid="recommendations" {
             thead { tr {
+                @if select { th scope="col" { span.visually-hidden { "Select" } } }
                 th scope="col" { "Recommendation" } th scope="col" { "Rule" } th scope="col" { "Status" }
                 th scope="col" .num { "Monthly savings" } th scope="col" .num { "Confidence" }
                 th scope="col" { "Risk" } th scope="col" .num { "Priority" }
@@ -156,6 +171,9 @@ pub fn table(items: &[Recommendation]) -> Markup {
             tbody {
                 @for r in items {
                     tr data-id=(r.id) {
+                        @if select {
+                            td { input type="checkbox" name="id" value=(r.id) form="bulk" aria-label={"Select " (r.title)} data-testid="select"; }
+                        }
                         td { a href={"/recommendations/" (r.id)} { (r.title) } }
                         td { (words(&r.rule_id)) }
                         td { span class={"status " (r.status.to_string())} { (r.status.to_string()) } }

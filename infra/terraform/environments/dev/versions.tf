@@ -10,6 +10,10 @@ terraform {
       source  = "Azure/azapi"
       version = ">= 2.5.0, < 3.0.0"
     }
+    azuread = {
+      source  = "hashicorp/azuread"
+      version = ">= 3.0.0, < 4.0.0"
+    }
   }
 
   # Partial configuration: storage account, container and key come from -backend-config in the

@@ -141,7 +141,8 @@ module "function_app" {
     audience = var.auth_audience
   }
   web = {
-    client_id = var.web_client_id
+    client_id        = var.web_client_id
+    client_assertion = var.web_client_credential == "federated" ? "managed-identity" : ""
   }
   control_plane_tenant_id     = local.control_plane_tenant_id
   cors_origins                = var.cors_origins
@@ -171,4 +172,25 @@ module "eventgrid" {
   subscription_enabled  = var.eventgrid_subscription_enabled
   action_group_id       = module.monitoring.action_group_id
   tags                  = local.tags
+}
+
+# The dashboard's federated credential: the registration trusts tokens of the app's user-assigned
+# identity for api://AzureADTokenExchange, which the app sends as client assertion when it redeems a
+# sign-in code (AZCOPS_WEB_CLIENT_ASSERTION = managed-identity), so no client secret exists.
+resource "azuread_application_federated_identity_credential" "web" {
+  count = var.web_client_credential == "federated" ? 1 : 0
+
+  application_id = var.web_application_id
+  display_name   = "azcops-${var.environment}-managed-identity"
+  description    = "AzCops dashboard sign-in with the function app's user-assigned identity"
+  audiences      = ["api://AzureADTokenExchange"]
+  issuer         = "https://login.microsoftonline.com/${data.azurerm_client_config.current.tenant_id}/v2.0"
+  subject        = module.identity.principal_id
+
+  lifecycle {
+    precondition {
+      condition     = var.web_application_id != "" && var.web_client_id != ""
+      error_message = "A federated dashboard credential needs web_client_id and web_application_id."
+    }
+  }
 }

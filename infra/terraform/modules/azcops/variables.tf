@@ -125,6 +125,28 @@ variable "web_client_id" {
   default     = ""
 }
 
+variable "web_client_credential" {
+  description = "How the dashboard redeems sign-in codes: \"secret\" (AZCOPS_WEB_CLIENT_SECRET from extra_secrets) or \"federated\" (a federated identity credential on the registration trusts the app's user-assigned identity; the app sends that identity's token as client assertion, AZCOPS_WEB_CLIENT_ASSERTION = managed-identity, and no client secret exists)."
+  type        = string
+  default     = "secret"
+
+  validation {
+    condition     = contains(["secret", "federated"], var.web_client_credential)
+    error_message = "web_client_credential must be \"secret\" or \"federated\"."
+  }
+}
+
+variable "web_application_id" {
+  description = "Resource ID of the dashboard's app registration (\"/applications/<object id>\"), on which the federated identity credential is created when web_client_credential is \"federated\"."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.web_application_id == "" || can(regex("^/applications/[0-9a-fA-F-]{36}$", var.web_application_id))
+    error_message = "web_application_id must be \"/applications/<object id>\"."
+  }
+}
+
 variable "control_plane_tenant_id" {
   description = "Tenant of the platform operators; defaults to the deploying tenant."
   type        = string

@@ -9,5 +9,9 @@ terraform {
       source  = "Azure/azapi"
       version = ">= 2.5.0, < 3.0.0"
     }
+    azuread = {
+      source  = "hashicorp/azuread"
+      version = ">= 3.0.0, < 4.0.0"
+    }
   }
 }

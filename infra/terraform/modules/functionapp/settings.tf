@@ -48,10 +48,12 @@ locals {
     AZCOPS_CORS_ORIGINS         = join(",", var.cors_origins)
 
     # The dashboard's sign-in (handlers/web): the client secret and the cookie key are Key Vault
-    # references; with an empty client id the dashboard says sign-in is not configured.
-    AZCOPS_WEB_CLIENT_ID     = var.web.client_id
-    AZCOPS_WEB_CLIENT_SECRET = format(local.key_vault_reference, var.web.client_secret_name)
-    AZCOPS_SESSION_KEY       = format(local.key_vault_reference, var.web.session_key_secret_name)
+    # references; with an empty client id the dashboard says sign-in is not configured. With the
+    # federated credential (client_assertion = managed-identity) there is no client secret.
+    AZCOPS_WEB_CLIENT_ID        = var.web.client_id
+    AZCOPS_WEB_CLIENT_ASSERTION = var.web.client_assertion
+    AZCOPS_WEB_CLIENT_SECRET    = var.web.client_assertion == "" ? format(local.key_vault_reference, var.web.client_secret_name) : ""
+    AZCOPS_SESSION_KEY          = format(local.key_vault_reference, var.web.session_key_secret_name)
 
     AZCOPS_API_RATE_LIMIT_PER_MINUTE = "1200"
     AZCOPS_API_MAX_BODY_BYTES        = "65536"

@@ -199,9 +199,10 @@ variable "tags" {
 }
 
 variable "web" {
-  description = "The dashboard's Entra app registration (a confidential web client with redirect URI https://<app>/auth/callback): its client id, and the Key Vault secret names of its client secret and of the session cookie key (at least 32 characters); the defaults are the names the azcops module gives extra_secrets AZCOPS_WEB_CLIENT_SECRET and AZCOPS_SESSION_KEY."
+  description = "The dashboard's Entra app registration (a confidential web client with redirect URI https://<app>/auth/callback): its client id, and the Key Vault secret names of its client secret and of the session cookie key (at least 32 characters); the defaults are the names the azcops module gives extra_secrets AZCOPS_WEB_CLIENT_SECRET and AZCOPS_SESSION_KEY. client_assertion \"managed-identity\" replaces the client secret with the federated credential (no secret reference is set)."
   type = object({
     client_id               = optional(string, "")
+    client_assertion        = optional(string, "")
     client_secret_name      = optional(string, "azcops-web-client-secret")
     session_key_secret_name = optional(string, "azcops-session-key")
   })
