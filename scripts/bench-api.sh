@@ -118,6 +118,13 @@ start_server() { # backend [extra VAR=value ...]
     AZCOPS_API_CACHE_SECONDS=0 \
     RUST_LOG=info AZCOPS_LOG_FORMAT=json "$BIN" serve --port "$PORT" >"$STATE/server-$backend.log" 2>&1 &
   SERVER_PID=$!
+  # A server left on the port would answer instead of this one and be measured in its place.
+  sleep 0.5
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    echo "bench-api: the server did not start (port $PORT in use?):" >&2
+    cat "$STATE/server-$backend.log" >&2
+    exit 1
+  fi
   for _ in $(seq 100); do
     if curl -fsS "http://127.0.0.1:$PORT/api/health" >/dev/null 2>&1; then break; fi
     sleep 0.1
@@ -173,10 +180,9 @@ for backend in $BACKENDS; do
   run "${backend}_explore_service_30d" "/api/v1/costs/explore?group_by=service"
   run "${backend}_explore_tag_30d" "/api/v1/costs/explore?group_by=tag:cost-center"
   run "${backend}_resources_page50" "/api/v1/resources?page_size=50"
-  # Last: 13 months by resource group reads the per-subscription daily rollup, which this data
-  # set does not shrink (40 distinct resources a subscription-day), so requests outlast wrk's
-  # 2 s timeout and keep the server busy for a while.
-  run "${backend}_explore_rg_13m_month" "/api/v1/costs/explore?group_by=resource_group&granularity=month&from=$(date -u -d '394 days ago' +%F)"
+  # 13 calendar months by resource group: whole months from the month-level rollup, the current
+  # month's days from the per-subscription daily rollup (40 combinations a subscription-day).
+  run "${backend}_explore_rg_13m_month" "/api/v1/costs/explore?group_by=resource_group&granularity=month&from=$(date -u -d "$(date -u +%Y-%m-01) -12 months" +%F)"
   stop_server
   # Telemetry's per-request cost: the resources page again with Application Insights configured,
   # its ingestion endpoint the sandbox's `/v2/track` (requests, dependencies and metrics sent).

@@ -1,4 +1,4 @@
-//! Curated retention: costs and their rollups 13 months, resource history 30 days, audit 7 years.
+//! Curated retention: costs, their rollups and the tag-coverage history 13 months, resource history 30 days, audit 7 years.
 //!
 //! This is the one cross-tenant data job (the `retention` timer), and the only path that may
 //! delete audit rows: it opens the database's audit gate inside its own transaction.
@@ -16,6 +16,9 @@ pub struct RetentionReport {
     /// Cost rollup rows older than 13 months (the daily rollup tables, and the month-level
     /// table's months before the cutoff's).
     pub cost_rollups: u64,
+    /// `tag_coverage_daily` rows older than 13 months (the governance trend, kept as long as the
+    /// costs it is shown beside).
+    pub tag_coverage: u64,
     /// `resource_history` snapshots older than 30 days.
     pub resource_history: u64,
     /// `audit_logs` rows older than 7 years.
@@ -74,6 +77,13 @@ impl Store {
                         .await?
                         .rows_affected();
                 }
+                report.tag_coverage +=
+                    sqlx::query("DELETE FROM tag_coverage_daily WHERE tenant_id = $1 AND date < $2")
+                        .bind(tenant)
+                        .bind(cost_cutoff)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
                 report.cost_rollups +=
                     sqlx::query("DELETE FROM cost_rollup_monthly WHERE tenant_id = $1 AND month < $2")
                         .bind(tenant)

@@ -113,6 +113,12 @@ async fn retention_deletes_only_what_aged_out(ctx: Ctx) {
         let observed = at.checked_sub_days(Days::new(days_ago)).unwrap();
         store.upsert_resources(&scope, std::slice::from_ref(&disk), observed).await.unwrap();
     }
+    // An inventory of another subscription 14 months ago: its tag-coverage row ages out with the
+    // costs, its history snapshot with the history.
+    let old_sub = guid(102);
+    let old_disk = resource(&old_sub, "disk0", "microsoft.compute/disks", "westeurope", "prod");
+    let long_ago = at.checked_sub_months(Months::new(14)).unwrap();
+    store.upsert_resources(&scope, std::slice::from_ref(&old_disk), long_ago).await.unwrap();
     let years_ago = |y: u32| at.checked_sub_months(Months::new(12 * y)).unwrap();
     for (i, when) in [years_ago(9), years_ago(8), years_ago(6), at].into_iter().enumerate() {
         store.append_audit(&scope, &entry("tenant.updated", &format!("t{i}"), when)).await.unwrap();
@@ -121,7 +127,7 @@ async fn retention_deletes_only_what_aged_out(ctx: Ctx) {
     let report = store.apply_retention(at).await.unwrap();
     assert_eq!(
         report,
-        RetentionReport { costs_daily: 1, cost_rollups: 5, resource_history: 2, audit_logs: 2 }
+        RetentionReport { costs_daily: 1, cost_rollups: 5, tag_coverage: 1, resource_history: 3, audit_logs: 2 }
     );
     let costs =
         store.list_costs(&scope, &CostFilter::default(), PageRequest::first(10).unwrap()).await.unwrap();
