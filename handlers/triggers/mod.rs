@@ -4,6 +4,7 @@
 //! `Outputs`; no SQL and no HTTP building here. [`dispatch`] routes an invocation by name.
 
 pub mod api;
+pub mod deliver_notifications;
 pub mod diagnostics;
 pub mod evaluate_rules;
 pub mod hourly_costs;
@@ -11,6 +12,8 @@ pub mod ingest_poison;
 pub mod ingest_subscription;
 pub mod ingestion_trigger;
 pub mod nightly_ingest;
+pub mod notification_dispatch;
+pub mod notification_poison;
 pub mod retention;
 pub mod support;
 pub mod web;
@@ -55,6 +58,9 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
     api::SPEC,
     ingestion_trigger::SPEC,
     web::SPEC,
+    notification_dispatch::SPEC,
+    deliver_notifications::SPEC,
+    notification_poison::SPEC,
 ];
 
 /// Why an invocation failed.
@@ -120,6 +126,9 @@ pub async fn dispatch(
         "api" => api::run(state, request).await,
         "ingestion_trigger" => ingestion_trigger::run(state, request).await,
         "web" => web::run(state, request).await,
+        "notification_dispatch" => notification_dispatch::run(state, request).await,
+        "deliver_notifications" => deliver_notifications::run(state, request).await,
+        "notification_poison" => notification_poison::run(state, request).await,
         other if state.diagnostics().enabled => diagnostics::dispatch(state, other, request).await,
         other => Err(TriggerError::UnknownFunction(other.to_owned())),
     }
