@@ -1,0 +1,11 @@
+//! Integration tests of notifications: channels through the API (real tokens from the mock
+//! OpenID provider), the outbox and delivery runs against a real HTTP receiver, on SQLite and
+//! PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod channels;
+mod delivery;
+mod receiver;
+mod routing;
+mod shapes;
+mod support;
