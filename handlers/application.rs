@@ -115,6 +115,10 @@ impl Application {
 
     /// The notifier of a local command (`azcops ingest`, `azcops channel test`).
     pub fn notifier(&self) -> crate::notify::service::Notifier {
-        crate::notify::service::Notifier::new(self.store.clone(), self.settings.notify.clone(), self.notify_tokens())
+        crate::notify::service::Notifier::new(
+            self.store.clone(),
+            self.settings.notify.clone(),
+            self.notify_tokens(),
+        )
     }
 }

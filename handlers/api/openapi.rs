@@ -10,7 +10,9 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::routes::{admin, analytics, budgets, costs, data, explore, notifications, recommendations, settings};
+use super::routes::{
+    admin, analytics, budgets, costs, data, explore, notifications, recommendations, settings,
+};
 use super::schemas;
 
 /// The error responses every authenticated route may answer, all in the one error shape.

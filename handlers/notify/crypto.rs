@@ -38,7 +38,11 @@ impl SecretBox {
         let mut data = secret.as_bytes().to_vec();
         let aad = associated(tenant_id, channel_id);
         self.key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad.as_bytes()), &mut data)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad.as_bytes()),
+                &mut data,
+            )
             .ok()?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&data);

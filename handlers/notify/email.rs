@@ -68,6 +68,9 @@ mod tests {
         assert_eq!(body["content"]["subject"], "[AzCops] Ingestion failed");
         assert!(body["content"]["html"].as_str().unwrap().contains("&lt;boom&gt;"));
         assert!(body["content"]["plainText"].as_str().unwrap().contains("error: <boom>"));
-        assert_eq!(send_url("https://acs.communication.azure.com/"), "https://acs.communication.azure.com/emails:send?api-version=2023-03-31");
+        assert_eq!(
+            send_url("https://acs.communication.azure.com/"),
+            "https://acs.communication.azure.com/emails:send?api-version=2023-03-31"
+        );
     }
 }

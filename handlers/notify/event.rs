@@ -125,7 +125,8 @@ impl NewFindings {
     /// The data of `findings` of `subscription_id`, sorted by savings and totalled per currency.
     pub fn new(subscription_id: &str, mut findings: Vec<FindingSummary>) -> Self {
         for f in &mut findings {
-            f.estimated_monthly_savings = crate::money::round_to_minor_unit(f.estimated_monthly_savings, &f.currency);
+            f.estimated_monthly_savings =
+                crate::money::round_to_minor_unit(f.estimated_monthly_savings, &f.currency);
         }
         findings.sort_by(|a, b| {
             b.estimated_monthly_savings.total_cmp(&a.estimated_monthly_savings).then_with(|| a.id.cmp(&b.id))
@@ -137,7 +138,13 @@ impl NewFindings {
         for (currency, total) in &mut total_savings {
             *total = crate::money::round_to_minor_unit(*total, currency);
         }
-        Self { subscription_id: subscription_id.to_owned(), count: findings.len(), findings, total_savings, truncated: false }
+        Self {
+            subscription_id: subscription_id.to_owned(),
+            count: findings.len(),
+            findings,
+            total_savings,
+            truncated: false,
+        }
     }
 }
 
@@ -210,7 +217,10 @@ mod tests {
 
     #[test]
     fn new_findings_sort_by_savings_and_total_per_currency() {
-        let data = NewFindings::new("s", vec![finding(1, 5.004, "EUR"), finding(2, 40.0, "USD"), finding(3, 10.0, "EUR")]);
+        let data = NewFindings::new(
+            "s",
+            vec![finding(1, 5.004, "EUR"), finding(2, 40.0, "USD"), finding(3, 10.0, "EUR")],
+        );
         assert_eq!(data.findings.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), ["r2", "r3", "r1"]);
         assert_eq!(data.total_savings["EUR"], 15.0);
         assert_eq!(data.total_savings["USD"], 40.0);

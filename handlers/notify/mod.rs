@@ -120,8 +120,13 @@ impl NotifyConfig {
             timeout: Duration::from_secs(ranged(TIMEOUT_SECS, defaults.timeout.as_secs(), 1, 60)?),
             max_attempts: u32::try_from(ranged(MAX_ATTEMPTS, u64::from(defaults.max_attempts), 1, 20)?)
                 .unwrap_or(defaults.max_attempts),
-            max_body_bytes: usize::try_from(ranged(MAX_BODY_BYTES, defaults.max_body_bytes as u64, 4096, 1 << 20)?)
-                .unwrap_or(defaults.max_body_bytes),
+            max_body_bytes: usize::try_from(ranged(
+                MAX_BODY_BYTES,
+                defaults.max_body_bytes as u64,
+                4096,
+                1 << 20,
+            )?)
+            .unwrap_or(defaults.max_body_bytes),
             acs_endpoint: text(ACS_ENDPOINT).map(|e| e.trim_end_matches('/').to_owned()),
             email_sender: text(EMAIL_SENDER),
             dashboard_url: text(DASHBOARD_URL).map(|e| e.trim_end_matches('/').to_owned()),
@@ -167,7 +172,8 @@ mod tests {
             assert!(error.to_string().contains(key), "{error}");
         }
         let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]);
-        let config = NotifyConfig::from_source(&SettingsSource::from_pairs([(SECRET_KEY, key.as_str())])).unwrap();
+        let config =
+            NotifyConfig::from_source(&SettingsSource::from_pairs([(SECRET_KEY, key.as_str())])).unwrap();
         assert!(config.secret_box().is_some());
         assert!(!format!("{config:?}").contains(&key), "the key is redacted in Debug");
     }

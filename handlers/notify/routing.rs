@@ -68,7 +68,8 @@ pub fn plan(
         }
         EventType::RecommendationStatusChanged => {
             let resource = data.get("resource_id").and_then(|v| v.as_str()).unwrap_or_default();
-            let savings = data.get("estimated_monthly_savings").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+            let savings =
+                data.get("estimated_monthly_savings").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
             owners(resource, &wanted, routes, tags)
                 .into_iter()
                 .filter(|c| c.min_savings.is_none_or(|m| savings >= m))
@@ -127,9 +128,9 @@ mod tests {
     fn ids(plan: &[(String, serde_json::Value)]) -> Vec<(String, Vec<String>)> {
         plan.iter()
             .map(|(c, data)| {
-                let findings = data["findings"].as_array().map(|f| {
-                    f.iter().map(|x| x["id"].as_str().unwrap_or_default().to_owned()).collect()
-                });
+                let findings = data["findings"]
+                    .as_array()
+                    .map(|f| f.iter().map(|x| x["id"].as_str().unwrap_or_default().to_owned()).collect());
                 (c.clone(), findings.unwrap_or_default())
             })
             .collect()
@@ -137,15 +138,23 @@ mod tests {
 
     #[test]
     fn findings_go_only_to_their_owners_channel_and_the_rest_to_unrouted_channels() {
-        let data = serde_json::to_value(NewFindings::new("s", vec![finding(1, 50.0), finding(2, 20.0), finding(3, 5.0)])).unwrap();
-        let channels = [channel("team-a", &[], None), channel("team-b", &[], None), channel("central", &[], Some(10.0))];
+        let data = serde_json::to_value(NewFindings::new(
+            "s",
+            vec![finding(1, 50.0), finding(2, 20.0), finding(3, 5.0)],
+        ))
+        .unwrap();
+        let channels =
+            [channel("team-a", &[], None), channel("team-b", &[], None), channel("central", &[], Some(10.0))];
         let routes = [
             Route { tag_key: "owner".into(), tag_value: "a".into(), channel_id: "team-a".into() },
             Route { tag_key: "owner".into(), tag_value: "b".into(), channel_id: "team-b".into() },
         ];
         let tags = HashMap::from([
             ("/subscriptions/s/disks/d1".to_owned(), BTreeMap::from([("Owner".to_owned(), "a".to_owned())])),
-            ("/subscriptions/s/disks/d2".to_owned(), BTreeMap::from([("owner".to_owned(), "zzz".to_owned())])),
+            (
+                "/subscriptions/s/disks/d2".to_owned(),
+                BTreeMap::from([("owner".to_owned(), "zzz".to_owned())]),
+            ),
         ]);
         let planned = plan(EventType::RecommendationsNew, None, &data, &channels, &routes, &tags);
         assert_eq!(
@@ -161,12 +170,18 @@ mod tests {
         let channels = [channel("a", &["anomaly.detected"], None), channel("b", &["ingestion.failed"], None)];
         let none = HashMap::new();
         let data = serde_json::json!({"x": 1});
-        assert_eq!(ids(&plan(EventType::AnomalyDetected, None, &data, &channels, &[], &none)), vec![("a".into(), vec![])]);
+        assert_eq!(
+            ids(&plan(EventType::AnomalyDetected, None, &data, &channels, &[], &none)),
+            vec![("a".into(), vec![])]
+        );
         assert!(plan(EventType::BudgetThreshold, None, &data, &channels, &[], &none).is_empty());
         let test = plan(EventType::NotificationTest, Some("b"), &data, &channels, &[], &none);
         assert_eq!(ids(&test), vec![("b".into(), vec![])], "a test reaches its channel whatever its filter");
         let status = serde_json::json!({"resource_id": "/x", "estimated_monthly_savings": 3.0});
         let channels = [channel("a", &[], Some(5.0)), channel("b", &[], None)];
-        assert_eq!(ids(&plan(EventType::RecommendationStatusChanged, None, &status, &channels, &[], &none)), vec![("b".into(), vec![])]);
+        assert_eq!(
+            ids(&plan(EventType::RecommendationStatusChanged, None, &status, &channels, &[], &none)),
+            vec![("b".into(), vec![])]
+        );
     }
 }

@@ -92,12 +92,14 @@ impl Sender {
                 Ok(Request { url, body: serde_json::to_vec(&message).unwrap_or_default(), headers: common })
             }
             "email" => {
-                let (Some(endpoint), Some(sender)) = (&self.config.acs_endpoint, &self.config.email_sender) else {
+                let (Some(endpoint), Some(sender)) = (&self.config.acs_endpoint, &self.config.email_sender)
+                else {
                     return Err(permanent(
                         "email needs AZCOPS_NOTIFY_ACS_ENDPOINT and AZCOPS_NOTIFY_EMAIL_SENDER".into(),
                     ));
                 };
-                let tokens = self.tokens.as_ref().ok_or_else(|| permanent("email needs an Azure identity".into()))?;
+                let tokens =
+                    self.tokens.as_ref().ok_or_else(|| permanent("email needs an Azure identity".into()))?;
                 let recipient = channel.url.trim().trim_start_matches("mailto:").to_owned();
                 let url = url::Url::parse(&email::send_url(endpoint))
                     .map_err(|e| permanent(format!("AZCOPS_NOTIFY_ACS_ENDPOINT is not a URL: {e}")))?;
@@ -125,7 +127,8 @@ impl Sender {
 
     async fn post(&self, request: Request, at: DateTime<Utc>) -> Outcome {
         let retry = |error: String| Outcome::Retry { status: None, error, retry_after: None };
-        let Some(host) = request.url.host_str().map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned())
+        let Some(host) =
+            request.url.host_str().map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned())
         else {
             return Outcome::Permanent { status: None, error: "the URL has no host".into() };
         };
@@ -165,9 +168,7 @@ impl Sender {
                     .map(str::to_owned);
                 classify(status, retry_after.as_deref(), at)
             }
-            Err(e) if e.is_timeout() => {
-                retry(format!("timed out after {} s", self.config.timeout.as_secs()))
-            }
+            Err(e) if e.is_timeout() => retry(format!("timed out after {} s", self.config.timeout.as_secs())),
             Err(e) => retry(format!("request failed: {}", e.without_url())),
         }
     }

@@ -59,8 +59,14 @@ impl Notifier {
     ///
     /// # Errors
     /// Store failures.
-    pub async fn process_event(&self, scope: &TenantScope, event_id: &str, at: DateTime<Utc>) -> Result<Report, NotifyError> {
-        let mut report = Report { fanned_out: self.store.fan_out_event(scope, event_id, at).await?, ..Report::default() };
+    pub async fn process_event(
+        &self,
+        scope: &TenantScope,
+        event_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Report, NotifyError> {
+        let mut report =
+            Report { fanned_out: self.store.fan_out_event(scope, event_id, at).await?, ..Report::default() };
         self.deliver(scope, Some(event_id), at, &mut report).await?;
         Ok(report)
     }
@@ -70,7 +76,11 @@ impl Notifier {
     ///
     /// # Errors
     /// Store failures.
-    pub async fn process_tenant(&self, scope: &TenantScope, at: DateTime<Utc>) -> Result<Report, NotifyError> {
+    pub async fn process_tenant(
+        &self,
+        scope: &TenantScope,
+        at: DateTime<Utc>,
+    ) -> Result<Report, NotifyError> {
         let mut report = Report::default();
         for event in self.store.undispatched_events(scope, self.config().batch_size).await? {
             report.fanned_out += self.store.fan_out_event(scope, &event, at).await?;
@@ -122,11 +132,16 @@ impl Notifier {
         match outcome {
             Outcome::Delivered { status } => DeliveryResult::Delivered { status },
             Outcome::Retry { status, error, .. } if attempts >= self.config().max_attempts => {
-                DeliveryResult::Failed { status, error: format!("gave up after {attempts} attempts: {error}") }
+                DeliveryResult::Failed {
+                    status,
+                    error: format!("gave up after {attempts} attempts: {error}"),
+                }
             }
-            Outcome::Retry { status, error, retry_after } => {
-                DeliveryResult::Retry { status, error, next_attempt_at: next_attempt(attempts, retry_after, at) }
-            }
+            Outcome::Retry { status, error, retry_after } => DeliveryResult::Retry {
+                status,
+                error,
+                next_attempt_at: next_attempt(attempts, retry_after, at),
+            },
             Outcome::Permanent { status, error } => DeliveryResult::Failed { status, error },
         }
     }

@@ -30,7 +30,9 @@ pub fn summary(envelope: &Envelope) -> (String, String, Vec<(String, String)>) {
                 .findings
                 .iter()
                 .take(TOP_FINDINGS)
-                .map(|f| (f.title.clone(), format!("{:.2} {}/month", f.estimated_monthly_savings, f.currency)))
+                .map(|f| {
+                    (f.title.clone(), format!("{:.2} {}/month", f.estimated_monthly_savings, f.currency))
+                })
                 .collect();
             (title, line, facts)
         }
@@ -59,7 +61,8 @@ fn facts_of(data: &Value) -> Vec<(String, String)> {
 /// The Workflows webhook body of `envelope`, linking `dashboard_url` when configured.
 pub fn message(envelope: &Envelope, dashboard_url: Option<&str>) -> Value {
     let (title, line, facts) = summary(envelope);
-    let mut body = vec![json!({"type": "TextBlock", "text": title, "weight": "Bolder", "size": "Medium", "wrap": true})];
+    let mut body =
+        vec![json!({"type": "TextBlock", "text": title, "weight": "Bolder", "size": "Medium", "wrap": true})];
     if !line.is_empty() {
         body.push(json!({"type": "TextBlock", "text": line, "wrap": true}));
     }
@@ -78,7 +81,8 @@ pub fn message(envelope: &Envelope, dashboard_url: Option<&str>) -> Value {
         "body": body,
     });
     if let Some(url) = dashboard_url {
-        card["actions"] = json!([{"type": "Action.OpenUrl", "title": "Open the AzCops dashboard", "url": url}]);
+        card["actions"] =
+            json!([{"type": "Action.OpenUrl", "title": "Open the AzCops dashboard", "url": url}]);
     }
     json!({
         "type": "message",

@@ -39,12 +39,12 @@ pub fn check(kind: &str, url: &str, allow_loopback: bool) -> Result<url::Url, Ur
                 false
             }
         }
-        url::Host::Ipv4(ip) => address_allowed(IpAddr::V4(*ip), allow_loopback)
-            .map(|()| ip.is_loopback())
-            .map_err(UrlRefused)?,
-        url::Host::Ipv6(ip) => address_allowed(IpAddr::V6(*ip), allow_loopback)
-            .map(|()| ip.is_loopback())
-            .map_err(UrlRefused)?,
+        url::Host::Ipv4(ip) => {
+            address_allowed(IpAddr::V4(*ip), allow_loopback).map(|()| ip.is_loopback()).map_err(UrlRefused)?
+        }
+        url::Host::Ipv6(ip) => {
+            address_allowed(IpAddr::V6(*ip), allow_loopback).map(|()| ip.is_loopback()).map_err(UrlRefused)?
+        }
     };
     match parsed.scheme() {
         "https" if !loopback || allow_loopback => Ok(parsed),

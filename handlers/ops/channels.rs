@@ -79,12 +79,16 @@ pub async fn run(args: ChannelArgs, app: &Application) -> Result<(), OpsError> {
                 events,
                 ..ChannelInput::default()
             };
-            let channel = store.create_channel(&scope, &input, &policy, &operator(app.settings().source())).await?;
+            let channel =
+                store.create_channel(&scope, &input, &policy, &operator(app.settings().source())).await?;
             println!("channel {} added: {} ({})", channel.id, channel.name, channel.kind);
         }
         ChannelCommand::List { tenant } => {
             let scope = TenantScope::from_trusted_trigger(resolve_tenant(&store, &tenant).await?.id);
-            println!("{:<24}  {:<10}  {:<6}  {:<12}  {:<40}  url", "name", "kind", "secret", "min_savings", "events");
+            println!(
+                "{:<24}  {:<10}  {:<6}  {:<12}  {:<40}  url",
+                "name", "kind", "secret", "min_savings", "events"
+            );
             for channel in store.list_channels(&scope).await? {
                 let view = channel.view();
                 let events = if view.events.is_empty() { "all".to_owned() } else { view.events.join(",") };
@@ -112,7 +116,8 @@ pub async fn run(args: ChannelArgs, app: &Application) -> Result<(), OpsError> {
                 "channel": channel.name,
                 "message": "A test delivery from AzCops: this channel is reachable.",
             });
-            let event = store.record_event(&scope, EventType::NotificationTest, Some(&channel.id), data).await?;
+            let event =
+                store.record_event(&scope, EventType::NotificationTest, Some(&channel.id), data).await?;
             let report = app
                 .notifier()
                 .process_event(&scope, &event, crate::store::now())
@@ -130,7 +135,10 @@ pub async fn run(args: ChannelArgs, app: &Application) -> Result<(), OpsError> {
                         d.last_error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
                     );
                     if report.failed > 0 || d.status != "delivered" {
-                        return Err(OpsError::Invalid(format!("the test delivery to {} did not succeed", channel.name)));
+                        return Err(OpsError::Invalid(format!(
+                            "the test delivery to {} did not succeed",
+                            channel.name
+                        )));
                     }
                 }
                 _ => println!("test event {event}: no delivery was created (is the channel enabled?)"),

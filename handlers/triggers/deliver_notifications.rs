@@ -11,8 +11,12 @@ use crate::store::TenantScope;
 use super::{FunctionSpec, TriggerError, TriggerKind};
 
 /// This function's bindings as `functions/deliver_notifications/function.json` declares them.
-pub const SPEC: FunctionSpec =
-    FunctionSpec { name: "deliver_notifications", trigger: TriggerKind::Queue, binding: "message", outputs: &[] };
+pub const SPEC: FunctionSpec = FunctionSpec {
+    name: "deliver_notifications",
+    trigger: TriggerKind::Queue,
+    binding: "message",
+    outputs: &[],
+};
 
 /// The queue message: which event of which tenant has work left.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,9 +49,10 @@ pub fn message(binding: &str, text: &str) -> Result<DeliveryMessage, TriggerErro
 pub async fn run(state: &AppState, request: &InvocationRequest) -> Result<InvocationResponse, TriggerError> {
     let delivery = QueueTrigger::decode(SPEC.binding, request)?;
     let message = message(SPEC.binding, &delivery.message)?;
-    let notifier = state
-        .notifier()
-        .ok_or(TriggerError::NotAvailable { function: SPEC.name, missing: "the curated store (DATABASE_URL)" })?;
+    let notifier = state.notifier().ok_or(TriggerError::NotAvailable {
+        function: SPEC.name,
+        missing: "the curated store (DATABASE_URL)",
+    })?;
     let scope = TenantScope::from_trusted_trigger(message.tenant_id);
     let report = notifier
         .process_event(&scope, &message.event_id, crate::store::now())

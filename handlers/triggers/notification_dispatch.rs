@@ -30,7 +30,9 @@ pub async fn run(state: &AppState, request: &InvocationRequest) -> Result<Invoca
     let work = store.pending_notification_work(crate::store::now(), MAX_MESSAGES).await?;
     let messages: Vec<serde_json::Value> = work
         .into_iter()
-        .filter_map(|w| serde_json::to_value(DeliveryMessage { tenant_id: w.tenant_id, event_id: w.event_id }).ok())
+        .filter_map(|w| {
+            serde_json::to_value(DeliveryMessage { tenant_id: w.tenant_id, event_id: w.event_id }).ok()
+        })
         .collect();
     if !messages.is_empty() {
         tracing::info!(messages = messages.len(), "notification work enqueued");

@@ -8,8 +8,12 @@ use crate::store::TenantScope;
 use super::{FunctionSpec, TriggerError, TriggerKind, deliver_notifications, support};
 
 /// This function's bindings as `functions/notification_poison/function.json` declares them.
-pub const SPEC: FunctionSpec =
-    FunctionSpec { name: "notification_poison", trigger: TriggerKind::Queue, binding: "message", outputs: &[] };
+pub const SPEC: FunctionSpec = FunctionSpec {
+    name: "notification_poison",
+    trigger: TriggerKind::Queue,
+    binding: "message",
+    outputs: &[],
+};
 
 /// Handles one invocation.
 ///

@@ -28,7 +28,10 @@ async fn signed_once_under_redelivery_and_a_dead_handler(backend: Backend) {
     let receiver = Receiver::start().await;
     webhook(&api, &api.scope_a, "hook", &format!("{}/hook", receiver.url), SECRET).await;
     // New findings write their event in the upsert's transaction.
-    api.store.upsert_recommendations(&api.scope_a, &[finding(1, "disk-1", 40.0), finding(1, "disk-2", 12.5)]).await.unwrap();
+    api.store
+        .upsert_recommendations(&api.scope_a, &[finding(1, "disk-1", 40.0), finding(1, "disk-2", 12.5)])
+        .await
+        .unwrap();
     let at = azcops::store::now();
     let first = notifier.process_tenant(&api.scope_a, at).await.unwrap();
     assert_eq!((first.fanned_out, first.delivered), (1, 1));
@@ -53,19 +56,35 @@ async fn signed_once_under_redelivery_and_a_dead_handler(backend: Backend) {
     let event = api.store.undispatched_events(&api.scope_a, 10).await.unwrap().pop().unwrap();
     let t0 = at + Duration::seconds(10);
     assert_eq!(api.store.fan_out_event(&api.scope_a, &event, t0).await.unwrap(), 1);
-    let dead = api.store.claim_deliveries(&api.scope_a, Some(&event), "dead-handler", t0, notifier.lease(), 10).await.unwrap();
+    let dead = api
+        .store
+        .claim_deliveries(&api.scope_a, Some(&event), "dead-handler", t0, notifier.lease(), 10)
+        .await
+        .unwrap();
     assert_eq!(dead.len(), 1);
     // While its lease holds, nobody else sends.
     let during = notifier.process_event(&api.scope_a, &event, t0 + Duration::seconds(5)).await.unwrap();
     assert_eq!(during.delivered, 0);
     // Once it expires, the next run takes the delivery over and sends it once.
-    let after = notifier.process_event(&api.scope_a, &event, t0 + notifier.lease() + Duration::seconds(1)).await.unwrap();
+    let after = notifier
+        .process_event(&api.scope_a, &event, t0 + notifier.lease() + Duration::seconds(1))
+        .await
+        .unwrap();
     assert_eq!(after.delivered, 1);
     // The dead handler's late outcome is not recorded over the delivered one.
     let late = azcops::store::DeliveryResult::Failed { status: Some(500), error: "late".into() };
     assert!(!api.store.finish_delivery(&api.scope_a, &dead[0].id, "dead-handler", &late, t0).await.unwrap());
     // A status change is an event too, and routes nowhere else.
-    api.store.transition_recommendation(&api.scope_a, &id, azcops::store::RecommendationStatus::Approved, "someone", None).await.unwrap();
+    api.store
+        .transition_recommendation(
+            &api.scope_a,
+            &id,
+            azcops::store::RecommendationStatus::Approved,
+            "someone",
+            None,
+        )
+        .await
+        .unwrap();
     notifier.process_tenant(&api.scope_a, t0 + Duration::seconds(200)).await.unwrap();
     let counts = receiver.per_event();
     assert_eq!(counts.len(), 3, "{counts:?}");
@@ -92,7 +111,10 @@ async fn retries_then_delivers_and_410_is_permanent(backend: Backend) {
     assert_eq!((pending[0].attempts, pending[0].last_status), (1, Some(503)));
     assert_eq!(pending[0].next_attempt_at, t0 + Duration::seconds(30), "first backoff");
     // Not due yet: nothing is sent.
-    assert_eq!(notifier.process_tenant(&api.scope_a, t0 + Duration::seconds(29)).await.unwrap(), Report::default());
+    assert_eq!(
+        notifier.process_tenant(&api.scope_a, t0 + Duration::seconds(29)).await.unwrap(),
+        Report::default()
+    );
     let t1 = t0 + Duration::seconds(30);
     assert_eq!(notifier.process_tenant(&api.scope_a, t1).await.unwrap().retrying, 1);
     let pending = deliveries(&api, Some("pending")).await;
@@ -122,7 +144,8 @@ async fn retries_then_delivers_and_410_is_permanent(backend: Backend) {
     notifier.process_tenant(&api.scope_a, t2 + Duration::days(2)).await.unwrap();
     let pending = deliveries(&api, Some("pending")).await;
     assert_eq!(pending.len(), 1);
-    let n = api.store.fail_event_deliveries(&api.scope_a, &pending[0].event_id, "poisoned", t2).await.unwrap();
+    let n =
+        api.store.fail_event_deliveries(&api.scope_a, &pending[0].event_id, "poisoned", t2).await.unwrap();
     assert_eq!(n, 1);
     assert!(deliveries(&api, Some("pending")).await.is_empty());
     api.finish().await;
@@ -149,7 +172,15 @@ async fn bounds_attempts_batch_timeout_and_body_size_are_hit() {
 
     // Batch: three events, two deliveries per run.
     for n in 0..3 {
-        api.store.record_event(&api.scope_a, EventType::NotificationTest, Some(&hook.id), serde_json::json!({"n": n})).await.unwrap();
+        api.store
+            .record_event(
+                &api.scope_a,
+                EventType::NotificationTest,
+                Some(&hook.id),
+                serde_json::json!({"n": n}),
+            )
+            .await
+            .unwrap();
     }
     let r = notifier.process_tenant(&api.scope_a, t0 + Duration::seconds(1)).await.unwrap();
     assert_eq!((r.fanned_out, r.delivered), (2, 2), "two events fanned out, two sent");
@@ -157,11 +188,18 @@ async fn bounds_attempts_batch_timeout_and_body_size_are_hit() {
 
     // Timeout, then attempts: a receiver that never answers is retried once, then given up on.
     receiver.script(&[Answer::Hang, Answer::Status(502)]);
-    api.store.record_event(&api.scope_a, EventType::NotificationTest, Some(&hook.id), serde_json::json!({})).await.unwrap();
+    api.store
+        .record_event(&api.scope_a, EventType::NotificationTest, Some(&hook.id), serde_json::json!({}))
+        .await
+        .unwrap();
     let r = notifier.process_tenant(&api.scope_a, t0 + Duration::seconds(3)).await.unwrap();
     assert_eq!(r.retrying, 1);
     let pending = deliveries(&api, Some("pending")).await;
-    assert!(pending[0].last_error.as_deref().unwrap().contains("timed out after 2 s"), "{:?}", pending[0].last_error);
+    assert!(
+        pending[0].last_error.as_deref().unwrap().contains("timed out after 2 s"),
+        "{:?}",
+        pending[0].last_error
+    );
     let r = notifier.process_tenant(&api.scope_a, t0 + Duration::hours(1)).await.unwrap();
     assert_eq!(r.failed, 1);
     let failed = deliveries(&api, Some("failed")).await;

@@ -77,7 +77,12 @@ impl Receiver {
     }
 }
 
-async fn handle(State(inner): State<Arc<Inner>>, uri: OriginalUri, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(inner): State<Arc<Inner>>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let received = Received {
         path_and_query: uri.0.path_and_query().map(ToString::to_string).unwrap_or_default(),
         headers: headers

@@ -9,7 +9,8 @@ use crate::support::*;
 
 async fn findings_reach_only_their_owners_channel(backend: Backend) {
     let (api, notifier) = instance(backend, config()).await;
-    let (team_a, team_b, central) = (Receiver::start().await, Receiver::start().await, Receiver::start().await);
+    let (team_a, team_b, central) =
+        (Receiver::start().await, Receiver::start().await, Receiver::start().await);
     let secret = "whsec-0123456789abcdef";
     webhook(&api, &api.scope_a, "team-a", &team_a.url, secret).await;
     webhook(&api, &api.scope_a, "team-b", &team_b.url, secret).await;
@@ -17,12 +18,18 @@ async fn findings_reach_only_their_owners_channel(backend: Backend) {
     let admin = token(&tid_a(), &[ADMIN]).await;
     for (value, channel) in [("team-a", "team-a"), ("team-b", "team-b")] {
         let body = json!({"tag_key": "owner", "tag_value": value, "channel": channel});
-        let reply = api.call(axum::http::Method::POST, "/api/v1/notification-routes", Some(&admin), Some(body)).await;
+        let reply =
+            api.call(axum::http::Method::POST, "/api/v1/notification-routes", Some(&admin), Some(body)).await;
         assert_eq!(reply.status, axum::http::StatusCode::CREATED, "{}", reply.text);
     }
     let reader = token(&tid_a(), &[READER]).await;
     let refused = api
-        .call(axum::http::Method::POST, "/api/v1/notification-routes", Some(&reader), Some(json!({"tag_key": "owner", "tag_value": "x", "channel": "central"})))
+        .call(
+            axum::http::Method::POST,
+            "/api/v1/notification-routes",
+            Some(&reader),
+            Some(json!({"tag_key": "owner", "tag_value": "x", "channel": "central"})),
+        )
         .await;
     assert_eq!(refused.status, axum::http::StatusCode::FORBIDDEN);
     let unknown = RouteInput { tag_key: "owner".into(), tag_value: "x".into(), channel: "nope".into() };

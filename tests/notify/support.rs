@@ -41,7 +41,13 @@ pub async fn instance(backend: Backend, config: NotifyConfig) -> (Api, Notifier)
 }
 
 /// A webhook channel to `url` signed with `secret`, created through the store.
-pub async fn webhook(api: &Api, scope: &TenantScope, name: &str, url: &str, secret: &str) -> NotificationChannel {
+pub async fn webhook(
+    api: &Api,
+    scope: &TenantScope,
+    name: &str,
+    url: &str,
+    secret: &str,
+) -> NotificationChannel {
     channel(api, scope, "webhook", name, url, Some(secret)).await
 }
 

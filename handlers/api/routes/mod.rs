@@ -57,10 +57,15 @@ pub fn v1() -> Router<AppState> {
         .route("/settings/rules", get(settings::get_rules).put(settings::put_rules))
         .route("/budgets", get(budgets::list).post(budgets::create))
         .route("/budgets/{id}", get(budgets::get_one).patch(budgets::update).delete(budgets::delete))
-        .route("/notification-channels", get(notifications::list_channels).post(notifications::create_channel))
+        .route(
+            "/notification-channels",
+            get(notifications::list_channels).post(notifications::create_channel),
+        )
         .route(
             "/notification-channels/{id}",
-            get(notifications::get_channel).patch(notifications::update_channel).delete(notifications::delete_channel),
+            get(notifications::get_channel)
+                .patch(notifications::update_channel)
+                .delete(notifications::delete_channel),
         )
         .route("/notification-routes", get(notifications::list_routes).post(notifications::create_route))
         .route("/notification-routes/{id}", axum::routing::delete(notifications::delete_route))

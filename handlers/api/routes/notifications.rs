@@ -14,7 +14,9 @@ use crate::api::extract::{ApiJson, ApiQuery, Paging, Tenant};
 use crate::api::middleware::CorrelationId;
 use crate::notify::NotifyConfig;
 use crate::state::AppState;
-use crate::store::{Actor, ChannelInput, ChannelPolicy, ChannelView, DeliveryFilter, NotificationRoute, RouteInput};
+use crate::store::{
+    Actor, ChannelInput, ChannelPolicy, ChannelView, DeliveryFilter, NotificationRoute, RouteInput,
+};
 
 /// The answer of `GET /notification-channels`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -72,7 +74,9 @@ pub struct ChannelPatch {
 }
 
 /// Tells a field given as `null` (`Some(None)`) from an absent one (`None`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
@@ -93,7 +97,8 @@ fn config(state: &AppState) -> NotifyConfig {
 )]
 pub async fn list_channels(tenant: Tenant) -> Result<Response, ApiError> {
     let channels = tenant.store.list_channels(&tenant.scope).await?;
-    Ok(Json(ChannelList { items: channels.iter().map(crate::store::NotificationChannel::view).collect() }).into_response())
+    Ok(Json(ChannelList { items: channels.iter().map(crate::store::NotificationChannel::view).collect() })
+        .into_response())
 }
 
 /// `POST /notification-channels` (Admin): audited as `notification_channel.created`.
@@ -130,7 +135,8 @@ pub async fn create_channel(
         active_days: body.active_days,
         enabled: body.enabled,
     };
-    let channel = tenant.store.create_channel(&tenant.scope, &input, &policy, &actor(&tenant, &correlation)).await?;
+    let channel =
+        tenant.store.create_channel(&tenant.scope, &input, &policy, &actor(&tenant, &correlation)).await?;
     Ok((StatusCode::CREATED, Json(channel.view())).into_response())
 }
 
@@ -167,10 +173,14 @@ pub async fn update_channel(
     let config = config(&state);
     let sealer = config.secret_box();
     let policy = ChannelPolicy { allow_loopback: config.allow_loopback, secret_box: sealer.as_ref() };
-    let ChannelPatch { name, kind, url, secret, min_savings, events, quiet_hours, active_days, enabled } = body;
-    let change = ChannelInput { name, kind, url, secret, min_savings, events, quiet_hours, active_days, enabled };
-    let channel =
-        tenant.store.update_channel(&tenant.scope, &id, &change, &policy, &actor(&tenant, &correlation)).await?;
+    let ChannelPatch { name, kind, url, secret, min_savings, events, quiet_hours, active_days, enabled } =
+        body;
+    let change =
+        ChannelInput { name, kind, url, secret, min_savings, events, quiet_hours, active_days, enabled };
+    let channel = tenant
+        .store
+        .update_channel(&tenant.scope, &id, &change, &policy, &actor(&tenant, &correlation))
+        .await?;
     Ok(Json(channel.view()).into_response())
 }
 
@@ -293,8 +303,12 @@ pub struct DeliveryQuery {
     params(DeliveryQuery),
     responses((status = 200, description = "Deliveries, newest first", body = crate::api::schemas::PaginatedResponse<crate::store::DeliveryView>), crate::api::openapi::Errors)
 )]
-pub async fn list_deliveries(tenant: Tenant, ApiQuery(query): ApiQuery<DeliveryQuery>) -> Result<Response, ApiError> {
-    let filter = DeliveryFilter { status: query.status, channel_id: query.channel, event_type: query.event_type };
+pub async fn list_deliveries(
+    tenant: Tenant,
+    ApiQuery(query): ApiQuery<DeliveryQuery>,
+) -> Result<Response, ApiError> {
+    let filter =
+        DeliveryFilter { status: query.status, channel_id: query.channel, event_type: query.event_type };
     let page = Paging { page: query.page, page_size: query.page_size }.request()?;
     Ok(Json(tenant.store.list_deliveries(&tenant.scope, &filter, page).await?).into_response())
 }

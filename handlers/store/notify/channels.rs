@@ -127,7 +127,10 @@ fn validate(
                 ));
             }
             let sealer = policy.secret_box.ok_or_else(|| {
-                StoreError::validation("secret", "cannot be stored: AZCOPS_NOTIFY_SECRET_KEY is not configured")
+                StoreError::validation(
+                    "secret",
+                    "cannot be stored: AZCOPS_NOTIFY_SECRET_KEY is not configured",
+                )
             })?;
             channel.secret_sealed = Some(
                 sealer
@@ -139,7 +142,10 @@ fn validate(
         None => {}
     }
     if channel.kind == "webhook" && channel.secret_sealed.is_none() {
-        return Err(StoreError::validation("secret", "a webhook channel needs a secret to sign its deliveries"));
+        return Err(StoreError::validation(
+            "secret",
+            "a webhook channel needs a secret to sign its deliveries",
+        ));
     }
     if channel.min_savings.is_some_and(|m| !m.is_finite() || !(0.0..=1e12).contains(&m)) {
         return Err(StoreError::validation("min_savings", "must be a non-negative amount"));
@@ -148,7 +154,10 @@ fn validate(
     for event in events.iter_mut() {
         *event = event.trim().to_owned();
         if !EVENT_TYPES.contains(&event.as_str()) {
-            return Err(StoreError::validation("events", format!("unknown event type {event:?}; known: {}", EVENT_TYPES.join(", "))));
+            return Err(StoreError::validation(
+                "events",
+                format!("unknown event type {event:?}; known: {}", EVENT_TYPES.join(", ")),
+            ));
         }
     }
     events.sort();
@@ -156,12 +165,15 @@ fn validate(
     match (channel.quiet_start_hour, channel.quiet_end_hour) {
         (None, None) => {}
         (Some(s), Some(e)) if (0..24).contains(&s) && (0..24).contains(&e) && s != e => {}
-        _ => return Err(StoreError::validation("quiet_hours", "must be two different hours between 0 and 23")),
+        _ => {
+            return Err(StoreError::validation("quiet_hours", "must be two different hours between 0 and 23"));
+        }
     }
     let days = &mut channel.active_days.0;
     for day in days.iter_mut() {
-        let parsed = crate::notify::policy::parse_day(day)
-            .ok_or_else(|| StoreError::validation("active_days", format!("unknown day {day:?}; use mon..sun")))?;
+        let parsed = crate::notify::policy::parse_day(day).ok_or_else(|| {
+            StoreError::validation("active_days", format!("unknown day {day:?}; use mon..sun"))
+        })?;
         *day = crate::notify::policy::day_name(parsed).to_owned();
     }
     days.dedup();
@@ -202,7 +214,9 @@ impl Store {
     /// # Errors
     /// Database errors.
     pub async fn list_channels(&self, scope: &TenantScope) -> Result<Vec<NotificationChannel>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM notification_channels WHERE tenant_id = $1 ORDER BY name LIMIT $2");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM notification_channels WHERE tenant_id = $1 ORDER BY name LIMIT $2"
+        );
         Ok(on_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(scope.tenant_id())
@@ -216,7 +230,11 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::NotFound`] (also for another tenant's channel).
-    pub async fn get_channel(&self, scope: &TenantScope, id_or_name: &str) -> Result<NotificationChannel, StoreError> {
+    pub async fn get_channel(
+        &self,
+        scope: &TenantScope,
+        id_or_name: &str,
+    ) -> Result<NotificationChannel, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM notification_channels WHERE tenant_id = $1 AND (id = $2 OR name = $2) \
              ORDER BY name LIMIT 1"
@@ -374,4 +392,3 @@ impl Store {
         Ok(())
     }
 }
-

@@ -79,7 +79,11 @@ pub struct PendingWork {
     pub event_id: String,
 }
 
-const DUE: &str = "((status = 'pending' AND next_attempt_at <= $3) OR (status = 'sending' AND lease_until <= $3))";
+/// A claimed delivery's event id, type, data, attempts, channel id and event time.
+type ClaimRow = (String, String, Json<serde_json::Value>, i32, String, DateTime<Utc>);
+
+const DUE: &str =
+    "((status = 'pending' AND next_attempt_at <= $3) OR (status = 'sending' AND lease_until <= $3))";
 
 impl Store {
     /// Events of every tenant with work left at `at`, oldest first, at most `limit`: what the
@@ -87,7 +91,11 @@ impl Store {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn pending_notification_work(&self, at: DateTime<Utc>, limit: u32) -> Result<Vec<PendingWork>, StoreError> {
+    pub async fn pending_notification_work(
+        &self,
+        at: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PendingWork>, StoreError> {
         let mut work: Vec<PendingWork> = on_pool!(self, pool => {
             let mut work: Vec<PendingWork> = sqlx::query_as(
                 "SELECT tenant_id, id AS event_id FROM notification_events WHERE dispatched_at IS NULL \
@@ -118,7 +126,11 @@ impl Store {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn undispatched_events(&self, scope: &TenantScope, limit: u32) -> Result<Vec<String>, StoreError> {
+    pub async fn undispatched_events(
+        &self,
+        scope: &TenantScope,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
         Ok(on_pool!(self, pool => {
             sqlx::query_scalar(
                 "SELECT id FROM notification_events WHERE tenant_id = $1 AND dispatched_at IS NULL \
@@ -178,7 +190,7 @@ impl Store {
             }
             let mut out = Vec::with_capacity(claimed.len());
             for id in claimed {
-                let row: Option<(String, String, Json<serde_json::Value>, i32, String, DateTime<Utc>)> = sqlx::query_as(
+                let row: Option<ClaimRow> = sqlx::query_as(
                     "SELECT d.event_id, d.event_type, d.data, d.attempts, d.channel_id, e.occurred_at \
                      FROM notification_deliveries d JOIN notification_events e ON e.id = d.event_id \
                      WHERE d.tenant_id = $1 AND d.id = $2 AND d.lease_owner = $3",

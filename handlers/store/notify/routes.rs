@@ -94,7 +94,13 @@ impl Store {
             created_at: at,
         };
         let view = serde_json::to_value(&route).unwrap_or_default();
-        let entry = by.entry("notification_route.created", "notification_route", &route.id, serde_json::Value::Null, view);
+        let entry = by.entry(
+            "notification_route.created",
+            "notification_route",
+            &route.id,
+            serde_json::Value::Null,
+            view,
+        );
         on_pool!(self, pool => {
             let mut tx = pool.begin_with(self.begin_write()).await?;
             let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notification_routes WHERE tenant_id = $1")
