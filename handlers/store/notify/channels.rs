@@ -166,7 +166,10 @@ fn validate(
         (None, None) => {}
         (Some(s), Some(e)) if (0..24).contains(&s) && (0..24).contains(&e) && s != e => {}
         _ => {
-            return Err(StoreError::validation("quiet_hours", "must be two different hours between 0 and 23"));
+            return Err(StoreError::validation(
+                "quiet_hours",
+                "must be two different hours between 0 and 23",
+            ));
         }
     }
     let days = &mut channel.active_days.0;
