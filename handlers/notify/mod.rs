@@ -6,6 +6,7 @@
 //! [`service`] fans them out to channels and delivers them with leases and retries.
 
 pub mod crypto;
+pub mod digest;
 pub mod email;
 pub mod event;
 pub mod policy;

@@ -82,7 +82,7 @@ pub fn plan(
 
 /// The channels among `wanted` that own `resource_id`: the routed ones if a route matches
 /// its tags, else those no route targets.
-fn owners<'a>(
+pub fn owners<'a>(
     resource_id: &str,
     wanted: &[&'a ChannelFilter],
     routes: &[Route],

@@ -12,6 +12,7 @@ pub mod ingest_poison;
 pub mod ingest_subscription;
 pub mod ingestion_trigger;
 pub mod nightly_ingest;
+pub mod notification_digest;
 pub mod notification_dispatch;
 pub mod notification_poison;
 pub mod retention;
@@ -61,6 +62,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
     notification_dispatch::SPEC,
     deliver_notifications::SPEC,
     notification_poison::SPEC,
+    notification_digest::SPEC,
 ];
 
 /// Why an invocation failed.
@@ -129,6 +131,7 @@ pub async fn dispatch(
         "notification_dispatch" => notification_dispatch::run(state, request).await,
         "deliver_notifications" => deliver_notifications::run(state, request).await,
         "notification_poison" => notification_poison::run(state, request).await,
+        "notification_digest" => notification_digest::run(state, request).await,
         other if state.diagnostics().enabled => diagnostics::dispatch(state, other, request).await,
         other => Err(TriggerError::UnknownFunction(other.to_owned())),
     }

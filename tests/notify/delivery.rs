@@ -206,3 +206,54 @@ async fn bounds_attempts_batch_timeout_and_body_size_are_hit() {
     assert!(failed[0].last_error.as_deref().unwrap().starts_with("gave up after 2 attempts"));
     api.finish().await;
 }
+
+async fn anomalies_and_failed_ingestion_are_events(backend: Backend) {
+    let (api, notifier) = instance(backend, config()).await;
+    let receiver = Receiver::start().await;
+    webhook(&api, &api.scope_a, "hook", &receiver.url, SECRET).await;
+    let anomaly = azcops::store::AnomalyUpsert {
+        scope: "tenant".into(),
+        dimension: "total".into(),
+        dimension_value: "total".into(),
+        day: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+        currency: "EUR".into(),
+        expected: 100.0,
+        actual: 400.0,
+        deviation: 300.0,
+        severity: "high".into(),
+        kind: "spike".into(),
+    };
+    api.store.upsert_anomalies(&api.scope_a, std::slice::from_ref(&anomaly)).await.unwrap();
+    // The same anomaly again is no new event.
+    let changed = azcops::store::AnomalyUpsert { actual: 450.0, deviation: 350.0, ..anomaly };
+    api.store.upsert_anomalies(&api.scope_a, &[changed]).await.unwrap();
+    let sub = subscription(1);
+    let run = azcops::store::NewRun {
+        kind: "full".into(),
+        schedule_key: "full:test".into(),
+        requested_by: "test".into(),
+        subscription_ids: vec![sub.clone()],
+    };
+    let (run, _) = api.store.create_run(&api.scope_a, &run).await.unwrap();
+    let failed = azcops::store::ItemUpdate {
+        status: azcops::store::ItemStatus::Failed,
+        attempts: Some(5),
+        error: Some("cost query refused".into()),
+        counts: None,
+        duration_ms: None,
+    };
+    api.store.update_run_item(&api.scope_a, &run.run.id, &sub, &failed).await.unwrap();
+    notifier.process_tenant(&api.scope_a, azcops::store::now()).await.unwrap();
+    let mut types: Vec<serde_json::Value> = receiver.received().iter().map(|r| r.json()).collect();
+    // Deliveries of one run are sent concurrently, so their arrival order is not fixed.
+    types.sort_by_key(|t| t["type"].as_str().unwrap().to_owned());
+    assert_eq!(types.len(), 2, "{types:?}");
+    assert_eq!(types[0]["type"], "anomaly.detected");
+    assert_eq!(types[0]["data"]["count"], 1);
+    assert_eq!(types[0]["data"]["anomalies"][0]["actual"], 400.0);
+    assert_eq!(types[1]["type"], "ingestion.failed");
+    assert_eq!(types[1]["data"]["error"], "cost query refused");
+    assert_eq!(types[1]["data"]["subscription_id"], sub);
+    api.finish().await;
+}
+on_both!(anomalies_and_failed_ingestion_are_events, anomalies_and_failed_ingestion_are_events);

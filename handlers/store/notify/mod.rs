@@ -3,6 +3,7 @@
 
 mod channels;
 mod deliveries;
+mod digest;
 pub(crate) mod outbox;
 mod routes;
 
@@ -12,6 +13,7 @@ use sqlx::types::Json;
 
 pub use channels::{ChannelInput, ChannelPolicy, MAX_CHANNELS_PER_TENANT};
 pub use deliveries::{ClaimedDelivery, DeliveryFilter, DeliveryResult, PendingWork};
+pub use digest::MAX_DIGEST_FINDINGS;
 pub use outbox::MAX_EVENT_ITEMS;
 pub use routes::{MAX_ROUTES_PER_TENANT, NotificationRoute, RouteInput};
 

@@ -176,6 +176,33 @@ macro_rules! record_ingestion_failed {
 }
 pub(crate) use record_ingestion_failed;
 
+/// The tags of the resources `$ids` of the tenant, by lower-cased resource id.
+macro_rules! load_tags {
+    ($exec:expr, $scope:expr, $ids:expr) => {{
+        let mut tags: HashMap<String, BTreeMap<String, String>> = HashMap::new();
+        for chunk in $ids.chunks(500) {
+            let mut qb =
+                sqlx::QueryBuilder::new("SELECT resource_id, tags FROM resources WHERE tenant_id = ");
+            qb.push_bind($scope.tenant_id().to_owned()).push(" AND resource_id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(id.clone());
+            }
+            qb.push(")");
+            let rows: Vec<(String, Json<BTreeMap<String, serde_json::Value>>)> =
+                qb.build_query_as().fetch_all($exec).await?;
+            for (id, t) in rows {
+                let text =
+                    t.0.into_iter()
+                        .map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_owned)));
+                tags.insert(id.to_ascii_lowercase(), text.collect());
+            }
+        }
+        tags
+    }};
+}
+pub(crate) use load_tags;
+
 /// One outbox row as fan-out reads it.
 #[derive(sqlx::FromRow)]
 struct EventRow {
@@ -263,24 +290,7 @@ impl Store {
                 .map(|(tag_key, tag_value, channel_id)| Route { tag_key, tag_value, channel_id })
                 .collect();
             let resources = resource_ids(&event.data.0);
-            let mut tags: HashMap<String, BTreeMap<String, String>> = HashMap::new();
-            if !routes.is_empty() {
-                for chunk in resources.chunks(500) {
-                    let mut qb = sqlx::QueryBuilder::new("SELECT resource_id, tags FROM resources WHERE tenant_id = ");
-                    qb.push_bind(scope.tenant_id().to_owned()).push(" AND resource_id IN (");
-                    let mut list = qb.separated(", ");
-                    for id in chunk {
-                        list.push_bind(id.clone());
-                    }
-                    qb.push(")");
-                    let rows: Vec<(String, Json<BTreeMap<String, serde_json::Value>>)> =
-                        qb.build_query_as().fetch_all(&mut *tx).await?;
-                    for (id, t) in rows {
-                        let text = t.0.into_iter().map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_owned)));
-                        tags.insert(id.to_ascii_lowercase(), text.collect());
-                    }
-                }
-            }
+            let tags = if routes.is_empty() { HashMap::new() } else { load_tags!(&mut *tx, scope, resources) };
             let filters: Vec<ChannelFilter> = channels
                 .iter()
                 .map(|c| ChannelFilter { id: c.id.clone(), events: c.events.0.clone(), min_savings: c.min_savings })
