@@ -174,3 +174,78 @@ pub async fn deliver_inline(app: &Application, tenant_ids: &[String]) {
         );
     }
 }
+
+/// The secret the demo's channel signs with and its receiver verifies (local runs only).
+pub const DEMO_SECRET: &str = "azcops-demo-webhook-secret";
+
+/// The key sealing channel secrets in `azcops demo` when none is configured: fixed, so the demo
+/// database opens across runs; it protects nothing and is never used outside the demo.
+pub const DEMO_SECRET_KEY: &str = "YXpjb3BzLWRlbW8tbm90aWZ5LWtleS0zMi1ieXRlcyE=";
+
+/// Starts `azcops demo`'s webhook receiver on loopback: it verifies each delivery's signature
+/// with [`DEMO_SECRET`] and prints it. Returns its URL.
+///
+/// # Errors
+/// The listener cannot bind.
+pub async fn start_demo_receiver() -> Result<String, OpsError> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| OpsError::Invalid(format!("webhook receiver: {e}")))?;
+    let url = listener
+        .local_addr()
+        .map(|a| format!("http://{a}/azcops"))
+        .map_err(|e| OpsError::Invalid(format!("webhook receiver: {e}")))?;
+    let app = axum::Router::new().fallback(receive);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(error = %e, "the demo webhook receiver stopped");
+        }
+    });
+    Ok(url)
+}
+
+/// What the demo receiver prints of one delivery, and its answer.
+async fn receive(headers: axum::http::HeaderMap, body: axum::body::Bytes) -> axum::http::StatusCode {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let timestamp: i64 = header("x-azcops-timestamp").parse().unwrap_or(0);
+    let verified = crate::notify::sign::verify(DEMO_SECRET, timestamp, &body, &header("x-azcops-signature"));
+    let event: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let findings = event["data"]["count"].as_u64().map(|n| format!(", {n} finding(s)")).unwrap_or_default();
+    println!(
+        "webhook receiver: {} event {} signature {}{findings}",
+        event["type"].as_str().unwrap_or("?"),
+        header("x-azcops-event-id"),
+        if verified { "verified" } else { "INVALID" }
+    );
+    if verified { axum::http::StatusCode::NO_CONTENT } else { axum::http::StatusCode::UNAUTHORIZED }
+}
+
+/// Points the tenant's `demo-receiver` webhook channel at `url` (created on the first run).
+///
+/// # Errors
+/// Store failures or a refused URL.
+pub async fn configure_demo_channel(app: &Application, scope: &TenantScope, url: &str) -> Result<(), OpsError> {
+    let config = &app.settings().notify;
+    let sealer = config.secret_box();
+    let policy = ChannelPolicy { allow_loopback: config.allow_loopback, secret_box: sealer.as_ref() };
+    let actor = crate::store::Actor::named("system:demo");
+    let input = ChannelInput {
+        name: Some("demo-receiver".into()),
+        kind: Some("webhook".into()),
+        url: Some(url.to_owned()),
+        secret: Some(Some(DEMO_SECRET.to_owned())),
+        ..ChannelInput::default()
+    };
+    let store = app.store();
+    match store.get_channel(scope, "demo-receiver").await {
+        Ok(existing) => {
+            store.update_channel(scope, &existing.id, &input, &policy, &actor).await?;
+        }
+        Err(crate::store::StoreError::NotFound) => {
+            store.create_channel(scope, &input, &policy, &actor).await?;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    println!("webhook channel demo-receiver → {url} (signed with the secret {DEMO_SECRET:?})");
+    Ok(())
+}
