@@ -210,7 +210,7 @@ async fn receive(headers: axum::http::HeaderMap, body: axum::body::Bytes) -> axu
     let timestamp: i64 = header("x-azcops-timestamp").parse().unwrap_or(0);
     let verified = crate::notify::sign::verify(DEMO_SECRET, timestamp, &body, &header("x-azcops-signature"));
     let event: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    let findings = event["data"]["count"].as_u64().map(|n| format!(", {n} finding(s)")).unwrap_or_default();
+    let findings = event["data"]["count"].as_u64().map(|n| format!(", {n} item(s)")).unwrap_or_default();
     println!(
         "webhook receiver: {} event {} signature {}{findings}",
         event["type"].as_str().unwrap_or("?"),
@@ -224,7 +224,11 @@ async fn receive(headers: axum::http::HeaderMap, body: axum::body::Bytes) -> axu
 ///
 /// # Errors
 /// Store failures or a refused URL.
-pub async fn configure_demo_channel(app: &Application, scope: &TenantScope, url: &str) -> Result<(), OpsError> {
+pub async fn configure_demo_channel(
+    app: &Application,
+    scope: &TenantScope,
+    url: &str,
+) -> Result<(), OpsError> {
     let config = &app.settings().notify;
     let sealer = config.secret_box();
     let policy = ChannelPolicy { allow_loopback: config.allow_loopback, secret_box: sealer.as_ref() };

@@ -7,5 +7,6 @@ mod channels;
 mod delivery;
 mod receiver;
 mod routing;
+mod sandbox;
 mod shapes;
 mod support;
