@@ -5,6 +5,7 @@
 
 mod channels;
 mod delivery;
+mod functions;
 mod receiver;
 mod routing;
 mod sandbox;
