@@ -19,6 +19,8 @@ const CONCURRENCY: usize = 8;
 /// What one run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Report {
+    /// Events fanned out (whether or not any channel receives them).
+    pub events: usize,
     /// Deliveries created by fanning events out.
     pub fanned_out: usize,
     /// Deliveries the receiver accepted.
@@ -84,9 +86,32 @@ impl Notifier {
         let mut report = Report::default();
         for event in self.store.undispatched_events(scope, self.config().batch_size).await? {
             report.fanned_out += self.store.fan_out_event(scope, &event, at).await?;
+            report.events += 1;
         }
         self.deliver(scope, None, at, &mut report).await?;
         Ok(report)
+    }
+
+    /// Runs [`Notifier::process_tenant`] until a run finds nothing to do, at most `rounds`
+    /// times: the command line has no dispatch timer to pick up what one batch leaves.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn drain_tenant(&self, scope: &TenantScope, rounds: usize) -> Result<Report, NotifyError> {
+        let mut total = Report::default();
+        for _ in 0..rounds {
+            let run = self.process_tenant(scope, crate::store::now()).await?;
+            total.events += run.events;
+            total.fanned_out += run.fanned_out;
+            total.delivered += run.delivered;
+            total.retrying += run.retrying;
+            total.failed += run.failed;
+            total.lost += run.lost;
+            if run.events == 0 && run.delivered + run.retrying + run.failed + run.lost == 0 {
+                break;
+            }
+        }
+        Ok(total)
     }
 
     async fn deliver(

@@ -149,6 +149,9 @@ pub async fn run(args: ChannelArgs, app: &Application) -> Result<(), OpsError> {
     Ok(())
 }
 
+/// Most batches `azcops ingest` delivers inline per tenant.
+const DRAIN_ROUNDS: usize = 20;
+
 /// Delivers the notifications of `tenant_ids` inline (`azcops ingest` after evaluation, as the
 /// queue function would) and prints a one-line summary. Failures are reported, not fatal: the
 /// dispatch timer picks up anything left.
@@ -157,7 +160,7 @@ pub async fn deliver_inline(app: &Application, tenant_ids: &[String]) {
     let mut total = crate::notify::service::Report::default();
     for tenant in tenant_ids {
         let scope = TenantScope::from_trusted_trigger(tenant.clone());
-        match notifier.process_tenant(&scope, crate::store::now()).await {
+        match notifier.drain_tenant(&scope, DRAIN_ROUNDS).await {
             Ok(report) => {
                 total.delivered += report.delivered;
                 total.retrying += report.retrying;
