@@ -101,5 +101,24 @@ impl Application {
             .with_azure(self.arm.clone())
             .with_api(self.settings.api.clone())
             .with_web(self.settings.web.clone())
+            .with_notify(self.settings.notify.clone(), self.notify_tokens())
+    }
+
+    /// The managed identity's token source for ACS email, when email is configured and an
+    /// identity can be built.
+    pub fn notify_tokens(&self) -> Option<std::sync::Arc<dyn crate::azure::credential::TokenSource>> {
+        self.settings.notify.acs_endpoint.as_ref()?;
+        crate::azure::credential::from_config(&self.settings.azure)
+            .map_err(|e| tracing::warn!(reason = %e, "email notifications have no Azure identity"))
+            .ok()
+    }
+
+    /// The notifier of a local command (`azcops ingest`, `azcops channel test`).
+    pub fn notifier(&self) -> crate::notify::service::Notifier {
+        crate::notify::service::Notifier::new(
+            self.store.clone(),
+            self.settings.notify.clone(),
+            self.notify_tokens(),
+        )
     }
 }

@@ -19,6 +19,7 @@ pub mod insights;
 pub mod invocation;
 pub mod model;
 pub mod money;
+pub mod notify;
 pub mod ops;
 pub mod raw;
 pub mod rules;

@@ -33,6 +33,8 @@ pub struct Settings {
     pub api: crate::api::ApiConfig,
     /// The dashboard: sign-in and the session cookie.
     pub web: crate::web::WebConfig,
+    /// Notifications: the channel secret key, delivery bounds, ACS email.
+    pub notify: crate::notify::NotifyConfig,
     source: SettingsSource,
 }
 
@@ -72,7 +74,8 @@ impl Settings {
         let ingest = section(crate::ingest::IngestConfig::from_source(&source), &mut problems);
         let api = section(crate::api::ApiConfig::from_source(&source), &mut problems);
         let web = section(crate::web::WebConfig::from_source(&source), &mut problems);
-        match (telemetry, diagnostics, dev, azure, store, raw, ingest, api, web) {
+        let notify = section(crate::notify::NotifyConfig::from_source(&source), &mut problems);
+        match (telemetry, diagnostics, dev, azure, store, raw, ingest, api, web, notify) {
             (
                 Some(telemetry),
                 Some(diagnostics),
@@ -83,8 +86,9 @@ impl Settings {
                 Some(ingest),
                 Some(api),
                 Some(web),
+                Some(notify),
             ) if problems.is_empty() => {
-                Ok(Self { telemetry, diagnostics, dev, azure, store, raw, ingest, api, web, source })
+                Ok(Self { telemetry, diagnostics, dev, azure, store, raw, ingest, api, web, notify, source })
             }
             _ => Err(SettingsError { problems }),
         }
@@ -108,6 +112,7 @@ impl Settings {
             crate::ingest::SETTINGS,
             crate::api::SETTINGS,
             crate::web::SETTINGS,
+            crate::notify::SETTINGS,
             crate::ops::SETTINGS,
             PLATFORM_IDENTITY_SETTINGS,
         ]

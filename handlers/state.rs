@@ -83,6 +83,7 @@ struct Inner {
     azure: Result<crate::azure::ArmClient, String>,
     api: Option<Arc<crate::api::ApiRuntime>>,
     web: Option<Arc<crate::web::WebRuntime>>,
+    notify: Option<Arc<crate::notify::service::Notifier>>,
 }
 
 impl AppState {
@@ -99,6 +100,7 @@ impl AppState {
                 azure,
                 api: None,
                 web: None,
+                notify: None,
             }),
         }
     }
@@ -122,6 +124,7 @@ impl AppState {
                 azure,
                 api: None,
                 web: None,
+                notify: None,
             }),
         }
     }
@@ -137,6 +140,7 @@ impl AppState {
             azure,
             api: self.inner.api.clone(),
             web: self.inner.web.clone(),
+            notify: self.inner.notify.clone(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -172,6 +176,7 @@ impl AppState {
             azure: self.inner.azure.clone(),
             api: Some(api),
             web: self.inner.web.clone(),
+            notify: self.inner.notify.clone(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -196,6 +201,7 @@ impl AppState {
             azure: self.inner.azure.clone(),
             api: self.inner.api.clone(),
             web: Some(Arc::new(crate::web::WebRuntime::new(config))),
+            notify: self.inner.notify.clone(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -203,6 +209,35 @@ impl AppState {
     /// The dashboard's runtime, when configured (without it `/` says sign-in is not configured).
     pub fn web(&self) -> Option<&Arc<crate::web::WebRuntime>> {
         self.inner.web.as_ref()
+    }
+
+    /// Adds the notifier (channels' policy, delivery runs) over this state's store.
+    pub fn with_notify(
+        self,
+        config: crate::notify::NotifyConfig,
+        tokens: Option<Arc<dyn crate::azure::credential::TokenSource>>,
+    ) -> Self {
+        let notify = self
+            .inner
+            .store
+            .clone()
+            .map(|store| Arc::new(crate::notify::service::Notifier::new(store, config, tokens)));
+        let inner = Inner {
+            database: self.inner.database.clone(),
+            store: self.inner.store.clone(),
+            diagnostics: self.inner.diagnostics,
+            ingest: self.inner.ingest.clone(),
+            azure: self.inner.azure.clone(),
+            api: self.inner.api.clone(),
+            web: self.inner.web.clone(),
+            notify,
+        };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// The notifier, when this process has a store.
+    pub fn notifier(&self) -> Option<&Arc<crate::notify::service::Notifier>> {
+        self.inner.notify.as_ref()
     }
 
     /// Diagnostic function options.

@@ -10,7 +10,9 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::routes::{admin, analytics, budgets, costs, data, explore, recommendations, settings};
+use super::routes::{
+    admin, analytics, budgets, costs, data, explore, notifications, recommendations, settings,
+};
 use super::schemas;
 
 /// The error responses every authenticated route may answer, all in the one error shape.
@@ -137,6 +139,15 @@ pub enum ExportResponses {
         budgets::delete,
         settings::get_rules,
         settings::put_rules,
+        notifications::list_channels,
+        notifications::create_channel,
+        notifications::get_channel,
+        notifications::update_channel,
+        notifications::delete_channel,
+        notifications::list_routes,
+        notifications::create_route,
+        notifications::delete_route,
+        notifications::list_deliveries,
     ),
     components(schemas(
         schemas::ErrorBody,
@@ -159,6 +170,7 @@ pub enum ExportResponses {
         (name = "audit", description = "Audit log"),
         (name = "budgets", description = "Monthly budgets and how they stand"),
         (name = "settings", description = "The tenant's rule thresholds and cost-center tag"),
+        (name = "notifications", description = "Notification channels, owner routing and the delivery log"),
     )
 )]
 pub struct ApiDoc;

@@ -44,6 +44,8 @@ enum Command {
     Sandbox(super::sandbox::SandboxArgs),
     /// Run one Azure connector for one subscription and print the mapped rows as JSON lines.
     Collect(super::collect::CollectArgs),
+    /// Manage a tenant's notification channels (add, list, test).
+    Channel(super::channels::ChannelArgs),
     /// Recompute the cost rollups from costs_daily (`rollups rebuild [--tenant T]`).
     Rollups(super::rollups::RollupsArgs),
 }
@@ -103,6 +105,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => super::demo::run(args, &local_app()?).await?,
         Command::Collect(args) => super::collect::run(args, local_app()?.arm()?).await?,
         Command::Rollups(args) => super::rollups::run(args, &local_app()?).await?,
+        Command::Channel(args) => super::channels::run(args, &local_app()?).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

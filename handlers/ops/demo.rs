@@ -93,6 +93,17 @@ pub async fn run(args: DemoArgs, app: &Application) -> Result<(), OpsError> {
         no_timers: true,
         handler: None,
     };
+    // A signed delivery a new user can watch: a local receiver and a channel of the first tenant.
+    let first_scope = match tenants.first() {
+        Some(t) => Some(crate::store::TenantScope::from_trusted_trigger(
+            store.platform_admin().get_tenant_by_azure_tenant_id(t).await?.id,
+        )),
+        None => None,
+    };
+    if let Some(scope) = &first_scope {
+        let url = super::channels::start_demo_receiver().await?;
+        super::channels::configure_demo_channel(&demo, scope, &url).await?;
+    }
     let host = LocalHost::start(&dev, demo.settings()).await?;
     println!("Ingesting every subscription, then evaluating the rules…");
     let ingest = async {
@@ -109,6 +120,9 @@ pub async fn run(args: DemoArgs, app: &Application) -> Result<(), OpsError> {
         }
     }
     print_summary(&store, &tenants).await?;
+    if let Some(scope) = &first_scope {
+        super::channels::deliver_inline(&demo, std::slice::from_ref(&scope.tenant_id().to_owned())).await;
+    }
     if args.no_serve {
         host.stop().await;
     } else {
@@ -149,6 +163,11 @@ fn demo_settings(
     source.set("AZCOPS_DEV_STORAGE_ROOT", data);
     source.set("AzureWebJobsStorage", "memory");
     source.set("AZCOPS_AZURE_CREDENTIAL", "managed_identity");
+    // Notifications reach the demo's loopback receiver, sealed under a demo-only key.
+    source.set("AZCOPS_NOTIFY_ALLOW_LOOPBACK", "true");
+    if source.get("AZCOPS_NOTIFY_SECRET_KEY").is_none_or(str::is_empty) {
+        source.set("AZCOPS_NOTIFY_SECRET_KEY", super::channels::DEMO_SECRET_KEY);
+    }
     // The sandbox is also the identity provider, so the API accepts the tokens it mints.
     if let Some(base) = source.get("AZCOPS_ARM_ENDPOINT").map(str::to_owned) {
         source.set("AZCOPS_AUTH_AUTHORITY", base);

@@ -64,6 +64,10 @@ pub async fn run(args: IngestArgs, app: &Application) -> Result<(), OpsError> {
     let results = ingest_all(&ctx, messages, &progress).await;
     progress.finish_and_clear();
     print_summary(&results, started.elapsed().as_millis());
+    let mut tenants: Vec<String> = results.iter().map(|(m, _)| m.tenant_id.clone()).collect();
+    tenants.sort();
+    tenants.dedup();
+    super::channels::deliver_inline(app, &tenants).await;
     let failed = results.iter().filter(|(_, r)| r.is_err()).count();
     if failed > 0 {
         return Err(OpsError::Failed { failed, total: results.len() });

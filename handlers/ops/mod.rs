@@ -2,6 +2,7 @@
 //! `azcops migrate`, `azcops rollups`. They use the same store, connectors and pipeline as the functions, so the
 //! command line and the function app can never disagree.
 
+pub mod channels;
 pub mod cli;
 pub mod collect;
 pub mod demo;

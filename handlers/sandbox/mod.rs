@@ -68,6 +68,8 @@ pub mod kql_parse;
 pub mod metered;
 pub mod monitor;
 pub mod moves;
+pub mod notify_acs;
+pub mod notify_teams;
 pub mod prices;
 pub mod quota_use;
 pub mod render;
@@ -269,6 +271,7 @@ impl Sandbox {
             pages: options.pages,
             signin: signin::PendingCodes::default(),
             telemetry: telemetry::TelemetrySink::default(),
+            notify: notify_acs::NotifySink::default(),
         });
         let app = server::router(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -39,6 +39,8 @@ pub struct AppState {
     pub signin: super::signin::PendingCodes,
     /// What the Application Insights ingestion endpoint received.
     pub telemetry: super::telemetry::TelemetrySink,
+    /// What the ACS Email and Teams Workflows simulations accepted.
+    pub notify: super::notify_acs::NotifySink,
 }
 
 /// Handler state.
@@ -436,6 +438,9 @@ pub fn router(state: Shared) -> Router {
             get(super::telemetry::list).put(super::telemetry::configure).delete(super::telemetry::clear),
         )
         .route("/_sandbox/subscriptions/{id}/tenant", put(super::moves::move_subscription))
+        .route("/emails:send", post(super::notify_acs::send))
+        .route("/workflows/{id}/triggers/manual/paths/invoke", post(super::notify_teams::invoke))
+        .route("/_sandbox/notifications", get(super::notify_acs::list).delete(super::notify_acs::clear))
         .merge(super::entra::routes())
         .fallback(dispatch)
         .layer(middleware::from_fn_with_state(state.clone(), edge))

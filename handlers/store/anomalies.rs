@@ -161,6 +161,7 @@ impl Store {
                 .await?;
                 changed += done.rows_affected();
             }
+            crate::store::notify::outbox::record_new_anomalies!(tx, scope, at);
             tx.commit().await?;
         });
         Ok(changed)

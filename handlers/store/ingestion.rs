@@ -398,6 +398,11 @@ impl Store {
             if changed == 0 {
                 return Err(StoreError::NotFound);
             }
+            if update.status == ItemStatus::Failed {
+                crate::store::notify::outbox::record_ingestion_failed!(
+                    tx, scope, run_id, subscription.as_str(), &update.error, update.attempts, at
+                );
+            }
             let statuses: Vec<String> = sqlx::query_scalar(
                 "SELECT status FROM ingestion_run_items WHERE tenant_id = $1 AND run_id = $2",
             )

@@ -34,6 +34,7 @@ mod export;
 mod freshness;
 mod ingestion;
 pub mod lifecycle;
+pub(crate) mod notify;
 mod page;
 mod recommendation_summary;
 mod recommendations;
@@ -75,6 +76,11 @@ pub use ingestion::{
     RunWithItems, STALE_ACTIVE_RUN,
 };
 pub use lifecycle::{Changer, RecommendationStatus};
+pub use notify::{
+    ChannelInput, ChannelPolicy, ChannelView, ClaimedDelivery, DeliveryFilter, DeliveryResult, DeliveryView,
+    MAX_CHANNELS_PER_TENANT, MAX_DIGEST_FINDINGS, MAX_EVENT_ITEMS, MAX_ROUTES_PER_TENANT,
+    NotificationChannel, NotificationRoute, PendingWork, RouteInput, redact_url,
+};
 pub use page::{MAX_PAGE_SIZE, Page, PageRequest};
 pub use recommendation_summary::RecommendationGroup;
 pub use recommendations::{

@@ -4,6 +4,7 @@
 //! `Outputs`; no SQL and no HTTP building here. [`dispatch`] routes an invocation by name.
 
 pub mod api;
+pub mod deliver_notifications;
 pub mod diagnostics;
 pub mod evaluate_rules;
 pub mod hourly_costs;
@@ -11,6 +12,9 @@ pub mod ingest_poison;
 pub mod ingest_subscription;
 pub mod ingestion_trigger;
 pub mod nightly_ingest;
+pub mod notification_digest;
+pub mod notification_dispatch;
+pub mod notification_poison;
 pub mod retention;
 pub mod support;
 pub mod web;
@@ -57,6 +61,10 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
     ingestion_trigger::SPEC,
     web::SPEC,
     web_ingestion_run::SPEC,
+    notification_dispatch::SPEC,
+    deliver_notifications::SPEC,
+    notification_poison::SPEC,
+    notification_digest::SPEC,
 ];
 
 /// Why an invocation failed.
@@ -123,6 +131,10 @@ pub async fn dispatch(
         "ingestion_trigger" => ingestion_trigger::run(state, request).await,
         "web" => web::run(state, request).await,
         "web_ingestion_run" => web_ingestion_run::run(state, request).await,
+        "notification_dispatch" => notification_dispatch::run(state, request).await,
+        "deliver_notifications" => deliver_notifications::run(state, request).await,
+        "notification_poison" => notification_poison::run(state, request).await,
+        "notification_digest" => notification_digest::run(state, request).await,
         other if state.diagnostics().enabled => diagnostics::dispatch(state, other, request).await,
         other => Err(TriggerError::UnknownFunction(other.to_owned())),
     }

@@ -55,6 +55,7 @@ LOCAL_ONLY = {
     "FUNCTIONS_CUSTOMHANDLER_PORT": "set by the Functions host for the handler process it starts",
     "FUNCTIONS_APP_ROOT_PATH": "set by the Functions host for the handler process it starts",
     "AZCOPS_INGEST_CONCURRENCY": "fan-out of the `azcops ingest` command; in Azure the queue trigger's batchSize decides",
+    "AZCOPS_NOTIFY_ALLOW_LOOPBACK": "lets channels use http:// loopback URLs for local runs and tests; never set in Azure, where internal addresses are refused",
     "AZCOPS_OPERATOR": "names the operator of command-line changes in the audit log; API changes are audited with the caller's token",
 }
 

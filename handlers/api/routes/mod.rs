@@ -8,6 +8,7 @@ pub(crate) mod data;
 pub(crate) mod explore;
 pub(crate) mod freshness;
 pub(crate) mod ingestion;
+pub(crate) mod notifications;
 pub(crate) mod recommendations;
 pub(crate) mod settings;
 
@@ -56,4 +57,17 @@ pub fn v1() -> Router<AppState> {
         .route("/settings/rules", get(settings::get_rules).put(settings::put_rules))
         .route("/budgets", get(budgets::list).post(budgets::create))
         .route("/budgets/{id}", get(budgets::get_one).patch(budgets::update).delete(budgets::delete))
+        .route(
+            "/notification-channels",
+            get(notifications::list_channels).post(notifications::create_channel),
+        )
+        .route(
+            "/notification-channels/{id}",
+            get(notifications::get_channel)
+                .patch(notifications::update_channel)
+                .delete(notifications::delete_channel),
+        )
+        .route("/notification-routes", get(notifications::list_routes).post(notifications::create_route))
+        .route("/notification-routes/{id}", axum::routing::delete(notifications::delete_route))
+        .route("/notification-deliveries", get(notifications::list_deliveries))
 }

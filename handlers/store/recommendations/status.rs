@@ -70,6 +70,7 @@ impl Store {
                 occurred_at: at,
             };
             insert_audit!(&mut *tx, scope.tenant_id(), &entry)?;
+            crate::store::notify::outbox::record_status_changed!(tx, scope, id, from, to, actor, reason, at);
             tx.commit().await?;
         });
         self.get_recommendation(scope, id).await

@@ -173,6 +173,7 @@ impl Store {
                     query.execute(&mut *tx).await?;
                 }
                 audit_reopened!(tx, reopened);
+                crate::store::notify::outbox::record_new_findings!(tx, scope, ids, at);
                 tx.commit().await?;
             }
             crate::store::connect::Db::Postgres(pool) => {
@@ -216,6 +217,7 @@ impl Store {
                         .await?;
                 }
                 audit_reopened!(tx, reopened);
+                crate::store::notify::outbox::record_new_findings!(tx, scope, ids, at);
                 tx.commit().await?;
             }
         }

@@ -116,6 +116,16 @@ module "postgres" {
   tags                       = local.tags
 }
 
+module "communication" {
+  count               = var.email_enabled ? 1 : 0
+  source              = "../communication"
+  name_prefix         = local.name_prefix
+  suffix              = local.suffix
+  resource_group_name = azurerm_resource_group.this.name
+  sender_principal_id = module.identity.principal_id
+  tags                = local.tags
+}
+
 module "function_app" {
   source                   = "../functionapp"
   name                     = "func-${local.name_prefix}-${local.suffix}"
@@ -143,6 +153,11 @@ module "function_app" {
   web = {
     client_id        = var.web_client_id
     client_assertion = var.web_client_credential == "federated" ? "managed-identity" : ""
+  }
+  notify = {
+    acs_endpoint  = var.email_enabled ? module.communication[0].endpoint : ""
+    email_sender  = var.email_enabled ? module.communication[0].sender_address : ""
+    dashboard_url = var.dashboard_url
   }
   control_plane_tenant_id     = local.control_plane_tenant_id
   cors_origins                = var.cors_origins

@@ -207,3 +207,15 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "email_enabled" {
+  description = "Create Azure Communication Services email (an Azure-managed sender domain) for email notification channels, and give the function app's identity a role to send through it. Off: email channels record a failure naming the missing setting. The channel secret key goes in extra_secrets as AZCOPS_NOTIFY_SECRET_KEY (base64 of 32 bytes)."
+  type        = bool
+  default     = false
+}
+
+variable "dashboard_url" {
+  description = "The dashboard's public URL, linked from Teams cards and emails (AZCOPS_DASHBOARD_URL). Empty: no link."
+  type        = string
+  default     = ""
+}

@@ -68,6 +68,17 @@ locals {
     AZCOPS_DB_STATEMENT_TIMEOUT_MS              = "20000"
     AZCOPS_FRESHNESS_MAX_AGE_HOURS              = "26"
 
+    # Notifications (handlers/notify): channel secrets are sealed with a key kept in Key Vault;
+    # email goes through Azure Communication Services with the managed identity.
+    AZCOPS_NOTIFY_SECRET_KEY     = format(local.key_vault_reference, var.notify.secret_key_name)
+    AZCOPS_NOTIFY_BATCH_SIZE     = "50"
+    AZCOPS_NOTIFY_TIMEOUT_SECS   = "10"
+    AZCOPS_NOTIFY_MAX_ATTEMPTS   = "8"
+    AZCOPS_NOTIFY_MAX_BODY_BYTES = "262144"
+    AZCOPS_NOTIFY_ACS_ENDPOINT   = var.notify.acs_endpoint
+    AZCOPS_NOTIFY_EMAIL_SENDER   = var.notify.email_sender
+    AZCOPS_DASHBOARD_URL         = var.notify.dashboard_url
+
     AZCOPS_LOG_FORMAT = "json"
     RUST_LOG          = var.rust_log
   }

@@ -208,3 +208,14 @@ variable "web" {
   })
   default = {}
 }
+
+variable "notify" {
+  description = "Notifications: the Key Vault secret name of the key sealing channel secrets (base64 of 32 bytes, AZCOPS_NOTIFY_SECRET_KEY), the Azure Communication Services endpoint and verified sender address for email channels (empty: email channels fail with a recorded reason), and the dashboard URL linked from Teams cards and emails."
+  type = object({
+    secret_key_name = optional(string, "azcops-notify-secret-key")
+    acs_endpoint    = optional(string, "")
+    email_sender    = optional(string, "")
+    dashboard_url   = optional(string, "")
+  })
+  default = {}
+}

@@ -1,0 +1,175 @@
+//! Sending one delivery over HTTP: the signed webhook, the Teams Workflows message or the ACS
+//! email. The host is resolved first and every address checked ([`super::url_guard`]), then
+//! the connection is pinned to those addresses and redirects are not followed, so a channel
+//! cannot be turned against internal endpoints by DNS or a redirect. Errors never carry the
+//! URL (a Teams URL holds its signature) or a secret.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::event::{Envelope, bounded_body};
+use super::policy::{Outcome, classify};
+use super::{NotifyConfig, email, sign, teams, url_guard};
+use crate::azure::credential::TokenSource;
+use crate::store::ClaimedDelivery;
+
+/// Sends deliveries as the settings say.
+#[derive(Clone)]
+pub struct Sender {
+    config: NotifyConfig,
+    tokens: Option<Arc<dyn TokenSource>>,
+}
+
+impl std::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender").field("has_tokens", &self.tokens.is_some()).finish_non_exhaustive()
+    }
+}
+
+/// A prepared request: URL, body and headers.
+struct Request {
+    url: url::Url,
+    body: Vec<u8>,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Sender {
+    /// A sender; `tokens` issues the managed identity's ACS tokens (email channels need it).
+    pub fn new(config: NotifyConfig, tokens: Option<Arc<dyn TokenSource>>) -> Self {
+        Self { config, tokens }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &NotifyConfig {
+        &self.config
+    }
+
+    /// Sends `delivery` at `at` (the signature's timestamp) and says how it went.
+    pub async fn send(&self, delivery: &ClaimedDelivery, at: DateTime<Utc>) -> Outcome {
+        let request = match self.prepare(delivery, at).await {
+            Ok(request) => request,
+            Err(outcome) => return outcome,
+        };
+        self.post(request, at).await
+    }
+
+    async fn prepare(&self, delivery: &ClaimedDelivery, at: DateTime<Utc>) -> Result<Request, Outcome> {
+        let channel = &delivery.channel;
+        let permanent = |error: String| Outcome::Permanent { status: None, error };
+        let envelope = Envelope {
+            id: delivery.event_id.clone(),
+            event_type: delivery.event_type.clone(),
+            tenant_id: channel.tenant_id.clone(),
+            occurred_at: delivery.occurred_at,
+            data: delivery.data.clone(),
+        };
+        let body = bounded_body(&envelope, self.config.max_body_bytes);
+        let common = vec![
+            (sign::EVENT_ID_HEADER, delivery.event_id.clone()),
+            (sign::EVENT_TYPE_HEADER, delivery.event_type.clone()),
+            ("Content-Type", "application/json".to_owned()),
+        ];
+        match channel.kind.as_str() {
+            "webhook" => {
+                let url = url_guard::check("webhook", &channel.url, self.config.allow_loopback)
+                    .map_err(|e| permanent(format!("channel URL refused: {e}")))?;
+                let secret = self.secret(channel).ok_or_else(|| {
+                    permanent("the channel's secret cannot be opened with AZCOPS_NOTIFY_SECRET_KEY".into())
+                })?;
+                let timestamp = at.timestamp();
+                let mut headers = common;
+                headers.push((sign::TIMESTAMP_HEADER, timestamp.to_string()));
+                headers.push((sign::SIGNATURE_HEADER, sign::signature(&secret, timestamp, &body)));
+                Ok(Request { url, body, headers })
+            }
+            "teams" => {
+                let url = url_guard::check("teams", &channel.url, self.config.allow_loopback)
+                    .map_err(|e| permanent(format!("channel URL refused: {e}")))?;
+                let bounded: Envelope = serde_json::from_slice(&body).unwrap_or(envelope);
+                let message = teams::message(&bounded, self.config.dashboard_url.as_deref());
+                Ok(Request { url, body: serde_json::to_vec(&message).unwrap_or_default(), headers: common })
+            }
+            "email" => {
+                let (Some(endpoint), Some(sender)) = (&self.config.acs_endpoint, &self.config.email_sender)
+                else {
+                    return Err(permanent(
+                        "email needs AZCOPS_NOTIFY_ACS_ENDPOINT and AZCOPS_NOTIFY_EMAIL_SENDER".into(),
+                    ));
+                };
+                let tokens =
+                    self.tokens.as_ref().ok_or_else(|| permanent("email needs an Azure identity".into()))?;
+                let recipient = channel.url.trim().trim_start_matches("mailto:").to_owned();
+                let url = url::Url::parse(&email::send_url(endpoint))
+                    .map_err(|e| permanent(format!("AZCOPS_NOTIFY_ACS_ENDPOINT is not a URL: {e}")))?;
+                let token = tokens.token(None, email::SCOPE).await.map_err(|e| Outcome::Retry {
+                    status: None,
+                    error: format!("no token for Azure Communication Services: {e}"),
+                    retry_after: None,
+                })?;
+                let bounded: Envelope = serde_json::from_slice(&body).unwrap_or(envelope);
+                let message = email::body(&bounded, sender, &recipient, self.config.dashboard_url.as_deref());
+                let mut headers = common;
+                headers.push(("Authorization", format!("Bearer {}", token.token.expose())));
+                // ACS deduplicates sends by Operation-Id: one per (event, channel) delivery.
+                headers.push(("Operation-Id", delivery.id.clone()));
+                Ok(Request { url, body: serde_json::to_vec(&message).unwrap_or_default(), headers })
+            }
+            other => Err(permanent(format!("{other} channels receive no deliveries"))),
+        }
+    }
+
+    fn secret(&self, channel: &crate::store::NotificationChannel) -> Option<String> {
+        let sealed = channel.secret_sealed.as_deref()?;
+        self.config.secret_box()?.open(&channel.tenant_id, &channel.id, sealed)
+    }
+
+    async fn post(&self, request: Request, at: DateTime<Utc>) -> Outcome {
+        let retry = |error: String| Outcome::Retry { status: None, error, retry_after: None };
+        let Some(host) =
+            request.url.host_str().map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned())
+        else {
+            return Outcome::Permanent { status: None, error: "the URL has no host".into() };
+        };
+        let port = request.url.port_or_known_default().unwrap_or(443);
+        let addrs: Vec<SocketAddr> = match tokio::net::lookup_host((host.as_str(), port)).await {
+            Ok(addrs) => addrs.collect(),
+            Err(e) => return retry(format!("cannot resolve the receiver's host: {e}")),
+        };
+        if addrs.is_empty() {
+            return retry("the receiver's host has no address".into());
+        }
+        if let Some(why) =
+            addrs.iter().find_map(|a| url_guard::address_allowed(a.ip(), self.config.allow_loopback).err())
+        {
+            return Outcome::Permanent { status: None, error: format!("receiver refused: {why}") };
+        }
+        let client = match reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(self.config.timeout)
+            .resolve_to_addrs(&host, &addrs)
+            .build()
+        {
+            Ok(client) => client,
+            Err(e) => return retry(format!("cannot build an HTTP client: {}", e.without_url())),
+        };
+        let mut builder = client.post(request.url).body(request.body);
+        for (name, value) in request.headers {
+            builder = builder.header(name, value);
+        }
+        match builder.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let retry_after = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                classify(status, retry_after.as_deref(), at)
+            }
+            Err(e) if e.is_timeout() => retry(format!("timed out after {} s", self.config.timeout.as_secs())),
+            Err(e) => retry(format!("request failed: {}", e.without_url())),
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Where a tenant may point the platform: `https://` to a public address only. Loopback
+//! `http://` is allowed when `AZCOPS_NOTIFY_ALLOW_LOOPBACK` is set (local runs and tests);
+//! link-local (the instance metadata service at 169.254.169.254), private, shared, unspecified
+//! and multicast addresses are always refused, at configuration and again for every address a
+//! host name resolves to when a delivery is sent.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Why a channel URL is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UrlRefused(pub String);
+
+/// Checks a channel's `url` for its `kind`; email channels take `mailto:` addresses.
+///
+/// # Errors
+/// The URL does not parse, is not `https` (or loopback `http` when allowed), or names an
+/// address the platform must not reach.
+pub fn check(kind: &str, url: &str, allow_loopback: bool) -> Result<url::Url, UrlRefused> {
+    let parsed = url::Url::parse(url.trim()).map_err(|e| UrlRefused(format!("is not a URL: {e}")))?;
+    if kind == "email" {
+        if parsed.scheme() != "mailto" || !parsed.path().contains('@') || parsed.path().contains(',') {
+            return Err(UrlRefused("an email channel takes one address as mailto:name@example.com".into()));
+        }
+        return Ok(parsed);
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(UrlRefused("must not carry credentials; use --secret".into()));
+    }
+    let host = parsed.host().ok_or_else(|| UrlRefused("has no host".into()))?;
+    let loopback = match &host {
+        url::Host::Domain(name) => {
+            let name = name.to_ascii_lowercase();
+            if name == "localhost" || name.ends_with(".localhost") {
+                true
+            } else if name.ends_with(".internal") || name == "metadata" || !name.contains('.') {
+                return Err(UrlRefused("names an internal host".into()));
+            } else {
+                false
+            }
+        }
+        url::Host::Ipv4(ip) => {
+            address_allowed(IpAddr::V4(*ip), allow_loopback).map(|()| ip.is_loopback()).map_err(UrlRefused)?
+        }
+        url::Host::Ipv6(ip) => {
+            address_allowed(IpAddr::V6(*ip), allow_loopback).map(|()| ip.is_loopback()).map_err(UrlRefused)?
+        }
+    };
+    match parsed.scheme() {
+        "https" if !loopback || allow_loopback => Ok(parsed),
+        "http" if loopback && allow_loopback => Ok(parsed),
+        _ if loopback => Err(UrlRefused("loopback addresses are allowed only in local runs".into())),
+        _ => Err(UrlRefused("must be https".into())),
+    }
+}
+
+/// Whether the platform may connect to `ip`.
+///
+/// # Errors
+/// Why not, for a non-public address (loopback only passes when allowed).
+pub fn address_allowed(ip: IpAddr, allow_loopback: bool) -> Result<(), String> {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    if ip.is_loopback() {
+        return if allow_loopback { Ok(()) } else { Err("resolves to a loopback address".into()) };
+    }
+    let refused = match ip {
+        IpAddr::V4(v4) => v4_internal(v4),
+        IpAddr::V6(v6) => v6_internal(v6),
+    };
+    if refused { Err("resolves to an internal or link-local address".into()) } else { Ok(()) }
+}
+
+fn v4_internal(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || ip.is_documentation()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b))
+        || (a == 192 && b == 0)
+        || a >= 240
+}
+
+fn v6_internal(ip: Ipv6Addr) -> bool {
+    let first = ip.segments()[0];
+    ip.is_unspecified()
+        || ip.is_multicast()
+        || (first & 0xfe00) == 0xfc00
+        || (first & 0xffc0) == 0xfe80
+        || first == 0x2001 && ip.segments()[1] == 0x0db8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_public_https_passes_unless_loopback_is_allowed() {
+        assert!(check("webhook", "https://hooks.example.com/x?y=1", false).is_ok());
+        assert!(check("teams", "https://prod-01.westeurope.logic.azure.com/workflows/1", false).is_ok());
+        for refused in [
+            "http://hooks.example.com/x",
+            "https://169.254.169.254/metadata/instance",
+            "https://10.0.0.4/x",
+            "https://192.168.1.1/x",
+            "https://172.16.5.5/x",
+            "https://100.64.0.1/x",
+            "https://[fe80::1]/x",
+            "https://[fd00::1]/x",
+            "https://[::ffff:169.254.169.254]/x",
+            "https://0.0.0.0/x",
+            "https://metadata.google.internal/x",
+            "https://intranet/x",
+            "https://user:pw@hooks.example.com/x",
+            "http://127.0.0.1:8080/x",
+            "not a url",
+        ] {
+            assert!(check("webhook", refused, false).is_err(), "{refused}");
+        }
+        assert!(check("webhook", "http://127.0.0.1:8080/hook", true).is_ok());
+        assert!(check("webhook", "http://localhost:8080/hook", true).is_ok());
+        assert!(check("webhook", "https://169.254.169.254/x", true).is_err(), "metadata stays refused");
+        assert!(check("webhook", "http://10.1.2.3/x", true).is_err());
+    }
+
+    #[test]
+    fn email_channels_take_one_mailto_address() {
+        assert!(check("email", "mailto:finops@contoso.com", false).is_ok());
+        assert!(check("email", "https://contoso.com", false).is_err());
+        assert!(check("email", "mailto:a@x.com,b@x.com", false).is_err());
+    }
+
+    #[test]
+    fn resolved_addresses_are_checked_again() {
+        assert!(address_allowed("20.50.2.1".parse().unwrap(), false).is_ok());
+        assert!(address_allowed("169.254.169.254".parse().unwrap(), true).is_err());
+        assert!(address_allowed("127.0.0.1".parse().unwrap(), false).is_err());
+        assert!(address_allowed("127.0.0.1".parse().unwrap(), true).is_ok());
+        assert!(address_allowed("::1".parse().unwrap(), false).is_err());
+    }
+}

@@ -1,0 +1,13 @@
+//! Integration tests of notifications: channels through the API (real tokens from the mock
+//! OpenID provider), the outbox and delivery runs against a real HTTP receiver, on SQLite and
+//! PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod channels;
+mod delivery;
+mod functions;
+mod receiver;
+mod routing;
+mod sandbox;
+mod shapes;
+mod support;
