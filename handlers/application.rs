@@ -101,5 +101,6 @@ impl Application {
             .with_azure(self.arm.clone())
             .with_api(self.settings.api.clone())
             .with_web(self.settings.web.clone())
+            .with_exports(self.settings.exports.clone())
     }
 }

@@ -83,6 +83,7 @@ struct Inner {
     azure: Result<crate::azure::ArmClient, String>,
     api: Option<Arc<crate::api::ApiRuntime>>,
     web: Option<Arc<crate::web::WebRuntime>>,
+    exports: Arc<crate::exports::ExportsConfig>,
 }
 
 impl AppState {
@@ -99,6 +100,7 @@ impl AppState {
                 azure,
                 api: None,
                 web: None,
+                exports: Arc::default(),
             }),
         }
     }
@@ -122,6 +124,7 @@ impl AppState {
                 azure,
                 api: None,
                 web: None,
+                exports: Arc::default(),
             }),
         }
     }
@@ -137,6 +140,7 @@ impl AppState {
             azure,
             api: self.inner.api.clone(),
             web: self.inner.web.clone(),
+            exports: self.inner.exports.clone(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -172,6 +176,7 @@ impl AppState {
             azure: self.inner.azure.clone(),
             api: Some(api),
             web: self.inner.web.clone(),
+            exports: self.inner.exports.clone(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -196,6 +201,7 @@ impl AppState {
             azure: self.inner.azure.clone(),
             api: self.inner.api.clone(),
             web: Some(Arc::new(crate::web::WebRuntime::new(config))),
+            exports: self.inner.exports.clone(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -203,6 +209,26 @@ impl AppState {
     /// The dashboard's runtime, when configured (without it `/` says sign-in is not configured).
     pub fn web(&self) -> Option<&Arc<crate::web::WebRuntime>> {
         self.inner.web.as_ref()
+    }
+
+    /// Sets where the `ingest_exports` trigger reads export files.
+    pub fn with_exports(self, config: crate::exports::ExportsConfig) -> Self {
+        let inner = Inner {
+            database: self.inner.database.clone(),
+            store: self.inner.store.clone(),
+            diagnostics: self.inner.diagnostics,
+            ingest: self.inner.ingest.clone(),
+            azure: self.inner.azure.clone(),
+            api: self.inner.api.clone(),
+            web: self.inner.web.clone(),
+            exports: Arc::new(config),
+        };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// Where export files are read (unset unless configured).
+    pub fn exports(&self) -> &crate::exports::ExportsConfig {
+        &self.inner.exports
     }
 
     /// Diagnostic function options.

@@ -7,12 +7,14 @@
 //! Layers: [`manifest`] and [`mapping`] are pure; [`reader`] reads any blocking byte stream;
 //! [`container`] reaches a directory or a Blob container; [`ingest`] ties them to the store.
 
+pub mod config;
 pub mod container;
 pub mod ingest;
 pub mod manifest;
 pub mod mapping;
 pub mod reader;
 
+pub use config::ExportsConfig;
 pub use container::{Container, DirContainer, HttpContainer};
 pub use ingest::{ExportReport, ingest_export};
 pub use manifest::{Dataset, ExportManifest, FileFormat};

@@ -46,6 +46,8 @@ enum Command {
     Collect(super::collect::CollectArgs),
     /// Recompute the cost rollups from costs_daily (`rollups rebuild [--tenant T]`).
     Rollups(super::rollups::RollupsArgs),
+    /// Cost Management exports: ingest one run (`exports ingest`), set a subscription's cost source.
+    Exports(super::exports::ExportsArgs),
 }
 
 #[derive(clap::Args)]
@@ -103,6 +105,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => super::demo::run(args, &local_app()?).await?,
         Command::Collect(args) => super::collect::run(args, local_app()?.arm()?).await?,
         Command::Rollups(args) => super::rollups::run(args, &local_app()?).await?,
+        Command::Exports(args) => super::exports::run(args, &local_app()?).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

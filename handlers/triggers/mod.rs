@@ -7,6 +7,7 @@ pub mod api;
 pub mod diagnostics;
 pub mod evaluate_rules;
 pub mod hourly_costs;
+pub mod ingest_exports;
 pub mod ingest_poison;
 pub mod ingest_subscription;
 pub mod ingestion_trigger;
@@ -55,6 +56,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
     api::SPEC,
     ingestion_trigger::SPEC,
     web::SPEC,
+    ingest_exports::SPEC,
 ];
 
 /// Why an invocation failed.
@@ -120,6 +122,7 @@ pub async fn dispatch(
         "api" => api::run(state, request).await,
         "ingestion_trigger" => ingestion_trigger::run(state, request).await,
         "web" => web::run(state, request).await,
+        "ingest_exports" => ingest_exports::run(state, request).await,
         other if state.diagnostics().enabled => diagnostics::dispatch(state, other, request).await,
         other => Err(TriggerError::UnknownFunction(other.to_owned())),
     }
