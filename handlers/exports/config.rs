@@ -48,14 +48,21 @@ impl ExportsConfig {
             return Ok(Self::Azurite(Box::new(StorageAccount::from_connection_string(KEY, value)?)));
         }
         if lower.starts_with("https://") {
-            let url = Url::parse(value.trim_end_matches('/')).map_err(|e| ConfigError::invalid(KEY, e.to_string()))?;
+            let url = Url::parse(value.trim_end_matches('/'))
+                .map_err(|e| ConfigError::invalid(KEY, e.to_string()))?;
             if url.query().is_some() {
-                return Err(ConfigError::invalid(KEY, "the container URL must not carry a query (no SAS in settings)"));
+                return Err(ConfigError::invalid(
+                    KEY,
+                    "the container URL must not carry a query (no SAS in settings)",
+                ));
             }
             return Ok(Self::Blob { container_url: url, azure: Box::new(AzureConfig::from_source(source)?) });
         }
         if lower.starts_with("http://") {
-            return Err(ConfigError::invalid(KEY, "Blob Storage needs https; use a connection string for Azurite"));
+            return Err(ConfigError::invalid(
+                KEY,
+                "Blob Storage needs https; use a connection string for Azurite",
+            ));
         }
         Ok(Self::Local(PathBuf::from(value.strip_prefix("file://").unwrap_or(value))))
     }
@@ -69,8 +76,9 @@ impl ExportsConfig {
             Self::Unset => Err(ExportError::Container(format!("{KEY} is not set"))),
             Self::Local(root) => Ok(Arc::new(DirContainer::new(root.clone()))),
             Self::Blob { container_url, azure } => {
-                let tokens = crate::azure::credential::from_config(azure)
-                    .map_err(|e| ExportError::Container(format!("no identity for the exports container: {e}")))?;
+                let tokens = crate::azure::credential::from_config(azure).map_err(|e| {
+                    ExportError::Container(format!("no identity for the exports container: {e}"))
+                })?;
                 Ok(Arc::new(HttpContainer::new(container_url.as_str(), Some(tokens))?))
             }
             Self::Azurite(account) => {
@@ -90,10 +98,16 @@ mod tests {
     #[test]
     fn the_setting_names_a_directory_a_container_or_an_account() {
         let parse = |v: &str| ExportsConfig::from_source(&SettingsSource::from_pairs([(KEY, v)]));
-        assert!(matches!(ExportsConfig::from_source(&SettingsSource::default()).unwrap(), ExportsConfig::Unset));
+        assert!(matches!(
+            ExportsConfig::from_source(&SettingsSource::default()).unwrap(),
+            ExportsConfig::Unset
+        ));
         assert!(matches!(parse("data/exports").unwrap(), ExportsConfig::Local(_)));
         assert!(matches!(parse("UseDevelopmentStorage=true").unwrap(), ExportsConfig::Azurite(_)));
-        assert!(matches!(parse("https://acct.blob.core.windows.net/exports").unwrap(), ExportsConfig::Blob { .. }));
+        assert!(matches!(
+            parse("https://acct.blob.core.windows.net/exports").unwrap(),
+            ExportsConfig::Blob { .. }
+        ));
         let e = parse("https://acct.blob.core.windows.net/exports?sig=x").unwrap_err();
         assert!(e.to_string().contains("no SAS"), "{e}");
         assert!(parse("http://example.com/exports").is_err());

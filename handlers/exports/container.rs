@@ -44,7 +44,9 @@ impl DirContainer {
 
     fn path(&self, blob: &str) -> Result<PathBuf, ExportError> {
         if blob.is_empty() || blob.starts_with('/') || blob.split('/').any(|s| s == ".." || s.is_empty()) {
-            return Err(ExportError::Manifest(format!("blob name {blob:?} is not a path inside the container")));
+            return Err(ExportError::Manifest(format!(
+                "blob name {blob:?} is not a path inside the container"
+            )));
         }
         Ok(self.root.join(blob))
     }
@@ -122,7 +124,9 @@ impl HttpContainer {
 
     fn blob_url(&self, blob: &str) -> Result<Url, ExportError> {
         if blob.is_empty() || blob.split('/').any(|s| s == ".." || s.is_empty()) {
-            return Err(ExportError::Manifest(format!("blob name {blob:?} is not a path inside the container")));
+            return Err(ExportError::Manifest(format!(
+                "blob name {blob:?} is not a path inside the container"
+            )));
         }
         let mut url = self.base.clone();
         {
@@ -259,7 +263,8 @@ mod tests {
 
     #[test]
     fn blob_names_are_appended_as_path_segments_and_keep_the_sas() {
-        let c = HttpContainer::new("http://127.0.0.1:10000/devstoreaccount1/exports?sv=1&sig=abc", None).unwrap();
+        let c =
+            HttpContainer::new("http://127.0.0.1:10000/devstoreaccount1/exports?sv=1&sig=abc", None).unwrap();
         let url = c.blob_url("t1/focus/2026 12/part_0.csv.gz").unwrap();
         assert_eq!(
             url.as_str(),

@@ -79,6 +79,20 @@ pub async fn ingest_export(
     container: Arc<dyn Container>,
     manifest_name: &str,
 ) -> Result<ExportReport, ExportError> {
+    ingest_export_in_batches(store, scope, container, manifest_name, BATCH_KEYS).await
+}
+
+/// As [`ingest_export`], summing at most `batch_keys` curated keys in memory per batch.
+///
+/// # Errors
+/// As [`ingest_export`].
+pub async fn ingest_export_in_batches(
+    store: &Store,
+    scope: &TenantScope,
+    container: Arc<dyn Container>,
+    manifest_name: &str,
+    batch_keys: usize,
+) -> Result<ExportReport, ExportError> {
     let bytes = container.read_small(manifest_name, MAX_MANIFEST_BYTES).await?;
     let manifest = ExportManifest::parse(&bytes)?;
     let (period_start, period_end) = manifest.period()?;
@@ -86,7 +100,11 @@ pub async fn ingest_export(
         match container.size(&blob.blob_name).await? {
             None => return Err(ExportError::Missing { blob: blob.blob_name.clone() }),
             Some(actual) if actual != blob.byte_count => {
-                return Err(ExportError::Size { blob: blob.blob_name.clone(), expected: blob.byte_count, actual });
+                return Err(ExportError::Size {
+                    blob: blob.blob_name.clone(),
+                    expected: blob.byte_count,
+                    actual,
+                });
             }
             Some(_) => {}
         }
@@ -123,15 +141,9 @@ pub async fn ingest_export(
     let reader_accepted = accepted.clone();
     let reader = tokio::task::spawn_blocking(move || {
         let mut skipped = Skipped::default();
-        let outcome = read_all(
-            &handle,
-            container.as_ref(),
-            &reader_manifest,
-            &registered,
-            &reader_accepted,
-            &tx,
-            &mut skipped,
-        );
+        let filter = Filter { registered: &registered, accepted: &reader_accepted };
+        let outcome =
+            read_all(batch_keys, &handle, container.as_ref(), &reader_manifest, &filter, &tx, &mut skipped);
         match outcome {
             Ok(totals) => {
                 let _ = tx.blocking_send(Ok(SliceFeed::Done(totals)));
@@ -162,19 +174,25 @@ pub async fn ingest_export(
     })
 }
 
+/// Which subscriptions' rows are kept: registered to the tenant, and taking exports.
+struct Filter<'a> {
+    registered: &'a BTreeSet<String>,
+    accepted: &'a BTreeSet<String>,
+}
+
 /// Reads every listed file in order, feeding bounded batches to `tx` (runs on a blocking thread).
 fn read_all(
+    batch_keys: usize,
     handle: &tokio::runtime::Handle,
     container: &dyn Container,
     manifest: &ExportManifest,
-    registered: &BTreeSet<String>,
-    accepted: &BTreeSet<String>,
+    filter: &Filter<'_>,
     tx: &tokio::sync::mpsc::Sender<Result<SliceFeed, ExportError>>,
     skipped: &mut Skipped,
 ) -> Result<ExportTotals, ExportError> {
     let (start, end) = manifest.period()?;
     let dataset = manifest.dataset();
-    let mut aggregator = Aggregator::new(BATCH_KEYS);
+    let mut aggregator = Aggregator::new(batch_keys);
     let mut source_rows = 0u64;
     for blob in &manifest.blobs {
         let name = &blob.blob_name;
@@ -186,11 +204,11 @@ fn read_all(
                 skipped.outside_period += 1;
                 return Ok(());
             }
-            if !registered.contains(&row.subscription_id) {
+            if !filter.registered.contains(&row.subscription_id) {
                 *skipped.unregistered.entry(row.subscription_id).or_default() += 1;
                 return Ok(());
             }
-            if !accepted.contains(&row.subscription_id) {
+            if !filter.accepted.contains(&row.subscription_id) {
                 *skipped.query_sourced.entry(row.subscription_id).or_default() += 1;
                 return Ok(());
             }
@@ -203,7 +221,11 @@ fn read_all(
         let counts = read_file(input, format, dataset, &mut each)
             .map_err(|message| ExportError::File { blob: name.clone(), message })?;
         if counts.bytes != blob.byte_count {
-            return Err(ExportError::Size { blob: name.clone(), expected: blob.byte_count, actual: counts.bytes });
+            return Err(ExportError::Size {
+                blob: name.clone(),
+                expected: blob.byte_count,
+                actual: counts.bytes,
+            });
         }
         if let Some(expected) = blob.data_row_count
             && expected != counts.rows
@@ -216,7 +238,8 @@ fn read_all(
         tx.blocking_send(Ok(SliceFeed::Rows(rest)))
             .map_err(|_| ExportError::Container("the store stopped taking rows".into()))?;
     }
-    let dropped: u64 = skipped.unregistered.values().sum::<u64>() + skipped.query_sourced.values().sum::<u64>();
+    let dropped: u64 =
+        skipped.unregistered.values().sum::<u64>() + skipped.query_sourced.values().sum::<u64>();
     Ok(ExportTotals {
         source_rows,
         dropped_rows: dropped,

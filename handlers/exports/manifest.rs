@@ -187,8 +187,9 @@ impl ExportManifest {
             )));
         }
         let mut de = serde_json::Deserializer::from_slice(bytes);
-        let manifest: Self = serde_path_to_error::deserialize(&mut de)
-            .map_err(|e| ExportError::Manifest(format!("not an export manifest at {}: {}", e.path(), e.inner())))?;
+        let manifest: Self = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            ExportError::Manifest(format!("not an export manifest at {}: {}", e.path(), e.inner()))
+        })?;
         Dataset::of(&manifest.export_config.kind)?;
         let (start, end) = manifest.period()?;
         if end < start {
@@ -281,8 +282,10 @@ mod tests {
     #[test]
     fn a_documented_manifest_parses() {
         let m = ExportManifest::parse(
-            manifest(r#"[{"blobName":"t1/a/part_0_0001.csv.gz","byteCount":10,"dataRowCount":2},
-                         {"blobName":"t1/a/part_1_0001.csv.gz","byteCount":20,"dataRowCount":3}]"#)
+            manifest(
+                r#"[{"blobName":"t1/a/part_0_0001.csv.gz","byteCount":10,"dataRowCount":2},
+                         {"blobName":"t1/a/part_1_0001.csv.gz","byteCount":20,"dataRowCount":3}]"#,
+            )
             .as_bytes(),
         )
         .unwrap();
@@ -305,8 +308,10 @@ mod tests {
     #[test]
     fn blob_names_leaving_the_container_are_refused() {
         let e = ExportManifest::parse(
-            manifest(r#"[{"blobName":"../x.csv.gz","byteCount":10,"dataRowCount":2},
-                         {"blobName":"t1/p.csv.gz","byteCount":20,"dataRowCount":3}]"#)
+            manifest(
+                r#"[{"blobName":"../x.csv.gz","byteCount":10,"dataRowCount":2},
+                         {"blobName":"t1/p.csv.gz","byteCount":20,"dataRowCount":3}]"#,
+            )
             .as_bytes(),
         )
         .unwrap_err();
@@ -316,8 +321,10 @@ mod tests {
     #[test]
     fn a_price_sheet_is_not_a_cost_dataset() {
         let text = manifest("[]").replace("FocusCost", "PriceSheet").replace(r#""blobCount":2,"#, "");
-        let e = ExportManifest::parse(text.replace(r#""byteCount":30,"#, "").replace(r#""dataRowCount":5,"#, "").as_bytes())
-            .unwrap_err();
+        let e = ExportManifest::parse(
+            text.replace(r#""byteCount":30,"#, "").replace(r#""dataRowCount":5,"#, "").as_bytes(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("not a cost dataset"), "{e}");
     }
 

@@ -266,20 +266,25 @@ impl Aggregator {
         let currencies = &self.currencies;
         self.sums
             .drain()
-            .map(|((subscription_id, date, resource_group, service_name, meter_category, resource_id), (c, a))| {
-                let currency = currencies.get(&subscription_id).cloned().unwrap_or_default();
-                CostDailyRow {
-                    subscription_id,
-                    date,
-                    resource_group,
-                    service_name,
-                    meter_category,
-                    resource_id,
-                    cost: c,
-                    amortized_cost: a,
-                    currency,
-                }
-            })
+            .map(
+                |(
+                    (subscription_id, date, resource_group, service_name, meter_category, resource_id),
+                    (c, a),
+                )| {
+                    let currency = currencies.get(&subscription_id).cloned().unwrap_or_default();
+                    CostDailyRow {
+                        subscription_id,
+                        date,
+                        resource_group,
+                        service_name,
+                        meter_category,
+                        resource_id,
+                        cost: c,
+                        amortized_cost: a,
+                        currency,
+                    }
+                },
+            )
             .collect()
     }
 }
@@ -296,8 +301,17 @@ mod tests {
 
     fn focus_header() -> Vec<String> {
         header(&[
-            "\u{feff}BilledCost", "BillingCurrency", "ChargePeriodStart", "EffectiveCost", "RegionId",
-            "ResourceId", "ServiceName", "SubAccountId", "Tags", "x_ResourceGroupName", "x_SkuMeterCategory",
+            "\u{feff}BilledCost",
+            "BillingCurrency",
+            "ChargePeriodStart",
+            "EffectiveCost",
+            "RegionId",
+            "ResourceId",
+            "ServiceName",
+            "SubAccountId",
+            "Tags",
+            "x_ResourceGroupName",
+            "x_SkuMeterCategory",
         ])
     }
 
@@ -308,11 +322,22 @@ mod tests {
     #[test]
     fn focus_columns_map_to_the_curated_row() {
         let map = ColumnMap::resolve(Dataset::Focus, &focus_header()).unwrap();
-        let rid = format!("/subscriptions/{SUB}/resourceGroups/RG-Web/providers/Microsoft.Compute/virtualMachines/VM1");
+        let rid = format!(
+            "/subscriptions/{SUB}/resourceGroups/RG-Web/providers/Microsoft.Compute/virtualMachines/VM1"
+        );
         let r = map
             .map(&row(&[
-                "1.25", "eur", "2026-11-30T00:00:00Z", "0.75", "westeurope", &rid, "Virtual Machines",
-                &format!("/subscriptions/{}", SUB.to_uppercase()), "{}", "RG-Web", "Compute",
+                "1.25",
+                "eur",
+                "2026-11-30T00:00:00Z",
+                "0.75",
+                "westeurope",
+                &rid,
+                "Virtual Machines",
+                &format!("/subscriptions/{}", SUB.to_uppercase()),
+                "{}",
+                "RG-Web",
+                "Compute",
             ]))
             .unwrap();
         assert_eq!(r.subscription_id, SUB);
@@ -333,7 +358,15 @@ mod tests {
 
     #[test]
     fn legacy_actual_cost_fills_only_the_actual_figure() {
-        let h = header(&["Date", "SubscriptionId", "ResourceGroup", "MeterCategory", "ResourceId", "CostInBillingCurrency", "BillingCurrencyCode"]);
+        let h = header(&[
+            "Date",
+            "SubscriptionId",
+            "ResourceGroup",
+            "MeterCategory",
+            "ResourceId",
+            "CostInBillingCurrency",
+            "BillingCurrencyCode",
+        ]);
         let map = ColumnMap::resolve(Dataset::ActualCost, &h).unwrap();
         let r = map.map(&row(&["12/01/2026", SUB, "", "Bandwidth", "", "3.5", "USD"])).unwrap();
         assert_eq!(r.date, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());

@@ -67,7 +67,9 @@ pub async fn run(args: ExportsArgs, app: &Application) -> Result<(), OpsError> {
                     };
                     Arc::new(HttpContainer::new(&url, tokens).map_err(|e| OpsError::Invalid(e.to_string()))?)
                 }
-                (None, None) => return Err(OpsError::Invalid("give --container-dir or --container-url".into())),
+                (None, None) => {
+                    return Err(OpsError::Invalid("give --container-dir or --container-url".into()));
+                }
             };
             let scope = TenantScope::from_trusted_trigger(tenant.id.clone());
             let report = crate::exports::ingest_export(&store, &scope, container, &manifest)
@@ -77,9 +79,9 @@ pub async fn run(args: ExportsArgs, app: &Application) -> Result<(), OpsError> {
         }
         ExportsCommand::Source { tenant, subscription, source } => {
             let tenant = resolve_tenant(&store, &tenant).await?;
-            let parsed: CostSource = source
-                .parse()
-                .map_err(|_| OpsError::Invalid(format!("cost source {source:?} must be query, exports or auto")))?;
+            let parsed: CostSource = source.parse().map_err(|_| {
+                OpsError::Invalid(format!("cost source {source:?} must be query, exports or auto"))
+            })?;
             let scope = TenantScope::from_trusted_trigger(tenant.id.clone());
             store
                 .set_cost_source(&scope, &subscription, parsed, &operator(app.settings().source()))
@@ -102,7 +104,13 @@ pub async fn run(args: ExportsArgs, app: &Application) -> Result<(), OpsError> {
 fn render(report: &ExportReport) -> String {
     let mut out = format!(
         "export {} run {} ({} {}..{}): {} files, {} rows\n",
-        report.export_name, report.run_id, report.dataset, report.period.0, report.period.1, report.files, report.source_rows
+        report.export_name,
+        report.run_id,
+        report.dataset,
+        report.period.0,
+        report.period.1,
+        report.files,
+        report.source_rows
     );
     for s in &report.slices {
         out.push_str(&format!(

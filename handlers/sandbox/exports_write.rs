@@ -64,7 +64,8 @@ struct Partition {
 impl Partition {
     fn create(path: &Path) -> std::io::Result<Self> {
         let file = std::fs::File::create(path)?;
-        let mut csv = csv::Writer::from_writer(flate2::write::GzEncoder::new(file, flate2::Compression::fast()));
+        let mut csv =
+            csv::Writer::from_writer(flate2::write::GzEncoder::new(file, flate2::Compression::fast()));
         csv.write_record(FOCUS_COLUMNS).map_err(std::io::Error::other)?;
         Ok(Self { csv, rows: 0 })
     }
@@ -81,17 +82,20 @@ impl Partition {
 ///
 /// # Errors
 /// File-system errors.
-pub fn write_exports(estate: &Estate, dir: &Path, options: &ExportOptions) -> std::io::Result<Vec<WrittenExport>> {
+pub fn write_exports(
+    estate: &Estate,
+    dir: &Path,
+    options: &ExportOptions,
+) -> std::io::Result<Vec<WrittenExport>> {
     let mut written = Vec::new();
     let as_of = estate.as_of;
     for (tenant_index, tenant) in estate.tenants.iter().enumerate() {
-        let subs: Vec<usize> =
-            (0..estate.subscriptions.len()).filter(|s| estate.subscriptions[*s].tenant == tenant_index).collect();
+        let subs: Vec<usize> = (0..estate.subscriptions.len())
+            .filter(|s| estate.subscriptions[*s].tenant == tenant_index)
+            .collect();
         for (month, first, last) in months(estate) {
-            let month_end = month
-                .checked_add_months(chrono::Months::new(1))
-                .and_then(|d| d.pred_opt())
-                .unwrap_or(month);
+            let month_end =
+                month.checked_add_months(chrono::Months::new(1)).and_then(|d| d.pred_opt()).unwrap_or(month);
             let current = last < month_end;
             let time = format!("{}{:04}", as_of.format("%Y%m%d"), 500 + options.delivery);
             let run = run_id(estate, tenant_index, month, options.delivery);
@@ -105,18 +109,20 @@ pub fn write_exports(estate: &Estate, dir: &Path, options: &ExportOptions) -> st
             std::fs::create_dir_all(dir.join(&folder))?;
             let mut blobs = Vec::new();
             let mut partition: Option<(String, Partition)> = None;
-            let close = |p: Option<(String, Partition)>, blobs: &mut Vec<serde_json::Value>| -> std::io::Result<()> {
-                if let Some((name, part)) = p {
-                    let rows = part.finish()?;
-                    let bytes = std::fs::metadata(dir.join(&name))?.len();
-                    blobs.push(json!({ "blobName": name, "byteCount": bytes, "dataRowCount": rows }));
-                }
-                Ok(())
-            };
+            let close =
+                |p: Option<(String, Partition)>, blobs: &mut Vec<serde_json::Value>| -> std::io::Result<()> {
+                    if let Some((name, part)) = p {
+                        let rows = part.finish()?;
+                        let bytes = std::fs::metadata(dir.join(&name))?.len();
+                        blobs.push(json!({ "blobName": name, "byteCount": bytes, "dataRowCount": rows }));
+                    }
+                    Ok(())
+                };
             for day in first.iter_days().take_while(|d| *d <= last) {
                 for &sub in &subs {
                     for row in focus_rows(estate, sub, day) {
-                        let full = partition.as_ref().is_some_and(|(_, p)| p.rows as usize >= options.rows_per_file);
+                        let full =
+                            partition.as_ref().is_some_and(|(_, p)| p.rows as usize >= options.rows_per_file);
                         if full || partition.is_none() {
                             close(partition.take(), &mut blobs)?;
                             let name = format!("{folder}/part_{}_0001.csv.gz", blobs.len());
@@ -164,7 +170,10 @@ pub fn write_exports(estate: &Estate, dir: &Path, options: &ExportOptions) -> st
                 "blobs": blobs
             });
             let name = format!("{folder}/manifest.json");
-            std::fs::write(dir.join(&name), serde_json::to_vec_pretty(&manifest).map_err(std::io::Error::other)?)?;
+            std::fs::write(
+                dir.join(&name),
+                serde_json::to_vec_pretty(&manifest).map_err(std::io::Error::other)?,
+            )?;
             written.push(WrittenExport {
                 tenant: tenant_index,
                 manifest: name,
@@ -195,11 +204,16 @@ mod tests {
                 serde_json::from_slice(&std::fs::read(dir.path().join(&run.manifest)).unwrap()).unwrap();
             assert!(run.files > 1, "partitioned at 100 rows");
             for blob in m["blobs"].as_array().unwrap() {
-                let size = std::fs::metadata(dir.path().join(blob["blobName"].as_str().unwrap())).unwrap().len();
+                let size =
+                    std::fs::metadata(dir.path().join(blob["blobName"].as_str().unwrap())).unwrap().len();
                 assert_eq!(size, blob["byteCount"].as_u64().unwrap());
             }
             let again = write_exports(&estate, tempfile::tempdir().unwrap().path(), &options).unwrap();
-            assert_eq!(again.iter().map(|r| r.manifest.clone()).collect::<Vec<_>>(), runs.iter().map(|r| r.manifest.clone()).collect::<Vec<_>>(), "deterministic");
+            assert_eq!(
+                again.iter().map(|r| r.manifest.clone()).collect::<Vec<_>>(),
+                runs.iter().map(|r| r.manifest.clone()).collect::<Vec<_>>(),
+                "deterministic"
+            );
         }
     }
 }

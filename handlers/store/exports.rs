@@ -157,7 +157,11 @@ const RECORD_SLICE: &str = "INSERT INTO export_slices (tenant_id, subscription_i
 type Opened = BTreeMap<(String, NaiveDate), (NaiveDate, NaiveDate)>;
 
 /// The slices of `rows` not yet opened, opened now (in key order).
-fn newly_opened(opened: &mut Opened, rows: &[CostDailyRow], run: &ExportRunRecord) -> Vec<(String, NaiveDate, NaiveDate)> {
+fn newly_opened(
+    opened: &mut Opened,
+    rows: &[CostDailyRow],
+    run: &ExportRunRecord,
+) -> Vec<(String, NaiveDate, NaiveDate)> {
     let mut new = Vec::new();
     for row in rows {
         let (month, first, last) = slice_days(row.date, run.period_start, run.period_end);
@@ -171,7 +175,10 @@ fn newly_opened(opened: &mut Opened, rows: &[CostDailyRow], run: &ExportRunRecor
 }
 
 fn sqlite_add_sql(rows: usize) -> String {
-    format!("INSERT INTO costs_daily ({COLUMNS}) VALUES {} ON CONFLICT ({KEY}) {ADD}", sqlite_values(rows, 12))
+    format!(
+        "INSERT INTO costs_daily ({COLUMNS}) VALUES {} ON CONFLICT ({KEY}) {ADD}",
+        sqlite_values(rows, 12)
+    )
 }
 
 async fn add_sqlite(
@@ -355,15 +362,23 @@ impl Store {
         let load = match self.db() {
             super::connect::Db::Sqlite(pool) => {
                 let mut tx = pool.begin_with(self.begin_write()).await.map_err(StoreError::from)?;
-                let load = replace_slices!(tx, self, scope, run, feed, add_sqlite, super::rollups::refresh_sqlite);
+                let load =
+                    replace_slices!(tx, self, scope, run, feed, add_sqlite, super::rollups::refresh_sqlite);
                 tx.commit().await.map_err(StoreError::from)?;
                 load
             }
             super::connect::Db::Postgres(pool) => {
                 let mut tx = pool.begin().await.map_err(StoreError::from)?;
                 super::cost_load::lock_subscriptions(&mut tx, scope.tenant_id(), subscriptions).await?;
-                let load =
-                    replace_slices!(tx, self, scope, run, feed, add_postgres, super::rollups::refresh_postgres);
+                let load = replace_slices!(
+                    tx,
+                    self,
+                    scope,
+                    run,
+                    feed,
+                    add_postgres,
+                    super::rollups::refresh_postgres
+                );
                 tx.commit().await.map_err(StoreError::from)?;
                 load
             }

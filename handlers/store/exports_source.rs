@@ -56,7 +56,10 @@ impl Store {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn cost_sources(&self, scope: &TenantScope) -> Result<BTreeMap<String, CostSource>, StoreError> {
+    pub async fn cost_sources(
+        &self,
+        scope: &TenantScope,
+    ) -> Result<BTreeMap<String, CostSource>, StoreError> {
         let rows: Vec<(String, String)> = on_pool!(self, pool => {
             sqlx::query_as("SELECT subscription_id, source FROM subscription_cost_sources WHERE tenant_id = $1")
                 .bind(scope.tenant_id())
@@ -70,7 +73,10 @@ impl Store {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn subscriptions_with_exports(&self, scope: &TenantScope) -> Result<BTreeSet<String>, StoreError> {
+    pub async fn subscriptions_with_exports(
+        &self,
+        scope: &TenantScope,
+    ) -> Result<BTreeSet<String>, StoreError> {
         let rows: Vec<String> = on_pool!(self, pool => {
             sqlx::query_scalar("SELECT DISTINCT subscription_id FROM export_slices WHERE tenant_id = $1")
                 .bind(scope.tenant_id())
@@ -85,7 +91,11 @@ impl Store {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn costs_from_exports(&self, scope: &TenantScope, subscription_id: &str) -> Result<bool, StoreError> {
+    pub async fn costs_from_exports(
+        &self,
+        scope: &TenantScope,
+        subscription_id: &str,
+    ) -> Result<bool, StoreError> {
         let subscription = subscription_id.to_ascii_lowercase();
         let source = self.cost_sources(scope).await?.get(&subscription).copied().unwrap_or_default();
         Ok(match source {

@@ -70,9 +70,7 @@ pub use explore_result::{CostExplorer, CurrencyTotal, ExploreGroup, shape_explor
 pub use export::{
     CostCursor, MAX_EXPORT_PAGE, RecommendationCursor, ResourceCursor, ResourceExportRow, SortValue,
 };
-pub use exports::{
-    ExportLoad, ExportMeasure, ExportRunRecord, ExportTotals, ReplacedSlice, SliceFeed,
-};
+pub use exports::{ExportLoad, ExportMeasure, ExportRunRecord, ExportTotals, ReplacedSlice, SliceFeed};
 pub use exports_source::CostSource;
 pub use freshness::{SubscriptionIngestion, TenantFreshness};
 pub use ingestion::{
