@@ -166,8 +166,8 @@ fn newly_opened(
     for row in rows {
         let (month, first, last) = slice_days(row.date, run.period_start, run.period_end);
         let key = (row.subscription_id.clone(), month);
-        if !opened.contains_key(&key) {
-            opened.insert(key, (first, last));
+        if let std::collections::btree_map::Entry::Vacant(slot) = opened.entry(key) {
+            slot.insert((first, last));
             new.push((row.subscription_id.clone(), first, last));
         }
     }
@@ -215,7 +215,7 @@ async fn add_postgres(
     rows: &[CostDailyRow],
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let text = |f: fn(&CostDailyRow) -> &str| rows.iter().map(|r| f(r)).collect::<Vec<&str>>();
+    let text = |f: fn(&CostDailyRow) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
     sqlx::query(sqlx::AssertSqlSafe(format!("{POSTGRES_ADD}{ADD}")))
         .bind(tenant)
         .bind(text(|r| &r.subscription_id))
