@@ -39,8 +39,11 @@ enum ExportsCommand {
         #[arg(long)]
         tenant: String,
         /// The subscription id (GUID).
+        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        subscription: Option<String>,
+        /// Every active subscription of the tenant.
         #[arg(long)]
-        subscription: String,
+        all: bool,
         /// `query`, `exports` or `auto`.
         source: String,
     },
@@ -77,23 +80,27 @@ pub async fn run(args: ExportsArgs, app: &Application) -> Result<(), OpsError> {
                 .map_err(|e| OpsError::Invalid(e.to_string()))?;
             print!("{}", render(&report));
         }
-        ExportsCommand::Source { tenant, subscription, source } => {
+        ExportsCommand::Source { tenant, subscription, all, source } => {
             let tenant = resolve_tenant(&store, &tenant).await?;
             let parsed: CostSource = source.parse().map_err(|_| {
                 OpsError::Invalid(format!("cost source {source:?} must be query, exports or auto"))
             })?;
             let scope = TenantScope::from_trusted_trigger(tenant.id.clone());
-            store
-                .set_cost_source(&scope, &subscription, parsed, &operator(app.settings().source()))
-                .await
-                .map_err(|e| match e {
+            let subscriptions = match subscription {
+                Some(s) if !all => vec![s],
+                _ => store.list_active_subscriptions(&scope).await?.into_iter().map(|s| s.subscription_id).collect(),
+            };
+            let by = operator(app.settings().source());
+            for subscription in subscriptions {
+                store.set_cost_source(&scope, &subscription, parsed, &by).await.map_err(|e| match e {
                     crate::store::StoreError::NotFound => OpsError::Invalid(format!(
                         "subscription {subscription} is not registered to tenant {}",
                         tenant.id
                     )),
                     other => other.into(),
                 })?;
-            println!("subscription {subscription}: cost source {parsed}");
+                println!("subscription {subscription}: cost source {parsed}");
+            }
         }
     }
     store.close().await;
