@@ -88,7 +88,12 @@ pub async fn run(args: ExportsArgs, app: &Application) -> Result<(), OpsError> {
             let scope = TenantScope::from_trusted_trigger(tenant.id.clone());
             let subscriptions = match subscription {
                 Some(s) if !all => vec![s],
-                _ => store.list_active_subscriptions(&scope).await?.into_iter().map(|s| s.subscription_id).collect(),
+                _ => store
+                    .list_active_subscriptions(&scope)
+                    .await?
+                    .into_iter()
+                    .map(|s| s.subscription_id)
+                    .collect(),
             };
             let by = operator(app.settings().source());
             for subscription in subscriptions {

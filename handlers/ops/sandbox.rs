@@ -203,11 +203,16 @@ pub async fn run(args: SandboxArgs) -> Result<(), SandboxError> {
 }
 
 /// Writes the FOCUS exports of `estate` under `dir` and prints one line per run.
-fn write_exports(estate: &crate::sandbox::estate::Estate, dir: &std::path::Path, rows_per_file: usize) -> Result<(), SandboxError> {
+fn write_exports(
+    estate: &crate::sandbox::estate::Estate,
+    dir: &std::path::Path,
+    rows_per_file: usize,
+) -> Result<(), SandboxError> {
     use crate::sandbox::exports_write::{ExportOptions, write_exports};
     let options = ExportOptions { rows_per_file: rows_per_file.max(1), ..ExportOptions::default() };
-    let runs = write_exports(estate, dir, &options)
-        .map_err(|e| SandboxError::InvalidOption(format!("cannot write exports to {}: {e}", dir.display())))?;
+    let runs = write_exports(estate, dir, &options).map_err(|e| {
+        SandboxError::InvalidOption(format!("cannot write exports to {}: {e}", dir.display()))
+    })?;
     for run in runs {
         println!(
             "# export tenant {} month {}: {} files, {} rows, {} bytes: {}",
