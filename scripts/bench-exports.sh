@@ -43,7 +43,7 @@ TENANT=${AZCOPS_SANDBOX_TENANTS%%,*}
 
 echo "==> ingesting (peak RSS of the ingestion process)"
 /usr/bin/time -f '%e %M' -o "$WORK/time.txt" \
-  "$BIN" exports ingest --tenant "$TENANT" --container-dir "$WORK/exports" "$MANIFEST" >"$WORK/ingest.txt"
+  "$BIN" exports ingest --tenant "$TENANT" --container-dir "$WORK/exports" "$MANIFEST" >"$WORK/ingest.txt" 2>"$WORK/ingest.err"
 read -r WALL RSS_KB <"$WORK/time.txt"
 SLICES=$(grep -c 'export rows ->' "$WORK/ingest.txt")
 echo "    ingested $ROWS rows into $SLICES slices in ${WALL} s, peak RSS $(( RSS_KB / 1024 )) MiB"

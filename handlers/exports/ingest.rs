@@ -57,6 +57,8 @@ pub struct ExportReport {
     pub outside_period: u64,
     /// The slices replaced.
     pub slices: Vec<ReplacedSlice>,
+    /// The manifest as read (at most [`MAX_MANIFEST_BYTES`]).
+    pub manifest_content: Vec<u8>,
 }
 
 /// What the reader thread counted besides the totals it hands to the store.
@@ -80,6 +82,59 @@ pub async fn ingest_export(
     manifest_name: &str,
 ) -> Result<ExportReport, ExportError> {
     ingest_export_in_batches(store, scope, container, manifest_name, BATCH_KEYS).await
+}
+
+/// The raw-layer path of an ingested run's record:
+/// `{tenant}/exports/{yyyy}/{mm}/{run id}.json` (the month the run's period starts in).
+pub fn raw_record_path(tenant_id: &str, report: &ExportReport) -> String {
+    let run: String = report
+        .run_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect();
+    format!("{tenant_id}/exports/{}/{run}.json", report.period.0.format("%Y/%m"))
+}
+
+/// Records an ingested run in the raw layer (write-once): the manifest as delivered and what was
+/// ingested from it. The content depends only on the run, so a retried ingestion converges.
+///
+/// # Errors
+/// [`ExportError::Container`] when the raw layer refuses the record.
+pub async fn record_in_raw(
+    raw: &dyn crate::raw::RawStore,
+    tenant_id: &str,
+    report: &ExportReport,
+) -> Result<String, ExportError> {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&report.manifest_content).map_err(|e| ExportError::Manifest(e.to_string()))?;
+    let slices: Vec<serde_json::Value> = report
+        .slices
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "subscription_id": s.subscription_id,
+                "first_day": s.first_day,
+                "last_day": s.last_day,
+                "source_rows": s.source_rows,
+                "cost_rows": s.cost_rows,
+            })
+        })
+        .collect();
+    let record = serde_json::json!({
+        "manifest_blob": report.manifest,
+        "manifest": manifest,
+        "source_rows": report.source_rows,
+        "slices": slices,
+        "unregistered_subscriptions": report.unregistered,
+        "query_sourced_subscriptions": report.query_sourced,
+        "outside_period_rows": report.outside_period,
+    });
+    let path = raw_record_path(tenant_id, report);
+    let bytes = serde_json::to_vec_pretty(&record).map_err(|e| ExportError::Manifest(e.to_string()))?;
+    raw.put_create_only(&path, &bytes)
+        .await
+        .map_err(|e| ExportError::Container(format!("cannot record the run in the raw layer: {e}")))?;
+    Ok(path)
 }
 
 /// As [`ingest_export`], summing at most `batch_keys` curated keys in memory per batch.
@@ -171,6 +226,7 @@ pub async fn ingest_export_in_batches(
         query_sourced: skipped.query_sourced,
         outside_period: skipped.outside_period,
         slices: load.slices,
+        manifest_content: bytes,
     })
 }
 

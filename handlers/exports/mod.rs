@@ -16,7 +16,9 @@ pub mod reader;
 
 pub use config::ExportsConfig;
 pub use container::{Container, DirContainer, HttpContainer};
-pub use ingest::{BATCH_KEYS, ExportReport, ingest_export, ingest_export_in_batches};
+pub use ingest::{
+    BATCH_KEYS, ExportReport, ingest_export, ingest_export_in_batches, raw_record_path, record_in_raw,
+};
 pub use manifest::{Dataset, ExportManifest, FileFormat};
 
 /// Settings read by this module (checked against `local.settings.json.example`).

@@ -78,7 +78,12 @@ pub async fn run(args: ExportsArgs, app: &Application) -> Result<(), OpsError> {
             let report = crate::exports::ingest_export(&store, &scope, container, &manifest)
                 .await
                 .map_err(|e| OpsError::Invalid(e.to_string()))?;
+            let raw = crate::raw::open(&app.settings().raw).await?;
+            let record = crate::exports::record_in_raw(raw.as_ref(), &tenant.id, &report)
+                .await
+                .map_err(|e| OpsError::Invalid(e.to_string()))?;
             print!("{}", render(&report));
+            println!("  recorded in the raw layer at {record}");
         }
         ExportsCommand::Source { tenant, subscription, all, source } => {
             let tenant = resolve_tenant(&store, &tenant).await?;

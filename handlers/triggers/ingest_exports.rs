@@ -32,11 +32,18 @@ pub async fn run(state: &AppState, request: &InvocationRequest) -> Result<Invoca
     let name = manifest_name(&blob.path_params)
         .ok_or_else(|| TriggerError::Failed(format!("{} is not an export manifest path", blob.uri)))?;
     let container = state.exports().open().map_err(|e| TriggerError::Failed(e.to_string()))?;
+    let scope_tenant = tenant.id.clone();
     let scope = TenantScope::from_trusted_trigger(tenant.id);
     let report = crate::exports::ingest_export(store, &scope, container, &name)
         .await
         .map_err(|e| TriggerError::Failed(e.to_string()))?;
+    // The raw layer records the manifest and what was ingested (the files stay in their container).
+    let raw = support::ingest(state, SPEC.name)?.raw.clone();
+    let record = crate::exports::record_in_raw(raw.as_ref(), &scope_tenant, &report)
+        .await
+        .map_err(|e| TriggerError::Failed(e.to_string()))?;
     tracing::info!(
+        raw_record = %record,
         manifest = %report.manifest,
         run_id = %report.run_id,
         rows = report.source_rows,

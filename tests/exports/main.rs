@@ -104,6 +104,7 @@ async fn queries_and_exports_give_the_same_costs(kind: Kind) {
         "each run drops the tenant's unregistered subscriptions:\n{printed}"
     );
     assert!(printed.contains("export rows -> "), "{printed}");
+    assert!(printed.contains("recorded in the raw layer at "), "{printed}");
 
     let by_exports: Vec<String> = db
         .costs()

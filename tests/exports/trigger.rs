@@ -22,6 +22,22 @@ fn app_root(app: &Path) {
     }
 }
 
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                out.extend(walk(&path));
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_export_landing_in_the_container_is_ingested_by_the_trigger() {
     let db = Db::new(Kind::Sqlite).await.unwrap();
@@ -67,15 +83,15 @@ async fn an_export_landing_in_the_container_is_ingested_by_the_trigger() {
     }
     std::fs::rename(staging.join(&run.manifest), root.join("exports").join(&run.manifest)).unwrap();
 
+    // Done when the raw layer holds the run's record (written after the slices commit).
+    let records = root.join("raw");
+    let recorded = || walk(&records).into_iter().any(|p| p.to_string_lossy().contains("/exports/2026/11/"));
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut slices = 0;
-    while Instant::now() < deadline {
-        slices = db.count("SELECT COUNT(*) FROM export_slices").await;
-        if slices > 0 {
-            break;
-        }
+    while Instant::now() < deadline && !recorded() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    assert!(recorded(), "the run is recorded in the raw layer");
+    let slices = db.count("SELECT COUNT(*) FROM export_slices").await;
     let _ = dev.kill();
     let _ = dev.wait();
     let registered = estate.subscriptions.iter().filter(|s| s.tenant == 1 && s.delegated).count() as i64;
