@@ -15,7 +15,7 @@ use chrono::{DateTime, Datelike as _, Months, NaiveDate, Utc};
 use futures::{Stream, StreamExt as _};
 
 use super::costs::COLUMNS;
-use super::{Store, StoreError, TenantScope, new_id, now, sqlite_values};
+use super::{Backend, Store, StoreError, TenantScope, new_id, now, sqlite_values};
 use crate::model::CostDailyRow;
 
 /// Rows per SQLite statement (12 parameters a row).
@@ -33,7 +33,33 @@ const POSTGRES_ADD: &str = "INSERT INTO costs_daily (tenant_id, subscription_id,
      $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[], $9::float8[], $10::text[]) \
      AS u(s, d, g, v, m, r, c, a, k) ON CONFLICT (tenant_id, date, subscription_id, resource_group, \
      service_name, meter_category, resource_id) ";
-const SLICE: &str = "tenant_id = $1 AND subscription_id = $2 AND date >= $3 AND date <= $4";
+
+/// The slice condition: `$1` tenant, `$2` subscription, `$3` the slice's days. A list of days
+/// (rather than a date range) lets both backends seek the (tenant, date, subscription, …) key
+/// for each day instead of scanning every subscription's rows of the range.
+fn slice_sql(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "tenant_id = $1 AND subscription_id = $2 AND date IN (SELECT value FROM json_each($3))"
+        }
+        Backend::Postgres => "tenant_id = $1 AND subscription_id = $2 AND date = ANY($3::date[])",
+    }
+}
+
+fn days(first: NaiveDate, last: NaiveDate) -> Vec<NaiveDate> {
+    first.iter_days().take_while(|d| *d <= last).collect()
+}
+
+/// The days of a slice as SQLite binds them (`json_each` over ISO dates).
+fn days_sqlite(first: NaiveDate, last: NaiveDate) -> Result<String, StoreError> {
+    let days: Vec<String> = days(first, last).iter().map(|d| d.format("%F").to_string()).collect();
+    serde_json::to_string(&days).map_err(|e| StoreError::validation("days", e.to_string()))
+}
+
+/// The days of a slice as PostgreSQL binds them (`date[]`).
+fn days_postgres(first: NaiveDate, last: NaiveDate) -> Result<Vec<NaiveDate>, StoreError> {
+    Ok(days(first, last))
+}
 
 /// Which figures a run carries, and so which it replaces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,22 +154,27 @@ fn slice_days(day: NaiveDate, start: NaiveDate, end: NaiveDate) -> (NaiveDate, N
     (month, month.max(start), last.min(end))
 }
 
-fn reset_sql(measure: ExportMeasure) -> String {
+fn reset_sql(backend: Backend, measure: ExportMeasure) -> String {
+    let slice = slice_sql(backend);
     match measure {
-        ExportMeasure::Both => format!("DELETE FROM costs_daily WHERE {SLICE}"),
+        ExportMeasure::Both => format!("DELETE FROM costs_daily WHERE {slice}"),
         ExportMeasure::Actual => {
-            format!("UPDATE costs_daily SET cost = 0, updated_at = $5 WHERE {SLICE} AND cost <> 0")
+            format!("UPDATE costs_daily SET cost = 0, updated_at = $4 WHERE {slice} AND cost <> 0")
         }
         ExportMeasure::Amortized => format!(
-            "UPDATE costs_daily SET amortized_cost = 0, updated_at = $5 WHERE {SLICE} AND amortized_cost <> 0"
+            "UPDATE costs_daily SET amortized_cost = 0, updated_at = $4 WHERE {slice} AND amortized_cost <> 0"
         ),
     }
 }
 
-const CLEAN: &str = "DELETE FROM costs_daily WHERE tenant_id = $1 AND subscription_id = $2 \
-     AND date >= $3 AND date <= $4 AND cost = 0 AND amortized_cost = 0";
-const COUNT: &str = "SELECT COUNT(*) FROM costs_daily WHERE tenant_id = $1 AND subscription_id = $2 \
-     AND date >= $3 AND date <= $4";
+/// Rows a legacy run left with neither figure.
+fn clean_sql(backend: Backend) -> String {
+    format!("DELETE FROM costs_daily WHERE {} AND cost = 0 AND amortized_cost = 0", slice_sql(backend))
+}
+
+fn count_sql(backend: Backend) -> String {
+    format!("SELECT COUNT(*) FROM costs_daily WHERE {}", slice_sql(backend))
+}
 const RECORD_RUN: &str = "INSERT INTO export_runs (id, tenant_id, manifest, run_id, export_name, scope, dataset, \
      data_version, period_start, period_end, files, source_rows, dropped_rows, dropped_subscriptions, ingested_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
@@ -240,7 +271,7 @@ fn to_i64(n: u64) -> i64 {
 /// The body of a replacement, written once for both backends: `$add` adds a batch and
 /// `$refresh` recomputes the rollups of the slices.
 macro_rules! replace_slices {
-    ($tx:expr, $store:expr, $scope:expr, $run:expr, $feed:expr, $add:path, $refresh:path) => {{
+    ($tx:expr, $backend:expr, $days:path, $scope:expr, $run:expr, $feed:expr, $add:path, $refresh:path) => {{
         let tenant = $scope.tenant_id();
         let at = now();
         let mut opened = Opened::new();
@@ -249,11 +280,10 @@ macro_rules! replace_slices {
             match item? {
                 SliceFeed::Rows(rows) => {
                     for (subscription, first, last) in newly_opened(&mut opened, &rows, $run) {
-                        sqlx::query(sqlx::AssertSqlSafe(reset_sql($run.measure)))
+                        sqlx::query(sqlx::AssertSqlSafe(reset_sql($backend, $run.measure)))
                             .bind(tenant)
                             .bind(&subscription)
-                            .bind(first)
-                            .bind(last)
+                            .bind($days(first, last)?)
                             .bind(at)
                             .execute(&mut *$tx)
                             .await
@@ -275,20 +305,18 @@ macro_rules! replace_slices {
         let mut refresh: Vec<super::rollups::Slice> = Vec::with_capacity(opened.len());
         for ((subscription, month), (first, last)) in &opened {
             if $run.measure != ExportMeasure::Both {
-                sqlx::query(CLEAN)
+                sqlx::query(sqlx::AssertSqlSafe(clean_sql($backend)))
                     .bind(tenant)
                     .bind(subscription)
-                    .bind(*first)
-                    .bind(*last)
+                    .bind($days(*first, *last)?)
                     .execute(&mut *$tx)
                     .await
                     .map_err(StoreError::from)?;
             }
-            let cost_rows: i64 = sqlx::query_scalar(COUNT)
+            let cost_rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql($backend)))
                 .bind(tenant)
                 .bind(subscription)
-                .bind(*first)
-                .bind(*last)
+                .bind($days(*first, *last)?)
                 .fetch_one(&mut *$tx)
                 .await
                 .map_err(StoreError::from)?;
@@ -305,7 +333,7 @@ macro_rules! replace_slices {
                 .execute(&mut *$tx)
                 .await
                 .map_err(StoreError::from)?;
-            refresh.push((Some(subscription.clone()), first.iter_days().take_while(|d| d <= last).collect()));
+            refresh.push((Some(subscription.clone()), days(*first, *last)));
             slices.push(ReplacedSlice {
                 subscription_id: subscription.clone(),
                 month: *month,
@@ -362,8 +390,16 @@ impl Store {
         let load = match self.db() {
             super::connect::Db::Sqlite(pool) => {
                 let mut tx = pool.begin_with(self.begin_write()).await.map_err(StoreError::from)?;
-                let load =
-                    replace_slices!(tx, self, scope, run, feed, add_sqlite, super::rollups::refresh_sqlite);
+                let load = replace_slices!(
+                    tx,
+                    Backend::Sqlite,
+                    days_sqlite,
+                    scope,
+                    run,
+                    feed,
+                    add_sqlite,
+                    super::rollups::refresh_sqlite
+                );
                 tx.commit().await.map_err(StoreError::from)?;
                 load
             }
@@ -372,7 +408,8 @@ impl Store {
                 super::cost_load::lock_subscriptions(&mut tx, scope.tenant_id(), subscriptions).await?;
                 let load = replace_slices!(
                     tx,
-                    self,
+                    Backend::Postgres,
+                    days_postgres,
                     scope,
                     run,
                     feed,
@@ -403,8 +440,13 @@ mod tests {
 
     #[test]
     fn legacy_runs_reset_only_their_figure() {
-        assert!(reset_sql(ExportMeasure::Both).starts_with("DELETE FROM costs_daily"));
-        assert!(reset_sql(ExportMeasure::Actual).contains("SET cost = 0"));
-        assert!(reset_sql(ExportMeasure::Amortized).contains("SET amortized_cost = 0"));
+        assert!(reset_sql(Backend::Sqlite, ExportMeasure::Both).starts_with("DELETE FROM costs_daily"));
+        assert!(reset_sql(Backend::Postgres, ExportMeasure::Actual).contains("SET cost = 0"));
+        assert!(reset_sql(Backend::Sqlite, ExportMeasure::Amortized).contains("SET amortized_cost = 0"));
+        assert!(count_sql(Backend::Postgres).contains("date = ANY($3::date[])"));
+        assert_eq!(
+            days_sqlite(day(11, 29), day(12, 1)).unwrap(),
+            r#"["2026-11-29","2026-11-30","2026-12-01"]"#
+        );
     }
 }
