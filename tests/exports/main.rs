@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod azurite;
+mod legacy;
 mod support;
 mod trigger;
 
