@@ -120,6 +120,18 @@ async fn queries_and_exports_give_the_same_costs(kind: Kind) {
     for (key, costs, rollup, tenant_rollup) in db.rollup_check().await {
         assert_eq!((costs, costs), (rollup, tenant_rollup), "rollups follow costs_daily on {key}");
     }
+    // Another night: subscriptions whose costs come from exports cost no Cost Management query,
+    // and their costs stay as the exports left them.
+    let cost_queries = |s: &std::collections::BTreeMap<azcops::sandbox::Api, azcops::sandbox::ApiStats>| {
+        s.get(&azcops::sandbox::Api::CostManagement).map_or(0, |a| a.requests)
+    };
+    let before = cost_queries(&sandbox.stats());
+    let after_exports = db.costs().await;
+    for t in &estate.tenants {
+        bin.ok(&["ingest", "--tenant", &t.id]);
+    }
+    assert_eq!(cost_queries(&sandbox.stats()), before, "no cost query for exports-sourced subscriptions");
+    assert_eq!(db.costs().await, after_exports);
     let audit =
         db.count("SELECT COUNT(*) FROM audit_logs WHERE action = 'subscription.cost_source_changed'").await;
     assert_eq!(audit as usize, estate.subscriptions.iter().filter(|s| s.delegated).count());
