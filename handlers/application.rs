@@ -101,6 +101,7 @@ impl Application {
             .with_azure(self.arm.clone())
             .with_api(self.settings.api.clone())
             .with_web(self.settings.web.clone())
+            .with_exports(self.settings.exports.clone())
             .with_notify(self.settings.notify.clone(), self.notify_tokens())
     }
 

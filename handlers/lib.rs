@@ -14,6 +14,7 @@ pub mod azurite;
 pub mod config;
 pub mod dev;
 pub mod evaluation;
+pub mod exports;
 pub mod ingest;
 pub mod insights;
 pub mod invocation;

@@ -29,6 +29,8 @@ pub struct Settings {
     pub raw: crate::raw::RawConfig,
     /// Ingestion runs.
     pub ingest: crate::ingest::IngestConfig,
+    /// The Cost Management exports container.
+    pub exports: crate::exports::ExportsConfig,
     /// The HTTP API: authentication, limits, cache, exports.
     pub api: crate::api::ApiConfig,
     /// The dashboard: sign-in and the session cookie.
@@ -72,10 +74,11 @@ impl Settings {
         let store = section(crate::store::StoreConfig::from_source(&source), &mut problems);
         let raw = section(crate::raw::RawConfig::from_source(&source), &mut problems);
         let ingest = section(crate::ingest::IngestConfig::from_source(&source), &mut problems);
+        let exports = section(crate::exports::ExportsConfig::from_source(&source), &mut problems);
         let api = section(crate::api::ApiConfig::from_source(&source), &mut problems);
         let web = section(crate::web::WebConfig::from_source(&source), &mut problems);
         let notify = section(crate::notify::NotifyConfig::from_source(&source), &mut problems);
-        match (telemetry, diagnostics, dev, azure, store, raw, ingest, api, web, notify) {
+        match (telemetry, diagnostics, dev, azure, store, raw, ingest, exports, api, web, notify) {
             (
                 Some(telemetry),
                 Some(diagnostics),
@@ -84,11 +87,12 @@ impl Settings {
                 Some(store),
                 Some(raw),
                 Some(ingest),
+                Some(exports),
                 Some(api),
                 Some(web),
                 Some(notify),
             ) if problems.is_empty() => {
-                Ok(Self { telemetry, diagnostics, dev, azure, store, raw, ingest, api, web, notify, source })
+                Ok(Self { telemetry, diagnostics, dev, azure, store, raw, ingest, exports, api, web, notify, source })
             }
             _ => Err(SettingsError { problems }),
         }
@@ -110,6 +114,7 @@ impl Settings {
             crate::store::SETTINGS,
             crate::raw::SETTINGS,
             crate::ingest::SETTINGS,
+            crate::exports::SETTINGS,
             crate::api::SETTINGS,
             crate::web::SETTINGS,
             crate::notify::SETTINGS,

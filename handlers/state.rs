@@ -84,6 +84,7 @@ struct Inner {
     api: Option<Arc<crate::api::ApiRuntime>>,
     web: Option<Arc<crate::web::WebRuntime>>,
     notify: Option<Arc<crate::notify::service::Notifier>>,
+    exports: Arc<crate::exports::ExportsConfig>,
 }
 
 impl AppState {
@@ -101,6 +102,7 @@ impl AppState {
                 api: None,
                 web: None,
                 notify: None,
+                exports: Arc::default(),
             }),
         }
     }
@@ -125,6 +127,7 @@ impl AppState {
                 api: None,
                 web: None,
                 notify: None,
+                exports: Arc::default(),
             }),
         }
     }
@@ -141,6 +144,7 @@ impl AppState {
             api: self.inner.api.clone(),
             web: self.inner.web.clone(),
             notify: self.inner.notify.clone(),
+            exports: self.inner.exports.clone(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -177,6 +181,7 @@ impl AppState {
             api: Some(api),
             web: self.inner.web.clone(),
             notify: self.inner.notify.clone(),
+            exports: self.inner.exports.clone(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -202,6 +207,7 @@ impl AppState {
             api: self.inner.api.clone(),
             web: Some(Arc::new(crate::web::WebRuntime::new(config))),
             notify: self.inner.notify.clone(),
+            exports: self.inner.exports.clone(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -231,6 +237,23 @@ impl AppState {
             api: self.inner.api.clone(),
             web: self.inner.web.clone(),
             notify,
+            exports: self.inner.exports.clone(),
+        };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// Sets where the `ingest_exports` trigger reads export files.
+    pub fn with_exports(self, config: crate::exports::ExportsConfig) -> Self {
+        let inner = Inner {
+            database: self.inner.database.clone(),
+            store: self.inner.store.clone(),
+            diagnostics: self.inner.diagnostics,
+            ingest: self.inner.ingest.clone(),
+            azure: self.inner.azure.clone(),
+            api: self.inner.api.clone(),
+            web: self.inner.web.clone(),
+            notify: self.inner.notify.clone(),
+            exports: Arc::new(config),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -238,6 +261,11 @@ impl AppState {
     /// The notifier, when this process has a store.
     pub fn notifier(&self) -> Option<&Arc<crate::notify::service::Notifier>> {
         self.inner.notify.as_ref()
+    }
+
+    /// Where export files are read (unset unless configured).
+    pub fn exports(&self) -> &crate::exports::ExportsConfig {
+        &self.inner.exports
     }
 
     /// Diagnostic function options.

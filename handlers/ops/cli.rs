@@ -48,6 +48,8 @@ enum Command {
     Channel(super::channels::ChannelArgs),
     /// Recompute the cost rollups from costs_daily (`rollups rebuild [--tenant T]`).
     Rollups(super::rollups::RollupsArgs),
+    /// Cost Management exports: ingest one run (`exports ingest`), set a subscription's cost source.
+    Exports(super::exports::ExportsArgs),
 }
 
 #[derive(clap::Args)]
@@ -106,6 +108,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Collect(args) => super::collect::run(args, local_app()?.arm()?).await?,
         Command::Rollups(args) => super::rollups::run(args, &local_app()?).await?,
         Command::Channel(args) => super::channels::run(args, &local_app()?).await?,
+        Command::Exports(args) => super::exports::run(args, &local_app()?).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@ pub mod collect;
 pub mod demo;
 pub mod dev;
 pub mod evaluate;
+pub mod exports;
 pub mod ingest;
 pub mod migrate;
 pub mod rollups;

@@ -43,6 +43,17 @@ pub struct SandboxArgs {
     /// refuse http, such as the official Azure SDKs and MSAL.
     #[arg(long)]
     pub https: bool,
+    /// Write the estate's FOCUS cost exports (gzip CSV partitions and manifests, one run per
+    /// tenant and month, under each tenant's Entra id) into this directory, which stands for the
+    /// exports container: the export view of the costs the query answers.
+    #[arg(long)]
+    pub exports_dir: Option<PathBuf>,
+    /// Data rows per partition file of `--exports-dir`.
+    #[arg(long, default_value_t = 50_000)]
+    pub exports_rows_per_file: usize,
+    /// With `--exports-dir`: write the exports, print their manifests and exit without serving.
+    #[arg(long, requires = "exports_dir")]
+    pub exports_only: bool,
 }
 
 fn invalid(what: &str, text: &str) -> SandboxError {
@@ -148,6 +159,13 @@ pub fn options(args: &SandboxArgs, today: NaiveDate) -> Result<SandboxOptions, S
 /// Bad arguments, files that cannot be written, or a port that cannot be bound.
 pub async fn run(args: SandboxArgs) -> Result<(), SandboxError> {
     let options = options(&args, chrono::Utc::now().date_naive())?;
+    if let Some(dir) = &args.exports_dir {
+        let estate = crate::sandbox::estate::Estate::generate(options.seed, options.estate, options.as_of);
+        write_exports(&estate, dir, args.exports_rows_per_file)?;
+        if args.exports_only {
+            return Ok(());
+        }
+    }
     let sandbox = Sandbox::start(options).await?;
     for (name, value) in sandbox.exports() {
         println!("export {name}={value}");
@@ -182,6 +200,31 @@ pub async fn run(args: SandboxArgs) -> Result<(), SandboxError> {
     println!("# serving on {} until Ctrl-C", sandbox.base_url());
     tokio::signal::ctrl_c().await.map_err(|e| SandboxError::Serve(e.to_string()))?;
     sandbox.shutdown().await
+}
+
+/// Writes the FOCUS exports of `estate` under `dir` and prints one line per run.
+fn write_exports(
+    estate: &crate::sandbox::estate::Estate,
+    dir: &std::path::Path,
+    rows_per_file: usize,
+) -> Result<(), SandboxError> {
+    use crate::sandbox::exports_write::{ExportOptions, write_exports};
+    let options = ExportOptions { rows_per_file: rows_per_file.max(1), ..ExportOptions::default() };
+    let runs = write_exports(estate, dir, &options).map_err(|e| {
+        SandboxError::InvalidOption(format!("cannot write exports to {}: {e}", dir.display()))
+    })?;
+    for run in runs {
+        println!(
+            "# export tenant {} month {}: {} files, {} rows, {} bytes: {}",
+            estate.tenants[run.tenant].id,
+            run.month.format("%Y-%m"),
+            run.files,
+            run.rows,
+            run.bytes,
+            run.manifest
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -59,6 +59,8 @@ pub mod control;
 pub mod cost;
 pub mod entra;
 pub mod estate;
+pub mod exports;
+pub mod exports_write;
 pub mod generate;
 pub mod graph;
 pub mod kql;

@@ -31,6 +31,8 @@ mod entra;
 mod error;
 mod explore_result;
 mod export;
+mod exports;
+mod exports_source;
 mod freshness;
 mod ingestion;
 pub mod lifecycle;
@@ -70,6 +72,8 @@ pub use explore_result::{CostExplorer, CurrencyTotal, ExploreGroup, shape_explor
 pub use export::{
     CostCursor, MAX_EXPORT_PAGE, RecommendationCursor, ResourceCursor, ResourceExportRow, SortValue,
 };
+pub use exports::{ExportLoad, ExportMeasure, ExportRunRecord, ExportTotals, ReplacedSlice, SliceFeed};
+pub use exports_source::CostSource;
 pub use freshness::{SubscriptionIngestion, TenantFreshness};
 pub use ingestion::{
     IngestionItem, IngestionRun, ItemStatus, ItemUpdate, NewRun, OnDemandRequest, OnDemandRun, RunStatus,

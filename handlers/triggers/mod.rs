@@ -8,6 +8,7 @@ pub mod deliver_notifications;
 pub mod diagnostics;
 pub mod evaluate_rules;
 pub mod hourly_costs;
+pub mod ingest_exports;
 pub mod ingest_poison;
 pub mod ingest_subscription;
 pub mod ingestion_trigger;
@@ -65,6 +66,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
     deliver_notifications::SPEC,
     notification_poison::SPEC,
     notification_digest::SPEC,
+    ingest_exports::SPEC,
 ];
 
 /// Why an invocation failed.
@@ -135,6 +137,7 @@ pub async fn dispatch(
         "deliver_notifications" => deliver_notifications::run(state, request).await,
         "notification_poison" => notification_poison::run(state, request).await,
         "notification_digest" => notification_digest::run(state, request).await,
+        "ingest_exports" => ingest_exports::run(state, request).await,
         other if state.diagnostics().enabled => diagnostics::dispatch(state, other, request).await,
         other => Err(TriggerError::UnknownFunction(other.to_owned())),
     }

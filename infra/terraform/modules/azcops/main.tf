@@ -147,6 +147,7 @@ module "function_app" {
   database_url             = module.postgres.database_url
   db_max_connections       = var.postgres.max_connections_per_instance
   raw_store_url            = module.storage.raw_container_url
+  exports_container_url    = module.storage.exports_container_url
   auth = {
     audience = var.auth_audience
   }
@@ -176,17 +177,18 @@ module "function_app" {
 }
 
 module "eventgrid" {
-  source                = "../eventgrid"
-  name_prefix           = local.name_prefix
-  location              = var.location
-  resource_group_name   = azurerm_resource_group.this.name
-  storage_account_id    = module.storage.id
-  raw_container_name    = module.storage.raw_container_name
-  function_app_name     = module.function_app.name
-  function_app_hostname = module.function_app.default_hostname
-  subscription_enabled  = var.eventgrid_subscription_enabled
-  action_group_id       = module.monitoring.action_group_id
-  tags                  = local.tags
+  source                 = "../eventgrid"
+  name_prefix            = local.name_prefix
+  location               = var.location
+  resource_group_name    = azurerm_resource_group.this.name
+  storage_account_id     = module.storage.id
+  raw_container_name     = module.storage.raw_container_name
+  exports_container_name = module.storage.exports_container_name
+  function_app_name      = module.function_app.name
+  function_app_hostname  = module.function_app.default_hostname
+  subscription_enabled   = var.eventgrid_subscription_enabled
+  action_group_id        = module.monitoring.action_group_id
+  tags                   = local.tags
 }
 
 # The dashboard's federated credential: the registration trusts tokens of the app's user-assigned

@@ -20,6 +20,15 @@ resource "azurerm_role_assignment" "app_blob_containers" {
   description          = "AzCops app: container ${each.value}"
 }
 
+# Cost Management writes the exports; the app only reads them.
+resource "azurerm_role_assignment" "app_exports_reader" {
+  scope                = module.storage.container_ids["exports"]
+  role_definition_name = "Storage Blob Data Reader"
+  principal_id         = module.identity.principal_id
+  principal_type       = "ServicePrincipal"
+  description          = "AzCops app: Cost Management exports (read only)"
+}
+
 # One Deploy uploads the package through the platform with the app's deployment storage identity,
 # and each instance downloads it with the same identity: write on this one container only.
 resource "azurerm_role_assignment" "deployment_package" {

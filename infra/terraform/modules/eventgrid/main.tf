@@ -67,11 +67,49 @@ resource "azurerm_eventgrid_system_topic_event_subscription" "manifests" {
   }
 }
 
+# Export runs: only the manifest, written last by Cost Management once every part file of the run
+# is in place, fires ingest_exports (the files it lists are read, never guessed from paths).
+resource "azurerm_eventgrid_system_topic_event_subscription" "export_manifests" {
+  count               = var.subscription_enabled ? 1 : 0
+  name                = "ingest-exports-manifests"
+  system_topic        = azurerm_eventgrid_system_topic.storage.name
+  resource_group_name = var.resource_group_name
+
+  included_event_types  = ["Microsoft.Storage.BlobCreated"]
+  event_delivery_schema = "EventGridSchema"
+
+  subject_filter {
+    subject_begins_with = "/blobServices/default/containers/${var.exports_container_name}/blobs/"
+    subject_ends_with   = "/manifest.json"
+    case_sensitive      = true
+  }
+
+  advanced_filter {
+    string_in {
+      key    = "data.api"
+      values = ["PutBlob", "PutBlockList", "FlushWithClose", "CopyBlob"]
+    }
+  }
+
+  webhook_endpoint {
+    url                               = "https://${var.function_app_hostname}/runtime/webhooks/blobs?functionName=Host.Functions.ingest_exports&code=${data.azurerm_function_app_host_keys.app[0].blobs_extension_key}"
+    max_events_per_batch              = 1
+    preferred_batch_size_in_kilobytes = 64
+  }
+
+  # As for raw manifests: no dead-letter destination on a private account; a dropped event is
+  # alerted below, and the next daily export run re-sends the month.
+  retry_policy {
+    max_delivery_attempts = 30
+    event_time_to_live    = 1440
+  }
+}
+
 resource "azurerm_monitor_metric_alert" "dropped_events" {
   name                = "alert-${var.name_prefix}-manifest-events-dropped"
   resource_group_name = var.resource_group_name
   scopes              = [azurerm_eventgrid_system_topic.storage.id]
-  description         = "Manifest BlobCreated events were dropped after 24 h of failed deliveries to evaluate_rules: those subscriptions were not evaluated."
+  description         = "Manifest BlobCreated events were dropped after 24 h of failed deliveries to evaluate_rules or ingest_exports: those subscriptions were not evaluated, or that export run was not ingested."
   severity            = 2
   frequency           = "PT15M"
   window_size         = "PT1H"

@@ -23,6 +23,11 @@ variable "raw_container_name" {
   type        = string
 }
 
+variable "exports_container_name" {
+  description = "Container Cost Management exports are delivered to."
+  type        = string
+}
+
 variable "function_app_name" {
   description = "Function App hosting evaluate_rules."
   type        = string

@@ -27,6 +27,9 @@ locals {
     # Raw snapshots: the `raw` container, written once per blob with the app identity.
     AZCOPS_RAW_STORE = var.raw_store_url
 
+    # Cost Management exports (FOCUS), read with the app identity; never written by the app.
+    AZCOPS_EXPORTS_CONTAINER = var.exports_container_url
+
     AZCOPS_ARM_ENDPOINT           = var.cloud_endpoints.arm_endpoint
     AZCOPS_ARM_AUDIENCE           = var.cloud_endpoints.arm_audience
     AZCOPS_AUTHORITY_HOST         = var.cloud_endpoints.authority_host

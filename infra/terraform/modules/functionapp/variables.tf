@@ -119,6 +119,11 @@ variable "raw_store_url" {
   type        = string
 }
 
+variable "exports_container_url" {
+  description = "URL of the Cost Management exports container (AZCOPS_EXPORTS_CONTAINER)."
+  type        = string
+}
+
 variable "cloud_endpoints" {
   description = "Cloud endpoints; the defaults are Azure public cloud."
   type = object({

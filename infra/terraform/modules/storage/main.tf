@@ -4,6 +4,7 @@
 
 locals {
   raw_container        = "raw"
+  exports_container    = "exports"
   deployment_container = "deployment"
   # The Functions host's own containers (locks, timer schedules, blob receipts; host keys). Created
   # here so the app's roles can be scoped to them instead of to the account.
@@ -65,6 +66,15 @@ resource "azurerm_storage_account" "this" {
 resource "azurerm_storage_container" "raw" {
   #checkov:skip=CKV2_AZURE_21:Blob read/write/delete logs go to Log Analytics through the blobServices diagnostic setting below, which checkov cannot link to the container.
   name                  = local.raw_container
+  storage_account_id    = azurerm_storage_account.this.id
+  container_access_type = "private"
+}
+
+# Cost Management exports (FOCUS) land here, one folder per customer tenant (its Entra tenant id as
+# the export's rootFolderPath); the files stay here and AzCops records what it ingested.
+resource "azurerm_storage_container" "exports" {
+  #checkov:skip=CKV2_AZURE_21:Blob read/write/delete logs go to Log Analytics through the blobServices diagnostic setting below, which checkov cannot link to the container.
+  name                  = local.exports_container
   storage_account_id    = azurerm_storage_account.this.id
   container_access_type = "private"
 }

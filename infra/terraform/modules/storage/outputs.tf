@@ -23,6 +23,16 @@ output "raw_container_url" {
   value       = "${azurerm_storage_account.this.primary_blob_endpoint}${azurerm_storage_container.raw.name}"
 }
 
+output "exports_container_name" {
+  description = "Name of the Cost Management exports container."
+  value       = azurerm_storage_container.exports.name
+}
+
+output "exports_container_url" {
+  description = "URL of the Cost Management exports container (AZCOPS_EXPORTS_CONTAINER)."
+  value       = "${azurerm_storage_account.this.primary_blob_endpoint}${azurerm_storage_container.exports.name}"
+}
+
 output "deployment_container_url" {
   description = "URL of the container Flex Consumption runs the deployment package from."
   value       = "${azurerm_storage_account.this.primary_blob_endpoint}${azurerm_storage_container.deployment.name}"
@@ -33,6 +43,7 @@ output "container_ids" {
   value = merge(
     {
       (azurerm_storage_container.raw.name)        = azurerm_storage_container.raw.id
+      (azurerm_storage_container.exports.name)    = azurerm_storage_container.exports.id
       (azurerm_storage_container.deployment.name) = azurerm_storage_container.deployment.id
     },
     { for name, container in azurerm_storage_container.host : name => container.id },
