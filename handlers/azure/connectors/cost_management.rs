@@ -29,6 +29,7 @@ use std::sync::Arc;
 
 use chrono::{Datelike, Duration as ChronoDuration, NaiveDate};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::azure::client::{ApiRequest, decode};
@@ -290,11 +291,32 @@ async fn query_pages(
     qpu: u32,
     reserved: Option<Charge>,
 ) -> Result<Vec<CostCell>, AzureError> {
+    let mut out = Vec::new();
+    each_page(client, ctx, scope, body, qpu, reserved, |bytes| {
+        let page: QueryResult = decode(Api::CostManagement, bytes)?;
+        let Some(props) = page.properties else { return Ok(None) };
+        out.extend(props.cells()?);
+        Ok(props.next_link)
+    })
+    .await?;
+    Ok(out)
+}
+
+/// Sends a query and its `nextLink` pages, handing each page's body to `on_page`, which returns
+/// the page's `nextLink`.
+async fn each_page(
+    client: &ArmClient,
+    ctx: &CallContext,
+    scope: &CostScope,
+    body: &Value,
+    qpu: u32,
+    reserved: Option<Charge>,
+    mut on_page: impl FnMut(&[u8]) -> Result<Option<String>, AzureError>,
+) -> Result<(), AzureError> {
     let path = format!("{}/providers/Microsoft.CostManagement/query", scope.path());
     let mut url =
         client.arm_url(&path, &[("api-version", COST_MANAGEMENT_API_VERSION), ("$top", PAGE_ROWS)])?;
     let mut guard = PageGuard::new(Api::CostManagement, client.config().page_cap);
-    let mut out = Vec::new();
     let mut reserved = reserved;
     loop {
         let mut req = ApiRequest::post(Api::CostManagement, url.clone(), body.clone());
@@ -303,21 +325,55 @@ async fn query_pages(
         let resp = client.send(ctx, &req).await?;
         guard.page_received()?;
         if resp.status == 204 || resp.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(out);
+            return Ok(());
         }
-        let page: QueryResult = decode(Api::CostManagement, &resp.body)?;
-        let Some(props) = page.properties else { return Ok(out) };
-        out.extend(props.cells()?);
-        match guard.next_url(&url, props.next_link.as_deref())? {
+        let next = on_page(&resp.body)?;
+        match guard.next_url(&url, next.as_deref())? {
             Some(next) => url = next,
-            None => return Ok(out),
+            None => return Ok(()),
         }
     }
 }
 
+/// Wire: a page read only for its `nextLink` and its resource ids, borrowing every cell from
+/// the body (a page of cost rows as `serde_json::Value`s is several times its JSON).
+#[derive(Deserialize)]
+struct PageScan<'a> {
+    #[serde(borrow)]
+    properties: Option<ScanProperties<'a>>,
+}
+
+#[derive(Deserialize)]
+struct ScanProperties<'a> {
+    #[serde(rename = "nextLink")]
+    next_link: Option<String>,
+    #[serde(default)]
+    columns: Vec<QueryColumn>,
+    #[serde(default, borrow)]
+    rows: Vec<Vec<&'a RawValue>>,
+}
+
+/// Reads a page's `nextLink` and whether any of its rows has an empty `ResourceId`.
+fn scan_page(bytes: &[u8]) -> Result<(Option<String>, bool), AzureError> {
+    let page: PageScan<'_> = serde_json::from_slice(bytes).map_err(|e| {
+        if e.is_eof() {
+            AzureError::Truncated { api: Api::CostManagement }
+        } else {
+            AzureError::Decode { api: Api::CostManagement, path: ".".into(), message: e.to_string() }
+        }
+    })?;
+    let Some(props) = page.properties else { return Ok((None, false)) };
+    let resource_less = props
+        .columns
+        .iter()
+        .position(|c| c.name.eq_ignore_ascii_case("ResourceId"))
+        .is_some_and(|i| props.rows.iter().any(|row| row.get(i).is_none_or(|v| matches!(v.get(), "\"\"" | "null"))));
+    Ok((props.next_link, resource_less))
+}
+
 /// Runs one planned query under the stage's reservation; for an A query, whether it has
-/// charges without a resource id (which its C query places in a group). Its cells are dropped
-/// here: the caller keeps the responses through its recorder.
+/// charges without a resource id (which its C query places in a group). The caller keeps the
+/// responses through its recorder; nothing is parsed here beyond that.
 async fn run_query(
     client: &ArmClient,
     ctx: &CallContext,
@@ -326,8 +382,14 @@ async fn run_query(
     reserved: Option<Charge>,
 ) -> Result<bool, AzureError> {
     let body = q.query.body(q.cost_type, q.from, q.to);
-    let cells = query_pages(client, ctx, scope, &body, q.qpu, reserved).await?;
-    Ok(q.query == CostQuery::A && cells.iter().any(|x| dim(x, &["ResourceId"]).is_empty()))
+    let mut resource_less = false;
+    each_page(client, ctx, scope, &body, q.qpu, reserved, |bytes| {
+        let (next, any) = scan_page(bytes)?;
+        resource_less |= any;
+        Ok(next)
+    })
+    .await?;
+    Ok(q.query == CostQuery::A && resource_less)
 }
 
 /// Reserves a stage's QPU, then sends its queries without waiting on the quota again: A, B and
