@@ -88,8 +88,8 @@ fn interleave_tenants(runs: Vec<Vec<IngestMessage>>) -> Vec<IngestMessage> {
 /// retries on the command line) and recorded in the ledger like a poisoned message.
 ///
 /// A subscription waiting on its tenant's Cost Management quota gives its slot back
-/// ([`crate::ingest::slots`]); up to three times the concurrency may be parked so, each
-/// holding only what it read before the wait.
+/// ([`crate::ingest::slots`]); up to twice the concurrency may be parked so, each holding only
+/// what it read before the wait (its resources' ids and types, the small cost queries).
 pub async fn ingest_all(
     ctx: &IngestContext,
     messages: Vec<IngestMessage>,
@@ -131,7 +131,7 @@ pub async fn ingest_all(
             progress.inc(1);
             (message, result)
         })
-        .buffer_unordered(ctx.config.concurrency.saturating_mul(4))
+        .buffer_unordered(ctx.config.concurrency.saturating_mul(3))
         .collect()
         .await
 }
