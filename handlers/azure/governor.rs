@@ -416,7 +416,10 @@ mod tests {
         // Unanswered, the window opened at most the arrival bound (250 ms) after the send.
         g.acquire(Api::CostManagement, "tenant", 1.0).await;
         assert_eq!(start.elapsed(), Duration::from_millis(10_250));
-        assert_eq!(g.try_take(Api::CostManagement, "other-tenant", 12.0, Instant::now()).map(|c| c.is_some()), Ok(true));
+        assert_eq!(
+            g.try_take(Api::CostManagement, "other-tenant", 12.0, Instant::now()).map(|c| c.is_some()),
+            Ok(true)
+        );
         assert_eq!(Governor::new(false).try_take(Api::CostManagement, "tenant", 99.0, start), Ok(None));
     }
 

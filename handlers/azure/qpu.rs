@@ -269,11 +269,7 @@ impl QpuWindows {
 /// The least time a tenant needs for `units` QPU under the documented windows, starting unused:
 /// `n` units span at least `ceil(n / limit) - 1` whole windows of each kind.
 pub fn lower_bound(units: u32) -> Duration {
-    WINDOWS
-        .iter()
-        .map(|w| w.len * (units.div_ceil(w.limit).max(1) - 1))
-        .max()
-        .unwrap_or(Duration::ZERO)
+    WINDOWS.iter().map(|w| w.len * (units.div_ceil(w.limit).max(1) - 1)).max().unwrap_or(Duration::ZERO)
 }
 
 #[cfg(test)]

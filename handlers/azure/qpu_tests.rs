@@ -13,7 +13,11 @@ fn answer(sent: Instant, rtt: Duration, planned: u32, consumed: u32, remaining: 
         received: sent + rtt,
         server_second_end: None,
         consumed: Some(consumed),
-        remaining: vec![(WINDOWS[2].len, remaining[2]), (WINDOWS[1].len, remaining[1]), (WINDOWS[0].len, remaining[0])],
+        remaining: vec![
+            (WINDOWS[2].len, remaining[2]),
+            (WINDOWS[1].len, remaining[1]),
+            (WINDOWS[0].len, remaining[0]),
+        ],
         planned,
         throttled: false,
     }
@@ -26,7 +30,10 @@ fn remaining_headers_parse_by_window_name() {
         vec![(Duration::from_secs(3600), 597), (Duration::from_secs(60), 57), (Duration::from_secs(10), 9)]
     );
     assert_eq!(parse_remaining(" QueriesPer10Sec : 0 "), vec![(Duration::from_secs(10), 0)]);
-    assert_eq!(parse_remaining("QueriesPerDay:5,QueriesPerMin:x,QueriesPerHour:-3"), vec![(Duration::from_secs(3600), 0)]);
+    assert_eq!(
+        parse_remaining("QueriesPerDay:5,QueriesPerMin:x,QueriesPerHour:-3"),
+        vec![(Duration::from_secs(3600), 0)]
+    );
     assert!(parse_remaining("").is_empty());
     assert_eq!(window_len("queriesperhour"), Some(Duration::from_secs(3600)));
 }

@@ -44,7 +44,11 @@ impl Slots {
                 return;
             }
             let (tx, rx) = oneshot::channel();
-            if resuming { s.resuming.push_back(tx) } else { s.starting.push_back(tx) }
+            if resuming {
+                s.resuming.push_back(tx)
+            } else {
+                s.starting.push_back(tx)
+            }
             rx
         };
         // The giver hands its slot over by sending; `Slots` outlives every waiter, so an error

@@ -35,8 +35,8 @@ use serde_json::{Value, json};
 use crate::azure::client::{ApiRequest, decode};
 use crate::azure::connectors::COST_MANAGEMENT_API_VERSION;
 use crate::azure::connectors::cost_plan::{self, PlannedQuery, Stage};
-use crate::azure::qpu::Charge;
 use crate::azure::paging::PageGuard;
+use crate::azure::qpu::Charge;
 use crate::azure::{Api, ArmClient, AzureError, CallContext};
 use crate::model::CostDailyRow;
 
@@ -363,11 +363,10 @@ fn scan_page(bytes: &[u8]) -> Result<(Option<String>, bool), AzureError> {
         }
     })?;
     let Some(props) = page.properties else { return Ok((None, false)) };
-    let resource_less = props
-        .columns
-        .iter()
-        .position(|c| c.name.eq_ignore_ascii_case("ResourceId"))
-        .is_some_and(|i| props.rows.iter().any(|row| row.get(i).is_none_or(|v| matches!(v.get(), "\"\"" | "null"))));
+    let resource_less =
+        props.columns.iter().position(|c| c.name.eq_ignore_ascii_case("ResourceId")).is_some_and(|i| {
+            props.rows.iter().any(|row| row.get(i).is_none_or(|v| matches!(v.get(), "\"\"" | "null")))
+        });
     Ok((props.next_link, resource_less))
 }
 
@@ -404,17 +403,16 @@ async fn run_stage(
     let charge = client.reserve(ctx, Api::CostManagement, stage.qpu()).await;
     let (conditional, first): (Vec<&PlannedQuery>, Vec<&PlannedQuery>) =
         stage.queries.iter().partition(|q| q.query == CostQuery::C);
-    let answers = match futures::future::try_join_all(
-        first.iter().map(|q| run_query(client, ctx, scope, q, charge)),
-    )
-    .await
-    {
-        Ok(answers) => answers,
-        Err(e) => {
-            client.refund(ctx, Api::CostManagement, charge, conditional.iter().map(|q| q.qpu).sum());
-            return Err(e);
-        }
-    };
+    let answers =
+        match futures::future::try_join_all(first.iter().map(|q| run_query(client, ctx, scope, q, charge)))
+            .await
+        {
+            Ok(answers) => answers,
+            Err(e) => {
+                client.refund(ctx, Api::CostManagement, charge, conditional.iter().map(|q| q.qpu).sum());
+                return Err(e);
+            }
+        };
     let needs_c = |c: &PlannedQuery| {
         first.iter().zip(&answers).any(|(a, &resource_less)| {
             resource_less && a.cost_type == c.cost_type && a.from == c.from && a.to == c.to

@@ -114,7 +114,9 @@ mod tests {
         assert_eq!(big.len(), 12);
         // Each C follows the A of its cost type and month.
         for (i, q) in big.iter().enumerate().filter(|(_, q)| q.query == CostQuery::C) {
-            let a = big[..i].iter().find(|a| a.query == CostQuery::A && a.cost_type == q.cost_type && a.from == q.from);
+            let a = big[..i]
+                .iter()
+                .find(|a| a.query == CostQuery::A && a.cost_type == q.cost_type && a.from == q.from);
             assert!(a.is_some(), "{q:?}");
         }
         assert!(stages.iter().all(|s| s.qpu() <= MAX_RESERVATION));
@@ -123,13 +125,20 @@ mod tests {
     #[test]
     fn a_steady_night_fits_one_window_and_long_months_cost_two() {
         let stages = plan(d("2026-11-21"), d("2026-11-24"));
-        assert_eq!(shape(&stages), vec![
-            vec![(CostQuery::B, 1), (CostQuery::B, 1)],
+        assert_eq!(
+            shape(&stages),
             vec![
-                (CostQuery::A, 1), (CostQuery::D, 1), (CostQuery::C, 1),
-                (CostQuery::A, 1), (CostQuery::D, 1), (CostQuery::C, 1),
-            ],
-        ]);
+                vec![(CostQuery::B, 1), (CostQuery::B, 1)],
+                vec![
+                    (CostQuery::A, 1),
+                    (CostQuery::D, 1),
+                    (CostQuery::C, 1),
+                    (CostQuery::A, 1),
+                    (CostQuery::D, 1),
+                    (CostQuery::C, 1),
+                ],
+            ]
+        );
         // A whole 31-day month is planned at 2 QPU a query; a stage still never exceeds 12.
         let stages = plan(d("2026-10-01"), d("2026-11-05"));
         assert_eq!(plan_qpu(&stages), 2 * (2 + 2 + 2 + 2) + 2 * (1 + 1 + 1 + 1));
