@@ -162,3 +162,21 @@ fn an_opener_the_model_did_not_expect_moves_the_window() {
     assert_eq!(q.wait_for(12, t1 + S), (t1 + ms(10_300)) - (t1 + S));
     assert_eq!(q.arrival_bound(), ms(1800));
 }
+
+#[test]
+fn the_arrival_bound_is_capped_and_forgets_old_round_trips() {
+    let t0 = Instant::now();
+    let mut q = QpuWindows::new();
+    assert_eq!(q.arrival_bound(), MIN_ARRIVAL_BOUND, "before any answer");
+    let c = q.take(1, t0);
+    q.observe(c, &answer(t0, 8 * S, 1, 1, [11, 59, 599]));
+    assert_eq!(
+        q.arrival_bound(),
+        MAX_ARRIVAL_BOUND,
+        "a stalled answer closes a window for at most 10 s more"
+    );
+    for i in 0..RTT_HISTORY as u64 {
+        q.observe(c, &answer(t0 + ms(i), ms(50), 1, 1, [11, 59, 599]));
+    }
+    assert_eq!(q.arrival_bound(), MIN_ARRIVAL_BOUND, "the last 32 round trips count, the stall is forgotten");
+}
