@@ -17,6 +17,7 @@ use url::Url;
 use crate::azure::counters::ApiCounters;
 use crate::azure::credential::{self, TokenSource};
 use crate::azure::governor::Governor;
+use crate::azure::qpu::{self, Charge, Observation};
 use crate::azure::retry::{self, Decision, Outcome};
 use crate::azure::{Api, AzureConfig, AzureError};
 
@@ -125,19 +126,22 @@ pub struct ApiRequest {
     pub url: Url,
     /// JSON body, re-sent unchanged on every attempt.
     pub body: Option<serde_json::Value>,
-    /// Governor tokens this request costs (Cost Management: months in the range).
+    /// Governor tokens this request costs (Cost Management: its planned QPU).
     pub cost: f64,
+    /// Quota already reserved for this request's first attempt ([`ArmClient::reserve`]);
+    /// retries and later pages draw on the governor again.
+    pub reserved: Option<Charge>,
 }
 
 impl ApiRequest {
     /// A GET of `url`.
     pub fn get(api: Api, url: Url) -> Self {
-        Self { api, method: http::Method::GET, url, body: None, cost: 1.0 }
+        Self { api, method: http::Method::GET, url, body: None, cost: 1.0, reserved: None }
     }
 
     /// A POST of `body` to `url`.
     pub fn post(api: Api, url: Url, body: serde_json::Value) -> Self {
-        Self { api, method: http::Method::POST, url, body: Some(body), cost: 1.0 }
+        Self { api, method: http::Method::POST, url, body: Some(body), cost: 1.0, reserved: None }
     }
 }
 
@@ -257,7 +261,10 @@ impl ArmClient {
         loop {
             attempt += 1;
             let queued = tokio::time::Instant::now();
-            self.governor.acquire(api, &quota_key, req.cost).await;
+            let charge = match req.reserved {
+                Some(charge) if attempt == 1 => Some(charge),
+                _ => self.governor.acquire_charged(api, &quota_key, req.cost).await.1,
+            };
             let quota_wait_ms = queued.elapsed().as_millis() as u64;
             let builder = self.prepare(ctx, req).await?;
             let started = tokio::time::Instant::now();
@@ -294,10 +301,19 @@ impl ArmClient {
                 "azure request"
             );
             let hint = response.as_ref().and_then(|(s, h, _)| retry::server_wait(h, *s, SystemTime::now()));
+            if let (Some(charge), Some((s, h, _))) = (charge, &response) {
+                let observation = cost_observation(h, *s, started, req.cost, SystemTime::now());
+                self.governor.observe(api, &quota_key, charge, &observation);
+            }
             if let Some((s, h, _)) = &response {
                 if *s == 429 {
                     let n = ApiCounters::bump(&self.counters.throttle_429, api);
                     tracing::warn!(counter = %format!("{api}.throttle_429"), value = n, retry_after_ms = hint.map(|d| d.as_millis() as u64), correlation_id = %ctx.correlation_id, "azure throttled");
+                    // A tenant-wide quota tripped: every request of the tenant waits it out,
+                    // not only this one.
+                    if let (Api::CostManagement, Some(wait)) = (api, hint) {
+                        self.governor.hold(api, &quota_key, wait);
+                    }
                 }
                 if let Some((remaining, resets)) = retry::resource_graph_quota(h)
                     && remaining <= 0
@@ -377,6 +393,74 @@ impl ArmClient {
         decode(req.api, &resp.body)
     }
 }
+
+impl ArmClient {
+    /// Reserves `units` of `api`'s quota for `ctx` at once, for a stage of requests that must
+    /// not wait once the first is sent; the requests carry the charge in
+    /// [`ApiRequest::reserved`]. While it waits, the task's work slot (if it runs in one, see
+    /// [`crate::azure::slot`]) is given back, so a quota wait holds neither a slot nor data.
+    pub async fn reserve(&self, ctx: &CallContext, api: Api, units: u32) -> Option<Charge> {
+        let key = ctx.quota_key(api);
+        let slot = crate::azure::slot::current();
+        loop {
+            match self.governor.try_take(api, &key, f64::from(units), tokio::time::Instant::now()) {
+                Ok(charge) => return charge,
+                Err(wait) => match &slot {
+                    Some(slot) => {
+                        slot.release();
+                        tokio::time::sleep(wait).await;
+                        slot.reacquire().await;
+                    }
+                    None => tokio::time::sleep(wait).await,
+                },
+            }
+        }
+    }
+
+    /// Gives back `units` of a reservation that were not sent.
+    pub fn refund(&self, ctx: &CallContext, api: Api, charge: Option<Charge>, units: u32) {
+        if let Some(charge) = charge {
+            self.governor.refund(api, &ctx.quota_key(api), charge, units);
+        }
+    }
+}
+
+/// What a Cost Management response says about its tenant's QPU windows: `qpu-consumed`,
+/// `qpu-remaining`, and the server's clock (`Date`: the window was counted before the end of
+/// that second), against a request sent at `sent` and planned at `planned` QPU.
+pub fn cost_observation(
+    headers: &HeaderMap,
+    status: u16,
+    sent: tokio::time::Instant,
+    planned: f64,
+    wall_now: SystemTime,
+) -> Observation {
+    let received = tokio::time::Instant::now();
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let server_second_end = text("date")
+        .and_then(|d| httpdate::parse_http_date(d).ok())
+        .map(|date| date + Duration::from_secs(1))
+        .map(|end| match end.duration_since(wall_now) {
+            Ok(ahead) => received + ahead,
+            Err(behind) => received.checked_sub(behind.duration()).unwrap_or(sent),
+        })
+        // A server clock behind ours by more than the round trip says nothing usable.
+        .filter(|end| *end >= sent);
+    Observation {
+        sent,
+        received,
+        server_second_end,
+        consumed: text(COST_QPU_CONSUMED).and_then(|v| v.trim().parse().ok()),
+        remaining: text(COST_QPU_REMAINING).map(qpu::parse_remaining).unwrap_or_default(),
+        planned: planned.max(0.0).ceil() as u32,
+        throttled: status == 429,
+    }
+}
+
+/// QPU a Cost Management query consumed.
+pub const COST_QPU_CONSUMED: &str = "x-ms-ratelimit-microsoft.costmanagement-qpu-consumed";
+/// QPU left per window after a Cost Management query.
+pub const COST_QPU_REMAINING: &str = "x-ms-ratelimit-microsoft.costmanagement-qpu-remaining";
 
 fn build_url(base: &str, path: &str, query: &[(&str, &str)]) -> Result<Url, AzureError> {
     let mut url =

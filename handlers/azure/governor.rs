@@ -8,12 +8,15 @@
 //!   ever holds more than the limit (a token bucket with the same average would allow twice
 //!   the limit in the first window):
 //!   - Resource Graph: 15 queries per 5 s per user;
-//!   - Cost Management: 12 QPU / 10 s, 60 / min, 600 / h per tenant; a query costs 1 QPU per
-//!     month of its date range.
+//! - Cost Management's QPU quotas (12 / 10 s, 60 / min, 600 / h per tenant) are fixed windows
+//!   opened on the server's clock, modelled exactly in [`crate::azure::qpu`] and corrected by
+//!   every response's QPU headers ([`Governor::observe`]); a caller can reserve a stage of
+//!   queries at once ([`Governor::try_take`]) so none of them waits after the first is sent.
 //! - Retail Prices: no documented quota; not paced.
 //!
-//! Resource Graph also tells us when its window is spent (`x-ms-user-quota-remaining: 0`);
-//! [`Governor::hold`] then closes the key until the reset time.
+//! Resource Graph also tells us when its window is spent (`x-ms-user-quota-remaining: 0`), and a
+//! Cost Management 429 names when the tripped window reopens; [`Governor::hold`] then closes the
+//! key until then.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -22,6 +25,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::azure::Api;
+use crate::azure::qpu::{Charge, Observation, QpuWindows};
 
 /// One token bucket: `capacity` tokens, refilled continuously at `refill_per_sec`.
 #[derive(Debug, Clone)]
@@ -217,13 +221,19 @@ impl Limiter {
 #[derive(Debug)]
 struct KeyState {
     limiters: Vec<Limiter>,
+    /// Cost Management's fixed QPU windows (instead of `limiters`).
+    qpu: Option<QpuWindows>,
     not_before: Option<Instant>,
 }
 
 impl KeyState {
     fn new(api: Api, now: Instant) -> Self {
+        if api == Api::CostManagement {
+            return Self { limiters: Vec::new(), qpu: Some(QpuWindows::new()), not_before: None };
+        }
         Self {
             limiters: Quota::documented(api).limits.into_iter().map(|l| Limiter::new(l, now)).collect(),
+            qpu: None,
             not_before: None,
         }
     }
@@ -251,38 +261,77 @@ impl Governor {
         f(state.entry((api, key.to_owned())).or_insert_with(|| KeyState::new(api, now)))
     }
 
-    /// Computes the wait for `cost` units under `(api, key)`, taking them if no wait is needed.
-    fn try_acquire(&self, api: Api, key: &str, cost: f64, now: Instant) -> Duration {
+    /// Takes `cost` units of `(api, key)` at `now` if they are available (with the charge a
+    /// Cost Management response is later observed against), or says how long until they are.
+    ///
+    /// # Errors
+    /// The wait, when the units are not available now.
+    pub fn try_take(&self, api: Api, key: &str, cost: f64, now: Instant) -> Result<Option<Charge>, Duration> {
+        if !self.enabled {
+            return Ok(None);
+        }
         self.with_state(api, key, now, |entry| {
             if let Some(at) = entry.not_before {
                 if at > now {
-                    return at - now;
+                    return Err(at - now);
                 }
                 entry.not_before = None;
+            }
+            if let Some(qpu) = entry.qpu.as_mut() {
+                let units = cost.max(0.0).ceil() as u32;
+                let wait = qpu.wait_for(units, now);
+                return if wait.is_zero() { Ok(Some(qpu.take(units, now))) } else { Err(wait) };
             }
             let wait =
                 entry.limiters.iter_mut().map(|l| l.wait_for(cost, now)).max().unwrap_or(Duration::ZERO);
             if wait.is_zero() {
                 entry.limiters.iter_mut().for_each(|l| l.take(cost, now));
+                Ok(None)
+            } else {
+                Err(wait)
             }
-            wait
         })
     }
 
     /// Waits until `cost` units are available for `(api, key)` and takes them.
     /// Returns how long it waited.
     pub async fn acquire(&self, api: Api, key: &str, cost: f64) -> Duration {
-        if !self.enabled {
-            return Duration::ZERO;
-        }
+        self.acquire_charged(api, key, cost).await.0
+    }
+
+    /// As [`Governor::acquire`], also returning the charge to observe the response against.
+    pub async fn acquire_charged(&self, api: Api, key: &str, cost: f64) -> (Duration, Option<Charge>) {
         let start = Instant::now();
         loop {
-            let wait = self.try_acquire(api, key, cost, Instant::now());
-            if wait.is_zero() {
-                return start.elapsed();
+            match self.try_take(api, key, cost, Instant::now()) {
+                Ok(charge) => return (start.elapsed(), charge),
+                Err(wait) => tokio::time::sleep(wait).await,
             }
-            tokio::time::sleep(wait).await;
         }
+    }
+
+    /// Learns from a Cost Management response to a request sent under `charge`.
+    pub fn observe(&self, api: Api, key: &str, charge: Charge, observation: &Observation) {
+        if !self.enabled {
+            return;
+        }
+        self.with_state(api, key, observation.received, |entry| {
+            if let Some(qpu) = entry.qpu.as_mut() {
+                qpu.observe(charge, observation);
+            }
+        });
+    }
+
+    /// Gives back `units` of `charge` that were never sent.
+    pub fn refund(&self, api: Api, key: &str, charge: Charge, units: u32) {
+        if !self.enabled {
+            return;
+        }
+        self.with_state(api, key, Instant::now(), |entry| {
+            if let Some(qpu) = entry.qpu.as_mut() {
+                qpu.refund(charge, units);
+            }
+        });
     }
 
     /// Closes `(api, key)` for `duration` (the service said its window is spent).
@@ -359,12 +408,19 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn cost_management_costs_one_unit_per_month() {
+    async fn cost_management_windows_are_fixed_and_reopen_after_their_certain_end() {
         let g = Governor::new(true);
         let start = Instant::now();
-        g.acquire(Api::CostManagement, "tenant", 12.0).await;
+        let charge = g.try_take(Api::CostManagement, "tenant", 12.0, start).unwrap();
+        assert!(charge.is_some(), "Cost Management grants carry a charge to observe responses against");
+        // Unanswered, the window opened at most the arrival bound (250 ms) after the send.
         g.acquire(Api::CostManagement, "tenant", 1.0).await;
-        assert_eq!(start.elapsed(), Duration::from_secs(10));
+        assert_eq!(start.elapsed(), Duration::from_millis(10_250));
+        assert_eq!(
+            g.try_take(Api::CostManagement, "other-tenant", 12.0, Instant::now()).map(|c| c.is_some()),
+            Ok(true)
+        );
+        assert_eq!(Governor::new(false).try_take(Api::CostManagement, "tenant", 99.0, start), Ok(None));
     }
 
     #[tokio::test(start_paused = true)]

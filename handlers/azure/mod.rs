@@ -5,7 +5,9 @@
 //! - [`retry`] and [`paging`] are pure decision code (what to do with a response, how long to
 //!   wait, whether a continuation token is new), tested without I/O;
 //! - [`governor`] paces requests per API and principal so a fan-out slows itself down before
-//!   Azure throttles it; [`counters`] count requests, throttles, retries and failures per API;
+//!   Azure throttles it ([`qpu`] models Cost Management's fixed windows; [`slot`] lets a quota
+//!   wait give back its caller's work slot); [`counters`] count requests, throttles, retries and
+//!   failures per API;
 //! - [`credential`] hides azure_identity behind [`credential::TokenSource`] and caches tokens
 //!   ([`loopback`] lets its Entra flows reach a local http authority such as the sandbox);
 //! - [`client::ArmClient`] is the one request pipeline (governor → token → send → log → retry);
@@ -22,7 +24,9 @@ pub mod error;
 pub mod governor;
 pub mod loopback;
 pub mod paging;
+pub mod qpu;
 pub mod retry;
+pub mod slot;
 
 pub use client::{ArmClient, CallContext};
 pub use config::{AzureConfig, CredentialKind, SETTINGS};

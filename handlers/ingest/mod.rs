@@ -11,6 +11,7 @@
 pub mod manifest;
 pub mod pipeline;
 pub mod plan;
+pub mod slots;
 pub mod snapshot;
 
 use serde::{Deserialize, Serialize};

@@ -197,6 +197,11 @@ async fn run_connectors(
                 ctx.store.upsert_resources(scope, &resources, snap.fetched_at).await?;
                 counts.insert("resources".into(), resources.len() as i64);
                 record_foreign(&mut counts, "resource_graph", foreign);
+                // Only Monitor reads them again, by id and type; the rest is stored, and a
+                // subscription waiting on its tenant's Cost Management quota should hold little.
+                for r in &mut resources {
+                    (r.properties, r.sku, r.tags) = (serde_json::Value::Null, None, Default::default());
+                }
             }
             Connector::CostManagement => {
                 let rows = snapshot::cost_rows(&snap)?;

@@ -88,8 +88,12 @@ fn interleave_tenants(runs: Vec<Vec<IngestMessage>>) -> Vec<IngestMessage> {
     ordered
 }
 
-/// Ingests every message at the configured concurrency; a failure is final (no retries on the
-/// command line) and recorded in the ledger like a poisoned message.
+/// Ingests every message, at most the configured concurrency at a time; a failure is final (no
+/// retries on the command line) and recorded in the ledger like a poisoned message.
+///
+/// A subscription waiting on its tenant's Cost Management quota gives its slot back
+/// ([`crate::ingest::slots`]); up to twice the concurrency may be parked so, each holding only
+/// what it read before the wait (its resources' ids and types, the small cost queries).
 pub async fn ingest_all(
     ctx: &IngestContext,
     messages: Vec<IngestMessage>,
@@ -97,34 +101,41 @@ pub async fn ingest_all(
 ) -> Vec<(IngestMessage, Result<ItemOutcome, String>)> {
     let prices = crate::azure::connectors::retail_prices::RetailPriceCache::new();
     let prices = &prices;
+    let slots = crate::ingest::slots::Slots::new(ctx.config.concurrency);
+    let slots = &slots;
     futures::stream::iter(messages)
         .map(|message| async move {
-            let result = crate::ingest::ingest_subscription(ctx, &message, 1).await;
-            let result = match result {
-                // The same evaluation the manifest's blob trigger runs, right after it.
-                Ok(mut outcome) => {
-                    if let Some(manifest) = &outcome.manifest {
-                        match crate::evaluation::evaluate(ctx, manifest, prices, crate::store::now()).await {
-                            Ok(summary) => {
-                                let recommendations = summary.findings + summary.advisor_recommendations;
-                                outcome.counts.insert("recommendations".into(), recommendations as i64);
+            let slot = slots.start().await;
+            let work = async {
+                let result = crate::ingest::ingest_subscription(ctx, &message, 1).await;
+                match result {
+                    // The same evaluation the manifest's blob trigger runs, right after it.
+                    Ok(mut outcome) => {
+                        if let Some(manifest) = &outcome.manifest {
+                            match crate::evaluation::evaluate(ctx, manifest, prices, crate::store::now()).await {
+                                Ok(summary) => {
+                                    let recommendations = summary.findings + summary.advisor_recommendations;
+                                    outcome.counts.insert("recommendations".into(), recommendations as i64);
+                                }
+                                Err(e) => tracing::error!(subscription_id = %message.subscription_id, error = %e, "rule evaluation failed"),
                             }
-                            Err(e) => tracing::error!(subscription_id = %message.subscription_id, error = %e, "rule evaluation failed"),
                         }
+                        Ok(outcome)
                     }
-                    Ok(outcome)
-                }
-                Err(e) => {
-                    if let Err(ledger) = crate::ingest::record_poisoned(&ctx.store, &message).await {
-                        tracing::error!(error = %ledger, "cannot record the failure in the ledger");
+                    Err(e) => {
+                        if let Err(ledger) = crate::ingest::record_poisoned(&ctx.store, &message).await {
+                            tracing::error!(error = %ledger, "cannot record the failure in the ledger");
+                        }
+                        Err(e.to_string())
                     }
-                    Err(e.to_string())
                 }
             };
+            let result = crate::azure::slot::run_in(slot.clone(), work).await;
+            drop(slot);
             progress.inc(1);
             (message, result)
         })
-        .buffer_unordered(ctx.config.concurrency)
+        .buffer_unordered(ctx.config.concurrency.saturating_mul(3))
         .collect()
         .await
 }

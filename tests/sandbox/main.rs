@@ -4,6 +4,7 @@
 
 mod auth;
 mod azure_answers;
+mod backfill;
 mod behaviour;
 mod determinism;
 mod faults;

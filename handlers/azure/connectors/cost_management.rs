@@ -18,19 +18,25 @@
 //! counted in [`CostReport::apportioned`]; either way every A cell's cost lands in the output
 //! exactly once, so the rows of a day sum to the subscription's total.
 //!
-//! ActualCost and AmortizedCost run concurrently and are merged on the full key. Windows are
-//! chunked by calendar month (≤ 1 year per request; one QPU per month); pages follow
-//! `properties.nextLink` with a POST of the same body.
+//! ActualCost and AmortizedCost are merged on the full key. Windows are chunked by calendar month
+//! (≤ 1 year per request; one QPU per month) and the queries planned up front with their QPU, in
+//! stages the tenant's quota windows take at once ([`super::cost_plan`]). Pages are asked for
+//! 5,000 rows at a time (`$top`, the most Cost Management returns), so a month of a subscription
+//! is one page and one query's QPU as planned; more pages follow `properties.nextLink` with a
+//! POST of the same body.
 
 use std::sync::Arc;
 
 use chrono::{Datelike, Duration as ChronoDuration, NaiveDate};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::azure::client::{ApiRequest, decode};
 use crate::azure::connectors::COST_MANAGEMENT_API_VERSION;
+use crate::azure::connectors::cost_plan::{self, PlannedQuery, Stage};
 use crate::azure::paging::PageGuard;
+use crate::azure::qpu::Charge;
 use crate::azure::{Api, ArmClient, AzureError, CallContext};
 use crate::model::CostDailyRow;
 
@@ -258,6 +264,10 @@ impl QueryProperties {
     }
 }
 
+/// Rows per page asked for: Cost Management's maximum, so a month of one subscription is one
+/// page (every page is a query charged QPU).
+pub const PAGE_ROWS: &str = "5000";
+
 /// Runs one query to its last page (POST `nextLink` with the same body).
 ///
 /// # Errors
@@ -269,63 +279,150 @@ pub async fn query_all(
     body: &Value,
     months: u32,
 ) -> Result<Vec<CostCell>, AzureError> {
-    let path = format!("{}/providers/Microsoft.CostManagement/query", scope.path());
-    let mut url = client.arm_url(&path, &[("api-version", COST_MANAGEMENT_API_VERSION)])?;
-    let mut guard = PageGuard::new(Api::CostManagement, client.config().page_cap);
+    query_pages(client, ctx, scope, body, months.max(1), None).await
+}
+
+/// [`query_all`] at `qpu` per page, the first page already paid for by `reserved`.
+async fn query_pages(
+    client: &ArmClient,
+    ctx: &CallContext,
+    scope: &CostScope,
+    body: &Value,
+    qpu: u32,
+    reserved: Option<Charge>,
+) -> Result<Vec<CostCell>, AzureError> {
     let mut out = Vec::new();
+    each_page(client, ctx, scope, body, qpu, reserved, |bytes| {
+        let page: QueryResult = decode(Api::CostManagement, bytes)?;
+        let Some(props) = page.properties else { return Ok(None) };
+        out.extend(props.cells()?);
+        Ok(props.next_link)
+    })
+    .await?;
+    Ok(out)
+}
+
+/// Sends a query and its `nextLink` pages, handing each page's body to `on_page`, which returns
+/// the page's `nextLink`.
+async fn each_page(
+    client: &ArmClient,
+    ctx: &CallContext,
+    scope: &CostScope,
+    body: &Value,
+    qpu: u32,
+    reserved: Option<Charge>,
+    mut on_page: impl FnMut(&[u8]) -> Result<Option<String>, AzureError>,
+) -> Result<(), AzureError> {
+    let path = format!("{}/providers/Microsoft.CostManagement/query", scope.path());
+    let mut url =
+        client.arm_url(&path, &[("api-version", COST_MANAGEMENT_API_VERSION), ("$top", PAGE_ROWS)])?;
+    let mut guard = PageGuard::new(Api::CostManagement, client.config().page_cap);
+    let mut reserved = reserved;
     loop {
         let mut req = ApiRequest::post(Api::CostManagement, url.clone(), body.clone());
-        req.cost = f64::from(months.max(1));
+        req.cost = f64::from(qpu);
+        req.reserved = reserved.take();
         let resp = client.send(ctx, &req).await?;
         guard.page_received()?;
         if resp.status == 204 || resp.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(out);
+            return Ok(());
         }
-        let page: QueryResult = decode(Api::CostManagement, &resp.body)?;
-        let Some(props) = page.properties else { return Ok(out) };
-        out.extend(props.cells()?);
-        match guard.next_url(&url, props.next_link.as_deref())? {
+        let next = on_page(&resp.body)?;
+        match guard.next_url(&url, next.as_deref())? {
             Some(next) => url = next,
-            None => return Ok(out),
+            None => return Ok(()),
         }
     }
 }
 
-/// The cells of the queries one cost type needs for `[from, to]`: A (resource × meter category),
-/// B (meter category × service), D (resource × service), and C (resource × resource group) only
-/// when A has rows without a resource id.
-async fn fetch_cells(
+/// Wire: a page read only for its `nextLink` and its resource ids, borrowing every cell from
+/// the body (a page of cost rows as `serde_json::Value`s is several times its JSON).
+#[derive(Deserialize)]
+struct PageScan<'a> {
+    #[serde(borrow)]
+    properties: Option<ScanProperties<'a>>,
+}
+
+#[derive(Deserialize)]
+struct ScanProperties<'a> {
+    #[serde(rename = "nextLink")]
+    next_link: Option<String>,
+    #[serde(default)]
+    columns: Vec<QueryColumn>,
+    #[serde(default, borrow)]
+    rows: Vec<Vec<&'a RawValue>>,
+}
+
+/// Reads a page's `nextLink` and whether any of its rows has an empty `ResourceId`.
+fn scan_page(bytes: &[u8]) -> Result<(Option<String>, bool), AzureError> {
+    let page: PageScan<'_> = serde_json::from_slice(bytes).map_err(|e| {
+        if e.is_eof() {
+            AzureError::Truncated { api: Api::CostManagement }
+        } else {
+            AzureError::Decode { api: Api::CostManagement, path: ".".into(), message: e.to_string() }
+        }
+    })?;
+    let Some(props) = page.properties else { return Ok((None, false)) };
+    let resource_less =
+        props.columns.iter().position(|c| c.name.eq_ignore_ascii_case("ResourceId")).is_some_and(|i| {
+            props.rows.iter().any(|row| row.get(i).is_none_or(|v| matches!(v.get(), "\"\"" | "null")))
+        });
+    Ok((props.next_link, resource_less))
+}
+
+/// Runs one planned query under the stage's reservation; for an A query, whether it has
+/// charges without a resource id (which its C query places in a group). The caller keeps the
+/// responses through its recorder; nothing is parsed here beyond that.
+async fn run_query(
     client: &ArmClient,
     ctx: &CallContext,
     scope: &CostScope,
-    cost_type: CostType,
-    from: NaiveDate,
-    to: NaiveDate,
-    report: &mut CostReport,
-) -> Result<[Vec<CostCell>; 4], AzureError> {
-    let months = months_spanned(from, to);
-    let body_a = CostQuery::A.body(cost_type, from, to);
-    let body_b = CostQuery::B.body(cost_type, from, to);
-    let body_d = CostQuery::D.body(cost_type, from, to);
-    let (a, b, d) = tokio::try_join!(
-        query_all(client, ctx, scope, &body_a, months),
-        query_all(client, ctx, scope, &body_b, months),
-        query_all(client, ctx, scope, &body_d, months)
-    )?;
-    report.queries += 3;
-    let c = if a.iter().any(|x| dim(x, &["ResourceId"]).is_empty()) {
-        report.queries += 1;
-        let body_c = CostQuery::C.body(cost_type, from, to);
-        query_all(client, ctx, scope, &body_c, months).await?
-    } else {
-        Vec::new()
-    };
-    Ok([a, b, c, d])
+    q: &PlannedQuery,
+    reserved: Option<Charge>,
+) -> Result<bool, AzureError> {
+    let body = q.query.body(q.cost_type, q.from, q.to);
+    let mut resource_less = false;
+    each_page(client, ctx, scope, &body, q.qpu, reserved, |bytes| {
+        let (next, any) = scan_page(bytes)?;
+        resource_less |= any;
+        Ok(next)
+    })
+    .await?;
+    Ok(q.query == CostQuery::A && resource_less)
 }
 
-fn months_spanned(from: NaiveDate, to: NaiveDate) -> u32 {
-    let m = (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32 + 1;
-    m.max(1) as u32
+/// Reserves a stage's QPU, then sends its queries without waiting on the quota again: A, B and
+/// D at once, then the C queries whose A has resource-less charges (the others are refunded).
+/// Returns how many queries were sent.
+async fn run_stage(
+    client: &ArmClient,
+    ctx: &CallContext,
+    scope: &CostScope,
+    stage: &Stage,
+) -> Result<usize, AzureError> {
+    let charge = client.reserve(ctx, Api::CostManagement, stage.qpu()).await;
+    let (conditional, first): (Vec<&PlannedQuery>, Vec<&PlannedQuery>) =
+        stage.queries.iter().partition(|q| q.query == CostQuery::C);
+    let answers =
+        match futures::future::try_join_all(first.iter().map(|q| run_query(client, ctx, scope, q, charge)))
+            .await
+        {
+            Ok(answers) => answers,
+            Err(e) => {
+                client.refund(ctx, Api::CostManagement, charge, conditional.iter().map(|q| q.qpu).sum());
+                return Err(e);
+            }
+        };
+    let needs_c = |c: &PlannedQuery| {
+        first.iter().zip(&answers).any(|(a, &resource_less)| {
+            resource_less && a.cost_type == c.cost_type && a.from == c.from && a.to == c.to
+        })
+    };
+    let (send, skip): (Vec<&PlannedQuery>, Vec<&PlannedQuery>) =
+        conditional.into_iter().partition(|c| needs_c(c));
+    client.refund(ctx, Api::CostManagement, charge, skip.iter().map(|q| q.qpu).sum());
+    futures::future::try_join_all(send.iter().map(|q| run_query(client, ctx, scope, q, charge))).await?;
+    Ok(first.len() + send.len())
 }
 
 /// Splits `[from, to]` (inclusive) into calendar-month chunks.
@@ -371,8 +468,8 @@ pub async fn collect_range(
 
 /// Runs every query of `[from, to]` for a caller that keeps the responses through the
 /// context's recorder and derives rows from them with [`rows_from_exchanges`]: no rows are
-/// assembled, and each chunk's cells are dropped before the next chunk waits on the tenant's
-/// quota.
+/// assembled, each query's cells are dropped as soon as it is answered, and the stages of the
+/// plan wait on the tenant's quota before they start, never in between their queries.
 ///
 /// # Errors
 /// Any [`AzureError`]; `InvalidRequest` when `from > to`.
@@ -387,13 +484,8 @@ pub async fn query_range(
         return Err(AzureError::InvalidRequest(format!("cost window {from}..{to} is empty")));
     }
     let mut report = CostReport::default();
-    for (start, end) in month_chunks(from, to) {
-        let (mut ra, mut rb) = (CostReport::default(), CostReport::default());
-        tokio::try_join!(
-            fetch_cells(client, ctx, scope, CostType::ActualCost, start, end, &mut ra),
-            fetch_cells(client, ctx, scope, CostType::AmortizedCost, start, end, &mut rb)
-        )?;
-        report.queries += ra.queries + rb.queries;
+    for stage in cost_plan::plan(from, to) {
+        report.queries += run_stage(client, ctx, scope, &stage).await?;
     }
     Ok(report)
 }

@@ -70,7 +70,6 @@ fn month_chunks_cover_the_window_once() {
         ]
     );
     assert_eq!(month_chunks(d("2026-11-24"), d("2026-11-24")), vec![(d("2026-11-24"), d("2026-11-24"))]);
-    assert_eq!(months_spanned(d("2025-11-15"), d("2026-02-03")), 4);
 }
 
 #[test]
@@ -215,4 +214,26 @@ fn a_meter_category_spanning_services_is_resolved_per_resource() {
     let mut without_d = CostReport::default();
     let split = merge("s", assemble(&a, &b, &[], &[], &mut without_d), HashMap::new());
     assert_eq!((split.len(), without_d.apportioned), (4, 2), "B alone can only apportion");
+}
+
+#[test]
+fn a_scanned_page_tells_its_next_link_and_resource_less_rows() {
+    let page = |rows: Value, next: Value| {
+        serde_json::to_vec(&json!({"properties": {"nextLink": next,
+            "columns": [{"name": "Cost", "type": "Number"}, {"name": "ResourceId", "type": "String"},
+                        {"name": "UsageDate", "type": "Number"}, {"name": "Currency", "type": "String"}],
+            "rows": rows}}))
+        .unwrap()
+    };
+    let with_id = json!([[1.0, "/subscriptions/s/resourcegroups/rg/x", 20261124, "USD"]]);
+    assert_eq!(
+        scan_page(&page(with_id, json!("https://next"))).unwrap(),
+        (Some("https://next".into()), false)
+    );
+    let support =
+        json!([[1.0, "/subscriptions/s/resourcegroups/rg/x", 20261124, "USD"], [9.0, "", 20261124, "USD"]]);
+    assert_eq!(scan_page(&page(support, Value::Null)).unwrap(), (None, true));
+    assert!(scan_page(&page(json!([[2.0, null, 20261124, "USD"]]), Value::Null)).unwrap().1);
+    assert!(matches!(scan_page(b"{\"properties\": {\"rows\": [[1"), Err(AzureError::Truncated { .. })));
+    assert_eq!(scan_page(b"{}").unwrap(), (None, false));
 }

@@ -186,8 +186,9 @@ pub fn rows_from_exchanges(
 ) -> Result<(Vec<CostDailyRow>, CostReport), AzureError> {
     let decode_error =
         |message: String| AzureError::Decode { api: Api::CostManagement, path: String::new(), message };
-    // (month chunk) → (cost type) → query → cells
-    let mut chunks: HashMap<String, HashMap<String, HashMap<CostQuery, Vec<CostCell>>>> = HashMap::new();
+    // Month chunk → the exchanges of its queries. Each chunk's cells are parsed, assembled and
+    // dropped before the next chunk's: a backfill's months are never all held as cells at once.
+    let mut chunks: BTreeMap<String, Vec<(String, CostQuery, &Exchange)>> = BTreeMap::new();
     let mut queries = HashSet::new();
     for exchange in exchanges {
         let Some(request) = &exchange.request else { continue };
@@ -197,20 +198,22 @@ pub fn rows_from_exchanges(
         if exchange.response.get() == "null" {
             continue; // 204: no data for this scope and window
         }
-        let page: QueryResult =
-            serde_json::from_str(exchange.response.get()).map_err(|e| decode_error(e.to_string()))?;
-        let cells = match page.properties {
-            Some(props) => props.cells()?,
-            None => Vec::new(),
-        };
-        chunks.entry(from).or_default().entry(kind).or_default().entry(query).or_default().extend(cells);
+        chunks.entry(from).or_default().push((kind, query, exchange));
     }
     let mut report = CostReport { queries: queries.len(), ..CostReport::default() };
     let mut rows = Vec::new();
-    let mut keys: Vec<&String> = chunks.keys().collect();
-    keys.sort();
-    for from in keys {
-        let by_type = &chunks[from];
+    for recorded in chunks.values() {
+        // (cost type) → query → cells
+        let mut by_type: HashMap<&str, HashMap<CostQuery, Vec<CostCell>>> = HashMap::new();
+        for (kind, query, exchange) in recorded {
+            let page: QueryResult =
+                serde_json::from_str(exchange.response.get()).map_err(|e| decode_error(e.to_string()))?;
+            let cells = match page.properties {
+                Some(props) => props.cells()?,
+                None => Vec::new(),
+            };
+            by_type.entry(kind.as_str()).or_default().entry(*query).or_default().extend(cells);
+        }
         let mut assembled = |kind: &str| -> HashMap<Key, f64> {
             let empty = HashMap::new();
             let q = by_type.get(kind).unwrap_or(&empty);

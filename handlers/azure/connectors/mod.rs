@@ -4,6 +4,7 @@
 pub mod advisor;
 pub mod cost_management;
 pub mod cost_merge;
+pub mod cost_plan;
 pub mod monitor;
 pub mod resource_graph;
 pub mod retail_prices;
