@@ -91,9 +91,20 @@ impl Settings {
                 Some(api),
                 Some(web),
                 Some(notify),
-            ) if problems.is_empty() => {
-                Ok(Self { telemetry, diagnostics, dev, azure, store, raw, ingest, exports, api, web, notify, source })
-            }
+            ) if problems.is_empty() => Ok(Self {
+                telemetry,
+                diagnostics,
+                dev,
+                azure,
+                store,
+                raw,
+                ingest,
+                exports,
+                api,
+                web,
+                notify,
+                source,
+            }),
             _ => Err(SettingsError { problems }),
         }
     }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OnceCell, mpsc, oneshot};
 use url::Url;
 
 use crate::azure::credential::TokenSource;
@@ -64,16 +64,15 @@ impl Exporter {
     pub fn start(endpoint: Url, tokens: Option<Arc<dyn TokenSource>>) -> Self {
         let (tx, rx) = mpsc::channel(MAX_QUEUED);
         let stats = Arc::new(ExportStats::default());
-        let client =
-            reqwest::Client::builder().timeout(UPLOAD_TIMEOUT).connect_timeout(UPLOAD_TIMEOUT).build();
-        let url = endpoint.join("v2.1/track");
-        match (client, url) {
-            (Ok(client), Ok(url)) => {
-                let uploader = Uploader { client, url, tokens, stats: stats.clone() };
+        match endpoint.join("v2.1/track") {
+            Ok(url) => {
+                // The HTTP client (TLS roots and all) is built by the first upload, not here:
+                // start-up is on the cold-start path of every instance.
+                let uploader = Uploader { client: OnceCell::new(), url, tokens, stats: stats.clone() };
                 tokio::spawn(uploader.run(rx));
             }
             // No task: the receiver is dropped and every item counts as dropped.
-            _ => drop(rx),
+            Err(_) => drop(rx),
         }
         Self { tx, stats }
     }
@@ -106,7 +105,7 @@ impl Exporter {
 }
 
 struct Uploader {
-    client: reqwest::Client,
+    client: OnceCell<reqwest::Client>,
     url: Url,
     tokens: Option<Arc<dyn TokenSource>>,
     stats: Arc<ExportStats>,
@@ -169,8 +168,14 @@ impl Uploader {
         let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gzip.write_all(&body).map_err(|e| e.to_string())?;
         let body = gzip.finish().map_err(|e| e.to_string())?;
-        let mut request = self
+        let client = self
             .client
+            .get_or_try_init(|| async {
+                reqwest::Client::builder().timeout(UPLOAD_TIMEOUT).connect_timeout(UPLOAD_TIMEOUT).build()
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut request = client
             .post(self.url.clone())
             .header("content-type", "application/x-json-stream")
             .header("content-encoding", "gzip")

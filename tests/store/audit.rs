@@ -127,7 +127,13 @@ async fn retention_deletes_only_what_aged_out(ctx: Ctx) {
     let report = store.apply_retention(at).await.unwrap();
     assert_eq!(
         report,
-        RetentionReport { costs_daily: 1, cost_rollups: 5, tag_coverage: 1, resource_history: 3, audit_logs: 2 }
+        RetentionReport {
+            costs_daily: 1,
+            cost_rollups: 5,
+            tag_coverage: 1,
+            resource_history: 3,
+            audit_logs: 2
+        }
     );
     let costs =
         store.list_costs(&scope, &CostFilter::default(), PageRequest::first(10).unwrap()).await.unwrap();
