@@ -75,6 +75,7 @@ pub struct AppState {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     database: Arc<dyn DatabaseProbe>,
     store: Option<crate::store::Store>,
@@ -135,17 +136,13 @@ impl AppState {
     /// Replaces the Azure client used outside ingestion (verifying what tenants register), or
     /// records why there is none; a process can reach ARM even when ingestion lacks a raw store.
     pub fn with_azure(self, azure: Result<crate::azure::ArmClient, String>) -> Self {
-        let inner = Inner {
-            database: self.inner.database.clone(),
-            store: self.inner.store.clone(),
-            diagnostics: self.inner.diagnostics,
-            ingest: self.inner.ingest.clone(),
-            azure,
-            api: self.inner.api.clone(),
-            web: self.inner.web.clone(),
-            notify: self.inner.notify.clone(),
-            exports: self.inner.exports.clone(),
-        };
+        self.changed(|inner| inner.azure = azure)
+    }
+
+    /// A copy of this state with `change` applied: each `with_*` sets one part.
+    fn changed(self, change: impl FnOnce(&mut Inner)) -> Self {
+        let mut inner = Inner::clone(&self.inner);
+        change(&mut inner);
         Self { inner: Arc::new(inner) }
     }
 
@@ -172,18 +169,7 @@ impl AppState {
     /// Adds the API runtime (authentication, limits) built from `config` around this state's store.
     pub fn with_api(self, config: crate::api::ApiConfig) -> Self {
         let api = Arc::new(crate::api::ApiRuntime::new(config, self.inner.store.clone()));
-        let inner = Inner {
-            database: self.inner.database.clone(),
-            store: self.inner.store.clone(),
-            diagnostics: self.inner.diagnostics,
-            ingest: self.inner.ingest.clone(),
-            azure: self.inner.azure.clone(),
-            api: Some(api),
-            web: self.inner.web.clone(),
-            notify: self.inner.notify.clone(),
-            exports: self.inner.exports.clone(),
-        };
-        Self { inner: Arc::new(inner) }
+        self.changed(|inner| inner.api = Some(api))
     }
 
     /// The API runtime, when configured (without it `/api/v1` answers 503).
@@ -198,18 +184,7 @@ impl AppState {
 
     /// Adds the dashboard's runtime (sign-in settings, cookie key).
     pub fn with_web(self, config: crate::web::WebConfig) -> Self {
-        let inner = Inner {
-            database: self.inner.database.clone(),
-            store: self.inner.store.clone(),
-            diagnostics: self.inner.diagnostics,
-            ingest: self.inner.ingest.clone(),
-            azure: self.inner.azure.clone(),
-            api: self.inner.api.clone(),
-            web: Some(Arc::new(crate::web::WebRuntime::new(config))),
-            notify: self.inner.notify.clone(),
-            exports: self.inner.exports.clone(),
-        };
-        Self { inner: Arc::new(inner) }
+        self.changed(|inner| inner.web = Some(Arc::new(crate::web::WebRuntime::new(config))))
     }
 
     /// The dashboard's runtime, when configured (without it `/` says sign-in is not configured).
@@ -228,34 +203,12 @@ impl AppState {
             .store
             .clone()
             .map(|store| Arc::new(crate::notify::service::Notifier::new(store, config, tokens)));
-        let inner = Inner {
-            database: self.inner.database.clone(),
-            store: self.inner.store.clone(),
-            diagnostics: self.inner.diagnostics,
-            ingest: self.inner.ingest.clone(),
-            azure: self.inner.azure.clone(),
-            api: self.inner.api.clone(),
-            web: self.inner.web.clone(),
-            notify,
-            exports: self.inner.exports.clone(),
-        };
-        Self { inner: Arc::new(inner) }
+        self.changed(|inner| inner.notify = notify)
     }
 
     /// Sets where the `ingest_exports` trigger reads export files.
     pub fn with_exports(self, config: crate::exports::ExportsConfig) -> Self {
-        let inner = Inner {
-            database: self.inner.database.clone(),
-            store: self.inner.store.clone(),
-            diagnostics: self.inner.diagnostics,
-            ingest: self.inner.ingest.clone(),
-            azure: self.inner.azure.clone(),
-            api: self.inner.api.clone(),
-            web: self.inner.web.clone(),
-            notify: self.inner.notify.clone(),
-            exports: Arc::new(config),
-        };
-        Self { inner: Arc::new(inner) }
+        self.changed(|inner| inner.exports = Arc::new(config))
     }
 
     /// The notifier, when this process has a store.
