@@ -267,15 +267,7 @@ pub async fn overview_forecast_and_budgets(site: &Site) {
     let overview = reader.get("/").await;
     assert_eq!(overview.status, 200, "{}", overview.text);
     let token = site.api_token(0, &["AzCops.Reader"]).await;
-    let api: Value = reqwest::Client::new()
-        .get(format!("{}/api/v1/costs/forecast", site.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let api: Value = site.api_get(&token, "/costs/forecast").await;
     let tenant =
         api["forecasts"].as_array().unwrap().iter().find(|f| f["subscription_id"].is_null()).unwrap();
     assert_eq!(tenant["currency"], "EUR");
@@ -283,15 +275,7 @@ pub async fn overview_forecast_and_budgets(site: &Site) {
     assert_eq!(overview.value_of("forecast-EUR"), month_end["forecast"].as_f64().unwrap());
     assert_eq!(overview.value_of("forecast-lower-EUR"), month_end["lower"].as_f64().unwrap());
     assert_eq!(overview.value_of("forecast-upper-EUR"), month_end["upper"].as_f64().unwrap());
-    let budgets: Value = reqwest::Client::new()
-        .get(format!("{}/api/v1/budgets", site.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let budgets: Value = site.api_get(&token, "/budgets").await;
     let status = &budgets["items"][0]["status"];
     assert_eq!(overview.value_of("budget-spent"), status["spent"].as_f64().unwrap());
     assert_eq!(overview.value_of("budget-forecast"), status["forecast"].as_f64().unwrap());
@@ -314,15 +298,7 @@ pub async fn overview_forecast_and_budgets(site: &Site) {
         month_end["forecast"].as_f64().unwrap(),
         "the same tenant figure"
     );
-    let budgets: Value = reqwest::Client::new()
-        .get(format!("{}/api/v1/budgets", site.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let budgets: Value = site.api_get(&token, "/budgets").await;
     let api_sub =
         budgets["items"].as_array().unwrap().iter().find(|b| b["id"] == created.id.as_str()).unwrap();
     let row = &overview.text[overview.text.find(&format!(r#"data-budget="{}""#, created.id)).unwrap()..];

@@ -34,26 +34,10 @@ pub async fn roles_csrf_and_tenants(site: &Site) {
         "no inline script or style"
     );
     let token = site.api_token(0, &["AzCops.Reader"]).await;
-    let api: Value = reqwest::Client::new()
-        .get(format!("{}/api/v1/costs/summary?days=30", site.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let api: Value = site.api_get(&token, "/costs/summary?days=30").await;
     assert_eq!(overview.value_of("cost-30d"), api["total_cost"].as_f64().unwrap());
     assert_eq!(overview.value_of("amortized-30d"), api["total_amortized_cost"].as_f64().unwrap());
-    let summary: Value = reqwest::Client::new()
-        .get(format!("{}/api/v1/recommendations/summary", site.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let summary: Value = site.api_get(&token, "/recommendations/summary").await;
     assert_eq!(overview.value_of("open-savings"), summary["open_monthly_savings"].as_f64().unwrap());
     assert!(overview.text.contains("€"), "money in the tenant's currency");
 

@@ -209,6 +209,19 @@ impl Site {
         body["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// The JSON answer of `GET /api/v1{path}` with `token`.
+    pub async fn api_get(&self, token: &str, path: &str) -> Value {
+        reqwest::Client::new()
+            .get(format!("{}/api/v1{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// A fresh browser on this site.
     pub fn browser(&self) -> Browser {
         Browser {

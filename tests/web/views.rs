@@ -298,15 +298,7 @@ pub async fn settings(site: &Site) {
         .await;
     assert_eq!((saved.status, saved.location().as_str()), (303, "/settings?saved=1"), "{}", saved.text);
     let token = site.api_token(0, &["AzCops.Reader"]).await;
-    let api: Value = reqwest::Client::new()
-        .get(format!("{}/api/v1/settings/rules", site.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let api: Value = site.api_get(&token, "/settings/rules").await;
     assert_eq!(api["overrides"], json!({"cost_center_tag": "Owner", "stale_snapshot_days": 30}));
     assert_eq!(api["effective"]["vm_cpu_p95_max"], json!(20.0), "a blank field keeps the default");
     let filter = AuditFilter { action: Some("rule_settings.updated".into()), ..AuditFilter::default() };
