@@ -309,9 +309,12 @@ impl ArmClient {
                 if *s == 429 {
                     let n = ApiCounters::bump(&self.counters.throttle_429, api);
                     tracing::warn!(counter = %format!("{api}.throttle_429"), value = n, retry_after_ms = hint.map(|d| d.as_millis() as u64), correlation_id = %ctx.correlation_id, "azure throttled");
-                    // A tenant-wide quota tripped: every request of the tenant waits it out,
-                    // not only this one.
-                    if let (Api::CostManagement, Some(wait)) = (api, hint) {
+                    // A tenant-wide quota tripped (the QPU or tenant header names the wait):
+                    // every request of the tenant waits it out, not only this one. An entity or
+                    // client throttle stays with the request that met it.
+                    if api == Api::CostManagement
+                        && let Some(wait) = retry::tenant_wide_wait(h, SystemTime::now())
+                    {
                         self.governor.hold(api, &quota_key, wait);
                     }
                 }

@@ -27,6 +27,9 @@ use tokio::time::Instant;
 use crate::azure::Api;
 use crate::azure::qpu::{Charge, Observation, QpuWindows};
 
+
+/// The longest a server-named wait holds a key: Cost Management's longest quota window.
+const MAX_HOLD: Duration = Duration::from_secs(3600);
 /// One token bucket: `capacity` tokens, refilled continuously at `refill_per_sec`.
 #[derive(Debug, Clone)]
 pub struct TokenBucket {
@@ -340,8 +343,10 @@ impl Governor {
             return;
         }
         let now = Instant::now();
+        // The server names the wait; no window is longer than an hour, so neither is a hold
+        // (and a huge `Retry-After` cannot overflow the clock).
+        let until = now.checked_add(duration.min(MAX_HOLD)).unwrap_or(now);
         self.with_state(api, key, now, |entry| {
-            let until = now + duration;
             entry.not_before = Some(entry.not_before.map_or(until, |at| at.max(until)));
         });
     }

@@ -73,12 +73,9 @@ pub fn window_len(name: &str) -> Option<Duration> {
 /// Parses `QueriesPerHour:597,QueriesPerMin:57,QueriesPer10Sec:9` into (window length, remaining);
 /// unknown names and malformed pairs are skipped (not every response lists all three).
 pub fn parse_remaining(value: &str) -> Vec<(Duration, u32)> {
-    value
-        .split(',')
-        .filter_map(|pair| {
-            let (name, n) = pair.split_once(':')?;
-            Some((window_len(name)?, n.trim().parse::<i64>().ok()?.max(0) as u32))
-        })
+    super::retry::parse_named_quota(value)
+        .into_iter()
+        .filter_map(|(name, n)| Some((window_len(&name)?, u32::try_from(n.max(0)).unwrap_or(u32::MAX))))
         .collect()
 }
 

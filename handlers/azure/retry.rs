@@ -162,6 +162,17 @@ pub fn resource_graph_quota(headers: &HeaderMap) -> Option<(i64, Duration)> {
     Some((remaining, resets))
 }
 
+/// Cost Management's wait for the whole tenant after a 429: the longest of its QPU and tenant
+/// `retry-after` headers, `None` when neither is present (an entity or client throttle).
+pub fn tenant_wide_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    COST_MANAGEMENT_RETRY_HEADERS[..3]
+        .iter()
+        .filter(|name| !name.contains("entity"))
+        .filter_map(|name| headers.get(*name)?.to_str().ok())
+        .filter_map(|value| parse_retry_after(value, now))
+        .max()
+}
+
 /// Parses Cost Management's `Name:value,Name:value` quota lists
 /// (`x-ms-ratelimit-microsoft.costmanagement-qpu-remaining: QueriesPerHour:597,QueriesPer10Sec:9`).
 pub fn parse_named_quota(value: &str) -> Vec<(String, i64)> {
