@@ -183,7 +183,8 @@ async fn run_connectors(
     let mut snapshots = Vec::new();
     let mut resources: Vec<ResourceRow> = Vec::new();
     // Costs from Cost Management exports (the subscription's cost source) spend no query quota.
-    let from_exports = ctx.store.costs_from_exports(scope, &subscription.subscription_id).await?;
+    let from_exports = message.connectors.contains(&Connector::CostManagement)
+        && ctx.store.costs_from_exports(scope, &subscription.subscription_id).await?;
     for connector in &message.connectors {
         if *connector == Connector::CostManagement && from_exports {
             continue;
