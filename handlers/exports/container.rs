@@ -102,6 +102,11 @@ impl std::fmt::Debug for HttpContainer {
     }
 }
 
+/// Longest wait for the storage account to accept a connection.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Longest silence while reading a blob: a stalled download fails instead of holding the run.
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 impl HttpContainer {
     /// The container at `url`; without a SAS in its query, `tokens` must be given.
     ///
@@ -113,13 +118,29 @@ impl HttpContainer {
         if !matches!(base.scheme(), "http" | "https") {
             return Err(ExportError::Container("the container URL must be http(s)".into()));
         }
-        let signed = base.query_pairs().any(|(k, _)| k == "sig");
+        let signed = Self::is_signed(&base);
         if !signed && tokens.is_none() {
             return Err(ExportError::Container(
                 "the container URL carries no SAS and no identity is configured".into(),
             ));
         }
-        Ok(Self { base, http: reqwest::Client::new(), tokens: if signed { None } else { tokens } })
+        // The identity's storage token is a bearer: never sent in clear text.
+        if !signed && base.scheme() != "https" {
+            return Err(ExportError::Container(
+                "a container reached with the Azure identity must be https (http needs a SAS)".into(),
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
+            .build()
+            .map_err(|e| ExportError::Container(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self { base, http, tokens: if signed { None } else { tokens } })
+    }
+
+    /// Whether `url` carries a SAS (its `sig` parameter).
+    pub fn is_signed(url: &Url) -> bool {
+        url.query_pairs().any(|(k, _)| k == "sig")
     }
 
     fn blob_url(&self, blob: &str) -> Result<Url, ExportError> {

@@ -96,15 +96,17 @@ pub fn raw_record_path(tenant_id: &str, report: &ExportReport) -> String {
 }
 
 /// Records an ingested run in the raw layer (write-once): the manifest as delivered and what was
-/// ingested from it. The content depends only on the run, so a retried ingestion converges.
+/// ingested from it. The first ingestion of a run writes it; `None` when a record of the run
+/// already exists (a redelivered event ingests the run again, and what it drops may differ if
+/// registrations changed in between, so the first record is kept rather than refused).
 ///
 /// # Errors
-/// [`ExportError::Container`] when the raw layer refuses the record.
+/// [`ExportError::Container`] when the raw layer cannot store the record.
 pub async fn record_in_raw(
     raw: &dyn crate::raw::RawStore,
     tenant_id: &str,
     report: &ExportReport,
-) -> Result<String, ExportError> {
+) -> Result<Option<String>, ExportError> {
     let manifest: serde_json::Value =
         serde_json::from_slice(&report.manifest_content).map_err(|e| ExportError::Manifest(e.to_string()))?;
     let slices: Vec<serde_json::Value> = report
@@ -131,10 +133,11 @@ pub async fn record_in_raw(
     });
     let path = raw_record_path(tenant_id, report);
     let bytes = serde_json::to_vec_pretty(&record).map_err(|e| ExportError::Manifest(e.to_string()))?;
-    raw.put_create_only(&path, &bytes)
-        .await
-        .map_err(|e| ExportError::Container(format!("cannot record the run in the raw layer: {e}")))?;
-    Ok(path)
+    match raw.put_create_only(&path, &bytes).await {
+        Ok(_) => Ok(Some(path)),
+        Err(crate::raw::RawError::Conflict { .. }) => Ok(None),
+        Err(e) => Err(ExportError::Container(format!("cannot record the run in the raw layer: {e}"))),
+    }
 }
 
 /// As [`ingest_export`], summing at most `batch_keys` curated keys in memory per batch.
@@ -150,6 +153,7 @@ pub async fn ingest_export_in_batches(
 ) -> Result<ExportReport, ExportError> {
     let bytes = container.read_small(manifest_name, MAX_MANIFEST_BYTES).await?;
     let manifest = ExportManifest::parse(&bytes)?;
+    manifest.check_blobs_beside(manifest_name)?;
     let (period_start, period_end) = manifest.period()?;
     for blob in &manifest.blobs {
         match container.size(&blob.blob_name).await? {

@@ -190,6 +190,12 @@ impl ExportManifest {
         let manifest: Self = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             ExportError::Manifest(format!("not an export manifest at {}: {}", e.path(), e.inner()))
         })?;
+        if manifest.blobs.len() > MAX_BLOBS {
+            return Err(ExportError::Manifest(format!(
+                "blobs[] lists {} files, more than the {MAX_BLOBS} accepted",
+                manifest.blobs.len()
+            )));
+        }
         Dataset::of(&manifest.export_config.kind)?;
         let (start, end) = manifest.period()?;
         if end < start {
@@ -207,7 +213,11 @@ impl ExportManifest {
                 manifest.blobs.len()
             )));
         }
-        let listed: u64 = manifest.blobs.iter().map(|b| b.byte_count).sum();
+        let listed = manifest
+            .blobs
+            .iter()
+            .try_fold(0u64, |sum, b| sum.checked_add(b.byte_count))
+            .ok_or_else(|| ExportError::Manifest("the blobs' byteCount values overflow".into()))?;
         if let Some(total) = manifest.byte_count
             && total != listed
         {
@@ -226,6 +236,27 @@ impl ExportManifest {
             }
         }
         Ok(manifest)
+    }
+
+    /// Refuses a blob outside the folder of the manifest named `manifest_name`: Cost Management
+    /// writes a run's files beside its manifest, and the folder is what names the tenant, so a
+    /// manifest in one tenant's folder must not make the platform read another tenant's files.
+    ///
+    /// # Errors
+    /// [`ExportError::Manifest`] naming the first blob outside the folder.
+    pub fn check_blobs_beside(&self, manifest_name: &str) -> Result<(), ExportError> {
+        let folder = manifest_name.rsplit_once('/').map_or("", |(folder, _)| folder);
+        for blob in &self.blobs {
+            let inside = folder.is_empty()
+                || blob.blob_name.strip_prefix(folder).is_some_and(|rest| rest.starts_with('/'));
+            if !inside {
+                return Err(ExportError::Manifest(format!(
+                    "blob {:?} is outside the manifest's folder {folder:?}",
+                    blob.blob_name
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The dataset (checked by [`ExportManifest::parse`]).
@@ -251,6 +282,10 @@ fn day_of(value: &str, field: &str) -> Result<NaiveDate, ExportError> {
 }
 
 /// A blob name must stay inside the container: relative, no `..` segment, no backslash.
+/// Most files one export run may list: months of a large billing account's partitions, with
+/// room; each is checked (a request) before anything is read.
+pub const MAX_BLOBS: usize = 2_000;
+
 fn check_blob_name(name: &str) -> Result<(), ExportError> {
     let bad = name.is_empty()
         || name.starts_with('/')
@@ -265,6 +300,40 @@ fn check_blob_name(name: &str) -> Result<(), ExportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A manifest without the run's totals (they are optional), listing `blobs`.
+    fn untotalled(blobs: &str) -> String {
+        manifest(blobs).replace(r#""byteCount":30,"blobCount":2,"dataRowCount":5,"#, "")
+    }
+
+    #[test]
+    fn a_manifest_reads_only_the_files_beside_it() {
+        let text = untotalled(r#"[{"blobName": "t1/e/r/part_0.csv.gz", "byteCount": 10}]"#);
+        let parsed = ExportManifest::parse(text.as_bytes()).unwrap();
+        assert!(parsed.check_blobs_beside("t1/e/r/manifest.json").is_ok());
+        assert!(parsed.check_blobs_beside("t1/e/manifest.json").is_ok(), "a subfolder of the manifest's");
+        let err = parsed.check_blobs_beside("t2/e/r/manifest.json").unwrap_err().to_string();
+        assert!(err.contains("outside the manifest's folder"), "{err}");
+        assert!(parsed.check_blobs_beside("t1/e/r2/manifest.json").is_err());
+        assert!(
+            parsed.check_blobs_beside("t1/e/r/part/manifest.json").is_err(),
+            "a sibling prefix is not inside"
+        );
+    }
+
+    #[test]
+    fn a_manifest_lists_a_bounded_number_of_files() {
+        let one = r#"{"blobName": "r/p.csv.gz", "byteCount": 1}"#;
+        let many = format!("[{}]", vec![one; MAX_BLOBS + 1].join(","));
+        let err = ExportManifest::parse(untotalled(&many).as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("more than the 2000 accepted"), "{err}");
+        let huge = format!(
+            r#"[{{"blobName": "r/a.csv.gz", "byteCount": {max}}}, {{"blobName": "r/b.csv.gz", "byteCount": {max}}}]"#,
+            max = u64::MAX
+        );
+        let err = ExportManifest::parse(untotalled(&huge).as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("overflow"), "{err}");
+    }
 
     fn manifest(blobs: &str) -> String {
         format!(

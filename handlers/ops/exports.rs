@@ -62,7 +62,9 @@ pub async fn run(args: ExportsArgs, app: &Application) -> Result<(), OpsError> {
             let container: Arc<dyn Container> = match (container_dir, container_url) {
                 (Some(dir), _) => Arc::new(DirContainer::new(dir)),
                 (None, Some(url)) => {
-                    let signed = url.contains("sig=");
+                    let parsed = url::Url::parse(url.trim())
+                        .map_err(|_| OpsError::Invalid("the container URL is not a URL".into()))?;
+                    let signed = HttpContainer::is_signed(&parsed);
                     let tokens = if signed {
                         None
                     } else {
@@ -83,7 +85,10 @@ pub async fn run(args: ExportsArgs, app: &Application) -> Result<(), OpsError> {
                 .await
                 .map_err(|e| OpsError::Invalid(e.to_string()))?;
             print!("{}", render(&report));
-            println!("  recorded in the raw layer at {record}");
+            match record {
+                Some(path) => println!("  recorded in the raw layer at {path}"),
+                None => println!("  the raw layer already records this run (an earlier ingestion); kept"),
+            }
         }
         ExportsCommand::Source { tenant, subscription, all, source } => {
             let tenant = resolve_tenant(&store, &tenant).await?;

@@ -29,6 +29,13 @@ pub async fn run(state: &AppState, request: &InvocationRequest) -> Result<Invoca
         Err(e) => return Err(e.into()),
     };
     crate::invocation::logs::label(Some(&tenant.id), None);
+    // As scheduled ingestion: a deactivated tenant's costs stay as they were.
+    if !tenant.active {
+        return Err(TriggerError::Failed(format!(
+            "tenant {} is not active; the export is not ingested",
+            tenant.id
+        )));
+    }
     let name = manifest_name(&blob.path_params)
         .ok_or_else(|| TriggerError::Failed(format!("{} is not an export manifest path", blob.uri)))?;
     let container = state.exports().open().map_err(|e| TriggerError::Failed(e.to_string()))?;
@@ -42,6 +49,14 @@ pub async fn run(state: &AppState, request: &InvocationRequest) -> Result<Invoca
     let record = crate::exports::record_in_raw(raw.as_ref(), &scope_tenant, &report)
         .await
         .map_err(|e| TriggerError::Failed(e.to_string()))?;
+    let record = match record {
+        Some(path) => path,
+        // A redelivered event re-ingested the run (idempotently); its first record stays.
+        None => format!(
+            "{} (kept from an earlier ingestion of the run)",
+            crate::exports::raw_record_path(&scope_tenant, &report)
+        ),
+    };
     tracing::info!(
         raw_record = %record,
         manifest = %report.manifest,
