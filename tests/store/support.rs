@@ -25,6 +25,23 @@ pub struct Ctx {
     pub kind: Kind,
 }
 
+impl Ctx {
+    /// The count a raw `SELECT COUNT(*)` answers, for tables the store has no reader of.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self.kind {
+            Kind::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+            }
+            Kind::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+            }
+        }
+    }
+}
+
 /// Runs `test` against a fresh, migrated database of `kind`, then drops the database.
 pub async fn run<F, Fut>(kind: Kind, name: &str, test: F)
 where

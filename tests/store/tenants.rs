@@ -6,7 +6,7 @@ use azcops::store::{
 };
 
 use crate::store_test;
-use crate::support::{Ctx, at, by, guid, tenant};
+use crate::support::{Ctx, at, by, cost, day, guid, tenant};
 
 store_test!(
     migrations_are_idempotent_and_ping_works,
@@ -84,8 +84,18 @@ async fn tenant_lifecycle_and_duplicates(ctx: Ctx) {
         )
         .await
         .unwrap();
+    ctx.store.upsert_costs_daily(&scope, &[cost(&guid(1), day(2026, 11, 2), "VM", "", 5.0)]).await.unwrap();
+    let rollup_rows =
+        |table: &str| format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = '{}'", created.id);
+    assert_eq!(ctx.count(&rollup_rows("cost_rollup_monthly")).await, 1);
     admin.delete_tenant(&created.id, &by()).await.unwrap();
     assert!(matches!(admin.get_tenant(&created.id).await, Err(StoreError::NotFound)));
+    // Its cost rollups go with its costs.
+    for table in
+        ["cost_rollup_daily", "cost_rollup_tenant_daily", "cost_rollup_tag_daily", "cost_rollup_monthly"]
+    {
+        assert_eq!(ctx.count(&rollup_rows(table)).await, 0, "{table}");
+    }
     assert_eq!(ctx.store.list_subscriptions(&scope, PageRequest::first(10).unwrap()).await.unwrap().total, 0);
     let audit =
         ctx.store.list_audit(&scope, &Default::default(), PageRequest::first(10).unwrap()).await.unwrap();
