@@ -114,10 +114,18 @@ impl Db {
     /// Per (tenant, date, currency): the cost in cents summed over `costs_daily` and over
     /// `cost_rollup_daily` and `cost_rollup_tenant_daily`.
     pub async fn rollup_check(&self) -> Vec<(String, i64, i64, i64)> {
-        let sql = "SELECT c.k, c.s, COALESCE(r.s, -1), COALESCE(t.s, -1) FROM \
-            (SELECT tenant_id || '|' || CAST(date AS TEXT) || '|' || currency AS k, SUM(cost) AS s FROM costs_daily GROUP BY 1) AS c \
-            LEFT JOIN (SELECT tenant_id || '|' || CAST(date AS TEXT) || '|' || currency AS k, SUM(cost) AS s FROM cost_rollup_daily GROUP BY 1) AS r ON r.k = c.k \
-            LEFT JOIN (SELECT tenant_id || '|' || CAST(date AS TEXT) || '|' || currency AS k, SUM(cost) AS s FROM cost_rollup_tenant_daily GROUP BY 1) AS t ON t.k = c.k";
+        // Both ways: a day in costs_daily missing from a rollup, and a rollup day without costs,
+        // show as -1 on the side that lacks it.
+        let key = "tenant_id || '|' || CAST(date AS TEXT) || '|' || currency";
+        let sql = format!(
+            "WITH c AS (SELECT {key} AS k, SUM(cost) AS s FROM costs_daily GROUP BY 1), \
+             r AS (SELECT {key} AS k, SUM(cost) AS s FROM cost_rollup_daily GROUP BY 1), \
+             t AS (SELECT {key} AS k, SUM(cost) AS s FROM cost_rollup_tenant_daily GROUP BY 1) \
+             SELECT keys.k, COALESCE(c.s, -1), COALESCE(r.s, -1), COALESCE(t.s, -1) \
+             FROM (SELECT k FROM c UNION SELECT k FROM r UNION SELECT k FROM t) AS keys \
+             LEFT JOIN c ON c.k = keys.k LEFT JOIN r ON r.k = keys.k LEFT JOIN t ON t.k = keys.k"
+        );
+        let sql = sqlx::AssertSqlSafe(sql);
         let rows: Vec<(String, f64, f64, f64)> = match &self.drop {
             None => {
                 let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
@@ -128,6 +136,7 @@ impl Db {
                 sqlx::query_as(sql).fetch_all(&mut c).await.unwrap()
             }
         };
+        assert!(!rows.is_empty(), "there are costs to compare");
         rows.into_iter().map(|(k, a, b, c)| (k, cents(a), cents(b), cents(c))).collect()
     }
 
