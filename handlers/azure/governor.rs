@@ -27,7 +27,6 @@ use tokio::time::Instant;
 use crate::azure::Api;
 use crate::azure::qpu::{Charge, Observation, QpuWindows};
 
-
 /// The longest a server-named wait holds a key: Cost Management's longest quota window.
 const MAX_HOLD: Duration = Duration::from_secs(3600);
 /// One token bucket: `capacity` tokens, refilled continuously at `refill_per_sec`.
@@ -438,5 +437,14 @@ mod tests {
         let off = Governor::new(false);
         off.hold(Api::ResourceGraph, "p", Duration::from_secs(4));
         assert_eq!(off.acquire(Api::ResourceGraph, "p", 1.0).await, Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_server_named_hold_is_capped_at_an_hour() {
+        let g = Governor::new(true);
+        g.hold(Api::ResourceGraph, "p", Duration::MAX);
+        let t = Instant::now();
+        g.acquire(Api::ResourceGraph, "p", 1.0).await;
+        assert_eq!(t.elapsed(), MAX_HOLD);
     }
 }

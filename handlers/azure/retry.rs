@@ -190,6 +190,20 @@ mod tests {
     use super::*;
     use http::HeaderValue;
 
+    #[test]
+    fn only_a_qpu_or_tenant_throttle_holds_the_tenant() {
+        let now = SystemTime::UNIX_EPOCH;
+        let entity = headers(&[("x-ms-ratelimit-microsoft.costmanagement-entity-retry-after", "30")]);
+        assert_eq!(tenant_wide_wait(&entity, now), None);
+        let plain = headers(&[("retry-after", "30")]);
+        assert_eq!(tenant_wide_wait(&plain, now), None);
+        let both = headers(&[
+            ("x-ms-ratelimit-microsoft.costmanagement-qpu-retry-after", "12"),
+            ("x-ms-ratelimit-microsoft.costmanagement-tenant-retry-after", "40"),
+        ]);
+        assert_eq!(tenant_wide_wait(&both, now), Some(Duration::from_secs(40)));
+    }
+
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
