@@ -216,7 +216,13 @@ async fn security_headers(request: Request, next: Next) -> Response {
         )
             .into_response();
     }
-    let h = response.headers_mut();
+    insert_security_headers(response.headers_mut());
+    response
+}
+
+/// The dashboard's CSP and hardening headers, and `Cache-Control: no-store` unless the response
+/// set its own: shared by the router's middleware and the "Run now" function's answers.
+pub(crate) fn insert_security_headers(h: &mut axum::http::HeaderMap) {
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -224,7 +230,6 @@ async fn security_headers(request: Request, next: Next) -> Response {
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    response
 }
 
 #[cfg(test)]
