@@ -100,7 +100,7 @@ impl Application {
         AppState::with_store(self.store.clone(), self.settings.diagnostics, ingest)
             .with_azure(self.arm.clone())
             .with_api(self.settings.api.clone())
-            .with_web(self.settings.web.clone())
+            .with_web(self.settings.web.clone(), &self.settings.azure)
             .with_exports(self.settings.exports.clone())
             .with_notify(self.settings.notify.clone(), self.notify_tokens())
     }

@@ -182,9 +182,10 @@ impl AppState {
         self.inner.api.as_ref().map(|api| &api.authenticator)
     }
 
-    /// Adds the dashboard's runtime (sign-in settings, cookie key).
-    pub fn with_web(self, config: crate::web::WebConfig) -> Self {
-        self.changed(|inner| inner.web = Some(Arc::new(crate::web::WebRuntime::new(config))))
+    /// Adds the dashboard's runtime (sign-in settings, cookie key; the app's Azure settings for
+    /// the managed identity of a federated credential).
+    pub fn with_web(self, config: crate::web::WebConfig, azure: &crate::azure::AzureConfig) -> Self {
+        self.changed(|inner| inner.web = Some(Arc::new(crate::web::WebRuntime::new(config, azure))))
     }
 
     /// The dashboard's runtime, when configured (without it `/` says sign-in is not configured).

@@ -22,11 +22,6 @@ pub fn log_to(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Whether lines go to a log file rather than the terminal.
-pub fn is_quiet() -> bool {
-    LOG.get().is_some()
-}
-
 fn to_log(line: &str) -> bool {
     let Some(file) = LOG.get() else { return false };
     let mut file = file.lock().unwrap_or_else(PoisonError::into_inner);

@@ -17,6 +17,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::estate::Estate;
 use super::server::{AppState, Shared};
+use crate::web::assertion::JWT_BEARER;
 
 /// How long an issued code may wait for redemption (Entra allows about ten minutes).
 pub const CODE_LIFETIME_SECS: i64 = 300;
@@ -297,8 +298,6 @@ fn verify(
 
 /// The audience of a managed-identity token used as a federated client assertion.
 pub const TOKEN_EXCHANGE_AUDIENCE: &str = "api://AzureADTokenExchange";
-/// The `client_assertion_type` of a JWT bearer assertion.
-pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// Checks a federated client assertion as Entra does for an app whose federated identity
 /// credential trusts the managing tenant's managed identity: a token this sandbox's managed

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use crate::azure::credential::{self, TokenSource};
 use crate::azure::{AzureConfig, CredentialKind};
-use crate::config::SettingsSource;
 
 /// The audience Entra requires of a federated credential's token.
 pub const TOKEN_EXCHANGE_SCOPE: &str = "api://AzureADTokenExchange/.default";
@@ -28,15 +27,15 @@ impl std::fmt::Debug for Assertions {
 }
 
 impl Assertions {
-    /// The managed identity (user-assigned when `identity_client_id` is set), from the platform's
+    /// The app's managed identity, with its Azure settings (`AZURE_CLIENT_ID` names a
+    /// user-assigned identity, the authority host as configured), from the platform's
     /// `IDENTITY_ENDPOINT`/`IDENTITY_HEADER` as for the ARM client.
     ///
     /// # Errors
     /// The credential cannot be built (the message names what is missing).
-    pub fn managed_identity(identity_client_id: Option<String>) -> Result<Self, String> {
-        let mut config = AzureConfig::from_source(&SettingsSource::default()).map_err(|e| e.to_string())?;
+    pub fn managed_identity(azure: &AzureConfig) -> Result<Self, String> {
+        let mut config = azure.clone();
         config.credential = CredentialKind::ManagedIdentity;
-        config.client_id = identity_client_id;
         let source = credential::from_config(&config).map_err(|e| e.to_string())?;
         Ok(Self { source })
     }
@@ -48,5 +47,19 @@ impl Assertions {
     pub async fn assertion(&self) -> Result<crate::config::Secret, String> {
         let token = self.source.token(None, TOKEN_EXCHANGE_SCOPE).await.map_err(|e| e.to_string())?;
         Ok(token.token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SettingsSource;
+
+    #[test]
+    fn the_identity_is_built_with_the_apps_azure_settings() {
+        let mut azure = AzureConfig::from_source(&SettingsSource::default()).unwrap();
+        azure.authority_host = "http://login.example".into();
+        let error = Assertions::managed_identity(&azure).unwrap_err();
+        assert!(error.contains("loopback"), "{error}");
     }
 }

@@ -68,11 +68,9 @@ pub enum ClientCredential {
     Secret(String),
     /// `AZCOPS_WEB_CLIENT_ASSERTION=managed-identity`: a managed-identity token for
     /// `api://AzureADTokenExchange`, which the registration's federated identity credential
-    /// trusts; no secret to store or rotate.
-    ManagedIdentity {
-        /// `AZURE_CLIENT_ID`: a user-assigned identity's client id (`None`: system-assigned).
-        identity_client_id: Option<String>,
-    },
+    /// trusts; no secret to store or rotate. The identity is the app's, as its Azure settings
+    /// name it (`AZURE_CLIENT_ID` for a user-assigned one).
+    ManagedIdentity,
 }
 
 /// The dashboard's app registration.
@@ -114,13 +112,7 @@ impl WebConfig {
         };
         let credential = match source.get("AZCOPS_WEB_CLIENT_ASSERTION").map(str::trim).unwrap_or("") {
             "" => ClientCredential::Secret(required("AZCOPS_WEB_CLIENT_SECRET")?),
-            ASSERTION_MANAGED_IDENTITY => ClientCredential::ManagedIdentity {
-                identity_client_id: source
-                    .get("AZURE_CLIENT_ID")
-                    .map(str::trim)
-                    .filter(|v| !v.is_empty())
-                    .map(str::to_owned),
-            },
+            ASSERTION_MANAGED_IDENTITY => ClientCredential::ManagedIdentity,
             _ => {
                 return Err(ConfigError::invalid(
                     "AZCOPS_WEB_CLIENT_ASSERTION",
@@ -153,17 +145,16 @@ pub struct WebRuntime {
 }
 
 impl WebRuntime {
-    /// Builds the runtime from its settings.
-    pub fn new(config: WebConfig) -> Self {
+    /// Builds the runtime from its settings; the federated credential uses the app's managed
+    /// identity as `azure` configures it.
+    pub fn new(config: WebConfig, azure: &crate::azure::AzureConfig) -> Self {
         let cookies = config.client.as_ref().and_then(|c| CookieKey::from_secret(&c.session_key));
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
         let assertions = match config.client.as_ref().map(|c| &c.credential) {
-            Some(ClientCredential::ManagedIdentity { identity_client_id }) => {
-                Some(assertion::Assertions::managed_identity(identity_client_id.clone()))
-            }
+            Some(ClientCredential::ManagedIdentity) => Some(assertion::Assertions::managed_identity(azure)),
             _ => None,
         };
         Self { config, cookies, http, assertions }
@@ -216,7 +207,13 @@ async fn security_headers(request: Request, next: Next) -> Response {
         )
             .into_response();
     }
-    let h = response.headers_mut();
+    insert_security_headers(response.headers_mut());
+    response
+}
+
+/// The dashboard's CSP and hardening headers, and `Cache-Control: no-store` unless the response
+/// set its own: shared by the router's middleware and the "Run now" function's answers.
+pub(crate) fn insert_security_headers(h: &mut axum::http::HeaderMap) {
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -224,7 +221,6 @@ async fn security_headers(request: Request, next: Next) -> Response {
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    response
 }
 
 #[cfg(test)]
@@ -260,16 +256,14 @@ mod tests {
             ("AZCOPS_SESSION_KEY", "0123456789abcdef0123456789abcdef"),
         ]);
         let client = WebConfig::from_source(&federated).unwrap().client.unwrap();
-        assert!(matches!(
-            client.credential,
-            ClientCredential::ManagedIdentity { identity_client_id: Some(ref id) } if id == "uami"
-        ));
+        assert!(matches!(client.credential, ClientCredential::ManagedIdentity));
         let mut bad = federated.clone();
         bad.set("AZCOPS_WEB_CLIENT_ASSERTION", "certificate");
         assert!(
             WebConfig::from_source(&bad).unwrap_err().to_string().contains("AZCOPS_WEB_CLIENT_ASSERTION")
         );
-        assert!(WebRuntime::new(config).cookies.is_some());
+        let azure = crate::azure::AzureConfig::from_source(&SettingsSource::default()).unwrap();
+        assert!(WebRuntime::new(config, &azure).cookies.is_some());
         for secret in ["AZCOPS_WEB_CLIENT_SECRET", "AZCOPS_SESSION_KEY"] {
             assert_eq!(crate::config::display_value(secret, "s3cr3t"), "[redacted]", "{secret}");
         }

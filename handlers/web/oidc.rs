@@ -127,7 +127,7 @@ pub async fn callback(
     let web = state.web().ok_or(WebError::NotConfigured)?;
     let credential: Vec<(&str, String)> = match &client.credential {
         ClientCredential::Secret(secret) => vec![("client_secret", secret.clone())],
-        ClientCredential::ManagedIdentity { .. } => {
+        ClientCredential::ManagedIdentity => {
             let assertions = match &web.assertions {
                 Some(Ok(assertions)) => assertions,
                 Some(Err(why)) => return Err(unavailable(format!("the managed identity: {why}"))),

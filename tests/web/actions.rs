@@ -149,6 +149,18 @@ pub async fn bulk_filter_bound(site: &Site) {
 /// `POST /ingestion/run` as the Functions host delivers it to `web_ingestion_run`: the `res`
 /// output and the number of queue messages.
 async fn run_now(browser: &Browser, csrf: Option<&str>) -> (u16, String, String, usize) {
+    let outputs = run_now_outputs(browser, csrf).await;
+    let res = &outputs["Outputs"]["res"];
+    (
+        u16::try_from(res["statusCode"].as_u64().unwrap()).unwrap(),
+        res["headers"]["location"].as_str().or(res["headers"]["Location"].as_str()).unwrap_or("").to_owned(),
+        res["body"].as_str().unwrap_or("").to_owned(),
+        outputs["Outputs"]["messages"].as_array().map_or(0, Vec::len),
+    )
+}
+
+/// The function's outputs for one `POST /ingestion/run`, as the host receives them.
+async fn run_now_outputs(browser: &Browser, csrf: Option<&str>) -> Value {
     let cookie = browser.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
     let host = browser.base.trim_start_matches("http://").to_owned();
     let body = csrf.map(|t| format!("_csrf={t}"));
@@ -163,7 +175,7 @@ async fn run_now(browser: &Browser, csrf: Option<&str>) -> (u16, String, String,
         }},
         "Metadata": {},
     });
-    let outputs: Value = browser
+    browser
         .client
         .post(format!("{}/web_ingestion_run", browser.base))
         .header(azcops::invocation::INVOCATION_ID_HEADER, uuid::Uuid::new_v4().to_string())
@@ -174,14 +186,18 @@ async fn run_now(browser: &Browser, csrf: Option<&str>) -> (u16, String, String,
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// The dashboard's security headers on a "Run now" answer, as on every page.
+fn assert_security_headers(outputs: &Value) {
     let res = &outputs["Outputs"]["res"];
-    (
-        u16::try_from(res["statusCode"].as_u64().unwrap()).unwrap(),
-        res["headers"]["location"].as_str().or(res["headers"]["Location"].as_str()).unwrap_or("").to_owned(),
-        res["body"].as_str().unwrap_or("").to_owned(),
-        outputs["Outputs"]["messages"].as_array().map_or(0, Vec::len),
-    )
+    let header = |name: &str| res["headers"][name].as_str().unwrap_or_default().to_owned();
+    assert!(header("content-security-policy").contains("default-src 'self'"), "{res}");
+    assert_eq!(header("x-content-type-options"), "nosniff", "{res}");
+    assert_eq!(header("x-frame-options"), "DENY", "{res}");
+    assert_eq!(header("referrer-policy"), "same-origin", "{res}");
+    assert_eq!(header("cache-control"), "no-store", "{res}");
 }
 
 pub async fn run_now_for_admins(site: &Site) {
@@ -200,6 +216,9 @@ pub async fn run_now_for_admins(site: &Site) {
     let csrf = page.csrf();
     let (status, _, _, messages) = run_now(&admin, None).await;
     assert_eq!((status, messages), (403, 0), "no CSRF token");
+    let refused = run_now_outputs(&admin, None).await;
+    assert_eq!(refused["Outputs"]["res"]["statusCode"], 403);
+    assert_security_headers(&refused);
 
     let (status, location, _, messages) = run_now(&admin, Some(&csrf)).await;
     assert_eq!((status, messages), (303, 1), "{location}");
@@ -215,6 +234,9 @@ pub async fn run_now_for_admins(site: &Site) {
     let (status, location, _, messages) = run_now(&admin, Some(&csrf)).await;
     assert_eq!((status, messages), (303, 0));
     assert!(location.contains("outcome=active") && location.contains(&run_id), "{location}");
+    let redirected = run_now_outputs(&admin, Some(&csrf)).await;
+    assert_eq!(redirected["Outputs"]["res"]["statusCode"], 303);
+    assert_security_headers(&redirected);
     let shown = admin.get(&location).await;
     assert!(shown.text.contains(r#"data-outcome="active""#), "{}", shown.text);
 

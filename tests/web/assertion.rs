@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use azcops::sandbox::{Sandbox, SandboxOptions};
 use azcops::store::{Actor, NewTenant, Store, StoreConfig, TenantType};
+use azcops::web::assertion::JWT_BEARER;
 
 use crate::support::*;
 
@@ -133,6 +134,42 @@ async fn sign_in_with_the_managed_identitys_client_assertion() {
         let body: serde_json::Value = answer.json().await.unwrap();
         assert_eq!(body["error"], "invalid_client");
         assert!(body["error_description"].as_str().unwrap().starts_with("AADSTS700211"), "{body}");
+    }
+    // A token for the exchange audience is still refused when its subject is not the managing
+    // tenant's identity (another tenant's managed identity), or when the assertion type is not
+    // a JWT bearer; the managing identity's token of the right type gets past the assertion
+    // check, to the verifier's.
+    let exchange = azcops::sandbox::signin::TOKEN_EXCHANGE_AUDIENCE;
+    let expires = chrono::Utc::now().timestamp() + 3600;
+    let stranger = sandbox.issue_token("11111111-1111-4111-8111-111111111111", exchange, expires);
+    let managing = sandbox.issue_token(&tenant.id, exchange, expires);
+    let saml = "urn:ietf:params:oauth:client-assertion-type:saml2-bearer";
+    for (assertion, assertion_type, status, error, code) in [
+        (stranger.as_str(), JWT_BEARER, 401, "invalid_client", "AADSTS700213"),
+        (managing.as_str(), saml, 400, "invalid_request", "AADSTS700025"),
+        (managing.as_str(), JWT_BEARER, 400, "invalid_grant", "AADSTS501481"),
+    ] {
+        let (code_value, redirect) = fresh_code(&mut user).await;
+        let pairs = [
+            ("grant_type", "authorization_code"),
+            ("client_id", CLIENT_ID),
+            ("code", code_value.as_str()),
+            ("redirect_uri", redirect.as_str()),
+            ("code_verifier", "not-the-verifier-but-long-enough-0123456789abcdef"),
+            ("client_assertion_type", assertion_type),
+            ("client_assertion", assertion),
+        ];
+        let answer = reqwest::Client::new()
+            .post(&token_url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(pairs).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), status, "{code}");
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(body["error"], error, "{body}");
+        assert!(body["error_description"].as_str().unwrap().starts_with(code), "{body}");
     }
     served.child.kill().await.unwrap();
 

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use azcops::api::ApiConfig;
+use azcops::azure::AzureConfig;
 use azcops::config::SettingsSource;
 use azcops::model::CostDailyRow;
 use azcops::sandbox::{RunningSandbox, Sandbox, SandboxOptions};
@@ -172,7 +173,7 @@ impl Site {
             Err("no ingestion in web tests".to_owned()),
         )
         .with_api(ApiConfig::from_source(&source).unwrap())
-        .with_web(WebConfig::from_source(&source).unwrap());
+        .with_web(WebConfig::from_source(&source).unwrap(), &AzureConfig::from_source(&source).unwrap());
         let app = azcops::app::Server::bind(0, "api", state).await.unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
         let server = tokio::spawn(async move {

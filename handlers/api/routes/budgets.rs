@@ -176,12 +176,32 @@ async fn views(
     budgets: Vec<Budget>,
 ) -> Result<Vec<BudgetView>, ApiError> {
     let today = Utc::now().date_naive();
-    let forecasts = match budgets.as_slice() {
-        [] => Vec::new(),
-        [one] => store.month_end_forecast(scope, one.subscription_id.as_deref(), today).await?,
-        _ => store.cost_forecasts(scope, today).await?,
-    };
+    let forecasts = budget_forecasts(store, scope, &budgets, today, false).await?;
     views_on(store, scope, budgets, &forecasts, today).await
+}
+
+/// The month-end forecasts `budgets` are judged against on `day`: the tenant's (when
+/// `with_tenant` or a budget covers the whole tenant) and each budgeted subscription's, each
+/// scope computed once, rather than every subscription's.
+///
+/// # Errors
+/// The store fails.
+pub(crate) async fn budget_forecasts(
+    store: &Store,
+    scope: &TenantScope,
+    budgets: &[Budget],
+    day: NaiveDate,
+    with_tenant: bool,
+) -> Result<Vec<CostForecast>, crate::store::StoreError> {
+    let mut subscriptions: Vec<Option<&str>> = budgets.iter().map(|b| b.subscription_id.as_deref()).collect();
+    if with_tenant {
+        subscriptions.push(None);
+    }
+    subscriptions.sort_unstable();
+    subscriptions.dedup();
+    let each =
+        subscriptions.into_iter().map(|subscription| store.month_end_forecast(scope, subscription, day));
+    Ok(futures::future::try_join_all(each).await?.into_iter().flatten().collect())
 }
 
 /// Budgets with their status on `day` (spend from the 1st of its month through it), against

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use maud::{Markup, html};
 
 use crate::api::money::RoundMoney as _;
-use crate::api::routes::budgets::{BudgetView, views_on};
+use crate::api::routes::budgets::{BudgetView, budget_forecasts, views_on};
 use crate::store::{CostForecast, Store, TenantScope};
 use crate::web::WebError;
 use crate::web::format::money;
@@ -20,13 +20,10 @@ pub async fn load(
     scope: &TenantScope,
     today: NaiveDate,
 ) -> Result<(Vec<CostForecast>, Vec<BudgetView>), WebError> {
-    // The tenant's forecast alone is enough unless a budget holds one subscription; then every
-    // scope's, as the forecast route computes them (its tenant rows are the same numbers).
-    let (mut forecasts, budgets) =
-        tokio::try_join!(store.month_end_forecast(scope, None, today), store.list_budgets(scope))?;
-    if budgets.iter().any(|b| b.subscription_id.is_some()) {
-        forecasts = store.cost_forecasts(scope, today).await?;
-    }
+    // The tenant's forecast, and those of the subscriptions budgets hold (as the budgets route
+    // computes them), not every subscription's.
+    let budgets = store.list_budgets(scope).await?;
+    let forecasts = budget_forecasts(store, scope, &budgets, today, true).await?;
     let budgets = views_on(store, scope, budgets, &forecasts, today).await?;
     // Only the tenant-wide forecasts are shown; rounded as the API answers them.
     let tenant =

@@ -34,7 +34,7 @@ pub struct GovernanceQuery {
 }
 
 /// A share in `[0, 1]`, `None` when there is nothing to share.
-pub fn share(part: f64, whole: f64) -> Option<f64> {
+fn share(part: f64, whole: f64) -> Option<f64> {
     (whole > 0.0).then(|| (part / whole).clamp(0.0, 1.0))
 }
 

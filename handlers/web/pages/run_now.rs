@@ -84,25 +84,30 @@ async fn start(state: &AppState, req: &HttpTriggerRequest) -> Result<(Outcome, V
 pub async fn run(state: &AppState, req: &HttpTriggerRequest) -> (Value, Vec<Value>) {
     match start(state, req).await {
         Ok((outcome, messages)) => {
-            let res = http_output(
-                StatusCode::SEE_OTHER.as_u16(),
-                [("Location", outcome.location()), ("Cache-Control", "no-store".to_owned())],
-                "",
-            );
-            (res, messages)
+            let mut headers = HeaderMap::new();
+            if let Ok(location) = header::HeaderValue::from_str(&outcome.location()) {
+                headers.insert(header::LOCATION, location);
+            }
+            headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+            (output(StatusCode::SEE_OTHER, headers, ""), messages)
         }
         Err(error) => (output_of(error.into_response()).await, Vec::new()),
     }
 }
 
-/// A response as the host's `http` output binding value, with the dashboard's CSP.
+/// A response as the host's `http` output binding value.
 async fn output_of(response: Response) -> Value {
     let (parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
-    let mut headers: HeaderMap = parts.headers;
-    headers.insert(header::CONTENT_SECURITY_POLICY, header::HeaderValue::from_static(crate::web::CSP));
+    output(parts.status, parts.headers, &String::from_utf8_lossy(&bytes))
+}
+
+/// The host's `http` output binding value, with the dashboard's security headers (as the web
+/// router's middleware sets them on every other dashboard response).
+fn output(status: StatusCode, mut headers: HeaderMap, body: &str) -> Value {
+    crate::web::insert_security_headers(&mut headers);
     let pairs = headers.iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v.to_owned())));
-    http_output(parts.status.as_u16(), pairs, &String::from_utf8_lossy(&bytes))
+    http_output(status.as_u16(), pairs, body)
 }
 
 #[cfg(test)]
