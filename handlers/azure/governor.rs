@@ -27,7 +27,6 @@ use tokio::time::Instant;
 use crate::azure::Api;
 use crate::azure::qpu::{Charge, Observation, QpuWindows};
 
-
 /// The longest a server-named wait holds a key: Cost Management's longest quota window.
 const MAX_HOLD: Duration = Duration::from_secs(3600);
 /// One token bucket: `capacity` tokens, refilled continuously at `refill_per_sec`.

@@ -46,13 +46,25 @@ impl Sender {
         &self.config
     }
 
-    /// Sends `delivery` at `at` (the signature's timestamp) and says how it went.
+    /// Sends `delivery` at `at` (the signature's timestamp) and says how it went. The whole
+    /// send (token, name lookup, request) is bounded by the configured timeout, so it always
+    /// ends within the lease it was claimed under.
     pub async fn send(&self, delivery: &ClaimedDelivery, at: DateTime<Utc>) -> Outcome {
-        let request = match self.prepare(delivery, at).await {
-            Ok(request) => request,
-            Err(outcome) => return outcome,
+        let attempt = async {
+            let request = match self.prepare(delivery, at).await {
+                Ok(request) => request,
+                Err(outcome) => return outcome,
+            };
+            self.post(request, at).await
         };
-        self.post(request, at).await
+        match tokio::time::timeout(self.config.timeout, attempt).await {
+            Ok(outcome) => outcome,
+            Err(_) => Outcome::Retry {
+                status: None,
+                error: format!("timed out after {} s", self.config.timeout.as_secs()),
+                retry_after: None,
+            },
+        }
     }
 
     async fn prepare(&self, delivery: &ClaimedDelivery, at: DateTime<Utc>) -> Result<Request, Outcome> {

@@ -4,7 +4,7 @@
 
 use azcops::notify::service::Report;
 use azcops::notify::{EventType, NotifyConfig, sign};
-use azcops::store::{DeliveryFilter, PageRequest};
+use azcops::store::{Claim, DeliveryFilter, PageRequest};
 use chrono::Duration;
 
 use crate::on_both;
@@ -58,7 +58,11 @@ async fn signed_once_under_redelivery_and_a_dead_handler(backend: Backend) {
     assert_eq!(api.store.fan_out_event(&api.scope_a, &event, t0).await.unwrap(), 1);
     let dead = api
         .store
-        .claim_deliveries(&api.scope_a, Some(&event), "dead-handler", t0, notifier.lease(), 10)
+        .claim_deliveries(
+            &api.scope_a,
+            Some(&event),
+            &Claim { owner: "dead-handler", at: t0, lease: notifier.lease(), limit: 10, skip: &[] },
+        )
         .await
         .unwrap();
     assert_eq!(dead.len(), 1);
@@ -259,3 +263,53 @@ async fn anomalies_and_failed_ingestion_are_events(backend: Backend) {
     api.finish().await;
 }
 on_both!(anomalies_and_failed_ingestion_are_events, anomalies_and_failed_ingestion_are_events);
+
+/// A receiver that notes, as each request arrives, how many deliveries are held under a
+/// lease (`sending`): a run must not hold more than it is sending at once.
+async fn lease_watching_receiver(api: &Api) -> (String, std::sync::Arc<std::sync::Mutex<Vec<usize>>>) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (store, scope, noted) = (api.store.clone(), api.scope_a.clone(), seen.clone());
+    let app = axum::Router::new().fallback(move || {
+        let (store, scope, noted) = (store.clone(), scope.clone(), noted.clone());
+        async move {
+            let filter = DeliveryFilter { status: Some("sending".into()), ..DeliveryFilter::default() };
+            let page =
+                store.list_deliveries(&scope, &filter, PageRequest::first(500).unwrap()).await.unwrap();
+            noted.lock().unwrap().push(page.items.len());
+            axum::http::StatusCode::OK
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+async fn a_batch_is_claimed_and_sent_in_waves_each_under_its_own_lease(backend: Backend) {
+    let (api, notifier) = instance(backend, config()).await;
+    let (url, seen) = lease_watching_receiver(&api).await;
+    let hook = webhook(&api, &api.scope_a, "hook", &url, SECRET).await;
+    for n in 0..20 {
+        api.store
+            .record_event(
+                &api.scope_a,
+                EventType::NotificationTest,
+                Some(&hook.id),
+                serde_json::json!({"n": n}),
+            )
+            .await
+            .unwrap();
+    }
+    let r = notifier.process_tenant(&api.scope_a, azcops::store::now()).await.unwrap();
+    assert_eq!((r.fanned_out, r.delivered), (20, 20));
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 20);
+    // Sent eight at a time: no delivery waits under a lease behind another wave's sends.
+    assert!(seen.iter().all(|&held| held <= 8), "deliveries held under a lease while sending: {seen:?}");
+    assert_eq!(deliveries(&api, Some("delivered")).await.len(), 20);
+    api.finish().await;
+}
+on_both!(
+    a_batch_is_claimed_and_sent_in_waves_each_under_its_own_lease,
+    a_batch_is_claimed_and_sent_in_waves_each_under_its_own_lease
+);

@@ -33,6 +33,22 @@ pub struct ClaimedDelivery {
     pub channel: NotificationChannel,
 }
 
+/// A claim of due deliveries: whose lease, taken at which instant, for how long, at most how
+/// many, and which deliveries the claimant already handled (never claimed again by it).
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    /// The lease holder.
+    pub owner: &'a str,
+    /// The instant the claim is made at (what is due is due at this instant).
+    pub at: DateTime<Utc>,
+    /// How long the lease holds from `at`.
+    pub lease: Duration,
+    /// Most deliveries claimed.
+    pub limit: u32,
+    /// Delivery ids not to claim.
+    pub skip: &'a [String],
+}
+
 /// How an attempt ended, as recorded.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeliveryResult {
@@ -143,8 +159,9 @@ impl Store {
         }))
     }
 
-    /// Claims up to `limit` deliveries due at `at` (of one event when `event_id` is given) for
-    /// `owner` until `at + lease`, counting the attempt.
+    /// Claims up to `claim.limit` deliveries due at `claim.at` (of one event when `event_id`
+    /// is given, none of `claim.skip`) for `claim.owner` until `claim.at + claim.lease`,
+    /// counting the attempt.
     ///
     /// # Errors
     /// Database errors.
@@ -152,12 +169,12 @@ impl Store {
         &self,
         scope: &TenantScope,
         event_id: Option<&str>,
-        owner: &str,
-        at: DateTime<Utc>,
-        lease: Duration,
-        limit: u32,
+        claim: &Claim<'_>,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let Claim { owner, at, lease, limit, skip } = *claim;
         let until = at + lease;
+        // The skipped ids are dropped after the select, so it asks for as many more.
+        let wanted = i64::from(limit).saturating_add(i64::try_from(skip.len()).unwrap_or(i64::MAX));
         let select = format!(
             "SELECT id FROM notification_deliveries WHERE tenant_id = $1 AND ($2 = '' OR event_id = $2) AND {DUE} \
              ORDER BY next_attempt_at, id LIMIT $4"
@@ -171,10 +188,14 @@ impl Store {
                 .bind(scope.tenant_id())
                 .bind(event_id.unwrap_or(""))
                 .bind(at)
-                .bind(i64::from(limit))
+                .bind(wanted)
                 .fetch_all(pool)
                 .await?;
             let mut claimed = Vec::new();
+            let candidates = candidates
+                .into_iter()
+                .filter(|id| !skip.contains(id))
+                .take(usize::try_from(limit).unwrap_or(usize::MAX));
             for id in candidates {
                 let done = sqlx::query(sqlx::AssertSqlSafe(claim.clone()))
                     .bind(scope.tenant_id())
