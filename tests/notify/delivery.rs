@@ -313,3 +313,45 @@ on_both!(
     a_batch_is_claimed_and_sent_in_waves_each_under_its_own_lease,
     a_batch_is_claimed_and_sent_in_waves_each_under_its_own_lease
 );
+
+async fn the_poison_path_leaves_a_delivery_under_a_live_lease_to_its_holder(backend: Backend) {
+    let (api, notifier) = instance(backend, config()).await;
+    let receiver = Receiver::start().await;
+    let hook = webhook(&api, &api.scope_a, "hook", &format!("{}/hook", receiver.url), SECRET).await;
+    let event = api
+        .store
+        .record_event(&api.scope_a, EventType::NotificationTest, Some(&hook.id), serde_json::json!({}))
+        .await
+        .unwrap();
+    let t0 = azcops::store::now();
+    assert_eq!(api.store.fan_out_event(&api.scope_a, &event, t0).await.unwrap(), 1);
+    let claim = Claim { owner: "live-handler", at: t0, lease: notifier.lease(), limit: 10, skip: &[] };
+    let held = api.store.claim_deliveries(&api.scope_a, Some(&event), &claim).await.unwrap();
+    assert_eq!(held.len(), 1);
+    // While the lease holds, the poison path leaves the delivery to its holder.
+    let during = t0 + Duration::seconds(5);
+    assert_eq!(api.store.fail_event_deliveries(&api.scope_a, &event, "poisoned", during).await.unwrap(), 0);
+    let done = azcops::store::DeliveryResult::Delivered { status: 200 };
+    assert!(
+        api.store.finish_delivery(&api.scope_a, &held[0].id, "live-handler", &done, during).await.unwrap()
+    );
+    assert_eq!(deliveries(&api, Some("delivered")).await.len(), 1);
+
+    // Once a lease has expired, the delivery is failed.
+    let event = api
+        .store
+        .record_event(&api.scope_a, EventType::NotificationTest, Some(&hook.id), serde_json::json!({}))
+        .await
+        .unwrap();
+    assert_eq!(api.store.fan_out_event(&api.scope_a, &event, t0).await.unwrap(), 1);
+    let claim = Claim { owner: "dead-handler", ..claim };
+    assert_eq!(api.store.claim_deliveries(&api.scope_a, Some(&event), &claim).await.unwrap().len(), 1);
+    let after = t0 + notifier.lease() + Duration::seconds(1);
+    assert_eq!(api.store.fail_event_deliveries(&api.scope_a, &event, "poisoned", after).await.unwrap(), 1);
+    assert_eq!(deliveries(&api, Some("failed")).await.len(), 1);
+    api.finish().await;
+}
+on_both!(
+    the_poison_path_leaves_a_delivery_under_a_live_lease_to_its_holder,
+    the_poison_path_leaves_a_delivery_under_a_live_lease_to_its_holder
+);

@@ -282,7 +282,8 @@ impl Store {
     }
 
     /// Marks every unfinished delivery of `event_id` failed with `reason` (its queue message
-    /// went to the poison queue). Returns how many.
+    /// went to the poison queue), except one still under a live lease at `at`: its holder is
+    /// sending it and records the outcome. Returns how many.
     ///
     /// # Errors
     /// Database errors.
@@ -297,7 +298,7 @@ impl Store {
             sqlx::query(
                 "UPDATE notification_deliveries SET status = 'failed', last_error = $3, lease_owner = NULL, \
                  lease_until = NULL, updated_at = $4 WHERE tenant_id = $1 AND event_id = $2 \
-                 AND status IN ('pending', 'sending')",
+                 AND status IN ('pending', 'sending') AND (status = 'pending' OR lease_until <= $4)",
             )
             .bind(scope.tenant_id())
             .bind(event_id)
