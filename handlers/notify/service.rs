@@ -120,7 +120,7 @@ impl Notifier {
     /// `at` plus the time the run has taken so far), so no send outlives its own lease and a
     /// delivery waiting behind other waves is never left under an expiring lease. A delivery
     /// already handled by this run is not claimed again by it (a retry due at once waits for
-    /// the next run).
+    /// the next run), nor is one that has made all its attempts (it is marked failed).
     async fn deliver(
         &self,
         scope: &TenantScope,
@@ -131,6 +131,15 @@ impl Notifier {
         let owner = uuid::Uuid::new_v4().to_string();
         let started = std::time::Instant::now();
         let batch = usize::try_from(self.config().batch_size).unwrap_or(usize::MAX);
+        let max_attempts = self.config().max_attempts;
+        let exhausted = self.store.fail_exhausted_deliveries(scope, event_id, at, max_attempts).await?;
+        if exhausted > 0 {
+            tracing::warn!(
+                deliveries = exhausted,
+                "deliveries whose last attempt did not finish marked failed"
+            );
+            report.failed += usize::try_from(exhausted).unwrap_or(usize::MAX);
+        }
         let mut handled: Vec<String> = Vec::new();
         while handled.len() < batch {
             let wave = CONCURRENCY.min(batch - handled.len());
@@ -140,6 +149,7 @@ impl Notifier {
                 at,
                 lease: self.lease() + elapsed,
                 limit: u32::try_from(wave).unwrap_or(u32::MAX),
+                max_attempts,
                 skip: &handled,
             };
             let claimed = self.store.claim_deliveries(scope, event_id, &claim).await?;

@@ -61,7 +61,14 @@ async fn signed_once_under_redelivery_and_a_dead_handler(backend: Backend) {
         .claim_deliveries(
             &api.scope_a,
             Some(&event),
-            &Claim { owner: "dead-handler", at: t0, lease: notifier.lease(), limit: 10, skip: &[] },
+            &Claim {
+                owner: "dead-handler",
+                at: t0,
+                lease: notifier.lease(),
+                limit: 10,
+                max_attempts: 8,
+                skip: &[],
+            },
         )
         .await
         .unwrap();
@@ -325,7 +332,14 @@ async fn the_poison_path_leaves_a_delivery_under_a_live_lease_to_its_holder(back
         .unwrap();
     let t0 = azcops::store::now();
     assert_eq!(api.store.fan_out_event(&api.scope_a, &event, t0).await.unwrap(), 1);
-    let claim = Claim { owner: "live-handler", at: t0, lease: notifier.lease(), limit: 10, skip: &[] };
+    let claim = Claim {
+        owner: "live-handler",
+        at: t0,
+        lease: notifier.lease(),
+        limit: 10,
+        max_attempts: 8,
+        skip: &[],
+    };
     let held = api.store.claim_deliveries(&api.scope_a, Some(&event), &claim).await.unwrap();
     assert_eq!(held.len(), 1);
     // While the lease holds, the poison path leaves the delivery to its holder.
@@ -354,4 +368,45 @@ async fn the_poison_path_leaves_a_delivery_under_a_live_lease_to_its_holder(back
 on_both!(
     the_poison_path_leaves_a_delivery_under_a_live_lease_to_its_holder,
     the_poison_path_leaves_a_delivery_under_a_live_lease_to_its_holder
+);
+
+async fn a_delivery_taken_over_until_its_attempts_are_spent_is_failed_not_sent(backend: Backend) {
+    let (api, notifier) = instance(backend, NotifyConfig { max_attempts: 2, ..config() }).await;
+    let receiver = Receiver::start().await;
+    let hook = webhook(&api, &api.scope_a, "hook", &format!("{}/hook", receiver.url), SECRET).await;
+    let event = api
+        .store
+        .record_event(&api.scope_a, EventType::NotificationTest, Some(&hook.id), serde_json::json!({}))
+        .await
+        .unwrap();
+    let t0 = azcops::store::now();
+    assert_eq!(api.store.fan_out_event(&api.scope_a, &event, t0).await.unwrap(), 1);
+    // Two handlers in turn claim it and die before recording anything.
+    let lease = notifier.lease();
+    for (n, owner) in ["dead-1", "dead-2"].into_iter().enumerate() {
+        let at = t0 + (lease + Duration::seconds(1)) * i32::try_from(n).unwrap();
+        let claim = Claim { owner, at, lease, limit: 10, max_attempts: 2, skip: &[] };
+        let claimed = api.store.claim_deliveries(&api.scope_a, Some(&event), &claim).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+    }
+    // Both attempts are spent: a bounded claim does not take it again.
+    let later = t0 + (lease + Duration::seconds(1)) * 2;
+    let claim = Claim { owner: "third", at: later, lease, limit: 10, max_attempts: 2, skip: &[] };
+    assert!(api.store.claim_deliveries(&api.scope_a, Some(&event), &claim).await.unwrap().is_empty());
+    // The next run marks it failed and sends nothing.
+    let run = notifier.process_event(&api.scope_a, &event, later).await.unwrap();
+    assert_eq!((run.failed, run.delivered), (1, 0));
+    assert!(receiver.received().is_empty());
+    let failed = deliveries(&api, Some("failed")).await;
+    assert_eq!(failed[0].attempts, 2);
+    assert!(failed[0].last_error.as_deref().unwrap().starts_with("gave up after 2 attempts"));
+    assert_eq!(
+        notifier.process_event(&api.scope_a, &event, later + Duration::days(1)).await.unwrap(),
+        Report::default()
+    );
+    api.finish().await;
+}
+on_both!(
+    a_delivery_taken_over_until_its_attempts_are_spent_is_failed_not_sent,
+    a_delivery_taken_over_until_its_attempts_are_spent_is_failed_not_sent
 );

@@ -45,6 +45,8 @@ pub struct Claim<'a> {
     pub lease: Duration,
     /// Most deliveries claimed.
     pub limit: u32,
+    /// Attempts a delivery may have; one that has made them all is not claimed again.
+    pub max_attempts: u32,
     /// Delivery ids not to claim.
     pub skip: &'a [String],
 }
@@ -160,8 +162,8 @@ impl Store {
     }
 
     /// Claims up to `claim.limit` deliveries due at `claim.at` (of one event when `event_id`
-    /// is given, none of `claim.skip`) for `claim.owner` until `claim.at + claim.lease`,
-    /// counting the attempt.
+    /// is given, none of `claim.skip`, none that has made `claim.max_attempts` attempts) for
+    /// `claim.owner` until `claim.at + claim.lease`, counting the attempt.
     ///
     /// # Errors
     /// Database errors.
@@ -171,17 +173,18 @@ impl Store {
         event_id: Option<&str>,
         claim: &Claim<'_>,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
-        let Claim { owner, at, lease, limit, skip } = *claim;
+        let Claim { owner, at, lease, limit, max_attempts, skip } = *claim;
+        let max_attempts = i32::try_from(max_attempts).unwrap_or(i32::MAX);
         let until = at + lease;
         // The skipped ids are dropped after the select, so it asks for as many more.
         let wanted = i64::from(limit).saturating_add(i64::try_from(skip.len()).unwrap_or(i64::MAX));
         let select = format!(
             "SELECT id FROM notification_deliveries WHERE tenant_id = $1 AND ($2 = '' OR event_id = $2) AND {DUE} \
-             ORDER BY next_attempt_at, id LIMIT $4"
+             AND attempts < $5 ORDER BY next_attempt_at, id LIMIT $4"
         );
         let claim = format!(
             "UPDATE notification_deliveries SET status = 'sending', lease_owner = $4, lease_until = $5, \
-             attempts = attempts + 1, updated_at = $3 WHERE tenant_id = $1 AND id = $2 AND {DUE}"
+             attempts = attempts + 1, updated_at = $3 WHERE tenant_id = $1 AND id = $2 AND {DUE} AND attempts < $6"
         );
         let claimed = on_pool!(self, pool => {
             let candidates: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(select))
@@ -189,6 +192,7 @@ impl Store {
                 .bind(event_id.unwrap_or(""))
                 .bind(at)
                 .bind(wanted)
+                .bind(max_attempts)
                 .fetch_all(pool)
                 .await?;
             let mut claimed = Vec::new();
@@ -203,6 +207,7 @@ impl Store {
                     .bind(at)
                     .bind(owner)
                     .bind(until)
+                    .bind(max_attempts)
                     .execute(pool)
                     .await?;
                 if done.rows_affected() == 1 {
@@ -236,6 +241,38 @@ impl Store {
             out
         });
         Ok(claimed)
+    }
+
+    /// Marks failed the deliveries due at `at` (of one event when `event_id` is given) that
+    /// have made `max_attempts` attempts: a handler that took one over after a lease expired
+    /// counted an attempt it never finished, and no claim takes it again. Returns how many.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn fail_exhausted_deliveries(
+        &self,
+        scope: &TenantScope,
+        event_id: Option<&str>,
+        at: DateTime<Utc>,
+        max_attempts: u32,
+    ) -> Result<u64, StoreError> {
+        let fail = format!(
+            "UPDATE notification_deliveries SET status = 'failed', last_error = $5, lease_owner = NULL, \
+             lease_until = NULL, updated_at = $3 WHERE tenant_id = $1 AND ($2 = '' OR event_id = $2) AND {DUE} \
+             AND attempts >= $4"
+        );
+        let error = format!("gave up after {max_attempts} attempts: the last one did not finish");
+        Ok(on_pool!(self, pool => {
+            sqlx::query(sqlx::AssertSqlSafe(fail))
+                .bind(scope.tenant_id())
+                .bind(event_id.unwrap_or(""))
+                .bind(at)
+                .bind(i32::try_from(max_attempts).unwrap_or(i32::MAX))
+                .bind(error)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
     }
 
     /// Records how `owner`'s attempt at delivery `id` ended. Returns false when `owner` no
