@@ -159,6 +159,8 @@ impl Sender {
         }
         let client = match reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy from the environment would connect instead of the checked addresses.
+            .no_proxy()
             .timeout(self.config.timeout)
             .resolve_to_addrs(&host, &addrs)
             .build()
