@@ -112,7 +112,11 @@ impl Sender {
                 };
                 let tokens =
                     self.tokens.as_ref().ok_or_else(|| permanent("email needs an Azure identity".into()))?;
-                let recipient = channel.url.trim().trim_start_matches("mailto:").to_owned();
+                let address = url_guard::check("email", &channel.url, self.config.allow_loopback)
+                    .map_err(|e| permanent(format!("channel address refused: {e}")))?;
+                let recipient = url_guard::email_address(&address)
+                    .map_err(|e| permanent(format!("channel address refused: {e}")))?
+                    .to_owned();
                 let url = url::Url::parse(&email::send_url(endpoint))
                     .map_err(|e| permanent(format!("AZCOPS_NOTIFY_ACS_ENDPOINT is not a URL: {e}")))?;
                 let token = tokens.token(None, email::SCOPE).await.map_err(|e| Outcome::Retry {

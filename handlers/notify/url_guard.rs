@@ -21,9 +21,7 @@ pub struct UrlRefused(pub String);
 pub fn check(kind: &str, url: &str, allow_loopback: bool) -> Result<url::Url, UrlRefused> {
     let parsed = url::Url::parse(url.trim()).map_err(|e| UrlRefused(format!("is not a URL: {e}")))?;
     if kind == "email" {
-        if parsed.scheme() != "mailto" || !parsed.path().contains('@') || parsed.path().contains(',') {
-            return Err(UrlRefused("an email channel takes one address as mailto:name@example.com".into()));
-        }
+        email_address(&parsed)?;
         return Ok(parsed);
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
@@ -54,6 +52,27 @@ pub fn check(kind: &str, url: &str, allow_loopback: bool) -> Result<url::Url, Ur
         _ if loopback => Err(UrlRefused("loopback addresses are allowed only in local runs".into())),
         _ => Err(UrlRefused("must be https".into())),
     }
+}
+
+/// The one recipient of a `mailto:` URL: a plain `name@domain`, with no query (which could
+/// add recipients or headers), fragment, percent-encoding, list or display name.
+///
+/// # Errors
+/// The URL is not such a `mailto:`.
+pub fn email_address(url: &url::Url) -> Result<&str, UrlRefused> {
+    let refused = || UrlRefused("an email channel takes one address as mailto:name@example.com".into());
+    if url.scheme() != "mailto"
+        || url.query().is_some()
+        || url.fragment().is_some()
+        || url.as_str().contains('%')
+    {
+        return Err(refused());
+    }
+    let address = url.path();
+    let plain = address.split('@').count() == 2
+        && address.split('@').all(|part| !part.is_empty())
+        && !address.chars().any(|c| c.is_whitespace() || c.is_control() || ",;:<>\"()[]\\".contains(c));
+    if plain { Ok(address) } else { Err(refused()) }
 }
 
 /// Whether the platform may connect to `ip`.
@@ -165,6 +184,28 @@ mod tests {
         assert!(check("email", "mailto:finops@contoso.com", false).is_ok());
         assert!(check("email", "https://contoso.com", false).is_err());
         assert!(check("email", "mailto:a@x.com,b@x.com", false).is_err());
+    }
+
+    #[test]
+    fn an_email_channel_is_one_plain_address_and_that_address_is_the_recipient() {
+        for refused in [
+            "mailto:ops@contoso.com?cc=someone@evil.example",
+            "mailto:ops@contoso.com?bcc=someone@evil.example",
+            "mailto:ops@contoso.com?",
+            "mailto:ops@contoso.com#x",
+            "mailto:ops%40contoso.com",
+            "mailto:ops@contoso.com%2Cother@evil.example",
+            "mailto:ops@contoso.com;other@evil.example",
+            "mailto:Ops <ops@contoso.com>",
+            "mailto:ops@@contoso.com",
+            "mailto:@contoso.com",
+            "mailto:ops@",
+            "mailto:",
+        ] {
+            assert!(check("email", refused, false).is_err(), "{refused}");
+        }
+        let url = check("email", " mailto:finops@contoso.com ", false).unwrap();
+        assert_eq!(email_address(&url).unwrap(), "finops@contoso.com");
     }
 
     #[test]
