@@ -48,15 +48,11 @@ pub fn classify(status: u16, retry_after: Option<&str>, now: DateTime<Utc>) -> O
     }
 }
 
-/// `Retry-After` as seconds from `now`: a number of seconds or an HTTP date (never negative).
+/// `Retry-After` as whole seconds from `now`: a number of seconds or an HTTP date (never
+/// negative), read as the Azure clients read it ([`crate::azure::retry::parse_retry_after`]).
 pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<i64> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<i64>() {
-        return Some(seconds.max(0));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    let at: DateTime<Utc> = at.into();
-    Some((at - now).num_seconds().max(0))
+    let wait = crate::azure::retry::parse_retry_after(value, now.into())?;
+    Some(i64::try_from(wait.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// When attempt number `attempts + 1` may run after a retryable failure at `now`: the

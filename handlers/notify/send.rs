@@ -46,13 +46,25 @@ impl Sender {
         &self.config
     }
 
-    /// Sends `delivery` at `at` (the signature's timestamp) and says how it went.
+    /// Sends `delivery` at `at` (the signature's timestamp) and says how it went. The whole
+    /// send (token, name lookup, request) is bounded by the configured timeout, so it always
+    /// ends within the lease it was claimed under.
     pub async fn send(&self, delivery: &ClaimedDelivery, at: DateTime<Utc>) -> Outcome {
-        let request = match self.prepare(delivery, at).await {
-            Ok(request) => request,
-            Err(outcome) => return outcome,
+        let attempt = async {
+            let request = match self.prepare(delivery, at).await {
+                Ok(request) => request,
+                Err(outcome) => return outcome,
+            };
+            self.post(request, at).await
         };
-        self.post(request, at).await
+        match tokio::time::timeout(self.config.timeout, attempt).await {
+            Ok(outcome) => outcome,
+            Err(_) => Outcome::Retry {
+                status: None,
+                error: format!("timed out after {} s", self.config.timeout.as_secs()),
+                retry_after: None,
+            },
+        }
     }
 
     async fn prepare(&self, delivery: &ClaimedDelivery, at: DateTime<Utc>) -> Result<Request, Outcome> {
@@ -100,7 +112,11 @@ impl Sender {
                 };
                 let tokens =
                     self.tokens.as_ref().ok_or_else(|| permanent("email needs an Azure identity".into()))?;
-                let recipient = channel.url.trim().trim_start_matches("mailto:").to_owned();
+                let address = url_guard::check("email", &channel.url, self.config.allow_loopback)
+                    .map_err(|e| permanent(format!("channel address refused: {e}")))?;
+                let recipient = url_guard::email_address(&address)
+                    .map_err(|e| permanent(format!("channel address refused: {e}")))?
+                    .to_owned();
                 let url = url::Url::parse(&email::send_url(endpoint))
                     .map_err(|e| permanent(format!("AZCOPS_NOTIFY_ACS_ENDPOINT is not a URL: {e}")))?;
                 let token = tokens.token(None, email::SCOPE).await.map_err(|e| Outcome::Retry {
@@ -147,6 +163,8 @@ impl Sender {
         }
         let client = match reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy from the environment would connect instead of the checked addresses.
+            .no_proxy()
             .timeout(self.config.timeout)
             .resolve_to_addrs(&host, &addrs)
             .build()

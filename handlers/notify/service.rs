@@ -1,5 +1,5 @@
 //! Delivery runs: fan events out to channels, claim due deliveries under a lease, send them
-//! (a few at once) and record each outcome. Every function takes the instant to act at, so
+//! (a few at once, each wave under its own lease) and record each outcome. Every function takes the instant to act at, so
 //! retries and lease expiry are tested by moving the clock rather than by waiting.
 
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use super::policy::{Outcome, next_attempt};
 use super::send::Sender;
 use super::{NotifyConfig, NotifyError};
 use crate::azure::credential::TokenSource;
-use crate::store::{DeliveryResult, Store, TenantScope};
+use crate::store::{Claim, ClaimedDelivery, DeliveryResult, Store, TenantScope};
 
 /// Deliveries sent at once by one run.
 const CONCURRENCY: usize = 8;
@@ -51,8 +51,9 @@ impl Notifier {
         self.sender.config()
     }
 
-    /// How long a claim holds a delivery: the request's timeout with a margin, so a live run
-    /// always finishes before its lease can be taken over.
+    /// How long a claim holds a delivery: the request's timeout (which bounds a whole send,
+    /// name lookup and token included) with a margin, so a live run always finishes a wave
+    /// before its lease can be taken over.
     pub fn lease(&self) -> Duration {
         Duration::seconds(i64::try_from(self.config().timeout.as_secs()).unwrap_or(60) * 2 + 30)
     }
@@ -114,6 +115,12 @@ impl Notifier {
         Ok(total)
     }
 
+    /// Claims and sends due deliveries in waves of [`CONCURRENCY`], at most a batch in all.
+    /// Each wave is claimed just before it is sent, its lease running from then (the run's
+    /// `at` plus the time the run has taken so far), so no send outlives its own lease and a
+    /// delivery waiting behind other waves is never left under an expiring lease. A delivery
+    /// already handled by this run is not claimed again by it (a retry due at once waits for
+    /// the next run), nor is one that has made all its attempts (it is marked failed).
     async fn deliver(
         &self,
         scope: &TenantScope,
@@ -122,10 +129,48 @@ impl Notifier {
         report: &mut Report,
     ) -> Result<(), NotifyError> {
         let owner = uuid::Uuid::new_v4().to_string();
-        let claimed = self
-            .store
-            .claim_deliveries(scope, event_id, &owner, at, self.lease(), self.config().batch_size)
-            .await?;
+        let started = std::time::Instant::now();
+        let batch = usize::try_from(self.config().batch_size).unwrap_or(usize::MAX);
+        let max_attempts = self.config().max_attempts;
+        let exhausted = self.store.fail_exhausted_deliveries(scope, event_id, at, max_attempts).await?;
+        if exhausted > 0 {
+            tracing::warn!(
+                deliveries = exhausted,
+                "deliveries whose last attempt did not finish marked failed"
+            );
+            report.failed += usize::try_from(exhausted).unwrap_or(usize::MAX);
+        }
+        let mut handled: Vec<String> = Vec::new();
+        while handled.len() < batch {
+            let wave = CONCURRENCY.min(batch - handled.len());
+            let elapsed = Duration::from_std(started.elapsed()).unwrap_or_else(|_| Duration::zero());
+            let claim = Claim {
+                owner: &owner,
+                at,
+                lease: self.lease() + elapsed,
+                limit: u32::try_from(wave).unwrap_or(u32::MAX),
+                max_attempts,
+                skip: &handled,
+            };
+            let claimed = self.store.claim_deliveries(scope, event_id, &claim).await?;
+            if claimed.is_empty() {
+                break;
+            }
+            handled.extend(claimed.iter().map(|d| d.id.clone()));
+            self.send_wave(scope, claimed, &owner, at, report).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends one claimed wave at once and records each outcome.
+    async fn send_wave(
+        &self,
+        scope: &TenantScope,
+        claimed: Vec<ClaimedDelivery>,
+        owner: &str,
+        at: DateTime<Utc>,
+        report: &mut Report,
+    ) -> Result<(), NotifyError> {
         let sent: Vec<(String, Outcome, i32, String, String)> = futures::stream::iter(claimed)
             .map(|d| async move {
                 let outcome = self.sender.send(&d, at).await;
@@ -142,7 +187,7 @@ impl Notifier {
                 DeliveryResult::Failed { .. } => report.failed += 1,
             }
             tracing::info!(delivery = %id, %channel, %event_type, attempts, result = ?result, "notification delivery");
-            if !self.store.finish_delivery(scope, &id, &owner, &result, at).await? {
+            if !self.store.finish_delivery(scope, &id, owner, &result, at).await? {
                 report.lost += 1;
                 tracing::warn!(delivery = %id, "lease lost before the outcome was recorded");
             }

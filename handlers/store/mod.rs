@@ -81,8 +81,8 @@ pub use ingestion::{
 };
 pub use lifecycle::{Changer, RecommendationStatus};
 pub use notify::{
-    ChannelInput, ChannelPolicy, ChannelView, ClaimedDelivery, DeliveryFilter, DeliveryResult, DeliveryView,
-    MAX_CHANNELS_PER_TENANT, MAX_DIGEST_FINDINGS, MAX_EVENT_ITEMS, MAX_ROUTES_PER_TENANT,
+    ChannelInput, ChannelPolicy, ChannelView, Claim, ClaimedDelivery, DeliveryFilter, DeliveryResult,
+    DeliveryView, MAX_CHANNELS_PER_TENANT, MAX_DIGEST_FINDINGS, MAX_EVENT_ITEMS, MAX_ROUTES_PER_TENANT,
     NotificationChannel, NotificationRoute, PendingWork, RouteInput, redact_url,
 };
 pub use page::{MAX_PAGE_SIZE, Page, PageRequest};

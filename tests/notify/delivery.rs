@@ -4,7 +4,7 @@
 
 use azcops::notify::service::Report;
 use azcops::notify::{EventType, NotifyConfig, sign};
-use azcops::store::{DeliveryFilter, PageRequest};
+use azcops::store::{Claim, DeliveryFilter, PageRequest};
 use chrono::Duration;
 
 use crate::on_both;
@@ -58,7 +58,18 @@ async fn signed_once_under_redelivery_and_a_dead_handler(backend: Backend) {
     assert_eq!(api.store.fan_out_event(&api.scope_a, &event, t0).await.unwrap(), 1);
     let dead = api
         .store
-        .claim_deliveries(&api.scope_a, Some(&event), "dead-handler", t0, notifier.lease(), 10)
+        .claim_deliveries(
+            &api.scope_a,
+            Some(&event),
+            &Claim {
+                owner: "dead-handler",
+                at: t0,
+                lease: notifier.lease(),
+                limit: 10,
+                max_attempts: 8,
+                skip: &[],
+            },
+        )
         .await
         .unwrap();
     assert_eq!(dead.len(), 1);
@@ -259,3 +270,143 @@ async fn anomalies_and_failed_ingestion_are_events(backend: Backend) {
     api.finish().await;
 }
 on_both!(anomalies_and_failed_ingestion_are_events, anomalies_and_failed_ingestion_are_events);
+
+/// A receiver that notes, as each request arrives, how many deliveries are held under a
+/// lease (`sending`): a run must not hold more than it is sending at once.
+async fn lease_watching_receiver(api: &Api) -> (String, std::sync::Arc<std::sync::Mutex<Vec<usize>>>) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (store, scope, noted) = (api.store.clone(), api.scope_a.clone(), seen.clone());
+    let app = axum::Router::new().fallback(move || {
+        let (store, scope, noted) = (store.clone(), scope.clone(), noted.clone());
+        async move {
+            let filter = DeliveryFilter { status: Some("sending".into()), ..DeliveryFilter::default() };
+            let page =
+                store.list_deliveries(&scope, &filter, PageRequest::first(500).unwrap()).await.unwrap();
+            noted.lock().unwrap().push(page.items.len());
+            axum::http::StatusCode::OK
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+async fn a_batch_is_claimed_and_sent_in_waves_each_under_its_own_lease(backend: Backend) {
+    let (api, notifier) = instance(backend, config()).await;
+    let (url, seen) = lease_watching_receiver(&api).await;
+    let hook = webhook(&api, &api.scope_a, "hook", &url, SECRET).await;
+    for n in 0..20 {
+        api.store
+            .record_event(
+                &api.scope_a,
+                EventType::NotificationTest,
+                Some(&hook.id),
+                serde_json::json!({"n": n}),
+            )
+            .await
+            .unwrap();
+    }
+    let r = notifier.process_tenant(&api.scope_a, azcops::store::now()).await.unwrap();
+    assert_eq!((r.fanned_out, r.delivered), (20, 20));
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 20);
+    // Sent eight at a time: no delivery waits under a lease behind another wave's sends.
+    assert!(seen.iter().all(|&held| held <= 8), "deliveries held under a lease while sending: {seen:?}");
+    assert_eq!(deliveries(&api, Some("delivered")).await.len(), 20);
+    api.finish().await;
+}
+on_both!(
+    a_batch_is_claimed_and_sent_in_waves_each_under_its_own_lease,
+    a_batch_is_claimed_and_sent_in_waves_each_under_its_own_lease
+);
+
+async fn the_poison_path_leaves_a_delivery_under_a_live_lease_to_its_holder(backend: Backend) {
+    let (api, notifier) = instance(backend, config()).await;
+    let receiver = Receiver::start().await;
+    let hook = webhook(&api, &api.scope_a, "hook", &format!("{}/hook", receiver.url), SECRET).await;
+    let event = api
+        .store
+        .record_event(&api.scope_a, EventType::NotificationTest, Some(&hook.id), serde_json::json!({}))
+        .await
+        .unwrap();
+    let t0 = azcops::store::now();
+    assert_eq!(api.store.fan_out_event(&api.scope_a, &event, t0).await.unwrap(), 1);
+    let claim = Claim {
+        owner: "live-handler",
+        at: t0,
+        lease: notifier.lease(),
+        limit: 10,
+        max_attempts: 8,
+        skip: &[],
+    };
+    let held = api.store.claim_deliveries(&api.scope_a, Some(&event), &claim).await.unwrap();
+    assert_eq!(held.len(), 1);
+    // While the lease holds, the poison path leaves the delivery to its holder.
+    let during = t0 + Duration::seconds(5);
+    assert_eq!(api.store.fail_event_deliveries(&api.scope_a, &event, "poisoned", during).await.unwrap(), 0);
+    let done = azcops::store::DeliveryResult::Delivered { status: 200 };
+    assert!(
+        api.store.finish_delivery(&api.scope_a, &held[0].id, "live-handler", &done, during).await.unwrap()
+    );
+    assert_eq!(deliveries(&api, Some("delivered")).await.len(), 1);
+
+    // Once a lease has expired, the delivery is failed.
+    let event = api
+        .store
+        .record_event(&api.scope_a, EventType::NotificationTest, Some(&hook.id), serde_json::json!({}))
+        .await
+        .unwrap();
+    assert_eq!(api.store.fan_out_event(&api.scope_a, &event, t0).await.unwrap(), 1);
+    let claim = Claim { owner: "dead-handler", ..claim };
+    assert_eq!(api.store.claim_deliveries(&api.scope_a, Some(&event), &claim).await.unwrap().len(), 1);
+    let after = t0 + notifier.lease() + Duration::seconds(1);
+    assert_eq!(api.store.fail_event_deliveries(&api.scope_a, &event, "poisoned", after).await.unwrap(), 1);
+    assert_eq!(deliveries(&api, Some("failed")).await.len(), 1);
+    api.finish().await;
+}
+on_both!(
+    the_poison_path_leaves_a_delivery_under_a_live_lease_to_its_holder,
+    the_poison_path_leaves_a_delivery_under_a_live_lease_to_its_holder
+);
+
+async fn a_delivery_taken_over_until_its_attempts_are_spent_is_failed_not_sent(backend: Backend) {
+    let (api, notifier) = instance(backend, NotifyConfig { max_attempts: 2, ..config() }).await;
+    let receiver = Receiver::start().await;
+    let hook = webhook(&api, &api.scope_a, "hook", &format!("{}/hook", receiver.url), SECRET).await;
+    let event = api
+        .store
+        .record_event(&api.scope_a, EventType::NotificationTest, Some(&hook.id), serde_json::json!({}))
+        .await
+        .unwrap();
+    let t0 = azcops::store::now();
+    assert_eq!(api.store.fan_out_event(&api.scope_a, &event, t0).await.unwrap(), 1);
+    // Two handlers in turn claim it and die before recording anything.
+    let lease = notifier.lease();
+    for (n, owner) in ["dead-1", "dead-2"].into_iter().enumerate() {
+        let at = t0 + (lease + Duration::seconds(1)) * i32::try_from(n).unwrap();
+        let claim = Claim { owner, at, lease, limit: 10, max_attempts: 2, skip: &[] };
+        let claimed = api.store.claim_deliveries(&api.scope_a, Some(&event), &claim).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+    }
+    // Both attempts are spent: a bounded claim does not take it again.
+    let later = t0 + (lease + Duration::seconds(1)) * 2;
+    let claim = Claim { owner: "third", at: later, lease, limit: 10, max_attempts: 2, skip: &[] };
+    assert!(api.store.claim_deliveries(&api.scope_a, Some(&event), &claim).await.unwrap().is_empty());
+    // The next run marks it failed and sends nothing.
+    let run = notifier.process_event(&api.scope_a, &event, later).await.unwrap();
+    assert_eq!((run.failed, run.delivered), (1, 0));
+    assert!(receiver.received().is_empty());
+    let failed = deliveries(&api, Some("failed")).await;
+    assert_eq!(failed[0].attempts, 2);
+    assert!(failed[0].last_error.as_deref().unwrap().starts_with("gave up after 2 attempts"));
+    assert_eq!(
+        notifier.process_event(&api.scope_a, &event, later + Duration::days(1)).await.unwrap(),
+        Report::default()
+    );
+    api.finish().await;
+}
+on_both!(
+    a_delivery_taken_over_until_its_attempts_are_spent_is_failed_not_sent,
+    a_delivery_taken_over_until_its_attempts_are_spent_is_failed_not_sent
+);

@@ -33,6 +33,24 @@ pub struct ClaimedDelivery {
     pub channel: NotificationChannel,
 }
 
+/// A claim of due deliveries: whose lease, taken at which instant, for how long, at most how
+/// many, and which deliveries the claimant already handled (never claimed again by it).
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    /// The lease holder.
+    pub owner: &'a str,
+    /// The instant the claim is made at (what is due is due at this instant).
+    pub at: DateTime<Utc>,
+    /// How long the lease holds from `at`.
+    pub lease: Duration,
+    /// Most deliveries claimed.
+    pub limit: u32,
+    /// Attempts a delivery may have; one that has made them all is not claimed again.
+    pub max_attempts: u32,
+    /// Delivery ids not to claim.
+    pub skip: &'a [String],
+}
+
 /// How an attempt ended, as recorded.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeliveryResult {
@@ -143,8 +161,9 @@ impl Store {
         }))
     }
 
-    /// Claims up to `limit` deliveries due at `at` (of one event when `event_id` is given) for
-    /// `owner` until `at + lease`, counting the attempt.
+    /// Claims up to `claim.limit` deliveries due at `claim.at` (of one event when `event_id`
+    /// is given, none of `claim.skip`, none that has made `claim.max_attempts` attempts) for
+    /// `claim.owner` until `claim.at + claim.lease`, counting the attempt.
     ///
     /// # Errors
     /// Database errors.
@@ -152,29 +171,35 @@ impl Store {
         &self,
         scope: &TenantScope,
         event_id: Option<&str>,
-        owner: &str,
-        at: DateTime<Utc>,
-        lease: Duration,
-        limit: u32,
+        claim: &Claim<'_>,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let Claim { owner, at, lease, limit, max_attempts, skip } = *claim;
+        let max_attempts = i32::try_from(max_attempts).unwrap_or(i32::MAX);
         let until = at + lease;
+        // The skipped ids are dropped after the select, so it asks for as many more.
+        let wanted = i64::from(limit).saturating_add(i64::try_from(skip.len()).unwrap_or(i64::MAX));
         let select = format!(
             "SELECT id FROM notification_deliveries WHERE tenant_id = $1 AND ($2 = '' OR event_id = $2) AND {DUE} \
-             ORDER BY next_attempt_at, id LIMIT $4"
+             AND attempts < $5 ORDER BY next_attempt_at, id LIMIT $4"
         );
         let claim = format!(
             "UPDATE notification_deliveries SET status = 'sending', lease_owner = $4, lease_until = $5, \
-             attempts = attempts + 1, updated_at = $3 WHERE tenant_id = $1 AND id = $2 AND {DUE}"
+             attempts = attempts + 1, updated_at = $3 WHERE tenant_id = $1 AND id = $2 AND {DUE} AND attempts < $6"
         );
         let claimed = on_pool!(self, pool => {
             let candidates: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(select))
                 .bind(scope.tenant_id())
                 .bind(event_id.unwrap_or(""))
                 .bind(at)
-                .bind(i64::from(limit))
+                .bind(wanted)
+                .bind(max_attempts)
                 .fetch_all(pool)
                 .await?;
             let mut claimed = Vec::new();
+            let candidates = candidates
+                .into_iter()
+                .filter(|id| !skip.contains(id))
+                .take(usize::try_from(limit).unwrap_or(usize::MAX));
             for id in candidates {
                 let done = sqlx::query(sqlx::AssertSqlSafe(claim.clone()))
                     .bind(scope.tenant_id())
@@ -182,6 +207,7 @@ impl Store {
                     .bind(at)
                     .bind(owner)
                     .bind(until)
+                    .bind(max_attempts)
                     .execute(pool)
                     .await?;
                 if done.rows_affected() == 1 {
@@ -215,6 +241,38 @@ impl Store {
             out
         });
         Ok(claimed)
+    }
+
+    /// Marks failed the deliveries due at `at` (of one event when `event_id` is given) that
+    /// have made `max_attempts` attempts: a handler that took one over after a lease expired
+    /// counted an attempt it never finished, and no claim takes it again. Returns how many.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn fail_exhausted_deliveries(
+        &self,
+        scope: &TenantScope,
+        event_id: Option<&str>,
+        at: DateTime<Utc>,
+        max_attempts: u32,
+    ) -> Result<u64, StoreError> {
+        let fail = format!(
+            "UPDATE notification_deliveries SET status = 'failed', last_error = $5, lease_owner = NULL, \
+             lease_until = NULL, updated_at = $3 WHERE tenant_id = $1 AND ($2 = '' OR event_id = $2) AND {DUE} \
+             AND attempts >= $4"
+        );
+        let error = format!("gave up after {max_attempts} attempts: the last one did not finish");
+        Ok(on_pool!(self, pool => {
+            sqlx::query(sqlx::AssertSqlSafe(fail))
+                .bind(scope.tenant_id())
+                .bind(event_id.unwrap_or(""))
+                .bind(at)
+                .bind(i32::try_from(max_attempts).unwrap_or(i32::MAX))
+                .bind(error)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
     }
 
     /// Records how `owner`'s attempt at delivery `id` ended. Returns false when `owner` no
@@ -261,7 +319,8 @@ impl Store {
     }
 
     /// Marks every unfinished delivery of `event_id` failed with `reason` (its queue message
-    /// went to the poison queue). Returns how many.
+    /// went to the poison queue), except one still under a live lease at `at`: its holder is
+    /// sending it and records the outcome. Returns how many.
     ///
     /// # Errors
     /// Database errors.
@@ -276,7 +335,7 @@ impl Store {
             sqlx::query(
                 "UPDATE notification_deliveries SET status = 'failed', last_error = $3, lease_owner = NULL, \
                  lease_until = NULL, updated_at = $4 WHERE tenant_id = $1 AND event_id = $2 \
-                 AND status IN ('pending', 'sending')",
+                 AND status IN ('pending', 'sending') AND (status = 'pending' OR lease_until <= $4)",
             )
             .bind(scope.tenant_id())
             .bind(event_id)

@@ -12,7 +12,7 @@ use serde::Serialize;
 use sqlx::types::Json;
 
 pub use channels::{ChannelInput, ChannelPolicy, MAX_CHANNELS_PER_TENANT};
-pub use deliveries::{ClaimedDelivery, DeliveryFilter, DeliveryResult, PendingWork};
+pub use deliveries::{Claim, ClaimedDelivery, DeliveryFilter, DeliveryResult, PendingWork};
 pub use digest::MAX_DIGEST_FINDINGS;
 pub use outbox::MAX_EVENT_ITEMS;
 pub use routes::{MAX_ROUTES_PER_TENANT, NotificationRoute, RouteInput};
