@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::routes::{
-    admin, analytics, budgets, costs, data, explore, notifications, recommendations, settings,
+    admin, analytics, budgets, costs, data, explore, notifications, recommendations, savings, settings,
 };
 use super::schemas;
 
@@ -132,6 +132,7 @@ pub enum ExportResponses {
         recommendations::summary,
         recommendations::export,
         recommendations::audit_logs,
+        savings::realised,
         budgets::list,
         budgets::get_one,
         budgets::create,
@@ -155,6 +156,7 @@ pub enum ExportResponses {
         data::OrderParam,
         recommendations::SortParam,
         recommendations::StatusParam,
+        savings::RealisedParam,
         analytics::AnomalyStatusParam,
         analytics::SeverityParam
     )),

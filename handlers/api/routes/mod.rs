@@ -10,6 +10,7 @@ pub(crate) mod freshness;
 pub(crate) mod ingestion;
 pub(crate) mod notifications;
 pub(crate) mod recommendations;
+pub(crate) mod savings;
 pub(crate) mod settings;
 
 use axum::Router;
@@ -54,6 +55,7 @@ pub fn v1() -> Router<AppState> {
         .route("/recommendations/{id}/reopen", post(recommendations::reopen))
         .route("/recommendations/{id}/execute", post(recommendations::execute))
         .route("/audit-logs", get(recommendations::audit_logs))
+        .route("/savings/realised", get(savings::realised))
         .route("/settings/rules", get(settings::get_rules).put(settings::put_rules))
         .route("/budgets", get(budgets::list).post(budgets::create))
         .route("/budgets/{id}", get(budgets::get_one).patch(budgets::update).delete(budgets::delete))
