@@ -153,7 +153,7 @@ async fn realised_savings_end_to_end(api: Api) {
     let list = api.get("/api/v1/recommendations?realised=realised&status=executed", &reader).await.json();
     assert_eq!(list["total"], 2, "{list}");
     let reply = api.get("/api/v1/recommendations?realised=maybe", &reader).await;
-    assert!(reply.status.is_client_error(), "{}", reply.text);
+    assert_eq!(error_field(&reply, StatusCode::UNPROCESSABLE_ENTITY).as_deref(), Some("realised"));
 
     // The summary: identified vs realised for the month of execution.
     let summary = api.get("/api/v1/recommendations/summary", &reader).await.json();
@@ -235,7 +235,7 @@ async fn realised_savings_end_to_end(api: Api) {
         Some("to")
     );
     let reply = api.get("/api/v1/savings/realised?month=2026-01", &reader).await;
-    assert!(reply.status.is_client_error(), "{}", reply.text);
+    assert_eq!(error_field(&reply, StatusCode::UNPROCESSABLE_ENTITY).as_deref(), Some("month"));
 
     // Verifying again replaces the rows rather than adding any.
     let again = api
@@ -316,5 +316,25 @@ async fn verification_bounds(api: Api) {
         .await
         .unwrap();
     assert_eq!(other.due, 0);
+    api.finish().await;
+}
+
+#[tokio::test]
+async fn openapi_documents_realised_savings() {
+    let api = Api::new().await;
+    let doc = api.call(Method::GET, "/api/openapi.json", None, None).await.json();
+    let rollup = &doc["paths"]["/api/v1/savings/realised"]["get"];
+    assert!(rollup["responses"]["200"].is_object(), "{rollup}");
+    let params: Vec<&str> =
+        rollup["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(params, ["from", "to"]);
+    let list = &doc["paths"]["/api/v1/recommendations"]["get"]["parameters"];
+    assert!(list.as_array().unwrap().iter().any(|p| p["name"] == "realised"), "{list}");
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["Recommendation"]["properties"]["realised"].is_object(), "{}", schemas["Recommendation"]);
+    assert!(schemas["RecommendationSummary"]["properties"]["realised_by_month"].is_object());
+    for field in ["verdict", "basis", "confidence", "realised_monthly_savings", "before_days", "after_days"] {
+        assert!(schemas["RealisedSavings"]["properties"][field].is_object(), "RealisedSavings.{field}");
+    }
     api.finish().await;
 }
