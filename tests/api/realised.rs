@@ -237,13 +237,51 @@ async fn realised_savings_end_to_end(api: Api) {
     let reply = api.get("/api/v1/savings/realised?month=2026-01", &reader).await;
     assert_eq!(error_field(&reply, StatusCode::UNPROCESSABLE_ENTITY).as_deref(), Some("month"));
 
+    // A recommendation in another currency gets its own roll-up row; nothing is added across.
+    let mut usd = finding(1, "disk-usd", 50.0);
+    usd.currency = "USD".into();
+    api.store.upsert_recommendations(&api.scope_a, &[usd]).await.unwrap();
+    let admin = token(&tid_a(), &[APPROVER, ADMIN]).await;
+    let all = api.get("/api/v1/recommendations?status=open", &admin).await.json();
+    let usd_id = all["items"].as_array().unwrap().iter().find(|r| r["currency"] == "USD").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for action in ["approve", "execute"] {
+        let reply = api
+            .call(Method::POST, &format!("/api/v1/recommendations/{usd_id}/{action}"), Some(&admin), None)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    }
+    let mut rows = costs(&disk("disk-usd"), shift(day, -30), shift(day, 30), 2.0);
+    for row in &mut rows {
+        row.currency = "USD".into();
+        if row.date > day {
+            row.cost = 0.0;
+        }
+    }
+    api.store.upsert_costs_daily(&api.scope_a, &rows).await.unwrap();
+    api.store
+        .verify_realised_savings(&api.scope_a, shift(day, 31), None, RealisedLimits::default())
+        .await
+        .unwrap();
+    let rollup = api.get(&format!("/api/v1/savings/realised?to={}", month(day)), &reader).await.json();
+    let months = rollup["months"].as_array().unwrap();
+    assert_eq!(months.len(), 2, "{rollup}");
+    assert_eq!((months[0]["currency"].as_str(), months[1]["currency"].as_str()), (Some("EUR"), Some("USD")));
+    assert_eq!(months[0]["realised_monthly_savings"], 600.0);
+    assert_eq!(
+        (months[1]["realised_monthly_savings"].as_f64(), months[1]["executed"].as_i64()),
+        (Some(60.0), Some(1))
+    );
+
     // Verifying again replaces the rows rather than adding any.
     let again = api
         .store
         .verify_realised_savings(&api.scope_a, shift(day, 31), None, RealisedLimits::default())
         .await
         .unwrap();
-    assert_eq!(again.verified.len(), 3);
+    assert_eq!(again.verified.len(), 4);
     let all = api
         .store
         .realised_savings_of(&api.scope_a, &[drop.clone(), flat.clone(), gone.clone()])
