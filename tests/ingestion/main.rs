@@ -49,6 +49,14 @@ async fn the_nightly_evaluation_verifies_realised_savings() {
     // Executed today, on a resource without cost: nothing to compare yet.
     assert_eq!(rows[0].verdict.as_str(), "no_data");
     assert_eq!(rows[0].as_of, chrono::Utc::now().date_naive());
+    // The operator command runs the same verification and prints each verdict.
+    let tenant = world.estate().tenants[0].id.clone();
+    let out =
+        world.azcops(&["savings", "verify", "--tenant", &tenant, "--as-of", &rows[0].as_of.to_string()]);
+    check(&out, "azcops savings verify");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains(&id) && printed.contains("no_data"), "{printed}");
+    assert!(printed.contains("1 verified as of"), "{printed}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
