@@ -113,6 +113,10 @@ pub struct Recommendation {
     /// For an Advisor recommendation: the rule id of AzCops's own finding on the same resource
     /// that it agrees with; such a row is evidence, not a second saving.
     pub duplicate_of: Option<String>,
+    /// ITSM tickets created on approval (shown by the single-recommendation answers only).
+    #[sqlx(skip)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tickets: Option<Vec<super::RecommendationTicket>>,
 }
 
 impl TryFrom<String> for RecommendationStatus {
@@ -240,13 +244,15 @@ impl Store {
         scope: &TenantScope,
         id: &str,
     ) -> Result<Recommendation, StoreError> {
-        on_pool!(self, pool => {
+        let mut found: Recommendation = on_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT}tenant_id = $1 AND id = $2")))
                 .bind(scope.tenant_id())
                 .bind(id)
                 .fetch_optional(pool)
                 .await?
         })
-        .ok_or(StoreError::NotFound)
+        .ok_or(StoreError::NotFound)?;
+        found.tickets = Some(self.tickets_of(scope, id).await?);
+        Ok(found)
     }
 }
