@@ -293,7 +293,9 @@ fn created_of(value: &Value, key: &str, id: &str) -> Option<Created> {
 pub fn ticket_url(target: &Target, created: &Created) -> String {
     match target.record {
         RecordType::Issue => format!("{}/browse/{}", target.base, created.key),
-        record => format!("{}/nav_to.do?uri={}.do%3Fsys_id%3D{}", target.base, record.as_str(), created.external_id),
+        record => {
+            format!("{}/nav_to.do?uri={}.do%3Fsys_id%3D{}", target.base, record.as_str(), created.external_id)
+        }
     }
 }
 
@@ -384,8 +386,12 @@ mod tests {
 
     #[test]
     fn channel_urls_name_the_table_or_project() {
-        let sn = target("servicenow", &parsed("https://acme.service-now.com/x?table=change_request")).unwrap();
-        assert_eq!((sn.base.as_str(), sn.record), ("https://acme.service-now.com", RecordType::ChangeRequest));
+        let sn =
+            target("servicenow", &parsed("https://acme.service-now.com/x?table=change_request")).unwrap();
+        assert_eq!(
+            (sn.base.as_str(), sn.record),
+            ("https://acme.service-now.com", RecordType::ChangeRequest)
+        );
         let incident = target("servicenow", &parsed("https://acme.service-now.com")).unwrap();
         assert_eq!(incident.record, RecordType::Incident);
         assert!(target("servicenow", &parsed("https://a.service-now.com?table=problem")).is_err());
@@ -436,9 +442,15 @@ mod tests {
     fn answers_name_the_ticket() {
         let sn = target("servicenow", &parsed("https://acme.service-now.com")).unwrap();
         let created = parse_created(&sn, &json!({"result": {"number": "INC1", "sys_id": "abc"}})).unwrap();
-        assert_eq!(ticket_url(&sn, &created), "https://acme.service-now.com/nav_to.do?uri=incident.do%3Fsys_id%3Dabc");
+        assert_eq!(
+            ticket_url(&sn, &created),
+            "https://acme.service-now.com/nav_to.do?uri=incident.do%3Fsys_id%3Dabc"
+        );
         assert_eq!(parse_found(&sn, &json!({"result": []})), None);
-        assert_eq!(parse_found(&sn, &json!({"result": [{"number": "INC1", "sys_id": "abc"}]})), Some(created));
+        assert_eq!(
+            parse_found(&sn, &json!({"result": [{"number": "INC1", "sys_id": "abc"}]})),
+            Some(created)
+        );
         let jira = target("jira", &parsed("https://acme.atlassian.net?project=OPS")).unwrap();
         let issue = parse_created(&jira, &json!({"id": "10001", "key": "OPS-1"})).unwrap();
         assert_eq!(ticket_url(&jira, &issue), "https://acme.atlassian.net/browse/OPS-1");

@@ -139,8 +139,13 @@ impl NotifyConfig {
             acs_endpoint: text(ACS_ENDPOINT).map(|e| e.trim_end_matches('/').to_owned()),
             email_sender: text(EMAIL_SENDER),
             dashboard_url: text(DASHBOARD_URL).map(|e| e.trim_end_matches('/').to_owned()),
-            retention_days: u32::try_from(ranged(RETENTION_DAYS, u64::from(defaults.retention_days), 1, 3650)?)
-                .unwrap_or(defaults.retention_days),
+            retention_days: u32::try_from(ranged(
+                RETENTION_DAYS,
+                u64::from(defaults.retention_days),
+                1,
+                3650,
+            )?)
+            .unwrap_or(defaults.retention_days),
         })
     }
 

@@ -224,7 +224,9 @@ impl Sender {
         let mut body = Vec::new();
         loop {
             match response.chunk().await {
-                Ok(Some(chunk)) if body.len() + chunk.len() <= MAX_REPLY_BYTES => body.extend_from_slice(&chunk),
+                Ok(Some(chunk)) if body.len() + chunk.len() <= MAX_REPLY_BYTES => {
+                    body.extend_from_slice(&chunk)
+                }
                 Ok(Some(_)) => {
                     body.clear();
                     break;

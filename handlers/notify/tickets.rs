@@ -157,7 +157,9 @@ impl Notifier {
                     }
                 }
                 Ok(RemoteState::Cancelled(remote)) => {
-                    self.store().close_ticket(scope, &ticket, TicketEnd::Cancelled, &actor, &remote, at).await?;
+                    self.store()
+                        .close_ticket(scope, &ticket, TicketEnd::Cancelled, &actor, &remote, at)
+                        .await?;
                     report.cancelled += 1;
                 }
                 Err(error) => {

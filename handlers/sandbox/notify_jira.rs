@@ -23,7 +23,11 @@ fn errors(status: StatusCode, messages: &[&str], fields: Value) -> Response {
 fn authorised(headers: &HeaderMap) -> Result<String, Response> {
     match credentials(headers) {
         Some(("Basic", user)) if user.contains('@') => Ok(user),
-        _ => Err(errors(StatusCode::UNAUTHORIZED, &["You are not authenticated. Use email:api-token."], json!({}))),
+        _ => Err(errors(
+            StatusCode::UNAUTHORIZED,
+            &["You are not authenticated. Use email:api-token."],
+            json!({}),
+        )),
     }
 }
 
@@ -41,7 +45,10 @@ pub fn check_fields(fields: &Value) -> serde_json::Map<String, Value> {
     match fields["summary"].as_str() {
         Some(s) if !s.trim().is_empty() && s.chars().count() <= 255 && !s.contains('\n') => {}
         _ => {
-            problems.insert("summary".into(), json!("You must specify a summary of the issue (one line, 255 characters)."));
+            problems.insert(
+                "summary".into(),
+                json!("You must specify a summary of the issue (one line, 255 characters)."),
+            );
         }
     }
     let description = &fields["description"];
@@ -74,10 +81,13 @@ pub async fn create(State(state): State<Shared>, headers: HeaderMap, body: Bytes
     let fields = &parsed["fields"];
     let project = fields["project"]["key"].as_str().unwrap_or("PRJ").to_owned();
     let mut book = state.tickets.lock();
-    let n = book.iter().filter(|t| t.system == "jira" && t.key.starts_with(&format!("{project}-"))).count() + 1;
+    let n =
+        book.iter().filter(|t| t.system == "jira" && t.key.starts_with(&format!("{project}-"))).count() + 1;
     let id = (10_000 + book.iter().filter(|t| t.system == "jira").count() + 1).to_string();
-    let labels: Vec<String> =
-        fields["labels"].as_array().map(|l| l.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect()).unwrap_or_default();
+    let labels: Vec<String> = fields["labels"]
+        .as_array()
+        .map(|l| l.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
     let ticket = Ticket {
         system: "jira",
         table: "issue".into(),
@@ -122,7 +132,11 @@ pub async fn search(
     }
     let jql = query.get("jql").map(String::as_str).unwrap_or_default();
     let Some(label) = jql.strip_prefix("labels = \"").and_then(|l| l.strip_suffix('"')) else {
-        return errors(StatusCode::BAD_REQUEST, &["The sandbox answers labels = \"<label>\" queries only."], json!({}));
+        return errors(
+            StatusCode::BAD_REQUEST,
+            &["The sandbox answers labels = \"<label>\" queries only."],
+            json!({}),
+        );
     };
     let found: Vec<Value> = state
         .tickets

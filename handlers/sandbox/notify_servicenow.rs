@@ -107,7 +107,11 @@ pub async fn create(
         Err(response) => return response,
     };
     let Ok(parsed) = serde_json::from_slice::<Value>(&body) else {
-        return failure(StatusCode::BAD_REQUEST, "Exception while reading request", "The payload is not valid JSON.");
+        return failure(
+            StatusCode::BAD_REQUEST,
+            "Exception while reading request",
+            "The payload is not valid JSON.",
+        );
     };
     if !parsed["short_description"].as_str().is_some_and(|s| !s.trim().is_empty()) {
         return failure(StatusCode::BAD_REQUEST, "Invalid request", "short_description is required");
@@ -146,7 +150,8 @@ pub async fn query(
     if let Err(response) = authorised(&headers).and_then(|_| table_known(&table)) {
         return response;
     }
-    let wanted = query.get("sysparm_query").and_then(|q| q.strip_prefix("correlation_id=")).map(str::to_owned);
+    let wanted =
+        query.get("sysparm_query").and_then(|q| q.strip_prefix("correlation_id=")).map(str::to_owned);
     let limit = query.get("sysparm_limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(10_000);
     let found: Vec<Value> = state
         .tickets
@@ -172,7 +177,11 @@ pub async fn read(
     let book = state.tickets.lock();
     match book.iter().find(|t| t.system == "servicenow" && t.table == table && t.id == sys_id) {
         Some(ticket) => json_response(StatusCode::OK, &json!({"result": record(ticket)})),
-        None => failure(StatusCode::NOT_FOUND, "No Record found", "Record doesn't exist or ACL restricts the record retrieval"),
+        None => failure(
+            StatusCode::NOT_FOUND,
+            "No Record found",
+            "Record doesn't exist or ACL restricts the record retrieval",
+        ),
     }
 }
 
@@ -180,11 +189,17 @@ pub async fn read(
 /// incidents become 7 Closed or 8 Canceled, change requests 3 Closed (`successful`) or 4
 /// Canceled, Jira issues Done with resolution Done or Won't Do.
 pub async fn close(State(state): State<Shared>, Path(key): Path<String>, body: Bytes) -> Response {
-    let outcome = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v["outcome"].as_str().map(str::to_owned));
+    let outcome =
+        serde_json::from_slice::<Value>(&body).ok().and_then(|v| v["outcome"].as_str().map(str::to_owned));
     let done = match outcome.as_deref() {
         Some("done") => true,
         Some("cancelled") => false,
-        _ => return json_response(StatusCode::BAD_REQUEST, &json!({"error": "outcome must be done or cancelled"})),
+        _ => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                &json!({"error": "outcome must be done or cancelled"}),
+            );
+        }
     };
     let mut book = state.tickets.lock();
     let Some(ticket) = book.iter_mut().find(|t| t.key == key) else {

@@ -443,7 +443,10 @@ pub fn router(state: Shared) -> Router {
         .route("/emails:send", post(super::notify_acs::send))
         .route("/workflows/{id}/triggers/manual/paths/invoke", post(super::notify_teams::invoke))
         .route("/_sandbox/notifications", get(super::notify_acs::list).delete(super::notify_acs::clear))
-        .route("/api/now/table/{table}", post(super::notify_servicenow::create).get(super::notify_servicenow::query))
+        .route(
+            "/api/now/table/{table}",
+            post(super::notify_servicenow::create).get(super::notify_servicenow::query),
+        )
         .route("/api/now/table/{table}/{sys_id}", get(super::notify_servicenow::read))
         .route("/rest/api/3/issue", post(super::notify_jira::create))
         .route("/rest/api/3/issue/{key}", get(super::notify_jira::read))

@@ -25,9 +25,9 @@ pub async fn run(state: &AppState, request: &InvocationRequest) -> Result<Invoca
     // The store's own clock: the audit trigger refuses a `now` ahead of the database.
     let report = store.apply_retention(crate::store::now()).await?;
     tracing::info!(report = ?report, "retention applied");
-    let days = state.notifier().map_or(crate::notify::NotifyConfig::default().retention_days, |n| {
-        n.config().retention_days
-    });
+    let days = state
+        .notifier()
+        .map_or(crate::notify::NotifyConfig::default().retention_days, |n| n.config().retention_days);
     let cutoff = crate::store::now() - chrono::Duration::days(i64::from(days));
     let notifications =
         store.apply_notification_retention(cutoff, NOTIFICATION_BATCH, NOTIFICATION_BATCHES).await?;

@@ -54,7 +54,9 @@ impl Store {
             let forecast = forecasts
                 .iter()
                 .find(|f| f.currency == budget.currency && f.subscription_id == budget.subscription_id)
-                .map(|f| if amortized { f.amortized.month_end.forecast } else { f.actual.month_end.forecast });
+                .map(
+                    |f| if amortized { f.amortized.month_end.forecast } else { f.actual.month_end.forecast },
+                );
             let standing = Standing {
                 budget_id: &budget.id,
                 name: &budget.name,

@@ -148,7 +148,10 @@ fn validate(
             crate::notify::itsm::authorization(&channel.kind, secret)
                 .map_err(|e| StoreError::validation("secret", e))?;
         } else if channel.secret_sealed.is_none() {
-            return Err(StoreError::validation("secret", "a ticketing channel needs its credentials as its secret"));
+            return Err(StoreError::validation(
+                "secret",
+                "a ticketing channel needs its credentials as its secret",
+            ));
         }
     }
     if channel.kind == "webhook" && channel.secret_sealed.is_none() {

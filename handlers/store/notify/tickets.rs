@@ -327,7 +327,13 @@ impl Store {
     }
 }
 
-fn audit(actor: &str, action: &str, id: &str, metadata: serde_json::Value, at: DateTime<Utc>) -> NewAuditEntry {
+fn audit(
+    actor: &str,
+    action: &str,
+    id: &str,
+    metadata: serde_json::Value,
+    at: DateTime<Utc>,
+) -> NewAuditEntry {
     NewAuditEntry {
         actor: actor.to_owned(),
         action: action.to_owned(),
