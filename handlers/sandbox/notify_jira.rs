@@ -20,14 +20,15 @@ fn errors(status: StatusCode, messages: &[&str], fields: Value) -> Response {
     json_response(status, &json!({"errorMessages": messages, "errors": fields}))
 }
 
-fn authorised(headers: &HeaderMap) -> Result<String, Response> {
+/// The caller's email, or the `401` to answer (boxed: responses are large).
+fn authorised(headers: &HeaderMap) -> Result<String, Box<Response>> {
     match credentials(headers) {
         Some(("Basic", user)) if user.contains('@') => Ok(user),
-        _ => Err(errors(
+        _ => Err(Box::new(errors(
             StatusCode::UNAUTHORIZED,
             &["You are not authenticated. Use email:api-token."],
             json!({}),
-        )),
+        ))),
     }
 }
 
@@ -35,11 +36,11 @@ fn authorised(headers: &HeaderMap) -> Result<String, Response> {
 pub fn check_fields(fields: &Value) -> serde_json::Map<String, Value> {
     let mut problems = serde_json::Map::new();
     let project = &fields["project"];
-    if !project["key"].as_str().is_some_and(|k| !k.is_empty()) && !project["id"].is_string() {
+    if project["key"].as_str().is_none_or(str::is_empty) && !project["id"].is_string() {
         problems.insert("project".into(), json!("Specify a valid project ID or key"));
     }
     let issue_type = &fields["issuetype"];
-    if !issue_type["name"].as_str().is_some_and(|k| !k.is_empty()) && !issue_type["id"].is_string() {
+    if issue_type["name"].as_str().is_none_or(str::is_empty) && !issue_type["id"].is_string() {
         problems.insert("issuetype".into(), json!("Specify an issue type"));
     }
     match fields["summary"].as_str() {
@@ -69,7 +70,7 @@ pub fn check_fields(fields: &Value) -> serde_json::Map<String, Value> {
 pub async fn create(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let user = match authorised(&headers) {
         Ok(user) => user,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let Ok(parsed) = serde_json::from_slice::<Value>(&body) else {
         return errors(StatusCode::BAD_REQUEST, &["The request body is not JSON."], json!({}));
@@ -128,7 +129,7 @@ pub async fn search(
     headers: HeaderMap,
 ) -> Response {
     if let Err(response) = authorised(&headers) {
-        return response;
+        return *response;
     }
     let jql = query.get("jql").map(String::as_str).unwrap_or_default();
     let Some(label) = jql.strip_prefix("labels = \"").and_then(|l| l.strip_suffix('"')) else {
@@ -151,7 +152,7 @@ pub async fn search(
 /// `GET /rest/api/3/issue/{key}`.
 pub async fn read(State(state): State<Shared>, Path(key): Path<String>, headers: HeaderMap) -> Response {
     if let Err(response) = authorised(&headers) {
-        return response;
+        return *response;
     }
     let book = state.tickets.lock();
     match book.iter().find(|t| t.system == "jira" && (t.key == key || t.id == key)) {

@@ -81,17 +81,20 @@ fn record(ticket: &Ticket) -> Value {
     })
 }
 
-fn authorised(headers: &HeaderMap) -> Result<(&'static str, String), Response> {
-    credentials(headers).ok_or_else(|| {
-        failure(StatusCode::UNAUTHORIZED, "User Not Authenticated", "Required to provide Auth information")
-    })
-}
-
-fn table_known(table: &str) -> Result<(), Response> {
+/// The caller's scheme and user when `table` is one the simulation serves, or the `401`/`400`
+/// to answer (boxed: responses are large).
+fn checked(headers: &HeaderMap, table: &str) -> Result<(&'static str, String), Box<Response>> {
+    let caller = credentials(headers).ok_or_else(|| {
+        Box::new(failure(
+            StatusCode::UNAUTHORIZED,
+            "User Not Authenticated",
+            "Required to provide Auth information",
+        ))
+    })?;
     if matches!(table, "incident" | "change_request") {
-        Ok(())
+        Ok(caller)
     } else {
-        Err(failure(StatusCode::BAD_REQUEST, "Invalid table", &format!("Invalid table {table}")))
+        Err(Box::new(failure(StatusCode::BAD_REQUEST, "Invalid table", &format!("Invalid table {table}"))))
     }
 }
 
@@ -102,9 +105,9 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (scheme, user) = match authorised(&headers).and_then(|c| table_known(&table).map(|()| c)) {
+    let (scheme, user) = match checked(&headers, &table) {
         Ok(c) => c,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let Ok(parsed) = serde_json::from_slice::<Value>(&body) else {
         return failure(
@@ -113,7 +116,7 @@ pub async fn create(
             "The payload is not valid JSON.",
         );
     };
-    if !parsed["short_description"].as_str().is_some_and(|s| !s.trim().is_empty()) {
+    if parsed["short_description"].as_str().is_none_or(|s| s.trim().is_empty()) {
         return failure(StatusCode::BAD_REQUEST, "Invalid request", "short_description is required");
     }
     let mut book = state.tickets.lock();
@@ -147,8 +150,8 @@ pub async fn query(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(response) = authorised(&headers).and_then(|_| table_known(&table)) {
-        return response;
+    if let Err(response) = checked(&headers, &table) {
+        return *response;
     }
     let wanted =
         query.get("sysparm_query").and_then(|q| q.strip_prefix("correlation_id=")).map(str::to_owned);
@@ -171,8 +174,8 @@ pub async fn read(
     Path((table, sys_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(response) = authorised(&headers).and_then(|_| table_known(&table)) {
-        return response;
+    if let Err(response) = checked(&headers, &table) {
+        return *response;
     }
     let book = state.tickets.lock();
     match book.iter().find(|t| t.system == "servicenow" && t.table == table && t.id == sys_id) {
