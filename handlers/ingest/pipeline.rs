@@ -209,6 +209,7 @@ async fn run_connectors(
                 ctx.store.upsert_costs_daily(scope, &rows).await?;
                 counts.insert("costs_daily".into(), rows.len() as i64);
                 detect_anomalies(ctx, scope, &subscription.subscription_id, day).await;
+                record_budget_thresholds(ctx, scope, &subscription.subscription_id, day).await;
             }
             Connector::Advisor => {
                 // Advisor recommendations become recommendations in the rule engine, which
@@ -278,6 +279,20 @@ async fn detect_anomalies(
             "ingestion.anomalies_detected"
         ),
         Err(e) => tracing::warn!(error = %e, "cost anomaly detection failed; the costs are stored"),
+    }
+}
+
+/// Records the `budget.threshold` events the fresh costs cause. Like anomaly detection, a
+/// failure is logged rather than failing the ingestion: the costs are stored.
+async fn record_budget_thresholds(
+    ctx: &IngestContext,
+    scope: &TenantScope,
+    subscription_id: &str,
+    day: chrono::NaiveDate,
+) {
+    match ctx.store.record_budget_thresholds(scope, subscription_id, day).await {
+        Ok(events) => tracing::info!(events, "ingestion.budget_thresholds_recorded"),
+        Err(e) => tracing::warn!(error = %e, "budget thresholds not evaluated; the costs are stored"),
     }
 }
 

@@ -5,16 +5,19 @@
 //! store writes events to an outbox in the same transaction as the change that causes them, and
 //! [`service`] fans them out to channels and delivers them with leases and retries.
 
+pub mod budget;
 pub mod crypto;
 pub mod digest;
 pub mod email;
 pub mod event;
+pub mod itsm;
 pub mod policy;
 pub mod routing;
 pub mod send;
 pub mod service;
 pub mod sign;
 pub mod teams;
+pub mod tickets;
 pub mod url_guard;
 
 use std::time::Duration;
@@ -35,6 +38,7 @@ pub const SETTINGS: &[&str] = &[
     ACS_ENDPOINT,
     EMAIL_SENDER,
     DASHBOARD_URL,
+    RETENTION_DAYS,
 ];
 
 const SECRET_KEY: &str = "AZCOPS_NOTIFY_SECRET_KEY";
@@ -46,6 +50,7 @@ const MAX_BODY_BYTES: &str = "AZCOPS_NOTIFY_MAX_BODY_BYTES";
 const ACS_ENDPOINT: &str = "AZCOPS_NOTIFY_ACS_ENDPOINT";
 const EMAIL_SENDER: &str = "AZCOPS_NOTIFY_EMAIL_SENDER";
 const DASHBOARD_URL: &str = "AZCOPS_DASHBOARD_URL";
+const RETENTION_DAYS: &str = "AZCOPS_NOTIFY_RETENTION_DAYS";
 
 /// Notification settings.
 #[derive(Debug, Clone)]
@@ -68,6 +73,8 @@ pub struct NotifyConfig {
     pub email_sender: Option<String>,
     /// The dashboard's public URL, linked from Teams cards and emails.
     pub dashboard_url: Option<String>,
+    /// Days finished deliveries and their events are kept before the retention timer deletes them.
+    pub retention_days: u32,
 }
 
 impl Default for NotifyConfig {
@@ -82,6 +89,7 @@ impl Default for NotifyConfig {
             acs_endpoint: None,
             email_sender: None,
             dashboard_url: None,
+            retention_days: 90,
         }
     }
 }
@@ -91,7 +99,7 @@ impl NotifyConfig {
     /// (default false), `AZCOPS_NOTIFY_BATCH_SIZE` (default 50, 1..=500), `AZCOPS_NOTIFY_TIMEOUT_SECS`
     /// (default 10, 1..=60), `AZCOPS_NOTIFY_MAX_ATTEMPTS` (default 8, 1..=20),
     /// `AZCOPS_NOTIFY_MAX_BODY_BYTES` (default 256 KiB, 4 KiB..=1 MiB), the ACS endpoint and sender,
-    /// and `AZCOPS_DASHBOARD_URL`.
+    /// `AZCOPS_DASHBOARD_URL` and `AZCOPS_NOTIFY_RETENTION_DAYS` (default 90, 1..=3650).
     ///
     /// # Errors
     /// A value does not parse or is out of range; the key is not 32 bytes of base64.
@@ -131,6 +139,13 @@ impl NotifyConfig {
             acs_endpoint: text(ACS_ENDPOINT).map(|e| e.trim_end_matches('/').to_owned()),
             email_sender: text(EMAIL_SENDER),
             dashboard_url: text(DASHBOARD_URL).map(|e| e.trim_end_matches('/').to_owned()),
+            retention_days: u32::try_from(ranged(
+                RETENTION_DAYS,
+                u64::from(defaults.retention_days),
+                1,
+                3650,
+            )?)
+            .unwrap_or(defaults.retention_days),
         })
     }
 
@@ -159,6 +174,7 @@ mod tests {
     fn settings_default_and_refuse_out_of_range_values() {
         let config = NotifyConfig::from_source(&SettingsSource::default()).unwrap();
         assert_eq!((config.batch_size, config.max_attempts, config.timeout.as_secs()), (50, 8, 10));
+        assert_eq!(config.retention_days, 90);
         assert!(config.secret_box().is_none());
         for (key, value) in [
             (SECRET_KEY, "c2hvcnQ="),
@@ -168,6 +184,8 @@ mod tests {
             (MAX_ATTEMPTS, "21"),
             (MAX_BODY_BYTES, "100"),
             (ALLOW_LOOPBACK, "perhaps"),
+            (RETENTION_DAYS, "0"),
+            (RETENTION_DAYS, "3651"),
         ] {
             let error = NotifyConfig::from_source(&SettingsSource::from_pairs([(key, value)])).unwrap_err();
             assert!(error.to_string().contains(key), "{error}");

@@ -28,6 +28,20 @@ impl std::fmt::Debug for Sender {
     }
 }
 
+/// Largest answer body read (a larger one is dropped: ticket answers are small).
+pub(crate) const MAX_REPLY_BYTES: usize = 1 << 20;
+
+/// A receiver's answer: status, `Retry-After` and body.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// The `Retry-After` header, as sent.
+    pub retry_after: Option<String>,
+    /// The body (empty when over [`MAX_REPLY_BYTES`]).
+    pub body: Vec<u8>,
+}
+
 /// A prepared request: URL, body and headers.
 struct Request {
     url: url::Url,
@@ -136,30 +150,46 @@ impl Sender {
         }
     }
 
-    fn secret(&self, channel: &crate::store::NotificationChannel) -> Option<String> {
+    /// The channel's secret, opened with the configured key.
+    pub(crate) fn secret(&self, channel: &crate::store::NotificationChannel) -> Option<String> {
         let sealed = channel.secret_sealed.as_deref()?;
         self.config.secret_box()?.open(&channel.tenant_id, &channel.id, sealed)
     }
 
     async fn post(&self, request: Request, at: DateTime<Utc>) -> Outcome {
+        match self.call(reqwest::Method::POST, request.url, request.headers, Some(request.body)).await {
+            Ok(reply) => classify(reply.status, reply.retry_after.as_deref(), at),
+            Err(outcome) => outcome,
+        }
+    }
+
+    /// Sends one request to a tenant's receiver (`url` already checked): the host's
+    /// addresses are checked and pinned, redirects are not followed, and the answer's body is
+    /// read up to [`MAX_REPLY_BYTES`]. A failure to reach the receiver is the outcome to record.
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        url: url::Url,
+        headers: Vec<(&'static str, String)>,
+        body: Option<Vec<u8>>,
+    ) -> Result<Reply, Outcome> {
         let retry = |error: String| Outcome::Retry { status: None, error, retry_after: None };
-        let Some(host) =
-            request.url.host_str().map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned())
+        let Some(host) = url.host_str().map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned())
         else {
-            return Outcome::Permanent { status: None, error: "the URL has no host".into() };
+            return Err(Outcome::Permanent { status: None, error: "the URL has no host".into() });
         };
-        let port = request.url.port_or_known_default().unwrap_or(443);
+        let port = url.port_or_known_default().unwrap_or(443);
         let addrs: Vec<SocketAddr> = match tokio::net::lookup_host((host.as_str(), port)).await {
             Ok(addrs) => addrs.collect(),
-            Err(e) => return retry(format!("cannot resolve the receiver's host: {e}")),
+            Err(e) => return Err(retry(format!("cannot resolve the receiver's host: {e}"))),
         };
         if addrs.is_empty() {
-            return retry("the receiver's host has no address".into());
+            return Err(retry("the receiver's host has no address".into()));
         }
         if let Some(why) =
             addrs.iter().find_map(|a| url_guard::address_allowed(a.ip(), self.config.allow_loopback).err())
         {
-            return Outcome::Permanent { status: None, error: format!("receiver refused: {why}") };
+            return Err(Outcome::Permanent { status: None, error: format!("receiver refused: {why}") });
         }
         let client = match reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -170,24 +200,42 @@ impl Sender {
             .build()
         {
             Ok(client) => client,
-            Err(e) => return retry(format!("cannot build an HTTP client: {}", e.without_url())),
+            Err(e) => return Err(retry(format!("cannot build an HTTP client: {}", e.without_url()))),
         };
-        let mut builder = client.post(request.url).body(request.body);
-        for (name, value) in request.headers {
+        let mut builder = client.request(method, url);
+        if let Some(body) = body {
+            builder = builder.body(body);
+        }
+        for (name, value) in headers {
             builder = builder.header(name, value);
         }
-        match builder.send().await {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let retry_after = response
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                classify(status, retry_after.as_deref(), at)
+        let timed_out = || retry(format!("timed out after {} s", self.config.timeout.as_secs()));
+        let mut response = match builder.send().await {
+            Ok(response) => response,
+            Err(e) if e.is_timeout() => return Err(timed_out()),
+            Err(e) => return Err(retry(format!("request failed: {}", e.without_url()))),
+        };
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) if body.len() + chunk.len() <= MAX_REPLY_BYTES => {
+                    body.extend_from_slice(&chunk)
+                }
+                Ok(Some(_)) => {
+                    body.clear();
+                    break;
+                }
+                Ok(None) => break,
+                Err(e) if e.is_timeout() => return Err(timed_out()),
+                Err(e) => return Err(retry(format!("reading the answer failed: {}", e.without_url()))),
             }
-            Err(e) if e.is_timeout() => retry(format!("timed out after {} s", self.config.timeout.as_secs())),
-            Err(e) => retry(format!("request failed: {}", e.without_url())),
         }
+        Ok(Reply { status, retry_after, body })
     }
 }

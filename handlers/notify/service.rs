@@ -51,6 +51,16 @@ impl Notifier {
         self.sender.config()
     }
 
+    /// The store deliveries and tickets are recorded in.
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The HTTP sender.
+    pub(crate) fn sender(&self) -> &Sender {
+        &self.sender
+    }
+
     /// How long a claim holds a delivery: the request's timeout (which bounds a whole send,
     /// name lookup and token included) with a margin, so a live run always finishes a wave
     /// before its lease can be taken over.
@@ -173,7 +183,12 @@ impl Notifier {
     ) -> Result<(), NotifyError> {
         let sent: Vec<(String, Outcome, i32, String, String)> = futures::stream::iter(claimed)
             .map(|d| async move {
-                let outcome = self.sender.send(&d, at).await;
+                // Ticketing channels create a ticket, recorded before the delivery is.
+                let outcome = if super::itsm::is_ticketing(&d.channel.kind) {
+                    self.create_ticket(scope, &d, at).await
+                } else {
+                    self.sender.send(&d, at).await
+                };
                 (d.id, outcome, d.attempts, d.channel.name, d.event_type)
             })
             .buffer_unordered(CONCURRENCY)

@@ -71,6 +71,8 @@ pub mod metered;
 pub mod monitor;
 pub mod moves;
 pub mod notify_acs;
+pub mod notify_jira;
+pub mod notify_servicenow;
 pub mod notify_teams;
 pub mod prices;
 pub mod quota_use;
@@ -274,6 +276,7 @@ impl Sandbox {
             signin: signin::PendingCodes::default(),
             telemetry: telemetry::TelemetrySink::default(),
             notify: notify_acs::NotifySink::default(),
+            tickets: notify_servicenow::TicketBook::default(),
         });
         let app = server::router(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

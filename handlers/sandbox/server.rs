@@ -41,6 +41,8 @@ pub struct AppState {
     pub telemetry: super::telemetry::TelemetrySink,
     /// What the ACS Email and Teams Workflows simulations accepted.
     pub notify: super::notify_acs::NotifySink,
+    /// The tickets the ServiceNow and Jira simulations hold.
+    pub tickets: super::notify_servicenow::TicketBook,
 }
 
 /// Handler state.
@@ -441,6 +443,16 @@ pub fn router(state: Shared) -> Router {
         .route("/emails:send", post(super::notify_acs::send))
         .route("/workflows/{id}/triggers/manual/paths/invoke", post(super::notify_teams::invoke))
         .route("/_sandbox/notifications", get(super::notify_acs::list).delete(super::notify_acs::clear))
+        .route(
+            "/api/now/table/{table}",
+            post(super::notify_servicenow::create).get(super::notify_servicenow::query),
+        )
+        .route("/api/now/table/{table}/{sys_id}", get(super::notify_servicenow::read))
+        .route("/rest/api/3/issue", post(super::notify_jira::create))
+        .route("/rest/api/3/issue/{key}", get(super::notify_jira::read))
+        .route("/rest/api/3/search/jql", get(super::notify_jira::search))
+        .route("/_sandbox/tickets", get(super::notify_servicenow::list))
+        .route("/_sandbox/tickets/{key}/close", post(super::notify_servicenow::close))
         .merge(super::entra::routes())
         .fallback(dispatch)
         .layer(middleware::from_fn_with_state(state.clone(), edge))

@@ -86,6 +86,7 @@ pub use notify::{
     DeliveryView, MAX_CHANNELS_PER_TENANT, MAX_DIGEST_FINDINGS, MAX_EVENT_ITEMS, MAX_ROUTES_PER_TENANT,
     NotificationChannel, NotificationRoute, PendingWork, RouteInput, redact_url,
 };
+pub use notify::{NewTicket, NotificationRetention, OpenTicket, RecommendationTicket, TicketEnd};
 pub use page::{MAX_PAGE_SIZE, Page, PageRequest};
 pub use realised_savings::{
     MAX_COST_ROWS_PER_RUN, MAX_RECOMMENDATIONS_PER_RUN, MAX_ROLLUP_MONTHS, RealisedLimits, RealisedMonth,

@@ -18,6 +18,7 @@ pub mod notification_dispatch;
 pub mod notification_poison;
 pub mod retention;
 pub mod support;
+pub mod ticket_sync;
 pub mod web;
 pub mod web_ingestion_run;
 
@@ -67,6 +68,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
     notification_poison::SPEC,
     notification_digest::SPEC,
     ingest_exports::SPEC,
+    ticket_sync::SPEC,
 ];
 
 /// Why an invocation failed.
@@ -138,6 +140,7 @@ pub async fn dispatch(
         "notification_poison" => notification_poison::run(state, request).await,
         "notification_digest" => notification_digest::run(state, request).await,
         "ingest_exports" => ingest_exports::run(state, request).await,
+        "ticket_sync" => ticket_sync::run(state, request).await,
         other if state.diagnostics().enabled => diagnostics::dispatch(state, other, request).await,
         other => Err(TriggerError::UnknownFunction(other.to_owned())),
     }

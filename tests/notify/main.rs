@@ -3,11 +3,14 @@
 //! PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod budget;
 mod channels;
 mod delivery;
 mod functions;
 mod receiver;
+mod retention;
 mod routing;
 mod sandbox;
 mod shapes;
 mod support;
+mod tickets;

@@ -141,6 +141,19 @@ fn validate(
         Some(None) => channel.secret_sealed = None,
         None => {}
     }
+    if crate::notify::itsm::is_ticketing(&channel.kind) {
+        crate::notify::itsm::target(&channel.kind, &url).map_err(|e| StoreError::validation("url", e))?;
+        let given = secret.and_then(Option::as_deref);
+        if let Some(secret) = given {
+            crate::notify::itsm::authorization(&channel.kind, secret)
+                .map_err(|e| StoreError::validation("secret", e))?;
+        } else if channel.secret_sealed.is_none() {
+            return Err(StoreError::validation(
+                "secret",
+                "a ticketing channel needs its credentials as its secret",
+            ));
+        }
+    }
     if channel.kind == "webhook" && channel.secret_sealed.is_none() {
         return Err(StoreError::validation(
             "secret",

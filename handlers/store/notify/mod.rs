@@ -1,11 +1,14 @@
 //! Notifications in the store: channels and routes (audited), the outbox of events written in
 //! the same transaction as the change that causes them, and deliveries claimed with a lease.
 
+mod budget_alerts;
 mod channels;
 mod deliveries;
 mod digest;
 pub(crate) mod outbox;
+mod retention;
 mod routes;
+mod tickets;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -15,7 +18,9 @@ pub use channels::{ChannelInput, ChannelPolicy, MAX_CHANNELS_PER_TENANT};
 pub use deliveries::{Claim, ClaimedDelivery, DeliveryFilter, DeliveryResult, PendingWork};
 pub use digest::MAX_DIGEST_FINDINGS;
 pub use outbox::MAX_EVENT_ITEMS;
+pub use retention::NotificationRetention;
 pub use routes::{MAX_ROUTES_PER_TENANT, NotificationRoute, RouteInput};
+pub use tickets::{NewTicket, OpenTicket, RecommendationTicket, TicketEnd};
 
 /// A stored channel; its sealed secret never leaves the store except to the sender.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]

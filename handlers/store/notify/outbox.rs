@@ -272,13 +272,19 @@ impl Store {
             let channels: Vec<super::NotificationChannel> = sqlx::query_as(
                 "SELECT id, tenant_id, name, kind, url, secret_sealed, min_savings, events, quiet_start_hour, \
                  quiet_end_hour, active_days, enabled, created_by, created_at, updated_at \
-                 FROM notification_channels WHERE tenant_id = $1 AND enabled = $2 \
-                 AND kind IN ('webhook', 'teams', 'email')",
+                 FROM notification_channels WHERE tenant_id = $1 AND enabled = $2",
             )
             .bind(scope.tenant_id())
             .bind(true)
             .fetch_all(&mut *tx)
             .await?;
+            // Ticketing channels receive approvals only: each one creates a ticket.
+            let approval = event.event_type == EventType::RecommendationStatusChanged.as_str()
+                && event.data.0.get("to").and_then(|v| v.as_str()) == Some("approved");
+            let channels: Vec<super::NotificationChannel> = channels
+                .into_iter()
+                .filter(|c| approval || !crate::notify::itsm::is_ticketing(&c.kind))
+                .collect();
             let routes: Vec<(String, String, String)> = sqlx::query_as(
                 "SELECT tag_key, tag_value, channel_id FROM notification_routes WHERE tenant_id = $1",
             )

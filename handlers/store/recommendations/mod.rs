@@ -116,6 +116,10 @@ pub struct Recommendation {
     /// What an executed recommendation actually saved (`null` until verified).
     #[sqlx(skip)]
     pub realised: Option<super::RealisedSavings>,
+    /// ITSM tickets created on approval (shown by the single-recommendation answers only).
+    #[sqlx(skip)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tickets: Option<Vec<super::RecommendationTicket>>,
 }
 
 impl TryFrom<String> for RecommendationStatus {
@@ -262,7 +266,8 @@ impl Store {
         });
         let mut items = [found.ok_or(StoreError::NotFound)?];
         self.attach_realised(scope, &mut items).await?;
-        let [item] = items;
+        let [mut item] = items;
+        item.tickets = Some(self.tickets_of(scope, id).await?);
         Ok(item)
     }
 }

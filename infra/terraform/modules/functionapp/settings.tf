@@ -84,6 +84,7 @@ locals {
     AZCOPS_NOTIFY_MAX_BODY_BYTES = "262144"
     AZCOPS_NOTIFY_ACS_ENDPOINT   = var.notify.acs_endpoint
     AZCOPS_NOTIFY_EMAIL_SENDER   = var.notify.email_sender
+    AZCOPS_NOTIFY_RETENTION_DAYS = "90"
     AZCOPS_DASHBOARD_URL         = var.notify.dashboard_url
 
     AZCOPS_LOG_FORMAT = "json"
