@@ -117,6 +117,18 @@ pub fn read_parquet_bounded(
     each: &mut dyn FnMut(CostDailyRow) -> Result<(), String>,
     max_read: usize,
 ) -> Result<FileCounts, String> {
+    // The Parquet library asserts on some malformed files instead of returning an error; a
+    // file from a customer's storage account must fail its run, not the process.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_groups(src, dataset, each, max_read)))
+        .unwrap_or_else(|_| Err("the Parquet reader could not decode the file (malformed Parquet)".into()))
+}
+
+fn read_groups(
+    src: Arc<dyn RandomRead>,
+    dataset: Dataset,
+    each: &mut dyn FnMut(CostDailyRow) -> Result<(), String>,
+    max_read: usize,
+) -> Result<FileCounts, String> {
     let bytes = src.len();
     let file = SerializedFileReader::new(Ranges { src, max_read })
         .map_err(|e| format!("not a complete Parquet file (truncated, or not Parquet): {e}"))?;
@@ -388,6 +400,13 @@ mod tests {
                 "{compression:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_panic_while_decoding_fails_the_file_not_the_process() {
+        let e =
+            read_parquet(mem(focus(5, 5)), Dataset::Focus, &mut |_| panic!("decoder assertion")).unwrap_err();
+        assert!(e.contains("malformed Parquet"), "{e}");
     }
 
     #[test]
