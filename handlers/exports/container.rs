@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use url::Url;
 
 use super::ExportError;
+use super::ranges::{BlobRanges, FileRanges, RandomRead};
 use crate::azure::credential::TokenSource;
 
 /// Storage's OAuth scope.
@@ -28,6 +29,9 @@ pub trait Container: Send + Sync + std::fmt::Debug {
     async fn read_small(&self, blob: &str, limit: usize) -> Result<Vec<u8>, ExportError>;
     /// A blocking reader of the blob, to be read on a blocking thread.
     async fn open(&self, blob: &str) -> Result<Box<dyn Read + Send>, ExportError>;
+    /// Blocking reads of byte ranges of the blob (Parquet keeps its schema and the place of
+    /// every column in a footer, so it is read out of order), to be used on a blocking thread.
+    async fn open_ranges(&self, blob: &str) -> Result<Arc<dyn RandomRead>, ExportError>;
 }
 
 /// A directory standing for the exports container (`azcops exports ingest --container-dir`).
@@ -82,11 +86,22 @@ impl Container for DirContainer {
         })?;
         Ok(Box::new(std::io::BufReader::with_capacity(256 * 1024, file)))
     }
+
+    async fn open_ranges(&self, blob: &str) -> Result<Arc<dyn RandomRead>, ExportError> {
+        let file = std::fs::File::open(self.path(blob)?).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => ExportError::Missing { blob: blob.to_owned() },
+            _ => ExportError::Container(format!("cannot open {blob}: {e}")),
+        })?;
+        let len =
+            file.metadata().map_err(|e| ExportError::Container(format!("cannot read {blob}: {e}")))?.len();
+        Ok(Arc::new(FileRanges::new(file, len)))
+    }
 }
 
 /// A Blob container reached over HTTP: `https://<account>.blob.core.windows.net/<container>`
 /// (or Azurite's `http://127.0.0.1:10000/<account>/<container>`), with a SAS in the query or a
 /// token from the app's identity.
+#[derive(Clone)]
 pub struct HttpContainer {
     base: Url,
     http: reqwest::Client,
@@ -161,8 +176,21 @@ impl HttpContainer {
     }
 
     async fn request(&self, method: reqwest::Method, blob: &str) -> Result<reqwest::Response, ExportError> {
+        self.request_range(method, blob, None).await
+    }
+
+    /// A request for the blob, or for bytes `first..=last` of it.
+    pub(super) async fn request_range(
+        &self,
+        method: reqwest::Method,
+        blob: &str,
+        range: Option<(u64, u64)>,
+    ) -> Result<reqwest::Response, ExportError> {
         let mut request =
             self.http.request(method, self.blob_url(blob)?).header("x-ms-version", BLOB_VERSION);
+        if let Some((first, last)) = range {
+            request = request.header(reqwest::header::RANGE, format!("bytes={first}-{last}"));
+        }
         if let Some(tokens) = &self.tokens {
             let token = tokens
                 .token(None, STORAGE_SCOPE)
@@ -177,7 +205,7 @@ impl HttpContainer {
     }
 }
 
-fn kind_of(e: &reqwest::Error) -> &'static str {
+pub(super) fn kind_of(e: &reqwest::Error) -> &'static str {
     if e.is_timeout() {
         "timeout"
     } else if e.is_connect() {
@@ -187,7 +215,7 @@ fn kind_of(e: &reqwest::Error) -> &'static str {
     }
 }
 
-fn status_error(blob: &str, status: reqwest::StatusCode) -> ExportError {
+pub(super) fn status_error(blob: &str, status: reqwest::StatusCode) -> ExportError {
     if status == reqwest::StatusCode::NOT_FOUND {
         ExportError::Missing { blob: blob.to_owned() }
     } else {
@@ -254,6 +282,11 @@ impl Container for HttpContainer {
             }
         });
         Ok(Box::new(ChannelReader { rx, current: bytes::Bytes::new() }))
+    }
+
+    async fn open_ranges(&self, blob: &str) -> Result<Arc<dyn RandomRead>, ExportError> {
+        let len = self.size(blob).await?.ok_or_else(|| ExportError::Missing { blob: blob.to_owned() })?;
+        Ok(Arc::new(BlobRanges::new(self.clone(), blob, len)))
     }
 }
 

@@ -5,6 +5,8 @@
 //! lists is checked for presence and size before the transaction opens; files are then read on
 //! a blocking thread that hands bounded batches to the store's slice replacement, and a row
 //! count or byte count that disagrees with the manifest fails the feed, which rolls back.
+//! CSV is streamed and its bytes counted; Parquet is read by ranges from its footer (its size
+//! is the one checked against the manifest, and a truncated file has no footer).
 //!
 //! Tenant isolation: the tenant comes from the caller (the container folder the trigger fired
 //! on, or the operator's `--tenant`), never from the files. Rows of subscriptions not registered
@@ -18,6 +20,7 @@ use chrono::NaiveDate;
 
 use super::manifest::{Dataset, ExportManifest, FileFormat, MAX_MANIFEST_BYTES};
 use super::mapping::Aggregator;
+use super::parquet_read::read_parquet;
 use super::reader::read_file;
 use super::{Container, ExportError};
 use crate::store::{
@@ -257,7 +260,6 @@ fn read_all(
     for blob in &manifest.blobs {
         let name = &blob.blob_name;
         let format = FileFormat::of(name, &manifest.delivery_config)?;
-        let input = handle.block_on(container.open(name))?;
         let mut each = |row: crate::model::CostDailyRow| -> Result<(), String> {
             source_rows += 1;
             if row.date < start || row.date > end {
@@ -278,8 +280,14 @@ fn read_all(
             }
             Ok(())
         };
-        let counts = read_file(input, format, dataset, &mut each)
-            .map_err(|message| ExportError::File { blob: name.clone(), message })?;
+        let counts = if format == FileFormat::Parquet {
+            let input = handle.block_on(container.open_ranges(name))?;
+            read_parquet(input, dataset, &mut each)
+        } else {
+            let input = handle.block_on(container.open(name))?;
+            read_file(input, format, dataset, &mut each)
+        }
+        .map_err(|message| ExportError::File { blob: name.clone(), message })?;
         if counts.bytes != blob.byte_count {
             return Err(ExportError::Size {
                 blob: name.clone(),

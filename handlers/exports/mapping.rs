@@ -70,6 +70,18 @@ const LEGACY: Names = Names {
     currency: &["BillingCurrencyCode", "BillingCurrency", "Currency"],
 };
 
+/// What a column holds, so a typed file (Parquet) can be checked against it before any row is
+/// read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// The charge day (a date, a timestamp or their text).
+    Date,
+    /// An amount (a decimal, a float, an integer or its text).
+    Amount,
+    /// Text (an id, a name or a currency code).
+    Text,
+}
+
 /// Where each curated field is in a file, resolved once from its header.
 #[derive(Debug, Clone)]
 pub struct ColumnMap {
@@ -124,6 +136,23 @@ impl ColumnMap {
     /// The dataset these columns belong to.
     pub fn dataset(&self) -> Dataset {
         self.dataset
+    }
+
+    /// The columns read, each once, in header order, with what each must hold (a typed reader
+    /// reads only these).
+    pub fn columns(&self) -> Vec<(usize, ColumnKind)> {
+        let text = [self.resource_group, self.service, self.meter, self.resource];
+        let mut out: Vec<(usize, ColumnKind)> = [self.cost, self.amortized]
+            .into_iter()
+            .flatten()
+            .map(|i| (i, ColumnKind::Amount))
+            .chain([(self.date, ColumnKind::Date), (self.subscription, ColumnKind::Text)])
+            .chain([(self.currency, ColumnKind::Text)])
+            .chain(text.into_iter().flatten().map(|i| (i, ColumnKind::Text)))
+            .collect();
+        out.sort_by_key(|(i, _)| *i);
+        out.dedup_by_key(|(i, _)| *i);
+        out
     }
 
     /// Maps one data row to a curated row (not yet aggregated).
@@ -346,6 +375,21 @@ mod tests {
         assert_eq!((r.service_name.as_str(), r.meter_category.as_str()), ("Virtual Machines", "Compute"));
         assert_eq!(r.resource_id, rid.to_ascii_lowercase());
         assert_eq!((r.cost, r.amortized_cost, r.currency.as_str()), (1.25, 0.75, "EUR"));
+    }
+
+    #[test]
+    fn the_columns_read_are_listed_once_with_their_kind() {
+        let map = ColumnMap::resolve(Dataset::Focus, &focus_header()).unwrap();
+        let names: Vec<(String, ColumnKind)> =
+            map.columns().into_iter().map(|(i, k)| (focus_header()[i].clone(), k)).collect();
+        assert_eq!(names.len(), 9, "RegionId and Tags are not read: {names:?}");
+        assert!(names.contains(&("\u{feff}BilledCost".to_owned(), ColumnKind::Amount)));
+        assert!(names.contains(&("ChargePeriodStart".to_owned(), ColumnKind::Date)));
+        assert!(names.contains(&("SubAccountId".to_owned(), ColumnKind::Text)));
+        // A legacy export reads one amount column for both figures: listed once.
+        let h = header(&["Date", "SubscriptionId", "Cost", "Currency"]);
+        let legacy = ColumnMap::resolve(Dataset::ActualCost, &h).unwrap();
+        assert_eq!(legacy.columns().len(), 4);
     }
 
     #[test]

@@ -4,14 +4,18 @@
 //! the curated key, and each (subscription, month) slice the run covers is replaced in one
 //! transaction. The files stay in their container; the store records the run and its slices.
 //!
-//! Layers: [`manifest`] and [`mapping`] are pure; [`reader`] reads any blocking byte stream;
-//! [`container`] reaches a directory or a Blob container; [`ingest`] ties them to the store.
+//! Layers: [`manifest`] and [`mapping`] are pure; [`reader`] reads CSV from any blocking byte
+//! stream and [`parquet_read`] reads Parquet from byte ranges ([`ranges`]); [`container`] reaches a
+//! directory or a Blob container; [`ingest`] ties them to the store.
 
 pub mod config;
 pub mod container;
 pub mod ingest;
 pub mod manifest;
 pub mod mapping;
+pub mod parquet_read;
+pub mod parquet_values;
+pub mod ranges;
 pub mod reader;
 
 pub use config::ExportsConfig;
@@ -20,6 +24,7 @@ pub use ingest::{
     BATCH_KEYS, ExportReport, ingest_export, ingest_export_in_batches, raw_record_path, record_in_raw,
 };
 pub use manifest::{Dataset, ExportManifest, FileFormat};
+pub use ranges::RandomRead;
 
 /// Settings read by this module (checked against `local.settings.json.example`).
 pub const SETTINGS: &[&str] = &["AZCOPS_EXPORTS_CONTAINER"];

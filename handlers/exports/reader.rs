@@ -1,6 +1,7 @@
 //! Streaming readers of export data files: CSV (plain or gzip) row by row from any blocking
 //! [`Read`], with the bytes read counted so a file shorter or longer than the manifest says is
-//! caught even when the store reported the expected size.
+//! caught even when the store reported the expected size. Parquet needs its footer first and is
+//! read by ranges instead ([`super::parquet_read`]).
 
 use std::io::Read;
 
@@ -54,7 +55,7 @@ pub fn read_file(
             rows
         }
         FileFormat::Parquet => {
-            return Err("Parquet files are not read by this build; export CSV (gzip) instead".into());
+            return Err("a Parquet file is read by ranges (parquet_read), not as a stream".into());
         }
     };
     std::io::copy(&mut counting, &mut std::io::sink()).map_err(|e| format!("cannot read: {e}"))?;

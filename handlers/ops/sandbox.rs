@@ -43,11 +43,14 @@ pub struct SandboxArgs {
     /// refuse http, such as the official Azure SDKs and MSAL.
     #[arg(long)]
     pub https: bool,
-    /// Write the estate's FOCUS cost exports (gzip CSV partitions and manifests, one run per
+    /// Write the estate's FOCUS cost exports (gzip CSV or Parquet partitions and manifests, one run per
     /// tenant and month, under each tenant's Entra id) into this directory, which stands for the
     /// exports container: the export view of the costs the query answers.
     #[arg(long)]
     pub exports_dir: Option<PathBuf>,
+    /// Partition format of `--exports-dir`: `csv` (gzip) or `parquet` (snappy).
+    #[arg(long, default_value = "csv", requires = "exports_dir")]
+    pub exports_format: String,
     /// Data rows per partition file of `--exports-dir`.
     #[arg(long, default_value_t = 50_000)]
     pub exports_rows_per_file: usize,
@@ -161,7 +164,8 @@ pub async fn run(args: SandboxArgs) -> Result<(), SandboxError> {
     let options = options(&args, chrono::Utc::now().date_naive())?;
     if let Some(dir) = &args.exports_dir {
         let estate = crate::sandbox::estate::Estate::generate(options.seed, options.estate, options.as_of);
-        write_exports(&estate, dir, args.exports_rows_per_file)?;
+        let format = args.exports_format.parse().map_err(SandboxError::InvalidOption)?;
+        write_exports(&estate, dir, args.exports_rows_per_file, format)?;
         if args.exports_only {
             return Ok(());
         }
@@ -207,9 +211,10 @@ fn write_exports(
     estate: &crate::sandbox::estate::Estate,
     dir: &std::path::Path,
     rows_per_file: usize,
+    format: crate::sandbox::exports_write::ExportFormat,
 ) -> Result<(), SandboxError> {
     use crate::sandbox::exports_write::{ExportOptions, write_exports};
-    let options = ExportOptions { rows_per_file: rows_per_file.max(1), ..ExportOptions::default() };
+    let options = ExportOptions { rows_per_file: rows_per_file.max(1), format, ..ExportOptions::default() };
     let runs = write_exports(estate, dir, &options).map_err(|e| {
         SandboxError::InvalidOption(format!("cannot write exports to {}: {e}", dir.display()))
     })?;

@@ -1,7 +1,8 @@
 //! FOCUS 1.0 cost exports of an estate, as Cost Management delivers them to a storage container:
 //! per customer tenant and month, a run folder
 //! `<root>/<export>/<YYYYMMDD-YYYYMMDD>/<export time>/<run id>/` holding gzip CSV partitions
-//! (`part_<n>_0001.csv.gz`) with Microsoft's 96 FOCUS 1.0 columns in their export order, and a
+//! (`part_<n>_0001.csv.gz`) or snappy Parquet ones (`part_<n>_0001.snappy.parquet`) with
+//! Microsoft's 96 FOCUS 1.0 columns in their export order, and a
 //! `manifest.json` (`exportConfig`, `deliveryConfig`, `runInfo`, `blobs[]` with `blobName`,
 //! `byteCount`, `dataRowCount`).
 //!
@@ -9,7 +10,7 @@
 //! and day, one per charge without a resource), with `BilledCost` the actual and
 //! `EffectiveCost` the amortized figure, so the query and export views can be compared. Every
 //! subscription of the tenant is exported, delegated or not (an export at a billing scope sees
-//! them all). Parquet is not generated (the ingestion reads CSV only in this build).
+//! them all).
 
 use chrono::{Datelike as _, Days, Months, NaiveDate};
 

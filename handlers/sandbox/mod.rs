@@ -60,6 +60,7 @@ pub mod cost;
 pub mod entra;
 pub mod estate;
 pub mod exports;
+pub mod exports_parquet;
 pub mod exports_write;
 pub mod generate;
 pub mod graph;

@@ -6,6 +6,7 @@
 
 mod azurite;
 mod legacy;
+mod parquet_files;
 mod support;
 mod trigger;
 
@@ -15,7 +16,8 @@ use azcops::exports::{DirContainer, ExportError, ingest_export, ingest_export_in
 use azcops::store::CostSource;
 use chrono::NaiveDate;
 
-use support::{Binary, Db, Kind, billed_by_subscription, estate, exports, register};
+use azcops::sandbox::exports_write::ExportFormat;
+use support::{Binary, Db, Kind, billed_by_subscription, estate, exports, exports_as, register};
 
 /// Declares `mod <name> { sqlite, postgres }` cases running `async fn <name>(Kind)`.
 macro_rules! both_backends {
@@ -35,6 +37,7 @@ macro_rules! both_backends {
 
 both_backends!(
     queries_and_exports_give_the_same_costs,
+    queries_and_parquet_exports_give_the_same_costs,
     a_month_to_date_export_sent_three_times_leaves_one_copy,
     a_missing_or_truncated_file_fails_and_writes_nothing,
     rows_of_other_tenants_and_query_sourced_subscriptions_are_dropped,
@@ -49,6 +52,14 @@ fn field(row: &str, n: usize) -> &str {
 }
 
 async fn queries_and_exports_give_the_same_costs(kind: Kind) {
+    same_costs_through_queries_and_exports(kind, ExportFormat::CsvGzip).await;
+}
+
+async fn queries_and_parquet_exports_give_the_same_costs(kind: Kind) {
+    same_costs_through_queries_and_exports(kind, ExportFormat::Parquet).await;
+}
+
+async fn same_costs_through_queries_and_exports(kind: Kind, format: ExportFormat) {
     let Some(db) = Db::new(kind).await else { return };
     // The pipeline's window ends yesterday by the wall clock, so the sandbox is as of today.
     let today = chrono::Utc::now().date_naive();
@@ -86,7 +97,15 @@ async fn queries_and_exports_give_the_same_costs(kind: Kind) {
         db.sql(&format!("DELETE FROM {table}")).await;
     }
     let container = tempfile::tempdir().unwrap();
-    let runs = exports(&estate, container.path(), 500, 0);
+    let runs = exports_as(&estate, container.path(), 500, 0, format);
+    let extension = if format == ExportFormat::Parquet { ".snappy.parquet" } else { ".csv.gz" };
+    for run in &runs {
+        let m = azcops::exports::ExportManifest::parse(
+            &std::fs::read(container.path().join(&run.manifest)).unwrap(),
+        )
+        .unwrap();
+        assert!(m.blobs.iter().all(|b| b.blob_name.ends_with(extension)), "{format:?} partitions");
+    }
     let dir = container.path().display().to_string();
     let mut printed = String::new();
     for run in &runs {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use azcops::sandbox::estate::Estate;
-use azcops::sandbox::exports_write::{ExportOptions, WrittenExport, write_exports};
+use azcops::sandbox::exports_write::{ExportFormat, ExportOptions, WrittenExport, write_exports};
 use azcops::store::{Actor, NewSubscription, NewTenant, Store, StoreConfig, TenantScope, TenantType};
 use sqlx::Connection as _;
 
@@ -167,7 +167,20 @@ pub fn estate(as_of: chrono::NaiveDate) -> Estate {
 
 /// Writes the estate's exports (delivery `delivery`) under `dir`.
 pub fn exports(estate: &Estate, dir: &Path, rows_per_file: usize, delivery: u32) -> Vec<WrittenExport> {
-    let options = ExportOptions { rows_per_file, delivery, ..ExportOptions::default() };
+    exports_as(estate, dir, rows_per_file, delivery, ExportFormat::CsvGzip)
+}
+
+/// Writes the estate's exports in `format` (Parquet in row groups of a quarter of a file).
+pub fn exports_as(
+    estate: &Estate,
+    dir: &Path,
+    rows_per_file: usize,
+    delivery: u32,
+    format: ExportFormat,
+) -> Vec<WrittenExport> {
+    let row_group_rows = (rows_per_file / 4).max(1);
+    let options =
+        ExportOptions { rows_per_file, delivery, format, row_group_rows, ..ExportOptions::default() };
     write_exports(estate, dir, &options).unwrap()
 }
 
