@@ -22,6 +22,7 @@ pub mod model;
 pub mod money;
 pub mod notify;
 pub mod ops;
+pub mod outbound;
 pub mod raw;
 pub mod rules;
 pub mod sandbox;

@@ -221,7 +221,7 @@ impl Authenticator {
     /// An authenticator checking tenants against `store` (without a store only the
     /// control-plane tenant is accepted).
     pub fn new(config: AuthConfig, store: Option<Store>) -> Self {
-        let http = reqwest::Client::builder()
+        let http = crate::outbound::client_builder()
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());

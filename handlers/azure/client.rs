@@ -178,7 +178,7 @@ impl ArmClient {
     /// # Errors
     /// The HTTP client cannot be built (TLS initialisation).
     pub fn new(config: AzureConfig, tokens: Arc<dyn TokenSource>) -> Result<Self, AzureError> {
-        let http = reqwest::Client::builder()
+        let http = crate::outbound::client_builder()
             .timeout(config.timeout)
             .connect_timeout(Duration::from_secs(10).min(config.timeout))
             .user_agent(concat!("azcops/", env!("CARGO_PKG_VERSION")))

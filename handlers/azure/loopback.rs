@@ -39,7 +39,7 @@ pub fn prepare(authority_host: &str) -> Result<AuthoritySetup, AzureError> {
     let mut https = url.clone();
     https.set_scheme("https").map_err(|()| AzureError::Auth("authority host scheme".into()))?;
     let port = url.port_or_known_default();
-    let client = LoopbackHttp { inner: azure_core::http::new_http_client(None), host, port };
+    let client = LoopbackHttp { inner: crate::outbound::azure_http_client(), host, port };
     Ok(AuthoritySetup {
         authority_host: https.as_str().trim_end_matches('/').to_owned(),
         transport: Some(Transport::new(Arc::new(client))),

@@ -145,7 +145,7 @@ impl HttpContainer {
                 "a container reached with the Azure identity must be https (http needs a SAS)".into(),
             ));
         }
-        let http = reqwest::Client::builder()
+        let http = crate::outbound::client_builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .read_timeout(READ_TIMEOUT)
             .build()

@@ -171,7 +171,10 @@ impl Uploader {
         let client = self
             .client
             .get_or_try_init(|| async {
-                reqwest::Client::builder().timeout(UPLOAD_TIMEOUT).connect_timeout(UPLOAD_TIMEOUT).build()
+                crate::outbound::client_builder()
+                    .timeout(UPLOAD_TIMEOUT)
+                    .connect_timeout(UPLOAD_TIMEOUT)
+                    .build()
             })
             .await
             .map_err(|e| e.to_string())?;

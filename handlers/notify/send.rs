@@ -191,7 +191,7 @@ impl Sender {
         {
             return Err(Outcome::Permanent { status: None, error: format!("receiver refused: {why}") });
         }
-        let client = match reqwest::Client::builder()
+        let client = match crate::outbound::client_builder()
             .redirect(reqwest::redirect::Policy::none())
             // A proxy from the environment would connect instead of the checked addresses.
             .no_proxy()

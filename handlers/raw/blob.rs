@@ -79,11 +79,21 @@ fn has_code(e: &azure_core::Error, code: &StorageErrorCode) -> bool {
     matches!(e.kind(), azure_core::error::ErrorKind::HttpResponse { error_code: Some(c), .. } if c == code.as_ref())
 }
 
+/// Blob clients send through the process's shared TLS set-up (see [`crate::outbound`]).
+fn client_options() -> Option<azure_storage_blob::BlobContainerClientOptions> {
+    let client_options = azure_core::http::ClientOptions {
+        transport: crate::outbound::azure_transport(),
+        ..Default::default()
+    };
+    Some(azure_storage_blob::BlobContainerClientOptions { client_options, ..Default::default() })
+}
+
 fn sas_client(account: &StorageAccount, container: &str) -> Result<BlobContainerClient, RawError> {
     let url = account
         .signed_url(&account.blob_endpoint, container)
         .map_err(|e| RawError::Storage(format!("invalid blob endpoint for container {container}: {e}")))?;
-    BlobContainerClient::new(url, None, None).map_err(|e| storage("cannot reach container", container, &e))
+    BlobContainerClient::new(url, None, client_options())
+        .map_err(|e| storage("cannot reach container", container, &e))
 }
 
 impl BlobRawStore {
@@ -98,7 +108,7 @@ impl BlobRawStore {
         credential: Arc<dyn TokenCredential>,
     ) -> Result<Self, RawError> {
         let name = container_url.as_str().to_owned();
-        let client = BlobContainerClient::new(container_url, Some(credential), None)
+        let client = BlobContainerClient::new(container_url, Some(credential), client_options())
             .map_err(|e| storage("cannot use container", &name, &e))?;
         Ok(Self { access: Access::Credential(Arc::new(client)) })
     }

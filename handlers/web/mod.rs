@@ -149,7 +149,7 @@ impl WebRuntime {
     /// identity as `azure` configures it.
     pub fn new(config: WebConfig, azure: &crate::azure::AzureConfig) -> Self {
         let cookies = config.client.as_ref().and_then(|c| CookieKey::from_secret(&c.session_key));
-        let http = reqwest::Client::builder()
+        let http = crate::outbound::client_builder()
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());

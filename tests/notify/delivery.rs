@@ -165,7 +165,13 @@ on_both!(retries_then_delivers_and_410_is_permanent, retries_then_delivers_and_4
 
 #[tokio::test]
 async fn bounds_attempts_batch_timeout_and_body_size_are_hit() {
-    let config = NotifyConfig { max_attempts: 2, batch_size: 2, max_body_bytes: 4096, ..config() };
+    let config = NotifyConfig {
+        max_attempts: 2,
+        batch_size: 2,
+        max_body_bytes: 4096,
+        timeout: std::time::Duration::from_secs(2),
+        ..config()
+    };
     let (api, notifier) = instance(Backend::Sqlite, config).await;
     let receiver = Receiver::start().await;
     let hook = webhook(&api, &api.scope_a, "hook", &format!("{}/hook", receiver.url), SECRET).await;
