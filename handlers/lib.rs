@@ -23,6 +23,7 @@ pub mod money;
 pub mod notify;
 pub mod ops;
 pub mod raw;
+pub mod remediation;
 pub mod rules;
 pub mod sandbox;
 pub mod settings;

@@ -74,6 +74,7 @@ pub mod notify_acs;
 pub mod notify_teams;
 pub mod prices;
 pub mod quota_use;
+pub mod remediation;
 pub mod render;
 pub mod retail;
 pub mod server;
@@ -274,6 +275,7 @@ impl Sandbox {
             signin: signin::PendingCodes::default(),
             telemetry: telemetry::TelemetrySink::default(),
             notify: notify_acs::NotifySink::default(),
+            remediation: Mutex::default(),
         });
         let app = server::router(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -41,6 +41,8 @@ pub struct AppState {
     pub telemetry: super::telemetry::TelemetrySink,
     /// What the ACS Email and Teams Workflows simulations accepted.
     pub notify: super::notify_acs::NotifySink,
+    /// What remediation changed: deletions, snapshots, locks, attachments, faults.
+    pub remediation: Mutex<super::remediation::RemediationWorld>,
 }
 
 /// Handler state.
@@ -441,6 +443,7 @@ pub fn router(state: Shared) -> Router {
         .route("/emails:send", post(super::notify_acs::send))
         .route("/workflows/{id}/triggers/manual/paths/invoke", post(super::notify_teams::invoke))
         .route("/_sandbox/notifications", get(super::notify_acs::list).delete(super::notify_acs::clear))
+        .route("/_sandbox/remediation", get(super::remediation::report).put(super::remediation::change))
         .merge(super::entra::routes())
         .fallback(dispatch)
         .layer(middleware::from_fn_with_state(state.clone(), edge))
@@ -480,6 +483,9 @@ async fn dispatch(
             _ => return not_found(method, uri).await,
         };
         return cost::query(&state, &headers, sub_id, rg, query, &body).await;
+    }
+    if let Some(answer) = super::remediation::dispatch(&state, &method, path, &headers, &body) {
+        return answer;
     }
     if method == Method::GET
         && segments.len() == 5

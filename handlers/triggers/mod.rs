@@ -16,6 +16,9 @@ pub mod nightly_ingest;
 pub mod notification_digest;
 pub mod notification_dispatch;
 pub mod notification_poison;
+pub mod remediate;
+pub mod remediate_poison;
+pub mod remediation_execute;
 pub mod retention;
 pub mod support;
 pub mod web;
@@ -67,6 +70,9 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
     notification_poison::SPEC,
     notification_digest::SPEC,
     ingest_exports::SPEC,
+    remediation_execute::SPEC,
+    remediate::SPEC,
+    remediate_poison::SPEC,
 ];
 
 /// Why an invocation failed.
@@ -138,6 +144,9 @@ pub async fn dispatch(
         "notification_poison" => notification_poison::run(state, request).await,
         "notification_digest" => notification_digest::run(state, request).await,
         "ingest_exports" => ingest_exports::run(state, request).await,
+        "remediation_execute" => remediation_execute::run(state, request).await,
+        "remediate" => remediate::run(state, request).await,
+        "remediate_poison" => remediate_poison::run(state, request).await,
         other if state.diagnostics().enabled => diagnostics::dispatch(state, other, request).await,
         other => Err(TriggerError::UnknownFunction(other.to_owned())),
     }
