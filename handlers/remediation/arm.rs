@@ -144,11 +144,11 @@ impl<'a> ArmSession<'a> {
             let answer = match self.send(http::Method::GET, url.clone(), None).await {
                 Ok(a) if a.status < 500 && a.status != 429 => a,
                 Ok(a) => {
-                    budget.failed(&format!("HTTP {}", a.status)).map_err(RemediationError::Failed)?;
+                    budget.failed(&format!("HTTP {}", a.status)).map_err(RemediationError::PollsFailing)?;
                     continue;
                 }
                 Err(e) => {
-                    budget.failed(&e.to_string()).map_err(RemediationError::Failed)?;
+                    budget.failed(&e.to_string()).map_err(RemediationError::PollsFailing)?;
                     continue;
                 }
             };

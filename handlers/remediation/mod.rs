@@ -81,6 +81,10 @@ pub enum RemediationError {
     /// The action failed for good (ARM refused it, or its operation failed or never settled).
     #[error("{0}")]
     Failed(String),
+    /// The status of an accepted operation could not be read for several polls in a row
+    /// (transient: a redelivery reads the resource again).
+    #[error("{0}")]
+    PollsFailing(String),
     /// The raw layer refused the exchanges.
     #[error(transparent)]
     Raw(#[from] RawError),
@@ -97,7 +101,7 @@ impl RemediationError {
                 e,
                 AzureError::Throttled { .. } | AzureError::Transport(_) | AzureError::RetriesExhausted { .. }
             ),
-            Self::Raw(_) | Self::Store(_) => true,
+            Self::PollsFailing(_) | Self::Raw(_) | Self::Store(_) => true,
             Self::Arm(_) | Self::Failed(_) => false,
         }
     }
