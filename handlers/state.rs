@@ -226,7 +226,10 @@ impl AppState {
     }
 
     /// Adds remediation (its identity's ARM client and the raw layer), or why it is off.
-    pub fn with_remediation(self, remediation: Result<crate::remediation::RemediationContext, String>) -> Self {
+    pub fn with_remediation(
+        self,
+        remediation: Result<crate::remediation::RemediationContext, String>,
+    ) -> Self {
         self.changed(|inner| inner.remediation = remediation)
     }
 

@@ -38,8 +38,20 @@ impl<'a> ArmSession<'a> {
     }
 
     /// Sends one request and records it; HTTP error statuses are answers, not errors.
-    async fn send(&mut self, method: http::Method, url: Url, body: Option<Value>) -> Result<Answer, AzureError> {
-        let request = ApiRequest { api: Api::Subscriptions, method: method.clone(), url: url.clone(), body: body.clone(), cost: 1.0, reserved: None };
+    async fn send(
+        &mut self,
+        method: http::Method,
+        url: Url,
+        body: Option<Value>,
+    ) -> Result<Answer, AzureError> {
+        let request = ApiRequest {
+            api: Api::Subscriptions,
+            method: method.clone(),
+            url: url.clone(),
+            body: body.clone(),
+            cost: 1.0,
+            reserved: None,
+        };
         let result = self.arm.send(&self.call, &request).await;
         let (status, headers, text) = match &result {
             Ok(RawResponse { status, headers, body }) => (*status, headers.clone(), body.to_vec()),
@@ -48,7 +60,8 @@ impl<'a> ArmSession<'a> {
                 (*status, http::HeaderMap::new(), envelope.to_string().into_bytes())
             }
             Err(other) => {
-                let envelope = serde_json::json!({"error": {"code": "no_answer", "message": other.to_string()}});
+                let envelope =
+                    serde_json::json!({"error": {"code": "no_answer", "message": other.to_string()}});
                 (0, http::HeaderMap::new(), envelope.to_string().into_bytes())
             }
         };
@@ -77,13 +90,22 @@ impl<'a> ArmSession<'a> {
     ///
     /// # Errors
     /// ARM failures other than 404.
-    pub async fn read_state(&mut self, resource_id: &str, api_version: &str) -> Result<Option<(Value, Vec<Lock>)>, RemediationError> {
+    pub async fn read_state(
+        &mut self,
+        resource_id: &str,
+        api_version: &str,
+    ) -> Result<Option<(Value, Vec<Lock>)>, RemediationError> {
         let url = self.url(resource_id, api_version)?;
         let answer = self.send(http::Method::GET, url, None).await?;
         match answer.status {
             404 => return Ok(None),
             200 => {}
-            other => return Err(RemediationError::Arm(format!("GET {resource_id} answered {other}: {}", answer.body))),
+            other => {
+                return Err(RemediationError::Arm(format!(
+                    "GET {resource_id} answered {other}: {}",
+                    answer.body
+                )));
+            }
         }
         let group = resource_group_of(resource_id);
         let mut locks = Vec::new();
@@ -91,7 +113,10 @@ impl<'a> ArmSession<'a> {
             let url = self.url(&format!("{scope}/providers/Microsoft.Authorization/locks"), LOCKS_API)?;
             let listed = self.send(http::Method::GET, url, None).await?;
             if listed.status != 200 {
-                return Err(RemediationError::Arm(format!("listing the locks of {scope} answered {}: {}", listed.status, listed.body)));
+                return Err(RemediationError::Arm(format!(
+                    "listing the locks of {scope} answered {}: {}",
+                    listed.status, listed.body
+                )));
             }
             locks.extend(Lock::from_list(&listed.body));
         }
@@ -122,20 +147,30 @@ impl<'a> ArmSession<'a> {
             404 if deleting => return Ok(()),
             200..=299 => {}
             other => {
-                let message = answer.body.pointer("/error/message").and_then(Value::as_str).unwrap_or_default();
-                return Err(RemediationError::Failed(format!("{} {path} answered {other}: {message}", step.method)));
+                let message =
+                    answer.body.pointer("/error/message").and_then(Value::as_str).unwrap_or_default();
+                return Err(RemediationError::Failed(format!(
+                    "{} {path} answered {other}: {message}",
+                    step.method
+                )));
             }
         }
         let Some(target) = monitor(answer.status, &answer.headers) else { return Ok(()) };
         self.poll(target, wait(&answer.headers, self.wait_cap), deleting).await
     }
 
-    async fn poll(&mut self, target: Monitor, mut pause: Duration, deleting: bool) -> Result<(), RemediationError> {
+    async fn poll(
+        &mut self,
+        target: Monitor,
+        mut pause: Duration,
+        deleting: bool,
+    ) -> Result<(), RemediationError> {
         let mut budget = PollBudget::default();
         let link = match &target {
             Monitor::AsyncOperation(u) | Monitor::Location(u) => u.clone(),
         };
-        let url = Url::parse(&link).map_err(|e| RemediationError::Failed(format!("the operation link {link} is not a URL: {e}")))?;
+        let url = Url::parse(&link)
+            .map_err(|e| RemediationError::Failed(format!("the operation link {link} is not a URL: {e}")))?;
         loop {
             budget.poll().map_err(RemediationError::Failed)?;
             if !pause.is_zero() {
@@ -159,7 +194,10 @@ impl<'a> ArmSession<'a> {
                 if deleting && answer.status == 404 && matches!(target, Monitor::Location(_)) {
                     return Ok(());
                 }
-                return Err(RemediationError::Failed(format!("the status poll answered {}: {}", answer.status, answer.body)));
+                return Err(RemediationError::Failed(format!(
+                    "the status poll answered {}: {}",
+                    answer.status, answer.body
+                )));
             }
             match interpret(&target, answer.status, &answer.body) {
                 PollState::Running => {}
@@ -174,7 +212,12 @@ impl<'a> ArmSession<'a> {
     /// # Errors
     /// As [`ArmSession::perform`].
     pub async fn delete(&mut self, id: &str, api_version: &str) -> Result<(), RemediationError> {
-        let step = Step { method: "DELETE".into(), path: format!("{id}?api-version={api_version}"), body: None, description: String::new() };
+        let step = Step {
+            method: "DELETE".into(),
+            path: format!("{id}?api-version={api_version}"),
+            body: None,
+            description: String::new(),
+        };
         self.step(&step).await
     }
 }
@@ -193,7 +236,8 @@ mod tests {
     #[test]
     fn the_group_scope_is_cut_from_the_id() {
         assert_eq!(
-            resource_group_of("/subscriptions/s/resourceGroups/rg-1/providers/Microsoft.Compute/disks/d").as_deref(),
+            resource_group_of("/subscriptions/s/resourceGroups/rg-1/providers/Microsoft.Compute/disks/d")
+                .as_deref(),
             Some("/subscriptions/s/resourceGroups/rg-1")
         );
         assert_eq!(resource_group_of("/subscriptions/s"), None);

@@ -184,16 +184,25 @@ fn present(state: &Value, pointer: &str) -> bool {
 fn check_finding(action: Action, state: &Value, policy: &Policy, now: DateTime<Utc>) -> Result<(), Refusal> {
     let kind = str_at(state, "/type").unwrap_or_default().to_ascii_lowercase();
     if kind != action.resource_type() {
-        return Err(Refusal::new("not_applicable", format!("the resource is a {kind}, not a {}", action.resource_type())));
+        return Err(Refusal::new(
+            "not_applicable",
+            format!("the resource is a {kind}, not a {}", action.resource_type()),
+        ));
     }
     match action {
         Action::DeleteDisk => {
             let disk_state = str_at(state, "/properties/diskState").unwrap_or("Unknown");
             if let Some(owner) = str_at(state, "/managedBy") {
-                return Err(Refusal::new("attached", format!("the disk is attached to {owner} (diskState {disk_state})")));
+                return Err(Refusal::new(
+                    "attached",
+                    format!("the disk is attached to {owner} (diskState {disk_state})"),
+                ));
             }
             if !disk_state.eq_ignore_ascii_case("Unattached") {
-                return Err(Refusal::new("attached", format!("the disk's diskState is {disk_state}, not Unattached")));
+                return Err(Refusal::new(
+                    "attached",
+                    format!("the disk's diskState is {disk_state}, not Unattached"),
+                ));
             }
         }
         Action::DeletePublicIp => {
@@ -201,7 +210,10 @@ fn check_finding(action: Action, state: &Value, policy: &Policy, now: DateTime<U
                 return Err(Refusal::new("associated", format!("the public IP is associated with {config}")));
             }
             if let Some(nat) = str_at(state, "/properties/natGateway/id") {
-                return Err(Refusal::new("associated", format!("the public IP is attached to NAT gateway {nat}")));
+                return Err(Refusal::new(
+                    "associated",
+                    format!("the public IP is attached to NAT gateway {nat}"),
+                ));
             }
         }
         Action::DeleteNic => {
@@ -209,9 +221,15 @@ fn check_finding(action: Action, state: &Value, policy: &Policy, now: DateTime<U
                 return Err(Refusal::new("attached", format!("the network interface is attached to {vm}")));
             }
             if let Some(pe) = str_at(state, "/properties/privateEndpoint/id") {
-                return Err(Refusal::new("attached", format!("the network interface belongs to private endpoint {pe}")));
+                return Err(Refusal::new(
+                    "attached",
+                    format!("the network interface belongs to private endpoint {pe}"),
+                ));
             }
-            let hosted = state.pointer("/properties/hostedWorkloads").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
+            let hosted = state
+                .pointer("/properties/hostedWorkloads")
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty());
             if hosted || present(state, "/properties/privateLinkService/id") {
                 return Err(Refusal::new("attached", "the network interface serves a managed workload"));
             }
@@ -227,7 +245,10 @@ fn check_finding(action: Action, state: &Value, policy: &Policy, now: DateTime<U
             if age < policy.stale_snapshot_days {
                 return Err(Refusal::new(
                     "not_stale",
-                    format!("the snapshot is {age} days old, younger than {} days", policy.stale_snapshot_days),
+                    format!(
+                        "the snapshot is {age} days old, younger than {} days",
+                        policy.stale_snapshot_days
+                    ),
                 ));
             }
         }
@@ -250,11 +271,16 @@ pub fn plan(
     now: DateTime<Utc>,
     key: &str,
 ) -> Result<Plan, Refusal> {
-    let resource_id = str_at(state, "/id").ok_or_else(|| Refusal::new("resource_gone", "the resource has no id"))?;
+    let resource_id =
+        str_at(state, "/id").ok_or_else(|| Refusal::new("resource_gone", "the resource has no id"))?;
     if let Some(tags) = state.get("tags").and_then(Value::as_object)
-        && let Some((name, value)) = tags.iter().find(|(k, _)| k.eq_ignore_ascii_case(policy.protect_tag.trim()))
+        && let Some((name, value)) =
+            tags.iter().find(|(k, _)| k.eq_ignore_ascii_case(policy.protect_tag.trim()))
     {
-        return Err(Refusal::new("protected", format!("the resource carries the protection tag {name}={}", value.as_str().unwrap_or_default())));
+        return Err(Refusal::new(
+            "protected",
+            format!("the resource carries the protection tag {name}={}", value.as_str().unwrap_or_default()),
+        ));
     }
     if let Some(lock) = locks.iter().find(|l| l.blocks_delete()) {
         return Err(Refusal::new("locked", format!("a {} lock applies: {}", lock.level, lock.id)));
@@ -323,7 +349,12 @@ mod tests {
     use serde_json::json;
 
     fn policy() -> Policy {
-        Policy { protect_tag: "azcops:protect".into(), snapshot_disks: true, snapshot_retention_days: 30, stale_snapshot_days: 90 }
+        Policy {
+            protect_tag: "azcops:protect".into(),
+            snapshot_disks: true,
+            snapshot_retention_days: 30,
+            stale_snapshot_days: 90,
+        }
     }
 
     fn now() -> DateTime<Utc> {
@@ -339,21 +370,31 @@ mod tests {
 
     #[test]
     fn an_unattached_disk_is_snapshotted_then_deleted() {
-        let plan = plan(Action::DeleteDisk, &disk("Unattached", None), &[], &policy(), now(), "0193-abcdef123456").unwrap();
+        let plan =
+            plan(Action::DeleteDisk, &disk("Unattached", None), &[], &policy(), now(), "0193-abcdef123456")
+                .unwrap();
         assert_eq!(plan.steps.iter().map(|s| s.method.as_str()).collect::<Vec<_>>(), ["PUT", "DELETE"]);
         let snapshot = plan.snapshot_id.clone().unwrap();
-        assert_eq!(snapshot, "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/snapshots/d1-azcops-abcdef123456");
+        assert_eq!(
+            snapshot,
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/snapshots/d1-azcops-abcdef123456"
+        );
         assert_eq!(plan.snapshot_expires_at, Some(now() + Duration::days(30)));
         assert_eq!(plan.steps[0].body.as_ref().unwrap()["tags"][EXPIRES_TAG], "2027-01-06");
         assert_eq!(plan.steps[1].path, format!("{DISK}?api-version={COMPUTE_API}"));
         let no_snapshot = Policy { snapshot_disks: false, ..policy() };
-        let direct = super::plan(Action::DeleteDisk, &disk("Unattached", None), &[], &no_snapshot, now(), "k").unwrap();
+        let direct =
+            super::plan(Action::DeleteDisk, &disk("Unattached", None), &[], &no_snapshot, now(), "k")
+                .unwrap();
         assert_eq!((direct.steps.len(), direct.snapshot_id), (1, None));
     }
 
     #[test]
     fn refusals_name_their_reason() {
-        let lock = |level: &str| Lock { id: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Authorization/locks/l".into(), level: level.into() };
+        let lock = |level: &str| Lock {
+            id: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Authorization/locks/l".into(),
+            level: level.into(),
+        };
         let mut protected = disk("Unattached", None);
         protected["tags"]["AzCops:Protect"] = json!("yes");
         let old = json!({"id": "/x/snap", "type": "Microsoft.Compute/snapshots", "properties": {"timeCreated": "2026-01-01T00:00:00Z"}});
@@ -365,11 +406,36 @@ mod tests {
             (Action::DeleteDisk, disk("Unattached", None), vec![lock("ReadOnly")], Some("locked")),
             (Action::DeleteDisk, protected, vec![], Some("protected")),
             (Action::DeletePublicIp, disk("Unattached", None), vec![], Some("not_applicable")),
-            (Action::DeletePublicIp, json!({"id": "/x/ip", "type": "Microsoft.Network/publicIPAddresses", "properties": {"ipConfiguration": {"id": "/nic/ipc"}}}), vec![], Some("associated")),
-            (Action::DeletePublicIp, json!({"id": "/x/ip", "type": "Microsoft.Network/publicIPAddresses", "properties": {}}), vec![], None),
-            (Action::DeleteNic, json!({"id": "/x/nic", "type": "Microsoft.Network/networkInterfaces", "properties": {"virtualMachine": {"id": "/vm"}}}), vec![], Some("attached")),
-            (Action::DeleteNic, json!({"id": "/x/nic", "type": "Microsoft.Network/networkInterfaces", "properties": {"privateEndpoint": {"id": "/pe"}}}), vec![], Some("attached")),
-            (Action::DeleteNic, json!({"id": "/x/nic", "type": "Microsoft.Network/networkInterfaces", "properties": {"hostedWorkloads": []}}), vec![], None),
+            (
+                Action::DeletePublicIp,
+                json!({"id": "/x/ip", "type": "Microsoft.Network/publicIPAddresses", "properties": {"ipConfiguration": {"id": "/nic/ipc"}}}),
+                vec![],
+                Some("associated"),
+            ),
+            (
+                Action::DeletePublicIp,
+                json!({"id": "/x/ip", "type": "Microsoft.Network/publicIPAddresses", "properties": {}}),
+                vec![],
+                None,
+            ),
+            (
+                Action::DeleteNic,
+                json!({"id": "/x/nic", "type": "Microsoft.Network/networkInterfaces", "properties": {"virtualMachine": {"id": "/vm"}}}),
+                vec![],
+                Some("attached"),
+            ),
+            (
+                Action::DeleteNic,
+                json!({"id": "/x/nic", "type": "Microsoft.Network/networkInterfaces", "properties": {"privateEndpoint": {"id": "/pe"}}}),
+                vec![],
+                Some("attached"),
+            ),
+            (
+                Action::DeleteNic,
+                json!({"id": "/x/nic", "type": "Microsoft.Network/networkInterfaces", "properties": {"hostedWorkloads": []}}),
+                vec![],
+                None,
+            ),
             (Action::DeleteSnapshot, old, vec![], None),
             (Action::DeleteSnapshot, young, vec![], Some("not_stale")),
         ];
@@ -384,7 +450,8 @@ mod tests {
         assert_eq!(Action::for_rule("waste.orphaned_nic"), Some(Action::DeleteNic));
         assert_eq!(Action::for_rule("rate.reservation"), None);
         assert_eq!(Action::DeleteSnapshot.rule_id(), "waste.stale_snapshot");
-        let locks = Lock::from_list(&json!({"value": [{"id": "/l", "properties": {"level": "CanNotDelete"}}]}));
+        let locks =
+            Lock::from_list(&json!({"value": [{"id": "/l", "properties": {"level": "CanNotDelete"}}]}));
         assert_eq!(locks, vec![Lock { id: "/l".into(), level: "CanNotDelete".into() }]);
     }
 

@@ -30,7 +30,9 @@ pub fn monitor(status: u16, headers: &HeaderMap) -> Option<Monitor> {
         return None;
     }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    header("azure-asyncoperation").map(Monitor::AsyncOperation).or_else(|| header("location").map(Monitor::Location))
+    header("azure-asyncoperation")
+        .map(Monitor::AsyncOperation)
+        .or_else(|| header("location").map(Monitor::Location))
 }
 
 /// The wait before the next poll: `Retry-After` seconds when given, capped at `cap`.
@@ -61,7 +63,8 @@ pub fn interpret(monitor: &Monitor, status: u16, body: &Value) -> PollState {
             match body.get("status").and_then(Value::as_str).unwrap_or("InProgress") {
                 s if s.eq_ignore_ascii_case("Succeeded") => PollState::Succeeded,
                 s if s.eq_ignore_ascii_case("Failed") || s.eq_ignore_ascii_case("Canceled") => {
-                    let message = body.pointer("/error/message").and_then(Value::as_str).unwrap_or("no message");
+                    let message =
+                        body.pointer("/error/message").and_then(Value::as_str).unwrap_or("no message");
                     PollState::Failed(format!("the operation ended {s}: {message}"))
                 }
                 _ => PollState::Running,
@@ -125,9 +128,16 @@ mod tests {
 
     #[test]
     fn the_async_operation_header_wins_and_waits_are_capped() {
-        let both = headers(&[("azure-asyncoperation", "https://arm/op"), ("location", "https://arm/loc"), ("retry-after", "7")]);
+        let both = headers(&[
+            ("azure-asyncoperation", "https://arm/op"),
+            ("location", "https://arm/loc"),
+            ("retry-after", "7"),
+        ]);
         assert_eq!(monitor(202, &both), Some(Monitor::AsyncOperation("https://arm/op".into())));
-        assert_eq!(monitor(202, &headers(&[("location", "https://arm/loc")])), Some(Monitor::Location("https://arm/loc".into())));
+        assert_eq!(
+            monitor(202, &headers(&[("location", "https://arm/loc")])),
+            Some(Monitor::Location("https://arm/loc".into()))
+        );
         assert_eq!(monitor(200, &both), None);
         assert_eq!(wait(&both, Duration::from_secs(60)), Duration::from_secs(7));
         assert_eq!(wait(&both, Duration::from_secs(2)), Duration::from_secs(2));
@@ -139,7 +149,9 @@ mod tests {
         let op = Monitor::AsyncOperation(String::new());
         assert_eq!(interpret(&op, 200, &json!({"status": "InProgress"})), PollState::Running);
         assert_eq!(interpret(&op, 200, &json!({"status": "Succeeded"})), PollState::Succeeded);
-        assert!(matches!(interpret(&op, 200, &json!({"status": "Failed", "error": {"message": "boom"}})), PollState::Failed(m) if m.contains("boom")));
+        assert!(
+            matches!(interpret(&op, 200, &json!({"status": "Failed", "error": {"message": "boom"}})), PollState::Failed(m) if m.contains("boom"))
+        );
         let loc = Monitor::Location(String::new());
         assert_eq!(interpret(&loc, 202, &Value::Null), PollState::Running);
         assert_eq!(interpret(&loc, 204, &Value::Null), PollState::Succeeded);

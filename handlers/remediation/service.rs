@@ -134,7 +134,10 @@ async fn attempt(
 ) -> Result<RemediationEnd, RemediationError> {
     let settings = settings(store, scope).await?;
     if !settings.remediation.enabled(&rec.rule_id) {
-        return Ok(RemediationEnd::Refused(format!("the action of {} was turned off for the tenant", rec.rule_id)));
+        return Ok(RemediationEnd::Refused(format!(
+            "the action of {} was turned off for the tenant",
+            rec.rule_id
+        )));
     }
     if rec.status != RecommendationStatus::Approved {
         return Ok(RemediationEnd::Refused(format!("the recommendation is {}, not approved", rec.status)));
@@ -142,13 +145,19 @@ async fn attempt(
     match evaluate(session, rec, &settings, now).await? {
         Ok(plan) => {
             session.perform(&plan).await?;
-            Ok(RemediationEnd::Succeeded { snapshot_id: plan.snapshot_id, snapshot_expires_at: plan.snapshot_expires_at })
+            Ok(RemediationEnd::Succeeded {
+                snapshot_id: plan.snapshot_id,
+                snapshot_expires_at: plan.snapshot_expires_at,
+            })
         }
         // An earlier delivery's delete went through before it could record it: done, once.
         Err(refused) if refused.reason == "resource_gone" && remediation.attempts > 1 => {
-            let snapshot = (rec.rule_id == Action::DeleteDisk.rule_id() && settings.remediation.snapshot_before_delete)
+            let snapshot = (rec.rule_id == Action::DeleteDisk.rule_id()
+                && settings.remediation.snapshot_before_delete)
                 .then(|| plan::snapshot_id_for(&rec.resource_id, &rec.id));
-            let expires = snapshot.as_ref().map(|_| now + chrono::Duration::days(settings.remediation.snapshot_retention_days));
+            let expires = snapshot
+                .as_ref()
+                .map(|_| now + chrono::Duration::days(settings.remediation.snapshot_retention_days));
             Ok(RemediationEnd::Succeeded { snapshot_id: snapshot, snapshot_expires_at: expires })
         }
         Err(refused) => Ok(RemediationEnd::Refused(format!("{}: {}", refused.reason, refused.message))),
@@ -196,7 +205,11 @@ async fn keep(
 ///
 /// # Errors
 /// The store fails; an ARM failure stops the sweep (the next run picks up where it stopped).
-pub async fn sweep_snapshots(ctx: &RemediationContext, store: &Store, now: DateTime<Utc>) -> Result<usize, RemediationError> {
+pub async fn sweep_snapshots(
+    ctx: &RemediationContext,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<usize, RemediationError> {
     let mut removed = 0;
     for tenant in store.platform_admin().list_active_tenants().await? {
         let scope = TenantScope::from_trusted_trigger(tenant.id.clone());

@@ -193,9 +193,14 @@ mod tests {
             &json!({"remediation": {"actions": {"waste.orphaned_nic": {"enabled": true}}, "protect_tag": "keep"}}),
         ))
         .unwrap();
-        assert!(on.remediation.enabled("waste.orphaned_nic") && !on.remediation.enabled("waste.unattached_disk"));
+        assert!(
+            on.remediation.enabled("waste.orphaned_nic") && !on.remediation.enabled("waste.unattached_disk")
+        );
         assert_eq!(on.remediation.actions.len(), 4, "every action is listed in the effective settings");
-        assert_eq!((on.remediation.protect_tag.as_str(), on.remediation.snapshot_retention_days), ("keep", 30));
+        assert_eq!(
+            (on.remediation.protect_tag.as_str(), on.remediation.snapshot_retention_days),
+            ("keep", 30)
+        );
         for bad in [
             json!({"bogus": 1}),
             json!({"vm_cpu_p95_max": 150}),

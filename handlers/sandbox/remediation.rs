@@ -117,7 +117,15 @@ fn not_found(id: &str) -> Response {
     arm_error(StatusCode::NOT_FOUND, "ResourceNotFound", &format!("The Resource '{id}' was not found."))
 }
 
-fn accepted(state: &Shared, status: StatusCode, body: &Value, sub: &str, provider: &str, location: &str, op: &str) -> Response {
+fn accepted(
+    state: &Shared,
+    status: StatusCode,
+    body: &Value,
+    sub: &str,
+    provider: &str,
+    location: &str,
+    op: &str,
+) -> Response {
     let base = format!("{}/subscriptions/{sub}/providers/{provider}/locations/{location}", state.base_url);
     let mut response = json_response(status, body);
     let h = response.headers_mut();
@@ -134,13 +142,25 @@ fn accepted(state: &Shared, status: StatusCode, body: &Value, sub: &str, provide
 }
 
 /// Answers the remediation paths under `/subscriptions/{sub}/…`, or `None` for other paths.
-pub fn dispatch(state: &Shared, method: &Method, path: &str, headers: &HeaderMap, body: &Bytes) -> Option<Response> {
+pub fn dispatch(
+    state: &Shared,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Option<Response> {
     let lower = path.to_ascii_lowercase();
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let sub_id = segments.get(1).copied()?;
-    let operation = lower.contains("/locations/") && (lower.contains("/operations/") || lower.contains("/operationresults/"));
+    let operation = lower.contains("/locations/")
+        && (lower.contains("/operations/") || lower.contains("/operationresults/"));
     let locks = lower.ends_with("/providers/microsoft.authorization/locks");
-    let kinds = ["/microsoft.compute/disks/", "/microsoft.compute/snapshots/", "/microsoft.network/publicipaddresses/", "/microsoft.network/networkinterfaces/"];
+    let kinds = [
+        "/microsoft.compute/disks/",
+        "/microsoft.compute/snapshots/",
+        "/microsoft.network/publicipaddresses/",
+        "/microsoft.network/networkinterfaces/",
+    ];
     let resource = segments.len() == 8 && kinds.iter().any(|k| lower.contains(k));
     if !(operation || locks || resource) {
         return None;
@@ -160,11 +180,18 @@ pub fn dispatch(state: &Shared, method: &Method, path: &str, headers: &HeaderMap
         match *method {
             Method::GET => {
                 let w = world(state);
-                resource_body(state, &w, path).map_or_else(|| not_found(path), |b| json_response(StatusCode::OK, &b))
+                resource_body(state, &w, path)
+                    .map_or_else(|| not_found(path), |b| json_response(StatusCode::OK, &b))
             }
             Method::DELETE => delete(state, path, sub_id),
-            Method::PUT if lower.contains("/microsoft.compute/snapshots/") => put_snapshot(state, path, sub_id, body),
-            _ => arm_error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "The sandbox does not serve this method here."),
+            Method::PUT if lower.contains("/microsoft.compute/snapshots/") => {
+                put_snapshot(state, path, sub_id, body)
+            }
+            _ => arm_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                "The sandbox does not serve this method here.",
+            ),
         }
     })
 }
@@ -212,26 +239,44 @@ fn delete(state: &Shared, id: &str, sub: &str) -> Response {
     *w.deletions.entry(lower).or_insert(0) += 1;
     if w.lost_delete_answers > 0 {
         w.lost_delete_answers -= 1;
-        return arm_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "The answer to the delete was lost.");
+        return arm_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "The answer to the delete was lost.",
+        );
     }
     let op = uuid::Uuid::new_v4().to_string();
     w.operations.insert(op.clone(), Operation { polls_left: POLLS_IN_PROGRESS });
-    let provider = if id.to_ascii_lowercase().contains("/microsoft.network/") { "Microsoft.Network" } else { "Microsoft.Compute" };
+    let provider = if id.to_ascii_lowercase().contains("/microsoft.network/") {
+        "Microsoft.Network"
+    } else {
+        "Microsoft.Compute"
+    };
     let location = body["location"].as_str().unwrap_or("westeurope").to_owned();
     accepted(state, StatusCode::ACCEPTED, &Value::Null, sub, provider, &location, &op)
 }
 
 fn put_snapshot(state: &Shared, id: &str, sub: &str, body: &Bytes) -> Response {
     let Ok(request) = serde_json::from_slice::<Value>(body) else {
-        return arm_error(StatusCode::BAD_REQUEST, "InvalidRequestContent", "The request content was invalid.");
+        return arm_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestContent",
+            "The request content was invalid.",
+        );
     };
-    let Some(source) = request.pointer("/properties/creationData/sourceResourceId").and_then(Value::as_str) else {
-        return arm_error(StatusCode::BAD_REQUEST, "InvalidParameter", "creationData.sourceResourceId is required.");
+    let Some(source) = request.pointer("/properties/creationData/sourceResourceId").and_then(Value::as_str)
+    else {
+        return arm_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+            "creationData.sourceResourceId is required.",
+        );
     };
     let mut w = world(state);
     let Some(disk) = resource_body(state, &w, source) else { return not_found(source) };
     let name = id.rsplit('/').next().unwrap_or_default();
-    let location = request["location"].as_str().or_else(|| disk["location"].as_str()).unwrap_or("westeurope").to_owned();
+    let location =
+        request["location"].as_str().or_else(|| disk["location"].as_str()).unwrap_or("westeurope").to_owned();
     let created = json!({
         "id": id, "name": name, "type": "Microsoft.Compute/snapshots", "location": location,
         "tags": request.get("tags").cloned().unwrap_or_else(|| json!({})),
@@ -255,12 +300,20 @@ fn poll(state: &Shared, lower_path: &str, op: &str) -> Response {
     let mut w = world(state);
     if w.poll_faults > 0 {
         w.poll_faults -= 1;
-        let mut r = arm_error(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "The server is currently unable to handle the request. Please retry.");
+        let mut r = arm_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            "The server is currently unable to handle the request. Please retry.",
+        );
         r.headers_mut().insert("retry-after", HeaderValue::from(1));
         return r;
     }
     let Some(operation) = w.operations.get_mut(op) else {
-        return arm_error(StatusCode::NOT_FOUND, "OperationNotFound", &format!("The operation '{op}' was not found."));
+        return arm_error(
+            StatusCode::NOT_FOUND,
+            "OperationNotFound",
+            &format!("The operation '{op}' was not found."),
+        );
     };
     let running = operation.polls_left > 0;
     operation.polls_left = operation.polls_left.saturating_sub(1);
@@ -268,8 +321,14 @@ fn poll(state: &Shared, lower_path: &str, op: &str) -> Response {
     let mut response = match (results, running) {
         (true, true) => json_response(StatusCode::ACCEPTED, &Value::Null),
         (true, false) => json_response(StatusCode::NO_CONTENT, &Value::Null),
-        (false, true) => json_response(StatusCode::OK, &json!({"name": op, "status": "InProgress", "startTime": state.estate.as_of.to_string()})),
-        (false, false) => json_response(StatusCode::OK, &json!({"name": op, "status": "Succeeded", "startTime": state.estate.as_of.to_string(), "endTime": state.estate.as_of.to_string()})),
+        (false, true) => json_response(
+            StatusCode::OK,
+            &json!({"name": op, "status": "InProgress", "startTime": state.estate.as_of.to_string()}),
+        ),
+        (false, false) => json_response(
+            StatusCode::OK,
+            &json!({"name": op, "status": "Succeeded", "startTime": state.estate.as_of.to_string(), "endTime": state.estate.as_of.to_string()}),
+        ),
     };
     if running {
         response.headers_mut().insert("retry-after", HeaderValue::from(1));

@@ -69,7 +69,13 @@ pub enum RemediationEnd {
     Retry(String),
 }
 
-fn audit(actor: &str, action: &str, id: &str, metadata: serde_json::Value, at: DateTime<Utc>) -> NewAuditEntry {
+fn audit(
+    actor: &str,
+    action: &str,
+    id: &str,
+    metadata: serde_json::Value,
+    at: DateTime<Utc>,
+) -> NewAuditEntry {
     NewAuditEntry {
         actor: actor.to_owned(),
         action: action.to_owned(),
@@ -95,7 +101,9 @@ impl Store {
         by: &Actor,
     ) -> Result<Remediation, StoreError> {
         let read = match self.backend() {
-            Backend::Sqlite => "SELECT status, status_changed_by FROM recommendations WHERE tenant_id = $1 AND id = $2",
+            Backend::Sqlite => {
+                "SELECT status, status_changed_by FROM recommendations WHERE tenant_id = $1 AND id = $2"
+            }
             Backend::Postgres => {
                 "SELECT status, status_changed_by FROM recommendations WHERE tenant_id = $1 AND id = $2 FOR UPDATE"
             }
@@ -179,7 +187,11 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::NotFound`]; database errors.
-    pub async fn start_remediation(&self, scope: &TenantScope, id: &str) -> Result<Option<Remediation>, StoreError> {
+    pub async fn start_remediation(
+        &self,
+        scope: &TenantScope,
+        id: &str,
+    ) -> Result<Option<Remediation>, StoreError> {
         let at = now();
         let updated = on_pool!(self, pool => {
             sqlx::query(
@@ -299,7 +311,12 @@ impl Store {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn snapshot_removed(&self, scope: &TenantScope, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn snapshot_removed(
+        &self,
+        scope: &TenantScope,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         on_pool!(self, pool => {
             let mut tx = pool.begin_with(self.begin_write()).await?;
             let snapshot: Option<Option<String>> = sqlx::query_scalar(

@@ -37,6 +37,8 @@ pub async fn run(state: &AppState, request: &InvocationRequest) -> Result<Invoca
     let message = message(SPEC.binding, &delivery.message)?;
     let store = support::store(state, SPEC.name)?;
     let ctx = state.remediation().map_err(|why| TriggerError::Failed(why.to_owned()))?;
-    service::run(ctx, store, &message, crate::store::now()).await.map_err(|e| TriggerError::Failed(e.to_string()))?;
+    service::run(ctx, store, &message, crate::store::now())
+        .await
+        .map_err(|e| TriggerError::Failed(e.to_string()))?;
     Ok(InvocationResponse::empty())
 }

@@ -1,6 +1,7 @@
 //! Remediation end to end: approve → execute (the `remediation_execute` function) → `remediate`
 //! (the queue function) against the sandbox, with the refusals, the faults, the roles, the
 //! by-hand fallback and snapshot retention.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
@@ -37,12 +38,16 @@ async fn an_approved_disk_is_snapshotted_deleted_audited_and_recorded() {
 
         // The dry run says exactly what would be done, and changes nothing.
         let approver = world.token("approver-1", &[APPROVER]).await;
-        let dry = world.call(Method::POST, &format!("/api/v1/recommendations/{id}/dry-run"), &approver, None).await;
+        let dry =
+            world.call(Method::POST, &format!("/api/v1/recommendations/{id}/dry-run"), &approver, None).await;
         assert_eq!(dry.status, StatusCode::OK, "{}", dry.body);
         assert_eq!(dry.body["action"], "delete_disk");
         assert_eq!(dry.body["enabled"], true);
         let steps = dry.body["plan"]["steps"].as_array().unwrap();
-        assert_eq!(steps.iter().map(|s| s["method"].as_str().unwrap()).collect::<Vec<_>>(), ["PUT", "DELETE"]);
+        assert_eq!(
+            steps.iter().map(|s| s["method"].as_str().unwrap()).collect::<Vec<_>>(),
+            ["PUT", "DELETE"]
+        );
         assert!(world.sandbox_report().await["deletions"].as_object().unwrap().is_empty());
 
         let admin = world.token("admin-1", &[ADMIN]).await;
@@ -51,7 +56,10 @@ async fn an_approved_disk_is_snapshotted_deleted_audited_and_recorded() {
         assert_eq!(accepted.body["status"], "queued");
         assert_eq!(messages.len(), 1);
         let queued = recommendation(&world, &id).await;
-        assert_eq!((queued["status"].as_str(), queued["remediation"]["status"].as_str()), (Some("approved"), Some("queued")));
+        assert_eq!(
+            (queued["status"].as_str(), queued["remediation"]["status"].as_str()),
+            (Some("approved"), Some("queued"))
+        );
 
         dispatch(&world.state, "remediate", &queue(&messages[0])).await.unwrap();
         let done = recommendation(&world, &id).await;
@@ -71,17 +79,26 @@ async fn an_approved_disk_is_snapshotted_deleted_audited_and_recorded() {
         assert_eq!((queued.0.as_str(), queued.2["approved_by"].as_str()), ("admin-1", Some("approver-1")));
         let executed = audit.iter().find(|(_, a, _)| a == "recommendation.executed").unwrap();
         assert_eq!(executed.0, "admin-1");
-        assert_eq!((executed.2["approved_by"].as_str(), executed.2["executed_by"].as_str()), (Some("approver-1"), Some("admin-1")));
-        assert!(audit.iter().any(|(_, a, m)| a == "remediation.succeeded" && m["approved_by"] == "approver-1"));
+        assert_eq!(
+            (executed.2["approved_by"].as_str(), executed.2["executed_by"].as_str()),
+            (Some("approver-1"), Some("admin-1"))
+        );
+        assert!(
+            audit.iter().any(|(_, a, m)| a == "remediation.succeeded" && m["approved_by"] == "approver-1")
+        );
 
         // The raw layer holds every exchange, write-once, with no token.
         let paths = world.raw.list(&format!("{}/remediation/", world.scope.tenant_id())).await.unwrap();
         assert_eq!(paths.len(), 1, "{paths:?}");
         let text = String::from_utf8(world.raw.get(&paths[0]).await.unwrap().unwrap()).unwrap();
         let kept: Value = serde_json::from_str(&text).unwrap();
-        let methods: Vec<&str> = kept["exchanges"].as_array().unwrap().iter().map(|e| e["method"].as_str().unwrap()).collect();
+        let methods: Vec<&str> =
+            kept["exchanges"].as_array().unwrap().iter().map(|e| e["method"].as_str().unwrap()).collect();
         assert!(methods.contains(&"PUT") && methods.contains(&"DELETE"), "{methods:?}");
-        assert!(methods.iter().filter(|m| **m == "GET").count() >= 5, "state, two lock scopes and the polls: {methods:?}");
+        assert!(
+            methods.iter().filter(|m| **m == "GET").count() >= 5,
+            "state, two lock scopes and the polls: {methods:?}"
+        );
         assert!(!text.contains("Bearer") && !text.contains(&world.sandbox.managed_identity_token()));
         assert!(matches!(
             world.raw.put_create_only(&paths[0], b"{}").await,
@@ -95,13 +112,31 @@ async fn an_approved_disk_is_snapshotted_deleted_audited_and_recorded() {
         // Retention keeps the snapshot for 3 days, then removes it as the remediation identity.
         let ctx = world.state.remediation().unwrap().clone();
         let now = azcops::store::now();
-        let early = azcops::remediation::service::sweep_snapshots(&ctx, &world.store, now + chrono::Duration::days(2)).await.unwrap();
+        let early = azcops::remediation::service::sweep_snapshots(
+            &ctx,
+            &world.store,
+            now + chrono::Duration::days(2),
+        )
+        .await
+        .unwrap();
         assert_eq!(early, 0);
-        let late = azcops::remediation::service::sweep_snapshots(&ctx, &world.store, now + chrono::Duration::days(4)).await.unwrap();
+        let late = azcops::remediation::service::sweep_snapshots(
+            &ctx,
+            &world.store,
+            now + chrono::Duration::days(4),
+        )
+        .await
+        .unwrap();
         assert_eq!(late, 1);
         assert_eq!(world.sandbox_report().await["snapshots"], json!([]));
         assert!(world.audit().await.iter().any(|(_, a, _)| a == "remediation.snapshot_removed"));
-        let again = azcops::remediation::service::sweep_snapshots(&ctx, &world.store, now + chrono::Duration::days(5)).await.unwrap();
+        let again = azcops::remediation::service::sweep_snapshots(
+            &ctx,
+            &world.store,
+            now + chrono::Duration::days(5),
+        )
+        .await
+        .unwrap();
         assert_eq!(again, 0, "a removed snapshot is not removed twice");
         world.finish().await;
     }
@@ -142,7 +177,9 @@ async fn locked_protected_and_attached_resources_are_refused_with_the_reason() {
         world.sandbox_change(json!({"add_locks": [{"scope": resource_group(&ip), "name": "hold", "level": "CanNotDelete"}]})).await;
         let ip_id = world.finding(IP, &ip).await;
         world.approve(&ip_id, "approver-1").await;
-        let dry = world.call(Method::POST, &format!("/api/v1/recommendations/{ip_id}/dry-run"), &approver, None).await;
+        let dry = world
+            .call(Method::POST, &format!("/api/v1/recommendations/{ip_id}/dry-run"), &approver, None)
+            .await;
         assert_eq!(dry.status, StatusCode::CONFLICT, "{}", dry.body);
         assert_eq!(dry.body["error"]["code"], "remediation_refused");
         assert_eq!(dry.body["error"]["details"]["reason"], "locked");
@@ -159,8 +196,13 @@ async fn locked_protected_and_attached_resources_are_refused_with_the_reason() {
         world.sandbox_change(json!({"tags": {nic.clone(): {"Keep-Me": "yes"}}})).await;
         let nic_id = world.finding(NIC, &nic).await;
         world.approve(&nic_id, "approver-1").await;
-        let dry = world.call(Method::POST, &format!("/api/v1/recommendations/{nic_id}/dry-run"), &approver, None).await;
-        assert_eq!((dry.status, dry.body["error"]["details"]["reason"].as_str()), (StatusCode::CONFLICT, Some("protected")));
+        let dry = world
+            .call(Method::POST, &format!("/api/v1/recommendations/{nic_id}/dry-run"), &approver, None)
+            .await;
+        assert_eq!(
+            (dry.status, dry.body["error"]["details"]["reason"].as_str()),
+            (StatusCode::CONFLICT, Some("protected"))
+        );
         let (_, messages) = world.execute(&nic_id, &admin).await;
         dispatch(&world.state, "remediate", &queue(&messages[0])).await.unwrap();
         let refused = recommendation(&world, &nic_id).await;
@@ -170,7 +212,9 @@ async fn locked_protected_and_attached_resources_are_refused_with_the_reason() {
         let disk = world.planted(DISK);
         let disk_id = world.finding(DISK, &disk).await;
         world.approve(&disk_id, "approver-1").await;
-        let dry = world.call(Method::POST, &format!("/api/v1/recommendations/{disk_id}/dry-run"), &approver, None).await;
+        let dry = world
+            .call(Method::POST, &format!("/api/v1/recommendations/{disk_id}/dry-run"), &approver, None)
+            .await;
         assert_eq!(dry.status, StatusCode::OK, "{}", dry.body);
         let (_, messages) = world.execute(&disk_id, &admin).await;
         world.sandbox_change(json!({"attach": {disk.clone(): "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-late"}})).await;
@@ -178,7 +222,10 @@ async fn locked_protected_and_attached_resources_are_refused_with_the_reason() {
         let refused = recommendation(&world, &disk_id).await;
         assert_eq!(refused["status"], "approved");
         assert!(refused["remediation"]["error"].as_str().unwrap().contains("vm-late"), "{refused}");
-        assert!(world.sandbox_report().await["deletions"].as_object().unwrap().is_empty(), "nothing was deleted");
+        assert!(
+            world.sandbox_report().await["deletions"].as_object().unwrap().is_empty(),
+            "nothing was deleted"
+        );
         assert!(world.audit().await.iter().filter(|(_, a, _)| a == "remediation.refused").count() == 3);
         world.finish().await;
     }
@@ -199,7 +246,10 @@ async fn faults_while_polling_are_retried_and_end_in_exactly_one_deletion() {
     dispatch(&world.state, "remediate", &queue(&messages[0])).await.unwrap();
     assert_eq!(recommendation(&world, &ip_id).await["status"], "executed");
     let report = world.sandbox_report().await;
-    assert_eq!((report["deletions"][ip.to_ascii_lowercase()].as_u64(), report["poll_faults"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(
+        (report["deletions"][ip.to_ascii_lowercase()].as_u64(), report["poll_faults"].as_u64()),
+        (Some(1), Some(0))
+    );
 
     // More failed polls in a row than the bound: this delivery fails transiently, the row says
     // why, and the redelivery (the operation long finished) completes it.
@@ -216,8 +266,15 @@ async fn faults_while_polling_are_retried_and_end_in_exactly_one_deletion() {
     assert!(pending["remediation"]["error"].as_str().unwrap().contains("in a row"), "{pending}");
     dispatch(&world.state, "remediate", &queue(&messages[0])).await.unwrap();
     let done = recommendation(&world, &nic_id).await;
-    assert_eq!((done["status"].as_str(), done["remediation"]["status"].as_str()), (Some("executed"), Some("succeeded")));
-    assert_eq!(world.sandbox_report().await["deletions"][nic.to_ascii_lowercase()], 1, "exactly one deletion");
+    assert_eq!(
+        (done["status"].as_str(), done["remediation"]["status"].as_str()),
+        (Some("executed"), Some("succeeded"))
+    );
+    assert_eq!(
+        world.sandbox_report().await["deletions"][nic.to_ascii_lowercase()],
+        1,
+        "exactly one deletion"
+    );
     world.finish().await;
 }
 
@@ -235,7 +292,10 @@ async fn a_delete_whose_answer_is_lost_is_retried_without_a_second_deletion() {
     assert_eq!(recommendation(&world, &id).await["remediation"]["status"], "queued", "back on the queue");
     dispatch(&world.state, "remediate", &queue(&messages[0])).await.unwrap();
     let done = recommendation(&world, &id).await;
-    assert_eq!((done["status"].as_str(), done["remediation"]["status"].as_str()), (Some("executed"), Some("succeeded")));
+    assert_eq!(
+        (done["status"].as_str(), done["remediation"]["status"].as_str()),
+        (Some("executed"), Some("succeeded"))
+    );
     assert_eq!(world.sandbox_report().await["deletions"][ip.to_ascii_lowercase()], 1, "exactly one deletion");
     // Each delivery kept its own exchanges.
     let paths = world.raw.list(&format!("{}/remediation/", world.scope.tenant_id())).await.unwrap();
@@ -278,7 +338,9 @@ async fn only_admins_execute_and_actions_off_keep_the_by_hand_behaviour() {
             let (reply, messages) = world.execute(&id, &token).await;
             assert_eq!(reply.status, StatusCode::FORBIDDEN, "{role}: {}", reply.body);
             assert!(messages.is_empty());
-            let dry = world.call(Method::POST, &format!("/api/v1/recommendations/{id}/dry-run"), &token, None).await;
+            let dry = world
+                .call(Method::POST, &format!("/api/v1/recommendations/{id}/dry-run"), &token, None)
+                .await;
             let expected = if role == READER { StatusCode::FORBIDDEN } else { StatusCode::OK };
             assert_eq!(dry.status, expected, "{role} dry run: {}", dry.body);
         }
@@ -300,7 +362,8 @@ async fn only_admins_execute_and_actions_off_keep_the_by_hand_behaviour() {
         world.approve(&other, "approver-1").await;
         let (reply, messages) = world.execute(&other, &admin).await;
         assert_eq!((reply.status, messages.len()), (StatusCode::OK, 0), "{}", reply.body);
-        let dry = world.call(Method::POST, &format!("/api/v1/recommendations/{other}/dry-run"), &admin, None).await;
+        let dry =
+            world.call(Method::POST, &format!("/api/v1/recommendations/{other}/dry-run"), &admin, None).await;
         assert_eq!(dry.body["error"]["details"]["reason"], "not_applicable");
 
         // An open recommendation cannot be executed through remediation either.
@@ -324,7 +387,11 @@ async fn without_the_remediation_identity_execute_falls_back_to_by_hand_and_says
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert!(messages.is_empty());
     assert_eq!(reply.body["status"], "executed");
-    assert!(reply.body["notice"].as_str().unwrap().contains("AZCOPS_REMEDIATION_CLIENT_ID"), "{}", reply.body);
+    assert!(
+        reply.body["notice"].as_str().unwrap().contains("AZCOPS_REMEDIATION_CLIENT_ID"),
+        "{}",
+        reply.body
+    );
     world.finish().await;
 }
 
@@ -358,12 +425,8 @@ async fn a_deleted_resource_leaves_resource_graph_and_its_cost_stops() {
     let from = as_of - chrono::Days::new(10);
     world.sandbox_change(json!({"deleted": {disk.clone(): from}})).await;
     assert_eq!(graph(disk.clone()).await, 0);
-    let get = client
-        .get(format!("{base}{disk}?api-version=2023-04-02"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let get =
+        client.get(format!("{base}{disk}?api-version=2023-04-02")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(get.status(), 404);
     // The resource's cost in the Cost Management query: nothing from the deletion day on.
     let query = json!({"type": "ActualCost", "timeframe": "Custom",
@@ -371,7 +434,9 @@ async fn a_deleted_resource_leaves_resource_graph_and_its_cost_stops() {
         "dataset": {"granularity": "Daily", "aggregation": {"totalCost": {"name": "Cost", "function": "Sum"}},
             "grouping": [{"type": "Dimension", "name": "ResourceId"}]}});
     let reply: Value = client
-        .post(format!("{base}/subscriptions/{sub}/providers/Microsoft.CostManagement/query?api-version=2023-03-01"))
+        .post(format!(
+            "{base}/subscriptions/{sub}/providers/Microsoft.CostManagement/query?api-version=2023-03-01"
+        ))
         .bearer_auth(&token)
         .json(&query)
         .send()
@@ -380,8 +445,16 @@ async fn a_deleted_resource_leaves_resource_graph_and_its_cost_stops() {
         .json()
         .await
         .unwrap();
-    let columns: Vec<String> = reply["properties"]["columns"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect();
-    let (date, resource) = (columns.iter().position(|c| c == "UsageDate").unwrap(), columns.iter().position(|c| c == "ResourceId").unwrap());
+    let columns: Vec<String> = reply["properties"]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect();
+    let (date, resource) = (
+        columns.iter().position(|c| c == "UsageDate").unwrap(),
+        columns.iter().position(|c| c == "ResourceId").unwrap(),
+    );
     let days: Vec<i64> = reply["properties"]["rows"]
         .as_array()
         .unwrap()

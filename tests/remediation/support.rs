@@ -46,7 +46,10 @@ struct PlatformToken(String);
 #[async_trait]
 impl TokenSource for PlatformToken {
     async fn token(&self, _tenant: Option<&str>, _scope: &str) -> Result<BearerToken, AzureError> {
-        Ok(BearerToken { token: Secret::new(self.0.clone()), expires_at: SystemTime::now() + Duration::from_secs(3000) })
+        Ok(BearerToken {
+            token: Secret::new(self.0.clone()),
+            expires_at: SystemTime::now() + Duration::from_secs(3000),
+        })
     }
 }
 
@@ -69,7 +72,10 @@ pub struct World {
 }
 
 fn oidc() -> String {
-    std::env::var("AZCOPS_TEST_OIDC").ok().filter(|v| !v.is_empty()).expect("AZCOPS_TEST_OIDC (scripts/start-oidc.sh)")
+    std::env::var("AZCOPS_TEST_OIDC")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .expect("AZCOPS_TEST_OIDC (scripts/start-oidc.sh)")
 }
 
 async fn open_store(backend: Backend, dir: &std::path::Path) -> (Store, Option<(String, String)>) {
@@ -82,7 +88,10 @@ async fn open_store(backend: Backend, dir: &std::path::Path) -> (Store, Option<(
                 .expect("AZCOPS_TEST_POSTGRES_URL (scripts/start-postgres.sh)");
             let database = format!("azcops_rem_{}", uuid::Uuid::new_v4().simple());
             let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&server).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}"))).execute(&mut admin).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+                .execute(&mut admin)
+                .await
+                .unwrap();
             let mut url = url::Url::parse(&server).unwrap();
             url.set_path(&format!("/{database}"));
             (url.to_string(), Some((server, database)))
@@ -120,14 +129,22 @@ impl World {
         let tenant = store
             .platform_admin()
             .create_tenant(
-                &NewTenant { name: "customer".into(), azure_tenant_id: tid.clone(), tenant_type: TenantType::External },
+                &NewTenant {
+                    name: "customer".into(),
+                    azure_tenant_id: tid.clone(),
+                    tenant_type: TenantType::External,
+                },
                 &Actor::named("test"),
             )
             .await
             .unwrap();
         let scope = TenantScope::from_trusted_trigger(tenant.id);
         for sub in estate.subscriptions.iter().filter(|s| s.tenant == tenant_index && s.delegated) {
-            let new = NewSubscription { subscription_id: sub.id.clone(), display_name: sub.name.clone(), billing_scope: None };
+            let new = NewSubscription {
+                subscription_id: sub.id.clone(),
+                display_name: sub.name.clone(),
+                billing_scope: None,
+            };
             store.add_subscription(&scope, &new, &Actor::named("test")).await.unwrap();
         }
         let config = ApiConfig::from_source(&SettingsSource::from_pairs(vec![
@@ -163,9 +180,11 @@ impl World {
         estate
             .resources
             .iter()
-            .find(|r| estate.tenants[estate.subscriptions[r.sub].tenant].id == self.tid
-                && estate.subscriptions[r.sub].delegated
-                && r.plant == Plant::Finding(rule))
+            .find(|r| {
+                estate.tenants[estate.subscriptions[r.sub].tenant].id == self.tid
+                    && estate.subscriptions[r.sub].delegated
+                    && r.plant == Plant::Finding(rule)
+            })
             .unwrap_or_else(|| panic!("no planted {rule} in the tenant"))
             .id
             .clone()
@@ -193,7 +212,11 @@ impl World {
             duplicate_of: None,
         };
         self.store.upsert_recommendations(&self.scope, &[upsert]).await.unwrap();
-        let page = self.store.list_recommendations(&self.scope, &Default::default(), PageRequest::new(1, 500).unwrap()).await.unwrap();
+        let page = self
+            .store
+            .list_recommendations(&self.scope, &Default::default(), PageRequest::new(1, 500).unwrap())
+            .await
+            .unwrap();
         page.items.into_iter().find(|r| r.resource_id == resource_id.to_ascii_lowercase()).unwrap().id
     }
 
@@ -267,7 +290,8 @@ impl World {
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
         let outputs: Value = serde_json::from_slice(&bytes).unwrap();
         let res = &outputs["Outputs"]["res"];
-        let status = StatusCode::from_u16(u16::try_from(res["statusCode"].as_u64().unwrap()).unwrap()).unwrap();
+        let status =
+            StatusCode::from_u16(u16::try_from(res["statusCode"].as_u64().unwrap()).unwrap()).unwrap();
         let body = serde_json::from_str(res["body"].as_str().unwrap()).unwrap_or(Value::Null);
         (Reply { status, body }, outputs["Outputs"]["messages"].as_array().cloned().unwrap_or_default())
     }
@@ -281,14 +305,17 @@ impl World {
             into.extend(from.clone());
         }
         let admin = self.token("admin-settings", &[ADMIN]).await;
-        let put = self.call(Method::PUT, "/api/v1/settings/rules", &admin, Some(json!({"remediation": remediation}))).await;
+        let put = self
+            .call(Method::PUT, "/api/v1/settings/rules", &admin, Some(json!({"remediation": remediation})))
+            .await;
         assert_eq!(put.status, StatusCode::OK, "{}", put.body);
     }
 
     /// Approves a recommendation as `approver`.
     pub async fn approve(&self, id: &str, approver: &str) {
         let token = self.token(approver, &[APPROVER]).await;
-        let reply = self.call(Method::POST, &format!("/api/v1/recommendations/{id}/approve"), &token, None).await;
+        let reply =
+            self.call(Method::POST, &format!("/api/v1/recommendations/{id}/approve"), &token, None).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     }
 
@@ -308,7 +335,11 @@ impl World {
 
     /// (actor, action, metadata) of every audit row of the tenant, oldest first.
     pub async fn audit(&self) -> Vec<(String, String, Value)> {
-        let page = self.store.list_audit(&self.scope, &AuditFilter::default(), PageRequest::new(1, 500).unwrap()).await.unwrap();
+        let page = self
+            .store
+            .list_audit(&self.scope, &AuditFilter::default(), PageRequest::new(1, 500).unwrap())
+            .await
+            .unwrap();
         page.items.into_iter().rev().map(|e| (e.actor, e.action, e.metadata.0)).collect()
     }
 
@@ -329,5 +360,6 @@ impl World {
 pub fn queue(message: &Value) -> InvocationRequest {
     let once = serde_json::to_string(&message.to_string()).unwrap();
     let text = serde_json::to_string(&once).unwrap();
-    serde_json::from_str(&format!(r#"{{"Data":{{"message":{text}}},"Metadata":{{"DequeueCount":"1"}}}}"#)).unwrap()
+    serde_json::from_str(&format!(r#"{{"Data":{{"message":{text}}},"Metadata":{{"DequeueCount":"1"}}}}"#))
+        .unwrap()
 }

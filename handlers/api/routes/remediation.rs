@@ -101,7 +101,9 @@ pub async fn dry_run(
         .into_response()),
         Ok(Err(refusal)) => Ok(refused(&refusal.reason, &refusal.message)),
         Err(crate::remediation::RemediationError::Store(e)) => Err(e.into()),
-        Err(e) => Ok(error_body(StatusCode::BAD_GATEWAY, "remediation_unavailable", &e.to_string(), Value::Null)),
+        Err(e) => {
+            Ok(error_body(StatusCode::BAD_GATEWAY, "remediation_unavailable", &e.to_string(), Value::Null))
+        }
     }
 }
 
@@ -148,7 +150,9 @@ async fn execute_for(
             Ok(_) if can_enqueue => return queue(tenant, &rec, action).await,
             Ok(_) => {
                 return Err(ApiError::Unavailable {
-                    message: "remediation is queued by the remediation_execute function, which serves this route".into(),
+                    message:
+                        "remediation is queued by the remediation_execute function, which serves this route"
+                            .into(),
                     retry_after: 1,
                 });
             }
@@ -163,9 +167,16 @@ async fn execute_for(
     let actor = tenant.caller.actor();
     let updated = tenant
         .store
-        .transition_recommendation(&tenant.scope, id, RecommendationStatus::Executed, &actor, reason.as_deref())
+        .transition_recommendation(
+            &tenant.scope,
+            id,
+            RecommendationStatus::Executed,
+            &actor,
+            reason.as_deref(),
+        )
         .await?;
-    let mut body = serde_json::to_value(updated.round_money()).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut body =
+        serde_json::to_value(updated.round_money()).map_err(|e| ApiError::Internal(e.to_string()))?;
     if let (Some(object), Some(notice)) = (body.as_object_mut(), notice) {
         object.insert("notice".into(), Value::String(notice));
     }
@@ -231,13 +242,18 @@ pub async fn execute(
 ///
 /// # Errors
 /// As `execute`: 401/403/404/409/422/503.
-pub async fn execute_envelope(state: &AppState, req: &HttpTriggerRequest) -> Result<(Value, Vec<Value>), ApiError> {
+pub async fn execute_envelope(
+    state: &AppState,
+    req: &HttpTriggerRequest,
+) -> Result<(Value, Vec<Value>), ApiError> {
     let id = match req.params.get("id") {
         Some(id) => id.clone(),
-        None => id_from_url(&req.url).ok_or_else(|| ApiError::NotFound("no recommendation id in the URL".into()))?,
+        None => id_from_url(&req.url)
+            .ok_or_else(|| ApiError::NotFound("no recommendation id in the URL".into()))?,
     };
-    let mut builder =
-        axum::http::Request::builder().method(req.method.as_str()).uri(format!("/api/v1/recommendations/{id}/execute"));
+    let mut builder = axum::http::Request::builder()
+        .method(req.method.as_str())
+        .uri(format!("/api/v1/recommendations/{id}/execute"));
     for (name, values) in &req.headers {
         for value in values {
             builder = builder.header(name.as_str(), value.as_str());
