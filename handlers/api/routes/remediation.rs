@@ -120,6 +120,24 @@ async fn rule_settings(tenant: &Tenant) -> Result<RuleSettings, ApiError> {
     RuleSettings::from_overrides(stored.as_ref()).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
+/// Refuses to record a change made by hand when the recommendation's action is turned on for
+/// the tenant (the dashboard's execute button cannot queue a remediation).
+///
+/// # Errors
+/// 409 naming the API route that queues it; 404; store failures.
+pub(crate) async fn refuse_by_hand_when_remediable(tenant: &Tenant, id: &str) -> Result<(), ApiError> {
+    let rec = tenant.store.get_recommendation(&tenant.scope, id).await?;
+    if Action::for_rule(&rec.rule_id).is_some()
+        && rule_settings(tenant).await?.remediation.enabled(&rec.rule_id)
+    {
+        return Err(ApiError::Conflict(format!(
+            "the remediation of {} is turned on for this tenant: execute it with POST /api/v1/recommendations/{id}/execute, which queues the remediation",
+            rec.rule_id
+        )));
+    }
+    Ok(())
+}
+
 /// What `execute` answers: status, body, and the queue message when a remediation was queued.
 pub(crate) struct Executed {
     status: u16,
