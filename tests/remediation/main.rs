@@ -467,3 +467,46 @@ async fn a_deleted_resource_leaves_resource_graph_and_its_cost_stops() {
     assert!(days.iter().all(|d| *d < cutoff), "no cost from the deletion day: {days:?}");
     world.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remediation_settings_are_checked_audited_and_documented() {
+    let world = World::start(Backend::Sqlite).await;
+    let admin = world.token("admin-1", &[ADMIN]).await;
+    let effective = world.call(Method::GET, "/api/v1/settings/rules", &admin, None).await;
+    let defaults = &effective.body["effective"]["remediation"];
+    assert_eq!(defaults["protect_tag"], "azcops:protect");
+    assert_eq!(defaults["snapshot_retention_days"], 30);
+    assert!(
+        defaults["actions"].as_object().unwrap().values().all(|a| a["enabled"] == false),
+        "all off: {defaults}"
+    );
+    for bad in [
+        json!({"remediation": {"actions": {"rate.savings_plan": {"enabled": true}}}}),
+        json!({"remediation": {"snapshot_retention_days": 0}}),
+        json!({"remediation": {"protect_tag": " "}}),
+        json!({"remediation": {"enabled": true}}),
+    ] {
+        let reply = world.call(Method::PUT, "/api/v1/settings/rules", &admin, Some(bad.clone())).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {}", reply.body);
+    }
+    let approver = world.token("approver-1", &[APPROVER]).await;
+    let on = json!({"remediation": {"actions": {NIC: {"enabled": true}}}});
+    let forbidden = world.call(Method::PUT, "/api/v1/settings/rules", &approver, Some(on.clone())).await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+    world.enable(&[NIC], json!({"protect_tag": "keep"})).await;
+    let updated =
+        world.audit().await.into_iter().filter(|(_, a, _)| a == "rule_settings.updated").collect::<Vec<_>>();
+    assert_eq!(updated.len(), 1);
+    assert_eq!(updated[0].2["after"]["remediation"]["actions"][NIC]["enabled"], true);
+
+    let doc = world.call(Method::GET, "/api/openapi.json", &admin, None).await.body;
+    let dry = &doc["paths"]["/api/v1/recommendations/{id}/dry-run"]["post"]["responses"];
+    assert!(
+        dry.get("200").is_some()
+            && dry["409"]["description"].as_str().unwrap().contains("remediation_refused"),
+        "{dry}"
+    );
+    let execute = &doc["paths"]["/api/v1/recommendations/{id}/execute"]["post"]["responses"];
+    assert!(execute.get("200").is_some() && execute.get("202").is_some(), "{execute}");
+    world.finish().await;
+}

@@ -72,10 +72,10 @@ pub(crate) fn with_remediation(rec: Recommendation, remediation: Option<Remediat
     tag = "recommendations",
     params(("id" = String, Path, description = "Recommendation id")),
     responses(
+        crate::api::openapi::Errors,
         (status = 200, description = "`{recommendation_id, action, enabled, plan}`: the steps (method, path, body, description), the snapshot taken first and its expiry", body = serde_json::Value),
         (status = 409, description = "`remediation_refused`: the finding no longer holds, a lock applies, the resource is protected, or the rule has no action (`details.reason`)", body = crate::api::schemas::ErrorBody),
         (status = 502, description = "ARM could not be read (`remediation_unavailable`)", body = crate::api::schemas::ErrorBody),
-        crate::api::openapi::Errors
     )
 )]
 pub async fn dry_run(
@@ -238,9 +238,10 @@ async fn queue(tenant: &Tenant, rec: &Recommendation, action: Action) -> Result<
     params(("id" = String, Path, description = "Recommendation id")),
     request_body(content = Option<ExecuteBody>, description = "Optional note"),
     responses(
+        crate::api::openapi::Errors,
+        (status = 409, description = "The recommendation is not `approved`, or a remediation of it is already queued or running", body = crate::api::schemas::ErrorBody),
         (status = 200, description = "No action applies (another rule, or the tenant's action is off): the change made by hand is recorded and the recommendation is `executed`. When the action is on but remediation is not configured, `notice` says so", body = crate::api::schemas::Recommendation),
         (status = 202, description = "A remediation is queued; the recommendation becomes `executed` once Azure confirms (see its `remediation`)", body = RemediationQueued, headers(("Location" = String))),
-        crate::api::openapi::Errors
     )
 )]
 pub async fn execute(
