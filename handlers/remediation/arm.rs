@@ -182,6 +182,8 @@ impl<'a> ArmSession<'a> {
                     budget.failed(&format!("HTTP {}", a.status)).map_err(RemediationError::PollsFailing)?;
                     continue;
                 }
+                // A status link the client will not follow (another host) never becomes followable.
+                Err(AzureError::InvalidRequest(why)) => return Err(RemediationError::Failed(why)),
                 Err(e) => {
                     budget.failed(&e.to_string()).map_err(RemediationError::PollsFailing)?;
                     continue;
