@@ -1,4 +1,5 @@
-//! Cost analytics over daily series: anomaly detection and month-end forecasts.
+//! Cost analytics over daily series: anomaly detection, month-end forecasts and realised
+//! savings.
 //!
 //! Pure like `rules/`: no I/O, no async, no store or Azure imports. The store reads the daily
 //! series (see `Store::daily_cost_series`) and hands them here; what comes back is plain data
@@ -9,6 +10,7 @@
 
 pub mod anomaly;
 pub mod forecast;
+pub mod realised;
 pub mod series;
 mod stats;
 

@@ -25,6 +25,7 @@ impl RoundMoney for CostRow {
 impl RoundMoney for Recommendation {
     fn round_money(mut self) -> Self {
         self.estimated_monthly_savings = round_to_minor_unit(self.estimated_monthly_savings, &self.currency);
+        self.realised = self.realised.map(RoundMoney::round_money);
         self
     }
 }

@@ -11,7 +11,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::routes::{
-    admin, analytics, budgets, costs, data, explore, notifications, recommendations, remediation, settings,
+    admin, analytics, budgets, costs, data, explore, notifications, recommendations, remediation, savings,
+    settings,
 };
 use super::schemas;
 
@@ -133,6 +134,7 @@ pub enum ExportResponses {
         recommendations::summary,
         recommendations::export,
         recommendations::audit_logs,
+        savings::realised,
         budgets::list,
         budgets::get_one,
         budgets::create,
@@ -156,6 +158,7 @@ pub enum ExportResponses {
         data::OrderParam,
         recommendations::SortParam,
         recommendations::StatusParam,
+        savings::RealisedParam,
         analytics::AnomalyStatusParam,
         analytics::SeverityParam
     )),

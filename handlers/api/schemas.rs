@@ -107,4 +107,7 @@ pub struct RecommendationSummary {
     pub advisor_agreements: i64,
     /// Every group.
     pub groups: Vec<RecommendationGroup>,
+    /// Executed recommendations of the last 12 months: identified vs realised savings per
+    /// month of execution and currency (see `GET /savings/realised`).
+    pub realised_by_month: Vec<crate::store::RealisedMonth>,
 }

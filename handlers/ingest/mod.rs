@@ -24,8 +24,12 @@ pub use plan::{PlannedRun, RunKind, RunTrigger, plan_runs};
 pub use snapshot::Connector;
 
 /// Settings read by ingestion.
-pub const SETTINGS: &[&str] =
-    &["AZCOPS_INGEST_COST_DAYS", "AZCOPS_INGEST_REFRESH_DAYS", "AZCOPS_INGEST_CONCURRENCY"];
+pub const SETTINGS: &[&str] = &[
+    "AZCOPS_INGEST_COST_DAYS",
+    "AZCOPS_INGEST_REFRESH_DAYS",
+    "AZCOPS_INGEST_CONCURRENCY",
+    "AZCOPS_REALISED_SAVINGS_MIN_DAYS",
+];
 
 /// Ingestion settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,12 +42,15 @@ pub struct IngestConfig {
     pub refresh_days: i64,
     /// Subscriptions `azcops ingest` processes at once.
     pub concurrency: usize,
+    /// Days after execution with cost data before the nightly verification (run after each
+    /// subscription's evaluation) gives a realised-savings verdict other than `pending`.
+    pub realised_min_days: u32,
 }
 
 impl IngestConfig {
     /// Reads `AZCOPS_INGEST_COST_DAYS` (default 35: the 30 days savings are priced on, plus late
-    /// billing corrections), `AZCOPS_INGEST_REFRESH_DAYS` (default 3) and
-    /// `AZCOPS_INGEST_CONCURRENCY` (default 10).
+    /// billing corrections), `AZCOPS_INGEST_REFRESH_DAYS` (default 3),
+    /// `AZCOPS_INGEST_CONCURRENCY` (default 10) and `AZCOPS_REALISED_SAVINGS_MIN_DAYS` (default 30).
     ///
     /// # Errors
     /// A value does not parse or is out of range.
@@ -63,13 +70,25 @@ impl IngestConfig {
         if concurrency == 0 {
             return Err(ConfigError::invalid("AZCOPS_INGEST_CONCURRENCY", "must be at least 1"));
         }
-        Ok(Self { cost_days, refresh_days, concurrency })
+        let realised_min_days: u32 = source.parse_or(
+            "AZCOPS_REALISED_SAVINGS_MIN_DAYS",
+            crate::analytics::realised::DEFAULT_MIN_DAYS_AFTER,
+        )?;
+        if !(1..=crate::analytics::realised::WINDOW_DAYS).contains(&realised_min_days) {
+            return Err(ConfigError::invalid("AZCOPS_REALISED_SAVINGS_MIN_DAYS", "must be 1..=30"));
+        }
+        Ok(Self { cost_days, refresh_days, concurrency, realised_min_days })
     }
 }
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        Self { cost_days: 35, refresh_days: 3, concurrency: 10 }
+        Self {
+            cost_days: 35,
+            refresh_days: 3,
+            concurrency: 10,
+            realised_min_days: crate::analytics::realised::DEFAULT_MIN_DAYS_AFTER,
+        }
     }
 }
 

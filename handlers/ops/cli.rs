@@ -50,6 +50,8 @@ enum Command {
     Rollups(super::rollups::RollupsArgs),
     /// Cost Management exports: ingest one run (`exports ingest`), set a subscription's cost source.
     Exports(super::exports::ExportsArgs),
+    /// Realised savings of executed recommendations (`savings verify --tenant T [--as-of DATE]`).
+    Savings(super::savings::SavingsArgs),
 }
 
 #[derive(clap::Args)]
@@ -109,6 +111,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rollups(args) => super::rollups::run(args, &local_app()?).await?,
         Command::Channel(args) => super::channels::run(args, &local_app()?).await?,
         Command::Exports(args) => super::exports::run(args, &local_app()?).await?,
+        Command::Savings(args) => super::savings::run(args, &local_app()?).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod migrate;
 pub mod rollups;
 pub mod sandbox;
+pub mod savings;
 pub mod serve;
 pub mod subscriptions;
 pub mod tenants;

@@ -38,6 +38,7 @@ mod ingestion;
 pub mod lifecycle;
 pub(crate) mod notify;
 mod page;
+mod realised_savings;
 mod recommendation_summary;
 mod recommendations;
 mod remediations;
@@ -87,6 +88,10 @@ pub use notify::{
     NotificationChannel, NotificationRoute, PendingWork, RouteInput, redact_url,
 };
 pub use page::{MAX_PAGE_SIZE, Page, PageRequest};
+pub use realised_savings::{
+    MAX_COST_ROWS_PER_RUN, MAX_RECOMMENDATIONS_PER_RUN, MAX_ROLLUP_MONTHS, RealisedLimits, RealisedMonth,
+    RealisedSavings, VerificationReport,
+};
 pub use recommendation_summary::RecommendationGroup;
 pub use recommendations::{
     Recommendation, RecommendationFilter, RecommendationSort, RecommendationUpsert, StaleFindingKey,

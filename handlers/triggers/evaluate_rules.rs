@@ -1,4 +1,6 @@
-//! `evaluate_rules`: runs the rule engine when a subscription's manifest blob is created.
+//! `evaluate_rules`: runs the rule engine when a subscription's manifest blob is created, then
+//! verifies the realised savings of the subscription's executed recommendations against the
+//! costs the same nightly run just stored.
 
 use crate::invocation::{BlobTrigger, InvocationRequest, InvocationResponse, TriggerPayload};
 use crate::state::AppState;
@@ -38,5 +40,27 @@ pub async fn run(state: &AppState, request: &InvocationRequest) -> Result<Invoca
         monthly_savings = summary.monthly_savings,
         "rules evaluated"
     );
+    verify_realised(ctx, &manifest.tenant_id, &manifest.subscription_id).await;
     Ok(InvocationResponse::empty())
+}
+
+/// The daily realised-savings step. The findings are stored whatever happens here, so a
+/// failure is logged rather than failing (and retrying) the evaluation; the next night retries.
+async fn verify_realised(ctx: &crate::ingest::IngestContext, tenant_id: &str, subscription_id: &str) {
+    let scope = crate::store::TenantScope::from_trusted_trigger(tenant_id);
+    let limits =
+        crate::store::RealisedLimits { min_days_after: ctx.config.realised_min_days, ..Default::default() };
+    let today = crate::store::now().date_naive();
+    match ctx.store.verify_realised_savings(&scope, today, Some(subscription_id), limits).await {
+        Ok(report) => tracing::info!(
+            due = report.due,
+            verified = report.verified.len(),
+            deferred = report.deferred,
+            cost_rows = report.cost_rows,
+            "realised savings verified"
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "realised savings verification failed; the findings are stored")
+        }
+    }
 }

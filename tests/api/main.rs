@@ -16,6 +16,7 @@ mod lifecycle;
 mod limits;
 mod money;
 mod ownership;
+mod realised;
 mod requests;
 mod rule_settings;
 mod sandbox;

@@ -38,6 +38,28 @@ async fn a_nightly_run_lands_exactly_what_the_estate_holds() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_nightly_evaluation_verifies_realised_savings() {
+    let world = World::start(Backends::Embedded, FaultConfig::default()).await;
+    world.register_all();
+    let id = world.executed_recommendation().await;
+    assert!(world.realised_of(&id).await.is_empty());
+    check(&world.nightly(), "azcops dev --run nightly_ingest");
+    let rows = world.realised_of(&id).await;
+    assert_eq!(rows.len(), 1, "the subscription's evaluation verified its executed recommendation");
+    // Executed today, on a resource without cost: nothing to compare yet.
+    assert_eq!(rows[0].verdict.as_str(), "no_data");
+    assert_eq!(rows[0].as_of, chrono::Utc::now().date_naive());
+    // The operator command runs the same verification and prints each verdict.
+    let tenant = world.estate().tenants[0].id.clone();
+    let out =
+        world.azcops(&["savings", "verify", "--tenant", &tenant, "--as-of", &rows[0].as_of.to_string()]);
+    check(&out, "azcops savings verify");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains(&id) && printed.contains("no_data"), "{printed}");
+    assert!(printed.contains("1 verified as of"), "{printed}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_same_run_on_azurite_and_postgresql() {
     let Some(backends) = Backends::real().await else { return };
     let world = World::start(backends, FaultConfig::default()).await;

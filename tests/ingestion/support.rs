@@ -8,7 +8,8 @@ use azcops::sandbox::control::FaultConfig;
 use azcops::sandbox::estate::{Estate, Kind};
 use azcops::sandbox::{RunningSandbox, Sandbox, SandboxOptions, usage};
 use azcops::store::{
-    CostFilter, IngestionItem, PageRequest, ResourceFilter, Store, StoreConfig, TenantScope,
+    CostFilter, IngestionItem, PageRequest, RecommendationStatus, ResourceFilter, Store, StoreConfig,
+    TenantScope,
 };
 use sha2::{Digest, Sha256};
 
@@ -296,6 +297,54 @@ impl World {
     /// How many tenants the estate has.
     pub fn tenant_count(&self) -> usize {
         self.estate().tenants.len()
+    }
+
+    /// Puts an executed recommendation in tenant 0's first registered subscription (through
+    /// the store's audited lifecycle, as a person would) and returns its id.
+    pub async fn executed_recommendation(&self) -> String {
+        let store = self.store().await;
+        let scope = self.scope_of(&store, 0).await;
+        let subscription = store.list_active_subscriptions(&scope).await.unwrap()[0].subscription_id.clone();
+        let finding = azcops::store::RecommendationUpsert {
+            subscription_id: subscription.clone(),
+            resource_id: format!(
+                "/subscriptions/{subscription}/resourcegroups/rg-gone/providers/microsoft.compute/disks/gone"
+            ),
+            rule_id: "waste.unattached_disk".into(),
+            source: "rule".into(),
+            category: "waste".into(),
+            title: "Delete gone".into(),
+            estimated_monthly_savings: 12.0,
+            savings_basis: "observed_cost".into(),
+            currency: "USD".into(),
+            confidence_score: 0.9,
+            risk_level: "low".into(),
+            effort_level: "low".into(),
+            priority_score: 10.0,
+            evidence: serde_json::json!({}),
+            detected_at: azcops::store::now(),
+            duplicate_of: None,
+        };
+        store.upsert_recommendations(&scope, &[finding]).await.unwrap();
+        let filter =
+            azcops::store::RecommendationFilter { subscription_id: Some(subscription), ..Default::default() };
+        let page =
+            store.list_recommendations(&scope, &filter, PageRequest::new(1, 500).unwrap()).await.unwrap();
+        let id = page.items.iter().find(|r| r.title == "Delete gone").unwrap().id.clone();
+        for to in [RecommendationStatus::Approved, RecommendationStatus::Executed] {
+            store.transition_recommendation(&scope, &id, to, "test", None).await.unwrap();
+        }
+        store.close().await;
+        id
+    }
+
+    /// The realised savings stored for recommendation `id` of tenant 0.
+    pub async fn realised_of(&self, id: &str) -> Vec<azcops::store::RealisedSavings> {
+        let store = self.store().await;
+        let scope = self.scope_of(&store, 0).await;
+        let rows = store.realised_savings_of(&scope, &[id.to_owned()]).await.unwrap();
+        store.close().await;
+        rows
     }
 
     async fn store(&self) -> Store {

@@ -11,6 +11,7 @@ pub(crate) mod ingestion;
 pub(crate) mod notifications;
 pub(crate) mod recommendations;
 pub(crate) mod remediation;
+pub(crate) mod savings;
 pub(crate) mod settings;
 
 use axum::Router;
@@ -56,6 +57,7 @@ pub fn v1() -> Router<AppState> {
         .route("/recommendations/{id}/execute", post(remediation::execute))
         .route("/recommendations/{id}/dry-run", post(remediation::dry_run))
         .route("/audit-logs", get(recommendations::audit_logs))
+        .route("/savings/realised", get(savings::realised))
         .route("/settings/rules", get(settings::get_rules).put(settings::put_rules))
         .route("/budgets", get(budgets::list).post(budgets::create))
         .route("/budgets/{id}", get(budgets::get_one).patch(budgets::update).delete(budgets::delete))

@@ -77,6 +77,8 @@ pub struct ListQuery {
     subscription_id: Option<String>,
     #[param(minimum = 0)]
     min_savings: Option<f64>,
+    /// Only executed recommendations with this realised-savings verdict.
+    realised: Option<super::savings::RealisedParam>,
     #[serde(default)]
     sort: SortParam,
     #[serde(default = "crate::api::extract::first_page")]
@@ -100,6 +102,7 @@ impl ListQuery {
             rule_id: self.rule.clone(),
             subscription_id: self.subscription_id.clone(),
             min_savings: self.min_savings,
+            realised: self.realised.map(Into::into),
             sort: match self.sort {
                 SortParam::Priority => RecommendationSort::Priority,
                 SortParam::Savings => RecommendationSort::Savings,
@@ -237,7 +240,9 @@ pub async fn summary(tenant: Tenant) -> Result<Response, ApiError> {
         .map(RoundMoney::round_money)
         .collect();
     let agreements = tenant.store.count_advisor_agreements(&tenant.scope).await?;
-    Ok(Json(summary_body(&groups, agreements)).into_response())
+    let mut body = summary_body(&groups, agreements);
+    body["realised_by_month"] = json!(super::savings::summary_months(&tenant.store, &tenant.scope).await?);
+    Ok(Json(body).into_response())
 }
 
 /// Totals per currency (never added across currencies); the top-level figures are those of the
@@ -335,6 +340,10 @@ pub async fn export(
                 "first_detected_at",
                 "last_detected_at",
                 "duplicate_of",
+                "realised_monthly_savings",
+                "realised_basis",
+                "realised_confidence",
+                "realised_verdict",
             ],
             row: recommendation_row,
         },
@@ -369,6 +378,9 @@ fn recommendation_row(r: &Recommendation) -> Vec<String> {
         r.last_detected_at.to_rfc3339(),
         r.duplicate_of.clone().unwrap_or_default(),
     ]
+    .into_iter()
+    .chain(super::savings::csv_cells(r.realised.as_ref()))
+    .collect()
 }
 
 /// Filters of `GET /audit-logs`.

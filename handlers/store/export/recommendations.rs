@@ -53,7 +53,7 @@ impl Store {
             SortDirection::Asc => ("ASC", ">=", ">"),
             SortDirection::Desc => ("DESC", "<=", "<"),
         };
-        Ok(on_pool!(self, pool => {
+        let mut rows: Vec<Recommendation> = on_pool!(self, pool => {
             let mut qb = QueryBuilder::new(SELECT);
             push_filters(&mut qb, scope, filter);
             if let Some(after) = after {
@@ -63,7 +63,9 @@ impl Store {
             }
             qb.push(format_args!(" ORDER BY {column} {order}, id LIMIT ")).push_bind(limit);
             qb.build_query_as().fetch_all(pool).await?
-        }))
+        });
+        self.attach_realised(scope, &mut rows).await?;
+        Ok(rows)
     }
 
     /// How many recommendations match `filter`, counting no further than `upto`.

@@ -113,6 +113,9 @@ pub struct Recommendation {
     /// For an Advisor recommendation: the rule id of AzCops's own finding on the same resource
     /// that it agrees with; such a row is evidence, not a second saving.
     pub duplicate_of: Option<String>,
+    /// What an executed recommendation actually saved (`null` until verified).
+    #[sqlx(skip)]
+    pub realised: Option<super::RealisedSavings>,
 }
 
 impl TryFrom<String> for RecommendationStatus {
@@ -146,6 +149,8 @@ pub struct RecommendationFilter {
     pub subscription_id: Option<String>,
     /// At least these monthly savings.
     pub min_savings: Option<f64>,
+    /// Only executed recommendations whose realised-savings verdict is this one.
+    pub realised: Option<crate::analytics::realised::Verdict>,
     /// Sort key.
     pub sort: RecommendationSort,
     /// Direction (default descending: most important first).
@@ -183,6 +188,13 @@ where
     if let Some(min) = filter.min_savings {
         qb.push(" AND estimated_monthly_savings >= ").push_bind(min);
     }
+    if let Some(verdict) = filter.realised {
+        qb.push(" AND id IN (SELECT recommendation_id FROM realised_savings WHERE tenant_id = ")
+            .push_bind(scope.tenant_id().to_owned())
+            .push(" AND verdict = ")
+            .push_bind(verdict.as_str().to_owned())
+            .push(")");
+    }
 }
 
 pub(super) fn system_audit(
@@ -217,7 +229,7 @@ impl Store {
             RecommendationSort::Savings => "estimated_monthly_savings",
         };
         let direction = filter.direction.unwrap_or(SortDirection::Desc).sql();
-        let (items, total) = on_pool!(self, pool => {
+        let (mut items, total) = on_pool!(self, pool => {
             let mut qb = QueryBuilder::new(SELECT);
             push_filters(&mut qb, scope, filter);
             qb.push(format_args!(" ORDER BY {column} {direction}, id LIMIT ")).push_bind(page.limit());
@@ -228,6 +240,7 @@ impl Store {
             let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
             (items, total)
         });
+        self.attach_realised(scope, &mut items).await?;
         Ok(page.into_page(items, total))
     }
 
@@ -240,13 +253,16 @@ impl Store {
         scope: &TenantScope,
         id: &str,
     ) -> Result<Recommendation, StoreError> {
-        on_pool!(self, pool => {
+        let found: Option<Recommendation> = on_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT}tenant_id = $1 AND id = $2")))
                 .bind(scope.tenant_id())
                 .bind(id)
                 .fetch_optional(pool)
                 .await?
-        })
-        .ok_or(StoreError::NotFound)
+        });
+        let mut items = [found.ok_or(StoreError::NotFound)?];
+        self.attach_realised(scope, &mut items).await?;
+        let [item] = items;
+        Ok(item)
     }
 }

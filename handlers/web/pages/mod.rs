@@ -7,6 +7,7 @@ pub mod governance;
 pub mod ingestion;
 pub mod layout;
 pub mod overview;
+pub mod realised;
 pub mod recommendation;
 pub mod recommendations;
 pub mod resources;

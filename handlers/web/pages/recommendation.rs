@@ -72,6 +72,7 @@ pub async fn detail(viewer: Viewer, Path(id): Path<String>) -> Result<Response, 
             dt { "Detected" } dd { "first " (when(r.first_detected_at)) ", last " (when(r.last_detected_at)) }
             @if let Some(d) = &r.duplicate_of { dt { "Agrees with" } dd { (d) " (not counted twice)" } }
         }
+        (super::realised::section(r.realised.as_ref()))
         (action_forms(&viewer, &r, &actions))
         section aria-labelledby="evidence-h" {
             h2 #evidence-h { "Evidence" }

@@ -75,6 +75,7 @@ impl ListQuery {
             min_savings,
             sort,
             direction: Some(SortDirection::Desc),
+            ..RecommendationFilter::default()
         })
     }
 

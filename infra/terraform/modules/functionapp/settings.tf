@@ -19,6 +19,10 @@ locals {
     AZCOPS_INGEST_COST_DAYS    = "35"
     AZCOPS_INGEST_REFRESH_DAYS = "3"
 
+    # Days after execution with cost data before a realised-savings verdict (nightly, after
+    # each subscription's rule evaluation).
+    AZCOPS_REALISED_SAVINGS_MIN_DAYS = "30"
+
     # Entra-only PostgreSQL: the password-less DATABASE_URL logs in with the identity's token.
     DATABASE_URL              = var.database_url
     AZCOPS_DB_MAX_CONNECTIONS = tostring(var.db_max_connections)
