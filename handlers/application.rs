@@ -103,6 +103,14 @@ impl Application {
             .with_web(self.settings.web.clone(), &self.settings.azure)
             .with_exports(self.settings.exports.clone())
             .with_notify(self.settings.notify.clone(), self.notify_tokens())
+            .with_remediation(self.remediation().await)
+    }
+
+    /// Remediation's context when `AZCOPS_REMEDIATION_CLIENT_ID` is set, or why it is off.
+    pub async fn remediation(&self) -> Result<crate::remediation::RemediationContext, String> {
+        let arm = self.settings.remediation.client(&self.settings.azure)?;
+        let raw = crate::raw::open(&self.settings.raw).await.map_err(|e| e.to_string())?;
+        Ok(crate::remediation::RemediationContext { arm, raw, wait_cap: crate::remediation::MAX_POLL_WAIT })
     }
 
     /// The managed identity's token source for ACS email, when email is configured and an

@@ -24,6 +24,7 @@ pub mod notify;
 pub mod ops;
 pub mod outbound;
 pub mod raw;
+pub mod remediation;
 pub mod rules;
 pub mod sandbox;
 pub mod settings;

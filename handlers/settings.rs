@@ -37,6 +37,8 @@ pub struct Settings {
     pub web: crate::web::WebConfig,
     /// Notifications: the channel secret key, delivery bounds, ACS email.
     pub notify: crate::notify::NotifyConfig,
+    /// Remediation: the identity it acts with.
+    pub remediation: crate::remediation::RemediationConfig,
     source: SettingsSource,
 }
 
@@ -103,6 +105,7 @@ impl Settings {
                 api,
                 web,
                 notify,
+                remediation: crate::remediation::RemediationConfig::from_source(&source),
                 source,
             }),
             _ => Err(SettingsError { problems }),
@@ -129,6 +132,7 @@ impl Settings {
             crate::api::SETTINGS,
             crate::web::SETTINGS,
             crate::notify::SETTINGS,
+            crate::remediation::SETTINGS,
             crate::ops::SETTINGS,
             PLATFORM_IDENTITY_SETTINGS,
         ]

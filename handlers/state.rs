@@ -86,6 +86,7 @@ struct Inner {
     web: Option<Arc<crate::web::WebRuntime>>,
     notify: Option<Arc<crate::notify::service::Notifier>>,
     exports: Arc<crate::exports::ExportsConfig>,
+    remediation: Result<crate::remediation::RemediationContext, String>,
 }
 
 impl AppState {
@@ -104,6 +105,7 @@ impl AppState {
                 web: None,
                 notify: None,
                 exports: Arc::default(),
+                remediation: Err(NO_REMEDIATION.to_owned()),
             }),
         }
     }
@@ -129,6 +131,7 @@ impl AppState {
                 web: None,
                 notify: None,
                 exports: Arc::default(),
+                remediation: Err(NO_REMEDIATION.to_owned()),
             }),
         }
     }
@@ -222,11 +225,27 @@ impl AppState {
         &self.inner.exports
     }
 
+    /// Adds remediation (its identity's ARM client and the raw layer), or why it is off.
+    pub fn with_remediation(
+        self,
+        remediation: Result<crate::remediation::RemediationContext, String>,
+    ) -> Self {
+        self.changed(|inner| inner.remediation = remediation)
+    }
+
+    /// Remediation, or why this process has none.
+    pub fn remediation(&self) -> Result<&crate::remediation::RemediationContext, &str> {
+        self.inner.remediation.as_ref().map_err(String::as_str)
+    }
+
     /// Diagnostic function options.
     pub fn diagnostics(&self) -> DiagnosticOptions {
         self.inner.diagnostics
     }
 }
+
+/// Why remediation is off until it is configured.
+const NO_REMEDIATION: &str = "remediation is off: AZCOPS_REMEDIATION_CLIENT_ID is not set";
 
 /// The binary's version, reported by `/api/health`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

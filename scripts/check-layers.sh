@@ -25,6 +25,7 @@ RULES = {
     "store": ({"api", "ingest", "triggers"}, set()),
     "invocation": ({"*"}, set()),
     "ingest": ({"invocation", "api"}, set()),
+    "remediation": ({"invocation", "api", "triggers", "ingest", "web"}, set()),
 }
 
 CRATE_PATH = re.compile(r"\bcrate::(\{)?\s*([A-Za-z_][A-Za-z0-9_]*)?")

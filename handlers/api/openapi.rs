@@ -11,7 +11,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::routes::{
-    admin, analytics, budgets, costs, data, explore, notifications, recommendations, savings, settings,
+    admin, analytics, budgets, costs, data, explore, notifications, recommendations, remediation, savings,
+    settings,
 };
 use super::schemas;
 
@@ -128,7 +129,8 @@ pub enum ExportResponses {
         recommendations::reject,
         recommendations::dismiss,
         recommendations::reopen,
-        recommendations::execute,
+        remediation::execute,
+        remediation::dry_run,
         recommendations::summary,
         recommendations::export,
         recommendations::audit_logs,

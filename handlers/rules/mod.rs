@@ -32,7 +32,7 @@ pub use error::RulesError;
 pub use evidence::Evidence;
 pub use prices::{PriceBook, PriceKey};
 pub use scoring::{Effort, Risk};
-pub use settings::RuleSettings;
+pub use settings::{ActionSetting, REMEDIABLE_RULES, RemediationSettings, RuleSettings};
 pub use snapshot::SubscriptionSnapshot;
 
 /// What kind of saving a rule finds.

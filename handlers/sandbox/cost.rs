@@ -188,10 +188,15 @@ pub async fn query(
     }
     let mut totals: BTreeMap<(String, Vec<String>), f64> = BTreeMap::new();
     let resources = estate.resources_of(sub);
+    let gone = super::remediation::deletion_days(state);
     let mut lines: Vec<Line<'_>> = Vec::new();
     for day in lo.iter_days().take_while(|d| *d <= hi) {
         lines.clear();
         for r in resources.iter().filter(|r| rg.as_deref().is_none_or(|g| g.eq_ignore_ascii_case(&r.rg))) {
+            // A resource deleted through ARM costs nothing from its deletion day.
+            if gone.get(&r.id.to_ascii_lowercase()).is_some_and(|on| day >= *on) {
+                continue;
+            }
             let Some((actual, amort)) = usage::day_cost(estate, r, day) else { continue };
             let Some((meter, _)) = usage::charge(r) else { continue };
             let reserved = matches!(r.kind, super::estate::Kind::Vm { reserved: true, .. });

@@ -3,6 +3,7 @@
 //! per-principal quota.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -168,10 +169,11 @@ fn cheap_value<'a>(estate: &'a Estate, r: &'a Resource, column: &str) -> Cow<'a,
     }
 }
 
-fn matching<'a>(estate: &'a Estate, subs: &[usize], q: &Query) -> Vec<&'a Resource> {
+fn matching<'a>(estate: &'a Estate, subs: &[usize], q: &Query, gone: &HashSet<String>) -> Vec<&'a Resource> {
     let mut rows: Vec<&Resource> = subs
         .iter()
         .flat_map(|s| estate.resources_of(*s))
+        .filter(|r| !gone.contains(&r.id.to_ascii_lowercase()))
         .filter(|r| q.conditions.iter().all(|c| c.op.test(&cheap_value(estate, r, &c.column), &c.value)))
         .collect();
     if let Some((col, asc)) = &q.order {
@@ -253,6 +255,8 @@ fn run(state: &Shared, claims: &super::auth::Claims, body: &[u8]) -> Response {
         },
     };
     let estate = &state.estate;
+    // Resources deleted through ARM are gone from Resource Graph too.
+    let gone = super::remediation::deleted_ids(state);
     // Like the real service, subscriptions the caller cannot read are silently left out.
     let subs: Vec<usize> = match request.get("subscriptions").and_then(Value::as_array) {
         Some(list) => list
@@ -279,7 +283,7 @@ fn run(state: &Shared, claims: &super::auth::Claims, body: &[u8]) -> Response {
     let (columns, data, total, more): (Vec<String>, Vec<Map<String, Value>>, usize, bool) =
         match (fast, general) {
             (Some(q), _) => {
-                let rows = matching(estate, &subs, &q);
+                let rows = matching(estate, &subs, &q, &gone);
                 if q.count {
                     let mut row = Map::new();
                     row.insert("Count".into(), json!(rows.len()));
@@ -312,6 +316,7 @@ fn run(state: &Shared, claims: &super::auth::Claims, body: &[u8]) -> Response {
                         Table::Resources => subs
                             .iter()
                             .flat_map(|s| estate.resources_of(*s))
+                            .filter(|r| !gone.contains(&r.id.to_ascii_lowercase()))
                             .map(|r| render::resource_row(estate, r))
                             .collect(),
                         Table::Containers => containers(estate, &subs),

@@ -77,6 +77,7 @@ pub mod notify_servicenow;
 pub mod notify_teams;
 pub mod prices;
 pub mod quota_use;
+pub mod remediation;
 pub mod render;
 pub mod retail;
 pub mod server;
@@ -278,6 +279,7 @@ impl Sandbox {
             telemetry: telemetry::TelemetrySink::default(),
             notify: notify_acs::NotifySink::default(),
             tickets: notify_servicenow::TicketBook::default(),
+            remediation: Mutex::default(),
         });
         let app = server::router(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -43,6 +43,8 @@ pub struct AppState {
     pub notify: super::notify_acs::NotifySink,
     /// The tickets the ServiceNow and Jira simulations hold.
     pub tickets: super::notify_servicenow::TicketBook,
+    /// What remediation changed: deletions, snapshots, locks, attachments, faults.
+    pub remediation: Mutex<super::remediation::RemediationWorld>,
 }
 
 /// Handler state.
@@ -453,6 +455,7 @@ pub fn router(state: Shared) -> Router {
         .route("/rest/api/3/search/jql", get(super::notify_jira::search))
         .route("/_sandbox/tickets", get(super::notify_servicenow::list))
         .route("/_sandbox/tickets/{key}/close", post(super::notify_servicenow::close))
+        .route("/_sandbox/remediation", get(super::remediation::report).put(super::remediation::change))
         .merge(super::entra::routes())
         .fallback(dispatch)
         .layer(middleware::from_fn_with_state(state.clone(), edge))
@@ -492,6 +495,9 @@ async fn dispatch(
             _ => return not_found(method, uri).await,
         };
         return cost::query(&state, &headers, sub_id, rg, query, &body).await;
+    }
+    if let Some(answer) = super::remediation::dispatch(&state, &method, path, &headers, &body) {
+        return answer;
     }
     if method == Method::GET
         && segments.len() == 5

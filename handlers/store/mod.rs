@@ -41,6 +41,7 @@ mod page;
 mod realised_savings;
 mod recommendation_summary;
 mod recommendations;
+mod remediations;
 mod resource_costs;
 mod resources;
 mod retention;
@@ -96,6 +97,7 @@ pub use recommendation_summary::RecommendationGroup;
 pub use recommendations::{
     Recommendation, RecommendationFilter, RecommendationSort, RecommendationUpsert, StaleFindingKey,
 };
+pub use remediations::{Remediation, RemediationEnd};
 pub use resource_costs::ResourceCost;
 pub use resources::{
     InventoryFacets, InventoryFilter, MAX_NAME_SEARCH, ResourceCurrencyCost, ResourceFilter,

@@ -16,6 +16,9 @@ pub mod nightly_ingest;
 pub mod notification_digest;
 pub mod notification_dispatch;
 pub mod notification_poison;
+pub mod remediate;
+pub mod remediate_poison;
+pub mod remediation_execute;
 pub mod retention;
 pub mod support;
 pub mod ticket_sync;
@@ -69,6 +72,9 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
     notification_digest::SPEC,
     ingest_exports::SPEC,
     ticket_sync::SPEC,
+    remediation_execute::SPEC,
+    remediate::SPEC,
+    remediate_poison::SPEC,
 ];
 
 /// Why an invocation failed.
@@ -141,6 +147,9 @@ pub async fn dispatch(
         "notification_digest" => notification_digest::run(state, request).await,
         "ingest_exports" => ingest_exports::run(state, request).await,
         "ticket_sync" => ticket_sync::run(state, request).await,
+        "remediation_execute" => remediation_execute::run(state, request).await,
+        "remediate" => remediate::run(state, request).await,
+        "remediate_poison" => remediate_poison::run(state, request).await,
         other if state.diagnostics().enabled => diagnostics::dispatch(state, other, request).await,
         other => Err(TriggerError::UnknownFunction(other.to_owned())),
     }

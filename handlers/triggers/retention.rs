@@ -1,5 +1,7 @@
 //! `retention`: enforces curated retention (costs 13 months, resource history 30 days, audit 7
-//! years) and the notification tables' (`AZCOPS_NOTIFY_RETENTION_DAYS`, in bounded batches).
+//! years) and the notification tables' (`AZCOPS_NOTIFY_RETENTION_DAYS`, in bounded batches),
+//! and removes the snapshots remediation took before deleting disks once their tenant's
+//! `remediation.snapshot_retention_days` are over (as the remediation identity, when configured).
 
 use crate::invocation::{InvocationRequest, InvocationResponse, TimerInfo, TriggerPayload};
 use crate::state::AppState;
@@ -32,5 +34,12 @@ pub async fn run(state: &AppState, request: &InvocationRequest) -> Result<Invoca
     let notifications =
         store.apply_notification_retention(cutoff, NOTIFICATION_BATCH, NOTIFICATION_BATCHES).await?;
     tracing::info!(report = ?notifications, "notification retention applied");
+    if let Ok(ctx) = state.remediation() {
+        // A failed sweep is picked up by the next run; curated retention above is done either way.
+        match crate::remediation::service::sweep_snapshots(ctx, store, crate::store::now()).await {
+            Ok(removed) => tracing::info!(removed, "remediation snapshots removed"),
+            Err(e) => tracing::error!(reason = %e, "remediation snapshots could not all be removed"),
+        }
+    }
     Ok(InvocationResponse::empty())
 }

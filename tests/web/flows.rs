@@ -89,6 +89,21 @@ pub async fn roles_csrf_and_tenants(site: &Site) {
     assert_eq!(audit.items.len(), 1);
     assert!(uuid::Uuid::parse_str(&audit.items[0].actor).is_ok(), "{}", audit.items[0].actor);
 
+    // With the rule's remediation on, the dashboard cannot record a by-hand execution (only the
+    // API's execute queues the remediation); with it off, it records it as before.
+    let test = azcops::store::Actor::named("test");
+    let on = serde_json::json!({"remediation": {"actions": {"waste.unattached_disk": {"enabled": true}}}});
+    site.store.put_rule_settings(&site.scopes[0], &on, &test).await.unwrap();
+    let mut admin = site.browser();
+    admin.sign_in("t0-admin").await;
+    let admin_csrf = admin.get(&own).await.csrf();
+    let refused = admin.post(&format!("{own}/execute"), &[("_csrf", &admin_csrf)], &[]).await;
+    assert_eq!(refused.status, 409, "{}", refused.text);
+    assert!(admin.get(&own).await.text.contains(r#"class="status approved""#), "still approved");
+    site.store.put_rule_settings(&site.scopes[0], &serde_json::json!({}), &test).await.unwrap();
+    let executed = admin.post(&format!("{own}/execute"), &[("_csrf", &admin_csrf)], &[]).await;
+    assert_eq!(executed.status, 303, "by hand once the action is off: {}", executed.text);
+
     // Sign-out needs the token, then ends the session.
     assert_eq!(approver.post("/auth/signout", &[], &[]).await.status, 403);
     let out = approver.post("/auth/signout", &[("_csrf", &csrf)], &[]).await;

@@ -322,6 +322,22 @@ pub async fn settings(site: &Site) {
     );
     let governance = admin.get("/governance").await;
     assert!(governance.text.contains(r#"data-value="owner""#), "the new tag name applies");
+    // Remediation settings (set through the API; not on the form) survive a save of the form.
+    let with_remediation = json!({"cost_center_tag": "Owner", "remediation": {"actions": {"waste.orphaned_nic": {"enabled": true}}}});
+    site.store
+        .put_rule_settings(scope, &with_remediation, &azcops::store::Actor::named("test"))
+        .await
+        .unwrap();
+    let resaved = admin.post("/settings", &[("_csrf", &csrf), ("cost_center_tag", "Team")], &[]).await;
+    assert_eq!(resaved.status, 303, "{}", resaved.text);
+    let kept = site.store.rule_settings(scope).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            kept["cost_center_tag"].as_str(),
+            kept["remediation"]["actions"]["waste.orphaned_nic"]["enabled"].as_bool()
+        ),
+        (Some("Team"), Some(true))
+    );
 }
 
 #[tokio::test]

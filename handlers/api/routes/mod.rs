@@ -10,6 +10,7 @@ pub(crate) mod freshness;
 pub(crate) mod ingestion;
 pub(crate) mod notifications;
 pub(crate) mod recommendations;
+pub(crate) mod remediation;
 pub(crate) mod savings;
 pub(crate) mod settings;
 
@@ -53,7 +54,8 @@ pub fn v1() -> Router<AppState> {
         .route("/recommendations/{id}/reject", post(recommendations::reject))
         .route("/recommendations/{id}/dismiss", post(recommendations::dismiss))
         .route("/recommendations/{id}/reopen", post(recommendations::reopen))
-        .route("/recommendations/{id}/execute", post(recommendations::execute))
+        .route("/recommendations/{id}/execute", post(remediation::execute))
+        .route("/recommendations/{id}/dry-run", post(remediation::dry_run))
         .route("/audit-logs", get(recommendations::audit_logs))
         .route("/savings/realised", get(savings::realised))
         .route("/settings/rules", get(settings::get_rules).put(settings::put_rules))

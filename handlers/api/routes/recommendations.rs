@@ -133,10 +133,12 @@ pub async fn list(tenant: Tenant, ApiQuery(query): ApiQuery<ListQuery>) -> Resul
     path = "/api/v1/recommendations/{id}",
     tag = "recommendations",
     params(("id" = String, Path, description = "Object id")),
-    responses((status = 200, description = "The recommendation with its evidence", body = crate::api::schemas::Recommendation), crate::api::openapi::Errors)
+    responses((status = 200, description = "The recommendation with its evidence and, once one was queued, its latest `remediation` (status, error, at)", body = crate::api::schemas::Recommendation), crate::api::openapi::Errors)
 )]
 pub async fn get_one(tenant: Tenant, Path(id): Path<String>) -> Result<Response, ApiError> {
-    Ok(Json(tenant.store.get_recommendation(&tenant.scope, &id).await?.round_money()).into_response())
+    let rec = tenant.store.get_recommendation(&tenant.scope, &id).await?;
+    let remediation = tenant.store.latest_remediation(&tenant.scope, &id).await?;
+    Ok(Json(super::remediation::with_remediation(rec, remediation)).into_response())
 }
 
 /// Body of the decision endpoints.
@@ -174,7 +176,6 @@ decision!(approve, "approve", "`POST /recommendations/{id}/approve` (Approver)."
 decision!(reject, "reject", "`POST /recommendations/{id}/reject` (Approver; reason required).");
 decision!(dismiss, "dismiss", "`POST /recommendations/{id}/dismiss` (Approver; reason required).");
 decision!(reopen, "reopen", "`POST /recommendations/{id}/reopen` (Approver).");
-decision!(execute, "execute", "`POST /recommendations/{id}/execute` (Admin).");
 
 /// The status a decision moves to and the role it needs (the dashboard uses the same table).
 pub(crate) fn decision(action: &str) -> Option<(RecommendationStatus, &'static str)> {

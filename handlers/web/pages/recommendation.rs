@@ -154,6 +154,9 @@ pub async fn decide(
     viewer.tenant.require(role)?;
     let reason = check_reason(to, form.reason)?;
     let t = &viewer.tenant;
+    if action == "execute" {
+        crate::api::routes::remediation::refuse_by_hand_when_remediable(t, &id).await?;
+    }
     t.store.transition_recommendation(&t.scope, &id, to, &t.caller.actor(), reason.as_deref()).await?;
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, format!("/recommendations/{id}"))]).into_response())
 }

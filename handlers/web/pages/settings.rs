@@ -1,7 +1,8 @@
 //! Settings (Admins): the tenant's rule thresholds and cost-center tag name. The form stores
 //! the same overrides object as `PUT /api/v1/settings/rules`, checked by the same
 //! `RuleSettings::from_overrides` and written by the same audited store call
-//! (`rule_settings.updated`). A blank field means "the default".
+//! (`rule_settings.updated`). A blank field means "the default". Remediation settings are not
+//! on the form; saving it keeps them.
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,6 +15,9 @@ use crate::rules::RuleSettings;
 use crate::store::Actor;
 use crate::web::WebError;
 use crate::web::viewer::{CSRF_FIELD, Viewer, check_csrf};
+
+/// The rule-settings key the form leaves alone (remediation is set through the API).
+const REMEDIATION: &str = "remediation";
 
 /// What a field holds, which decides how it is parsed and offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,8 +217,16 @@ pub async fn save(viewer: Viewer, headers: HeaderMap, body: axum::body::Bytes) -
     check_csrf(&viewer.session, &headers, token)?;
     viewer.tenant.require(ROLE_ADMIN)?;
     match parse(&pairs) {
-        Ok(overrides) => {
+        Ok(mut overrides) => {
             let t = &viewer.tenant;
+            // The form has no remediation fields: the tenant's remediation settings (set through
+            // the API) are kept as they are.
+            let stored = t.store.rule_settings(&t.scope).await?;
+            if let (Some(object), Some(remediation)) =
+                (overrides.as_object_mut(), stored.as_ref().and_then(|s| s.get(REMEDIATION)))
+            {
+                object.insert(REMEDIATION.to_owned(), remediation.clone());
+            }
             let by = Actor::named(t.caller.actor());
             t.store.put_rule_settings(&t.scope, &overrides, &by).await?;
             Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/settings?saved=1")]).into_response())
@@ -249,7 +261,8 @@ mod tests {
         assert!(parse(&pairs(&[("bogus", "1")])).unwrap_err().general.is_some());
         let keys: Vec<&str> = FIELDS.iter().map(|f| f.0).collect();
         let defaults = serde_json::to_value(RuleSettings::default()).unwrap();
-        assert_eq!(defaults.as_object().unwrap().len(), keys.len(), "every setting has a field");
+        let settings = defaults.as_object().unwrap().keys().filter(|k| *k != REMEDIATION).count();
+        assert_eq!(settings, keys.len(), "every setting but remediation has a field");
         assert!(keys.iter().all(|k| defaults.get(k).is_some()));
     }
 }

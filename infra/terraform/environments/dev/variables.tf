@@ -162,3 +162,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "enable_remediation" {
+  description = "Opt in to remediation of approved waste with a separate least-privilege identity."
+  type        = bool
+  default     = false
+}

@@ -14,6 +14,7 @@ module "azcops" {
   log_retention_days               = var.log_retention_days
   log_daily_quota_gb               = var.log_daily_quota_gb
   monitored_scopes                 = var.monitored_scopes
+  enable_remediation               = var.enable_remediation
   auth_audience                    = var.auth_audience
   cors_origins                     = var.cors_origins
   rust_log                         = var.rust_log

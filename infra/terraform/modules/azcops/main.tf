@@ -57,6 +57,7 @@ module "identity" {
   location            = var.location
   resource_group_name = azurerm_resource_group.this.name
   monitored_scopes    = var.monitored_scopes
+  enable_remediation  = var.enable_remediation
   tags                = local.tags
 }
 
@@ -134,6 +135,7 @@ module "function_app" {
   identity_id              = module.identity.id
   deployment_identity_id   = module.identity.deployment_id
   identity_client_id       = module.identity.client_id
+  remediation_identity     = var.enable_remediation ? { id = module.identity.remediation_id, client_id = module.identity.remediation_client_id } : null
   storage_account_name     = module.storage.name
   deployment_container_url = module.storage.deployment_container_url
   function_subnet_id       = module.network.function_subnet_id

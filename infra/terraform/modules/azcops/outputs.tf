@@ -67,3 +67,8 @@ output "eventgrid_subscription_id" {
   description = "Manifest subscription ID, null until eventgrid_subscription_enabled is true."
   value       = module.eventgrid.subscription_id
 }
+
+output "remediation_identity_principal_id" {
+  description = "Object ID of the remediation identity, for the opt-in Lighthouse remediation delegation (null unless enable_remediation)."
+  value       = module.identity.remediation_principal_id
+}

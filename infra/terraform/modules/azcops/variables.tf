@@ -219,3 +219,9 @@ variable "dashboard_url" {
   type        = string
   default     = ""
 }
+
+variable "enable_remediation" {
+  description = "Opt in to remediation: a separate identity with a least-privilege custom role that deletes approved waste (see README, Remediation). Tenants still turn each action on in their rule settings."
+  type        = bool
+  default     = false
+}

@@ -48,7 +48,7 @@ resource "azurerm_function_app_flex_consumption" "this" {
   # resource cannot set keyVaultReferenceIdentity).
   identity {
     type         = "SystemAssigned, UserAssigned"
-    identity_ids = [var.identity_id, var.deployment_identity_id]
+    identity_ids = compact([var.identity_id, var.deployment_identity_id, try(var.remediation_identity.id, "")])
   }
 
   site_config {

@@ -87,6 +87,9 @@ locals {
     AZCOPS_NOTIFY_RETENTION_DAYS = "90"
     AZCOPS_DASHBOARD_URL         = var.notify.dashboard_url
 
+    # Remediation acts as its own identity; empty (remediation off) unless enable_remediation.
+    AZCOPS_REMEDIATION_CLIENT_ID = try(var.remediation_identity.client_id, "")
+
     AZCOPS_LOG_FORMAT = "json"
     RUST_LOG          = var.rust_log
   }

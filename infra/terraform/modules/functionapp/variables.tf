@@ -224,3 +224,12 @@ variable "notify" {
   })
   default = {}
 }
+
+variable "remediation_identity" {
+  description = "The remediation identity (resource id and client id) when remediation is enabled, else null: it is attached to the app and named in AZCOPS_REMEDIATION_CLIENT_ID."
+  type = object({
+    id        = string
+    client_id = string
+  })
+  default = null
+}

@@ -32,3 +32,18 @@ output "tenant_id" {
   description = "Tenant of the identity."
   value       = azurerm_user_assigned_identity.app.tenant_id
 }
+
+output "remediation_id" {
+  description = "Resource ID of the remediation identity (null unless enable_remediation)."
+  value       = one(azurerm_user_assigned_identity.remediation[*].id)
+}
+
+output "remediation_client_id" {
+  description = "Client ID of the remediation identity (AZCOPS_REMEDIATION_CLIENT_ID; null unless enable_remediation)."
+  value       = one(azurerm_user_assigned_identity.remediation[*].client_id)
+}
+
+output "remediation_principal_id" {
+  description = "Object ID of the remediation identity (the opt-in Lighthouse remediation delegation; null unless enable_remediation)."
+  value       = one(azurerm_user_assigned_identity.remediation[*].principal_id)
+}

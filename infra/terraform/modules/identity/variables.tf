@@ -32,3 +32,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "enable_remediation" {
+  description = "Create the remediation identity and its least-privilege custom role (delete approved waste). Off by default: AzCops then only reads."
+  type        = bool
+  default     = false
+}
