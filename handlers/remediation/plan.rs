@@ -261,6 +261,27 @@ fn check_finding(action: Action, state: &Value, policy: &Policy, now: DateTime<U
 /// `key` (the recommendation's id) names the snapshot, so a retried delivery puts the same one.
 ///
 /// # Errors
+/// Refuses a resource id that does not lie in `subscription_id`: the platform identity can
+/// reach every customer, so an action only ever touches the subscription the finding was made in.
+///
+/// # Errors
+/// The [`Refusal`] `outside_subscription`.
+pub fn check_in_subscription(resource_id: &str, subscription_id: &str) -> Result<(), Refusal> {
+    let mut segments = resource_id.split('/');
+    let inside = segments.next() == Some("")
+        && segments.next().is_some_and(|s| s.eq_ignore_ascii_case("subscriptions"))
+        && segments.next().is_some_and(|s| !s.is_empty() && s.eq_ignore_ascii_case(subscription_id))
+        && segments.next().is_some();
+    if inside {
+        Ok(())
+    } else {
+        Err(Refusal::new(
+            "outside_subscription",
+            format!("{resource_id} is not a resource of subscription {subscription_id}"),
+        ))
+    }
+}
+
 /// The [`Refusal`] when the finding no longer holds, a lock blocks deletion, or the resource
 /// carries the protection tag.
 pub fn plan(
@@ -345,6 +366,24 @@ pub fn snapshot_expired(state: &Value, now: DateTime<Utc>) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_resource_outside_the_findings_subscription_is_refused() {
+        let ok = "/subscriptions/S-1/resourceGroups/rg/providers/Microsoft.Compute/disks/d";
+        assert_eq!(check_in_subscription(ok, "s-1"), Ok(()));
+        for other in [
+            "/subscriptions/s-2/resourceGroups/rg/providers/Microsoft.Compute/disks/d",
+            "/subscriptions/s-1",
+            "subscriptions/s-1/resourceGroups/rg",
+            "/providers/Microsoft.Compute/disks/d",
+            "",
+        ] {
+            let refused = check_in_subscription(other, "s-1").unwrap_err();
+            assert_eq!(refused.reason, "outside_subscription", "{other}");
+        }
+        assert!(check_in_subscription(ok, "").is_err());
+    }
+
     use super::*;
     use serde_json::json;
 

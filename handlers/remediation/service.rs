@@ -61,6 +61,7 @@ async fn session<'a>(
 /// Reads the resource's current state and locks and plans the action, or says why not.
 async fn evaluate(
     session: &mut ArmSession<'_>,
+    (store, scope): (&Store, &TenantScope),
     rec: &Recommendation,
     settings: &RuleSettings,
     now: DateTime<Utc>,
@@ -68,6 +69,22 @@ async fn evaluate(
     let Some(action) = Action::for_rule(&rec.rule_id) else {
         return Ok(Err(refusal("not_applicable", format!("rule {} has no remediation action", rec.rule_id))));
     };
+    if let Err(outside) = plan::check_in_subscription(&rec.resource_id, &rec.subscription_id) {
+        return Ok(Err(outside));
+    }
+    // Only a subscription the tenant still has registered and active is acted on: a finding
+    // left over from a removed or paused subscription must not reach into it.
+    let registered = match store.get_subscription(scope, &rec.subscription_id).await {
+        Ok(subscription) => subscription.active,
+        Err(crate::store::StoreError::NotFound) => false,
+        Err(e) => return Err(e.into()),
+    };
+    if !registered {
+        return Ok(Err(refusal(
+            "subscription_not_active",
+            format!("subscription {} is not an active subscription of the tenant", rec.subscription_id),
+        )));
+    }
     let Some((state, locks)) = session.read_state(&rec.resource_id, action.api_version()).await? else {
         return Ok(Err(refusal("resource_gone", format!("{} no longer exists", rec.resource_id))));
     };
@@ -87,7 +104,7 @@ pub async fn dry_run(
 ) -> Result<Result<Plan, Refusal>, RemediationError> {
     let settings = settings(store, scope).await?;
     let mut session = session(ctx, store, scope, &rec.subscription_id).await?;
-    evaluate(&mut session, rec, &settings, now).await
+    evaluate(&mut session, (store, scope), rec, &settings, now).await
 }
 
 /// One delivery of a remediation message: checks again, acts, records the exchanges and the
@@ -142,7 +159,7 @@ async fn attempt(
     if rec.status != RecommendationStatus::Approved {
         return Ok(RemediationEnd::Refused(format!("the recommendation is {}, not approved", rec.status)));
     }
-    match evaluate(session, rec, &settings, now).await? {
+    match evaluate(session, (store, scope), rec, &settings, now).await? {
         Ok(plan) => {
             session.perform(&plan).await?;
             Ok(RemediationEnd::Succeeded {

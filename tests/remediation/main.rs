@@ -227,6 +227,26 @@ async fn locked_protected_and_attached_resources_are_refused_with_the_reason() {
             "nothing was deleted"
         );
         assert!(world.audit().await.iter().filter(|(_, a, _)| a == "remediation.refused").count() == 3);
+
+        // A subscription the tenant paused is not reached into, whatever its findings say.
+        let snapshot = world.planted(SNAPSHOT);
+        world.enable(&[SNAPSHOT], json!({})).await;
+        let snapshot_id = world.finding(SNAPSHOT, &snapshot).await;
+        world.approve(&snapshot_id, "approver-1").await;
+        let subscription = snapshot.split('/').nth(2).unwrap().to_ascii_lowercase();
+        let pause = azcops::store::SubscriptionUpdate { active: Some(false), ..Default::default() };
+        let actor = azcops::store::Actor::named("test");
+        world.store.update_subscription(&world.scope, &subscription, &pause, &actor).await.unwrap();
+        let dry = world
+            .call(Method::POST, &format!("/api/v1/recommendations/{snapshot_id}/dry-run"), &approver, None)
+            .await;
+        assert_eq!(
+            (dry.status, dry.body["error"]["details"]["reason"].as_str()),
+            (StatusCode::CONFLICT, Some("subscription_not_active")),
+            "{}",
+            dry.body
+        );
+        assert!(world.sandbox_report().await["deletions"].as_object().unwrap().is_empty());
         world.finish().await;
     }
 }
