@@ -412,6 +412,13 @@ async fn without_the_remediation_identity_execute_falls_back_to_by_hand_and_says
         "{}",
         reply.body
     );
+    // Without the identity a dry run cannot read the resource: a refusal saying so, not an outage.
+    let approver = world.token("approver-1", &[APPROVER]).await;
+    let path = format!("/api/v1/recommendations/{id}/dry-run");
+    let reply = world.call_with(&state, Method::POST, &path, &approver).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
+    assert_eq!(reply.body["error"]["details"]["reason"], "not_configured", "{}", reply.body);
+    assert!(reply.body["error"]["message"].as_str().unwrap().contains("AZCOPS_REMEDIATION_CLIENT_ID"));
     world.finish().await;
 }
 

@@ -242,19 +242,15 @@ impl World {
         body["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// A request without a body to the API router over another state (another configuration).
+    pub async fn call_with(&self, state: &AppState, method: Method, path: &str, token: &str) -> Reply {
+        let router = Router::new().nest("/api", azcops::api::router(state.clone()));
+        send(router, method, path, token, None).await
+    }
+
     /// A request to the API router.
     pub async fn call(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> Reply {
-        let request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("authorization", format!("Bearer {token}"))
-            .header("content-type", "application/json")
-            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-            .unwrap();
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), 16 << 20).await.unwrap();
-        Reply { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+        send(self.router.clone(), method, path, token, body).await
     }
 
     /// `POST /api/v1/recommendations/{id}/execute` as the Functions host delivers it to
@@ -362,4 +358,18 @@ pub fn queue(message: &Value) -> InvocationRequest {
     let text = serde_json::to_string(&once).unwrap();
     serde_json::from_str(&format!(r#"{{"Data":{{"message":{text}}},"Metadata":{{"DequeueCount":"1"}}}}"#))
         .unwrap()
+}
+
+async fn send(router: Router, method: Method, path: &str, token: &str, body: Option<Value>) -> Reply {
+    let request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+        .unwrap();
+    let response = router.oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 16 << 20).await.unwrap();
+    Reply { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
 }

@@ -65,7 +65,8 @@ pub(crate) fn with_remediation(rec: Recommendation, remediation: Option<Remediat
 /// `POST /recommendations/{id}/dry-run` (Approver or Admin): reads the resource's current state
 /// and locks through the remediation identity and answers exactly what the action would do, or
 /// 409 `remediation_refused` with the reason (`details.reason`: `attached`, `associated`,
-/// `not_stale`, `locked`, `protected`, `resource_gone`, `not_applicable`).
+/// `not_stale`, `locked`, `protected`, `resource_gone`, `outside_subscription`,
+/// `subscription_not_active`, `not_applicable`, `not_configured`).
 #[utoipa::path(
     post,
     path = "/api/v1/recommendations/{id}/dry-run",
@@ -74,7 +75,7 @@ pub(crate) fn with_remediation(rec: Recommendation, remediation: Option<Remediat
     responses(
         crate::api::openapi::Errors,
         (status = 200, description = "`{recommendation_id, action, enabled, plan}`: the steps (method, path, body, description), the snapshot taken first and its expiry", body = serde_json::Value),
-        (status = 409, description = "`remediation_refused`: the finding no longer holds, a lock applies, the resource is protected, or the rule has no action (`details.reason`)", body = crate::api::schemas::ErrorBody),
+        (status = 409, description = "`remediation_refused`: the finding no longer holds, a lock applies, the resource is protected, the rule has no action, or the deployment has no remediation identity (`details.reason`)", body = crate::api::schemas::ErrorBody),
         (status = 502, description = "ARM could not be read (`remediation_unavailable`)", body = crate::api::schemas::ErrorBody),
     )
 )]
@@ -89,7 +90,12 @@ pub async fn dry_run(
         let reason = format!("rule {} has no remediation action", rec.rule_id);
         return Ok(refused("not_applicable", &reason));
     }
-    let ctx = state.remediation().map_err(|_| ApiError::NotConfigured("AZCOPS_REMEDIATION_CLIENT_ID"))?;
+    // A deployment without the remediation identity cannot read what the action would touch;
+    // that is how it is set up, not an outage to retry, so it is a refusal like the others.
+    let Ok(ctx) = state.remediation() else {
+        let reason = "remediation is off in this deployment: AZCOPS_REMEDIATION_CLIENT_ID is not set, so the resource cannot be read with the remediation identity";
+        return Ok(refused("not_configured", reason));
+    };
     let settings = rule_settings(&tenant).await?;
     match service::dry_run(ctx, &tenant.store, &tenant.scope, &rec, crate::store::now()).await {
         Ok(Ok(plan)) => Ok(Json(json!({
