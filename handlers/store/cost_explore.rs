@@ -242,8 +242,22 @@ impl Store {
         let whole_months = (table == "cost_rollup_daily" && query.granularity == Granularity::Month)
             .then(|| whole_months(query.from, query.to))
             .flatten();
+        // The daily rows to read: the whole window, or only its partial edge months as two
+        // separate ranges. Not one range with `date < first OR date >= end`: PostgreSQL's
+        // generic plan of a prepared statement (used from its sixth run) cannot narrow the index
+        // scan by an OR of parameters and read every day of the window (measured: 40 ms became
+        // 570 ms for 13 months by resource group).
+        let daily_ranges: Vec<(NaiveDate, NaiveDate)> = match whole_months {
+            None => vec![(query.from, query.to)],
+            Some((first, end)) => [first.pred_opt().map(|last| (query.from, last)), Some((end, query.to))]
+                .into_iter()
+                .flatten()
+                .filter(|(from, to)| from <= to)
+                .collect(),
+        };
         let cells: Vec<ExploreCell> = on_pool!(self, pool => {
             let mut qb = QueryBuilder::new("");
+            let mut branches = 0;
             if let Some((first, end)) = whole_months {
                 qb.push(format!(
                     "SELECT month AS period, {group} AS grp, currency, SUM({amount}) AS amount \
@@ -252,18 +266,22 @@ impl Store {
                 qb.push_bind(scope.tenant_id().to_owned());
                 qb.push(" AND month >= ").push_bind(first).push(" AND month < ").push_bind(end);
                 push_filters(&mut qb, query, None);
-                qb.push(" GROUP BY period, grp, currency UNION ALL ");
+                qb.push(" GROUP BY period, grp, currency");
+                branches += 1;
             }
-            qb.push(format!(
-                "SELECT {period} AS period, {group} AS grp, currency, SUM({amount}) AS amount FROM {table} WHERE tenant_id = "
-            ));
-            qb.push_bind(scope.tenant_id().to_owned());
-            qb.push(" AND date >= ").push_bind(query.from).push(" AND date <= ").push_bind(query.to);
-            if let Some((first, end)) = whole_months {
-                qb.push(" AND (date < ").push_bind(first).push(" OR date >= ").push_bind(end).push(")");
+            for (from, to) in &daily_ranges {
+                if branches > 0 {
+                    qb.push(" UNION ALL ");
+                }
+                branches += 1;
+                qb.push(format!(
+                    "SELECT {period} AS period, {group} AS grp, currency, SUM({amount}) AS amount FROM {table} WHERE tenant_id = "
+                ));
+                qb.push_bind(scope.tenant_id().to_owned());
+                qb.push(" AND date >= ").push_bind(*from).push(" AND date <= ").push_bind(*to);
+                push_filters(&mut qb, query, tag.as_deref());
+                qb.push(" GROUP BY period, grp, currency");
             }
-            push_filters(&mut qb, query, tag.as_deref());
-            qb.push(" GROUP BY period, grp, currency");
             let rows: Vec<(NaiveDate, String, String, f64)> = qb.build_query_as().fetch_all(pool).await?;
             rows.into_iter()
                 .map(|(period, key, currency, amount)| ExploreCell { period, key, currency, amount })
