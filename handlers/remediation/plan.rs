@@ -256,11 +256,6 @@ fn check_finding(action: Action, state: &Value, policy: &Policy, now: DateTime<U
     Ok(())
 }
 
-/// The plan of `action` on the resource whose ARM body is `state`, given the locks at the
-/// resource's and its group's scope; or why it is refused. `now` dates the snapshot's expiry;
-/// `key` (the recommendation's id) names the snapshot, so a retried delivery puts the same one.
-///
-/// # Errors
 /// Refuses a resource id that does not lie in `subscription_id`: the platform identity can
 /// reach every customer, so an action only ever touches the subscription the finding was made in.
 ///
@@ -282,6 +277,11 @@ pub fn check_in_subscription(resource_id: &str, subscription_id: &str) -> Result
     }
 }
 
+/// The plan of `action` on the resource whose ARM body is `state`, given the locks at the
+/// resource's and its group's scope; or why it is refused. `now` dates the snapshot's expiry;
+/// `key` (the recommendation's id) names the snapshot, so a retried delivery puts the same one.
+///
+/// # Errors
 /// The [`Refusal`] when the finding no longer holds, a lock blocks deletion, or the resource
 /// carries the protection tag.
 pub fn plan(
@@ -366,6 +366,8 @@ pub fn snapshot_expired(state: &Value, now: DateTime<Utc>) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use serde_json::json;
 
     #[test]
     fn a_resource_outside_the_findings_subscription_is_refused() {
@@ -383,9 +385,6 @@ mod tests {
         }
         assert!(check_in_subscription(ok, "").is_err());
     }
-
-    use super::*;
-    use serde_json::json;
 
     fn policy() -> Policy {
         Policy {
