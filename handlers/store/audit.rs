@@ -93,6 +93,26 @@ pub struct NewAuditEntry {
     pub occurred_at: DateTime<Utc>,
 }
 
+impl NewAuditEntry {
+    /// `actor` did `action` to the `target_type` object `target_id` at `at`.
+    pub fn new(
+        actor: &str,
+        action: &str,
+        (target_type, target_id): (&str, &str),
+        metadata: serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            target_type: target_type.to_owned(),
+            target_id: target_id.to_owned(),
+            metadata,
+            occurred_at: at,
+        }
+    }
+}
+
 /// A stored audit record.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AuditEntry {

@@ -76,14 +76,7 @@ fn audit(
     metadata: serde_json::Value,
     at: DateTime<Utc>,
 ) -> NewAuditEntry {
-    NewAuditEntry {
-        actor: actor.to_owned(),
-        action: action.to_owned(),
-        target_type: "remediation".into(),
-        target_id: id.to_owned(),
-        metadata,
-        occurred_at: at,
-    }
+    NewAuditEntry::new(actor, action, ("remediation", id), metadata, at)
 }
 
 impl Store {

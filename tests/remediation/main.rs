@@ -32,9 +32,7 @@ async fn an_approved_disk_is_snapshotted_deleted_audited_and_recorded() {
     for backend in BACKENDS {
         let world = World::start(backend).await;
         world.enable(&[DISK], json!({"snapshot_retention_days": 3})).await;
-        let disk = world.planted(DISK);
-        let id = world.finding(DISK, &disk).await;
-        world.approve(&id, "approver-1").await;
+        let (disk, id) = world.approved(DISK).await;
 
         // The dry run says exactly what would be done, and changes nothing.
         let approver = world.token("approver-1", &[APPROVER]).await;
@@ -149,9 +147,7 @@ async fn ips_nics_and_stale_snapshots_are_deleted() {
         world.enable(&[IP, NIC, SNAPSHOT], json!({})).await;
         let admin = world.token("admin-1", &[ADMIN]).await;
         for rule in [IP, NIC, SNAPSHOT] {
-            let resource = world.planted(rule);
-            let id = world.finding(rule, &resource).await;
-            world.approve(&id, "approver-1").await;
+            let (resource, id) = world.approved(rule).await;
             let (accepted, messages) = world.execute(&id, &admin).await;
             assert_eq!(accepted.status, StatusCode::ACCEPTED, "{rule}: {}", accepted.body);
             dispatch(&world.state, "remediate", &queue(&messages[0])).await.unwrap();
@@ -209,9 +205,7 @@ async fn locked_protected_and_attached_resources_are_refused_with_the_reason() {
         assert!(refused["remediation"]["error"].as_str().unwrap().starts_with("protected:"), "{refused}");
 
         // The disk is attached between the approval (and a clean dry run) and the execution.
-        let disk = world.planted(DISK);
-        let disk_id = world.finding(DISK, &disk).await;
-        world.approve(&disk_id, "approver-1").await;
+        let (disk, disk_id) = world.approved(DISK).await;
         let dry = world
             .call(Method::POST, &format!("/api/v1/recommendations/{disk_id}/dry-run"), &approver, None)
             .await;
@@ -258,9 +252,7 @@ async fn faults_while_polling_are_retried_and_end_in_exactly_one_deletion() {
     let admin = world.token("admin-1", &[ADMIN]).await;
 
     // Two status polls answer 503: they are retried and the deletion completes once.
-    let ip = world.planted(IP);
-    let ip_id = world.finding(IP, &ip).await;
-    world.approve(&ip_id, "approver-1").await;
+    let (ip, ip_id) = world.approved(IP).await;
     world.sandbox_change(json!({"poll_faults": 2})).await;
     let (_, messages) = world.execute(&ip_id, &admin).await;
     dispatch(&world.state, "remediate", &queue(&messages[0])).await.unwrap();
@@ -273,9 +265,7 @@ async fn faults_while_polling_are_retried_and_end_in_exactly_one_deletion() {
 
     // More failed polls in a row than the bound: this delivery fails transiently, the row says
     // why, and the redelivery (the operation long finished) completes it.
-    let nic = world.planted(NIC);
-    let nic_id = world.finding(NIC, &nic).await;
-    world.approve(&nic_id, "approver-1").await;
+    let (nic, nic_id) = world.approved(NIC).await;
     world.sandbox_change(json!({"poll_faults": azcops::remediation::poll::MAX_POLL_ERRORS})).await;
     let (_, messages) = world.execute(&nic_id, &admin).await;
     let failed = dispatch(&world.state, "remediate", &queue(&messages[0])).await;
@@ -303,9 +293,7 @@ async fn a_delete_whose_answer_is_lost_is_retried_without_a_second_deletion() {
     let world = World::start(Backend::Sqlite).await;
     world.enable(&[IP], json!({})).await;
     let admin = world.token("admin-1", &[ADMIN]).await;
-    let ip = world.planted(IP);
-    let id = world.finding(IP, &ip).await;
-    world.approve(&id, "approver-1").await;
+    let (ip, id) = world.approved(IP).await;
     world.sandbox_change(json!({"lost_delete_answers": 1})).await;
     let (_, messages) = world.execute(&id, &admin).await;
     assert!(dispatch(&world.state, "remediate", &queue(&messages[0])).await.is_err());
@@ -328,9 +316,7 @@ async fn a_poisoned_message_marks_the_remediation_failed() {
     let world = World::start(Backend::Sqlite).await;
     world.enable(&[IP], json!({})).await;
     let admin = world.token("admin-1", &[ADMIN]).await;
-    let ip = world.planted(IP);
-    let id = world.finding(IP, &ip).await;
-    world.approve(&id, "approver-1").await;
+    let (_, id) = world.approved(IP).await;
     world.sandbox_change(json!({"lost_delete_answers": 1})).await;
     let (_, messages) = world.execute(&id, &admin).await;
     assert!(dispatch(&world.state, "remediate", &queue(&messages[0])).await.is_err());
@@ -350,9 +336,7 @@ async fn a_poisoned_message_marks_the_remediation_failed() {
 async fn only_admins_execute_and_actions_off_keep_the_by_hand_behaviour() {
     for backend in BACKENDS {
         let world = World::start(backend).await;
-        let disk = world.planted(DISK);
-        let id = world.finding(DISK, &disk).await;
-        world.approve(&id, "approver-1").await;
+        let (_, id) = world.approved(DISK).await;
         for (who, role) in [("reader", READER), ("approver-1", APPROVER)] {
             let token = world.token(who, &[role]).await;
             let (reply, messages) = world.execute(&id, &token).await;
@@ -398,9 +382,7 @@ async fn only_admins_execute_and_actions_off_keep_the_by_hand_behaviour() {
 async fn without_the_remediation_identity_execute_falls_back_to_by_hand_and_says_so() {
     let world = World::start(Backend::Sqlite).await;
     world.enable(&[DISK], json!({})).await;
-    let disk = world.planted(DISK);
-    let id = world.finding(DISK, &disk).await;
-    world.approve(&id, "approver-1").await;
+    let (_, id) = world.approved(DISK).await;
     let state = world.state.clone().with_remediation(Err("AZCOPS_REMEDIATION_CLIENT_ID is not set".into()));
     let admin = world.token("admin-1", &[ADMIN]).await;
     let (reply, messages) = world.execute_with(&state, &id, &admin).await;

@@ -315,6 +315,14 @@ impl World {
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     }
 
+    /// The first planted resource of `rule` and its finding, approved by `approver-1`.
+    pub async fn approved(&self, rule: &'static str) -> (String, String) {
+        let resource = self.planted(rule);
+        let id = self.finding(rule, &resource).await;
+        self.approve(&id, "approver-1").await;
+        (resource, id)
+    }
+
     /// Changes the sandbox's remediation state (`PUT /_sandbox/remediation`) and returns it.
     pub async fn sandbox_change(&self, change: Value) -> Value {
         let url = format!("{}/_sandbox/remediation", self.sandbox.base_url());
