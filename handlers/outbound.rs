@@ -44,8 +44,8 @@ pub fn client_builder() -> reqwest::ClientBuilder {
 
 /// The HTTP transport for azure_core clients (credentials, Blob, Queue), with the settings of
 /// azure_core's default client but the shared TLS configuration.
-pub fn azure_transport() -> Option<azure_core::http::Transport> {
-    Some(azure_core::http::Transport::new(azure_http_client()))
+pub fn azure_transport() -> azure_core::http::Transport {
+    azure_core::http::Transport::new(azure_http_client())
 }
 
 /// An azure_core HTTP client on the shared TLS configuration (azure_core's own default when the

@@ -83,7 +83,7 @@ impl IdentityTokenSource {
         custom.authority_host = authority.authority_host;
         let client_options = ClientOptions {
             cloud: Some(Arc::new(CloudConfiguration::Custom(custom))),
-            transport: authority.transport.or_else(crate::outbound::azure_transport),
+            transport: Some(authority.transport.unwrap_or_else(crate::outbound::azure_transport)),
             ..Default::default()
         };
         let kind = match config.credential {

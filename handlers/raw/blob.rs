@@ -82,7 +82,7 @@ fn has_code(e: &azure_core::Error, code: &StorageErrorCode) -> bool {
 /// Blob clients send through the process's shared TLS set-up (see [`crate::outbound`]).
 fn client_options() -> Option<azure_storage_blob::BlobContainerClientOptions> {
     let client_options = azure_core::http::ClientOptions {
-        transport: crate::outbound::azure_transport(),
+        transport: Some(crate::outbound::azure_transport()),
         ..Default::default()
     };
     Some(azure_storage_blob::BlobContainerClientOptions { client_options, ..Default::default() })
