@@ -216,6 +216,16 @@ fn edit_manifest(path: &std::path::Path, f: impl FnOnce(&mut serde_json::Value))
     std::fs::write(path, serde_json::to_vec(&m).unwrap()).unwrap();
 }
 
+/// Makes the manifest agree that blob `index` is now `new_size` bytes (it was `old_size`), so
+/// only reading the file finds what is wrong with it.
+fn resize_in_manifest(path: &std::path::Path, index: usize, old_size: u64, new_size: u64) {
+    edit_manifest(path, |m| {
+        m["blobs"][index]["byteCount"] = serde_json::json!(new_size);
+        let total = m["byteCount"].as_u64().unwrap() - old_size + new_size;
+        m["byteCount"] = serde_json::json!(total);
+    });
+}
+
 async fn a_missing_or_truncated_file_fails_and_writes_nothing(kind: Kind) {
     let Some(db) = Db::new(kind).await else { return };
     let estate = estate(as_of());
@@ -256,11 +266,7 @@ async fn a_missing_or_truncated_file_fails_and_writes_nothing(kind: Kind) {
                 let bytes = std::fs::read(&file).unwrap();
                 let cut = bytes.len() / 2;
                 std::fs::write(&file, &bytes[..cut]).unwrap();
-                edit_manifest(&manifest_path, |m| {
-                    m["blobs"][last]["byteCount"] = serde_json::json!(cut);
-                    let total = m["byteCount"].as_u64().unwrap() - (size - cut as u64);
-                    m["byteCount"] = serde_json::json!(total);
-                });
+                resize_in_manifest(&manifest_path, last, size, cut as u64);
             }
         }
         let e = ingest_export_in_batches(

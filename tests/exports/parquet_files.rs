@@ -84,11 +84,7 @@ async fn a_truncated_parquet_file_or_a_missing_column_fails_and_writes_nothing(k
         std::fs::write(&file, &replaced).unwrap();
         // The manifest agrees on the new size: only reading the file finds the problem, after
         // earlier files were fed to the store.
-        crate::edit_manifest(&manifest_path, |m| {
-            m["blobs"][last]["byteCount"] = serde_json::json!(replaced.len());
-            let total = m["byteCount"].as_u64().unwrap() - bytes.len() as u64 + replaced.len() as u64;
-            m["byteCount"] = serde_json::json!(total);
-        });
+        crate::resize_in_manifest(&manifest_path, last, bytes.len() as u64, replaced.len() as u64);
         let e = ingest_export_in_batches(
             &db.store,
             &scope,
