@@ -288,8 +288,19 @@ pub fn parse_found(target: &Target, body: &Value) -> Option<Created> {
     }
 }
 
+/// Longest ticket key or id kept (ServiceNow's `sys_id` is 32 characters).
+const MAX_TICKET_ID: usize = 64;
+
+/// The ticket a JSON object names. Its key and id come from the tenant's ITSM system and go into
+/// request paths and the links people open, so only short ASCII letters, digits, `-` and `_`
+/// are taken (every ServiceNow number and `sys_id`, Jira key and issue id has that shape).
 fn created_of(value: &Value, key: &str, id: &str) -> Option<Created> {
-    let text = |k: &str| value.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+    let plain = |s: &&str| {
+        !s.is_empty()
+            && s.len() <= MAX_TICKET_ID
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    let text = |k: &str| value.get(k).and_then(Value::as_str).filter(plain).map(str::to_owned);
     Some(Created { key: text(key)?, external_id: text(id)? })
 }
 
@@ -381,6 +392,18 @@ mod tests {
         assert_eq!(body["short_description"], "[AzCops] Delete disk-1");
         assert!(lookup_path(&sn, "d1").contains("sysparm_query=correlation_id%3Dd1"));
         assert!(lookup_path(&jira, "d1").contains("jql=labels+%3D+%22azcops-d1%22"));
+    }
+
+    #[test]
+    fn ticket_ids_that_could_leave_the_path_are_refused() {
+        let jira = target("jira", &parsed("https://acme.atlassian.net?project=OPS")).unwrap();
+        for (key, id) in [("OPS-1/../../x", "1"), ("OPS-1", "1?x=y"), ("", "1"), ("OPS 1", "1")] {
+            assert_eq!(parse_created(&jira, &serde_json::json!({"key": key, "id": id})), None, "{key} {id}");
+        }
+        let long = "a".repeat(MAX_TICKET_ID + 1);
+        assert_eq!(parse_created(&jira, &serde_json::json!({"key": long, "id": "1"})), None);
+        let ok = parse_created(&jira, &serde_json::json!({"key": "OPS-12", "id": "10042"})).unwrap();
+        assert_eq!((ok.key.as_str(), ok.external_id.as_str()), ("OPS-12", "10042"));
     }
 
     #[test]
