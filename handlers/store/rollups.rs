@@ -63,9 +63,21 @@ fn source_sql(backend: Backend, filter: &str) -> String {
              COALESCE(r.location, '') AS location, \
              COALESCE(lower(substring(c.resource_id FROM '/providers/([^/]+/[^/]+)')), '') AS rtype, \
              c.currency, c.cost, c.amortized_cost \
-             FROM costs_daily AS c LEFT JOIN resources AS r \
-             ON r.tenant_id = c.tenant_id AND r.resource_id = c.resource_id WHERE {filter}"
+             FROM costs_daily AS c LEFT JOIN resources AS r ON {} WHERE {filter}",
+            resource_join(backend)
         ),
+    }
+}
+
+/// The join of a cost row `c` to its resource `r` (`$1` the tenant). On PostgreSQL the cost
+/// tables compare bytes (`COLLATE "C"`) and `resources` the database's default collation; a join
+/// across the two cannot use `resources`' primary key, so each cost row scanned the tenant's
+/// resources (seconds per subscription on a first night, before statistics existed). The cost
+/// side is cast to the key's collation, which for equality is the same comparison.
+fn resource_join(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "r.tenant_id = c.tenant_id AND r.resource_id = c.resource_id",
+        Backend::Postgres => "r.tenant_id = $1 AND r.resource_id = c.resource_id COLLATE \"default\"",
     }
 }
 
@@ -116,10 +128,11 @@ fn statements(backend: Backend, by_subscription: bool) -> [String; 8] {
              SUM(amortized_cost) FROM (SELECT c.tenant_id, c.date, k.tag_key, c.subscription_id, c.service_name, \
              COALESCE({tag_value}, '') AS tag_value, c.currency, c.cost, c.amortized_cost \
              FROM costs_daily AS c CROSS JOIN (SELECT {} AS tag_key) AS k \
-             LEFT JOIN resources AS r ON r.tenant_id = c.tenant_id AND r.resource_id = c.resource_id \
+             LEFT JOIN resources AS r ON {} \
              WHERE {costs} AND k.tag_key <> '') AS src \
              GROUP BY tenant_id, date, tag_key, subscription_id, service_name, tag_value, currency",
-            tag_key_sql(backend)
+            tag_key_sql(backend),
+            resource_join(backend)
         ),
         format!(
             "DELETE FROM cost_rollup_tenant_daily WHERE tenant_id = $1 AND {}",
