@@ -318,10 +318,14 @@ impl ArmClient {
                         self.governor.hold(api, &quota_key, wait);
                     }
                 }
-                if let Some((remaining, resets)) = retry::resource_graph_quota(h)
-                    && remaining <= 0
-                {
-                    self.governor.hold(api, &quota_key, resets);
+                if let Some((remaining, resets)) = retry::resource_graph_quota(h) {
+                    self.governor.observe_window(
+                        api,
+                        &quota_key,
+                        remaining,
+                        resets,
+                        tokio::time::Instant::now(),
+                    );
                 }
             }
             match retry::decide(outcome, attempt, self.config.max_attempts, hint, rand::random::<f64>()) {
