@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ConfigError, SettingsSource};
 
 pub use manifest::Manifest;
-pub use pipeline::{IngestContext, ItemOutcome, ingest_subscription, record_poisoned};
+pub use pipeline::{IngestContext, ItemOutcome, ingest_subscription, prefetch_inventory, record_poisoned};
 pub use plan::{PlannedRun, RunKind, RunTrigger, plan_runs};
 pub use snapshot::Connector;
 

@@ -15,7 +15,7 @@ use crate::azure::connectors::{advisor, resource_graph};
 use crate::azure::{ArmClient, AzureError, CallContext};
 use crate::model::ResourceRow;
 use crate::raw::{PutOutcome, RawError, RawStore};
-use crate::store::{DetectionLimits, ItemStatus, ItemUpdate, Store, TenantScope};
+use crate::store::{DetectionLimits, ItemStatus, ItemUpdate, Store, Subscription, Tenant, TenantScope};
 
 use super::manifest::{Manifest, snapshot_path};
 use super::snapshot::{self, Connector, RawSnapshot, Window};
@@ -119,6 +119,32 @@ pub async fn ingest_subscription(
     }
 }
 
+/// Reads the subscription's inventory (Resource Graph) ahead of its turn and writes the snapshot
+/// its ingestion will replay, after the same checks the pipeline makes (an active tenant, a
+/// subscription ARM still places in the tenant's directory). Resource Graph's quota is one per
+/// identity across every customer, so the command carrying a whole night keeps it busy this way
+/// while its work slots serve other connectors; a failure here costs nothing, since the pipeline
+/// then reads the inventory itself and records what went wrong.
+///
+/// # Errors
+/// Any failure of the checks or the read (the caller logs and moves on).
+pub async fn prefetch_inventory(ctx: &IngestContext, message: &IngestMessage) -> Result<(), IngestError> {
+    if message.kind != RunKind::Full || !message.connectors.contains(&Connector::ResourceGraph) {
+        return Ok(());
+    }
+    let scope = TenantScope::from_trusted_trigger(message.tenant_id.clone());
+    let (tenant, subscription) = verified(ctx, &scope, message).await?;
+    let job = Job {
+        ctx,
+        scope: &scope,
+        message,
+        azure_tenant: &tenant.azure_tenant_id,
+        day: message.requested_at.date_naive(),
+        last_ingested: subscription.last_ingested_at,
+    };
+    job.snapshot(Connector::ResourceGraph, &[]).await.map(drop)
+}
+
 /// Marks a subscription's item failed for good (its message reached the poison queue), keeping
 /// the last error the pipeline recorded.
 ///
@@ -153,23 +179,32 @@ pub async fn record_poisoned(store: &Store, message: &IngestMessage) -> Result<(
     Ok(())
 }
 
-async fn run_connectors(
+/// The tenant and subscription of `message`, once the tenant is active and ARM still places the
+/// subscription in the tenant's directory: the platform identity reads every delegated customer,
+/// so a subscription is read for this tenant only while it belongs there (it may have moved).
+async fn verified(
     ctx: &IngestContext,
     scope: &TenantScope,
     message: &IngestMessage,
-) -> Result<(BTreeMap<String, i64>, Option<Manifest>, bool), IngestError> {
+) -> Result<(Tenant, Subscription), IngestError> {
     let tenant = ctx.store.platform_admin().get_tenant(scope.tenant_id()).await?;
     if !tenant.active {
         return Err(IngestError::Unknown(format!("tenant {} is not active", tenant.id)));
     }
     let subscription = ctx.store.get_subscription(scope, &message.subscription_id).await?;
-    // The platform identity reads every delegated customer, so a subscription is read for this
-    // tenant only while ARM still places it in the tenant's directory (it may have moved).
     match verify_owner(&ctx.arm, &tenant.azure_tenant_id, &subscription.subscription_id).await {
-        Ok(_) => {}
-        Err(e @ OwnershipError::NotOwned { .. }) => return Err(IngestError::NotOwned(e)),
-        Err(e @ OwnershipError::Unavailable(_)) => return Err(IngestError::OwnershipUnknown(e)),
+        Ok(_) => Ok((tenant, subscription)),
+        Err(e @ OwnershipError::NotOwned { .. }) => Err(IngestError::NotOwned(e)),
+        Err(e @ OwnershipError::Unavailable(_)) => Err(IngestError::OwnershipUnknown(e)),
     }
+}
+
+async fn run_connectors(
+    ctx: &IngestContext,
+    scope: &TenantScope,
+    message: &IngestMessage,
+) -> Result<(BTreeMap<String, i64>, Option<Manifest>, bool), IngestError> {
+    let (tenant, subscription) = verified(ctx, scope, message).await?;
     let day = message.requested_at.date_naive();
     let job = Job {
         ctx,
