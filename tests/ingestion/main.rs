@@ -291,3 +291,38 @@ async fn killing_the_handler_mid_run_converges_on_the_same_curated_state() {
     assert_eq!(ingested, 11, "every readable subscription was ingested after redelivery: {console}");
     assert_eq!(crashed.curated_checksum().await, reference, "redelivery converges on the clean state");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_command_line_reads_each_inventory_once_ahead_of_its_slot() {
+    let world = World::start(Backends::Embedded, FaultConfig::default()).await;
+    world.register_all();
+    // One subscription registered before its delegation was removed: the lane's ownership
+    // check refuses it like the pipeline's, and its inventory is never asked for.
+    let (tenant_index, hidden) = world.unreadable_subscription();
+    world.insert_subscription(tenant_index, &hidden).await;
+
+    let ingest = world.azcops(&["ingest"]);
+    assert!(!ingest.status.success(), "the outsider fails the command");
+    let summary = String::from_utf8_lossy(&ingest.stdout);
+    assert!(summary.contains(&format!("FAILED {hidden}")), "{summary}");
+
+    let mut succeeded = 0;
+    for index in 0..world.tenant_count() {
+        let (_, items) = world.items_of_tenant(index).await;
+        for item in &items {
+            if item.subscription_id == hidden {
+                assert_eq!(item.status, ItemStatus::Failed, "{item:?}");
+                assert!(item.error.clone().unwrap_or_default().contains("is not a subscription"), "{item:?}");
+            } else {
+                assert_eq!(item.status, ItemStatus::Succeeded, "{item:?}");
+                succeeded += 1;
+            }
+        }
+    }
+    assert!(succeeded > 1);
+    // Read ahead by the lane, replayed by the pipeline: one query per readable subscription
+    // (each fits one page here), none for the outsider.
+    let stats = world.sandbox_stats().await;
+    assert_eq!(stats["apis"]["resource_graph"]["requests"], succeeded, "{}", stats["apis"]["resource_graph"]);
+    assert_eq!(world.rows_of(tenant_index, &hidden).await, (0, 0));
+}
