@@ -293,7 +293,7 @@ async fn killing_the_handler_mid_run_converges_on_the_same_curated_state() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_command_line_reads_each_inventory_once_ahead_of_its_slot() {
+async fn the_command_line_reads_each_inventory_once_and_never_an_outsiders() {
     let world = World::start(Backends::Embedded, FaultConfig::default()).await;
     world.register_all();
     // One subscription registered before its delegation was removed: the lane's ownership
