@@ -4,6 +4,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use sqlx::pool::PoolOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -43,7 +44,17 @@ pub struct StoreConfig {
     pub auth: DbAuth,
     /// PostgreSQL's `statement_timeout` for every pooled connection (`None`: the server's own).
     pub statement_timeout: Option<Duration>,
+    /// A pooled connection idle at least this long is pinged before it is handed out.
+    pub ping_after_idle: Duration,
 }
+
+/// How long a pooled connection may sit idle and still be handed out without a ping. One that
+/// answered this recently is almost surely alive, and pinging every checkout cost a database
+/// round trip per API request (with the ping sqlx makes on release, a third of the database's
+/// messages); idle connections are where network drops, restarts and failovers strike, so they
+/// are still tested. A connection that died within the window fails its statement, which is
+/// reported unavailable like any lost connection, and sqlx discards it.
+pub const PING_AFTER_IDLE: Duration = Duration::from_secs(30);
 
 impl StoreConfig {
     /// Reads `DATABASE_URL` (default `sqlite://data/azcops.db`), `AZCOPS_DB_MAX_CONNECTIONS`
@@ -80,6 +91,7 @@ impl StoreConfig {
             acquire_timeout: Duration::from_secs(10),
             auth: DbAuth::Password,
             statement_timeout: None,
+            ping_after_idle: PING_AFTER_IDLE,
         })
     }
 
@@ -95,6 +107,18 @@ impl StoreConfig {
             .map_err(|e| StoreError::validation("DATABASE_URL", e.to_string()))?;
         Ok(statement_timeout::apply(options, self.statement_timeout))
     }
+}
+
+/// Replaces sqlx's ping on every checkout with one for connections idle `after` or longer.
+fn ping_when_idle<DB: sqlx::Database>(options: PoolOptions<DB>, after: Duration) -> PoolOptions<DB> {
+    options.test_before_acquire(false).before_acquire(move |connection, meta| {
+        Box::pin(async move {
+            if meta.idle_for >= after {
+                sqlx::Connection::ping(connection).await?;
+            }
+            Ok(true)
+        })
+    })
 }
 
 /// How many connections a pool holds, for health checks and tests.
@@ -254,7 +278,7 @@ impl Store {
                     std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(sqlx::Error::Io(e)))?;
                 }
                 Db::Sqlite(
-                    SqlitePoolOptions::new()
+                    ping_when_idle(SqlitePoolOptions::new(), config.ping_after_idle)
                         .max_connections(config.max_connections)
                         .acquire_timeout(config.acquire_timeout)
                         .connect_lazy_with(options),
@@ -263,7 +287,7 @@ impl Store {
             Backend::Postgres => {
                 let options = config.pg_options()?;
                 Db::Postgres(
-                    PgPoolOptions::new()
+                    ping_when_idle(PgPoolOptions::new(), config.ping_after_idle)
                         .max_connections(config.max_connections)
                         .acquire_timeout(config.acquire_timeout)
                         .connect_lazy_with(options),

@@ -62,7 +62,7 @@ pub use budgets::{
     Budget, BudgetInput, CurrencySpend, DEFAULT_ALERT_THRESHOLDS, MAX_ALERT_THRESHOLDS,
     MAX_BUDGETS_PER_TENANT, SubscriptionSpend, spend_of,
 };
-pub use connect::{Backend, PoolStatus, SETTINGS, Store, StoreConfig, migrate};
+pub use connect::{Backend, PING_AFTER_IDLE, PoolStatus, SETTINGS, Store, StoreConfig, migrate};
 pub use cost_explore::{DIMENSIONS, Dimension, ExploreCell, ExploreQuery, Granularity, Metric};
 pub use cost_series::{
     CostForecast, DetectionLimits, DetectionReport, MAX_DETECTION_WINDOW_DAYS, MeasureForecast,

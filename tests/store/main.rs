@@ -13,6 +13,7 @@ mod ingestion;
 mod isolation;
 mod least_privilege;
 mod pagination;
+mod pool;
 mod recommendation_summary;
 mod recommendations;
 mod resources;
