@@ -47,18 +47,6 @@ fn jwt(serial: u32, exp: SystemTime) -> String {
     format!("{header}.{claims}.{signature}")
 }
 
-fn server_url() -> Option<String> {
-    let url = std::env::var("AZCOPS_TEST_POSTGRES_URL").ok().filter(|v| !v.is_empty());
-    if url.is_none() {
-        assert_eq!(
-            std::env::var("AZCOPS_SKIP_POSTGRES").as_deref(),
-            Ok("1"),
-            "AZCOPS_TEST_POSTGRES_URL is not set: run `eval \"$(scripts/start-postgres.sh)\"` first"
-        );
-    }
-    url
-}
-
 fn role_url(server: &str, password: Option<&str>) -> String {
     let mut url = url::Url::parse(server).unwrap();
     url.set_username(ROLE).unwrap();
@@ -87,7 +75,7 @@ async fn end_sessions(admin: &mut PgConnection) {
 
 #[tokio::test]
 async fn new_connections_log_in_with_the_renewed_token() {
-    let Some(server) = server_url() else { return };
+    let Some(server) = crate::support::postgres_server_url() else { return };
     let mut admin = PgConnection::connect(&server).await.unwrap();
     // The role is cluster-wide; one test owns it, so recreating it is safe.
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP ROLE IF EXISTS {ROLE}")))

@@ -7,18 +7,6 @@ use std::time::Duration;
 use azcops::store::{PING_AFTER_IDLE, Store, StoreConfig};
 use sqlx::{Connection, PgConnection};
 
-fn server_url() -> Option<String> {
-    let url = std::env::var("AZCOPS_TEST_POSTGRES_URL").ok().filter(|v| !v.is_empty());
-    if url.is_none() {
-        assert_eq!(
-            std::env::var("AZCOPS_SKIP_POSTGRES").as_deref(),
-            Ok("1"),
-            "AZCOPS_TEST_POSTGRES_URL is not set: run `eval \"$(scripts/start-postgres.sh)\"` first"
-        );
-    }
-    url
-}
-
 /// A one-connection pool whose session carries `name`, already connected.
 async fn pool_named(server: &str, name: &str, ping_after_idle: Duration) -> Store {
     let mut url = url::Url::parse(server).unwrap();
@@ -45,7 +33,7 @@ async fn kill_sessions(server: &str, name: &str) {
 
 #[tokio::test]
 async fn a_connection_idle_past_the_threshold_is_pinged_and_replaced_when_dead() {
-    let Some(server) = server_url() else { return };
+    let Some(server) = crate::support::postgres_server_url() else { return };
     let name = format!("azcops-pool-idle-{}", std::process::id());
     let store = pool_named(&server, &name, Duration::ZERO).await;
     kill_sessions(&server, &name).await;
@@ -56,7 +44,7 @@ async fn a_connection_idle_past_the_threshold_is_pinged_and_replaced_when_dead()
 
 #[tokio::test]
 async fn a_connection_used_moments_ago_is_handed_out_without_a_ping() {
-    let Some(server) = server_url() else { return };
+    let Some(server) = crate::support::postgres_server_url() else { return };
     assert_eq!(PING_AFTER_IDLE, Duration::from_secs(30));
     let name = format!("azcops-pool-busy-{}", std::process::id());
     let store = pool_named(&server, &name, PING_AFTER_IDLE).await;

@@ -242,3 +242,16 @@ pub fn finding(
         duplicate_of: None,
     }
 }
+
+/// The PostgreSQL server tests log in to directly, or `None` when `AZCOPS_SKIP_POSTGRES=1`.
+pub fn postgres_server_url() -> Option<String> {
+    let url = std::env::var("AZCOPS_TEST_POSTGRES_URL").ok().filter(|v| !v.is_empty());
+    if url.is_none() {
+        assert_eq!(
+            std::env::var("AZCOPS_SKIP_POSTGRES").as_deref(),
+            Ok("1"),
+            "AZCOPS_TEST_POSTGRES_URL is not set: run `eval \"$(scripts/start-postgres.sh)\"` first"
+        );
+    }
+    url
+}
