@@ -51,8 +51,8 @@ pub struct StoreConfig {
 /// One that answered this recently is almost surely alive, and pinging every checkout cost a
 /// database round trip per API request (with the ping sqlx makes on release, a third of the
 /// database's messages); idle connections are where network drops, restarts and failovers
-/// strike, so they are still tested. A connection that died within the window fails its
-/// statement, which is reported unavailable like any lost connection, and sqlx discards it.
+/// strike, so they are still tested. A connection that died within the window fails the one
+/// statement that meets it, and sqlx discards it so the next statement gets a fresh one.
 pub const PING_AFTER_IDLE: Duration = Duration::from_secs(30);
 
 impl StoreConfig {

@@ -75,7 +75,10 @@ async fn end_sessions(admin: &mut PgConnection) {
 
 #[tokio::test]
 async fn new_connections_log_in_with_the_renewed_token() {
-    let Some(server) = crate::support::postgres_server_url() else { return };
+    let Some(server) = crate::support::postgres_server_url("new_connections_log_in_with_the_renewed_token")
+    else {
+        return;
+    };
     let mut admin = PgConnection::connect(&server).await.unwrap();
     // The role is cluster-wide; one test owns it, so recreating it is safe.
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP ROLE IF EXISTS {ROLE}")))

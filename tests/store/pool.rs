@@ -7,15 +7,13 @@ use std::time::Duration;
 use azcops::store::{PING_AFTER_IDLE, Store, StoreConfig};
 use sqlx::{Connection, PgConnection};
 
-/// A one-connection pool whose session carries `name`, already connected.
+/// A one-connection pool whose session carries `name`, already connected (`connect` pings).
 async fn pool_named(server: &str, name: &str, ping_after_idle: Duration) -> Store {
     let mut url = url::Url::parse(server).unwrap();
     url.query_pairs_mut().append_pair("application_name", name);
     let mut config = StoreConfig::for_url(url.as_str(), 1).unwrap();
     config.ping_after_idle = ping_after_idle;
-    let store = Store::connect(&config).await.unwrap();
-    store.ping().await.unwrap();
-    store
+    Store::connect(&config).await.unwrap()
 }
 
 /// Ends the sessions called `name`, waiting until they are gone.
@@ -33,7 +31,7 @@ async fn kill_sessions(server: &str, name: &str) {
 
 #[tokio::test]
 async fn a_connection_idle_past_the_threshold_is_pinged_and_replaced_when_dead() {
-    let Some(server) = crate::support::postgres_server_url() else { return };
+    let Some(server) = crate::support::postgres_server_url("pool idle checkout") else { return };
     let name = format!("azcops-pool-idle-{}", std::process::id());
     let store = pool_named(&server, &name, Duration::ZERO).await;
     kill_sessions(&server, &name).await;
@@ -44,14 +42,14 @@ async fn a_connection_idle_past_the_threshold_is_pinged_and_replaced_when_dead()
 
 #[tokio::test]
 async fn a_connection_used_moments_ago_is_handed_out_without_a_ping() {
-    let Some(server) = crate::support::postgres_server_url() else { return };
+    let Some(server) = crate::support::postgres_server_url("pool busy checkout") else { return };
     assert_eq!(PING_AFTER_IDLE, Duration::from_secs(30));
     let name = format!("azcops-pool-busy-{}", std::process::id());
     let store = pool_named(&server, &name, PING_AFTER_IDLE).await;
     kill_sessions(&server, &name).await;
-    // No round trip before the statement: it is the statement that meets the dead session, and
-    // the error reports the database unavailable. sqlx then discards the connection, so the next
-    // statement gets a fresh one.
+    // No round trip before the statement: it is the statement that meets the dead session (the
+    // health ping reports any failure as unavailable). sqlx then discards the connection, so the
+    // next statement gets a fresh one.
     let error = store.ping().await.unwrap_err();
     assert!(matches!(error, azcops::store::StoreError::Unavailable(_)), "{error:?}");
     store.ping().await.unwrap();

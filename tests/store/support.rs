@@ -60,17 +60,7 @@ where
             }
         }
         Kind::Postgres => {
-            let Some(server) = std::env::var("AZCOPS_TEST_POSTGRES_URL").ok().filter(|v| !v.is_empty())
-            else {
-                if std::env::var("AZCOPS_SKIP_POSTGRES").as_deref() == Ok("1") {
-                    eprintln!("skip: {name} on PostgreSQL (AZCOPS_SKIP_POSTGRES=1)");
-                    return;
-                }
-                panic!(
-                    "AZCOPS_TEST_POSTGRES_URL is not set: run `eval \"$(scripts/start-postgres.sh)\"` first \
-                     (or set AZCOPS_SKIP_POSTGRES=1 to skip the PostgreSQL cases)"
-                );
-            };
+            let Some(server) = postgres_server_url(name) else { return };
             let database = format!("azcops_test_{}", uuid::Uuid::new_v4().simple());
             let mut admin = sqlx::PgConnection::connect(&server).await.unwrap();
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
@@ -243,15 +233,18 @@ pub fn finding(
     }
 }
 
-/// The PostgreSQL server tests log in to directly, or `None` when `AZCOPS_SKIP_POSTGRES=1`.
-pub fn postgres_server_url() -> Option<String> {
-    let url = std::env::var("AZCOPS_TEST_POSTGRES_URL").ok().filter(|v| !v.is_empty());
-    if url.is_none() {
-        assert_eq!(
-            std::env::var("AZCOPS_SKIP_POSTGRES").as_deref(),
-            Ok("1"),
-            "AZCOPS_TEST_POSTGRES_URL is not set: run `eval \"$(scripts/start-postgres.sh)\"` first"
-        );
+/// The PostgreSQL server of the tests, or `None` (test `name` skipped) with
+/// `AZCOPS_SKIP_POSTGRES=1`; without either setting the test fails.
+pub fn postgres_server_url(name: &str) -> Option<String> {
+    if let Some(url) = std::env::var("AZCOPS_TEST_POSTGRES_URL").ok().filter(|v| !v.is_empty()) {
+        return Some(url);
     }
-    url
+    if std::env::var("AZCOPS_SKIP_POSTGRES").as_deref() == Ok("1") {
+        eprintln!("skip: {name} on PostgreSQL (AZCOPS_SKIP_POSTGRES=1)");
+        return None;
+    }
+    panic!(
+        "AZCOPS_TEST_POSTGRES_URL is not set: run `eval \"$(scripts/start-postgres.sh)\"` first \
+         (or set AZCOPS_SKIP_POSTGRES=1 to skip the PostgreSQL cases)"
+    );
 }
